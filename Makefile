@@ -1,0 +1,73 @@
+# Crewline: `make demo` and `make test` do every set-up step themselves.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BIN ?= python3.11
+LOCAL      := .local
+UV_VERSION := 0.13.8
+UV         := $(LOCAL)/uv/bin/uv
+VENV       := .venv
+PY         := $(VENV)/bin/python
+GEN_DIR    := libs/crewline/v1
+PROTOS     := $(wildcard protos/crewline/v1/*.proto)
+STACK      := bash deploy/local/stack.sh
+
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help install gen lint test test-unit demo up down status logs clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON_BIN) -m venv $(LOCAL)/uv
+	$(LOCAL)/uv/bin/pip install -q uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON_BIN)
+	touch $@
+
+$(GEN_DIR)/.generated: $(VENV)/.synced $(PROTOS)
+	rm -rf $(GEN_DIR) && mkdir -p $(GEN_DIR)
+	PATH="$(abspath $(VENV)/bin):$$PATH" $(PY) -m grpc_tools.protoc -Iprotos --python_out=libs --grpc_python_out=libs \
+	    --mypy_out=libs --mypy_grpc_out=libs $(PROTOS)
+	touch $(GEN_DIR)/__init__.py $@
+
+install: $(GEN_DIR)/.generated  ## Python env (uv, locked) and generated protobuf code
+
+gen: $(GEN_DIR)/.generated  ## generate Python code from protos/
+
+node_modules/.bin/buf: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: install node_modules/.bin/buf  ## buf lint, ruff, mypy
+	node_modules/.bin/buf lint
+	$(VENV)/bin/ruff check libs services tests tools
+	$(VENV)/bin/ruff format --check libs services tests tools
+	$(VENV)/bin/mypy libs/crewline services tools
+
+up: install  ## start PostgreSQL, Kafka and the three services (idempotent)
+	$(STACK) up
+
+down:  ## stop everything `make up` started
+	$(STACK) down
+
+status:  ## what runs, where
+	$(STACK) status
+
+logs:  ## follow the logs of the stack
+	$(STACK) logs
+
+demo: up  ## run a small marketplace through the running stack
+	$(PY) -m tools.demo
+
+test: install  ## the whole suite; starts what it needs
+	$(PY) -m pytest
+
+test-unit: install  ## unit tests only (no servers)
+	$(PY) -m pytest -m unit
+
+clean: down  ## remove local state (databases, Kafka data, venv)
+	rm -rf $(LOCAL) $(VENV) $(GEN_DIR) node_modules

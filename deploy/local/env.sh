@@ -1,0 +1,70 @@
+# shellcheck shell=bash
+# Crewline local infrastructure: shared defaults.
+# Sourced by deploy/local/*.sh (and usable from an interactive shell:
+#   source deploy/local/env.sh). Every value is only set when unset, so any
+# of them can be overridden from the environment. Does not change shell options.
+
+CREWLINE_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+export CREWLINE_REPO_ROOT
+
+: "${CREWLINE_HOME:=${CREWLINE_REPO_ROOT}/.local}"
+
+# PostgreSQL (one throwaway cluster, one database per service)
+: "${CREWLINE_PG_HOST:=127.0.0.1}"
+: "${CREWLINE_PG_PORT:=55432}"
+: "${CREWLINE_PG_USER:=crewline}"
+: "${CREWLINE_PG_OS_USER:=crewline}"          # OS account used to run postgres when we are root
+: "${CREWLINE_PG_MAX_CONNECTIONS:=300}"
+: "${CREWLINE_DISPATCHER_PG_DB:=crewline_dispatcher}"
+: "${CREWLINE_MATCHER_PG_DB:=crewline_matcher}"
+: "${CREWLINE_LEDGER_PG_DB:=crewline_ledger}"
+
+# Apache Kafka (single KRaft node, broker+controller)
+: "${CREWLINE_KAFKA_HOST:=127.0.0.1}"
+: "${CREWLINE_KAFKA_PORT:=59092}"
+: "${CREWLINE_KAFKA_CONTROLLER_PORT:=59093}"
+: "${CREWLINE_KAFKA_VERSION:=3.9.2}"          # newest 3.9.x on Maven Central (org.apache.kafka:kafka_2.13)
+: "${CREWLINE_KAFKA_HEAP_OPTS:=-Xms256m -Xmx512m}"
+: "${CREWLINE_KAFKA_START_TIMEOUT:=90}"
+: "${CREWLINE_MAVEN_REPO:=${HOME}/.m2/repository}"
+
+: "${CREWLINE_KAFKA_BOOTSTRAP:=${CREWLINE_KAFKA_HOST}:${CREWLINE_KAFKA_PORT}}"
+
+# Convenience DSNs (trust auth on loopback, no password)
+: "${CREWLINE_DISPATCHER_PG_DSN:=postgresql://${CREWLINE_PG_USER}@${CREWLINE_PG_HOST}:${CREWLINE_PG_PORT}/${CREWLINE_DISPATCHER_PG_DB}}"
+: "${CREWLINE_MATCHER_PG_DSN:=postgresql://${CREWLINE_PG_USER}@${CREWLINE_PG_HOST}:${CREWLINE_PG_PORT}/${CREWLINE_MATCHER_PG_DB}}"
+: "${CREWLINE_LEDGER_PG_DSN:=postgresql://${CREWLINE_PG_USER}@${CREWLINE_PG_HOST}:${CREWLINE_PG_PORT}/${CREWLINE_LEDGER_PG_DB}}"
+
+export CREWLINE_HOME \
+  CREWLINE_PG_HOST CREWLINE_PG_PORT CREWLINE_PG_USER CREWLINE_PG_OS_USER CREWLINE_PG_MAX_CONNECTIONS \
+  CREWLINE_DISPATCHER_PG_DB CREWLINE_MATCHER_PG_DB CREWLINE_LEDGER_PG_DB \
+  CREWLINE_DISPATCHER_PG_DSN CREWLINE_MATCHER_PG_DSN CREWLINE_LEDGER_PG_DSN \
+  CREWLINE_KAFKA_HOST CREWLINE_KAFKA_PORT CREWLINE_KAFKA_CONTROLLER_PORT CREWLINE_KAFKA_VERSION \
+  CREWLINE_KAFKA_HEAP_OPTS CREWLINE_KAFKA_START_TIMEOUT CREWLINE_MAVEN_REPO CREWLINE_KAFKA_BOOTSTRAP
+
+# Helpers for the scripts (prefixed to avoid clashes when sourced interactively).
+crewline_log() { printf '[%s] %s\n' "${CREWLINE_LOG_TAG:-crewline}" "$*" >&2; }
+crewline_die() { printf '[%s] ERROR: %s\n' "${CREWLINE_LOG_TAG:-crewline}" "$*" >&2; exit 1; }
+
+# crewline_port_open HOST PORT -> 0 if something accepts TCP connections there.
+crewline_port_open() {
+  (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+# crewline_pid_alive PID -> 0 if PID exists and is not a zombie (PID 1 here may reap late,
+# and a zombie still answers kill -0).
+crewline_pid_alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  local st
+  st="$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null || true)"
+  [[ "$st" != Z && "$st" != X ]]
+}
+
+# crewline_lock NAME: serialize concurrent invocations (best effort; needs flock).
+crewline_lock() {
+  mkdir -p "${CREWLINE_HOME}/run"
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"${CREWLINE_HOME}/run/$1.lock"
+    flock -w 120 9 || crewline_die "timed out waiting for lock ${CREWLINE_HOME}/run/$1.lock"
+  fi
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Crewline local infrastructure: PostgreSQL + Kafka on 127.0.0.1.
+# Usage: deploy/local/infra.sh up|down|status
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=deploy/local/env.sh
+source "${HERE}/env.sh"
+
+summary() {
+  cat <<EOF
+postgres  ${CREWLINE_PG_HOST}:${CREWLINE_PG_PORT}  user=${CREWLINE_PG_USER} (trust)  dbs: ${CREWLINE_DISPATCHER_PG_DB} ${CREWLINE_MATCHER_PG_DB} ${CREWLINE_LEDGER_PG_DB}
+kafka     ${CREWLINE_KAFKA_BOOTSTRAP}  (KRaft, Kafka ${CREWLINE_KAFKA_VERSION}, auto-create topics off)
+state     ${CREWLINE_HOME}   logs: ${CREWLINE_HOME}/log
+EOF
+}
+
+case "${1:-}" in
+  up)
+    "${HERE}/postgres.sh" up
+    "${HERE}/kafka.sh" up
+    summary
+    ;;
+  down)
+    rc=0
+    "${HERE}/kafka.sh" down || rc=$?
+    "${HERE}/postgres.sh" down || rc=$?
+    exit "$rc"
+    ;;
+  status)
+    rc=0
+    "${HERE}/postgres.sh" status || rc=$?
+    "${HERE}/kafka.sh" status || rc=$?
+    exit "$rc"
+    ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Crewline's three services as background processes: up | down | status | logs
+# Each runs `python -m <service>` from the project's venv; pid files and logs
+# live under $CREWLINE_HOME. `up` waits until every gRPC health check is SERVING.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+CREWLINE_LOG_TAG=services
+
+SERVICES=(dispatcher matcher ledger)
+PY="${CREWLINE_PYTHON:-${CREWLINE_REPO_ROOT}/.venv/bin/python}"
+RUN="${CREWLINE_HOME}/run"
+LOGS="${CREWLINE_HOME}/log"
+
+grpc_addr() {
+  local var="CREWLINE_${1^^}_GRPC_ADDR" port
+  case "$1" in dispatcher) port=50051 ;; matcher) port=50052 ;; ledger) port=50053 ;; esac
+  echo "${!var:-127.0.0.1:${port}}"
+}
+metrics_addr() {
+  local var="CREWLINE_${1^^}_METRICS_ADDR" port
+  case "$1" in dispatcher) port=9101 ;; matcher) port=9102 ;; ledger) port=9103 ;; esac
+  echo "${!var:-127.0.0.1:${port}}"
+}
+pid_of() { cat "${RUN}/$1.pid" 2>/dev/null || true; }
+running() { local pid; pid=$(pid_of "$1"); [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; }
+
+up() {
+  mkdir -p "$RUN" "$LOGS"
+  local svc addrs=()
+  for svc in "${SERVICES[@]}"; do
+    addrs+=("$(grpc_addr "$svc")")
+    if running "$svc"; then continue; fi
+    crewline_log "starting $svc"
+    (cd "$CREWLINE_REPO_ROOT" && CREWLINE_LOG_FORMAT="${CREWLINE_LOG_FORMAT:-json}" \
+      nohup "$PY" -m "$svc" >>"${LOGS}/${svc}.log" 2>&1 &
+      echo $! >"${RUN}/${svc}.pid")
+  done
+  if ! "$PY" -m crewline.cli wait-healthy "${addrs[@]}" -t "${CREWLINE_SERVICES_START_TIMEOUT:-90}"; then
+    for svc in "${SERVICES[@]}"; do
+      crewline_log "last lines of ${LOGS}/${svc}.log:"; tail -n 15 "${LOGS}/${svc}.log" >&2 || true
+    done
+    crewline_die "services did not become healthy"
+  fi
+}
+
+down() {
+  local svc pid
+  for svc in "${SERVICES[@]}"; do
+    running "$svc" || { rm -f "${RUN}/${svc}.pid"; continue; }
+    pid=$(pid_of "$svc")
+    crewline_log "stopping $svc (SIGTERM, pid $pid)"
+    kill -TERM "$pid"
+  done
+  for svc in "${SERVICES[@]}"; do
+    pid=$(pid_of "$svc"); [[ -n "$pid" ]] || continue
+    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then crewline_log "$svc did not stop in 30s; SIGKILL"; kill -KILL "$pid" || true; fi
+    rm -f "${RUN}/${svc}.pid"
+  done
+}
+
+status() {
+  local svc state
+  for svc in "${SERVICES[@]}"; do
+    if running "$svc"; then state="running (pid $(pid_of "$svc"))"; else state="stopped"; fi
+    printf '  %-11s %-22s grpc %-17s metrics http://%s/metrics\n' \
+      "$svc" "$state" "$(grpc_addr "$svc")" "$(metrics_addr "$svc")"
+  done
+}
+
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  logs) cd "$LOGS" && tail -n 50 -F dispatcher.log matcher.log ledger.log ;;
+  *) echo "usage: $0 up|down|status|logs" >&2; exit 2 ;;
+esac

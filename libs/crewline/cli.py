@@ -1,0 +1,64 @@
+"""Operator commands for the local stack.
+
+    python -m crewline.cli topics                     create the topics (idempotent)
+    python -m crewline.cli wait-healthy ADDR... [-t S]  wait until each gRPC health check says SERVING
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from crewline.events import ALL_TOPICS
+from crewline.kafka import ensure_topics
+from crewline.settings import KafkaSettings
+
+
+async def health_status(addr: str, *, timeout: float = 2.0) -> str:
+    """The overall health status name of the gRPC server at ``addr``, or UNREACHABLE."""
+    async with grpc.aio.insecure_channel(addr) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        try:
+            reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout)
+        except grpc.aio.AioRpcError:
+            return "UNREACHABLE"
+        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+
+
+async def wait_healthy(addrs: list[str], *, timeout: float) -> dict[str, str]:
+    """Poll until every address is SERVING or ``timeout`` passes; the last statuses."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        statuses = {a: await health_status(a) for a in addrs}
+        if all(s == "SERVING" for s in statuses.values()) or loop.time() > deadline:
+            return statuses
+        await asyncio.sleep(0.25)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="crewline.cli")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("topics", help="create Crewline's topics if missing")
+    wait = sub.add_parser("wait-healthy", help="wait for gRPC health checks to say SERVING")
+    wait.add_argument("addrs", nargs="+")
+    wait.add_argument("-t", "--timeout", type=float, default=60.0)
+    args = parser.parse_args(argv)
+
+    if args.command == "topics":
+        made = asyncio.run(ensure_topics(KafkaSettings.from_env(os.environ), ALL_TOPICS))
+        print(f"topics: {', '.join(ALL_TOPICS)} ({len(made)} created)")
+        return 0
+    statuses = asyncio.run(wait_healthy(args.addrs, timeout=args.timeout))
+    for addr, status in statuses.items():
+        print(f"  {addr:<22} {status}")
+    return 0 if all(s == "SERVING" for s in statuses.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

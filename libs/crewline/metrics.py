@@ -1,0 +1,88 @@
+"""Prometheus metrics, one registry and one name prefix per service.
+
+Labels come only from small fixed sets (method, code, topic, partition, type,
+outcome, dependency, kind), never from task, contractor or client ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """The kernel's metrics for one service, named ``crewline_<service>_...``."""
+
+    registry: CollectorRegistry
+    rpc_requests: Counter
+    rpc_duration: Histogram
+    events_consumed: Counter
+    event_handling: Histogram
+    consumer_lag: Gauge
+    outbox_backlog: Gauge
+    outbox_published: Counter
+    deadlines_fired: Counter
+    dependency_up: Gauge
+
+    @classmethod
+    def create(cls, service: str) -> Metrics:
+        """A fresh registry, so several services (or tests) can live in one process."""
+        reg = CollectorRegistry()
+        p = f"crewline_{service}"
+        return cls(
+            registry=reg,
+            rpc_requests=Counter(
+                f"{p}_rpc_requests_total", "gRPC calls handled", ["method", "code"], registry=reg
+            ),
+            rpc_duration=Histogram(
+                f"{p}_rpc_duration_seconds",
+                "gRPC handling time",
+                ["method", "code"],
+                buckets=_LATENCY_BUCKETS,
+                registry=reg,
+            ),
+            events_consumed=Counter(
+                f"{p}_events_consumed_total",
+                "Kafka events consumed, by outcome (applied, duplicate, ignored, rejected)",
+                ["topic", "type", "outcome"],
+                registry=reg,
+            ),
+            event_handling=Histogram(
+                f"{p}_event_handling_seconds",
+                "Time to apply one consumed event, transaction included",
+                ["topic", "type"],
+                buckets=_LATENCY_BUCKETS,
+                registry=reg,
+            ),
+            consumer_lag=Gauge(
+                f"{p}_consumer_lag_messages",
+                "Records between the committed offset and the high watermark",
+                ["topic", "partition"],
+                registry=reg,
+            ),
+            outbox_backlog=Gauge(
+                f"{p}_outbox_backlog_events", "Outbox rows not yet published", registry=reg
+            ),
+            outbox_published=Counter(
+                f"{p}_outbox_published_total", "Outbox rows published", ["topic"], registry=reg
+            ),
+            deadlines_fired=Counter(
+                f"{p}_deadlines_fired_total", "Durable deadlines fired", ["kind"], registry=reg
+            ),
+            dependency_up=Gauge(
+                f"{p}_dependency_up",
+                "1 when the dependency answered its last probe",
+                ["dependency"],
+                registry=reg,
+            ),
+        )
+
+    def serve(self, *, host: str, port: int) -> Any:
+        """Serve ``/metrics`` on host:port in a daemon thread; returns the server."""
+        server, _thread = start_http_server(port, addr=host, registry=self.registry)
+        return server

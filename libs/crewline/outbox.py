@@ -1,0 +1,188 @@
+"""The transactional outbox and its relay.
+
+``enqueue`` writes an event in the caller's transaction, so the state change and
+the event commit together or not at all. ``OutboxRelay`` publishes unsent rows in
+id order with an idempotent producer (acks=all) and marks them sent.
+
+Several relays (replicas) may run at once: each batch is taken under a
+transaction-scoped advisory lock, so one relay publishes at a time, rows are
+never sent by two relays at once, and per-key order is kept. A relay that dies
+after publishing but before its commit leaves the rows unsent; they are sent
+again, and consumers drop the duplicate by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from google.protobuf.message import Message
+
+from crewline.db import TRANSIENT_DB_ERRORS
+from crewline.aio import Backoff, sleep_unless
+from crewline.events import CORRELATION_HEADER, wrap
+from crewline.kafka import make_producer
+from crewline.log import current_correlation_id, get_logger
+from crewline.metrics import Metrics
+from crewline.settings import KafkaSettings
+
+log = get_logger(__name__)
+
+_RELAY_LOCK = 0x6F75_7462_6F78  # "outbox"
+
+
+async def enqueue(
+    conn: asyncpg.Connection,
+    *,
+    topic: str,
+    key: str,
+    payload: Message,
+    producer: str,
+) -> uuid.UUID:
+    """Write one event to the outbox inside the caller's open transaction."""
+    if not conn.is_in_transaction():
+        raise RuntimeError("outbox.enqueue must run inside the state change's transaction")
+    correlation_id = current_correlation_id()
+    event_id = uuid.uuid4()
+    env = wrap(payload, producer=producer, correlation_id=correlation_id, event_id=event_id)
+    await conn.execute(
+        "INSERT INTO outbox (event_id, topic, key, envelope, correlation_id)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        event_id,
+        topic,
+        key.encode(),
+        env.SerializeToString(),
+        correlation_id,
+    )
+    return event_id
+
+
+class OutboxRelay:
+    """Publishes outbox rows to Kafka until stopped, then drains what is left.
+
+    The relay owns its producer: it connects (and reconnects) with back-off, so
+    a service starts and takes requests while Kafka is away; the rows wait.
+    """
+
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        kafka: KafkaSettings,
+        metrics: Metrics,
+        client_id: str,
+        poll_interval: float = 0.05,
+        batch_size: int = 500,
+        drain_timeout: float = 10.0,
+    ) -> None:
+        self._pool = pool
+        self._kafka = kafka
+        self._metrics = metrics
+        self._client_id = client_id
+        self._poll_interval = poll_interval
+        self._batch_size = batch_size
+        self._drain_timeout = drain_timeout
+        self._stopping = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+
+    def stop(self) -> None:
+        """Stop polling; ``run`` then publishes what is left and returns."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        backoff = Backoff(initial=self._poll_interval)
+        try:
+            while not self._stopping.is_set():
+                sent = 0
+                try:
+                    await self._connect()
+                    sent = await self.publish_batch()
+                    backoff.reset()
+                except (KafkaError, *TRANSIENT_DB_ERRORS) as exc:
+                    log.warning("outbox_publish_failed", error=repr(exc), retry_in=backoff.current)
+                    await self._disconnect()
+                if sent == 0:
+                    await sleep_unless(self._stopping, backoff.next())
+            left = await self._drain()
+            log.info("outbox_drained", left=left)
+        finally:
+            await self._disconnect()
+
+    async def _drain(self) -> int:
+        """Publish until the outbox is empty or the drain timeout passes; returns rows left."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._drain_timeout
+        while loop.time() < deadline:
+            try:
+                await self._connect()
+                if await self.publish_batch() == 0 and await self.backlog() == 0:
+                    return 0
+            except (KafkaError, *TRANSIENT_DB_ERRORS) as exc:
+                log.warning("outbox_drain_failed", error=repr(exc))
+                await self._disconnect()
+                await asyncio.sleep(0.2)
+        try:
+            return await self.backlog()
+        except TRANSIENT_DB_ERRORS:
+            return -1
+
+    async def _connect(self) -> None:
+        if self._producer is None:
+            producer = make_producer(self._kafka, client_id=self._client_id)
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+
+    async def _disconnect(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            await producer.stop()
+
+    async def backlog(self) -> int:
+        count = await self._pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+        self._metrics.outbox_backlog.set(count)
+        return int(count)
+
+    async def publish_batch(self) -> int:
+        """Send one batch and mark it sent, in one transaction; 0 if none or another relay holds it."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK):
+                return 0
+            rows = await conn.fetch(
+                "SELECT id, topic, key, envelope, correlation_id FROM outbox"
+                " WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+                self._batch_size,
+            )
+            if not rows:
+                self._metrics.outbox_backlog.set(0)
+                return 0
+            producer = self._producer
+            assert producer is not None, "publish_batch needs a connected producer"
+            pending = [
+                await producer.send(
+                    self._kafka.topic(r["topic"]),
+                    value=r["envelope"],
+                    key=r["key"],
+                    headers=[(CORRELATION_HEADER, r["correlation_id"].encode())],
+                )
+                for r in rows
+            ]
+            await asyncio.gather(*pending)
+            await conn.execute(
+                "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
+                [r["id"] for r in rows],
+            )
+        for r in rows:
+            self._metrics.outbox_published.labels(topic=r["topic"]).inc()
+        await self.backlog()
+        return len(rows)
+
+
+
+__all__ = ["OutboxRelay", "enqueue"]

@@ -1,0 +1,147 @@
+"""Settings read from the environment, once, into frozen dataclasses.
+
+Nothing here runs at import. Services call ``ServiceSettings.from_env`` in their
+own ``settings.py`` and pass the result down; no other module reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+class SettingsError(ValueError):
+    """An environment variable is present but malformed."""
+
+
+def env_str(env: Mapping[str, str], name: str, default: str) -> str:
+    """The variable's value, or ``default`` when it is unset or empty."""
+    value = env.get(name, "").strip()
+    return value or default
+
+
+def env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    """The variable as an integer; a malformed value names the variable."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not an integer") from None
+
+
+def env_float(env: Mapping[str, str], name: str, default: float) -> float:
+    """The variable as a float (for durations in seconds)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number") from None
+
+
+def env_addr(env: Mapping[str, str], name: str, default: str) -> tuple[str, int]:
+    """A ``host:port`` variable, split; loopback is the default host everywhere."""
+    raw = env_str(env, name, default)
+    host, sep, port = raw.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise SettingsError(f"{name}={raw!r} is not host:port")
+    return host, int(port)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PostgresSettings:
+    host: str = "127.0.0.1"
+    port: int = 55432
+    user: str = "crewline"
+    password: str = ""
+    database: str
+    pool_max_size: int = 10
+
+    @property
+    def dsn(self) -> str:
+        auth = f"{self.user}:{self.password}" if self.password else self.user
+        return f"postgresql://{auth}@{self.host}:{self.port}/{self.database}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], *, service: str) -> PostgresSettings:
+        prefix = f"CREWLINE_{service.upper()}"
+        return cls(
+            host=env_str(env, "CREWLINE_PG_HOST", "127.0.0.1"),
+            port=env_int(env, "CREWLINE_PG_PORT", 55432),
+            user=env_str(env, "CREWLINE_PG_USER", "crewline"),
+            password=env_str(env, "CREWLINE_PG_PASSWORD", ""),
+            database=env_str(env, f"{prefix}_PG_DB", f"crewline_{service}"),
+            pool_max_size=env_int(env, f"{prefix}_PG_POOL_SIZE", 10),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class KafkaSettings:
+    bootstrap_servers: str = "127.0.0.1:59092"
+    topic_partitions: int = 6
+    # Prepended to every topic and consumer group name: lets test runs and
+    # several stacks share one cluster without seeing each other's events.
+    namespace: str = ""
+
+    def topic(self, name: str) -> str:
+        """The cluster-side name of one of Crewline's topics."""
+        return f"{self.namespace}{name}"
+
+    def group(self, name: str) -> str:
+        """The cluster-side name of a consumer group."""
+        return f"{self.namespace}{name}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> KafkaSettings:
+        return cls(
+            bootstrap_servers=env_str(env, "CREWLINE_KAFKA_BOOTSTRAP", "127.0.0.1:59092"),
+            topic_partitions=env_int(env, "CREWLINE_TOPIC_PARTITIONS", 6),
+            namespace=env_str(env, "CREWLINE_KAFKA_NAMESPACE", ""),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceSettings:
+    """What every service needs, whatever its business."""
+
+    name: str
+    grpc_host: str
+    grpc_port: int
+    metrics_host: str
+    metrics_port: int
+    postgres: PostgresSettings
+    kafka: KafkaSettings
+    log_format: str = "auto"
+    shutdown_grace_seconds: float = 10.0
+    poll_interval_seconds: float = 0.05
+
+    @classmethod
+    def from_env(
+        cls,
+        *,
+        name: str,
+        grpc_port: int,
+        metrics_port: int,
+        env: Mapping[str, str] | None = None,
+    ) -> ServiceSettings:
+        """Reads ``CREWLINE_<NAME>_GRPC_ADDR``, ``..._METRICS_ADDR`` and the shared variables."""
+        env = os.environ if env is None else env
+        prefix = f"CREWLINE_{name.upper()}"
+        grpc_host, grpc_p = env_addr(env, f"{prefix}_GRPC_ADDR", f"127.0.0.1:{grpc_port}")
+        m_host, m_port = env_addr(env, f"{prefix}_METRICS_ADDR", f"127.0.0.1:{metrics_port}")
+        return cls(
+            name=name,
+            grpc_host=grpc_host,
+            grpc_port=grpc_p,
+            metrics_host=m_host,
+            metrics_port=m_port,
+            postgres=PostgresSettings.from_env(env, service=name),
+            kafka=KafkaSettings.from_env(env),
+            log_format=env_str(env, "CREWLINE_LOG_FORMAT", "auto"),
+            shutdown_grace_seconds=env_float(env, "CREWLINE_SHUTDOWN_GRACE_SECONDS", 10.0),
+            poll_interval_seconds=env_float(env, "CREWLINE_POLL_INTERVAL_SECONDS", 0.05),
+        )

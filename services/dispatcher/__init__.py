@@ -1,0 +1,1 @@
+"""The dispatcher: tasks, submissions, reviews and every deadline (TaskService)."""

@@ -1,0 +1,1 @@
+"""The ledger: double-entry books in which every accepted piece of work is paid exactly once (LedgerService)."""

@@ -1,0 +1,129 @@
+"""What the matcher does, one function per command and event.
+
+The routing table at the bottom answers "what reacts to X?".
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+
+from crewline import outbox
+from crewline.consumer import EventContext, Handler
+from crewline.errors import AlreadyExists, FailedPrecondition, NotFound
+from crewline.events import CLAIMS_TOPIC
+from crewline.log import bind_contextvars
+from crewline.protobuf import from_timestamp, money_from_pb
+from crewline.v1 import events_pb2
+from matcher.adapters import protobuf as pb
+from matcher.adapters import repository as repo
+from matcher.domain.model import Claim, ClaimStatus, ClaimTask, ListOpenTasks, OpenTask, SubmitWork
+
+SERVICE = "matcher"
+
+
+class _Conflict(Exception):
+    """The claim insert hit a unique key; decided after the rollback."""
+
+
+async def claim_task(cmd: ClaimTask, *, pool: asyncpg.Pool) -> Claim:
+    """Grant one slot, first come first served; the same request id returns the same claim."""
+    bind_contextvars(task_id=str(cmd.task_id), contractor_id=cmd.contractor_id)
+    async with pool.acquire() as conn:
+        try:
+            async with conn.transaction():
+                return await _grant(conn, cmd)
+        except _Conflict:
+            pass  # the slot taken above was rolled back; say why we refused
+        earlier = await repo.claim_by_request(
+            conn, contractor_id=cmd.contractor_id, request_id=cmd.request_id
+        )
+        if earlier is not None:
+            return earlier.answers(cmd)
+        raise AlreadyExists(f"contractor {cmd.contractor_id} already holds a claim on this task")
+
+
+async def _grant(conn: asyncpg.Connection, cmd: ClaimTask) -> Claim:
+    earlier = await repo.claim_by_request(
+        conn, contractor_id=cmd.contractor_id, request_id=cmd.request_id
+    )
+    if earlier is not None:
+        return earlier.answers(cmd)
+    reward = await repo.take_slot(conn, cmd.task_id)
+    if reward is None:
+        if await repo.task_exists(conn, cmd.task_id):
+            raise FailedPrecondition(f"task {cmd.task_id} has no free slot")
+        raise NotFound(f"task {cmd.task_id} not found")
+    claim = Claim(
+        claim_id=uuid.uuid4(),
+        task_id=cmd.task_id,
+        contractor_id=cmd.contractor_id,
+        request_id=cmd.request_id,
+        status=ClaimStatus.ACTIVE,
+        reward=reward,
+        version=1,
+        granted_at=datetime.now(UTC),
+    )
+    if not await repo.insert_claim(conn, claim):
+        raise _Conflict
+    await outbox.enqueue(
+        conn,
+        topic=CLAIMS_TOPIC,
+        key=str(claim.task_id),
+        payload=pb.claim_granted(claim),
+        producer=SERVICE,
+    )
+    bind_contextvars(claim_id=str(claim.claim_id))
+    return claim
+
+
+async def submit_work(cmd: SubmitWork, *, pool: asyncpg.Pool) -> Claim:
+    """Hand in work for a live claim; a repeat returns the submitted claim unchanged."""
+    bind_contextvars(claim_id=str(cmd.claim_id), contractor_id=cmd.contractor_id)
+    async with pool.acquire() as conn, conn.transaction():
+        claim = await repo.get_claim(conn, cmd.claim_id)
+        if claim is None or claim.contractor_id != cmd.contractor_id:
+            raise NotFound(f"claim {cmd.claim_id} not found")  # another's claim does not leak
+        submitted = claim.submit(now=datetime.now(UTC))
+        if submitted is claim:
+            return claim
+        if not await repo.save_submitted(conn, submitted, cmd.result):
+            raise FailedPrecondition(f"claim {cmd.claim_id} changed meanwhile; retry")
+        await outbox.enqueue(
+            conn,
+            topic=CLAIMS_TOPIC,
+            key=str(submitted.task_id),
+            payload=pb.work_submitted(submitted, cmd.result),
+            producer=SERVICE,
+        )
+        return submitted
+
+
+async def list_open_tasks(query: ListOpenTasks, *, pool: asyncpg.Pool) -> list[OpenTask]:
+    async with pool.acquire() as conn:
+        return await repo.open_tasks_for(
+            conn, contractor_id=query.contractor_id, limit=query.page_size
+        )
+
+
+async def on_task_published(
+    conn: asyncpg.Connection, event: events_pb2.TaskPublished, ctx: EventContext
+) -> None:
+    """A new task: its slots join the pool."""
+    await repo.add_open_task(
+        conn,
+        task_id=uuid.UUID(event.task_id),
+        client_id=event.client_id,
+        project_id=event.project_id,
+        slots=event.slots,
+        reward=money_from_pb(event.reward),
+        instructions=event.instructions,
+        published_at=from_timestamp(event.published_at),
+    )
+
+
+EVENT_ROUTES: dict[type, Handler] = {
+    events_pb2.TaskPublished: on_task_published,
+}

@@ -1,0 +1,14 @@
+"""Marks each test by its tier, from the folder it lives in."""
+
+from __future__ import annotations
+
+import pytest
+
+_TIERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        for tier in _TIERS:
+            if f"/tests/{tier}/" in str(item.path):
+                item.add_marker(getattr(pytest.mark, tier))

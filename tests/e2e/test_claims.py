@@ -1,0 +1,61 @@
+"""First come, first served: never more claims than slots."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+
+from harness import Stack
+from crewline.v1 import work_service_pb2 as work_api
+from flow import claim, offered, submit_task, unique, wait_offered
+
+
+async def test_racing_contractors_get_exactly_the_free_slots(stack: Stack) -> None:
+    task = await submit_task(stack, slots=2)
+    await wait_offered(stack, task.task_id)
+    racers = [unique("racer") for _ in range(12)]
+
+    results = await asyncio.gather(
+        *(claim(stack, r, task.task_id) for r in racers), return_exceptions=True
+    )
+
+    granted = [r for r in results if isinstance(r, work_api.Claim)]
+    refused = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    assert len(granted) == 2 and len(refused) == 10
+    assert {e.code() for e in refused} == {grpc.StatusCode.FAILED_PRECONDITION}
+    assert all("no free slot" in (e.details() or "") for e in refused)
+    assert len({g.contractor_id for g in granted}) == 2
+    assert not await offered(stack, unique("late"), task.task_id)
+
+
+async def test_same_claim_request_returns_the_same_claim(stack: Stack) -> None:
+    cy = unique("cy")
+    task = await submit_task(stack, slots=3)
+    await wait_offered(stack, task.task_id)
+    first = await claim(stack, cy, task.task_id, request_id="cy-req-1")
+    again = await claim(stack, cy, task.task_id, request_id="cy-req-1")
+    assert first == again
+    listed = await stack.work.ListOpenTasks(
+        work_api.ListOpenTasksRequest(contractor_id=unique("other"))
+    )
+    assert [t.free_slots for t in listed.tasks if t.task_id == task.task_id] == [2]
+
+
+async def test_one_contractor_cannot_take_two_slots_of_one_task(stack: Stack) -> None:
+    di = unique("di")
+    task = await submit_task(stack, slots=3)
+    await wait_offered(stack, task.task_id)
+    await claim(stack, di, task.task_id)
+    try:
+        await claim(stack, di, task.task_id)
+    except grpc.aio.AioRpcError as err:
+        assert err.code() == grpc.StatusCode.ALREADY_EXISTS
+    else:
+        raise AssertionError("a second slot for the same contractor must be refused")
+    listed = await stack.work.ListOpenTasks(
+        work_api.ListOpenTasksRequest(contractor_id=unique("other"))
+    )
+    assert [t.free_slots for t in listed.tasks if t.task_id == task.task_id] == [2]
+    # The task is no longer offered to the contractor who holds it.
+    assert not await offered(stack, di, task.task_id)

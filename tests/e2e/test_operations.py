@@ -1,0 +1,80 @@
+"""What operators see: health checks, metrics pages, correlation ids across services."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from crewline.grpc_server import CORRELATION_METADATA
+from crewline.v1 import money_pb2
+from crewline.v1 import task_service_pb2 as task_api
+from flow import unique, wait_offered
+from harness import SERVICES, Stack
+from stack import eventually
+
+SERVICE_NAMES = {
+    "dispatcher": "crewline.v1.TaskService",
+    "matcher": "crewline.v1.WorkService",
+    "ledger": "crewline.v1.LedgerService",
+}
+
+
+@pytest.mark.parametrize("name", SERVICES)
+async def test_health_check_says_serving_overall_and_per_service(stack: Stack, name: str) -> None:
+    async with grpc.aio.insecure_channel(stack.services[name].grpc_addr) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        for service in ("", SERVICE_NAMES[name]):
+            reply = await health.Check(health_pb2.HealthCheckRequest(service=service))
+            assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+@pytest.mark.parametrize("name", SERVICES)
+async def test_metrics_page_shows_the_services_own_metrics(stack: Stack, name: str) -> None:
+    with urllib.request.urlopen(stack.services[name].metrics_url, timeout=5) as page:
+        text = page.read().decode()
+    prefix = f"crewline_{name}_"
+    for metric in (
+        "rpc_requests_total",
+        "rpc_duration_seconds",
+        "outbox_backlog_events",
+        "dependency_up",
+    ):
+        assert f"# TYPE {prefix}{metric}" in text
+    assert f'{prefix}dependency_up{{dependency="postgres"}} 1.0' in text
+    assert f'{prefix}dependency_up{{dependency="kafka"}} 1.0' in text
+
+
+async def test_correlation_id_follows_a_request_through_kafka_to_the_next_service(
+    stack: Stack,
+) -> None:
+    correlation = unique("corr")
+    call = stack.tasks.SubmitTask(
+        task_api.SubmitTaskRequest(
+            request_id=unique("req"),
+            client_id="acme",
+            project_id="p",
+            slots=1,
+            reward=money_pb2.Money(currency_code="USD", amount_minor=100),
+        ),
+        metadata=((CORRELATION_METADATA, correlation),),
+    )
+    reply = await call
+    assert (CORRELATION_METADATA, correlation) in tuple(await call.trailing_metadata())
+    await wait_offered(stack, reply.task.task_id)
+
+    def matcher_lines() -> list[dict[str, object]]:
+        lines = stack.services["matcher"].log_text().splitlines()
+        return [json.loads(line) for line in lines if correlation in line]
+
+    async def consumed() -> bool:
+        return any(line.get("event") == "event_consumed" for line in matcher_lines())
+
+    await eventually(consumed)
+    line = next(line for line in matcher_lines() if line.get("event") == "event_consumed")
+    assert line["correlation_id"] == correlation
+    assert line["outcome"] == "applied"
+    assert line["event_type"] == "crewline.v1.TaskPublished"

@@ -1,0 +1,144 @@
+"""Idempotent requests, and bad input that names its field and changes nothing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable
+
+import grpc
+import pytest
+
+from crewline.v1 import ledger_service_pb2 as ledger_api
+from crewline.v1 import money_pb2
+from crewline.v1 import task_service_pb2 as task_api
+from crewline.v1 import work_service_pb2 as work_api
+from flow import claim, submit_task, unique, wait_offered
+from harness import Stack
+
+
+async def refused(call: Awaitable[object]) -> grpc.aio.AioRpcError:
+    try:
+        await call
+    except grpc.aio.AioRpcError as err:
+        return err
+    raise AssertionError("the call should have been refused")
+
+
+async def test_same_submit_request_returns_the_same_task_forever(stack: Stack) -> None:
+    rid = unique("req")
+    first = await submit_task(stack, request_id=rid, slots=2)
+    again = await submit_task(stack, request_id=rid, slots=2)
+    assert again.task_id == first.task_id
+    assert again == first
+
+
+async def test_request_id_reused_for_another_task_is_invalid_and_names_it(stack: Stack) -> None:
+    rid = unique("req")
+    await submit_task(stack, request_id=rid, slots=2)
+    err = await refused(submit_task(stack, request_id=rid, slots=3))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (err.details() or "").startswith("request_id:")
+
+
+def _task_request(**changes: object) -> task_api.SubmitTaskRequest:
+    req = task_api.SubmitTaskRequest(
+        request_id=unique("req"),
+        client_id="acme",
+        project_id="p",
+        slots=1,
+        reward=money_pb2.Money(currency_code="USD", amount_minor=100),
+    )
+    for name, value in changes.items():
+        if name == "reward":
+            req.reward.CopyFrom(value)  # type: ignore[arg-type]
+        else:
+            setattr(req, name, value)
+    return req
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"request_id": ""}, "request_id"),
+        ({"client_id": ""}, "client_id"),
+        ({"slots": 0}, "slots"),
+        ({"slots": -3}, "slots"),
+        ({"reward": money_pb2.Money(currency_code="USD", amount_minor=0)}, "reward.amount_minor"),
+        ({"reward": money_pb2.Money(currency_code="dollars", amount_minor=5)}, "reward.currency_code"),
+    ],
+)
+async def test_malformed_submit_task_is_invalid_names_the_field_and_changes_nothing(
+    stack: Stack, changes: dict[str, object], field: str
+) -> None:
+    bad = _task_request(**changes)
+    err = await refused(stack.tasks.SubmitTask(bad))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (err.details() or "").startswith(f"{field}:")
+    if bad.request_id and bad.client_id:
+        # Nothing was recorded under that request id: a good request may still use it.
+        good = _task_request(request_id=bad.request_id)
+        created = (await stack.tasks.SubmitTask(good)).task
+        assert created.slots == 1
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda s: s.tasks.GetTask(task_api.GetTaskRequest(task_id="nope")), "task_id"),
+        (
+            lambda s: s.work.ClaimTask(
+                work_api.ClaimTaskRequest(request_id="r", contractor_id="ann", task_id="x")
+            ),
+            "task_id",
+        ),
+        (
+            lambda s: s.work.ClaimTask(
+                work_api.ClaimTaskRequest(request_id="", contractor_id="ann", task_id=str(uuid.uuid4()))
+            ),
+            "request_id",
+        ),
+        (
+            lambda s: s.work.SubmitWork(
+                work_api.SubmitWorkRequest(claim_id="", contractor_id="ann")
+            ),
+            "claim_id",
+        ),
+        (
+            lambda s: s.work.ListOpenTasks(
+                work_api.ListOpenTasksRequest(contractor_id="ann", page_size=10_000)
+            ),
+            "page_size",
+        ),
+        (
+            lambda s: s.ledger.GetBalance(ledger_api.GetBalanceRequest(account_id="bank:1")),
+            "account_id",
+        ),
+    ],
+)
+async def test_malformed_requests_to_every_service_name_the_field(
+    stack: Stack, call: object, field: str
+) -> None:
+    err = await refused(call(stack))  # type: ignore[operator]
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (err.details() or "").startswith(f"{field}:")
+
+
+async def test_unknown_ids_are_not_found(stack: Stack) -> None:
+    missing = str(uuid.uuid4())
+    err = await refused(stack.tasks.GetTask(task_api.GetTaskRequest(task_id=missing)))
+    assert err.code() == grpc.StatusCode.NOT_FOUND
+    err = await refused(claim(stack, "ann", missing))
+    assert err.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_work_on_another_contractors_claim_is_not_found(stack: Stack) -> None:
+    owner, intruder = unique("owner"), unique("intruder")
+    task = await submit_task(stack)
+    await wait_offered(stack, task.task_id)
+    granted = await claim(stack, owner, task.task_id)
+    err = await refused(
+        stack.work.SubmitWork(
+            work_api.SubmitWorkRequest(claim_id=granted.claim_id, contractor_id=intruder)
+        )
+    )
+    assert err.code() == grpc.StatusCode.NOT_FOUND

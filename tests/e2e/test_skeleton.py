@@ -1,0 +1,54 @@
+"""The walking skeleton, end to end through gRPC, Kafka and PostgreSQL."""
+
+from __future__ import annotations
+
+from harness import Stack
+from crewline.v1 import ledger_service_pb2 as ledger_api
+from crewline.v1 import task_service_pb2 as task_api
+from crewline.v1 import work_service_pb2 as work_api
+from flow import balance, claim, submit_task, submit_work, unique, wait_balance, wait_offered
+
+
+async def test_submitted_task_is_claimed_done_accepted_and_paid_once(stack: Stack) -> None:
+    ann, client = unique("ann"), unique("client")
+    task = await submit_task(stack, slots=1, amount=2500, client=client)
+    assert task.status == task_api.TASK_STATUS_OPEN
+
+    await wait_offered(stack, task.task_id)  # TaskPublished reached the matcher
+    granted = await claim(stack, ann, task.task_id)
+    assert granted.status == work_api.CLAIM_STATUS_ACTIVE
+    assert granted.reward.amount_minor == 2500
+    done = await submit_work(stack, ann, granted.claim_id)
+    assert done.status == work_api.CLAIM_STATUS_SUBMITTED
+
+    await wait_balance(stack, f"contractor:{ann}", 2500)  # auto-accepted, then paid
+    assert await balance(stack, f"client:{client}") == -2500
+
+    reply = await stack.tasks.GetTask(task_api.GetTaskRequest(task_id=task.task_id))
+    assert reply.task.status == task_api.TASK_STATUS_COMPLETED
+    assert (reply.task.claimed_count, reply.task.submitted_count, reply.task.accepted_count) == (
+        1,
+        1,
+        1,
+    )
+    assert [(s.submission_id, s.contractor_id, s.status) for s in reply.submissions] == [
+        (granted.claim_id, ann, task_api.SUBMISSION_STATUS_ACCEPTED)
+    ]
+    books = await stack.ledger.VerifyBooks(ledger_api.VerifyBooksRequest())
+    assert books.balanced and books.unbalanced_transaction_count == 0
+    assert books.entry_count == 2 * books.transaction_count
+
+
+async def test_submitting_work_again_changes_nothing_and_pays_once(stack: Stack) -> None:
+    bo = unique("bo")
+    task = await submit_task(stack, amount=700)
+    await wait_offered(stack, task.task_id)
+    granted = await claim(stack, bo, task.task_id)
+    first = await submit_work(stack, bo, granted.claim_id)
+    again = await submit_work(stack, bo, granted.claim_id)
+    assert first == again
+    await wait_balance(stack, f"contractor:{bo}", 700)
+    # Everything after the pay has drained through; still exactly one payment.
+    reply = await stack.tasks.GetTask(task_api.GetTaskRequest(task_id=task.task_id))
+    assert reply.task.submitted_count == 1 and reply.task.accepted_count == 1
+    assert await balance(stack, f"contractor:{bo}") == 700

@@ -1,0 +1,58 @@
+"""Versioned migrations against real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+
+from crewline.db import create_pool, migrate_service
+from crewline.settings import PostgresSettings
+
+SERVICES = Path(__file__).parents[2] / "services"
+
+
+async def test_every_service_migrates_once_even_when_replicas_start_together(
+    pg: PostgresSettings,
+) -> None:
+    for name in ("dispatcher", "matcher", "ledger"):
+        pool = await create_pool(pg)
+        try:
+            async with pool.acquire() as conn:
+                await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+            replicas = [
+                migrate_service(pool, service=name, directory=SERVICES / name / "migrations")
+                for _ in range(3)
+            ]
+            await asyncio.gather(*replicas)
+            rows = await pool.fetch("SELECT component, version FROM schema_migrations")
+            assert {(r["component"], r["version"]) for r in rows} == {("kernel", 1), (name, 1)}
+            # Again: nothing left to apply.
+            await migrate_service(pool, service=name, directory=SERVICES / name / "migrations")
+            assert await pool.fetchval("SELECT count(*) FROM schema_migrations") == 2
+        finally:
+            await pool.close()
+
+
+async def test_a_failing_migration_leaves_nothing_half_applied(
+    pg: PostgresSettings, tmp_path: Path
+) -> None:
+    (tmp_path / "0001_good.sql").write_text("CREATE TABLE good (id int);")
+    (tmp_path / "0002_bad.sql").write_text("CREATE TABLE half (id int); SELECT no_such_fn();")
+    pool = await create_pool(pg)
+    try:
+        try:
+            await migrate_service(pool, service="broken", directory=tmp_path)
+        except asyncpg.exceptions.UndefinedFunctionError:
+            pass
+        else:
+            raise AssertionError("the bad migration must fail")
+        tables = {r["tablename"] for r in await pool.fetch("SELECT tablename FROM pg_tables")}
+        assert "good" in tables and "half" not in tables
+        versions = await pool.fetch(
+            "SELECT version FROM schema_migrations WHERE component = 'broken'"
+        )
+        assert [r["version"] for r in versions] == [1]
+    finally:
+        await pool.close()

@@ -1,0 +1,117 @@
+"""The transactional outbox against real PostgreSQL and Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+
+import asyncpg
+
+from crewline import outbox
+from crewline.events import TASKS_TOPIC, parse_envelope
+from crewline.metrics import Metrics
+from crewline.outbox import OutboxRelay
+from crewline.settings import KafkaSettings, PostgresSettings
+from crewline.v1 import events_pb2
+from stack import ROOT, eventually, read_topic
+
+
+async def backlog(pool: asyncpg.Pool) -> int:
+    return int(await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
+
+
+async def run_relays(relays: list[OutboxRelay], pool: asyncpg.Pool) -> None:
+    """Run the relays until the outbox is empty, then stop them."""
+    tasks = [asyncio.create_task(r.run()) for r in relays]
+    try:
+        await eventually(lambda: _empty(pool))
+    finally:
+        for r in relays:
+            r.stop()
+        await asyncio.gather(*tasks)
+
+
+async def _empty(pool: asyncpg.Pool) -> bool:
+    return await backlog(pool) == 0
+
+
+def relay(pool: asyncpg.Pool, kafka: KafkaSettings, metrics: Metrics, n: int = 0) -> OutboxRelay:
+    return OutboxRelay(pool=pool, kafka=kafka, metrics=metrics, client_id=f"test-relay-{n}")
+
+
+async def test_event_committed_by_a_process_that_then_died_is_published(
+    pool: asyncpg.Pool, pg: PostgresSettings, kafka: KafkaSettings, metrics: Metrics
+) -> None:
+    script = textwrap.dedent(
+        f"""
+        import asyncio, os, asyncpg
+        from crewline import outbox
+        from crewline.v1 import events_pb2
+
+        async def main():
+            conn = await asyncpg.connect({pg.dsn!r})
+            async with conn.transaction():
+                event_id = await outbox.enqueue(
+                    conn, topic="{TASKS_TOPIC}", key="task-1",
+                    payload=events_pb2.TaskPublished(task_id="task-1"), producer="test")
+            print(event_id, flush=True)
+            os._exit(137)  # dies after the commit, before any relay could publish
+
+        asyncio.run(main())
+        """
+    )
+    died = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    assert died.returncode == 137, died.stderr
+    event_id = died.stdout.strip()
+    assert await backlog(pool) == 1
+
+    await run_relays([relay(pool, kafka, metrics)], pool)
+
+    records = await read_topic(kafka, TASKS_TOPIC)
+    assert [parse_envelope(r.value).event_id for r in records] == [event_id]
+    assert records[0].key == b"task-1"
+
+
+async def test_event_is_never_published_unless_its_transaction_commits(
+    pool: asyncpg.Pool, kafka: KafkaSettings, metrics: Metrics
+) -> None:
+    async with pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        await outbox.enqueue(
+            conn, topic=TASKS_TOPIC, key="k", payload=events_pb2.TaskPublished(), producer="t"
+        )
+        await tx.rollback()
+    await run_relays([relay(pool, kafka, metrics)], pool)
+    assert await read_topic(kafka, TASKS_TOPIC) == []
+
+
+async def test_several_relays_at_once_send_each_event_once_and_in_order(
+    pool: asyncpg.Pool, kafka: KafkaSettings, metrics: Metrics
+) -> None:
+    sent: list[str] = []
+    async with pool.acquire() as conn:
+        for i in range(300):
+            async with conn.transaction():
+                eid = await outbox.enqueue(
+                    conn,
+                    topic=TASKS_TOPIC,
+                    key=f"task-{i % 7}",
+                    payload=events_pb2.TaskPublished(task_id=str(i)),
+                    producer="t",
+                )
+                sent.append(str(eid))
+
+    await run_relays([relay(pool, kafka, metrics, n) for n in range(3)], pool)
+
+    records = await read_topic(kafka, TASKS_TOPIC)
+    published = [parse_envelope(r.value).event_id for r in records]
+    assert sorted(published) == sorted(sent)  # every event, none twice
+    for key in {r.key for r in records}:  # per key, in the order written
+        per_key = [parse_envelope(r.value).event_id for r in records if r.key == key]
+        assert per_key == [e for e in sent if e in set(per_key)]
+

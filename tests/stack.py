@@ -1,0 +1,104 @@
+"""The real local stack for integration and e2e tests: started by the test session itself.
+
+Nothing here is a fake: PostgreSQL and Kafka are the ones `deploy/local/infra.sh`
+runs. Each test session gets its own databases and its own Kafka namespace, so a
+running demo stack and a test run never see each other's data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import socket
+import subprocess
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
+from crewline.events import ALL_TOPICS
+from crewline.kafka import ensure_topics
+from crewline.settings import KafkaSettings, PostgresSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_HOST = os.environ.get("CREWLINE_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("CREWLINE_PG_PORT", "55432"))
+PG_USER = os.environ.get("CREWLINE_PG_USER", "crewline")
+KAFKA_BOOTSTRAP = os.environ.get("CREWLINE_KAFKA_BOOTSTRAP", "127.0.0.1:59092")
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def start_infra() -> None:
+    """PostgreSQL and Kafka up (idempotent: a no-op when they already run)."""
+    subprocess.run(["bash", str(ROOT / "deploy/local/infra.sh"), "up"], check=True)
+
+
+def safe_name(text: str, *, limit: int = 40) -> str:
+    """A test's name made fit for a database or topic name."""
+    return re.sub(r"[^a-z0-9_]+", "_", text.lower())[:limit]
+
+
+def kafka_settings(scope: str, *, partitions: int = 3) -> KafkaSettings:
+    """Settings in a namespace of this run's own, one per ``scope``."""
+    return KafkaSettings(
+        bootstrap_servers=KAFKA_BOOTSTRAP,
+        topic_partitions=partitions,
+        namespace=f"t{RUN_ID}.{safe_name(scope)}.",
+    )
+
+
+async def create_topics(kafka: KafkaSettings, topics: tuple[str, ...] = ALL_TOPICS) -> None:
+    await ensure_topics(kafka, topics)
+
+
+async def fresh_database(name: str) -> PostgresSettings:
+    """An empty database named for this run; dropped first if a previous run left it."""
+    db = f"crewline_test_{name}"
+    admin = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{db}"')
+    finally:
+        await admin.close()
+    return PostgresSettings(host=PG_HOST, port=PG_PORT, user=PG_USER, database=db)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 60.0) -> None:
+    """Poll ``check`` until true. ``timeout`` only bounds a broken run; it is no speed target."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        await asyncio.sleep(0.05)
+
+
+async def read_topic(kafka: KafkaSettings, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every record now in ``topic`` (all partitions), read to the end offsets."""
+    name = kafka.topic(topic)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(name, p) for p in range(kafka.topic_partitions)]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            batch = await consumer.getmany(timeout_ms=500)
+            for recs in batch.values():
+                records.extend(recs)
+        return records
+    finally:
+        await consumer.stop()

@@ -1,0 +1,126 @@
+"""Pure parts of the shared kernel: envelope, settings, migrations files, error mapping."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import grpc
+import pytest
+
+from crewline import errors, outbox
+from crewline.db import KERNEL_MIGRATIONS, load_migrations
+from crewline.events import MalformedEvent, PayloadTypes, parse_envelope, wrap
+from crewline.grpc_server import status_for
+from crewline.settings import ServiceSettings, SettingsError
+from crewline.v1 import events_pb2
+
+SERVICE_MIGRATIONS = [
+    Path(__file__).parents[2] / "services" / name / "migrations"
+    for name in ("dispatcher", "matcher", "ledger")
+]
+
+
+def test_envelope_round_trips_and_unpacks_to_its_payload_type() -> None:
+    published = events_pb2.TaskPublished(task_id="t1", slots=3)
+    env = wrap(published, producer="dispatcher", correlation_id="c-1")
+    back = parse_envelope(env.SerializeToString())
+    assert back.type == "crewline.v1.TaskPublished"
+    assert (back.producer, back.correlation_id) == ("dispatcher", "c-1")
+    uuid.UUID(back.event_id)
+    payload = PayloadTypes.of([events_pb2.TaskPublished]).unpack(back)
+    assert payload == published
+
+
+def test_payload_of_a_type_nobody_routes_is_ignored_not_failed() -> None:
+    env = wrap(events_pb2.PayPosted(), producer="ledger", correlation_id="c")
+    assert PayloadTypes.of([events_pb2.TaskPublished]).unpack(env) is None
+
+
+@pytest.mark.parametrize("value", [None, b"", b"\xff\xff\xff garbage"])
+def test_garbage_record_is_malformed(value: bytes | None) -> None:
+    with pytest.raises(MalformedEvent):
+        parse_envelope(value)
+
+
+def test_envelope_whose_type_disagrees_with_payload_is_malformed() -> None:
+    env = wrap(events_pb2.TaskPublished(), producer="x", correlation_id="c")
+    env.type = "crewline.v1.PayPosted"
+    with pytest.raises(MalformedEvent):
+        parse_envelope(env.SerializeToString())
+
+
+def test_settings_defaults_bind_loopback_and_the_documented_ports() -> None:
+    s = ServiceSettings.from_env(name="matcher", grpc_port=50052, metrics_port=9102, env={})
+    assert (s.grpc_host, s.grpc_port, s.metrics_host, s.metrics_port) == (
+        "127.0.0.1",
+        50052,
+        "127.0.0.1",
+        9102,
+    )
+    assert s.postgres.dsn == "postgresql://crewline@127.0.0.1:55432/crewline_matcher"
+    assert s.kafka.bootstrap_servers == "127.0.0.1:59092"
+
+
+def test_settings_are_overridden_by_environment() -> None:
+    env = {
+        "CREWLINE_MATCHER_GRPC_ADDR": "127.0.0.1:6000",
+        "CREWLINE_MATCHER_PG_DB": "other",
+        "CREWLINE_KAFKA_NAMESPACE": "t1.",
+    }
+    s = ServiceSettings.from_env(name="matcher", grpc_port=50052, metrics_port=9102, env=env)
+    assert s.grpc_port == 6000
+    assert s.postgres.database == "other"
+    assert s.kafka.topic("crewline.tasks.v1") == "t1.crewline.tasks.v1"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("CREWLINE_MATCHER_GRPC_ADDR", "no-port"), ("CREWLINE_PG_PORT", "five")],
+)
+def test_malformed_setting_names_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        ServiceSettings.from_env(name="matcher", grpc_port=1, metrics_port=2, env={name: value})
+
+
+@pytest.mark.parametrize("directory", [KERNEL_MIGRATIONS, *SERVICE_MIGRATIONS])
+def test_migration_sets_are_numbered_from_one_without_gaps(directory: Path) -> None:
+    versions = [m.version for m in load_migrations(directory)]
+    assert versions == list(range(1, len(versions) + 1))
+
+
+def test_misnamed_migration_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "1_init.sql").write_text("SELECT 1")
+    with pytest.raises(ValueError, match="NNNN_name.sql"):
+        load_migrations(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (errors.InvalidArgument("slots", "bad"), grpc.StatusCode.INVALID_ARGUMENT),
+        (errors.NotFound("x"), grpc.StatusCode.NOT_FOUND),
+        (errors.AlreadyExists("x"), grpc.StatusCode.ALREADY_EXISTS),
+        (errors.FailedPrecondition("x"), grpc.StatusCode.FAILED_PRECONDITION),
+        (errors.Unavailable("x"), grpc.StatusCode.UNAVAILABLE),
+    ],
+)
+def test_domain_errors_map_to_caller_facing_codes(
+    error: errors.DomainError, code: grpc.StatusCode
+) -> None:
+    assert status_for(error) == code
+
+
+async def test_enqueue_outside_a_transaction_is_refused() -> None:
+    class NotInTransaction:
+        def is_in_transaction(self) -> bool:
+            return False
+
+    with pytest.raises(RuntimeError, match="transaction"):
+        await outbox.enqueue(
+            NotInTransaction(),  # type: ignore[arg-type]
+            topic="crewline.tasks.v1",
+            key="k",
+            payload=events_pb2.TaskPublished(),
+            producer="t",
+        )

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from crewline.errors import FailedPrecondition, InvalidArgument
+from crewline.money import Money
+from matcher.domain import model
+from matcher.domain.model import Claim, ClaimStatus
+
+TASK = str(uuid.uuid4())
+
+
+def make_claim(status: ClaimStatus = ClaimStatus.ACTIVE) -> Claim:
+    return Claim(
+        claim_id=uuid.uuid4(),
+        task_id=uuid.UUID(TASK),
+        contractor_id="ann",
+        request_id="r1",
+        status=status,
+        reward=Money("USD", 500),
+        version=1,
+        granted_at=datetime.now(UTC),
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"request_id": "", "contractor_id": "ann", "task_id": TASK}, "request_id"),
+        ({"request_id": "r", "contractor_id": "", "task_id": TASK}, "contractor_id"),
+        ({"request_id": "r", "contractor_id": "ann", "task_id": "nope"}, "task_id"),
+        ({"request_id": "r", "contractor_id": "ann", "task_id": ""}, "task_id"),
+    ],
+)
+def test_bad_claim_request_names_the_field(kwargs: dict[str, str], field: str) -> None:
+    with pytest.raises(InvalidArgument) as err:
+        model.claim_task(**kwargs)
+    assert err.value.field == field
+
+
+def test_oversized_result_is_refused() -> None:
+    with pytest.raises(InvalidArgument) as err:
+        model.submit_work(
+            claim_id=str(uuid.uuid4()), contractor_id="ann", result=b"x" * (model.MAX_RESULT_BYTES + 1)
+        )
+    assert err.value.field == "result"
+
+
+def test_page_size_zero_means_default_and_too_big_is_refused() -> None:
+    assert model.list_open_tasks(contractor_id="ann", page_size=0).page_size == 50
+    with pytest.raises(InvalidArgument) as err:
+        model.list_open_tasks(contractor_id="ann", page_size=501)
+    assert err.value.field == "page_size"
+
+
+def test_submitting_an_active_claim_moves_it_and_bumps_its_version() -> None:
+    claim = make_claim()
+    now = datetime.now(UTC)
+    done = claim.submit(now=now)
+    assert (done.status, done.version, done.submitted_at) == (ClaimStatus.SUBMITTED, 2, now)
+
+
+def test_submitting_twice_returns_the_submitted_claim_unchanged() -> None:
+    done = make_claim().submit(now=datetime.now(UTC))
+    assert done.submit(now=datetime.now(UTC)) is done
+
+
+def test_a_claim_in_any_other_state_refuses_work() -> None:
+    claim = make_claim()
+    odd = Claim(**{**claim.__dict__, "status": "expired"})  # a state this skeleton lacks yet
+    with pytest.raises(FailedPrecondition):
+        odd.submit(now=datetime.now(UTC))
+
+
+def test_repeated_claim_request_must_name_the_same_task() -> None:
+    claim = make_claim()
+    same = model.claim_task(request_id="r1", contractor_id="ann", task_id=TASK)
+    assert claim.answers(same) is claim
+    other = model.claim_task(request_id="r1", contractor_id="ann", task_id=str(uuid.uuid4()))
+    with pytest.raises(InvalidArgument) as err:
+        claim.answers(other)
+    assert err.value.field == "request_id"
