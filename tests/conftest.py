@@ -1,4 +1,4 @@
-"""Marks each test by its tier, from the folder it lives in."""
+"""Marks each test by its tier, from the folder it lives in; disruptive tests run last."""
 
 from __future__ import annotations
 
@@ -12,3 +12,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for tier in _TIERS:
             if f"/tests/{tier}/" in str(item.path):
                 item.add_marker(getattr(pytest.mark, tier))
+    # Tests that stop PostgreSQL or Kafka go last, so no other test sees the outage.
+    items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)

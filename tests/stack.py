@@ -18,7 +18,6 @@ from pathlib import Path
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-
 from crewline.events import ALL_TOPICS
 from crewline.kafka import ensure_topics
 from crewline.settings import KafkaSettings, PostgresSettings

@@ -22,7 +22,7 @@ metrics_addr() {
   echo "${!var:-127.0.0.1:${port}}"
 }
 pid_of() { cat "${RUN}/$1.pid" 2>/dev/null || true; }
-running() { local pid; pid=$(pid_of "$1"); [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; }
+running() { local pid; pid=$(pid_of "$1"); [[ -n "$pid" ]] && crewline_pid_alive "$pid"; }
 
 up() {
   mkdir -p "$RUN" "$LOGS"
@@ -53,8 +53,8 @@ down() {
   done
   for svc in "${SERVICES[@]}"; do
     pid=$(pid_of "$svc"); [[ -n "$pid" ]] || continue
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then crewline_log "$svc did not stop in 30s; SIGKILL"; kill -KILL "$pid" || true; fi
+    for _ in $(seq 1 150); do crewline_pid_alive "$pid" || break; sleep 0.2; done
+    if crewline_pid_alive "$pid"; then crewline_log "$svc did not stop in 30s; SIGKILL"; kill -KILL "$pid" || true; fi
     rm -f "${RUN}/${svc}.pid"
   done
 }

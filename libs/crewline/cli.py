@@ -1,7 +1,7 @@
 """Operator commands for the local stack.
 
-    python -m crewline.cli topics                     create the topics (idempotent)
-    python -m crewline.cli wait-healthy ADDR... [-t S]  wait until each gRPC health check says SERVING
+python -m crewline.cli topics                     create the topics (idempotent)
+python -m crewline.cli wait-healthy ADDR... [-t S]  wait until each gRPC health check says SERVING
 """
 
 from __future__ import annotations

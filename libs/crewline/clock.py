@@ -91,9 +91,7 @@ class DeadlineClock:
             )
             for row in rows:
                 kind, ref = row["kind"], row["ref"]
-                with bound_contextvars(
-                    correlation_id=new_correlation_id(), deadline=kind, ref=ref
-                ):
+                with bound_contextvars(correlation_id=new_correlation_id(), deadline=kind, ref=ref):
                     await self._fire(conn, kind, ref)
         for row in rows:
             self._metrics.deadlines_fired.labels(kind=row["kind"]).inc()

@@ -48,7 +48,7 @@ def make_consumer(
 
 
 async def ensure_topics(settings: KafkaSettings, topics: Iterable[str]) -> list[str]:
-    """Create the missing topics with ``settings.topic_partitions`` partitions; returns those made."""
+    """Create missing topics with ``settings.topic_partitions`` partitions; returns those made."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     await admin.start()
     try:

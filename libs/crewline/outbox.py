@@ -21,8 +21,8 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from google.protobuf.message import Message
 
-from crewline.db import TRANSIENT_DB_ERRORS
 from crewline.aio import Backoff, sleep_unless
+from crewline.db import TRANSIENT_DB_ERRORS
 from crewline.events import CORRELATION_HEADER, wrap
 from crewline.kafka import make_producer
 from crewline.log import current_correlation_id, get_logger
@@ -150,7 +150,10 @@ class OutboxRelay:
         return int(count)
 
     async def publish_batch(self) -> int:
-        """Send one batch and mark it sent, in one transaction; 0 if none or another relay holds it."""
+        """Send one batch and mark it sent, in one transaction.
+
+        Returns the rows sent: 0 when there are none or another relay holds the lock.
+        """
         async with self._pool.acquire() as conn, conn.transaction():
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK):
                 return 0
@@ -182,7 +185,6 @@ class OutboxRelay:
             self._metrics.outbox_published.labels(topic=r["topic"]).inc()
         await self.backlog()
         return len(rows)
-
 
 
 __all__ = ["OutboxRelay", "enqueue"]

@@ -123,9 +123,7 @@ class _HasServiceSettings(Protocol):
 S = TypeVar("S", bound=_HasServiceSettings)
 
 
-def main(
-    load_settings: Callable[[], S], bootstrap: Callable[[S], Awaitable[Runtime]]
-) -> None:
+def main(load_settings: Callable[[], S], bootstrap: Callable[[S], Awaitable[Runtime]]) -> None:
     """A service's ``__main__``: settings from the environment, logging, bootstrap, run."""
 
     async def run() -> None:

@@ -1,6 +1,7 @@
 """``python -m dispatcher``: run the dispatcher until SIGTERM."""
 
 from crewline.runtime import main
+
 from dispatcher.bootstrap import bootstrap
 from dispatcher.settings import DispatcherSettings
 

@@ -1,1 +1,1 @@
-"""The ledger: double-entry books in which every accepted piece of work is paid exactly once (LedgerService)."""
+"""The ledger: double-entry books; every accepted piece of work paid exactly once."""

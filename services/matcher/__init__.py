@@ -1,1 +1,1 @@
-"""The matcher: contractors, the pool of open slots, and claims, granted first come first served (WorkService)."""
+"""The matcher: the pool of open slots and claims, granted first come first served."""

@@ -1,6 +1,7 @@
 """``python -m matcher``: run the matcher until SIGTERM."""
 
 from crewline.runtime import main
+
 from matcher.bootstrap import bootstrap
 from matcher.settings import MatcherSettings
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 
-from harness import Stack
 from crewline.v1 import ledger_service_pb2 as ledger_api
 from crewline.v1 import money_pb2
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
+from harness import Stack
 from stack import eventually
 
 
@@ -43,7 +43,9 @@ async def wait_offered(stack: Stack, task_id: str) -> None:
     await eventually(lambda: offered(stack, unique("probe"), task_id))
 
 
-async def claim(stack: Stack, contractor: str, task_id: str, request_id: str = "") -> work_api.Claim:
+async def claim(
+    stack: Stack, contractor: str, task_id: str, request_id: str = ""
+) -> work_api.Claim:
     reply = await stack.work.ClaimTask(
         work_api.ClaimTaskRequest(
             request_id=request_id or unique("claim"), contractor_id=contractor, task_id=task_id

@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-import grpc
-
 from crewline.cli import wait_healthy
 from crewline.v1 import (
     ledger_service_pb2_grpc,
@@ -96,5 +94,3 @@ def service_env(name: str, namespace: str) -> tuple[dict[str, str], str, str]:
         f"CREWLINE_{name.upper()}_PG_DB": f"crewline_test_e2e_{name}",
     }
     return env, grpc_addr, f"http://127.0.0.1:{metrics_port}/metrics"
-
-

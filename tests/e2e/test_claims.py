@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import grpc
-
-from harness import Stack
 from crewline.v1 import work_service_pb2 as work_api
 from flow import claim, offered, submit_task, unique, wait_offered
+from harness import Stack
 
 
 async def test_racing_contractors_get_exactly_the_free_slots(stack: Stack) -> None:

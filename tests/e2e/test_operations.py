@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.request
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from crewline.grpc_server import CORRELATION_METADATA
 from crewline.v1 import money_pb2
 from crewline.v1 import task_service_pb2 as task_api
 from flow import unique, wait_offered
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from harness import SERVICES, Stack
 from stack import eventually
 
@@ -32,10 +32,14 @@ async def test_health_check_says_serving_overall_and_per_service(stack: Stack, n
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as page:
+        return str(page.read().decode())
+
+
 @pytest.mark.parametrize("name", SERVICES)
 async def test_metrics_page_shows_the_services_own_metrics(stack: Stack, name: str) -> None:
-    with urllib.request.urlopen(stack.services[name].metrics_url, timeout=5) as page:
-        text = page.read().decode()
+    text = await asyncio.to_thread(fetch, stack.services[name].metrics_url)
     prefix = f"crewline_{name}_"
     for metric in (
         "rpc_requests_total",

@@ -7,7 +7,6 @@ from collections.abc import Awaitable
 
 import grpc
 import pytest
-
 from crewline.v1 import ledger_service_pb2 as ledger_api
 from crewline.v1 import money_pb2
 from crewline.v1 import task_service_pb2 as task_api
@@ -64,7 +63,10 @@ def _task_request(**changes: object) -> task_api.SubmitTaskRequest:
         ({"slots": 0}, "slots"),
         ({"slots": -3}, "slots"),
         ({"reward": money_pb2.Money(currency_code="USD", amount_minor=0)}, "reward.amount_minor"),
-        ({"reward": money_pb2.Money(currency_code="dollars", amount_minor=5)}, "reward.currency_code"),
+        (
+            {"reward": money_pb2.Money(currency_code="dollars", amount_minor=5)},
+            "reward.currency_code",
+        ),
     ],
 )
 async def test_malformed_submit_task_is_invalid_names_the_field_and_changes_nothing(
@@ -93,7 +95,9 @@ async def test_malformed_submit_task_is_invalid_names_the_field_and_changes_noth
         ),
         (
             lambda s: s.work.ClaimTask(
-                work_api.ClaimTaskRequest(request_id="", contractor_id="ann", task_id=str(uuid.uuid4()))
+                work_api.ClaimTaskRequest(
+                    request_id="", contractor_id="ann", task_id=str(uuid.uuid4())
+                )
             ),
             "request_id",
         ),

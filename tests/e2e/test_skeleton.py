@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from harness import Stack
 from crewline.v1 import ledger_service_pb2 as ledger_api
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 from flow import balance, claim, submit_task, submit_work, unique, wait_balance, wait_offered
+from harness import Stack
 
 
 async def test_submitted_task_is_claimed_done_accepted_and_paid_once(stack: Stack) -> None:

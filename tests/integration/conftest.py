@@ -4,7 +4,6 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-
 from crewline.db import KERNEL_MIGRATIONS, create_pool, migrate
 from crewline.metrics import Metrics
 from crewline.settings import KafkaSettings, PostgresSettings

@@ -10,7 +10,6 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
-
 from crewline.consumer import EventConsumer, EventContext
 from crewline.events import TASKS_TOPIC, wrap
 from crewline.metrics import Metrics
@@ -91,7 +90,11 @@ async def test_event_delivered_twice_has_one_effect(
     assert await effects.fetchval("SELECT count(*) FROM inbox") == 2
     duplicates = metrics.registry.get_sample_value(
         "crewline_test_events_consumed_total",
-        {"topic": kafka.topic(TASKS_TOPIC), "type": "crewline.v1.TaskPublished", "outcome": "duplicate"},
+        {
+            "topic": kafka.topic(TASKS_TOPIC),
+            "type": "crewline.v1.TaskPublished",
+            "outcome": "duplicate",
+        },
     )
     assert duplicates == 1
 

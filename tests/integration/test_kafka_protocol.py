@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-
 from crewline.events import CLAIMS_TOPIC
 from crewline.kafka import make_consumer, make_producer
 from crewline.settings import KafkaSettings
@@ -31,8 +30,8 @@ async def test_idempotent_producer_and_group_consumer_with_manual_commits(
         for i in range(10):
             await producer.send_and_wait(kafka.topic(CLAIMS_TOPIC), value=b"%d" % i, key=b"one")
         # The idempotent producer got a producer id from the broker.
-        assert producer._txn_manager is not None  # noqa: SLF001
-        assert producer._txn_manager.producer_id >= 0  # noqa: SLF001
+        assert producer._txn_manager is not None
+        assert producer._txn_manager.producer_id >= 0
     finally:
         await producer.stop()
 

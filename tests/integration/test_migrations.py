@@ -6,7 +6,6 @@ import asyncio
 from pathlib import Path
 
 import asyncpg
-
 from crewline.db import create_pool, migrate_service
 from crewline.settings import PostgresSettings
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import sys
 import textwrap
+from asyncio.subprocess import PIPE
 
 import asyncpg
-
 from crewline import outbox
 from crewline.events import TASKS_TOPIC, parse_envelope
 from crewline.metrics import Metrics
@@ -62,11 +61,12 @@ async def test_event_committed_by_a_process_that_then_died_is_published(
         asyncio.run(main())
         """
     )
-    died = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, check=False
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, cwd=ROOT, stdout=PIPE, stderr=PIPE
     )
-    assert died.returncode == 137, died.stderr
-    event_id = died.stdout.strip()
+    out, err = await proc.communicate()
+    assert proc.returncode == 137, err.decode()
+    event_id = out.decode().strip()
     assert await backlog(pool) == 1
 
     await run_relays([relay(pool, kafka, metrics)], pool)
@@ -114,4 +114,3 @@ async def test_several_relays_at_once_send_each_event_once_and_in_order(
     for key in {r.key for r in records}:  # per key, in the order written
         per_key = [parse_envelope(r.value).event_id for r in records if r.key == key]
         assert per_key == [e for e in sent if e in set(per_key)]
-

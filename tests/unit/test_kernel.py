@@ -7,7 +7,6 @@ from pathlib import Path
 
 import grpc
 import pytest
-
 from crewline import errors, outbox
 from crewline.db import KERNEL_MIGRATIONS, load_migrations
 from crewline.events import MalformedEvent, PayloadTypes, parse_envelope, wrap
@@ -91,7 +90,7 @@ def test_migration_sets_are_numbered_from_one_without_gaps(directory: Path) -> N
 
 def test_misnamed_migration_is_refused(tmp_path: Path) -> None:
     (tmp_path / "1_init.sql").write_text("SELECT 1")
-    with pytest.raises(ValueError, match="NNNN_name.sql"):
+    with pytest.raises(ValueError, match=r"NNNN_name\.sql"):
         load_migrations(tmp_path)
 
 

@@ -4,7 +4,6 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-
 from crewline.errors import InvalidArgument
 from crewline.money import Money
 from ledger.domain import model
@@ -37,7 +36,10 @@ def test_unbalanced_entries_are_refused() -> None:
         JournalTransaction(
             transaction_id=uuid.uuid4(),
             source="x",
-            entries=(Entry("client:a", Money("USD", -100)), Entry("contractor:b", Money("USD", 99))),
+            entries=(
+                Entry("client:a", Money("USD", -100)),
+                Entry("contractor:b", Money("USD", 99)),
+            ),
             posted_at=datetime.now(UTC),
         )
 
@@ -47,7 +49,10 @@ def test_entries_must_balance_in_each_currency_separately() -> None:
         JournalTransaction(
             transaction_id=uuid.uuid4(),
             source="x",
-            entries=(Entry("client:a", Money("USD", -100)), Entry("contractor:b", Money("EUR", 100))),
+            entries=(
+                Entry("client:a", Money("USD", -100)),
+                Entry("contractor:b", Money("EUR", 100)),
+            ),
             posted_at=datetime.now(UTC),
         )
 

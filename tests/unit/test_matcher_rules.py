@@ -4,7 +4,6 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-
 from crewline.errors import FailedPrecondition, InvalidArgument
 from crewline.money import Money
 from matcher.domain import model
@@ -44,7 +43,9 @@ def test_bad_claim_request_names_the_field(kwargs: dict[str, str], field: str) -
 def test_oversized_result_is_refused() -> None:
     with pytest.raises(InvalidArgument) as err:
         model.submit_work(
-            claim_id=str(uuid.uuid4()), contractor_id="ann", result=b"x" * (model.MAX_RESULT_BYTES + 1)
+            claim_id=str(uuid.uuid4()),
+            contractor_id="ann",
+            result=b"x" * (model.MAX_RESULT_BYTES + 1),
         )
     assert err.value.field == "result"
 

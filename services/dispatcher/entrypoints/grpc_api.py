@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncpg
 import grpc
-
 from crewline import validate
 from crewline.v1 import task_service_pb2 as api
 from crewline.v1 import task_service_pb2_grpc as api_grpc
+
 from dispatcher import handlers
 from dispatcher.adapters import protobuf as pb
 from dispatcher.domain import model
 
 
-class TaskServicer(api_grpc.TaskServiceServicer):  # type: ignore[misc]
+class TaskServicer(api_grpc.TaskServiceServicer):
     def __init__(self, *, pool: asyncpg.Pool) -> None:
         self._pool = pool
 

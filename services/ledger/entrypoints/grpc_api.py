@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncpg
 import grpc
-
 from crewline.protobuf import money_to_pb
 from crewline.v1 import ledger_service_pb2 as api
 from crewline.v1 import ledger_service_pb2_grpc as api_grpc
+
 from ledger import handlers
 from ledger.adapters import protobuf as pb
 from ledger.domain import model
 
 
-class LedgerServicer(api_grpc.LedgerServiceServicer):  # type: ignore[misc]
+class LedgerServicer(api_grpc.LedgerServiceServicer):
     def __init__(self, *, pool: asyncpg.Pool) -> None:
         self._pool = pool
 

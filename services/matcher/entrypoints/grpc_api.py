@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncpg
 import grpc
-
 from crewline.v1 import work_service_pb2 as api
 from crewline.v1 import work_service_pb2_grpc as api_grpc
+
 from matcher import handlers
 from matcher.adapters import protobuf as pb
 from matcher.domain import model
 
 
-class WorkServicer(api_grpc.WorkServiceServicer):  # type: ignore[misc]
+class WorkServicer(api_grpc.WorkServiceServicer):
     def __init__(self, *, pool: asyncpg.Pool) -> None:
         self._pool = pool
 

@@ -1,0 +1,69 @@
+"""Kafka or PostgreSQL goes away: health says NOT_SERVING, nothing acknowledged is
+lost, and every service recovers by itself when the dependency returns.
+
+These stop the real servers of the local stack, so they run last (see tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from crewline.v1 import task_service_pb2 as task_api
+from flow import claim, submit_task, submit_work, unique, wait_balance, wait_offered
+from harness import SERVICES, Stack
+from stack import ROOT, eventually
+
+pytestmark = pytest.mark.disruptive
+
+
+async def infra(script: str, action: str) -> None:
+    proc = await asyncio.create_subprocess_exec("bash", str(ROOT / "deploy/local" / script), action)
+    assert await proc.wait() == 0, f"{script} {action} failed"
+
+
+async def status(stack: Stack, name: str) -> int:
+    async with grpc.aio.insecure_channel(stack.services[name].grpc_addr) as channel:
+        reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
+        return int(reply.status)
+
+
+async def all_not_serving(stack: Stack) -> bool:
+    statuses = [await status(stack, n) for n in SERVICES]
+    return set(statuses) == {health_pb2.HealthCheckResponse.NOT_SERVING}
+
+
+async def pay_flows(stack: Stack, task: task_api.Task) -> None:
+    worker = unique("after-outage")
+    await wait_offered(stack, task.task_id)
+    granted = await claim(stack, worker, task.task_id)
+    await submit_work(stack, worker, granted.claim_id)
+    await wait_balance(stack, f"contractor:{worker}", task.reward.amount_minor)
+
+
+async def test_kafka_outage_keeps_acknowledged_tasks_and_recovers(stack: Stack) -> None:
+    await infra("kafka.sh", "down")
+    try:
+        await eventually(lambda: all_not_serving(stack))
+        # The dispatcher still acknowledges work: the event waits in its outbox.
+        task = await submit_task(stack, amount=4200)
+    finally:
+        await infra("kafka.sh", "up")
+    await stack.wait_healthy()
+    await pay_flows(stack, task)
+
+
+async def test_postgres_outage_answers_unavailable_and_recovers(stack: Stack) -> None:
+    await infra("postgres.sh", "down")
+    try:
+        await eventually(lambda: all_not_serving(stack))
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await submit_task(stack)
+        assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        await infra("postgres.sh", "up")
+    await stack.wait_healthy()
+    await pay_flows(stack, await submit_task(stack, amount=1300))
