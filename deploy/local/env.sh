@@ -60,6 +60,13 @@ crewline_pid_alive() {
   [[ "$st" != Z && "$st" != X ]]
 }
 
+# crewline_show_log FILE [-f]: the last lines of a log, or follow it.
+crewline_show_log() {
+  [[ -f "$1" ]] || crewline_die "no log yet at $1"
+  if [[ "${2:-}" == "-f" ]]; then exec tail -n 100 -F "$1"; fi
+  tail -n "${LINES_TO_SHOW:-100}" "$1"
+}
+
 # crewline_lock NAME: serialize concurrent invocations (best effort; needs flock).
 crewline_lock() {
   mkdir -p "${CREWLINE_HOME}/run"

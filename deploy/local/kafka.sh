@@ -240,16 +240,10 @@ cmd_status() {
   fi
 }
 
-cmd_logs() {
-  [[ -f "$K_LOG" ]] || crewline_die "no log yet at ${K_LOG}"
-  if [[ "${1:-}" == "-f" ]]; then exec tail -n 100 -F "$K_LOG"; fi
-  tail -n "${LINES_TO_SHOW:-100}" "$K_LOG"
-}
-
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  logs) shift; cmd_logs "$@" ;;
+  logs) shift; crewline_show_log "$K_LOG" "$@" ;;
   *) echo "usage: $0 up|down|status|logs [-f]" >&2; exit 2 ;;
 esac

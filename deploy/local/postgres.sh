@@ -244,16 +244,10 @@ cmd_status() {
   fi
 }
 
-cmd_logs() {
-  [[ -f "$PG_LOG" ]] || crewline_die "no log yet at ${PG_LOG}"
-  if [[ "${1:-}" == "-f" ]]; then exec tail -n 100 -F "$PG_LOG"; fi
-  tail -n "${LINES_TO_SHOW:-100}" "$PG_LOG"
-}
-
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  logs) shift; cmd_logs "$@" ;;
+  logs) shift; crewline_show_log "$PG_LOG" "$@" ;;
   *) echo "usage: $0 up|down|status|logs [-f]" >&2; exit 2 ;;
 esac

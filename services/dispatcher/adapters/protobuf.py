@@ -7,7 +7,14 @@ from datetime import datetime
 from crewline.protobuf import money_to_pb, timestamp
 from crewline.v1 import events_pb2, task_service_pb2
 
-from dispatcher.domain.model import Submission, SubmissionStatus, SubmitTask, Task, TaskStatus
+from dispatcher.domain.model import (
+    Submission,
+    SubmissionStatus,
+    SubmitTask,
+    Task,
+    TaskStatus,
+    submit_task,
+)
 
 _TASK_STATUS = {
     TaskStatus.OPEN: task_service_pb2.TASK_STATUS_OPEN,
@@ -44,17 +51,17 @@ def submission_to_pb(sub: Submission) -> task_service_pb2.Submission:
     )
 
 
-def submit_task_fields(req: task_service_pb2.SubmitTaskRequest) -> dict[str, object]:
-    """The request's fields as keyword arguments for ``model.submit_task``."""
-    return {
-        "request_id": req.request_id,
-        "client_id": req.client_id,
-        "project_id": req.project_id,
-        "slots": req.slots,
-        "currency": req.reward.currency_code,
-        "amount_minor": req.reward.amount_minor,
-        "instructions": req.instructions,
-    }
+def submit_task_command(req: task_service_pb2.SubmitTaskRequest) -> SubmitTask:
+    """The request, validated into a command; a bad field raises ``InvalidArgument``."""
+    return submit_task(
+        request_id=req.request_id,
+        client_id=req.client_id,
+        project_id=req.project_id,
+        slots=req.slots,
+        currency=req.reward.currency_code,
+        amount_minor=req.reward.amount_minor,
+        instructions=req.instructions,
+    )
 
 
 def task_published(task: Task) -> events_pb2.TaskPublished:
@@ -81,6 +88,3 @@ def submission_accepted(
         accepted_by=by,
         accepted_at=timestamp(at),
     )
-
-
-__all__ = ["SubmitTask", "submission_accepted", "submission_to_pb", "task_published", "task_to_pb"]

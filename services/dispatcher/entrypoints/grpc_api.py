@@ -10,7 +10,6 @@ from crewline.v1 import task_service_pb2_grpc as api_grpc
 
 from dispatcher import handlers
 from dispatcher.adapters import protobuf as pb
-from dispatcher.domain import model
 
 
 class TaskServicer(api_grpc.TaskServiceServicer):
@@ -20,8 +19,7 @@ class TaskServicer(api_grpc.TaskServiceServicer):
     async def SubmitTask(
         self, request: api.SubmitTaskRequest, context: grpc.aio.ServicerContext
     ) -> api.SubmitTaskResponse:
-        cmd = model.submit_task(**pb.submit_task_fields(request))  # type: ignore[arg-type]
-        task = await handlers.submit_task(cmd, pool=self._pool)
+        task = await handlers.submit_task(pb.submit_task_command(request), pool=self._pool)
         return api.SubmitTaskResponse(task=pb.task_to_pb(task))
 
     async def GetTask(
