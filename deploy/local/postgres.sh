@@ -7,9 +7,29 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 CREWLINE_LOG_TAG=postgres
 
+# Every ancestor of PATH lets "others" through (what the unprivileged postgres user needs).
+others_can_reach() {
+  local d="$1" perm
+  while [[ "$d" != / && -n "$d" ]]; do
+    if [[ -e "$d" ]]; then
+      perm="$(stat -c %A "$d")"
+      [[ "${perm:9:1}" == [xt] ]] || return 1
+    fi
+    d="$(dirname "$d")"
+  done
+}
+
 PG_DIR="${CREWLINE_HOME}/pg"
-PG_DATA="${PG_DIR}/data"
+# As root, postgres runs as ${CREWLINE_PG_OS_USER}; when the checkout sits under a
+# private directory (e.g. /root), keep the cluster in /var/tmp instead, at a path
+# derived from CREWLINE_HOME so that up, down and status all find the same one.
+if [[ "$(id -u)" -eq 0 && -z "${CREWLINE_PG_DIR:-}" ]] && ! others_can_reach "$CREWLINE_HOME"; then
+  PG_DIR="/var/tmp/crewline-pg-$(printf '%s' "$CREWLINE_HOME" | md5sum | cut -c1-12)"
+fi
+PG_DIR="${CREWLINE_PG_DIR:-$PG_DIR}"
 PG_LOG="${CREWLINE_HOME}/log/postgres.log"
+[[ "$PG_DIR" == "${CREWLINE_HOME}/pg" ]] || PG_LOG="${PG_DIR}/postgres.log"
+PG_DATA="${PG_DIR}/data"
 PG_DBS=("${CREWLINE_DISPATCHER_PG_DB}" "${CREWLINE_MATCHER_PG_DB}" "${CREWLINE_LEDGER_PG_DB}")
 ADDR="${CREWLINE_PG_HOST}:${CREWLINE_PG_PORT}"
 

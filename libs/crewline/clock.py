@@ -16,7 +16,7 @@ import asyncpg
 
 from crewline.aio import Backoff, sleep_unless
 from crewline.db import TRANSIENT_DB_ERRORS
-from crewline.log import bound_contextvars, get_logger, new_correlation_id
+from crewline.log import bound_contextvars, current_correlation_id, get_logger
 from crewline.metrics import Metrics
 
 log = get_logger(__name__)
@@ -29,12 +29,13 @@ DeadlineHandler = Callable[[asyncpg.Connection, str], Awaitable[None]]
 async def schedule(conn: asyncpg.Connection, *, kind: str, ref: str, due_at: datetime) -> None:
     """Set the clock ``(kind, ref)`` to ``due_at``; a clock already fired stays fired."""
     await conn.execute(
-        "INSERT INTO deadlines (kind, ref, due_at) VALUES ($1, $2, $3)"
+        "INSERT INTO deadlines (kind, ref, due_at, correlation_id) VALUES ($1, $2, $3, $4)"
         " ON CONFLICT (kind, ref) DO UPDATE SET due_at = EXCLUDED.due_at"
         " WHERE deadlines.fired_at IS NULL",
         kind,
         ref,
         due_at,
+        current_correlation_id(),
     )
 
 
@@ -83,7 +84,7 @@ class DeadlineClock:
         """Fire one batch of due deadlines in one transaction; returns how many fired."""
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                "SELECT kind, ref FROM deadlines"
+                "SELECT kind, ref, correlation_id FROM deadlines"
                 " WHERE fired_at IS NULL AND due_at <= now() AND kind = ANY($1::text[])"
                 " ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED",
                 list(self._handlers),
@@ -91,7 +92,8 @@ class DeadlineClock:
             )
             for row in rows:
                 kind, ref = row["kind"], row["ref"]
-                with bound_contextvars(correlation_id=new_correlation_id(), deadline=kind, ref=ref):
+                correlation_id = row["correlation_id"]
+                with bound_contextvars(correlation_id=correlation_id, deadline=kind, ref=ref):
                     await self._fire(conn, kind, ref)
         for row in rows:
             self._metrics.deadlines_fired.labels(kind=row["kind"]).inc()

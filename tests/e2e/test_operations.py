@@ -11,7 +11,8 @@ import pytest
 from crewline.grpc_server import CORRELATION_METADATA
 from crewline.v1 import money_pb2
 from crewline.v1 import task_service_pb2 as task_api
-from flow import unique, wait_offered
+from crewline.v1 import work_service_pb2 as work_api
+from flow import claim, submit_task, unique, wait_balance, wait_offered
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from harness import SERVICES, Stack
 from stack import eventually
@@ -52,6 +53,21 @@ async def test_metrics_page_shows_the_services_own_metrics(stack: Stack, name: s
     assert f'{prefix}dependency_up{{dependency="kafka"}} 1.0' in text
 
 
+def consumed_lines(stack: Stack, service: str, correlation: str) -> list[dict[str, object]]:
+    """The service's ``event_consumed`` log lines that carry ``correlation``."""
+    lines = stack.services[service].log_text().splitlines()
+    parsed = [json.loads(line) for line in lines if correlation in line]
+    return [line for line in parsed if line.get("event") == "event_consumed"]
+
+
+async def wait_consumed(stack: Stack, service: str, correlation: str) -> dict[str, object]:
+    async def logged() -> bool:
+        return bool(consumed_lines(stack, service, correlation))
+
+    await eventually(logged)
+    return consumed_lines(stack, service, correlation)[0]
+
+
 async def test_correlation_id_follows_a_request_through_kafka_to_the_next_service(
     stack: Stack,
 ) -> None:
@@ -66,19 +82,28 @@ async def test_correlation_id_follows_a_request_through_kafka_to_the_next_servic
         ),
         metadata=((CORRELATION_METADATA, correlation),),
     )
-    reply = await call
+    await call
     assert (CORRELATION_METADATA, correlation) in tuple(await call.trailing_metadata())
-    await wait_offered(stack, reply.task.task_id)
 
-    def matcher_lines() -> list[dict[str, object]]:
-        lines = stack.services["matcher"].log_text().splitlines()
-        return [json.loads(line) for line in lines if correlation in line]
-
-    async def consumed() -> bool:
-        return any(line.get("event") == "event_consumed" for line in matcher_lines())
-
-    await eventually(consumed)
-    line = next(line for line in matcher_lines() if line.get("event") == "event_consumed")
+    line = await wait_consumed(stack, "matcher", correlation)
     assert line["correlation_id"] == correlation
     assert line["outcome"] == "applied"
     assert line["event_type"] == "crewline.v1.TaskPublished"
+
+
+async def test_correlation_id_of_submitted_work_reaches_the_ledger_through_the_deadline(
+    stack: Stack,
+) -> None:
+    worker, correlation = unique("eve"), unique("corr")
+    task = await submit_task(stack, amount=900)
+    await wait_offered(stack, task.task_id)
+    granted = await claim(stack, worker, task.task_id)
+    await stack.work.SubmitWork(
+        work_api.SubmitWorkRequest(claim_id=granted.claim_id, contractor_id=worker, result=b"ok"),
+        metadata=((CORRELATION_METADATA, correlation),),
+    )
+    # matcher -> WorkSubmitted -> dispatcher (auto-accept clock) -> SubmissionAccepted -> ledger
+    line = await wait_consumed(stack, "ledger", correlation)
+    assert line["event_type"] == "crewline.v1.SubmissionAccepted"
+    assert line["outcome"] == "applied"
+    await wait_balance(stack, f"contractor:{worker}", 900)

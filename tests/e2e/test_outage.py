@@ -10,10 +10,9 @@ import asyncio
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from crewline.v1 import task_service_pb2 as task_api
 from flow import claim, submit_task, submit_work, unique, wait_balance, wait_offered
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from harness import SERVICES, Stack
 from stack import ROOT, eventually
 

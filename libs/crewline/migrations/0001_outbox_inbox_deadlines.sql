@@ -34,6 +34,8 @@ CREATE TABLE deadlines (
     kind       text NOT NULL,
     ref        text NOT NULL,
     due_at     timestamptz NOT NULL,
+    -- The request that set the clock: its effects log and publish under the same id.
+    correlation_id text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     fired_at   timestamptz,
     PRIMARY KEY (kind, ref)
