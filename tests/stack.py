@@ -1,8 +1,10 @@
-"""The real local stack for integration and e2e tests: started by the test session itself.
+"""The real stack for integration and e2e tests, started by the test session itself.
 
-Nothing here is a fake: PostgreSQL and Kafka are the ones `deploy/local/infra.sh`
-runs. Each test session gets its own databases and its own Kafka namespace, so a
-running demo stack and a test run never see each other's data.
+Nothing here is a fake: PostgreSQL and Kafka are started by `deploy/local/infra.sh`,
+the same scripts as `make up`, but as a second instance of their own (state in
+`.local/test`, ports 55433 and 59094 by default). So `make test` never touches a
+stack that `make up` started, and the tests that stop PostgreSQL or Kafka stop only
+theirs. Within it, each run also gets its own databases and Kafka namespace.
 """
 
 from __future__ import annotations
@@ -18,21 +20,42 @@ from pathlib import Path
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
 from crewline.events import ALL_TOPICS
 from crewline.kafka import ensure_topics
 from crewline.settings import KafkaSettings, PostgresSettings
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_HOST = os.environ.get("CREWLINE_PG_HOST", "127.0.0.1")
-PG_PORT = int(os.environ.get("CREWLINE_PG_PORT", "55432"))
-PG_USER = os.environ.get("CREWLINE_PG_USER", "crewline")
-KAFKA_BOOTSTRAP = os.environ.get("CREWLINE_KAFKA_BOOTSTRAP", "127.0.0.1:59092")
+PG_HOST = "127.0.0.1"
+PG_PORT = int(os.environ.get("CREWLINE_TEST_PG_PORT", "55433"))
+PG_USER = "crewline"
+KAFKA_PORT = int(os.environ.get("CREWLINE_TEST_KAFKA_PORT", "59094"))
+KAFKA_BOOTSTRAP = f"127.0.0.1:{KAFKA_PORT}"
+# What deploy/local/*.sh need to run (and find) the test instance.
+INFRA_ENV = {
+    "CREWLINE_HOME": os.environ.get("CREWLINE_TEST_HOME", str(ROOT / ".local" / "test")),
+    "CREWLINE_PG_HOST": PG_HOST,
+    "CREWLINE_PG_PORT": str(PG_PORT),
+    "CREWLINE_PG_USER": PG_USER,
+    "CREWLINE_KAFKA_HOST": "127.0.0.1",
+    "CREWLINE_KAFKA_PORT": str(KAFKA_PORT),
+    "CREWLINE_KAFKA_CONTROLLER_PORT": str(KAFKA_PORT + 1),
+    "CREWLINE_KAFKA_BOOTSTRAP": KAFKA_BOOTSTRAP,
+}
 RUN_ID = uuid.uuid4().hex[:8]
 
 
+def infra_command(script: str, action: str) -> list[str]:
+    return ["bash", str(ROOT / "deploy" / "local" / script), action]
+
+
+def infra_env() -> dict[str, str]:
+    return {**os.environ, **INFRA_ENV}
+
+
 def start_infra() -> None:
-    """PostgreSQL and Kafka up (idempotent: a no-op when they already run)."""
-    subprocess.run(["bash", str(ROOT / "deploy/local/infra.sh"), "up"], check=True)
+    """The test instance of PostgreSQL and Kafka up (a no-op when they already run)."""
+    subprocess.run(infra_command("infra.sh", "up"), env=infra_env(), check=True)
 
 
 def safe_name(text: str, *, limit: int = 40) -> str:

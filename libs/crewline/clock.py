@@ -77,6 +77,11 @@ class DeadlineClock:
             except TRANSIENT_DB_ERRORS as exc:
                 log.warning("deadline_clock_db_unavailable", error=repr(exc))
                 fired = 0
+            except Exception:
+                # The batch rolled back: its deadlines are still due and fire on a later pass.
+                log.exception("deadline_clock_error")
+                self._metrics.worker_failures.labels("deadline_clock").inc()
+                fired = 0
             if fired == 0:
                 await sleep_unless(self._stopping, backoff.next())
 

@@ -100,6 +100,10 @@ class EventConsumer:
                 pass
             except KafkaError as exc:
                 log.warning("consumer_kafka_error", group=self._group_id, error=repr(exc))
+            except Exception:
+                # Nothing past the committed offsets is lost: a fresh consumer redelivers it.
+                log.exception("consumer_error", group=self._group_id)
+                self._metrics.worker_failures.labels(f"consumer:{self._group_id}").inc()
             finally:
                 self.connected = False
                 await consumer.stop()

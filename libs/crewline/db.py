@@ -29,6 +29,9 @@ TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
     ConnectionError,
     TimeoutError,
     asyncpg.exceptions.InterfaceError,
+    # The client's protocol state was left mid-operation by a dropped server
+    # (seen when PostgreSQL restarts under a busy pool): the connection is discarded.
+    asyncpg.exceptions.InternalClientError,
     asyncpg.exceptions.PostgresConnectionError,
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.TooManyConnectionsError,

@@ -28,6 +28,7 @@ class Metrics:
     outbox_published: Counter
     deadlines_fired: Counter
     dependency_up: Gauge
+    worker_failures: Counter
 
     @classmethod
     def create(cls, service: str) -> Metrics:
@@ -78,6 +79,12 @@ class Metrics:
                 f"{p}_dependency_up",
                 "1 when the dependency answered its last probe",
                 ["dependency"],
+                registry=reg,
+            ),
+            worker_failures=Counter(
+                f"{p}_worker_failures_total",
+                "Unexpected errors a long-running worker survived by backing off and retrying",
+                ["worker"],
                 registry=reg,
             ),
         )

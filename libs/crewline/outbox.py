@@ -104,6 +104,11 @@ class OutboxRelay:
                 except (KafkaError, *TRANSIENT_DB_ERRORS) as exc:
                     log.warning("outbox_publish_failed", error=repr(exc), retry_in=backoff.current)
                     await self._disconnect()
+                except Exception:
+                    # Never let the relay take the service down: rows stay unsent and are retried.
+                    log.exception("outbox_relay_error", retry_in=backoff.current)
+                    self._metrics.worker_failures.labels("outbox_relay").inc()
+                    await self._disconnect()
                 if sent == 0:
                     await sleep_unless(self._stopping, backoff.next())
             left = await self._drain()

@@ -1,7 +1,6 @@
 """``python -m dispatcher``: run the dispatcher until SIGTERM."""
 
 from crewline.runtime import main
-
 from dispatcher.bootstrap import bootstrap
 from dispatcher.settings import DispatcherSettings
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from crewline.events import CLAIMS_TOPIC
 from crewline.runtime import Runtime
 from crewline.service import ServiceKit
-
 from dispatcher import handlers
 from dispatcher.entrypoints.grpc_api import SERVICE_NAME, TaskServicer
 from dispatcher.settings import DispatcherSettings

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import asyncpg
+from google.protobuf.message import Message
+
 from crewline import clock, outbox
 from crewline.consumer import EventContext, Handler
 from crewline.errors import NotFound
@@ -17,8 +19,6 @@ from crewline.events import TASKS_TOPIC
 from crewline.log import bind_contextvars, get_logger
 from crewline.protobuf import from_timestamp, money_from_pb
 from crewline.v1 import events_pb2
-from google.protobuf.message import Message
-
 from dispatcher.adapters import protobuf as pb
 from dispatcher.adapters import repository as repo
 from dispatcher.domain.model import (

@@ -1,7 +1,6 @@
 """``python -m ledger``: run the ledger until SIGTERM."""
 
 from crewline.runtime import main
-
 from ledger.bootstrap import bootstrap
 from ledger.settings import LedgerSettings
 

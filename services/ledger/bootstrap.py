@@ -7,7 +7,6 @@ from pathlib import Path
 from crewline.events import TASKS_TOPIC
 from crewline.runtime import Runtime
 from crewline.service import ServiceKit
-
 from ledger import handlers
 from ledger.entrypoints.grpc_api import SERVICE_NAME, LedgerServicer
 from ledger.settings import LedgerSettings

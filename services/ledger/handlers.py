@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
+
 from crewline import outbox
 from crewline.consumer import EventContext, Handler
 from crewline.events import PAY_TOPIC
@@ -16,7 +17,6 @@ from crewline.log import get_logger
 from crewline.money import Money
 from crewline.protobuf import money_from_pb
 from crewline.v1 import events_pb2
-
 from ledger.adapters import protobuf as pb
 from ledger.adapters import repository as repo
 from ledger.domain.model import BooksReport, pay_for_accepted_work

@@ -1,7 +1,6 @@
 """``python -m matcher``: run the matcher until SIGTERM."""
 
 from crewline.runtime import main
-
 from matcher.bootstrap import bootstrap
 from matcher.settings import MatcherSettings
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from crewline.events import TASKS_TOPIC
 from crewline.runtime import Runtime
 from crewline.service import ServiceKit
-
 from matcher import handlers
 from matcher.entrypoints.grpc_api import SERVICE_NAME, WorkServicer
 from matcher.settings import MatcherSettings

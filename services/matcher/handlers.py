@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 
 import asyncpg
+
 from crewline import outbox
 from crewline.consumer import EventContext, Handler
 from crewline.errors import AlreadyExists, FailedPrecondition, NotFound
@@ -16,7 +17,6 @@ from crewline.events import CLAIMS_TOPIC
 from crewline.log import bind_contextvars
 from crewline.protobuf import from_timestamp, money_from_pb
 from crewline.v1 import events_pb2
-
 from matcher.adapters import protobuf as pb
 from matcher.adapters import repository as repo
 from matcher.domain.model import Claim, ClaimStatus, ClaimTask, ListOpenTasks, OpenTask, SubmitWork

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import grpc
 import pytest
+
 from crewline.v1 import ledger_service_pb2_grpc, task_service_pb2_grpc, work_service_pb2_grpc
+
 from harness import SERVICES, ServiceProcess, Stack, service_env
 from stack import ROOT, RUN_ID, create_topics, fresh_database, kafka_settings, start_infra
 

@@ -8,6 +8,7 @@ from crewline.v1 import ledger_service_pb2 as ledger_api
 from crewline.v1 import money_pb2
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
+
 from harness import Stack
 from stack import eventually
 

@@ -17,6 +17,7 @@ from crewline.v1 import (
     task_service_pb2_grpc,
     work_service_pb2_grpc,
 )
+
 from stack import (
     KAFKA_BOOTSTRAP,
     PG_HOST,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import grpc
+
 from crewline.v1 import work_service_pb2 as work_api
+
 from flow import claim, offered, submit_task, unique, wait_offered
 from harness import Stack
 

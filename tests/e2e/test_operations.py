@@ -8,12 +8,14 @@ import urllib.request
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from crewline.grpc_server import CORRELATION_METADATA
 from crewline.v1 import money_pb2
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
+
 from flow import claim, submit_task, unique, wait_balance, wait_offered
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from harness import SERVICES, Stack
 from stack import eventually
 

@@ -1,7 +1,8 @@
 """Kafka or PostgreSQL goes away: health says NOT_SERVING, nothing acknowledged is
 lost, and every service recovers by itself when the dependency returns.
 
-These stop the real servers of the local stack, so they run last (see tests/conftest.py).
+These stop the test session's own PostgreSQL and Kafka (never a `make up` stack), and
+run last so that no other test sees the outage (see tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -10,17 +11,19 @@ import asyncio
 
 import grpc
 import pytest
-from crewline.v1 import task_service_pb2 as task_api
-from flow import claim, submit_task, submit_work, unique, wait_balance, wait_offered
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from crewline.v1 import task_service_pb2 as task_api
+
+from flow import claim, submit_task, submit_work, unique, wait_balance, wait_offered
 from harness import SERVICES, Stack
-from stack import ROOT, eventually
+from stack import eventually, infra_command, infra_env
 
 pytestmark = pytest.mark.disruptive
 
 
 async def infra(script: str, action: str) -> None:
-    proc = await asyncio.create_subprocess_exec("bash", str(ROOT / "deploy/local" / script), action)
+    proc = await asyncio.create_subprocess_exec(*infra_command(script, action), env=infra_env())
     assert await proc.wait() == 0, f"{script} {action} failed"
 
 

@@ -7,10 +7,12 @@ from collections.abc import Awaitable
 
 import grpc
 import pytest
+
 from crewline.v1 import ledger_service_pb2 as ledger_api
 from crewline.v1 import money_pb2
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
+
 from flow import claim, submit_task, unique, wait_offered
 from harness import Stack
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from crewline.v1 import ledger_service_pb2 as ledger_api
+
 from flow import balance, claim, submit_task, submit_work, unique, wait_offered
 from harness import Stack
 from stack import eventually

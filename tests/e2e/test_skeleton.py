@@ -5,6 +5,7 @@ from __future__ import annotations
 from crewline.v1 import ledger_service_pb2 as ledger_api
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
+
 from flow import balance, claim, submit_task, submit_work, unique, wait_balance, wait_offered
 from harness import Stack
 

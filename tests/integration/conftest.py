@@ -4,9 +4,11 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+
 from crewline.db import KERNEL_MIGRATIONS, create_pool, migrate
 from crewline.metrics import Metrics
 from crewline.settings import KafkaSettings, PostgresSettings
+
 from stack import create_topics, fresh_database, kafka_settings, safe_name, start_infra
 
 

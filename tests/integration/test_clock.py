@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
+
 from crewline import clock
 from crewline.clock import DeadlineClock
 from crewline.metrics import Metrics

@@ -10,11 +10,13 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
+
 from crewline.consumer import EventConsumer, EventContext
 from crewline.events import TASKS_TOPIC, wrap
 from crewline.metrics import Metrics
 from crewline.settings import KafkaSettings
 from crewline.v1 import events_pb2
+
 from stack import eventually
 
 

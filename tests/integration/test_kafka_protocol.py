@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+
 from crewline.events import CLAIMS_TOPIC
 from crewline.kafka import make_consumer, make_producer
 from crewline.settings import KafkaSettings

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import asyncpg
+
 from crewline.db import create_pool, migrate_service
 from crewline.settings import PostgresSettings
 

@@ -8,12 +8,14 @@ import textwrap
 from asyncio.subprocess import PIPE
 
 import asyncpg
+
 from crewline import outbox
 from crewline.events import TASKS_TOPIC, parse_envelope
 from crewline.metrics import Metrics
 from crewline.outbox import OutboxRelay
 from crewline.settings import KafkaSettings, PostgresSettings
 from crewline.v1 import events_pb2
+
 from stack import ROOT, eventually, read_topic
 
 

@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+
 from crewline.errors import InvalidArgument
 from dispatcher.domain import model
 from dispatcher.domain.model import TaskStatus

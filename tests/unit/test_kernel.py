@@ -7,6 +7,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+
 from crewline import errors, outbox
 from crewline.db import KERNEL_MIGRATIONS, load_migrations
 from crewline.events import MalformedEvent, PayloadTypes, parse_envelope, wrap

@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+
 from crewline.errors import InvalidArgument
 from crewline.money import Money
 from ledger.domain import model

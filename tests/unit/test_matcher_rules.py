@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+
 from crewline.errors import FailedPrecondition, InvalidArgument
 from crewline.money import Money
 from matcher.domain import model

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from crewline.protobuf import money_to_pb, timestamp
 from crewline.v1 import events_pb2, task_service_pb2
-
 from dispatcher.domain.model import (
     Submission,
     SubmissionStatus,

@@ -6,8 +6,8 @@ import uuid
 from datetime import datetime
 
 import asyncpg
-from crewline.money import Money
 
+from crewline.money import Money
 from dispatcher.domain.model import (
     Submission,
     SubmissionStatus,

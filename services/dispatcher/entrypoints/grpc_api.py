@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncpg
 import grpc
+
 from crewline import validate
 from crewline.v1 import task_service_pb2 as api
 from crewline.v1 import task_service_pb2_grpc as api_grpc
-
 from dispatcher import handlers
 from dispatcher.adapters import protobuf as pb
 

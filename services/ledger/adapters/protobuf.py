@@ -5,7 +5,6 @@ from __future__ import annotations
 from crewline.protobuf import money_to_pb, timestamp
 from crewline.v1 import events_pb2
 from crewline.v1 import ledger_service_pb2 as api
-
 from ledger.domain.model import BooksReport, Entry, JournalTransaction
 
 

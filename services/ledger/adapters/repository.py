@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncpg
-from crewline.money import Money
 
+from crewline.money import Money
 from ledger.domain.model import BooksReport, JournalTransaction
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncpg
 import grpc
+
 from crewline.protobuf import money_to_pb
 from crewline.v1 import ledger_service_pb2 as api
 from crewline.v1 import ledger_service_pb2_grpc as api_grpc
-
 from ledger import handlers
 from ledger.adapters import protobuf as pb
 from ledger.domain import model

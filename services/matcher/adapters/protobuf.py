@@ -5,7 +5,6 @@ from __future__ import annotations
 from crewline.protobuf import money_to_pb, timestamp
 from crewline.v1 import events_pb2
 from crewline.v1 import work_service_pb2 as api
-
 from matcher.domain.model import Claim, ClaimStatus, OpenTask
 
 _CLAIM_STATUS = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 
 import asyncpg
-from crewline.money import Money
 
+from crewline.money import Money
 from matcher.domain.model import Claim, ClaimStatus, OpenTask
 
 

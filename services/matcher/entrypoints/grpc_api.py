@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncpg
 import grpc
+
 from crewline.v1 import work_service_pb2 as api
 from crewline.v1 import work_service_pb2_grpc as api_grpc
-
 from matcher import handlers
 from matcher.adapters import protobuf as pb
 from matcher.domain import model
