@@ -31,9 +31,13 @@ up() {
     addrs+=("$(grpc_addr "$svc")")
     if running "$svc"; then continue; fi
     crewline_log "starting $svc"
-    (cd "$CREWLINE_REPO_ROOT" && CREWLINE_LOG_FORMAT="${CREWLINE_LOG_FORMAT:-json}" \
-      nohup "$PY" -m "$svc" >>"${LOGS}/${svc}.log" 2>&1 &
-      echo $! >"${RUN}/${svc}.pid")
+    # exec: the pid recorded is the service's own, so down's SIGTERM reaches it.
+    (
+      cd "$CREWLINE_REPO_ROOT"
+      export CREWLINE_LOG_FORMAT="${CREWLINE_LOG_FORMAT:-json}"
+      exec nohup "$PY" -m "$svc" >>"${LOGS}/${svc}.log" 2>&1
+    ) &
+    echo $! >"${RUN}/${svc}.pid"
   done
   if ! "$PY" -m crewline.cli wait-healthy "${addrs[@]}" -t "${CREWLINE_SERVICES_START_TIMEOUT:-90}"; then
     for svc in "${SERVICES[@]}"; do

@@ -107,7 +107,11 @@ def build_server(
 
     Health starts NOT_SERVING; the runtime's dependency monitor flips it.
     """
-    server = grpc.aio.server(interceptors=[EdgeInterceptor(metrics)])
+    # No SO_REUSEPORT: a second process on the same port must fail to start, not
+    # silently share the port with the first.
+    server = grpc.aio.server(
+        interceptors=[EdgeInterceptor(metrics)], options=[("grpc.so_reuseport", 0)]
+    )
     for add in register:
         add(server)
     health_servicer = health.aio.HealthServicer()
