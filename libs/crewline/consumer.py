@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from google.protobuf.message import Message
 
@@ -50,6 +50,23 @@ class EventContext:
 
 # The payload argument is the routed message class; Any keeps handlers precisely typed.
 Handler = Callable[[asyncpg.Connection, Any, EventContext], Awaitable[None]]
+
+
+class _RebalanceLog(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Logs which partitions this replica holds, as the group hands them out."""
+
+    def __init__(self, group_id: str) -> None:
+        self._group_id = group_id
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        log.info("partitions_revoked", group=self._group_id, partitions=_names(revoked))
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        log.info("partitions_assigned", group=self._group_id, partitions=_names(assigned))
+
+
+def _names(partitions: Iterable[TopicPartition]) -> list[str]:
+    return sorted(f"{tp.topic}:{tp.partition}" for tp in partitions)
 
 
 class _Stopping(Exception):
@@ -89,7 +106,11 @@ class EventConsumer:
         backoff = Backoff()
         while not self._stopping.is_set():
             consumer = make_consumer(
-                self._kafka, group_id=self._group_id, client_id=self._client_id, topics=self._topics
+                self._kafka,
+                group_id=self._group_id,
+                client_id=self._client_id,
+                topics=self._topics,
+                listener=_RebalanceLog(self._group_id),
             )
             try:
                 await consumer.start()

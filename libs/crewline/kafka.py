@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -32,11 +32,15 @@ def make_producer(settings: KafkaSettings, *, client_id: str) -> AIOKafkaProduce
 
 
 def make_consumer(
-    settings: KafkaSettings, *, group_id: str, client_id: str, topics: Iterable[str]
+    settings: KafkaSettings,
+    *,
+    group_id: str,
+    client_id: str,
+    topics: Iterable[str],
+    listener: ConsumerRebalanceListener | None = None,
 ) -> AIOKafkaConsumer:
     """A group consumer with manual commits, starting from the earliest record."""
-    return AIOKafkaConsumer(
-        *(settings.topic(t) for t in topics),
+    consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap_servers,
         group_id=settings.group(group_id),
         client_id=client_id,
@@ -45,6 +49,8 @@ def make_consumer(
         isolation_level="read_committed",
         max_poll_records=500,
     )
+    consumer.subscribe([settings.topic(t) for t in topics], listener=listener)
+    return consumer
 
 
 async def ensure_topics(settings: KafkaSettings, topics: Iterable[str]) -> list[str]:

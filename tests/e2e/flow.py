@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from crewline.grpc_server import CORRELATION_METADATA
 from crewline.v1 import ledger_service_pb2 as ledger_api
 from crewline.v1 import money_pb2
 from crewline.v1 import task_service_pb2 as task_api
@@ -18,8 +19,15 @@ def unique(prefix: str) -> str:
 
 
 async def submit_task(
-    stack: Stack, *, slots: int = 1, amount: int = 2500, client: str = "acme", request_id: str = ""
+    stack: Stack,
+    *,
+    slots: int = 1,
+    amount: int = 2500,
+    client: str = "acme",
+    request_id: str = "",
+    correlation_id: str = "",
 ) -> task_api.Task:
+    metadata = ((CORRELATION_METADATA, correlation_id),) if correlation_id else None
     reply = await stack.tasks.SubmitTask(
         task_api.SubmitTaskRequest(
             request_id=request_id or unique("req"),
@@ -28,7 +36,8 @@ async def submit_task(
             slots=slots,
             reward=money_pb2.Money(currency_code="USD", amount_minor=amount),
             instructions="Rate the model's answer from 1 to 5.",
-        )
+        ),
+        metadata=metadata,
     )
     return reply.task
 

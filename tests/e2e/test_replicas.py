@@ -1,0 +1,109 @@
+"""Two matcher replicas on one database and one consumer group: claims stay first come
+first served across them, and events reach the pool whichever replica consumes them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+
+from crewline.v1 import work_service_pb2 as work_api
+from crewline.v1 import work_service_pb2_grpc
+
+from flow import claim, offered, submit_task, unique, wait_offered
+from harness import ServiceProcess, Stack
+from stack import eventually, free_port
+
+
+async def holds_partitions(service: ServiceProcess) -> bool:
+    lines = [json.loads(x) for x in service.log_text().splitlines() if "partitions_" in x]
+    return (
+        bool(lines)
+        and lines[-1]["event"] == "partitions_assigned"
+        and bool(lines[-1]["partitions"])
+    )
+
+
+def consumed_by(service: ServiceProcess, correlations: set[str]) -> set[str]:
+    """Which of these correlation ids the service's consumer applied (not skipped as duplicate)."""
+    found = set()
+    for line in service.log_text().splitlines():
+        if '"event_consumed"' in line:
+            entry = json.loads(line)
+            if entry["outcome"] == "applied" and entry["correlation_id"] in correlations:
+                found.add(entry["correlation_id"])
+    return found
+
+
+@pytest.fixture
+async def replica(stack: Stack) -> AsyncIterator[work_service_pb2_grpc.WorkServiceStub]:
+    primary = stack.services["matcher"]
+    addr, metrics_port = f"127.0.0.1:{free_port()}", free_port()
+    env = {
+        **primary.env,
+        "CREWLINE_MATCHER_GRPC_ADDR": addr,
+        "CREWLINE_MATCHER_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
+    }
+    second = ServiceProcess(
+        "matcher",
+        env,
+        primary.log_path.with_name("matcher-replica.log"),
+        addr,
+        f"http://127.0.0.1:{metrics_port}/metrics",
+    )
+    second.start()
+    stack.services["matcher-replica"] = second
+    try:
+        await stack.wait_healthy("matcher-replica")
+        # The group has handed the replica its share of the tasks topic's partitions.
+        await eventually(lambda: holds_partitions(second))
+        async with grpc.aio.insecure_channel(addr) as channel:
+            yield work_service_pb2_grpc.WorkServiceStub(channel)
+    finally:
+        del stack.services["matcher-replica"]
+        assert second.terminate() == 0
+
+
+async def test_claims_racing_across_two_replicas_never_exceed_the_slots(
+    stack: Stack, replica: work_service_pb2_grpc.WorkServiceStub
+) -> None:
+    task = await submit_task(stack, slots=3)
+    await wait_offered(stack, task.task_id)
+    stubs = [stack.work, replica]
+
+    async def attempt(i: int) -> work_api.Claim | grpc.aio.AioRpcError:
+        request = work_api.ClaimTaskRequest(
+            request_id=unique("r"), contractor_id=unique(f"racer{i}"), task_id=task.task_id
+        )
+        try:
+            return (await stubs[i % 2].ClaimTask(request)).claim
+        except grpc.aio.AioRpcError as err:
+            return err
+
+    results = await asyncio.gather(*(attempt(i) for i in range(24)))
+    granted = [r for r in results if isinstance(r, work_api.Claim)]
+    refused = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    assert len(granted) == 3
+    assert {e.code() for e in refused} == {grpc.StatusCode.FAILED_PRECONDITION}
+
+
+async def test_tasks_reach_the_pool_whichever_replica_consumes_them(
+    stack: Stack, replica: work_service_pb2_grpc.WorkServiceStub
+) -> None:
+    correlations = [unique("corr") for _ in range(30)]  # random keys: every partition gets some
+    tasks = [await submit_task(stack, correlation_id=c) for c in correlations]
+    for task in tasks:
+        await wait_offered(stack, task.task_id)
+
+    by_replica = consumed_by(stack.services["matcher-replica"], set(correlations))
+    by_primary = consumed_by(stack.services["matcher"], set(correlations))
+    assert by_replica and by_primary  # the group split the work...
+    assert by_replica.isdisjoint(by_primary)  # ...and no event was applied twice
+    assert by_replica | by_primary == set(correlations)
+    # One pool: a task the replica consumed is claimed through the primary.
+    task = tasks[correlations.index(next(iter(by_replica)))]
+    assert await offered(stack, unique("probe"), task.task_id)
+    assert (await claim(stack, unique("w"), task.task_id)).task_id == task.task_id
