@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+
+from stack import drop_created_databases
 
 _TIERS = ("unit", "integration", "e2e")
 
@@ -14,3 +18,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(getattr(pytest.mark, tier))
     # Tests that stop PostgreSQL or Kafka go last, so no other test sees the outage.
     items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    asyncio.run(drop_created_databases())

@@ -76,16 +76,36 @@ async def create_topics(kafka: KafkaSettings, topics: tuple[str, ...] = ALL_TOPI
     await ensure_topics(kafka, topics)
 
 
+_CREATED: list[str] = []
+
+
+async def _admin() -> asyncpg.Connection:
+    return await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
+
+
 async def fresh_database(name: str) -> PostgresSettings:
-    """An empty database named for this run; dropped first if a previous run left it."""
-    db = f"crewline_test_{name}"
-    admin = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
+    """An empty database of this run's own: no other run, concurrent or orphaned, shares it."""
+    db = f"crewline_t{RUN_ID}_{len(_CREATED)}_{safe_name(name, limit=36)}"
+    admin = await _admin()
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
         await admin.execute(f'CREATE DATABASE "{db}"')
     finally:
         await admin.close()
+    _CREATED.append(db)
     return PostgresSettings(host=PG_HOST, port=PG_PORT, user=PG_USER, database=db)
+
+
+async def drop_created_databases() -> None:
+    """Drop the databases this run made (at the end of the session)."""
+    if not _CREATED:
+        return
+    admin = await _admin()
+    try:
+        for db in _CREATED:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    finally:
+        await admin.close()
+    _CREATED.clear()
 
 
 def free_port() -> int:

@@ -112,7 +112,17 @@ def _stop_on_signals() -> asyncio.Event:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, _log_tasks)
     return stop
+
+
+def _log_tasks() -> None:
+    """SIGUSR1: log where every asyncio task is waiting (for a service that seems stuck)."""
+    for task in asyncio.all_tasks():
+        frames = [
+            f"{f.f_code.co_filename}:{f.f_lineno} {f.f_code.co_name}" for f in task.get_stack()
+        ]
+        log.info("task_stack", task=task.get_name(), frames=frames)
 
 
 class _HasServiceSettings(Protocol):

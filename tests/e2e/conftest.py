@@ -28,8 +28,8 @@ async def stack(log_dir: Path) -> AsyncIterator[Stack]:
     await create_topics(kafka)
     services: dict[str, ServiceProcess] = {}
     for name in SERVICES:
-        await fresh_database(f"e2e_{name}")
-        env, addr, metrics_url = service_env(name, kafka.namespace)
+        db = await fresh_database(f"e2e_{name}")
+        env, addr, metrics_url = service_env(name, kafka.namespace, db.database)
         services[name] = ServiceProcess(name, env, log_dir / f"{name}.log", addr, metrics_url)
         services[name].start()
     channels = [grpc.aio.insecure_channel(services[n].grpc_addr) for n in SERVICES]

@@ -3,6 +3,7 @@ the test run's own. Tests talk to them only through gRPC and HTTP."""
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -30,6 +31,14 @@ from stack import (
 SERVICES = ("dispatcher", "matcher", "ledger")
 
 
+def _die_with_parent() -> None:
+    """SIGTERM the service if the test process dies: no orphan outlives its run."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 @dataclass
 class ServiceProcess:
     name: str
@@ -48,6 +57,7 @@ class ServiceProcess:
             env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
 
     def terminate(self, *, timeout: float = 60.0) -> int:
@@ -78,7 +88,7 @@ class Stack:
             raise AssertionError(f"not healthy: {statuses}\n{logs}")
 
 
-def service_env(name: str, namespace: str) -> tuple[dict[str, str], str, str]:
+def service_env(name: str, namespace: str, database: str) -> tuple[dict[str, str], str, str]:
     grpc_addr = f"127.0.0.1:{free_port()}"
     metrics_port = free_port()
     env = {
@@ -92,6 +102,6 @@ def service_env(name: str, namespace: str) -> tuple[dict[str, str], str, str]:
         "CREWLINE_SHUTDOWN_GRACE_SECONDS": "5",
         f"CREWLINE_{name.upper()}_GRPC_ADDR": grpc_addr,
         f"CREWLINE_{name.upper()}_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
-        f"CREWLINE_{name.upper()}_PG_DB": f"crewline_test_e2e_{name}",
+        f"CREWLINE_{name.upper()}_PG_DB": database,
     }
     return env, grpc_addr, f"http://127.0.0.1:{metrics_port}/metrics"

@@ -52,10 +52,9 @@ async def test_up_starts_healthy_services_and_down_sigterms_those_very_processes
     home = ROOT / ".local" / "test" / f"scripts-{RUN_ID}"
     env = {**os.environ, "CREWLINE_HOME": str(home)}
     for name in SERVICES:
-        await fresh_database(f"scripts_{name}")
-        service, _, _ = service_env(name, kafka.namespace)
+        db = await fresh_database(f"scripts_{name}")
+        service, _, _ = service_env(name, kafka.namespace, db.database)
         env.update({k: v for k, v in service.items() if k.startswith("CREWLINE_")})
-        env[f"CREWLINE_{name.upper()}_PG_DB"] = f"crewline_test_scripts_{name}"
 
     up = await services_sh("up", env)
     assert up.count("SERVING") == 3

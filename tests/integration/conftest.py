@@ -9,7 +9,7 @@ from crewline.db import KERNEL_MIGRATIONS, create_pool, migrate
 from crewline.metrics import Metrics
 from crewline.settings import KafkaSettings, PostgresSettings
 
-from stack import create_topics, fresh_database, kafka_settings, safe_name, start_infra
+from stack import create_topics, fresh_database, kafka_settings, start_infra
 
 
 @pytest.fixture(scope="session")
@@ -28,7 +28,7 @@ async def kafka(infra: None, request: pytest.FixtureRequest) -> KafkaSettings:
 @pytest.fixture
 async def pg(infra: None, request: pytest.FixtureRequest) -> PostgresSettings:
     """A fresh, empty database, one per test."""
-    return await fresh_database(f"kernel_{safe_name(request.node.name)}")
+    return await fresh_database(request.node.name)
 
 
 @pytest.fixture
