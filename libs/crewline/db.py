@@ -19,7 +19,7 @@ from crewline.settings import PostgresSettings
 log = get_logger(__name__)
 
 KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
-_MIGRATION_FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_MIGRATION_FILE = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
 # Any fixed number will do: it serialises migrations between replicas starting at once.
 _MIGRATION_LOCK = 0x6372_6577_6C69_6E65 & 0x7FFF_FFFF_FFFF_FFFF
 
@@ -64,7 +64,7 @@ def load_migrations(directory: Path) -> list[Migration]:
     """Numbered SQL files in order; a misnamed or repeated number is an error."""
     found: dict[int, Migration] = {}
     for path in sorted(directory.glob("*.sql")):
-        match = _MIGRATION_FILE.match(path.name)
+        match = _MIGRATION_FILE.fullmatch(path.name)
         if not match:
             raise ValueError(f"migration {path} is not named NNNN_name.sql")
         version = int(match.group(1))

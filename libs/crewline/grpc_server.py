@@ -8,11 +8,13 @@ caller's mistake never surfaces as UNKNOWN or INTERNAL.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -56,14 +58,25 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         handler = await continuation(details)
         if handler is None or handler.unary_unary is None or details.method.startswith("/grpc."):
             return handler
+        # The request arrives as bytes and is parsed inside the wrapper, so a body that is
+        # not the method's message is INVALID_ARGUMENT (and logged), not grpc's UNKNOWN.
         return grpc.unary_unary_rpc_method_handler(
-            self._wrap(details.method.rsplit("/", 1)[-1], handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
+            self._wrap(
+                details.method.rsplit("/", 1)[-1],
+                handler.unary_unary,
+                handler.request_deserializer,
+            ),
+            request_deserializer=None,
             response_serializer=handler.response_serializer,
         )
 
-    def _wrap(self, method: str, inner: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
-        async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+    def _wrap(
+        self,
+        method: str,
+        inner: Callable[..., Awaitable[Any]],
+        parse: Callable[[bytes], Any] | None,
+    ) -> Callable[..., Any]:
+        async def call(body: bytes, context: grpc.aio.ServicerContext) -> Any:
             metadata = dict(context.invocation_metadata() or ())
             correlation_id = metadata.get(CORRELATION_METADATA) or new_correlation_id()
             context.set_trailing_metadata(((CORRELATION_METADATA, correlation_id),))
@@ -71,7 +84,10 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             code = grpc.StatusCode.OK
             with bound_contextvars(correlation_id=correlation_id, rpc=method):
                 try:
-                    return await inner(request, context)
+                    return await inner(_parse(parse, body, method), context)
+                except asyncio.CancelledError:
+                    code = grpc.StatusCode.CANCELLED  # the caller went away or its deadline passed
+                    raise
                 except errors.DomainError as exc:
                     code = status_for(exc)
                     await context.abort(code, exc.message)
@@ -93,6 +109,15 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                     log.info("rpc", code=code.name, duration_ms=round(elapsed * 1000, 2))
 
         return call
+
+
+def _parse(parse: Callable[[bytes], Any] | None, body: bytes, method: str) -> Any:
+    if parse is None:
+        return body
+    try:
+        return parse(body)
+    except DecodeError as exc:
+        raise errors.InvalidArgument("request", f"not a valid {method} request: {exc}") from None
 
 
 def build_server(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from crewline.errors import InvalidArgument
 
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_CURRENCY = re.compile(r"[A-Z]{3}")
 # Far above any single piece of pay; keeps sums well inside int64.
 MAX_AMOUNT_MINOR = 10**12
 
@@ -27,7 +27,7 @@ class Money:
     @classmethod
     def positive(cls, *, currency: str, amount_minor: int, field: str) -> Money:
         """A validated positive amount; errors name ``field``."""
-        if not _CURRENCY.match(currency):
+        if not _CURRENCY.fullmatch(currency):
             raise InvalidArgument(f"{field}.currency_code", "must be three upper-case letters")
         if amount_minor <= 0:
             raise InvalidArgument(f"{field}.amount_minor", "must be greater than zero")

@@ -65,6 +65,8 @@ def _task_request(**changes: object) -> task_api.SubmitTaskRequest:
         ({"slots": 0}, "slots"),
         ({"slots": -3}, "slots"),
         ({"reward": money_pb2.Money(currency_code="USD", amount_minor=0)}, "reward.amount_minor"),
+        ({"instructions": "rate\x00this"}, "instructions"),
+        ({"client_id": "acme\n"}, "client_id"),
         (
             {"reward": money_pb2.Money(currency_code="dollars", amount_minor=5)},
             "reward.currency_code",
@@ -148,3 +150,13 @@ async def test_work_on_another_contractors_claim_is_not_found(stack: Stack) -> N
         )
     )
     assert err.code() == grpc.StatusCode.NOT_FOUND
+
+
+async def test_a_body_that_is_not_the_request_message_is_invalid_not_unknown(stack: Stack) -> None:
+    # Field 1 (request_id, a string) holding bytes that are not UTF-8.
+    body = b"\x0a\x01\xff"
+    async with grpc.aio.insecure_channel(stack.services["dispatcher"].grpc_addr) as channel:
+        submit = channel.unary_unary("/crewline.v1.TaskService/SubmitTask")
+        err = await refused(submit(body))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (err.details() or "").startswith("request: not a valid SubmitTask request")

@@ -30,14 +30,17 @@ def cmd(**overrides: object) -> model.SubmitTask:
         ({"request_id": ""}, "request_id"),
         ({"request_id": "x" * 129}, "request_id"),
         ({"client_id": "has space"}, "client_id"),
+        ({"client_id": "acme\n"}, "client_id"),
         ({"project_id": ""}, "project_id"),
         ({"slots": 0}, "slots"),
         ({"slots": 1001}, "slots"),
         ({"currency": "usd"}, "reward.currency_code"),
+        ({"currency": "USD\n"}, "reward.currency_code"),
         ({"currency": ""}, "reward.currency_code"),
         ({"amount_minor": 0}, "reward.amount_minor"),
         ({"amount_minor": -5}, "reward.amount_minor"),
         ({"instructions": "x" * 20_001}, "instructions"),
+        ({"instructions": "rate\x00this"}, "instructions"),
     ],
 )
 def test_bad_task_request_names_the_field(override: dict[str, object], field: str) -> None:

@@ -63,7 +63,9 @@ def test_non_positive_pay_is_refused() -> None:
         pay(0)
 
 
-@pytest.mark.parametrize("bad", ["", "ann", "vendor:ann", "contractor:", "contractor:has space"])
+@pytest.mark.parametrize(
+    "bad", ["", "ann", "vendor:ann", "contractor:", "contractor:has space", "contractor:ann\n"]
+)
 def test_bad_account_id_names_the_field(bad: str) -> None:
     with pytest.raises(InvalidArgument) as err:
         model.account_id(bad)

@@ -18,7 +18,7 @@ from crewline import validate
 from crewline.errors import InvalidArgument
 from crewline.money import Money
 
-_ACCOUNT = re.compile(r"^(client|contractor):(.+)$")
+_ACCOUNT = re.compile(r"(client|contractor):(.+)")
 
 
 def client_account(client_id: str) -> str:
@@ -31,7 +31,7 @@ def contractor_account(contractor_id: str) -> str:
 
 def account_id(value: str) -> str:
     """Validate ``client:<id>`` or ``contractor:<id>``."""
-    match = _ACCOUNT.match(value)
+    match = _ACCOUNT.fullmatch(value)
     if not match:
         raise InvalidArgument("account_id", "must be client:<id> or contractor:<id>")
     validate.identifier(match.group(2), field="account_id")
