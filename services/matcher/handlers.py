@@ -46,6 +46,9 @@ async def claim_task(cmd: ClaimTask, *, pool: asyncpg.Pool) -> Claim:
 
 
 async def _grant(conn: asyncpg.Connection, cmd: ClaimTask) -> Claim:
+    # A retry racing its original waits here for it, then finds its claim below,
+    # instead of losing the last slot to its own first attempt.
+    await repo.lock_request(conn, contractor_id=cmd.contractor_id, request_id=cmd.request_id)
     earlier = await repo.claim_by_request(
         conn, contractor_id=cmd.contractor_id, request_id=cmd.request_id
     )

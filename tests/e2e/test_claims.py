@@ -60,3 +60,17 @@ async def test_one_contractor_cannot_take_two_slots_of_one_task(stack: Stack) ->
     assert [t.free_slots for t in listed.tasks if t.task_id == task.task_id] == [2]
     # The task is no longer offered to the contractor who holds it.
     assert not await offered(stack, di, task.task_id)
+
+
+async def test_a_retry_racing_its_original_for_the_last_slot_gets_the_same_claim(
+    stack: Stack,
+) -> None:
+    for _ in range(10):
+        ed = unique("ed")
+        task = await submit_task(stack, slots=1)
+        await wait_offered(stack, task.task_id)
+        first, retry = await asyncio.gather(
+            claim(stack, ed, task.task_id, request_id="ed-req"),
+            claim(stack, ed, task.task_id, request_id="ed-req"),
+        )
+        assert first == retry

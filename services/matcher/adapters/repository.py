@@ -83,6 +83,13 @@ async def insert_claim(conn: asyncpg.Connection, claim: Claim) -> bool:
     return bool(inserted)
 
 
+async def lock_request(conn: asyncpg.Connection, *, contractor_id: str, request_id: str) -> None:
+    """Serialise concurrent copies of one claim request until this transaction ends."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{contractor_id}\x1f{request_id}"
+    )
+
+
 async def claim_by_request(
     conn: asyncpg.Connection, *, contractor_id: str, request_id: str
 ) -> Claim | None:
