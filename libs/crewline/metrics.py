@@ -26,6 +26,7 @@ class Metrics:
     consumer_lag: Gauge
     outbox_backlog: Gauge
     outbox_published: Counter
+    outbox_dead_letters: Counter
     deadlines_fired: Counter
     dependency_up: Gauge
     worker_failures: Counter
@@ -71,6 +72,12 @@ class Metrics:
             ),
             outbox_published=Counter(
                 f"{p}_outbox_published_total", "Outbox rows published", ["topic"], registry=reg
+            ),
+            outbox_dead_letters=Counter(
+                f"{p}_outbox_dead_letters_total",
+                "Outbox rows Kafka can never accept, set aside with their error",
+                ["topic"],
+                registry=reg,
             ),
             deadlines_fired=Counter(
                 f"{p}_deadlines_fired_total", "Durable deadlines fired", ["kind"], registry=reg

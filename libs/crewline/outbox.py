@@ -18,7 +18,13 @@ import uuid
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    InvalidTopicError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+)
 from google.protobuf.message import Message
 
 from crewline.aio import Backoff, sleep_unless
@@ -32,6 +38,13 @@ from crewline.settings import KafkaSettings
 log = get_logger(__name__)
 
 _RELAY_LOCK = 0x6F75_7462_6F78  # "outbox"
+# Errors that sending the same record again can never cure.
+_NEVER_ACCEPTED = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    InvalidTopicError,
+)
 
 
 async def enqueue(
@@ -150,46 +163,88 @@ class OutboxRelay:
             await producer.stop()
 
     async def backlog(self) -> int:
-        count = await self._pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+        count = await self._pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+        )
         self._metrics.outbox_backlog.set(count)
         return int(count)
 
     async def publish_batch(self) -> int:
-        """Send one batch and mark it sent, in one transaction.
+        """Send one batch and record the outcome, in one transaction.
 
         Returns the rows sent: 0 when there are none or another relay holds the lock.
+        Rows Kafka can never accept are set aside (dead letters); rows that failed for
+        a passing reason stay unsent and the error is raised after the commit.
         """
         async with self._pool.acquire() as conn, conn.transaction():
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK):
                 return 0
             rows = await conn.fetch(
                 "SELECT id, topic, key, envelope, correlation_id FROM outbox"
-                " WHERE sent_at IS NULL ORDER BY id LIMIT $1",
+                " WHERE sent_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT $1",
                 self._batch_size,
             )
             if not rows:
                 self._metrics.outbox_backlog.set(0)
                 return 0
-            producer = self._producer
-            assert producer is not None, "publish_batch needs a connected producer"
-            pending = [
-                await producer.send(
-                    self._kafka.topic(r["topic"]),
-                    value=r["envelope"],
-                    key=r["key"],
-                    headers=[(CORRELATION_HEADER, r["correlation_id"].encode())],
-                )
-                for r in rows
-            ]
-            await asyncio.gather(*pending)
+            outcomes = await self._send_all(rows)
+            sent = [r for r, error in zip(rows, outcomes, strict=True) if error is None]
             await conn.execute(
                 "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])",
-                [r["id"] for r in rows],
+                [r["id"] for r in sent],
             )
-        for r in rows:
+            retry = await self._set_aside(conn, rows, outcomes)
+        for r in sent:
             self._metrics.outbox_published.labels(topic=r["topic"]).inc()
         await self.backlog()
-        return len(rows)
+        if retry is not None:
+            raise retry
+        return len(sent)
+
+    async def _send_all(self, rows: list[asyncpg.Record]) -> list[BaseException | None]:
+        """Send every row, in order; each row's error, or None when Kafka acknowledged it."""
+        producer = self._producer
+        assert producer is not None, "publish_batch needs a connected producer"
+        pending: list[asyncio.Future[object]] = []
+        for r in rows:
+            try:
+                pending.append(
+                    await producer.send(
+                        self._kafka.topic(r["topic"]),
+                        value=r["envelope"],
+                        key=r["key"],
+                        headers=[(CORRELATION_HEADER, r["correlation_id"].encode())],
+                    )
+                )
+            except KafkaError as exc:  # refused before sending, e.g. too large
+                failed: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+                failed.set_exception(exc)
+                pending.append(failed)
+        results = await asyncio.gather(*pending, return_exceptions=True)
+        return [r if isinstance(r, BaseException) else None for r in results]
+
+    async def _set_aside(
+        self,
+        conn: asyncpg.Connection,
+        rows: list[asyncpg.Record],
+        outcomes: list[BaseException | None],
+    ) -> BaseException | None:
+        """Dead-letter the rows that can never be sent; the first passing error, if any."""
+        retry: BaseException | None = None
+        for r, error in zip(rows, outcomes, strict=True):
+            if error is None:
+                continue
+            if not isinstance(error, _NEVER_ACCEPTED):
+                retry = retry or error
+                continue
+            await conn.execute(
+                "UPDATE outbox SET failed_at = now(), error = $2 WHERE id = $1",
+                r["id"],
+                repr(error),
+            )
+            self._metrics.outbox_dead_letters.labels(topic=r["topic"]).inc()
+            log.error("outbox_dead_letter", outbox_id=r["id"], topic=r["topic"], error=repr(error))
+        return retry
 
 
 __all__ = ["OutboxRelay", "enqueue"]

@@ -20,7 +20,11 @@ from stack import ROOT, eventually, read_topic
 
 
 async def backlog(pool: asyncpg.Pool) -> int:
-    return int(await pool.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL"))
+    return int(
+        await pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+        )
+    )
 
 
 async def run_relays(relays: list[OutboxRelay], pool: asyncpg.Pool) -> None:
@@ -116,3 +120,32 @@ async def test_several_relays_at_once_send_each_event_once_and_in_order(
     for key in {r.key for r in records}:  # per key, in the order written
         per_key = [parse_envelope(r.value).event_id for r in records if r.key == key]
         assert per_key == [e for e in sent if e in set(per_key)]
+
+
+async def test_a_row_kafka_can_never_accept_is_set_aside_and_blocks_nothing(
+    pool: asyncpg.Pool, kafka: KafkaSettings, metrics: Metrics
+) -> None:
+    async def put(task_id: str, instructions: str = "") -> str:
+        payload = events_pb2.TaskPublished(task_id=task_id, instructions=instructions)
+        async with pool.acquire() as conn, conn.transaction():
+            eid = await outbox.enqueue(
+                conn, topic=TASKS_TOPIC, key="k", payload=payload, producer="t"
+            )
+        return str(eid)
+
+    before = await put("before")
+    await put("huge", instructions="x" * (2 << 20))  # past Kafka's 1 MiB record limit
+    after = await put("after")
+
+    await run_relays([relay(pool, kafka, metrics)], pool)
+
+    records = await read_topic(kafka, TASKS_TOPIC)
+    assert [parse_envelope(r.value).event_id for r in records] == [before, after]  # once each
+    dead = await pool.fetch("SELECT error FROM outbox WHERE failed_at IS NOT NULL")
+    assert len(dead) == 1 and "MessageSizeTooLarge" in dead[0]["error"]
+    assert (
+        metrics.registry.get_sample_value(
+            "crewline_test_outbox_dead_letters_total", {"topic": TASKS_TOPIC}
+        )
+        == 1
+    )

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 import pytest
 
 from crewline.errors import FailedPrecondition, InvalidArgument
+from crewline.events import wrap
 from crewline.money import Money
+from crewline.v1 import events_pb2, money_pb2
 from matcher.domain import model
 from matcher.domain.model import Claim, ClaimStatus
 
@@ -85,3 +87,15 @@ def test_repeated_claim_request_must_name_the_same_task() -> None:
     with pytest.raises(InvalidArgument) as err:
         claim.answers(other)
     assert err.value.field == "request_id"
+
+
+def test_the_largest_result_allowed_still_fits_in_one_kafka_record() -> None:
+    work = events_pb2.WorkSubmitted(
+        claim_id=str(uuid.uuid4()),
+        task_id=TASK,
+        contractor_id="c" * 128,
+        reward=money_pb2.Money(currency_code="USD", amount_minor=10**12),
+        result=b"x" * model.MAX_RESULT_BYTES,
+    )
+    envelope = wrap(work, producer="matcher", correlation_id="c" * 128)
+    assert len(envelope.SerializeToString()) < 1_000_000  # Kafka's default limit is 1 MiB

@@ -16,7 +16,8 @@ from crewline import validate
 from crewline.errors import FailedPrecondition, InvalidArgument
 from crewline.money import Money
 
-MAX_RESULT_BYTES = 1 << 20
+# Well inside Kafka's 1 MiB record limit once wrapped in WorkSubmitted and its envelope.
+MAX_RESULT_BYTES = 512 * 1024
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 50
 
