@@ -213,8 +213,16 @@ class EventConsumer:
     async def _reject(
         self, env: envelope_pb2.EventEnvelope, ctx: EventContext, exc: Exception
     ) -> str:
-        async with self._pool.acquire() as conn:
-            fresh = await self._record(conn, env, ctx, outcome="rejected", error=repr(exc))
+        try:
+            async with self._pool.acquire() as conn:
+                fresh = await self._record(conn, env, ctx, outcome="rejected", error=repr(exc))
+        except TRANSIENT_DB_ERRORS:
+            raise
+        except Exception:
+            # Not even the dead letter can be written: skip the record, loudly, rather
+            # than stall its partition behind it forever.
+            log.exception("event_dead_letter_failed", offset=ctx.offset, partition=ctx.partition)
+            return "rejected"
         return "rejected" if fresh else "duplicate"
 
     async def _record(

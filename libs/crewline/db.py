@@ -23,7 +23,11 @@ _MIGRATION_FILE = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
 # Any fixed number will do: it serialises migrations between replicas starting at once.
 _MIGRATION_LOCK = 0x6372_6577_6C69_6E65 & 0x7FFF_FFFF_FFFF_FFFF
 
-# Errors that mean "the database is not reachable right now", as opposed to a bad query.
+_MIGRATION_TIMEOUT = 24 * 3600.0
+
+# Errors that mean "try the same thing again": the database is not reachable right
+# now, or it refused this attempt for a reason that passes (a deadlock, a
+# serialisation failure, a lock it could not get, a cancelled statement).
 TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     ConnectionError,
@@ -37,6 +41,10 @@ TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.LockNotAvailableError,
+    asyncpg.exceptions.QueryCanceledError,
 )
 
 
@@ -103,7 +111,8 @@ async def migrate(pool: asyncpg.Pool, *, component: str, directory: Path) -> lis
                 if m.version in done:
                     continue
                 async with conn.transaction():
-                    await conn.execute(m.sql)
+                    # No command timeout: a long migration must finish, not retry forever.
+                    await conn.execute(m.sql, timeout=_MIGRATION_TIMEOUT)
                     await conn.execute(
                         "INSERT INTO schema_migrations (component, version, name)"
                         " VALUES ($1, $2, $3)",

@@ -57,9 +57,11 @@ def parse_envelope(value: bytes | None) -> envelope_pb2.EventEnvelope:
     except DecodeError as exc:
         raise MalformedEvent(f"not an EventEnvelope: {exc}") from None
     try:
-        uuid.UUID(env.event_id)
+        canonical = str(uuid.UUID(env.event_id)) == env.event_id
     except ValueError:
-        raise MalformedEvent(f"event_id {env.event_id!r} is not a UUID") from None
+        canonical = False
+    if not canonical:  # '{...}' or 'urn:uuid:...' parse in Python but not in PostgreSQL
+        raise MalformedEvent(f"event_id {env.event_id!r} is not a canonical UUID")
     if not env.type or env.payload.TypeName() != env.type:
         raise MalformedEvent(f"type {env.type!r} does not match payload {env.payload.TypeName()!r}")
     return env

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import asyncpg
 
-from crewline.db import create_pool, migrate_service
+from crewline.db import create_pool, migrate, migrate_service
 from crewline.settings import PostgresSettings
 
 SERVICES = Path(__file__).parents[2] / "services"
@@ -58,5 +58,17 @@ async def test_a_failing_migration_leaves_nothing_half_applied(
             "SELECT version FROM schema_migrations WHERE component = 'broken'"
         )
         assert [r["version"] for r in versions] == [1]
+    finally:
+        await pool.close()
+
+
+async def test_a_migration_outlasting_the_pools_command_timeout_still_completes(
+    pg: PostgresSettings, tmp_path: Path
+) -> None:
+    (tmp_path / "0001_slow.sql").write_text("SELECT pg_sleep(1.5); CREATE TABLE slow (id int);")
+    pool = await asyncpg.create_pool(dsn=pg.dsn, min_size=0, command_timeout=0.5)
+    try:
+        await migrate(pool, component="slow", directory=tmp_path)
+        assert await pool.fetchval("SELECT to_regclass('slow') IS NOT NULL")
     finally:
         await pool.close()

@@ -43,6 +43,19 @@ def test_garbage_record_is_malformed(value: bytes | None) -> None:
         parse_envelope(value)
 
 
+_ID = "8c3f3c4e-6a9f-4d0b-9a51-2f6f0f1c2b3a"
+
+
+@pytest.mark.parametrize(
+    "event_id", [f"{{{_ID}}}", f"urn:uuid:{_ID}", _ID.upper(), _ID.replace("-", "")]
+)
+def test_event_id_in_any_but_the_canonical_uuid_form_is_malformed(event_id: str) -> None:
+    env = wrap(events_pb2.TaskPublished(), producer="x", correlation_id="c")
+    env.event_id = event_id
+    with pytest.raises(MalformedEvent, match="canonical"):
+        parse_envelope(env.SerializeToString())
+
+
 def test_envelope_whose_type_disagrees_with_payload_is_malformed() -> None:
     env = wrap(events_pb2.TaskPublished(), producer="x", correlation_id="c")
     env.type = "crewline.v1.PayPosted"
