@@ -33,7 +33,7 @@ CURRENCY = "USD"
 REWARD_PERCENT = (70, 85, 100, 115, 130)  # rewards spread around the base; the mean is the base
 CONCURRENCY = 20  # the client's requests in flight
 PICK_AMONG = 5  # contractors pick among the first few open tasks, so they collide
-PAGE_SIZE = 500
+PAGE_SIZE = 100
 RPC_TIMEOUT = 10.0
 IDLE_POLL = 0.05
 LEDGER_POLL = 0.25
@@ -180,9 +180,11 @@ class Market:
                 await self._hand_in(contractor, claim)
 
     async def _pick(self, contractor: str, rng: random.Random) -> str | None:
-        request = work_api.ListOpenTasksRequest(contractor_id=contractor, page_size=PAGE_SIZE)
+        request = work_api.ListOpenTasksRequest(
+            contractor_id=contractor, page_size=PAGE_SIZE, project_id=self._config.client_id
+        )
         reply: work_api.ListOpenTasksResponse = await call(self._work.ListOpenTasks, request)
-        mine = [t.task_id for t in reply.tasks if t.project_id == self._config.client_id]
+        mine = [t.task_id for t in reply.tasks]
         return rng.choice(mine[:PICK_AMONG]) if mine else None
 
     async def _claim(self, contractor: str, task_id: str) -> work_api.Claim | None:

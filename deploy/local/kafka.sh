@@ -106,7 +106,7 @@ group.initial.rebalance.delay.ms=0
 num.network.threads=2
 num.io.threads=4
 num.recovery.threads.per.data.dir=1
-log.retention.hours=24
+log.retention.hours=168
 log.segment.bytes=67108864
 EOF
   if [[ -n "${CREWLINE_KAFKA_EXTRA_CONFIG:-}" ]]; then

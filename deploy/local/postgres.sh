@@ -245,7 +245,8 @@ cmd_up() {
 
 cmd_down() {
   crewline_lock postgres
-  ensure_bindir
+  # No server binaries, no cluster of ours running: never install just to stop.
+  BINDIR="$(find_bindir)" || { crewline_log "not running"; return 0; }
   if [[ -d "$PG_DATA" ]] && { ((IS_ROOT == 0)) || id -u "${CREWLINE_PG_OS_USER}" >/dev/null 2>&1; } && is_running; then
     as_pg "${BINDIR}/pg_ctl" stop -D "$PG_DATA" -m fast -w -t 60 -s >/dev/null
     crewline_log "stopped"
@@ -255,7 +256,7 @@ cmd_down() {
 }
 
 cmd_status() {
-  ensure_bindir
+  BINDIR="$(find_bindir)" || { echo "postgres: not installed (would listen on ${ADDR})"; return 3; }
   if [[ -d "$PG_DATA" ]] && { ((IS_ROOT == 0)) || id -u "${CREWLINE_PG_OS_USER}" >/dev/null 2>&1; } && is_running; then
     echo "postgres: running on ${ADDR} (user ${CREWLINE_PG_USER}; databases: ${PG_DBS[*]}; data ${PG_DATA})"
   else

@@ -22,7 +22,13 @@ metrics_addr() {
   echo "${!var:-127.0.0.1:${port}}"
 }
 pid_of() { cat "${RUN}/$1.pid" 2>/dev/null || true; }
-running() { local pid; pid=$(pid_of "$1"); [[ -n "$pid" ]] && crewline_pid_alive "$pid"; }
+# Alive, and really this service: a stale pid file may name an unrelated process now.
+running() {
+  local pid
+  pid=$(pid_of "$1")
+  [[ -n "$pid" ]] && crewline_pid_alive "$pid" \
+    && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-m $1 "
+}
 
 up() {
   mkdir -p "$RUN" "$LOGS"
@@ -57,8 +63,9 @@ down() {
   done
   for svc in "${SERVICES[@]}"; do
     pid=$(pid_of "$svc"); [[ -n "$pid" ]] || continue
-    for _ in $(seq 1 150); do crewline_pid_alive "$pid" || break; sleep 0.2; done
-    if crewline_pid_alive "$pid"; then crewline_log "$svc did not stop in 30s; SIGKILL"; kill -KILL "$pid" || true; fi
+    # The drain takes up to the gRPC grace plus the outbox drain (10 s + 10 s by default).
+    for _ in $(seq 1 300); do crewline_pid_alive "$pid" || break; sleep 0.2; done
+    if crewline_pid_alive "$pid"; then crewline_log "$svc did not stop in 60s; SIGKILL"; kill -KILL "$pid" || true; fi
     rm -f "${RUN}/${svc}.pid"
   done
 }

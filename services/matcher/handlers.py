@@ -19,7 +19,15 @@ from crewline.protobuf import from_timestamp, money_from_pb
 from crewline.v1 import events_pb2
 from matcher.adapters import protobuf as pb
 from matcher.adapters import repository as repo
-from matcher.domain.model import Claim, ClaimStatus, ClaimTask, ListOpenTasks, OpenTask, SubmitWork
+from matcher.domain.model import (
+    Claim,
+    ClaimStatus,
+    ClaimTask,
+    ListOpenTasks,
+    OpenTask,
+    PageCursor,
+    SubmitWork,
+)
 
 SERVICE = "matcher"
 
@@ -104,11 +112,14 @@ async def submit_work(cmd: SubmitWork, *, pool: asyncpg.Pool) -> Claim:
         return submitted
 
 
-async def list_open_tasks(query: ListOpenTasks, *, pool: asyncpg.Pool) -> list[OpenTask]:
+async def list_open_tasks(
+    query: ListOpenTasks, *, pool: asyncpg.Pool
+) -> tuple[list[OpenTask], PageCursor | None]:
+    """One page of open tasks, and where the next page starts (None on the last)."""
     async with pool.acquire() as conn:
-        return await repo.open_tasks_for(
-            conn, contractor_id=query.contractor_id, limit=query.page_size
-        )
+        found = await repo.open_tasks_for(conn, query, limit=query.page_size + 1)
+    page = found[: query.page_size]
+    return page, (page[-1].cursor if len(found) > query.page_size else None)
 
 
 async def on_task_published(

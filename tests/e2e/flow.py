@@ -24,6 +24,7 @@ async def submit_task(
     slots: int = 1,
     amount: int = 2500,
     client: str = "acme",
+    project: str = "derm-ratings",
     request_id: str = "",
     correlation_id: str = "",
 ) -> task_api.Task:
@@ -32,7 +33,7 @@ async def submit_task(
         task_api.SubmitTaskRequest(
             request_id=request_id or unique("req"),
             client_id=client,
-            project_id="derm-ratings",
+            project_id=project,
             slots=slots,
             reward=money_pb2.Money(currency_code="USD", amount_minor=amount),
             instructions="Rate the model's answer from 1 to 5.",
@@ -42,11 +43,24 @@ async def submit_task(
     return reply.task
 
 
+async def open_tasks(stack: Stack, contractor: str, project_id: str = "") -> list[str]:
+    """Every task id offered to the contractor, page by page."""
+    found: list[str] = []
+    token = ""
+    while True:
+        reply = await stack.work.ListOpenTasks(
+            work_api.ListOpenTasksRequest(
+                contractor_id=contractor, page_size=100, page_token=token, project_id=project_id
+            )
+        )
+        found.extend(t.task_id for t in reply.tasks)
+        token = reply.next_page_token
+        if not token:
+            return found
+
+
 async def offered(stack: Stack, contractor: str, task_id: str) -> bool:
-    reply = await stack.work.ListOpenTasks(
-        work_api.ListOpenTasksRequest(contractor_id=contractor, page_size=500)
-    )
-    return any(t.task_id == task_id for t in reply.tasks)
+    return task_id in await open_tasks(stack, contractor)
 
 
 async def wait_offered(stack: Stack, task_id: str) -> None:

@@ -74,3 +74,23 @@ async def test_a_retry_racing_its_original_for_the_last_slot_gets_the_same_claim
             claim(stack, ed, task.task_id, request_id="ed-req"),
         )
         assert first == retry
+
+
+async def test_open_tasks_page_through_oldest_first_without_gaps_or_repeats(stack: Stack) -> None:
+    project = unique("proj")
+    tasks = [(await submit_task(stack, project=project)).task_id for _ in range(7)]
+    for task_id in tasks:
+        await wait_offered(stack, task_id)
+    seen, token, pages = [], "", 0
+    while True:
+        reply = await stack.work.ListOpenTasks(
+            work_api.ListOpenTasksRequest(
+                contractor_id=unique("pager"), page_size=3, page_token=token, project_id=project
+            )
+        )
+        seen.extend(t.task_id for t in reply.tasks)
+        pages += 1
+        token = reply.next_page_token
+        if not token:
+            break
+    assert seen == tasks and pages == 3  # 3 + 3 + 1, in publication order

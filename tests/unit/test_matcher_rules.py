@@ -56,7 +56,7 @@ def test_oversized_result_is_refused() -> None:
 def test_page_size_zero_means_default_and_too_big_is_refused() -> None:
     assert model.list_open_tasks(contractor_id="ann", page_size=0).page_size == 50
     with pytest.raises(InvalidArgument) as err:
-        model.list_open_tasks(contractor_id="ann", page_size=501)
+        model.list_open_tasks(contractor_id="ann", page_size=101)
     assert err.value.field == "page_size"
 
 
@@ -99,3 +99,13 @@ def test_the_largest_result_allowed_still_fits_in_one_kafka_record() -> None:
     )
     envelope = wrap(work, producer="matcher", correlation_id="c" * 128)
     assert len(envelope.SerializeToString()) < 1_000_000  # Kafka's default limit is 1 MiB
+
+
+def test_page_token_round_trips_and_a_forged_one_names_the_field() -> None:
+    cursor = model.PageCursor(datetime.now(UTC), uuid.uuid4())
+    query = model.list_open_tasks(contractor_id="ann", page_size=10, page_token=cursor.token())
+    assert query.after == cursor
+    for forged in ("nonsense", "bm90fGF8dG9rZW4=", cursor.token()[:-4]):
+        with pytest.raises(InvalidArgument) as err:
+            model.list_open_tasks(contractor_id="ann", page_size=10, page_token=forged)
+        assert err.value.field == "page_token"

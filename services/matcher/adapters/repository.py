@@ -7,7 +7,7 @@ import uuid
 import asyncpg
 
 from crewline.money import Money
-from matcher.domain.model import Claim, ClaimStatus, OpenTask
+from matcher.domain.model import Claim, ClaimStatus, ListOpenTasks, OpenTask
 
 
 def _claim(row: asyncpg.Record) -> Claim:
@@ -122,14 +122,22 @@ async def save_submitted(conn: asyncpg.Connection, claim: Claim, result: bytes) 
 
 
 async def open_tasks_for(
-    conn: asyncpg.Connection, *, contractor_id: str, limit: int
+    conn: asyncpg.Connection, query: ListOpenTasks, *, limit: int
 ) -> list[OpenTask]:
+    """Open tasks the contractor holds no claim on, oldest first, after the query's cursor."""
+    after = query.after
     rows = await conn.fetch(
-        "SELECT t.* FROM open_tasks t WHERE t.free_slots > 0 AND NOT EXISTS"
+        "SELECT t.* FROM open_tasks t WHERE t.free_slots > 0"
+        " AND ($3::text IS NULL OR t.project_id = $3)"
+        " AND ($4::timestamptz IS NULL OR (t.published_at, t.task_id) > ($4, $5::uuid))"
+        " AND NOT EXISTS"
         " (SELECT 1 FROM claims c WHERE c.task_id = t.task_id AND c.contractor_id = $1)"
-        " ORDER BY t.published_at LIMIT $2",
-        contractor_id,
+        " ORDER BY t.published_at, t.task_id LIMIT $2",
+        query.contractor_id,
         limit,
+        query.project_id,
+        after.published_at if after else None,
+        after.task_id if after else None,
     )
     return [
         OpenTask(
@@ -138,6 +146,7 @@ async def open_tasks_for(
             free_slots=r["free_slots"],
             reward=Money(r["reward_currency"], r["reward_minor"]),
             instructions=r["instructions"],
+            published_at=r["published_at"],
         )
         for r in rows
     ]

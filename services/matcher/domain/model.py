@@ -7,6 +7,7 @@ are the validations and the claim's state machine.
 
 from __future__ import annotations
 
+import base64
 import enum
 import uuid
 from dataclasses import dataclass, replace
@@ -18,7 +19,9 @@ from crewline.money import Money
 
 # Well inside Kafka's 1 MiB record limit once wrapped in WorkSubmitted and its envelope.
 MAX_RESULT_BYTES = 512 * 1024
-MAX_PAGE_SIZE = 500
+# Each open task carries up to 20,000 characters of instructions: 100 of them stay
+# well inside gRPC's default 4 MB message limit.
+MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
 
 
@@ -41,10 +44,35 @@ class SubmitWork:
     result: bytes
 
 
+@dataclass(frozen=True)
+class PageCursor:
+    """Where a page of open tasks ended: pages are ordered by (published_at, task_id)."""
+
+    published_at: datetime
+    task_id: uuid.UUID
+
+    def token(self) -> str:
+        raw = f"{self.published_at.isoformat()}|{self.task_id}"
+        return base64.urlsafe_b64encode(raw.encode()).decode()
+
+    @classmethod
+    def from_token(cls, token: str) -> PageCursor:
+        try:
+            at, task_id = base64.urlsafe_b64decode(token.encode()).decode().split("|")
+            cursor = cls(datetime.fromisoformat(at), uuid.UUID(task_id))
+        except ValueError:
+            raise InvalidArgument("page_token", "is not a token this service issued") from None
+        if cursor.published_at.tzinfo is None:
+            raise InvalidArgument("page_token", "is not a token this service issued")
+        return cursor
+
+
 @dataclass(frozen=True, kw_only=True)
 class ListOpenTasks:
     contractor_id: str
     page_size: int
+    after: PageCursor | None = None
+    project_id: str | None = None
 
 
 def claim_task(*, request_id: str, contractor_id: str, task_id: str) -> ClaimTask:
@@ -65,11 +93,15 @@ def submit_work(*, claim_id: str, contractor_id: str, result: bytes) -> SubmitWo
     )
 
 
-def list_open_tasks(*, contractor_id: str, page_size: int) -> ListOpenTasks:
+def list_open_tasks(
+    *, contractor_id: str, page_size: int, page_token: str = "", project_id: str = ""
+) -> ListOpenTasks:
     size = page_size or DEFAULT_PAGE_SIZE
     return ListOpenTasks(
         contractor_id=validate.identifier(contractor_id, field="contractor_id"),
         page_size=validate.int_range(size, field="page_size", low=1, high=MAX_PAGE_SIZE),
+        after=PageCursor.from_token(page_token) if page_token else None,
+        project_id=validate.identifier(project_id, field="project_id") if project_id else None,
     )
 
 
@@ -80,6 +112,11 @@ class OpenTask:
     free_slots: int
     reward: Money
     instructions: str
+    published_at: datetime
+
+    @property
+    def cursor(self) -> PageCursor:
+        return PageCursor(self.published_at, self.task_id)
 
 
 @dataclass(frozen=True, kw_only=True)

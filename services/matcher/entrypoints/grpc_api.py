@@ -20,10 +20,16 @@ class WorkServicer(api_grpc.WorkServiceServicer):
         self, request: api.ListOpenTasksRequest, context: grpc.aio.ServicerContext
     ) -> api.ListOpenTasksResponse:
         query = model.list_open_tasks(
-            contractor_id=request.contractor_id, page_size=request.page_size
+            contractor_id=request.contractor_id,
+            page_size=request.page_size,
+            page_token=request.page_token,
+            project_id=request.project_id,
         )
-        tasks = await handlers.list_open_tasks(query, pool=self._pool)
-        return api.ListOpenTasksResponse(tasks=[pb.open_task_to_pb(t) for t in tasks])
+        tasks, more = await handlers.list_open_tasks(query, pool=self._pool)
+        return api.ListOpenTasksResponse(
+            tasks=[pb.open_task_to_pb(t) for t in tasks],
+            next_page_token=more.token() if more else "",
+        )
 
     async def ClaimTask(
         self, request: api.ClaimTaskRequest, context: grpc.aio.ServicerContext

@@ -10,7 +10,10 @@ CREATE TABLE open_tasks (
     instructions    text NOT NULL,
     published_at    timestamptz NOT NULL
 );
-CREATE INDEX open_tasks_with_free_slots ON open_tasks (published_at) WHERE free_slots > 0;
+CREATE INDEX open_tasks_with_free_slots ON open_tasks (published_at, task_id)
+    WHERE free_slots > 0;
+CREATE INDEX open_tasks_of_project_with_free_slots ON open_tasks (project_id, published_at, task_id)
+    WHERE free_slots > 0;
 
 -- Claims: the matcher is the one writer of a claim's state.
 CREATE TABLE claims (
