@@ -32,28 +32,22 @@ def test_pay_credits_contractor_debits_client_and_sums_to_zero() -> None:
     assert txn.source == "submission:s-1"
 
 
-def test_unbalanced_entries_are_refused() -> None:
+@pytest.mark.parametrize(
+    "entries",
+    [
+        pytest.param((Money("USD", -100), Money("USD", 99)), id="off-by-one-cent"),
+        pytest.param((Money("USD", -100), Money("EUR", 100)), id="each-currency-separately"),
+        pytest.param((Money("USD", 100),), id="a-single-entry"),
+        pytest.param((Money("USD", 0), Money("USD", 0)), id="zero-entries"),
+    ],
+)
+def test_unbalanced_entries_are_refused(entries: tuple[Money, ...]) -> None:
+    accounts = ("client:a", "contractor:b")
     with pytest.raises(UnbalancedTransaction):
         JournalTransaction(
             transaction_id=uuid.uuid4(),
             source="x",
-            entries=(
-                Entry("client:a", Money("USD", -100)),
-                Entry("contractor:b", Money("USD", 99)),
-            ),
-            posted_at=datetime.now(UTC),
-        )
-
-
-def test_entries_must_balance_in_each_currency_separately() -> None:
-    with pytest.raises(UnbalancedTransaction):
-        JournalTransaction(
-            transaction_id=uuid.uuid4(),
-            source="x",
-            entries=(
-                Entry("client:a", Money("USD", -100)),
-                Entry("contractor:b", Money("EUR", 100)),
-            ),
+            entries=tuple(Entry(a, m) for a, m in zip(accounts, entries, strict=False)),
             posted_at=datetime.now(UTC),
         )
 
