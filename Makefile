@@ -51,8 +51,9 @@ lint: install node_modules/.bin/buf  ## buf lint, ruff, mypy
 up: install  ## start PostgreSQL, Kafka and the three services (idempotent)
 	$(STACK) up
 
-down:  ## stop everything `make up` started
+down:  ## stop everything `make up` (and `make test`) started
 	$(STACK) down
+	@if [ -x $(PY) ]; then $(PY) tests/stack.py down; fi
 
 status:  ## what runs, where
 	$(STACK) status
@@ -70,4 +71,6 @@ test-unit: install  ## unit tests only (no servers)
 	$(PY) -m pytest -m unit
 
 clean: down  ## remove local state (databases, Kafka data, venv)
+	bash deploy/local/postgres.sh purge
+	@if [ -x $(PY) ]; then $(PY) tests/stack.py purge; fi
 	rm -rf $(LOCAL) $(VENV) $(GEN_DIR) node_modules

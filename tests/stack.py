@@ -14,12 +14,14 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from crewline.events import ALL_TOPICS
 from crewline.kafka import ensure_topics
@@ -144,3 +146,31 @@ async def read_topic(kafka: KafkaSettings, topic: str) -> list[ConsumerRecord[by
         return records
     finally:
         await consumer.stop()
+
+
+async def delete_run_topics() -> None:
+    """Delete the topics of this run's namespaces (at the end of the session)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA_BOOTSTRAP)
+    await admin.start()
+    try:
+        mine = [t for t in await admin.list_topics() if t.startswith(f"t{RUN_ID}.")]
+        if mine:
+            await admin.delete_topics(mine)
+    finally:
+        await admin.close()
+
+
+def main(argv: list[str]) -> int:
+    """``python tests/stack.py down|purge``: stop (and delete) the test instance."""
+    if argv not in (["down"], ["purge"]):
+        print("usage: python tests/stack.py down|purge", file=sys.stderr)
+        return 2
+    env = infra_env()
+    code = subprocess.run(infra_command("infra.sh", "down"), env=env, check=False).returncode
+    if argv == ["purge"]:
+        code |= subprocess.run(infra_command("postgres.sh", "purge"), env=env).returncode
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

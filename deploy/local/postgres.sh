@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Crewline local PostgreSQL: a throwaway cluster on 127.0.0.1 under $CREWLINE_HOME/pg.
-# Usage: deploy/local/postgres.sh up|down|status|logs [-f]
+# Usage: deploy/local/postgres.sh up|down|purge|status|logs [-f]   (purge: down, then delete the cluster)
 set -euo pipefail
 
 # shellcheck source=deploy/local/env.sh
@@ -265,10 +265,17 @@ cmd_status() {
   fi
 }
 
+cmd_purge() {
+  cmd_down
+  rm -rf "$PG_DIR"
+  crewline_log "removed ${PG_DIR}"
+}
+
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
+  purge) cmd_purge ;;
   status) cmd_status ;;
   logs) shift; crewline_show_log "$PG_LOG" "$@" ;;
-  *) echo "usage: $0 up|down|status|logs [-f]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|purge|status|logs [-f]" >&2; exit 2 ;;
 esac

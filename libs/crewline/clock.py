@@ -95,16 +95,19 @@ class DeadlineClock:
                 list(self._handlers),
                 self._batch_size,
             )
+            fired = []
             for row in rows:
                 kind, ref = row["kind"], row["ref"]
                 correlation_id = row["correlation_id"]
                 with bound_contextvars(correlation_id=correlation_id, deadline=kind, ref=ref):
-                    await self._fire(conn, kind, ref)
-        for row in rows:
-            self._metrics.deadlines_fired.labels(kind=row["kind"]).inc()
-        return len(rows)
+                    if await self._fire(conn, kind, ref):
+                        fired.append(kind)
+        for kind in fired:
+            self._metrics.deadlines_fired.labels(kind=kind).inc()
+        return len(fired)
 
-    async def _fire(self, conn: asyncpg.Connection, kind: str, ref: str) -> None:
+    async def _fire(self, conn: asyncpg.Connection, kind: str, ref: str) -> bool:
+        """Run the deadline's handler; False (and retry later) when it failed."""
         try:
             async with conn.transaction():  # a savepoint: one bad deadline spoils no other
                 await self._handlers[kind](conn, ref)
@@ -112,6 +115,7 @@ class DeadlineClock:
                     "UPDATE deadlines SET fired_at = now() WHERE kind = $1 AND ref = $2", kind, ref
                 )
             log.info("deadline_fired")
+            return True
         except TRANSIENT_DB_ERRORS:
             raise
         except Exception:
@@ -123,3 +127,4 @@ class DeadlineClock:
                 ref,
                 _RETRY_FAILED_SECONDS,
             )
+            return False

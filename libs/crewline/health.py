@@ -86,6 +86,10 @@ class DependencyMonitor:
     def stop(self) -> None:
         self._stopping.set()
 
+    async def not_serving(self) -> None:
+        """Say NOT_SERVING until the first probes have answered."""
+        await self._set(False)
+
     async def run(self) -> None:
         probe_kafka = KafkaProbe(self._kafka)
         try:
@@ -100,6 +104,7 @@ class DependencyMonitor:
             await probe_kafka.close()
 
     async def _set(self, serving: bool, **detail: bool) -> None:
+        # Report only changes, so a steady state logs nothing.
         if serving == self._serving:
             return
         self._serving = serving

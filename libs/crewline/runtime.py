@@ -63,6 +63,7 @@ class Runtime:
         )
         try:
             async with asyncio.TaskGroup() as tg:
+                await self.monitor.not_serving()  # grpc's servicer starts "" as SERVING
                 monitor_task = tg.create_task(self.monitor.run())
                 if not await self._migrate(stop):
                     self.monitor.stop()

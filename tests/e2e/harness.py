@@ -31,12 +31,14 @@ from stack import (
 SERVICES = ("dispatcher", "matcher", "ledger")
 
 
+# Loaded here, in the parent: the child between fork and exec only makes the call.
+_LIBC = ctypes.CDLL("libc.so.6", use_errno=True)
+_PR_SET_PDEATHSIG = 1
+
+
 def _die_with_parent() -> None:
     """SIGTERM the service if the test process dies: no orphan outlives its run."""
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-_PR_SET_PDEATHSIG = 1
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 @dataclass

@@ -31,21 +31,21 @@ async def test_racing_contractors_get_exactly_the_free_slots(stack: Stack) -> No
 
 
 async def test_same_claim_request_returns_the_same_claim(stack: Stack) -> None:
-    cy = unique("cy")
-    task = await submit_task(stack, slots=3)
+    cy, project = unique("cy"), unique("proj")
+    task = await submit_task(stack, slots=3, project=project)
     await wait_offered(stack, task.task_id)
     first = await claim(stack, cy, task.task_id, request_id="cy-req-1")
     again = await claim(stack, cy, task.task_id, request_id="cy-req-1")
     assert first == again
     listed = await stack.work.ListOpenTasks(
-        work_api.ListOpenTasksRequest(contractor_id=unique("other"))
+        work_api.ListOpenTasksRequest(contractor_id=unique("other"), project_id=project)
     )
     assert [t.free_slots for t in listed.tasks if t.task_id == task.task_id] == [2]
 
 
 async def test_one_contractor_cannot_take_two_slots_of_one_task(stack: Stack) -> None:
-    di = unique("di")
-    task = await submit_task(stack, slots=3)
+    di, project = unique("di"), unique("proj")
+    task = await submit_task(stack, slots=3, project=project)
     await wait_offered(stack, task.task_id)
     await claim(stack, di, task.task_id)
     try:
@@ -55,7 +55,7 @@ async def test_one_contractor_cannot_take_two_slots_of_one_task(stack: Stack) ->
     else:
         raise AssertionError("a second slot for the same contractor must be refused")
     listed = await stack.work.ListOpenTasks(
-        work_api.ListOpenTasksRequest(contractor_id=unique("other"))
+        work_api.ListOpenTasksRequest(contractor_id=unique("other"), project_id=project)
     )
     assert [t.free_slots for t in listed.tasks if t.task_id == task.task_id] == [2]
     # The task is no longer offered to the contractor who holds it.

@@ -50,7 +50,8 @@ async def replica(stack: Stack) -> AsyncIterator[work_service_pb2_grpc.WorkServi
     second = ServiceProcess(
         "matcher",
         env,
-        primary.log_path.with_name("matcher-replica.log"),
+        # A log of its own: a previous replica's last lines must not satisfy the waits below.
+        primary.log_path.with_name(f"matcher-replica-{metrics_port}.log"),
         addr,
         f"http://127.0.0.1:{metrics_port}/metrics",
     )

@@ -19,8 +19,11 @@ async def services_sh(action: str, env: dict[str, str]) -> str:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    # Bounded: a script whose background children hold its output open never returns.
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout=120)
+    try:  # bounded: a script whose background children hold its output open never returns
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=120)
+    except TimeoutError:
+        proc.kill()
+        raise
     assert proc.returncode == 0, out.decode()
     return out.decode()
 
@@ -56,15 +59,17 @@ async def test_up_starts_healthy_services_and_down_sigterms_those_very_processes
         service, _, _ = service_env(name, kafka.namespace, db.database)
         env.update({k: v for k, v in service.items() if k.startswith("CREWLINE_")})
 
-    up = await services_sh("up", env)
-    assert up.count("SERVING") == 3
-    pids = pid_files(home)
-    for name, pid in pids.items():  # the pid file names the service itself, not a wrapper
-        assert command_line(pid).endswith(f" -m {name} ")
+    try:
+        up = await services_sh("up", env)
+        assert up.count("SERVING") == 3
+        pids = pid_files(home)
+        for name, pid in pids.items():  # the pid file names the service itself, not a wrapper
+            assert command_line(pid).endswith(f" -m {name} ")
 
-    assert "already" not in await services_sh("up", env)  # idempotent: nothing restarted
-    assert pid_files(home) == pids
-
-    await services_sh("down", env)
+        again = await services_sh("up", env)  # idempotent: nothing started twice
+        assert "starting" not in again and again.count("SERVING") == 3
+        assert pid_files(home) == pids
+    finally:
+        await services_sh("down", env)
     assert not any(alive(pid) for pid in pids.values())
     assert all(stopped_cleanly(home, n) for n in SERVICES)  # drained by SIGTERM, not killed
