@@ -53,7 +53,6 @@ class Runtime:
     monitor: DependencyMonitor
     migrations: Path
     workers: Sequence[Worker] = field(default_factory=tuple)
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Run until ``stop`` is set (or SIGTERM/SIGINT when ``stop`` is None)."""
@@ -71,7 +70,6 @@ class Runtime:
                 relay_task = tg.create_task(self.relay.run())
                 worker_tasks = [tg.create_task(w.run()) for w in self.workers]
                 await self.server.start()
-                self.ready.set()
                 log.info(
                     "service_started",
                     grpc=f"{self.settings.grpc_host}:{self.settings.grpc_port}",

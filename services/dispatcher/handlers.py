@@ -16,7 +16,7 @@ from crewline import clock, outbox
 from crewline.consumer import EventContext, Handler
 from crewline.errors import NotFound
 from crewline.events import TASKS_TOPIC
-from crewline.log import bind_contextvars, get_logger
+from crewline.log import bind_contextvars
 from crewline.protobuf import from_timestamp, money_from_pb
 from crewline.v1 import events_pb2
 from dispatcher.adapters import protobuf as pb
@@ -31,8 +31,6 @@ from dispatcher.domain.model import (
 
 SERVICE = "dispatcher"
 AUTO_ACCEPT = "auto_accept"
-
-log = get_logger(__name__)
 
 
 def _now() -> datetime:
