@@ -3,8 +3,8 @@ the test run's own. Tests talk to them only through gRPC and HTTP."""
 
 from __future__ import annotations
 
-import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,14 +31,10 @@ from stack import (
 SERVICES = ("dispatcher", "matcher", "ledger")
 
 
-# Loaded here, in the parent: the child between fork and exec only makes the call.
-_LIBC = ctypes.CDLL("libc.so.6", use_errno=True)
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    """SIGTERM the service if the test process dies: no orphan outlives its run."""
-    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+# The service gets SIGTERM if the test process dies, so no orphan outlives its run.
+# util-linux's setpriv sets that before exec; a preexec_fn would have to run Python
+# in a child forked while gRPC's threads run, which hung under load (seen here).
+_DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "TERM", "--"] if shutil.which("setpriv") else []
 
 
 @dataclass
@@ -54,12 +50,11 @@ class ServiceProcess:
     def start(self) -> None:
         self._log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", self.name],
+            [*_DIE_WITH_PARENT, sys.executable, "-m", self.name],
             cwd=ROOT,
             env=self.env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
         )
 
     def terminate(self, *, timeout: float = 60.0) -> int:
