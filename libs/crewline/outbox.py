@@ -109,39 +109,44 @@ class OutboxRelay:
         backoff = Backoff(initial=self._poll_interval)
         try:
             while not self._stopping.is_set():
-                sent = 0
-                try:
-                    await self._connect()
-                    sent = await self.publish_batch()
+                sent = await self._try_publish()
+                if sent is not None:
                     backoff.reset()
-                except (KafkaError, *TRANSIENT_DB_ERRORS) as exc:
-                    log.warning("outbox_publish_failed", error=repr(exc), retry_in=backoff.current)
-                    await self._disconnect()
-                except Exception:
-                    # Never let the relay take the service down: rows stay unsent and are retried.
-                    log.exception("outbox_relay_error", retry_in=backoff.current)
-                    self._metrics.worker_failures.labels("outbox_relay").inc()
-                    await self._disconnect()
-                if sent == 0:
+                if not sent:
                     await sleep_unless(self._stopping, backoff.next())
             left = await self._drain()
             log.info("outbox_drained", left=left)
         finally:
             await self._disconnect()
 
+    async def _try_publish(self) -> int | None:
+        """One batch; None when it failed (logged, producer dropped, rows kept for a retry)."""
+        try:
+            await self._connect()
+            return await self.publish_batch()
+        except (KafkaError, *TRANSIENT_DB_ERRORS) as exc:
+            log.warning("outbox_publish_failed", error=repr(exc))
+        except Exception:
+            # Never let the relay take the service down: rows stay unsent and are retried.
+            log.exception("outbox_relay_error")
+            self._metrics.worker_failures.labels("outbox_relay").inc()
+        await self._disconnect()
+        return None
+
     async def _drain(self) -> int:
         """Publish until the outbox is empty or the drain timeout passes; returns rows left."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._drain_timeout
         while loop.time() < deadline:
-            try:
-                await self._connect()
-                if await self.publish_batch() == 0 and await self.backlog() == 0:
-                    return 0
-            except (KafkaError, *TRANSIENT_DB_ERRORS) as exc:
-                log.warning("outbox_drain_failed", error=repr(exc))
-                await self._disconnect()
+            sent = await self._try_publish()
+            if sent == 0 and await self._backlog_or_unknown() == 0:
+                return 0
+            if sent is None:
                 await asyncio.sleep(0.2)
+        return await self._backlog_or_unknown()
+
+    async def _backlog_or_unknown(self) -> int:
+        """The backlog, or -1 while the database cannot say."""
         try:
             return await self.backlog()
         except TRANSIENT_DB_ERRORS:
