@@ -15,7 +15,7 @@ STACK      := bash deploy/local/stack.sh
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install gen lint test test-unit demo up down status logs clean
+.PHONY: help install gen lint test test-unit demo up down status logs clean operator-credential
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ up: install  ## start PostgreSQL, Kafka and the three services (idempotent)
 down:  ## stop everything `make up` (and `make test`) started
 	$(STACK) down
 	@if [ -x $(PY) ]; then $(PY) tests/stack.py down; fi
+
+operator-credential:  ## print the local operator credential (made by the first `make up`)
+	@cat "$${CREWLINE_HOME:-$(LOCAL)}/secrets/operator.credential"
 
 status:  ## what runs, where
 	$(STACK) status

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from stack import delete_run_topics, drop_created_databases
+from stack import delete_run_topics, drop_created_databases, remove_run_secrets
 
 _TIERS = ("unit", "integration", "e2e")
 
@@ -23,5 +23,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Leave the test instance as it was: this run's databases and topics go."""
     asyncio.run(drop_created_databases())
+    remove_run_secrets()
     if any(item.get_closest_marker("unit") is None for item in session.items):
         asyncio.run(delete_run_topics())

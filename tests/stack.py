@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,6 +24,8 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from crewline.auth import local_secrets
+from crewline.auth.local_secrets import LocalSecrets
 from crewline.events import ALL_TOPICS
 from crewline.kafka import ensure_topics
 from crewline.settings import KafkaSettings, PostgresSettings
@@ -45,6 +48,17 @@ INFRA_ENV = {
     "CREWLINE_KAFKA_BOOTSTRAP": KAFKA_BOOTSTRAP,
 }
 RUN_ID = uuid.uuid4().hex[:8]
+# This run's operator credential and token keys (see crewline.auth.local_secrets).
+SECRETS_DIR = ROOT / ".local" / "test-secrets" / RUN_ID
+
+
+def run_secrets() -> LocalSecrets:
+    """This run's key material, made on first use and removed at the end of the session."""
+    return local_secrets.ensure(SECRETS_DIR)
+
+
+def remove_run_secrets() -> None:
+    shutil.rmtree(SECRETS_DIR, ignore_errors=True)
 
 
 def infra_command(script: str, action: str) -> list[str]:

@@ -23,7 +23,13 @@ from rich.console import Console
 from crewline.cli import wait_healthy
 from tools import demo_display as display
 from tools.demo_display import Summary, Tracker
-from tools.demo_market import SUMMARY_TIMEOUT, Addresses, DemoConfig, Market
+from tools.demo_market import (
+    SUMMARY_TIMEOUT,
+    Addresses,
+    DemoConfig,
+    Market,
+    operator_credential_from_env,
+)
 
 
 def new_tracker(config: DemoConfig) -> Tracker:
@@ -97,7 +103,11 @@ def parse_config(argv: list[str] | None, env: Mapping[str, str]) -> DemoConfig:
     parser.add_argument("--timeout", type=float, default=120.0, help="give up after (seconds)")
     args = parser.parse_args(argv)
     try:
-        return DemoConfig(addresses=Addresses.from_env(env), **vars(args))
+        return DemoConfig(
+            addresses=Addresses.from_env(env),
+            operator_credential=operator_credential_from_env(env),
+            **vars(args),
+        )
     except ValueError as err:
         parser.error(str(err))
 

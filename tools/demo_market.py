@@ -11,19 +11,24 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
 
 from crewline.aio import Backoff
-from crewline.settings import env_addr
-from crewline.v1 import ledger_service_pb2 as ledger_api
+from crewline.settings import env_addr, env_str
+from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import (
+    client_admin_service_pb2_grpc,
+    contractor_admin_service_pb2_grpc,
     ledger_service_pb2_grpc,
     money_pb2,
     task_service_pb2_grpc,
     work_service_pb2_grpc,
 )
+from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
+from crewline.v1 import ledger_service_pb2 as ledger_api
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 from tools import demo_display as display
@@ -42,6 +47,28 @@ RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXC
 LOST_RACE = frozenset({grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ALREADY_EXISTS})
 
 T = TypeVar("T")
+Metadata = tuple[tuple[str, str], ...]
+
+
+def bearer(credential: str) -> Metadata:
+    return (("authorization", f"Bearer {credential}"),)
+
+
+def operator_credential_from_env(env: Mapping[str, str]) -> str:
+    """The operator credential: ``CREWLINE_OPERATOR_CREDENTIAL``, or the file named by
+    ``CREWLINE_OPERATOR_CREDENTIAL_FILE``, or the one `make up` made under ``.local``."""
+    value = env_str(env, "CREWLINE_OPERATOR_CREDENTIAL", "")
+    if value:
+        return value
+    home = env_str(env, "CREWLINE_HOME", ".local")
+    default = Path(home) / "secrets" / "operator.credential"
+    path = Path(env_str(env, "CREWLINE_OPERATOR_CREDENTIAL_FILE", str(default)))
+    try:
+        return path.read_text().strip()
+    except OSError:
+        raise ValueError(
+            f"no operator credential at {path}; start the stack with `make up`"
+        ) from None
 
 
 def reward_for(index: int, base_minor: int) -> int:
@@ -73,6 +100,7 @@ class Addresses:
 @dataclass(frozen=True, kw_only=True)
 class DemoConfig:
     addresses: Addresses
+    operator_credential: str = field(repr=False)
     tasks: int = 200
     contractors: int = 50
     slots: int = 1
@@ -108,12 +136,12 @@ async def bounded(aws: Iterable[Awaitable[T]], limit: int = CONCURRENCY) -> list
     return list(await asyncio.gather(*(one(aw) for aw in aws)))
 
 
-async def call(rpc: Callable[..., Awaitable[T]], request: object) -> T:
+async def call(rpc: Callable[..., Awaitable[T]], request: object, metadata: Metadata) -> T:
     """One RPC; the same request again after UNAVAILABLE or a deadline (all are idempotent)."""
     backoff = Backoff(initial=0.05, maximum=1.0)
     while True:
         try:
-            return await rpc(request, timeout=RPC_TIMEOUT)
+            return await rpc(request, timeout=RPC_TIMEOUT, metadata=metadata)
         except grpc.aio.AioRpcError as err:
             if err.code() not in RETRYABLE:
                 raise
@@ -129,6 +157,13 @@ class Market:
         self._tasks = task_service_pb2_grpc.TaskServiceStub(channels[0])
         self._work = work_service_pb2_grpc.WorkServiceStub(channels[1])
         self._ledger = ledger_service_pb2_grpc.LedgerServiceStub(channels[2])
+        self._client_admin = client_admin_service_pb2_grpc.ClientAdminServiceStub(channels[0])
+        self._contractor_admin = contractor_admin_service_pb2_grpc.ContractorAdminServiceStub(
+            channels[1]
+        )
+        self._operator = bearer(config.operator_credential)
+        self._client_key: Metadata = ()
+        self._tokens: dict[str, Metadata] = {}  # contractor -> their token
         self._rewards: dict[str, int] = {}  # this run's task ids -> the reward the client set
         self._claims: Counter[str] = Counter()  # task id -> slots this run was granted
         self._owed: Counter[str] = Counter()  # contractor -> rewards of the claims granted
@@ -142,7 +177,40 @@ class Market:
             self._client_done and self._tracker.claimed >= len(self._rewards) * self._config.slots
         )
 
+    async def enrol(self) -> None:
+        """The operator creates the run's client with an API key, and its contractors with
+        tokens: every later call authenticates as one of them."""
+        c = self._config
+        await call(
+            self._client_admin.CreateClient,
+            client_admin.CreateClientRequest(client_id=c.client_id, display_name="Demo lab"),
+            self._operator,
+        )
+        key: client_admin.CreateApiKeyResponse = await call(
+            self._client_admin.CreateApiKey,
+            client_admin.CreateApiKeyRequest(
+                request_id=f"{c.client_id}-key", client_id=c.client_id
+            ),
+            self._operator,
+        )
+        self._client_key = bearer(key.secret)
+        await bounded(self._enrol_contractor(x) for x in c.contractor_ids())
+
+    async def _enrol_contractor(self, contractor: str) -> None:
+        await call(
+            self._contractor_admin.CreateContractor,
+            contractor_admin.CreateContractorRequest(contractor_id=contractor),
+            self._operator,
+        )
+        token: contractor_admin.IssueContractorTokenResponse = await call(
+            self._contractor_admin.IssueContractorToken,
+            contractor_admin.IssueContractorTokenRequest(contractor_id=contractor),
+            self._operator,
+        )
+        self._tokens[contractor] = bearer(token.secret)
+
     async def run(self) -> None:
+        await self.enrol()
         async with asyncio.TaskGroup() as group:
             group.create_task(self._client())
             for contractor in self._config.contractor_ids():
@@ -158,13 +226,14 @@ class Market:
         reward = reward_for(index, c.reward_minor)
         request = task_api.SubmitTaskRequest(
             request_id=f"{c.client_id}-t{index:05d}",
-            client_id=c.client_id,
             project_id=c.client_id,
             slots=c.slots,
             reward=money_pb2.Money(currency_code=CURRENCY, amount_minor=reward),
             instructions=f"Rate answer #{index} of run {c.run_id} from 1 to 5.",
         )
-        reply: task_api.SubmitTaskResponse = await call(self._tasks.SubmitTask, request)
+        reply: task_api.SubmitTaskResponse = await call(
+            self._tasks.SubmitTask, request, self._client_key
+        )
         self._rewards[reply.task.task_id] = reward
         self._tracker.submitted += 1
 
@@ -181,20 +250,22 @@ class Market:
 
     async def _pick(self, contractor: str, rng: random.Random) -> str | None:
         request = work_api.ListOpenTasksRequest(
-            contractor_id=contractor, page_size=PAGE_SIZE, project_id=self._config.client_id
+            page_size=PAGE_SIZE, project_id=self._config.client_id
         )
-        reply: work_api.ListOpenTasksResponse = await call(self._work.ListOpenTasks, request)
+        reply: work_api.ListOpenTasksResponse = await call(
+            self._work.ListOpenTasks, request, self._tokens[contractor]
+        )
         mine = [t.task_id for t in reply.tasks]
         return rng.choice(mine[:PICK_AMONG]) if mine else None
 
     async def _claim(self, contractor: str, task_id: str) -> work_api.Claim | None:
         request = work_api.ClaimTaskRequest(
-            request_id=f"{contractor}-k{uuid.uuid4().hex[:12]}",
-            contractor_id=contractor,
-            task_id=task_id,
+            request_id=f"{contractor}-k{uuid.uuid4().hex[:12]}", task_id=task_id
         )
         try:
-            reply: work_api.ClaimTaskResponse = await call(self._work.ClaimTask, request)
+            reply: work_api.ClaimTaskResponse = await call(
+                self._work.ClaimTask, request, self._tokens[contractor]
+            )
         except grpc.aio.AioRpcError as err:
             if err.code() not in LOST_RACE:
                 raise
@@ -206,10 +277,8 @@ class Market:
         return reply.claim
 
     async def _hand_in(self, contractor: str, claim: work_api.Claim) -> None:
-        request = work_api.SubmitWorkRequest(
-            claim_id=claim.claim_id, contractor_id=contractor, result=b"rating: 4/5"
-        )
-        await call(self._work.SubmitWork, request)
+        request = work_api.SubmitWorkRequest(claim_id=claim.claim_id, result=b"rating: 4/5")
+        await call(self._work.SubmitWork, request, self._tokens[contractor])
         self._tracker.work_submitted += 1
 
     async def _watch_ledger(self) -> None:
@@ -230,19 +299,21 @@ class Market:
 
     async def _balance(self, account_id: str) -> int:
         request = ledger_api.GetBalanceRequest(account_id=account_id)
-        reply: ledger_api.GetBalanceResponse = await call(self._ledger.GetBalance, request)
+        reply: ledger_api.GetBalanceResponse = await call(
+            self._ledger.GetBalance, request, self._operator
+        )
         return sum(m.amount_minor for m in reply.balances if m.currency_code == CURRENCY)
 
     async def _task_report(self, task_id: str) -> task_api.GetTaskResponse:
         request = task_api.GetTaskRequest(task_id=task_id)
-        reply: task_api.GetTaskResponse = await call(self._tasks.GetTask, request)
+        reply: task_api.GetTaskResponse = await call(self._tasks.GetTask, request, self._client_key)
         return reply
 
     async def summarize(self, *, elapsed: float, timed_out: bool, errors: list[str]) -> Summary:
         balances = await self._contractor_balances()
         reports = await bounded(self._task_report(t) for t in self._rewards)
         books: ledger_api.VerifyBooksResponse = await call(
-            self._ledger.VerifyBooks, ledger_api.VerifyBooksRequest()
+            self._ledger.VerifyBooks, ledger_api.VerifyBooksRequest(), self._operator
         )
         t, c = self._tracker, self._config
         return Summary(

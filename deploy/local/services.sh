@@ -41,6 +41,8 @@ up() {
     (
       cd "$CREWLINE_REPO_ROOT"
       export CREWLINE_LOG_FORMAT="${CREWLINE_LOG_FORMAT:-json}"
+      # Only the matcher signs contractor tokens; the others verify with the public key.
+      if [[ "$svc" == matcher ]]; then export CREWLINE_TOKEN_SIGNING_KEY_FILE; fi
       exec nohup "$PY" -m "$svc" >>"${LOGS}/${svc}.log" 2>&1
     ) &
     echo $! >"${RUN}/${svc}.pid"

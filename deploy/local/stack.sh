@@ -12,6 +12,7 @@ PY="${CREWLINE_PYTHON:-${CREWLINE_REPO_ROOT}/.venv/bin/python}"
 case "${1:-}" in
   up)
     bash "$here/infra.sh" up
+    (cd "$CREWLINE_REPO_ROOT" && "$PY" -m crewline.cli secrets "$CREWLINE_SECRETS_DIR")
     (cd "$CREWLINE_REPO_ROOT" && "$PY" -m crewline.cli topics)
     bash "$here/services.sh" up
     echo

@@ -2,6 +2,7 @@
 
 python -m crewline.cli topics                     create the topics (idempotent)
 python -m crewline.cli wait-healthy ADDR... [-t S]  wait until each gRPC health check says SERVING
+python -m crewline.cli secrets DIR                make the local stack's keys if missing
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ import argparse
 import asyncio
 import os
 import sys
+from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from crewline.auth import local_secrets
 from crewline.events import ALL_TOPICS
 from crewline.kafka import ensure_topics
 from crewline.settings import KafkaSettings
@@ -48,7 +51,18 @@ def main(argv: list[str] | None = None) -> int:
     wait = sub.add_parser("wait-healthy", help="wait for gRPC health checks to say SERVING")
     wait.add_argument("addrs", nargs="+")
     wait.add_argument("-t", "--timeout", type=float, default=60.0)
+    secrets = sub.add_parser("secrets", help="make the local operator credential and token keys")
+    secrets.add_argument("directory", type=Path)
     args = parser.parse_args(argv)
+
+    if args.command == "secrets":
+        local = local_secrets.ensure(args.directory)
+        if local.created:
+            print(
+                f"Operator credential (shown once; `make operator-credential` prints it again):\n"
+                f"  {local.operator_credential()}\n  stored in {local.operator_file} (mode 0600)"
+            )
+        return 0
 
     if args.command == "topics":
         made = asyncio.run(ensure_topics(KafkaSettings.from_env(os.environ), ALL_TOPICS))

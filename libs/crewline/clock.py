@@ -4,6 +4,11 @@
 transaction. ``DeadlineClock`` takes due clocks with ``FOR UPDATE SKIP LOCKED``
 (so replicas share the work), runs the kind's handler and marks the clock fired
 in the same transaction: a restart loses no deadline and fires none twice.
+
+Each pass the clock gets through is reported to ``WorkerHealth`` as ``ok``; an
+unexpected error is a failure, a transient database error is not (the
+PostgreSQL probe says that). A handler that fails is retried later and is the
+deadline's problem, not the clock's.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import asyncpg
 
 from crewline.aio import Backoff, sleep_unless
 from crewline.db import TRANSIENT_DB_ERRORS
+from crewline.health import WorkerHealth
 from crewline.log import bound_contextvars, current_correlation_id, get_logger
 from crewline.metrics import Metrics
 
@@ -47,7 +53,10 @@ async def cancel(conn: asyncpg.Connection, *, kind: str, ref: str) -> None:
 
 
 class DeadlineClock:
-    """Fires due deadlines of the given kinds until stopped."""
+    """Fires due deadlines of the given kinds until stopped.
+
+    ``name`` labels the clock in health and metrics; it must be unique per service.
+    """
 
     def __init__(
         self,
@@ -57,12 +66,17 @@ class DeadlineClock:
         metrics: Metrics,
         poll_interval: float = 0.05,
         batch_size: int = 100,
+        worker_health: WorkerHealth | None = None,
+        name: str = "deadline_clock",
     ) -> None:
         self._pool = pool
         self._handlers = dict(handlers)
         self._metrics = metrics
         self._poll_interval = poll_interval
         self._batch_size = batch_size
+        self._name = name
+        self._health = worker_health or WorkerHealth(metrics=metrics)
+        self._health.register(name)
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -74,13 +88,14 @@ class DeadlineClock:
             try:
                 fired = await self.fire_due()
                 backoff.reset()
+                self._health.ok(self._name)
             except TRANSIENT_DB_ERRORS as exc:
                 log.warning("deadline_clock_db_unavailable", error=repr(exc))
                 fired = 0
-            except Exception:
+            except Exception as exc:
                 # The batch rolled back: its deadlines are still due and fire on a later pass.
                 log.exception("deadline_clock_error")
-                self._metrics.worker_failures.labels("deadline_clock").inc()
+                self._health.failed(self._name, exc)
                 fired = 0
             if fired == 0:
                 await sleep_unless(self._stopping, backoff.next())

@@ -9,6 +9,10 @@ A handler that fails on a transient database error is retried (the partition
 waits); one that raises anything else rolls back, and the event is recorded as
 ``rejected`` with its error (a dead letter for operators), so one poisoned
 record cannot stall a partition forever.
+
+Each poll that was applied and committed is reported to ``WorkerHealth`` as
+``ok``; an unexpected error that restarts the loop is a failure. Kafka errors
+are not: Kafka being away is its probe's business, not this worker's.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from google.protobuf.message import Message
 from crewline.aio import Backoff, sleep_unless
 from crewline.db import TRANSIENT_DB_ERRORS
 from crewline.events import MalformedEvent, PayloadTypes, parse_envelope
+from crewline.health import WorkerHealth
 from crewline.kafka import make_consumer
 from crewline.log import bound_contextvars, get_logger
 from crewline.metrics import Metrics
@@ -86,6 +91,7 @@ class EventConsumer:
         kafka: KafkaSettings,
         metrics: Metrics,
         client_id: str,
+        worker_health: WorkerHealth | None = None,
     ) -> None:
         self._group_id = group_id
         self._topics = tuple(topics)
@@ -95,6 +101,9 @@ class EventConsumer:
         self._kafka = kafka
         self._metrics = metrics
         self._client_id = client_id
+        self._name = f"consumer:{group_id}"
+        self._health = worker_health or WorkerHealth(metrics=metrics)
+        self._health.register(self._name)
         self._stopping = asyncio.Event()
         self.connected = False
 
@@ -121,10 +130,12 @@ class EventConsumer:
                 pass
             except KafkaError as exc:
                 log.warning("consumer_kafka_error", group=self._group_id, error=repr(exc))
-            except Exception:
+            except TRANSIENT_DB_ERRORS as exc:  # a connection or timeout error: not a bug here
+                log.warning("consumer_dependency_error", group=self._group_id, error=repr(exc))
+            except Exception as exc:
                 # Nothing past the committed offsets is lost: a fresh consumer redelivers it.
                 log.exception("consumer_error", group=self._group_id)
-                self._metrics.worker_failures.labels(f"consumer:{self._group_id}").inc()
+                self._health.failed(self._name, exc)
             finally:
                 self.connected = False
                 await consumer.stop()
@@ -143,6 +154,7 @@ class EventConsumer:
                     if done >= 0:
                         await consumer.commit({tp: done + 1})
                         self._record_lag(consumer, tp, done + 1)
+            self._health.ok(self._name)
 
     async def _apply_with_retry(self, record: ConsumerRecord[bytes, bytes]) -> None:
         backoff = Backoff()

@@ -1,39 +1,100 @@
 """Errors that domain code raises and the gRPC edge maps to status codes.
 
-Pure Python: the domain raises these without knowing about gRPC.
+Pure Python: the domain raises these without knowing about gRPC. Each class
+carries its own status code (by name) and a machine-readable ``reason`` that
+travels to the caller as ``google.rpc.ErrorInfo``, so an app can act on the
+reason without parsing prose. A subclass that forgets its code fails at import.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
 
 
 class DomainError(Exception):
     """A refusal the caller can act on; never an internal fault."""
 
-    def __init__(self, message: str) -> None:
+    code: ClassVar[str]  # the gRPC status code's name, e.g. "NOT_FOUND"
+    default_reason: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if "code" not in cls.__dict__ or "default_reason" not in cls.__dict__:
+            raise TypeError(f"{cls.__name__} must set its own code and default_reason")
+
+    def __init__(
+        self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.reason = reason or self.default_reason
+        self.metadata = dict(metadata or {})
 
 
 class InvalidArgument(DomainError):
     """A request field is malformed. The message always names the field."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
+    code = "INVALID_ARGUMENT"
+    default_reason = "INVALID_FIELD"
+
+    def __init__(self, field: str, problem: str, *, reason: str | None = None) -> None:
+        super().__init__(f"{field}: {problem}", reason=reason, metadata={"field": field})
         self.field = field
-        self.reason = reason
+        self.problem = problem
 
 
 class NotFound(DomainError):
-    """No such entity, or none the caller may see."""
+    """No such entity, or none the caller may see (existence never leaks)."""
+
+    code = "NOT_FOUND"
+    default_reason = "NOT_FOUND"
 
 
 class AlreadyExists(DomainError):
-    """The entity exists and the request would create it again."""
+    """The entity exists and the request would create it again, differently."""
+
+    code = "ALREADY_EXISTS"
+    default_reason = "ALREADY_EXISTS"
 
 
 class FailedPrecondition(DomainError):
-    """The entity is not in a state that allows the request (a lost race, a full task)."""
+    """The entity is not in a state that allows the request (a full task, a closed claim)."""
+
+    code = "FAILED_PRECONDITION"
+    default_reason = "FAILED_PRECONDITION"
+
+
+class Aborted(DomainError):
+    """A concurrent change won; the same request may succeed if retried."""
+
+    code = "ABORTED"
+    default_reason = "ABORTED"
+
+
+class Unauthenticated(DomainError):
+    """The credential is missing, malformed, expired, forged, revoked or of the wrong kind."""
+
+    code = "UNAUTHENTICATED"
+    default_reason = "CREDENTIAL_INVALID"
+
+
+class PermissionDenied(DomainError):
+    """A known principal asked for something its kind may not do."""
+
+    code = "PERMISSION_DENIED"
+    default_reason = "PERMISSION_DENIED"
+
+
+class ResourceExhausted(DomainError):
+    """The service takes no more work right now; retry later with back-off."""
+
+    code = "RESOURCE_EXHAUSTED"
+    default_reason = "OVERLOADED"
 
 
 class Unavailable(DomainError):
     """A dependency is down; the caller may retry the same request."""
+
+    code = "UNAVAILABLE"
+    default_reason = "DEPENDENCY_UNAVAILABLE"

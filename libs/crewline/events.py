@@ -18,7 +18,10 @@ from crewline.v1 import envelope_pb2
 TASKS_TOPIC = "crewline.tasks.v1"  # dispatcher: TaskPublished, SubmissionAccepted; key task_id
 CLAIMS_TOPIC = "crewline.claims.v1"  # matcher: ClaimGranted, WorkSubmitted; key task_id
 PAY_TOPIC = "crewline.pay.v1"  # ledger: PayPosted; key account id credited
-ALL_TOPICS = (TASKS_TOPIC, CLAIMS_TOPIC, PAY_TOPIC)
+# dispatcher: ClientCreated, ApiKeyCreated/Revoked (key client id); matcher:
+# ContractorCreated, ContractorTokenRevoked (key contractor id). Every service reads it.
+IDENTITY_TOPIC = "crewline.identity.v1"
+ALL_TOPICS = (TASKS_TOPIC, CLAIMS_TOPIC, PAY_TOPIC, IDENTITY_TOPIC)
 
 CORRELATION_HEADER = "correlation_id"
 

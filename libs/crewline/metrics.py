@@ -1,7 +1,7 @@
 """Prometheus metrics, one registry and one name prefix per service.
 
 Labels come only from small fixed sets (method, code, topic, partition, type,
-outcome, dependency, kind), never from task, contractor or client ids.
+outcome, dependency, kind, worker), never from task, contractor or client ids.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ class Metrics:
     deadlines_fired: Counter
     dependency_up: Gauge
     worker_failures: Counter
+    worker_healthy: Gauge
 
     @classmethod
     def create(cls, service: str) -> Metrics:
@@ -91,6 +92,13 @@ class Metrics:
             worker_failures=Counter(
                 f"{p}_worker_failures_total",
                 "Unexpected errors a long-running worker survived by backing off and retrying",
+                ["worker"],
+                registry=reg,
+            ),
+            worker_healthy=Gauge(
+                f"{p}_worker_healthy",
+                "0 while a long-running worker keeps failing (several unexpected errors in a"
+                " row), 1 otherwise",
                 ["worker"],
                 registry=reg,
             ),

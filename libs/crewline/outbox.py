@@ -9,6 +9,10 @@ transaction-scoped advisory lock, so one relay publishes at a time, rows are
 never sent by two relays at once, and per-key order is kept. A relay that dies
 after publishing but before its commit leaves the rows unsent; they are sent
 again, and consumers drop the duplicate by event id.
+
+Each batch the relay gets through (even an empty one) is reported to
+``WorkerHealth`` as ``ok``; an unexpected error is a failure. Kafka errors and
+transient database errors are not: the dependency probes say those.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from google.protobuf.message import Message
 from crewline.aio import Backoff, sleep_unless
 from crewline.db import TRANSIENT_DB_ERRORS
 from crewline.events import CORRELATION_HEADER, wrap
+from crewline.health import WorkerHealth
 from crewline.kafka import make_producer
 from crewline.log import current_correlation_id, get_logger
 from crewline.metrics import Metrics
@@ -38,6 +43,7 @@ from crewline.settings import KafkaSettings
 log = get_logger(__name__)
 
 _RELAY_LOCK = 0x6F75_7462_6F78  # "outbox"
+_WORKER = "outbox_relay"  # its name in health and metrics
 # Errors that sending the same record again can never cure.
 _NEVER_ACCEPTED = (
     MessageSizeTooLargeError,
@@ -90,6 +96,7 @@ class OutboxRelay:
         poll_interval: float = 0.05,
         batch_size: int = 500,
         drain_timeout: float = 10.0,
+        worker_health: WorkerHealth | None = None,
     ) -> None:
         self._pool = pool
         self._kafka = kafka
@@ -98,6 +105,8 @@ class OutboxRelay:
         self._poll_interval = poll_interval
         self._batch_size = batch_size
         self._drain_timeout = drain_timeout
+        self._health = worker_health or WorkerHealth(metrics=metrics)
+        self._health.register(_WORKER)
         self._stopping = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
 
@@ -123,13 +132,16 @@ class OutboxRelay:
         """One batch; None when it failed (logged, producer dropped, rows kept for a retry)."""
         try:
             await self._connect()
-            return await self.publish_batch()
+            sent = await self.publish_batch()
         except (KafkaError, *TRANSIENT_DB_ERRORS) as exc:
             log.warning("outbox_publish_failed", error=repr(exc))
-        except Exception:
+        except Exception as exc:
             # Never let the relay take the service down: rows stay unsent and are retried.
             log.exception("outbox_relay_error")
-            self._metrics.worker_failures.labels("outbox_relay").inc()
+            self._health.failed(_WORKER, exc)
+        else:
+            self._health.ok(_WORKER)
+            return sent
         await self._disconnect()
         return None
 

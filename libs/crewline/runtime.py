@@ -1,11 +1,13 @@
 """Runs one service: its parts under a task group, drained in order on SIGTERM.
 
-Start: metrics page, dependency monitor, migrations (retried until PostgreSQL
-answers), outbox relay, consumers and clocks, then the gRPC server.
-Stop (SIGTERM/SIGINT): health goes NOT_SERVING, the server stops taking
-requests and finishes those in flight, consumers finish the record in hand and
-commit, clocks stop, the relay publishes what is left, then the pool closes.
-If any part fails, the group cancels the rest and the error propagates.
+Start: metrics page, dependency monitor (liveness SERVING, readiness
+NOT_SERVING), migrations (retried until PostgreSQL answers), outbox relay,
+consumers and clocks, then the gRPC server; readiness may say SERVING from then
+on, while PostgreSQL answers and no worker keeps failing (see ``crewline.health``).
+Stop (SIGTERM/SIGINT): health goes NOT_SERVING (liveness too), the server stops
+taking requests and finishes those in flight, consumers finish the record in
+hand and commit, clocks stop, the relay publishes what is left, then the pool
+closes. If any part fails, the group cancels the rest and the error propagates.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ class Runtime:
         )
         try:
             async with asyncio.TaskGroup() as tg:
-                await self.monitor.not_serving()  # grpc's servicer starts "" as SERVING
+                # grpc's servicer starts "" as SERVING: say NOT_SERVING until started.
+                await self.monitor.not_serving()
                 monitor_task = tg.create_task(self.monitor.run())
                 if not await self._migrate(stop):
                     self.monitor.stop()
@@ -70,6 +73,7 @@ class Runtime:
                 relay_task = tg.create_task(self.relay.run())
                 worker_tasks = [tg.create_task(w.run()) for w in self.workers]
                 await self.server.start()
+                self.monitor.mark_started()
                 log.info(
                     "service_started",
                     grpc=f"{self.settings.grpc_host}:{self.settings.grpc_port}",

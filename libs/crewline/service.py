@@ -1,9 +1,10 @@
 """The kit a service's bootstrap uses to assemble itself from kernel parts.
 
-A bootstrap creates a ``ServiceKit``, builds its own servicers and handlers
-with ``kit.pool``, asks the kit for consumers and clocks, and returns
-``kit.runtime(...)``. Pools, producers and servers are built here and nowhere
-else; tests call the same bootstrap with test settings.
+A bootstrap creates a ``ServiceKit``, builds its dependencies object and its
+servicers with ``kit.pool`` and ``kit.clock``, asks the kit for consumers and
+deadline clocks, and returns ``kit.runtime(...)`` with its access policy. Pools,
+producers and servers are built here and nowhere else; tests call the same
+bootstrap with test settings (and may pass a fake clock).
 """
 
 from __future__ import annotations
@@ -16,15 +17,20 @@ import asyncpg
 import grpc
 from google.protobuf.message import Message
 
+from crewline.auth.authenticator import Authenticator
+from crewline.auth.replica import IDENTITY_ROUTES
 from crewline.clock import DeadlineClock, DeadlineHandler
 from crewline.consumer import EventConsumer, Handler
 from crewline.db import create_pool
+from crewline.edge import AccessPolicy, EdgeInterceptor
+from crewline.events import IDENTITY_TOPIC
 from crewline.grpc_server import build_server
 from crewline.health import DependencyMonitor
 from crewline.metrics import Metrics
 from crewline.outbox import OutboxRelay
 from crewline.runtime import Runtime, Worker
 from crewline.settings import ServiceSettings
+from crewline.timekeeping import Clock, SystemClock
 
 
 @dataclass(frozen=True)
@@ -32,27 +38,33 @@ class ServiceKit:
     settings: ServiceSettings
     metrics: Metrics
     pool: asyncpg.Pool
+    clock: Clock
 
     @classmethod
-    async def create(cls, settings: ServiceSettings) -> ServiceKit:
+    async def create(cls, settings: ServiceSettings, *, clock: Clock | None = None) -> ServiceKit:
         """Metrics registry and a lazily connecting pool (nothing is contacted yet)."""
-        return cls(settings, Metrics.create(settings.name), await create_pool(settings.postgres))
+        pool = await create_pool(settings.postgres)
+        return cls(settings, Metrics.create(settings.name), pool, clock or SystemClock())
 
     def consumer(
         self, *, topics: Iterable[str], routes: Mapping[type[Message], Handler]
     ) -> EventConsumer:
-        """An idempotent consumer in the service's own consumer group."""
+        """An idempotent consumer in the service's own consumer group.
+
+        Every service also copies key hashes and revocations from the identity topic,
+        so that it can authenticate every caller by itself.
+        """
         return EventConsumer(
             group_id=self.settings.name,
-            topics=topics,
-            routes=routes,
+            topics=[*topics, IDENTITY_TOPIC],
+            routes={**routes, **IDENTITY_ROUTES},
             pool=self.pool,
             kafka=self.settings.kafka,
             metrics=self.metrics,
             client_id=f"{self.settings.name}-consumer",
         )
 
-    def clock(self, handlers: Mapping[str, DeadlineHandler]) -> DeadlineClock:
+    def deadlines(self, handlers: Mapping[str, DeadlineHandler]) -> DeadlineClock:
         return DeadlineClock(
             pool=self.pool,
             handlers=handlers,
@@ -60,19 +72,33 @@ class ServiceKit:
             poll_interval=self.settings.poll_interval_seconds,
         )
 
+    def edge(self, policy: AccessPolicy) -> EdgeInterceptor:
+        """The kernel's edge: admission, authentication, access rules, logs, metrics, errors."""
+        return EdgeInterceptor(
+            metrics=self.metrics,
+            authenticator=Authenticator(
+                pool=self.pool, settings=self.settings.auth, clock=self.clock
+            ),
+            policy=policy,
+            max_in_flight=self.settings.max_in_flight,
+        )
+
     def runtime(
         self,
         *,
         register: Iterable[Callable[[grpc.aio.Server], None]],
         service_names: Sequence[str],
+        policy: AccessPolicy,
         migrations: Path,
         workers: Sequence[Worker] = (),
+        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
     ) -> Runtime:
+        """The service, ready to run; ``interceptors`` run after the kernel's edge."""
         s = self.settings
         server, health_servicer = build_server(
             host=s.grpc_host,
             port=s.grpc_port,
-            metrics=self.metrics,
+            interceptors=[self.edge(policy), *interceptors],
             register=register,
             service_names=service_names,
         )

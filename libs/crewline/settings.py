@@ -6,9 +6,11 @@ own ``settings.py`` and pass the result down; no other module reads ``os.environ
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 
 class SettingsError(ValueError):
@@ -50,6 +52,54 @@ def env_addr(env: Mapping[str, str], name: str, default: str) -> tuple[str, int]
     if not sep or not host or not port.isdigit():
         raise SettingsError(f"{name}={raw!r} is not host:port")
     return host, int(port)
+
+
+def env_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated variable as its non-empty items."""
+    return tuple(item.strip() for item in env.get(name, "").split(",") if item.strip())
+
+
+def read_secret_file(name: str, path: str) -> bytes:
+    """A file named by variable ``name``; a missing file names the variable."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise SettingsError(f"{name}={path!r}: cannot read ({exc.strerror})") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AuthSettings:
+    """Key material for authenticating every call locally (see crewline.auth).
+
+    Only digests and public keys: a service never needs a client's or operator's
+    secret to check it. The matcher's signing key is in its own settings.
+    """
+
+    operator_credential_sha256: frozenset[str] = frozenset()
+    token_public_keys: tuple[bytes, ...] = ()  # PEM, Ed25519; several while rotating
+    # How long a credential lookup is reused; bounds how late a revocation bites.
+    cache_seconds: float = 1.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> AuthSettings:
+        """``CREWLINE_OPERATOR_CREDENTIAL`` (or ``..._FILE``, or ``..._SHA256``, a list)
+        and ``CREWLINE_TOKEN_PUBLIC_KEY_FILES`` (a list of PEM files)."""
+        digests = set(env_list(env, "CREWLINE_OPERATOR_CREDENTIAL_SHA256"))
+        plain = env_str(env, "CREWLINE_OPERATOR_CREDENTIAL", "")
+        path = env_str(env, "CREWLINE_OPERATOR_CREDENTIAL_FILE", "")
+        if path:
+            plain = read_secret_file("CREWLINE_OPERATOR_CREDENTIAL_FILE", path).decode().strip()
+        if plain:
+            digests.add(hashlib.sha256(plain.encode()).hexdigest())
+        keys = tuple(
+            read_secret_file("CREWLINE_TOKEN_PUBLIC_KEY_FILES", p)
+            for p in env_list(env, "CREWLINE_TOKEN_PUBLIC_KEY_FILES")
+        )
+        return cls(
+            operator_credential_sha256=frozenset(digests),
+            token_public_keys=keys,
+            cache_seconds=env_float(env, "CREWLINE_AUTH_CACHE_SECONDS", 1.0),
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,9 +165,12 @@ class ServiceSettings:
     metrics_port: int
     postgres: PostgresSettings
     kafka: KafkaSettings
+    auth: AuthSettings = field(default_factory=AuthSettings)
     log_format: str = "auto"
     shutdown_grace_seconds: float = 10.0
     poll_interval_seconds: float = 0.05
+    # Calls handled at once; more get RESOURCE_EXHAUSTED at once, counted, never queued unseen.
+    max_in_flight: int = 256
 
     @classmethod
     def from_env(
@@ -141,6 +194,8 @@ class ServiceSettings:
             metrics_port=m_port,
             postgres=PostgresSettings.from_env(env, service=name),
             kafka=KafkaSettings.from_env(env),
+            auth=AuthSettings.from_env(env),
+            max_in_flight=env_int(env, f"{prefix}_MAX_IN_FLIGHT", 256),
             log_format=env_str(env, "CREWLINE_LOG_FORMAT", "auto"),
             shutdown_grace_seconds=env_float(env, "CREWLINE_SHUTDOWN_GRACE_SECONDS", 10.0),
             poll_interval_seconds=env_float(env, "CREWLINE_POLL_INTERVAL_SECONDS", 0.05),

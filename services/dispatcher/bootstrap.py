@@ -7,22 +7,28 @@ from pathlib import Path
 from crewline.events import CLAIMS_TOPIC
 from crewline.runtime import Runtime
 from crewline.service import ServiceKit
+from crewline.timekeeping import Clock
 from dispatcher import handlers
-from dispatcher.entrypoints.grpc_api import SERVICE_NAME, TaskServicer
+from dispatcher.deps import Deps
+from dispatcher.entrypoints.grpc_api import (
+    POLICY,
+    SERVICE_NAMES,
+    ClientAdminServicer,
+    TaskServicer,
+)
 from dispatcher.settings import DispatcherSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-async def bootstrap(settings: DispatcherSettings) -> Runtime:
-    kit = await ServiceKit.create(settings.service)
-    consumer = kit.consumer(
-        topics=[CLAIMS_TOPIC],
-        routes=handlers.event_routes(auto_accept_delay=settings.auto_accept_delay),
-    )
+async def bootstrap(settings: DispatcherSettings, *, clock: Clock | None = None) -> Runtime:
+    kit = await ServiceKit.create(settings.service, clock=clock)
+    deps = Deps.build(pool=kit.pool, clock=kit.clock, settings=settings)
+    consumer = kit.consumer(topics=[CLAIMS_TOPIC], routes=handlers.event_routes(deps))
     return kit.runtime(
-        register=[TaskServicer(pool=kit.pool).register],
-        service_names=[SERVICE_NAME],
+        register=[TaskServicer(deps).register, ClientAdminServicer(deps).register],
+        service_names=SERVICE_NAMES,
+        policy=POLICY,
         migrations=MIGRATIONS,
-        workers=[consumer, kit.clock(handlers.DEADLINES)],
+        workers=[consumer, kit.deadlines(handlers.deadlines(deps))],
     )

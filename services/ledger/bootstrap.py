@@ -7,18 +7,22 @@ from pathlib import Path
 from crewline.events import TASKS_TOPIC
 from crewline.runtime import Runtime
 from crewline.service import ServiceKit
+from crewline.timekeeping import Clock
 from ledger import handlers
-from ledger.entrypoints.grpc_api import SERVICE_NAME, LedgerServicer
+from ledger.deps import Deps
+from ledger.entrypoints.grpc_api import POLICY, SERVICE_NAMES, LedgerServicer
 from ledger.settings import LedgerSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-async def bootstrap(settings: LedgerSettings) -> Runtime:
-    kit = await ServiceKit.create(settings.service)
+async def bootstrap(settings: LedgerSettings, *, clock: Clock | None = None) -> Runtime:
+    kit = await ServiceKit.create(settings.service, clock=clock)
+    deps = Deps.build(pool=kit.pool, clock=kit.clock, settings=settings)
     return kit.runtime(
-        register=[LedgerServicer(pool=kit.pool).register],
-        service_names=[SERVICE_NAME],
+        register=[LedgerServicer(deps).register],
+        service_names=SERVICE_NAMES,
+        policy=POLICY,
         migrations=MIGRATIONS,
-        workers=[kit.consumer(topics=[TASKS_TOPIC], routes=handlers.EVENT_ROUTES)],
+        workers=[kit.consumer(topics=[TASKS_TOPIC], routes=handlers.event_routes(deps))],
     )

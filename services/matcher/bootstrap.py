@@ -7,18 +7,27 @@ from pathlib import Path
 from crewline.events import TASKS_TOPIC
 from crewline.runtime import Runtime
 from crewline.service import ServiceKit
+from crewline.timekeeping import Clock
 from matcher import handlers
-from matcher.entrypoints.grpc_api import SERVICE_NAME, WorkServicer
+from matcher.deps import Deps
+from matcher.entrypoints.grpc_api import (
+    POLICY,
+    SERVICE_NAMES,
+    ContractorAdminServicer,
+    WorkServicer,
+)
 from matcher.settings import MatcherSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-async def bootstrap(settings: MatcherSettings) -> Runtime:
-    kit = await ServiceKit.create(settings.service)
+async def bootstrap(settings: MatcherSettings, *, clock: Clock | None = None) -> Runtime:
+    kit = await ServiceKit.create(settings.service, clock=clock)
+    deps = Deps.build(pool=kit.pool, clock=kit.clock, settings=settings)
     return kit.runtime(
-        register=[WorkServicer(pool=kit.pool).register],
-        service_names=[SERVICE_NAME],
+        register=[WorkServicer(deps).register, ContractorAdminServicer(deps).register],
+        service_names=SERVICE_NAMES,
+        policy=POLICY,
         migrations=MIGRATIONS,
-        workers=[kit.consumer(topics=[TASKS_TOPIC], routes=handlers.EVENT_ROUTES)],
+        workers=[kit.consumer(topics=[TASKS_TOPIC], routes=handlers.event_routes(deps))],
     )

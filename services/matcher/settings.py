@@ -6,18 +6,24 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from crewline.settings import ServiceSettings
+from crewline.settings import ServiceSettings, env_str, read_secret_file
 
 
 @dataclass(frozen=True, kw_only=True)
 class MatcherSettings:
     service: ServiceSettings
+    # Ed25519 private key (PEM) that signs contractor tokens; only the matcher has it.
+    token_signing_key: bytes | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MatcherSettings:
         env = os.environ if env is None else env
+        key_file = env_str(env, "CREWLINE_TOKEN_SIGNING_KEY_FILE", "")
         return cls(
             service=ServiceSettings.from_env(
                 name="matcher", grpc_port=50052, metrics_port=9102, env=env
-            )
+            ),
+            token_signing_key=(
+                read_secret_file("CREWLINE_TOKEN_SIGNING_KEY_FILE", key_file) if key_file else None
+            ),
         )

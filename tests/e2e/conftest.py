@@ -8,10 +8,24 @@ from pathlib import Path
 import grpc
 import pytest
 
-from crewline.v1 import ledger_service_pb2_grpc, task_service_pb2_grpc, work_service_pb2_grpc
+from crewline.v1 import (
+    client_admin_service_pb2_grpc,
+    contractor_admin_service_pb2_grpc,
+    ledger_service_pb2_grpc,
+    task_service_pb2_grpc,
+    work_service_pb2_grpc,
+)
 
 from harness import SERVICES, ServiceProcess, Stack, service_env
-from stack import ROOT, RUN_ID, create_topics, fresh_database, kafka_settings, start_infra
+from stack import (
+    ROOT,
+    RUN_ID,
+    create_topics,
+    fresh_database,
+    kafka_settings,
+    run_secrets,
+    start_infra,
+)
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +52,10 @@ async def stack(log_dir: Path) -> AsyncIterator[Stack]:
         tasks=task_service_pb2_grpc.TaskServiceStub(channels[0]),
         work=work_service_pb2_grpc.WorkServiceStub(channels[1]),
         ledger=ledger_service_pb2_grpc.LedgerServiceStub(channels[2]),
+        clients=client_admin_service_pb2_grpc.ClientAdminServiceStub(channels[0]),
+        contractors=contractor_admin_service_pb2_grpc.ContractorAdminServiceStub(channels[1]),
+        operator_credential=run_secrets().operator_credential(),
+        kafka=kafka,
     )
     try:
         await s.wait_healthy()
@@ -48,3 +66,8 @@ async def stack(log_dir: Path) -> AsyncIterator[Stack]:
         for svc in services.values():
             if svc.proc and svc.proc.poll() is None:
                 svc.terminate()
+
+
+@pytest.fixture
+def operator_credential(stack: Stack) -> str:
+    return stack.operator_credential

@@ -1,10 +1,17 @@
-"""Small client-side steps the e2e tests share."""
+"""Small client-side steps the e2e tests share.
+
+Principals are made on first use, through the operator RPCs: ``as_client(stack, "acme")``
+creates the client and an API key the first time, ``as_contractor`` a contractor and a
+token; both return the call metadata that authenticates them.
+"""
 
 from __future__ import annotations
 
 import uuid
 
-from crewline.grpc_server import CORRELATION_METADATA
+from crewline.edge import AUTHORIZATION_METADATA, CORRELATION_METADATA
+from crewline.v1 import client_admin_service_pb2 as client_admin
+from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import ledger_service_pb2 as ledger_api
 from crewline.v1 import money_pb2
 from crewline.v1 import task_service_pb2 as task_api
@@ -13,9 +20,58 @@ from crewline.v1 import work_service_pb2 as work_api
 from harness import Stack
 from stack import eventually
 
+Metadata = tuple[tuple[str, str], ...]
+
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def bearer(credential: str) -> Metadata:
+    return ((AUTHORIZATION_METADATA, f"Bearer {credential}"),)
+
+
+def as_operator(stack: Stack) -> Metadata:
+    return bearer(stack.operator_credential)
+
+
+async def new_client_key(stack: Stack, client_id: str) -> client_admin.CreateApiKeyResponse:
+    """Create the client (idempotent) and a fresh API key for it."""
+    op = as_operator(stack)
+    await stack.clients.CreateClient(
+        client_admin.CreateClientRequest(client_id=client_id), metadata=op
+    )
+    return await stack.clients.CreateApiKey(  # type: ignore[no-any-return]
+        client_admin.CreateApiKeyRequest(request_id=unique("key"), client_id=client_id),
+        metadata=op,
+    )
+
+
+async def new_contractor_token(
+    stack: Stack, contractor_id: str
+) -> contractor_admin.IssueContractorTokenResponse:
+    """Create the contractor (idempotent) and issue a fresh token."""
+    op = as_operator(stack)
+    await stack.contractors.CreateContractor(
+        contractor_admin.CreateContractorRequest(contractor_id=contractor_id), metadata=op
+    )
+    return await stack.contractors.IssueContractorToken(  # type: ignore[no-any-return]
+        contractor_admin.IssueContractorTokenRequest(contractor_id=contractor_id), metadata=op
+    )
+
+
+async def as_client(stack: Stack, client_id: str) -> Metadata:
+    name = f"client:{client_id}"
+    if name not in stack.credentials:
+        stack.credentials[name] = (await new_client_key(stack, client_id)).secret
+    return bearer(stack.credentials[name])
+
+
+async def as_contractor(stack: Stack, contractor_id: str) -> Metadata:
+    name = f"contractor:{contractor_id}"
+    if name not in stack.credentials:
+        stack.credentials[name] = (await new_contractor_token(stack, contractor_id)).secret
+    return bearer(stack.credentials[name])
 
 
 async def submit_task(
@@ -28,11 +84,12 @@ async def submit_task(
     request_id: str = "",
     correlation_id: str = "",
 ) -> task_api.Task:
-    metadata = ((CORRELATION_METADATA, correlation_id),) if correlation_id else None
+    metadata = await as_client(stack, client)
+    if correlation_id:
+        metadata += ((CORRELATION_METADATA, correlation_id),)
     reply = await stack.tasks.SubmitTask(
         task_api.SubmitTaskRequest(
             request_id=request_id or unique("req"),
-            client_id=client,
             project_id=project,
             slots=slots,
             reward=money_pb2.Money(currency_code="USD", amount_minor=amount),
@@ -49,9 +106,8 @@ async def open_tasks(stack: Stack, contractor: str, project_id: str = "") -> lis
     token = ""
     while True:
         reply = await stack.work.ListOpenTasks(
-            work_api.ListOpenTasksRequest(
-                contractor_id=contractor, page_size=100, page_token=token, project_id=project_id
-            )
+            work_api.ListOpenTasksRequest(page_size=100, page_token=token, project_id=project_id),
+            metadata=await as_contractor(stack, contractor),
         )
         found.extend(t.task_id for t in reply.tasks)
         token = reply.next_page_token
@@ -71,22 +127,24 @@ async def claim(
     stack: Stack, contractor: str, task_id: str, request_id: str = ""
 ) -> work_api.Claim:
     reply = await stack.work.ClaimTask(
-        work_api.ClaimTaskRequest(
-            request_id=request_id or unique("claim"), contractor_id=contractor, task_id=task_id
-        )
+        work_api.ClaimTaskRequest(request_id=request_id or unique("claim"), task_id=task_id),
+        metadata=await as_contractor(stack, contractor),
     )
     return reply.claim
 
 
 async def submit_work(stack: Stack, contractor: str, claim_id: str) -> work_api.Claim:
     reply = await stack.work.SubmitWork(
-        work_api.SubmitWorkRequest(claim_id=claim_id, contractor_id=contractor, result=b"4/5")
+        work_api.SubmitWorkRequest(claim_id=claim_id, result=b"4/5"),
+        metadata=await as_contractor(stack, contractor),
     )
     return reply.claim
 
 
 async def balance(stack: Stack, account: str) -> int:
-    reply = await stack.ledger.GetBalance(ledger_api.GetBalanceRequest(account_id=account))
+    reply = await stack.ledger.GetBalance(
+        ledger_api.GetBalanceRequest(account_id=account), metadata=as_operator(stack)
+    )
     return sum(m.amount_minor for m in reply.balances if m.currency_code == "USD")
 
 

@@ -13,7 +13,10 @@ from pathlib import Path
 from typing import IO
 
 from crewline.cli import wait_healthy
+from crewline.settings import KafkaSettings
 from crewline.v1 import (
+    client_admin_service_pb2_grpc,
+    contractor_admin_service_pb2_grpc,
     ledger_service_pb2_grpc,
     task_service_pb2_grpc,
     work_service_pb2_grpc,
@@ -26,6 +29,7 @@ from stack import (
     PG_USER,
     ROOT,
     free_port,
+    run_secrets,
 )
 
 SERVICES = ("dispatcher", "matcher", "ledger")
@@ -76,6 +80,12 @@ class Stack:
     tasks: task_service_pb2_grpc.TaskServiceStub
     work: work_service_pb2_grpc.WorkServiceStub
     ledger: ledger_service_pb2_grpc.LedgerServiceStub
+    clients: client_admin_service_pb2_grpc.ClientAdminServiceStub
+    contractors: contractor_admin_service_pb2_grpc.ContractorAdminServiceStub
+    operator_credential: str
+    kafka: KafkaSettings
+    # principal id -> its credential, made on first use by flow.credential_of
+    credentials: dict[str, str] = field(default_factory=dict)
 
     async def wait_healthy(self, *names: str) -> None:
         addrs = [self.services[n].grpc_addr for n in names or SERVICES]
@@ -88,8 +98,12 @@ class Stack:
 def service_env(name: str, namespace: str, database: str) -> tuple[dict[str, str], str, str]:
     grpc_addr = f"127.0.0.1:{free_port()}"
     metrics_port = free_port()
+    secrets = run_secrets()
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("CREWLINE_")}
     env = {
-        **os.environ,
+        **inherited,
+        "CREWLINE_OPERATOR_CREDENTIAL_FILE": str(secrets.operator_file),
+        "CREWLINE_TOKEN_PUBLIC_KEY_FILES": str(secrets.public_key_file),
         "CREWLINE_PG_HOST": PG_HOST,
         "CREWLINE_PG_PORT": str(PG_PORT),
         "CREWLINE_PG_USER": PG_USER,
@@ -101,4 +115,6 @@ def service_env(name: str, namespace: str, database: str) -> tuple[dict[str, str
         f"CREWLINE_{name.upper()}_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
         f"CREWLINE_{name.upper()}_PG_DB": database,
     }
+    if name == "matcher":
+        env["CREWLINE_TOKEN_SIGNING_KEY_FILE"] = str(secrets.signing_key_file)
     return env, grpc_addr, f"http://127.0.0.1:{metrics_port}/metrics"

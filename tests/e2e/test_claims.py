@@ -8,7 +8,7 @@ import grpc
 
 from crewline.v1 import work_service_pb2 as work_api
 
-from flow import claim, offered, submit_task, unique, wait_offered
+from flow import as_contractor, claim, offered, submit_task, unique, wait_offered
 from harness import Stack
 
 
@@ -38,7 +38,8 @@ async def test_same_claim_request_returns_the_same_claim(stack: Stack) -> None:
     again = await claim(stack, cy, task.task_id, request_id="cy-req-1")
     assert first == again
     listed = await stack.work.ListOpenTasks(
-        work_api.ListOpenTasksRequest(contractor_id=unique("other"), project_id=project)
+        work_api.ListOpenTasksRequest(project_id=project),
+        metadata=await as_contractor(stack, unique("other")),
     )
     assert [t.free_slots for t in listed.tasks if t.task_id == task.task_id] == [2]
 
@@ -55,7 +56,8 @@ async def test_one_contractor_cannot_take_two_slots_of_one_task(stack: Stack) ->
     else:
         raise AssertionError("a second slot for the same contractor must be refused")
     listed = await stack.work.ListOpenTasks(
-        work_api.ListOpenTasksRequest(contractor_id=unique("other"), project_id=project)
+        work_api.ListOpenTasksRequest(project_id=project),
+        metadata=await as_contractor(stack, unique("other")),
     )
     assert [t.free_slots for t in listed.tasks if t.task_id == task.task_id] == [2]
     # The task is no longer offered to the contractor who holds it.
@@ -82,11 +84,11 @@ async def test_open_tasks_page_through_oldest_first_without_gaps_or_repeats(stac
     for task_id in tasks:
         await wait_offered(stack, task_id)
     seen, token, pages = [], "", 0
+    pager = await as_contractor(stack, unique("pager"))
     while True:
         reply = await stack.work.ListOpenTasks(
-            work_api.ListOpenTasksRequest(
-                contractor_id=unique("pager"), page_size=3, page_token=token, project_id=project
-            )
+            work_api.ListOpenTasksRequest(page_size=3, page_token=token, project_id=project),
+            metadata=pager,
         )
         seen.extend(t.task_id for t in reply.tasks)
         pages += 1

@@ -20,7 +20,14 @@ def addresses(stack: Stack) -> Addresses:
 
 
 async def test_racing_contractors_fill_every_slot_once_and_are_paid_once(stack: Stack) -> None:
-    config = DemoConfig(addresses=addresses(stack), tasks=20, contractors=6, slots=2, timeout=60)
+    config = DemoConfig(
+        addresses=addresses(stack),
+        operator_credential=stack.operator_credential,
+        tasks=20,
+        contractors=6,
+        slots=2,
+        timeout=60,
+    )
 
     summary = await run_demo(config)
 
@@ -36,7 +43,14 @@ async def test_racing_contractors_fill_every_slot_once_and_are_paid_once(stack: 
 
 async def test_runs_sharing_a_stack_reconcile_each_on_its_own(stack: Stack) -> None:
     configs = [
-        DemoConfig(addresses=addresses(stack), tasks=8, contractors=4, slots=1, timeout=60)
+        DemoConfig(
+            addresses=addresses(stack),
+            operator_credential=stack.operator_credential,
+            tasks=8,
+            contractors=4,
+            slots=1,
+            timeout=60,
+        )
         for _ in range(2)
     ]
 

@@ -10,12 +10,12 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from crewline.grpc_server import CORRELATION_METADATA
+from crewline.edge import CORRELATION_METADATA
 from crewline.v1 import money_pb2
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
-from flow import claim, submit_task, unique, wait_balance, wait_offered
+from flow import as_client, as_contractor, claim, submit_task, unique, wait_balance, wait_offered
 from harness import SERVICES, Stack
 from stack import eventually
 
@@ -77,12 +77,11 @@ async def test_correlation_id_follows_a_request_through_kafka_to_the_next_servic
     call = stack.tasks.SubmitTask(
         task_api.SubmitTaskRequest(
             request_id=unique("req"),
-            client_id="acme",
             project_id="p",
             slots=1,
             reward=money_pb2.Money(currency_code="USD", amount_minor=100),
         ),
-        metadata=((CORRELATION_METADATA, correlation),),
+        metadata=(*await as_client(stack, "acme"), (CORRELATION_METADATA, correlation)),
     )
     await call
     assert (CORRELATION_METADATA, correlation) in tuple(await call.trailing_metadata())
@@ -101,8 +100,8 @@ async def test_correlation_id_of_submitted_work_reaches_the_ledger_through_the_d
     await wait_offered(stack, task.task_id)
     granted = await claim(stack, worker, task.task_id)
     await stack.work.SubmitWork(
-        work_api.SubmitWorkRequest(claim_id=granted.claim_id, contractor_id=worker, result=b"ok"),
-        metadata=((CORRELATION_METADATA, correlation),),
+        work_api.SubmitWorkRequest(claim_id=granted.claim_id, result=b"ok"),
+        metadata=(*await as_contractor(stack, worker), (CORRELATION_METADATA, correlation)),
     )
     # matcher -> WorkSubmitted -> dispatcher (auto-accept clock) -> SubmissionAccepted -> ledger
     line = await wait_consumed(stack, "ledger", correlation)

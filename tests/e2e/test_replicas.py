@@ -13,7 +13,7 @@ import pytest
 from crewline.v1 import work_service_pb2 as work_api
 from crewline.v1 import work_service_pb2_grpc
 
-from flow import claim, offered, submit_task, unique, wait_offered
+from flow import as_contractor, claim, offered, submit_task, unique, wait_offered
 from harness import ServiceProcess, Stack
 from stack import eventually, free_port
 
@@ -76,11 +76,10 @@ async def test_claims_racing_across_two_replicas_never_exceed_the_slots(
     stubs = [stack.work, replica]
 
     async def attempt(i: int) -> work_api.Claim | grpc.aio.AioRpcError:
-        request = work_api.ClaimTaskRequest(
-            request_id=unique("r"), contractor_id=unique(f"racer{i}"), task_id=task.task_id
-        )
+        request = work_api.ClaimTaskRequest(request_id=unique("r"), task_id=task.task_id)
+        racer = await as_contractor(stack, unique(f"racer{i}"))
         try:
-            return (await stubs[i % 2].ClaimTask(request)).claim
+            return (await stubs[i % 2].ClaimTask(request, metadata=racer)).claim
         except grpc.aio.AioRpcError as err:
             return err
 

@@ -13,7 +13,7 @@ from crewline.v1 import money_pb2
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
-from flow import claim, submit_task, unique, wait_offered
+from flow import as_client, as_contractor, claim, submit_task, unique, wait_offered
 from harness import Stack
 
 
@@ -44,7 +44,6 @@ async def test_request_id_reused_for_another_task_is_invalid_and_names_it(stack:
 def _task_request(**changes: object) -> task_api.SubmitTaskRequest:
     req = task_api.SubmitTaskRequest(
         request_id=unique("req"),
-        client_id="acme",
         project_id="p",
         slots=1,
         reward=money_pb2.Money(currency_code="USD", amount_minor=100),
@@ -61,12 +60,12 @@ def _task_request(**changes: object) -> task_api.SubmitTaskRequest:
     ("changes", "field"),
     [
         ({"request_id": ""}, "request_id"),
-        ({"client_id": ""}, "client_id"),
+        ({"project_id": ""}, "project_id"),
         ({"slots": 0}, "slots"),
         ({"slots": -3}, "slots"),
         ({"reward": money_pb2.Money(currency_code="USD", amount_minor=0)}, "reward.amount_minor"),
         ({"instructions": "rate\x00this"}, "instructions"),
-        ({"client_id": "acme\n"}, "client_id"),
+        ({"project_id": "p\n"}, "project_id"),
         (
             {"reward": money_pb2.Money(currency_code="dollars", amount_minor=5)},
             "reward.currency_code",
@@ -77,48 +76,50 @@ async def test_malformed_submit_task_is_invalid_names_the_field_and_changes_noth
     stack: Stack, changes: dict[str, object], field: str
 ) -> None:
     bad = _task_request(**changes)
-    err = await refused(stack.tasks.SubmitTask(bad))
+    acme = await as_client(stack, "acme")
+    err = await refused(stack.tasks.SubmitTask(bad, metadata=acme))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert (err.details() or "").startswith(f"{field}:")
-    if field not in ("request_id", "client_id"):
+    if field != "request_id":
         # Nothing was recorded under that request id: a good request may still use it.
         good = _task_request(request_id=bad.request_id)
-        created = (await stack.tasks.SubmitTask(good)).task
+        created = (await stack.tasks.SubmitTask(good, metadata=acme)).task
         assert created.slots == 1
 
 
 @pytest.mark.parametrize(
     ("call", "field"),
     [
-        (lambda s: s.tasks.GetTask(task_api.GetTaskRequest(task_id="nope")), "task_id"),
         (
-            lambda s: s.work.ClaimTask(
-                work_api.ClaimTaskRequest(request_id="r", contractor_id="ann", task_id="x")
+            lambda s, c, w: s.tasks.GetTask(task_api.GetTaskRequest(task_id="nope"), metadata=c),
+            "task_id",
+        ),
+        (
+            lambda s, c, w: s.work.ClaimTask(
+                work_api.ClaimTaskRequest(request_id="r", task_id="x"), metadata=w
             ),
             "task_id",
         ),
         (
-            lambda s: s.work.ClaimTask(
-                work_api.ClaimTaskRequest(
-                    request_id="", contractor_id="ann", task_id=str(uuid.uuid4())
-                )
+            lambda s, c, w: s.work.ClaimTask(
+                work_api.ClaimTaskRequest(request_id="", task_id=str(uuid.uuid4())), metadata=w
             ),
             "request_id",
         ),
         (
-            lambda s: s.work.SubmitWork(
-                work_api.SubmitWorkRequest(claim_id="", contractor_id="ann")
-            ),
+            lambda s, c, w: s.work.SubmitWork(work_api.SubmitWorkRequest(claim_id=""), metadata=w),
             "claim_id",
         ),
         (
-            lambda s: s.work.ListOpenTasks(
-                work_api.ListOpenTasksRequest(contractor_id="ann", page_size=10_000)
+            lambda s, c, w: s.work.ListOpenTasks(
+                work_api.ListOpenTasksRequest(page_size=10_000), metadata=w
             ),
             "page_size",
         ),
         (
-            lambda s: s.ledger.GetBalance(ledger_api.GetBalanceRequest(account_id="bank:1")),
+            lambda s, c, w: s.ledger.GetBalance(
+                ledger_api.GetBalanceRequest(account_id="bank:1"), metadata=c
+            ),
             "account_id",
         ),
     ],
@@ -126,14 +127,18 @@ async def test_malformed_submit_task_is_invalid_names_the_field_and_changes_noth
 async def test_malformed_requests_to_every_service_name_the_field(
     stack: Stack, call: object, field: str
 ) -> None:
-    err = await refused(call(stack))  # type: ignore[operator]
+    client, worker = await as_client(stack, "acme"), await as_contractor(stack, "ann")
+    err = await refused(call(stack, client, worker))  # type: ignore[operator]
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert (err.details() or "").startswith(f"{field}:")
 
 
 async def test_unknown_ids_are_not_found(stack: Stack) -> None:
     missing = str(uuid.uuid4())
-    err = await refused(stack.tasks.GetTask(task_api.GetTaskRequest(task_id=missing)))
+    acme = await as_client(stack, "acme")
+    err = await refused(
+        stack.tasks.GetTask(task_api.GetTaskRequest(task_id=missing), metadata=acme)
+    )
     assert err.code() == grpc.StatusCode.NOT_FOUND
     err = await refused(claim(stack, "ann", missing))
     assert err.code() == grpc.StatusCode.NOT_FOUND
@@ -146,7 +151,8 @@ async def test_work_on_another_contractors_claim_is_not_found(stack: Stack) -> N
     granted = await claim(stack, owner, task.task_id)
     err = await refused(
         stack.work.SubmitWork(
-            work_api.SubmitWorkRequest(claim_id=granted.claim_id, contractor_id=intruder)
+            work_api.SubmitWorkRequest(claim_id=granted.claim_id),
+            metadata=await as_contractor(stack, intruder),
         )
     )
     assert err.code() == grpc.StatusCode.NOT_FOUND
@@ -155,8 +161,9 @@ async def test_work_on_another_contractors_claim_is_not_found(stack: Stack) -> N
 async def test_a_body_that_is_not_the_request_message_is_invalid_not_unknown(stack: Stack) -> None:
     # Field 1 (request_id, a string) holding bytes that are not UTF-8.
     body = b"\x0a\x01\xff"
+    acme = await as_client(stack, "acme")
     async with grpc.aio.insecure_channel(stack.services["dispatcher"].grpc_addr) as channel:
         submit = channel.unary_unary("/crewline.v1.TaskService/SubmitTask")
-        err = await refused(submit(body))
+        err = await refused(submit(body, metadata=acme))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert (err.details() or "").startswith("request: not a valid SubmitTask request")

@@ -6,7 +6,7 @@ import asyncio
 
 from crewline.v1 import ledger_service_pb2 as ledger_api
 
-from flow import balance, claim, submit_task, submit_work, unique, wait_offered
+from flow import as_operator, balance, claim, submit_task, submit_work, unique, wait_offered
 from harness import Stack
 from stack import eventually
 
@@ -44,5 +44,7 @@ async def test_sigterm_mid_flow_then_restart_pays_every_piece_of_work_once(stack
     await eventually(all_paid, timeout=120)
     for c in workers:
         assert await balance(stack, f"contractor:{c}") == expected  # never more
-    books = await stack.ledger.VerifyBooks(ledger_api.VerifyBooksRequest())
+    books = await stack.ledger.VerifyBooks(
+        ledger_api.VerifyBooksRequest(), metadata=as_operator(stack)
+    )
     assert books.balanced

@@ -6,7 +6,17 @@ from crewline.v1 import ledger_service_pb2 as ledger_api
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
-from flow import balance, claim, submit_task, submit_work, unique, wait_balance, wait_offered
+from flow import (
+    as_client,
+    as_operator,
+    balance,
+    claim,
+    submit_task,
+    submit_work,
+    unique,
+    wait_balance,
+    wait_offered,
+)
 from harness import Stack
 
 
@@ -25,7 +35,9 @@ async def test_submitted_task_is_claimed_done_accepted_and_paid_once(stack: Stac
     await wait_balance(stack, f"contractor:{ann}", 2500)  # auto-accepted, then paid
     assert await balance(stack, f"client:{client}") == -2500
 
-    reply = await stack.tasks.GetTask(task_api.GetTaskRequest(task_id=task.task_id))
+    reply = await stack.tasks.GetTask(
+        task_api.GetTaskRequest(task_id=task.task_id), metadata=await as_client(stack, client)
+    )
     assert reply.task.status == task_api.TASK_STATUS_COMPLETED
     assert (reply.task.claimed_count, reply.task.submitted_count, reply.task.accepted_count) == (
         1,
@@ -35,7 +47,9 @@ async def test_submitted_task_is_claimed_done_accepted_and_paid_once(stack: Stac
     assert [(s.submission_id, s.contractor_id, s.status) for s in reply.submissions] == [
         (granted.claim_id, ann, task_api.SUBMISSION_STATUS_ACCEPTED)
     ]
-    books = await stack.ledger.VerifyBooks(ledger_api.VerifyBooksRequest())
+    books = await stack.ledger.VerifyBooks(
+        ledger_api.VerifyBooksRequest(), metadata=as_operator(stack)
+    )
     assert books.balanced and books.unbalanced_transaction_count == 0
     assert books.entry_count == 2 * books.transaction_count
 
@@ -50,6 +64,8 @@ async def test_submitting_work_again_changes_nothing_and_pays_once(stack: Stack)
     assert first == again
     await wait_balance(stack, f"contractor:{bo}", 700)
     # Everything after the pay has drained through; still exactly one payment.
-    reply = await stack.tasks.GetTask(task_api.GetTaskRequest(task_id=task.task_id))
+    reply = await stack.tasks.GetTask(
+        task_api.GetTaskRequest(task_id=task.task_id), metadata=await as_client(stack, "acme")
+    )
     assert reply.task.submitted_count == 1 and reply.task.accepted_count == 1
     assert await balance(stack, f"contractor:{bo}") == 700

@@ -10,8 +10,8 @@ import pytest
 
 from crewline import errors, outbox
 from crewline.db import KERNEL_MIGRATIONS, load_migrations
+from crewline.edge import status_for
 from crewline.events import MalformedEvent, PayloadTypes, parse_envelope, wrap
-from crewline.grpc_server import status_for
 from crewline.settings import ServiceSettings, SettingsError
 from crewline.v1 import events_pb2
 
@@ -115,6 +115,10 @@ def test_misnamed_migration_is_refused(tmp_path: Path) -> None:
         (errors.NotFound("x"), grpc.StatusCode.NOT_FOUND),
         (errors.AlreadyExists("x"), grpc.StatusCode.ALREADY_EXISTS),
         (errors.FailedPrecondition("x"), grpc.StatusCode.FAILED_PRECONDITION),
+        (errors.Aborted("x"), grpc.StatusCode.ABORTED),
+        (errors.Unauthenticated("x"), grpc.StatusCode.UNAUTHENTICATED),
+        (errors.PermissionDenied("x"), grpc.StatusCode.PERMISSION_DENIED),
+        (errors.ResourceExhausted("x"), grpc.StatusCode.RESOURCE_EXHAUSTED),
         (errors.Unavailable("x"), grpc.StatusCode.UNAVAILABLE),
     ],
 )
@@ -122,6 +126,20 @@ def test_domain_errors_map_to_caller_facing_codes(
     error: errors.DomainError, code: grpc.StatusCode
 ) -> None:
     assert status_for(error) == code
+    assert error.reason  # every error carries a machine-readable reason
+
+
+def test_an_error_class_without_its_own_code_cannot_be_defined() -> None:
+    with pytest.raises(TypeError, match="code"):
+
+        class Vague(errors.NotFound):  # inherits NOT_FOUND silently: refused
+            pass
+
+
+def test_invalid_argument_names_its_field_in_message_and_metadata() -> None:
+    err = errors.InvalidArgument("reward.amount_minor", "must be greater than zero")
+    assert err.message == "reward.amount_minor: must be greater than zero"
+    assert (err.reason, err.metadata) == ("INVALID_FIELD", {"field": "reward.amount_minor"})
 
 
 async def test_enqueue_outside_a_transaction_is_refused() -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from crewline.auth.store import ApiKeyRecord
 from crewline.protobuf import money_to_pb, timestamp
+from crewline.v1 import client_admin_service_pb2 as admin_api
 from crewline.v1 import events_pb2, task_service_pb2
+from dispatcher.domain.clients import Client
 from dispatcher.domain.model import (
     Submission,
     SubmissionStatus,
@@ -50,11 +53,12 @@ def submission_to_pb(sub: Submission) -> task_service_pb2.Submission:
     )
 
 
-def submit_task_command(req: task_service_pb2.SubmitTaskRequest) -> SubmitTask:
-    """The request, validated into a command; a bad field raises ``InvalidArgument``."""
+def submit_task_command(req: task_service_pb2.SubmitTaskRequest, *, client_id: str) -> SubmitTask:
+    """The request, validated into a command for the calling client; a bad field raises
+    ``InvalidArgument``."""
     return submit_task(
         request_id=req.request_id,
-        client_id=req.client_id,
+        client_id=client_id,
         project_id=req.project_id,
         slots=req.slots,
         currency=req.reward.currency_code,
@@ -86,4 +90,45 @@ def submission_accepted(
         reward=money_to_pb(sub.reward),
         accepted_by=by,
         accepted_at=timestamp(at),
+    )
+
+
+def client_to_pb(client: Client) -> admin_api.Client:
+    return admin_api.Client(
+        client_id=client.client_id,
+        display_name=client.display_name,
+        created_at=timestamp(client.created_at),
+    )
+
+
+def api_key_to_pb(key: ApiKeyRecord) -> admin_api.ApiKey:
+    pb = admin_api.ApiKey(
+        key_id=key.key_id, client_id=key.client_id, created_at=timestamp(key.created_at)
+    )
+    if key.revoked_at is not None:
+        pb.revoked_at.CopyFrom(timestamp(key.revoked_at))
+    return pb
+
+
+def client_created(client: Client) -> events_pb2.ClientCreated:
+    return events_pb2.ClientCreated(
+        client_id=client.client_id,
+        display_name=client.display_name,
+        created_at=timestamp(client.created_at),
+    )
+
+
+def api_key_created(key: ApiKeyRecord) -> events_pb2.ApiKeyCreated:
+    return events_pb2.ApiKeyCreated(
+        key_id=key.key_id,
+        client_id=key.client_id,
+        secret_sha256=key.secret_sha256,
+        created_at=timestamp(key.created_at),
+    )
+
+
+def api_key_revoked(key: ApiKeyRecord) -> events_pb2.ApiKeyRevoked:
+    assert key.revoked_at is not None
+    return events_pb2.ApiKeyRevoked(
+        key_id=key.key_id, client_id=key.client_id, revoked_at=timestamp(key.revoked_at)
     )

@@ -1,32 +1,46 @@
-"""TaskService over gRPC: parse, call a handler, map back. Errors map at the kernel's edge."""
+"""The dispatcher's gRPC services: parse, call a handler, map back.
+
+Who may call what is the access policy at the bottom; the kernel's edge enforces
+it, authenticates, and maps errors. The caller comes from ``principal_of``.
+"""
 
 from __future__ import annotations
 
-import asyncpg
 import grpc
 
 from crewline import validate
+from crewline.auth.principal import CLIENTS, OPERATORS
+from crewline.edge import AccessPolicy, principal_of
+from crewline.v1 import client_admin_service_pb2 as admin_api
+from crewline.v1 import client_admin_service_pb2_grpc as admin_grpc
 from crewline.v1 import task_service_pb2 as api
 from crewline.v1 import task_service_pb2_grpc as api_grpc
-from dispatcher import handlers
 from dispatcher.adapters import protobuf as pb
+from dispatcher.deps import Deps
+from dispatcher.domain import clients
+from dispatcher.handlers import clients as client_handlers
+from dispatcher.handlers import tasks as task_handlers
 
 
 class TaskServicer(api_grpc.TaskServiceServicer):
-    def __init__(self, *, pool: asyncpg.Pool) -> None:
-        self._pool = pool
+    """For clients: their own tasks only."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
 
     async def SubmitTask(
         self, request: api.SubmitTaskRequest, context: grpc.aio.ServicerContext
     ) -> api.SubmitTaskResponse:
-        task = await handlers.submit_task(pb.submit_task_command(request), pool=self._pool)
+        caller = principal_of(context)
+        cmd = pb.submit_task_command(request, client_id=caller.id)
+        task = await task_handlers.submit_task(cmd, self._deps)
         return api.SubmitTaskResponse(task=pb.task_to_pb(task))
 
     async def GetTask(
         self, request: api.GetTaskRequest, context: grpc.aio.ServicerContext
     ) -> api.GetTaskResponse:
         task_id = validate.uuid_id(request.task_id, field="task_id")
-        task, submissions = await handlers.get_task(task_id, pool=self._pool)
+        task, submissions = await task_handlers.get_task(task_id, principal_of(context), self._deps)
         return api.GetTaskResponse(
             task=pb.task_to_pb(task), submissions=[pb.submission_to_pb(s) for s in submissions]
         )
@@ -35,4 +49,53 @@ class TaskServicer(api_grpc.TaskServiceServicer):
         api_grpc.add_TaskServiceServicer_to_server(self, server)
 
 
-SERVICE_NAME = api.DESCRIPTOR.services_by_name["TaskService"].full_name
+class ClientAdminServicer(admin_grpc.ClientAdminServiceServicer):
+    """For operators: clients and their API keys."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+
+    async def CreateClient(
+        self, request: admin_api.CreateClientRequest, context: grpc.aio.ServicerContext
+    ) -> admin_api.CreateClientResponse:
+        cmd = clients.create_client(client_id=request.client_id, display_name=request.display_name)
+        client = await client_handlers.create_client(cmd, self._deps)
+        return admin_api.CreateClientResponse(client=pb.client_to_pb(client))
+
+    async def CreateApiKey(
+        self, request: admin_api.CreateApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> admin_api.CreateApiKeyResponse:
+        cmd = clients.create_api_key(request_id=request.request_id, client_id=request.client_id)
+        key, secret = await client_handlers.create_api_key(cmd, self._deps)
+        return admin_api.CreateApiKeyResponse(key=pb.api_key_to_pb(key), secret=secret or "")
+
+    async def ListApiKeys(
+        self, request: admin_api.ListApiKeysRequest, context: grpc.aio.ServicerContext
+    ) -> admin_api.ListApiKeysResponse:
+        client_id = validate.identifier(request.client_id, field="client_id")
+        keys = await client_handlers.list_api_keys(client_id, self._deps)
+        return admin_api.ListApiKeysResponse(keys=[pb.api_key_to_pb(k) for k in keys])
+
+    async def RevokeApiKey(
+        self, request: admin_api.RevokeApiKeyRequest, context: grpc.aio.ServicerContext
+    ) -> admin_api.RevokeApiKeyResponse:
+        key_id = validate.identifier(request.key_id, field="key_id")
+        key = await client_handlers.revoke_api_key(key_id, self._deps)
+        return admin_api.RevokeApiKeyResponse(key=pb.api_key_to_pb(key))
+
+    def register(self, server: grpc.aio.Server) -> None:
+        admin_grpc.add_ClientAdminServiceServicer_to_server(self, server)
+
+
+_TASKS = api.DESCRIPTOR.services_by_name["TaskService"]
+_ADMIN = admin_api.DESCRIPTOR.services_by_name["ClientAdminService"]
+SERVICE_NAMES = (_TASKS.full_name, _ADMIN.full_name)
+POLICY = AccessPolicy.of(_TASKS, {"SubmitTask": CLIENTS, "GetTask": CLIENTS}) | AccessPolicy.of(
+    _ADMIN,
+    {
+        "CreateClient": OPERATORS,
+        "CreateApiKey": OPERATORS,
+        "ListApiKeys": OPERATORS,
+        "RevokeApiKey": OPERATORS,
+    },
+)

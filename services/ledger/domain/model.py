@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from crewline import validate
+from crewline.auth.principal import Kind, Principal
 from crewline.errors import InvalidArgument
 from crewline.money import Money
 
@@ -27,6 +28,15 @@ def client_account(client_id: str) -> str:
 
 def contractor_account(contractor_id: str) -> str:
     return f"contractor:{contractor_id}"
+
+
+def account_of(principal: Principal) -> str | None:
+    """The principal's own account; operators have none."""
+    if principal.kind is Kind.CLIENT:
+        return client_account(principal.id)
+    if principal.kind is Kind.CONTRACTOR:
+        return contractor_account(principal.id)
+    return None
 
 
 def account_id(value: str) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from crewline.protobuf import money_to_pb, timestamp
+from crewline.v1 import contractor_admin_service_pb2 as admin_api
 from crewline.v1 import events_pb2
 from crewline.v1 import work_service_pb2 as api
+from matcher.domain.contractors import Contractor, ContractorToken
 from matcher.domain.model import Claim, ClaimStatus, OpenTask
 
 _CLAIM_STATUS = {
@@ -53,4 +55,42 @@ def work_submitted(claim: Claim, result: bytes) -> events_pb2.WorkSubmitted:
         reward=money_to_pb(claim.reward),
         result=result,
         submitted_at=timestamp(claim.submitted_at),
+    )
+
+
+def contractor_to_pb(contractor: Contractor) -> admin_api.Contractor:
+    return admin_api.Contractor(
+        contractor_id=contractor.contractor_id,
+        display_name=contractor.display_name,
+        created_at=timestamp(contractor.created_at),
+    )
+
+
+def token_to_pb(token: ContractorToken) -> admin_api.ContractorToken:
+    pb = admin_api.ContractorToken(
+        token_id=token.token_id,
+        contractor_id=token.contractor_id,
+        issued_at=timestamp(token.issued_at),
+        expires_at=timestamp(token.expires_at),
+    )
+    if token.revoked_at is not None:
+        pb.revoked_at.CopyFrom(timestamp(token.revoked_at))
+    return pb
+
+
+def contractor_created(contractor: Contractor) -> events_pb2.ContractorCreated:
+    return events_pb2.ContractorCreated(
+        contractor_id=contractor.contractor_id,
+        display_name=contractor.display_name,
+        created_at=timestamp(contractor.created_at),
+    )
+
+
+def token_revoked(token: ContractorToken) -> events_pb2.ContractorTokenRevoked:
+    assert token.revoked_at is not None
+    return events_pb2.ContractorTokenRevoked(
+        token_id=token.token_id,
+        contractor_id=token.contractor_id,
+        expires_at=timestamp(token.expires_at),
+        revoked_at=timestamp(token.revoked_at),
     )

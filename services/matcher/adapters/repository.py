@@ -101,8 +101,11 @@ async def claim_by_request(
     return _claim(row) if row else None
 
 
-async def get_claim(conn: asyncpg.Connection, claim_id: uuid.UUID) -> Claim | None:
-    row = await conn.fetchrow("SELECT * FROM claims WHERE claim_id = $1", claim_id)
+async def get_claim(
+    conn: asyncpg.Connection, claim_id: uuid.UUID, *, for_update: bool = False
+) -> Claim | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(f"SELECT * FROM claims WHERE claim_id = $1{lock}", claim_id)
     return _claim(row) if row else None
 
 

@@ -1,26 +1,21 @@
-"""What the dispatcher does, one function per command, event and deadline.
-
-The routing tables at the bottom answer "what reacts to X?".
-"""
+"""What the dispatcher does with tasks: commands from clients, events, deadlines."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
-from functools import partial
 
 import asyncpg
-from google.protobuf.message import Message
 
-from crewline import clock, outbox
-from crewline.consumer import EventContext, Handler
+from crewline import clock
+from crewline.auth.principal import Principal
+from crewline.consumer import EventContext
 from crewline.errors import NotFound
-from crewline.events import TASKS_TOPIC
 from crewline.log import bind_contextvars
 from crewline.protobuf import from_timestamp, money_from_pb
 from crewline.v1 import events_pb2
 from dispatcher.adapters import protobuf as pb
 from dispatcher.adapters import repository as repo
+from dispatcher.deps import Deps
 from dispatcher.domain.model import (
     Submission,
     SubmissionStatus,
@@ -29,26 +24,15 @@ from dispatcher.domain.model import (
     check_same_request,
 )
 
-SERVICE = "dispatcher"
 AUTO_ACCEPT = "auto_accept"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-async def submit_task(cmd: SubmitTask, *, pool: asyncpg.Pool) -> Task:
+async def submit_task(cmd: SubmitTask, deps: Deps) -> Task:
     """Publish a task, or return the one this request id already published."""
-    async with pool.acquire() as conn, conn.transaction():
-        task = Task.publish(cmd, task_id=uuid.uuid4(), now=_now())
+    async with deps.pool.acquire() as conn, conn.transaction():
+        task = Task.publish(cmd, task_id=uuid.uuid4(), now=deps.clock.now())
         if await repo.insert_task(conn, task, cmd):
-            await outbox.enqueue(
-                conn,
-                topic=TASKS_TOPIC,
-                key=str(task.task_id),
-                payload=pb.task_published(task),
-                producer=SERVICE,
-            )
+            await deps.publisher.publish(conn, pb.task_published(task))
             bind_contextvars(task_id=str(task.task_id))
             return task
         # The request id was used before (perhaps by a concurrent call that just committed).
@@ -59,26 +43,25 @@ async def submit_task(cmd: SubmitTask, *, pool: asyncpg.Pool) -> Task:
         return existing
 
 
-async def get_task(task_id: uuid.UUID, *, pool: asyncpg.Pool) -> tuple[Task, list[Submission]]:
-    async with pool.acquire() as conn:
+async def get_task(
+    task_id: uuid.UUID, caller: Principal, deps: Deps
+) -> tuple[Task, list[Submission]]:
+    """The caller's task and its submissions; another client's task is NOT_FOUND."""
+    async with deps.pool.acquire() as conn:
         task = await repo.get_task(conn, task_id)
-        if task is None:
+        if task is None or task.client_id != caller.id:
             raise NotFound(f"task {task_id} not found")
         return task, await repo.submissions_of(conn, task_id)
 
 
 async def on_claim_granted(
-    conn: asyncpg.Connection, event: events_pb2.ClaimGranted, ctx: EventContext
+    conn: asyncpg.Connection, event: events_pb2.ClaimGranted, ctx: EventContext, *, deps: Deps
 ) -> None:
     await repo.count_claim(conn, uuid.UUID(event.task_id))
 
 
 async def on_work_submitted(
-    conn: asyncpg.Connection,
-    event: events_pb2.WorkSubmitted,
-    ctx: EventContext,
-    *,
-    auto_accept_delay: timedelta,
+    conn: asyncpg.Connection, event: events_pb2.WorkSubmitted, ctx: EventContext, *, deps: Deps
 ) -> None:
     """Store the submission and start its auto-accept clock."""
     sub = Submission(
@@ -90,35 +73,20 @@ async def on_work_submitted(
         submitted_at=from_timestamp(event.submitted_at),
     )
     if await repo.insert_submission(conn, sub, event.result):
-        await clock.schedule(
-            conn, kind=AUTO_ACCEPT, ref=event.claim_id, due_at=_now() + auto_accept_delay
-        )
+        due = deps.clock.now() + deps.settings.auto_accept_delay
+        await clock.schedule(conn, kind=AUTO_ACCEPT, ref=event.claim_id, due_at=due)
 
 
-async def auto_accept(conn: asyncpg.Connection, ref: str) -> None:
+async def auto_accept(conn: asyncpg.Connection, ref: str, *, deps: Deps) -> None:
     """The auto-accept delay passed with no review: accept, so the work gets paid."""
     sub = await repo.get_submission(conn, uuid.UUID(ref), for_update=True)
     if sub is None or sub.status is not SubmissionStatus.PENDING_REVIEW:
         return
     task = await repo.get_task(conn, sub.task_id, for_update=True)
     assert task is not None, "a submission always has its task"
-    now = _now()
+    now = deps.clock.now()
     await repo.save_task_progress(conn, task.accept_one())
     await repo.mark_accepted(conn, sub.submission_id, now)
-    await outbox.enqueue(
-        conn,
-        topic=TASKS_TOPIC,
-        key=str(task.task_id),
-        payload=pb.submission_accepted(sub, task, at=now, by=events_pb2.ACCEPTED_BY_AUTO_ACCEPT),
-        producer=SERVICE,
+    await deps.publisher.publish(
+        conn, pb.submission_accepted(sub, task, at=now, by=events_pb2.ACCEPTED_BY_AUTO_ACCEPT)
     )
-
-
-def event_routes(*, auto_accept_delay: timedelta) -> dict[type[Message], Handler]:
-    return {
-        events_pb2.ClaimGranted: on_claim_granted,
-        events_pb2.WorkSubmitted: partial(on_work_submitted, auto_accept_delay=auto_accept_delay),
-    }
-
-
-DEADLINES = {AUTO_ACCEPT: auto_accept}

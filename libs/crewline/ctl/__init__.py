@@ -1,0 +1,1 @@
+"""crewctl, the command line for Crewline operators (see ``crewline.ctl.main``)."""

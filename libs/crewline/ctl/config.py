@@ -1,0 +1,177 @@
+"""Where crewctl finds its settings: pure functions of flags, an env mapping and files.
+
+Precedence everywhere: flag > environment > config file > default. Nothing here
+reads ``os.environ`` or the current directory; the caller passes them in, so every
+rule is testable with a plain dict and temporary files.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crewline.settings import SettingsError, env_addr
+
+SERVICES = ("dispatcher", "matcher", "ledger")
+DEFAULT_ADDRESSES = {
+    "dispatcher": "127.0.0.1:50051",
+    "matcher": "127.0.0.1:50052",
+    "ledger": "127.0.0.1:50053",
+}
+CONFIG_ENV = "CREWCTL_CONFIG"
+DEFAULT_CONFIG = Path(".config") / "crewline" / "crewctl.toml"  # under the home directory
+CREDENTIAL_ENV = "CREWLINE_OPERATOR_CREDENTIAL"
+CREDENTIAL_FILE_ENV = "CREWLINE_OPERATOR_CREDENTIAL_FILE"
+HOME_ENV = "CREWLINE_HOME"
+CONFIG_KEYS = (*SERVICES, "operator_credential", "operator_credential_file")
+
+
+class ConfigError(ValueError):
+    """A setting is present but unusable (a usage problem: exit code 2)."""
+
+
+class CredentialError(LookupError):
+    """No usable operator credential (exit code 3)."""
+
+
+def address_env(service: str) -> str:
+    """The environment variable that holds a service's gRPC address."""
+    return f"CREWLINE_{service.upper()}_GRPC_ADDR"
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """The config file's string values, and where it was (``None``: no file)."""
+
+    path: Path | None = None
+    values: Mapping[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return str(self.path) if self.path else "no config file"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Addresses:
+    """host:port of each service."""
+
+    dispatcher: str
+    matcher: str
+    ledger: str
+
+    def of(self, service: str) -> str:
+        """The address of ``service`` (one of ``SERVICES``)."""
+        return {"dispatcher": self.dispatcher, "matcher": self.matcher, "ledger": self.ledger}[
+            service
+        ]
+
+
+def config_path(flag: str | None, env: Mapping[str, str], home: Path) -> tuple[Path | None, bool]:
+    """The config file to read and whether it must exist (named by the flag or env)."""
+    named = flag or env.get(CONFIG_ENV, "").strip()
+    if named:
+        return Path(named).expanduser(), True
+    default = home / DEFAULT_CONFIG
+    return (default, False) if default.is_file() else (None, False)
+
+
+def load_config(flag: str | None, env: Mapping[str, str], home: Path) -> ConfigFile:
+    """Read the TOML config file, if any; only the keys crewctl knows, all strings."""
+    path, required = config_path(flag, env, home)
+    if path is None:
+        return ConfigFile()
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(f"config file {path} does not exist") from None
+        return ConfigFile()
+    except OSError as err:
+        raise ConfigError(f"config file {path} cannot be read: {err.strerror}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"config file {path} is not valid TOML: {err}") from None
+    values: dict[str, str] = {}
+    for key in CONFIG_KEYS:
+        value = data.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise ConfigError(f"config file {path}: `{key}` must be a string")
+        values[key] = value
+    return ConfigFile(path, values)
+
+
+def resolve_address(
+    service: str, flag: str | None, env: Mapping[str, str], config: ConfigFile
+) -> str:
+    """The service's host:port: flag, env, config file, then the default."""
+    candidates = (
+        (f"--{service}", flag or ""),
+        (address_env(service), env.get(address_env(service), "")),
+        (f"`{service}` in {config.describe()}", config.values.get(service, "")),
+    )
+    source, raw = next(((s, r) for s, r in candidates if r.strip()), ("default", ""))
+    try:
+        host, port = env_addr({source: raw}, source, DEFAULT_ADDRESSES[service])
+    except SettingsError as err:
+        raise ConfigError(str(err)) from None
+    return f"{host}:{port}"
+
+
+def resolve_addresses(
+    flags: Mapping[str, str | None], env: Mapping[str, str], config: ConfigFile
+) -> Addresses:
+    """Every service's address; ``flags`` maps service names to flag values."""
+    found = {s: resolve_address(s, flags.get(s), env, config) for s in SERVICES}
+    return Addresses(**found)
+
+
+def default_credential_file(env: Mapping[str, str], cwd: Path) -> Path:
+    """``$CREWLINE_HOME/secrets/operator.credential``; CREWLINE_HOME defaults to ./.local."""
+    home = Path(env.get(HOME_ENV, "").strip() or ".local").expanduser()
+    return cwd / home / "secrets" / "operator.credential"
+
+
+def _read_secret(path: Path, source: str) -> str:
+    try:
+        secret = path.read_text().strip()
+    except OSError as err:
+        raise CredentialError(
+            f"{source} names {path}, which cannot be read: {err.strerror}"
+        ) from None
+    if not secret:
+        raise CredentialError(f"{source} names {path}, which is empty")
+    return secret
+
+
+def resolve_credential(
+    flag: str | None, env: Mapping[str, str], config: ConfigFile, cwd: Path
+) -> str:
+    """The operator credential, stripped; the first source that has one wins.
+
+    A source that names a file which is missing or empty is an error, not a fall-through,
+    so a typo never silently picks up another credential.
+    """
+    if flag and flag.strip():
+        return flag.strip()
+    if env.get(CREDENTIAL_ENV, "").strip():
+        return env[CREDENTIAL_ENV].strip()
+    if env.get(CREDENTIAL_FILE_ENV, "").strip():
+        path = Path(env[CREDENTIAL_FILE_ENV].strip()).expanduser()
+        return _read_secret(cwd / path, f"${CREDENTIAL_FILE_ENV}")
+    if config.values.get("operator_credential", "").strip():
+        return config.values["operator_credential"].strip()
+    named = config.values.get("operator_credential_file", "").strip()
+    if named and config.path is not None:
+        path = config.path.parent / Path(named).expanduser()  # relative to the config file
+        return _read_secret(path, f"`operator_credential_file` in {config.path}")
+    default = default_credential_file(env, cwd)
+    if default.is_file():
+        return _read_secret(default, "the default credential file")
+    raise CredentialError(
+        f"no operator credential found; looked at --credential, ${CREDENTIAL_ENV},"
+        f" ${CREDENTIAL_FILE_ENV}, `operator_credential` / `operator_credential_file`"
+        f" in the config file ({config.describe()}) and {default}."
+        " `make operator-credential` prints the local stack's credential"
+    )

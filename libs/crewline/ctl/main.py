@@ -1,0 +1,109 @@
+"""crewctl: the command line for Crewline operators.
+
+    crewctl [--json] [--config PATH] [--dispatcher|--matcher|--ledger HOST:PORT]
+            [--credential CRED] COMMAND ...
+
+Commands: ``client create``, ``client key create|list|revoke``, ``contractor
+create|token|revoke-token``, ``health``. Every call carries ``authorization: Bearer
+<operator credential>``. Settings are resolved in ``crewline.ctl.config``.
+
+Exit codes:
+    0  ok
+    1  the server refused (any other gRPC error)
+    2  usage error (Click's default; also bad addresses or config file)
+    3  credential problem (UNAUTHENTICATED, PERMISSION_DENIED, or no credential found)
+    4  not found (NOT_FOUND)
+    5  service unavailable (UNAVAILABLE, DEADLINE_EXCEEDED, cannot connect)
+    6  health: not every check says SERVING
+
+Shell completion is Click's: ``eval "$(_CREWCTL_COMPLETE=bash_source crewctl)"``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from crewline.ctl import errors
+from crewline.ctl.api import RpcFailed
+from crewline.ctl.app import Options, State, Wiring, example
+from crewline.ctl.clients import client
+from crewline.ctl.contractors import contractor
+from crewline.ctl.health import health
+
+PROG = "crewctl"
+COMPLETE_VAR = "_CREWCTL_COMPLETE"
+
+_SETTINGS_HELP = """\b
+Settings, first found wins: flag > environment > config file > default.
+  addresses    --dispatcher/--matcher/--ledger; CREWLINE_<SERVICE>_GRPC_ADDR;
+               `dispatcher`/`matcher`/`ledger` in the config file;
+               127.0.0.1:50051 / 50052 / 50053
+  credential   --credential; CREWLINE_OPERATOR_CREDENTIAL; the file named by
+               CREWLINE_OPERATOR_CREDENTIAL_FILE; `operator_credential` or
+               `operator_credential_file` in the config file;
+               $CREWLINE_HOME/secrets/operator.credential (CREWLINE_HOME: ./.local).
+               `make operator-credential` prints the local stack's one.
+  config file  --config; CREWCTL_CONFIG; ~/.config/crewline/crewctl.toml (TOML)"""
+
+_COMPLETION_HELP = """\b
+Shell completion (Click's; zsh_source and fish_source likewise):
+  eval "$(_CREWCTL_COMPLETE=bash_source crewctl)"   # in ~/.bashrc"""
+
+
+class CrewctlGroup(click.Group):
+    """The root group: a refused call anywhere below becomes a one-line error."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RpcFailed as failure:
+            raise errors.from_rpc(failure) from None
+
+
+@click.group(
+    cls=CrewctlGroup,
+    epilog="\n\n".join(
+        (
+            example("crewctl client create acme-labs", "crewctl --json client key list acme-labs"),
+            _SETTINGS_HELP,
+            errors.exit_codes_help(),
+            _COMPLETION_HELP,
+        )
+    ),
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON document, for scripts.")
+@click.option("--config", metavar="PATH", help="TOML config file.")
+@click.option("--dispatcher", metavar="HOST:PORT", help="Dispatcher gRPC address.")
+@click.option("--matcher", metavar="HOST:PORT", help="Matcher gRPC address.")
+@click.option("--ledger", metavar="HOST:PORT", help="Ledger gRPC address.")
+@click.option(
+    "--credential",
+    metavar="CRED",
+    help="Operator credential (visible to other local users; prefer env or a file).",
+)
+@click.pass_context
+def cli(ctx: click.Context, /, as_json: bool, **given: str | None) -> None:
+    """Operate Crewline: clients and their API keys, contractors and their tokens, health."""
+    # A Wiring already in ctx.obj (tests) replaces the real environment and gRPC.
+    wiring = ctx.obj if isinstance(ctx.obj, Wiring) else Wiring()
+    ctx.obj = State(Options(json=as_json, **given), wiring)
+
+
+cli.add_command(client)
+cli.add_command(contractor)
+cli.add_command(health)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run crewctl; exits the process with the command's exit code."""
+    cli.main(args=argv, prog_name=PROG, complete_var=COMPLETE_VAR)
+    return 0  # not reached: Click exits in standalone mode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

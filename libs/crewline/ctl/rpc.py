@@ -1,0 +1,213 @@
+"""The real ``Admin``: synchronous gRPC calls, one short-lived channel per command.
+
+Protobuf stops here: replies become the plain records of ``crewline.ctl.api``, and
+gRPC errors become ``RpcFailed`` with the reason from ``google.rpc.ErrorInfo``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2  # type: ignore[import-untyped,unused-ignore]
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_status import rpc_status  # type: ignore[import-untyped,unused-ignore]
+
+from crewline.ctl.api import (
+    ApiKeyRecord,
+    ClientRecord,
+    ContractorRecord,
+    HealthRow,
+    NewApiKey,
+    NewToken,
+    RpcFailed,
+    TokenRecord,
+)
+from crewline.ctl.config import SERVICES, Addresses
+from crewline.v1 import client_admin_service_pb2 as client_api
+from crewline.v1 import client_admin_service_pb2_grpc as client_grpc
+from crewline.v1 import contractor_admin_service_pb2 as contractor_api
+from crewline.v1 import contractor_admin_service_pb2_grpc as contractor_grpc
+
+RPC_TIMEOUT = 10.0
+HEALTH_TIMEOUT = 2.0
+UNREACHABLE = "UNREACHABLE"
+_UNREACHABLE_CODES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
+def _timestamp(message: Message, name: str) -> str | None:
+    """RFC 3339 text of a Timestamp field, or None when it is unset."""
+    if not message.HasField(name):
+        return None
+    return str(getattr(message, name).ToJsonString())
+
+
+def client_record(client: client_api.Client) -> ClientRecord:
+    """A Client message as a record."""
+    return {
+        "client_id": client.client_id,
+        "display_name": client.display_name,
+        "created_at": _timestamp(client, "created_at"),
+    }
+
+
+def key_record(key: client_api.ApiKey) -> ApiKeyRecord:
+    """An ApiKey message as a record (it never holds a secret)."""
+    return {
+        "key_id": key.key_id,
+        "client_id": key.client_id,
+        "created_at": _timestamp(key, "created_at"),
+        "revoked_at": _timestamp(key, "revoked_at"),
+    }
+
+
+def contractor_record(contractor: contractor_api.Contractor) -> ContractorRecord:
+    """A Contractor message as a record."""
+    return {
+        "contractor_id": contractor.contractor_id,
+        "display_name": contractor.display_name,
+        "created_at": _timestamp(contractor, "created_at"),
+    }
+
+
+def token_record(token: contractor_api.ContractorToken) -> TokenRecord:
+    """A ContractorToken message as a record (without the bearer secret)."""
+    return {
+        "token_id": token.token_id,
+        "contractor_id": token.contractor_id,
+        "issued_at": _timestamp(token, "issued_at"),
+        "expires_at": _timestamp(token, "expires_at"),
+        "revoked_at": _timestamp(token, "revoked_at"),
+    }
+
+
+def error_reason(err: Any) -> str | None:
+    """The ``google.rpc.ErrorInfo`` reason in a failed call's status details, if any."""
+    try:
+        status = rpc_status.from_call(err)
+    except ValueError:  # details that contradict the status: ignore them
+        return None
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info.reason or None
+    return None
+
+
+def rpc_failed(err: Any, *, service: str, address: str) -> RpcFailed:
+    """A ``grpc.RpcError`` from a unary call as ``RpcFailed``."""
+    return RpcFailed(
+        service=service,
+        address=address,
+        code=err.code().name,
+        details=" ".join((err.details() or "").split()),  # one line, whatever the server sent
+        reason=error_reason(err),
+    )
+
+
+class GrpcAdmin:
+    """Calls the services at ``addresses`` with ``authorization: Bearer <credential>``."""
+
+    def __init__(
+        self, addresses: Addresses, credential: str | None, *, timeout: float = RPC_TIMEOUT
+    ) -> None:
+        self._addresses = addresses
+        self._metadata = (("authorization", f"Bearer {credential}"),) if credential else ()
+        self._timeout = timeout
+
+    @contextmanager
+    def _channel(self, service: str) -> Iterator[Any]:
+        address = self._addresses.of(service)
+        try:
+            with grpc.insecure_channel(address) as channel:
+                yield channel
+        except grpc.RpcError as err:
+            raise rpc_failed(err, service=service, address=address) from None
+
+    def _options(self) -> dict[str, Any]:
+        return {"metadata": self._metadata, "timeout": self._timeout}
+
+    def create_client(self, client_id: str, display_name: str) -> ClientRecord:
+        request = client_api.CreateClientRequest(client_id=client_id, display_name=display_name)
+        with self._channel("dispatcher") as channel:
+            stub = client_grpc.ClientAdminServiceStub(channel)
+            reply = stub.CreateClient(request, **self._options())
+        return client_record(reply.client)
+
+    def create_api_key(self, client_id: str, request_id: str) -> NewApiKey:
+        request = client_api.CreateApiKeyRequest(request_id=request_id, client_id=client_id)
+        with self._channel("dispatcher") as channel:
+            stub = client_grpc.ClientAdminServiceStub(channel)
+            reply = stub.CreateApiKey(request, **self._options())
+        return {"key": key_record(reply.key), "secret": reply.secret or None}
+
+    def list_api_keys(self, client_id: str) -> list[ApiKeyRecord]:
+        request = client_api.ListApiKeysRequest(client_id=client_id)
+        with self._channel("dispatcher") as channel:
+            stub = client_grpc.ClientAdminServiceStub(channel)
+            reply = stub.ListApiKeys(request, **self._options())
+        return [key_record(key) for key in reply.keys]
+
+    def revoke_api_key(self, key_id: str) -> ApiKeyRecord:
+        request = client_api.RevokeApiKeyRequest(key_id=key_id)
+        with self._channel("dispatcher") as channel:
+            stub = client_grpc.ClientAdminServiceStub(channel)
+            reply = stub.RevokeApiKey(request, **self._options())
+        return key_record(reply.key)
+
+    def create_contractor(self, contractor_id: str, display_name: str) -> ContractorRecord:
+        request = contractor_api.CreateContractorRequest(
+            contractor_id=contractor_id, display_name=display_name
+        )
+        with self._channel("matcher") as channel:
+            stub = contractor_grpc.ContractorAdminServiceStub(channel)
+            reply = stub.CreateContractor(request, **self._options())
+        return contractor_record(reply.contractor)
+
+    def issue_token(self, contractor_id: str, ttl_seconds: int) -> NewToken:
+        request = contractor_api.IssueContractorTokenRequest(
+            contractor_id=contractor_id, ttl_seconds=ttl_seconds
+        )
+        with self._channel("matcher") as channel:
+            stub = contractor_grpc.ContractorAdminServiceStub(channel)
+            reply = stub.IssueContractorToken(request, **self._options())
+        return {"token": token_record(reply.token), "secret": reply.secret}
+
+    def revoke_token(self, token_id: str) -> TokenRecord:
+        request = contractor_api.RevokeContractorTokenRequest(token_id=token_id)
+        with self._channel("matcher") as channel:
+            stub = contractor_grpc.ContractorAdminServiceStub(channel)
+            reply = stub.RevokeContractorToken(request, **self._options())
+        return token_record(reply.token)
+
+    def health(self) -> list[HealthRow]:
+        """Liveness and readiness of every service, checked side by side."""
+        with ThreadPoolExecutor(max_workers=len(SERVICES)) as pool:
+            return list(pool.map(self._health_row, SERVICES))
+
+    def _health_row(self, service: str) -> HealthRow:
+        address = self._addresses.of(service)
+        with grpc.insecure_channel(address) as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            liveness = self._probe(stub, "liveness")
+            # Unreachable once is unreachable: don't wait out a second timeout.
+            readiness = liveness if liveness == UNREACHABLE else self._probe(stub, "readiness")
+        return {
+            "service": service,
+            "address": address,
+            "liveness": liveness,
+            "readiness": readiness,
+        }
+
+    def _probe(self, stub: Any, name: str) -> str:
+        request = health_pb2.HealthCheckRequest(service=name)
+        try:
+            reply = stub.Check(request, metadata=self._metadata, timeout=HEALTH_TIMEOUT)
+        except grpc.RpcError as err:
+            return UNREACHABLE if err.code() in _UNREACHABLE_CODES else str(err.code().name)
+        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))

@@ -1,0 +1,45 @@
+"""What every matcher handler may use, built once in ``bootstrap.py``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+from google.protobuf.message import Message
+
+from crewline.auth.credentials import TokenSigner
+from crewline.events import CLAIMS_TOPIC, IDENTITY_TOPIC
+from crewline.publisher import Publisher, Route
+from crewline.timekeeping import Clock
+from crewline.v1 import events_pb2
+from matcher.settings import MatcherSettings
+
+SERVICE = "matcher"
+
+# Every event the matcher publishes, its topic and its key (one entity's events in order).
+PUBLISHES: dict[type[Message], Route] = {
+    events_pb2.ClaimGranted: Route(CLAIMS_TOPIC, key=lambda e: e.task_id),
+    events_pb2.WorkSubmitted: Route(CLAIMS_TOPIC, key=lambda e: e.task_id),
+    events_pb2.ContractorCreated: Route(IDENTITY_TOPIC, key=lambda e: e.contractor_id),
+    events_pb2.ContractorTokenRevoked: Route(IDENTITY_TOPIC, key=lambda e: e.contractor_id),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Deps:
+    pool: asyncpg.Pool
+    clock: Clock
+    settings: MatcherSettings
+    publisher: Publisher
+    signer: TokenSigner | None  # None when no signing key is configured
+
+    @classmethod
+    def build(cls, *, pool: asyncpg.Pool, clock: Clock, settings: MatcherSettings) -> Deps:
+        key = settings.token_signing_key
+        return cls(
+            pool=pool,
+            clock=clock,
+            settings=settings,
+            publisher=Publisher(producer=SERVICE, routes=PUBLISHES),
+            signer=TokenSigner(key) if key else None,
+        )

@@ -1,0 +1,20 @@
+"""What the matcher does, one function per command and event.
+
+The routing table below answers "what reacts to X?"; gRPC methods map to
+handlers in ``entrypoints/grpc_api.py``.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from google.protobuf.message import Message
+
+from crewline.consumer import Handler
+from crewline.v1 import events_pb2
+from matcher.deps import Deps
+from matcher.handlers import claims
+
+
+def event_routes(deps: Deps) -> dict[type[Message], Handler]:
+    return {events_pb2.TaskPublished: partial(claims.on_task_published, deps=deps)}
