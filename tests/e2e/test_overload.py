@@ -1,0 +1,119 @@
+"""Overload and races are answered, not dropped.
+
+A burst far beyond what a matcher takes at once gets RESOURCE_EXHAUSTED for the
+excess, every one counted in its metrics; none is CANCELLED before reaching it.
+Concurrent copies of one idempotent request all get the same answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import urllib.request
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+
+from crewline.v1 import work_service_pb2 as work_api
+from crewline.v1 import work_service_pb2_grpc
+
+from flow import as_contractor, claim, submit_task, submit_work, unique, wait_offered
+from harness import ServiceProcess, Stack
+from stack import free_port
+
+BURST = 4000
+LIMIT = 32
+
+
+@pytest.fixture
+async def small_matcher(
+    stack: Stack,
+) -> AsyncIterator[tuple[ServiceProcess, work_service_pb2_grpc.WorkServiceStub]]:
+    """A second matcher (same database and group) that takes only LIMIT calls at once."""
+    primary = stack.services["matcher"]
+    addr, metrics_port = f"127.0.0.1:{free_port()}", free_port()
+    env = {
+        **primary.env,
+        "CREWLINE_MATCHER_GRPC_ADDR": addr,
+        "CREWLINE_MATCHER_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
+        "CREWLINE_MATCHER_MAX_IN_FLIGHT": str(LIMIT),
+    }
+    proc = ServiceProcess(
+        "matcher",
+        env,
+        primary.log_path.with_name(f"matcher-small-{metrics_port}.log"),
+        addr,
+        f"http://127.0.0.1:{metrics_port}/metrics",
+    )
+    proc.start()
+    stack.services["matcher-small"] = proc
+    try:
+        await stack.wait_healthy("matcher-small")
+        async with grpc.aio.insecure_channel(addr) as channel:
+            yield proc, work_service_pb2_grpc.WorkServiceStub(channel)
+    finally:
+        del stack.services["matcher-small"]
+        assert proc.terminate() == 0
+
+
+def counted(metrics_url: str, method: str) -> Counter[str]:
+    with urllib.request.urlopen(metrics_url, timeout=5) as page:
+        text = page.read().decode()
+    pattern = rf'rpc_requests_total{{code="(\w+)",method="{method}"}} ([0-9.e+]+)'
+    return Counter({code: int(float(n)) for code, n in re.findall(pattern, text)})
+
+
+async def test_a_burst_beyond_the_limit_is_resource_exhausted_and_counted_never_cancelled(
+    stack: Stack, small_matcher: tuple[ServiceProcess, work_service_pb2_grpc.WorkServiceStub]
+) -> None:
+    proc, stub = small_matcher
+    task = await submit_task(stack, slots=50)
+    await wait_offered(stack, task.task_id)
+    racers = [await as_contractor(stack, unique("burst")) for _ in range(100)]
+
+    async def one(i: int) -> str:
+        request = work_api.ClaimTaskRequest(request_id=unique("b"), task_id=task.task_id)
+        try:
+            await stub.ClaimTask(request, metadata=racers[i % len(racers)], timeout=120)
+        except grpc.aio.AioRpcError as err:
+            return str(err.code().name)
+        return "OK"
+
+    seen = Counter(await asyncio.gather(*(one(i) for i in range(BURST))))
+    print(f"\n{BURST} ClaimTask calls at once, limit {LIMIT} in flight: {dict(seen)}")
+    assert "CANCELLED" not in seen and "UNKNOWN" not in seen
+    assert seen["OK"] == 50  # every slot taken, none twice
+    assert seen["RESOURCE_EXHAUSTED"] > 0
+    assert set(seen) <= {"OK", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ALREADY_EXISTS"}
+    # Everything the callers saw, the matcher counted: nothing vanished before the edge.
+    assert counted(proc.metrics_url, "ClaimTask") == seen
+
+
+async def test_concurrent_copies_of_one_submit_work_get_the_same_claim(stack: Stack) -> None:
+    worker = unique("twin")
+    task = await submit_task(stack)
+    await wait_offered(stack, task.task_id)
+    granted = await claim(stack, worker, task.task_id)
+
+    answers = await asyncio.gather(
+        *(submit_work(stack, worker, granted.claim_id) for _ in range(50))
+    )
+
+    assert all(a == answers[0] for a in answers)
+    assert answers[0].status == work_api.CLAIM_STATUS_SUBMITTED
+
+
+async def test_concurrent_copies_of_one_claim_and_one_task_get_the_same_answer(
+    stack: Stack,
+) -> None:
+    rid = unique("same")
+    tasks = await asyncio.gather(*(submit_task(stack, request_id=rid) for _ in range(30)))
+    assert len({t.task_id for t in tasks}) == 1
+    await wait_offered(stack, tasks[0].task_id)
+    worker = unique("twin")
+    claims = await asyncio.gather(
+        *(claim(stack, worker, tasks[0].task_id, request_id=rid) for _ in range(30))
+    )
+    assert all(c == claims[0] for c in claims)
