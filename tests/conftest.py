@@ -8,7 +8,7 @@ import pytest
 
 from stack import delete_run_topics, drop_created_databases, remove_run_secrets
 
-_TIERS = ("unit", "integration", "e2e")
+_TIERS = ("unit", "handlers", "integration", "e2e")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

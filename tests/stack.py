@@ -26,7 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from crewline.auth import local_secrets
 from crewline.auth.local_secrets import LocalSecrets
-from crewline.events import ALL_TOPICS
+from crewline.events import ALL_TOPICS, parse_envelope
 from crewline.kafka import ensure_topics
 from crewline.settings import KafkaSettings, PostgresSettings
 
@@ -122,6 +122,12 @@ async def drop_created_databases() -> None:
     finally:
         await admin.close()
     _CREATED.clear()
+
+
+async def outbox_types(pool: asyncpg.Pool) -> list[str]:
+    """The payload types of the events a service's handlers wrote so far, in order."""
+    rows = await pool.fetch("SELECT envelope FROM outbox ORDER BY id")
+    return [parse_envelope(r["envelope"]).type for r in rows]
 
 
 def free_port() -> int:
