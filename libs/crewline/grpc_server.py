@@ -12,7 +12,6 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-
 _OPTIONS = [
     # No SO_REUSEPORT: a second process on the same port must fail to start, not
     # silently share the port with the first.

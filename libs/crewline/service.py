@@ -25,7 +25,7 @@ from crewline.db import create_pool
 from crewline.edge import AccessPolicy, EdgeInterceptor
 from crewline.events import IDENTITY_TOPIC
 from crewline.grpc_server import build_server
-from crewline.health import DependencyMonitor
+from crewline.health import DependencyMonitor, WorkerHealth
 from crewline.metrics import Metrics
 from crewline.outbox import OutboxRelay
 from crewline.runtime import Runtime, Worker
@@ -39,12 +39,14 @@ class ServiceKit:
     metrics: Metrics
     pool: asyncpg.Pool
     clock: Clock
+    worker_health: WorkerHealth  # every worker reports here; readiness reads it
 
     @classmethod
     async def create(cls, settings: ServiceSettings, *, clock: Clock | None = None) -> ServiceKit:
         """Metrics registry and a lazily connecting pool (nothing is contacted yet)."""
         pool = await create_pool(settings.postgres)
-        return cls(settings, Metrics.create(settings.name), pool, clock or SystemClock())
+        metrics = Metrics.create(settings.name)
+        return cls(settings, metrics, pool, clock or SystemClock(), WorkerHealth(metrics=metrics))
 
     def consumer(
         self, *, topics: Iterable[str], routes: Mapping[type[Message], Handler]
@@ -62,6 +64,7 @@ class ServiceKit:
             kafka=self.settings.kafka,
             metrics=self.metrics,
             client_id=f"{self.settings.name}-consumer",
+            worker_health=self.worker_health,
         )
 
     def deadlines(self, handlers: Mapping[str, DeadlineHandler]) -> DeadlineClock:
@@ -70,6 +73,7 @@ class ServiceKit:
             handlers=handlers,
             metrics=self.metrics,
             poll_interval=self.settings.poll_interval_seconds,
+            worker_health=self.worker_health,
         )
 
     def edge(self, policy: AccessPolicy) -> EdgeInterceptor:
@@ -109,6 +113,7 @@ class ServiceKit:
             client_id=f"{s.name}-relay",
             poll_interval=s.poll_interval_seconds,
             drain_timeout=s.shutdown_grace_seconds,
+            worker_health=self.worker_health,
         )
         monitor = DependencyMonitor(
             pool=self.pool,
@@ -116,6 +121,7 @@ class ServiceKit:
             health_servicer=health_servicer,
             service_names=service_names,
             metrics=self.metrics,
+            worker_health=self.worker_health,
         )
         return Runtime(
             settings=s,
