@@ -16,11 +16,13 @@ import os
 import sys
 import time
 from collections.abc import Mapping
+from pathlib import Path
 
 import grpc
 from rich.console import Console
 
 from crewline.cli import wait_healthy
+from crewline.ctl.config import ConfigFile, CredentialError, resolve_credential
 from tools import demo_display as display
 from tools.demo_display import Summary, Tracker
 from tools.demo_market import (
@@ -28,7 +30,6 @@ from tools.demo_market import (
     Addresses,
     DemoConfig,
     Market,
-    operator_credential_from_env,
 )
 
 
@@ -105,10 +106,10 @@ def parse_config(argv: list[str] | None, env: Mapping[str, str]) -> DemoConfig:
     try:
         return DemoConfig(
             addresses=Addresses.from_env(env),
-            operator_credential=operator_credential_from_env(env),
+            operator_credential=resolve_credential(None, env, ConfigFile(), Path.cwd()),
             **vars(args),
         )
-    except ValueError as err:
+    except (ValueError, CredentialError) as err:
         parser.error(str(err))
 
 

@@ -11,13 +11,13 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
 
 from crewline.aio import Backoff
-from crewline.settings import env_addr, env_str
+from crewline.auth.credentials import bearer_metadata as bearer
+from crewline.settings import env_addr
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import (
     client_admin_service_pb2_grpc,
@@ -48,27 +48,6 @@ LOST_RACE = frozenset({grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ALRE
 
 T = TypeVar("T")
 Metadata = tuple[tuple[str, str], ...]
-
-
-def bearer(credential: str) -> Metadata:
-    return (("authorization", f"Bearer {credential}"),)
-
-
-def operator_credential_from_env(env: Mapping[str, str]) -> str:
-    """The operator credential: ``CREWLINE_OPERATOR_CREDENTIAL``, or the file named by
-    ``CREWLINE_OPERATOR_CREDENTIAL_FILE``, or the one `make up` made under ``.local``."""
-    value = env_str(env, "CREWLINE_OPERATOR_CREDENTIAL", "")
-    if value:
-        return value
-    home = env_str(env, "CREWLINE_HOME", ".local")
-    default = Path(home) / "secrets" / "operator.credential"
-    path = Path(env_str(env, "CREWLINE_OPERATOR_CREDENTIAL_FILE", str(default)))
-    try:
-        return path.read_text().strip()
-    except OSError:
-        raise ValueError(
-            f"no operator credential at {path}; start the stack with `make up`"
-        ) from None
 
 
 def reward_for(index: int, base_minor: int) -> int:

@@ -29,6 +29,7 @@ from google.rpc import error_details_pb2, status_pb2
 
 from crewline import errors
 from crewline.auth.authenticator import Authenticator
+from crewline.auth.credentials import AUTHORIZATION_METADATA
 from crewline.auth.principal import Kind, Principal
 from crewline.db import TRANSIENT_DB_ERRORS
 from crewline.log import bound_contextvars, get_logger, new_correlation_id
@@ -37,7 +38,6 @@ from crewline.metrics import Metrics
 log = get_logger(__name__)
 
 CORRELATION_METADATA = "x-correlation-id"
-AUTHORIZATION_METADATA = "authorization"
 ERROR_DOMAIN = "crewline.dev"
 _STATUS_DETAILS = "grpc-status-details-bin"
 

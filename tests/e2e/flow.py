@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import uuid
 
-from crewline.edge import AUTHORIZATION_METADATA, CORRELATION_METADATA
+from crewline.auth.credentials import bearer_metadata as bearer
+from crewline.edge import CORRELATION_METADATA
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import ledger_service_pb2 as ledger_api
@@ -25,10 +26,6 @@ Metadata = tuple[tuple[str, str], ...]
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-def bearer(credential: str) -> Metadata:
-    return ((AUTHORIZATION_METADATA, f"Bearer {credential}"),)
 
 
 def as_operator(stack: Stack) -> Metadata:

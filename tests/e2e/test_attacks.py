@@ -17,8 +17,6 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 
 from crewline.auth.credentials import (
     TokenClaims,
@@ -26,6 +24,7 @@ from crewline.auth.credentials import (
     new_operator_credential,
     new_signing_key_pem,
 )
+from crewline.ctl.rpc import error_reason
 from crewline.events import IDENTITY_TOPIC
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
@@ -64,10 +63,7 @@ async def attempt(name: str, call: Attempt) -> Outcome:
     try:
         await call()
     except grpc.aio.AioRpcError as err:
-        status = rpc_status.from_call(err)
-        info = error_details_pb2.ErrorInfo()
-        reason = info.reason if status and status.details and status.details[0].Unpack(info) else ""
-        return Outcome(name, err.code().name, reason)
+        return Outcome(name, err.code().name, error_reason(err) or "")
     return Outcome(name, "OK", "")
 
 

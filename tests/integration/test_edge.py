@@ -19,14 +19,13 @@ import grpc
 import pytest
 import structlog
 from google.protobuf.wrappers_pb2 import StringValue
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from structlog.testing import capture_logs as _capture_logs
 
 from crewline import errors
 from crewline.auth.authenticator import Authenticator
 from crewline.auth.credentials import new_operator_credential, sha256_hex
 from crewline.auth.principal import CLIENTS, OPERATORS
+from crewline.ctl.rpc import error_reason
 from crewline.edge import AccessPolicy, EdgeInterceptor, principal_of
 from crewline.grpc_server import build_server
 from crewline.metrics import Metrics
@@ -145,13 +144,9 @@ async def running(pool: asyncpg.Pool) -> AsyncIterator[Running]:
 AS_OPERATOR = (("authorization", f"Bearer {OPERATOR}"),)
 
 
-def reason_of(err: grpc.aio.AioRpcError) -> str:
+def reason_of(err: grpc.aio.AioRpcError) -> str | None:
     """The machine-readable reason the server put in the status details."""
-    status = rpc_status.from_call(err)
-    assert status is not None, "no status details"
-    info = error_details_pb2.ErrorInfo()
-    assert status.details[0].Unpack(info)
-    return str(info.reason)
+    return error_reason(err)
 
 
 def capture_logs() -> Any:

@@ -17,6 +17,7 @@ from google.rpc import error_details_pb2  # type: ignore[import-untyped,unused-i
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status  # type: ignore[import-untyped,unused-ignore]
 
+from crewline.auth.credentials import bearer_metadata
 from crewline.ctl.api import (
     ApiKeyRecord,
     ClientRecord,
@@ -117,7 +118,7 @@ class GrpcAdmin:
         self, addresses: Addresses, credential: str | None, *, timeout: float = RPC_TIMEOUT
     ) -> None:
         self._addresses = addresses
-        self._metadata = (("authorization", f"Bearer {credential}"),) if credential else ()
+        self._metadata = bearer_metadata(credential) if credential else ()
         self._timeout = timeout
 
     @contextmanager

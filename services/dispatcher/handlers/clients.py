@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import asyncpg
 
 from crewline.auth import credentials, store
@@ -69,7 +71,7 @@ async def revoke_api_key(key_id: str, deps: Deps) -> store.ApiKeyRecord:
             return key
         now = deps.clock.now()
         await store.revoke_api_key(conn, key_id, now)
-        revoked = store.ApiKeyRecord(**{**key.__dict__, "revoked_at": now})
+        revoked = replace(key, revoked_at=now)
         await deps.publisher.publish(conn, pb.api_key_revoked(revoked))
         return revoked
 
