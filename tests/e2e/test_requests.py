@@ -8,12 +8,14 @@ from collections.abc import Awaitable
 import grpc
 import pytest
 
+from crewline.v1 import client_admin_service_pb2 as client_admin
+from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import ledger_service_pb2 as ledger_api
 from crewline.v1 import money_pb2
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
-from flow import as_client, as_contractor, claim, submit_task, unique, wait_offered
+from flow import as_client, as_contractor, as_operator, claim, submit_task, unique, wait_offered
 from harness import Stack
 
 
@@ -167,3 +169,97 @@ async def test_a_body_that_is_not_the_request_message_is_invalid_not_unknown(sta
         err = await refused(submit(body, metadata=acme))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert (err.details() or "").startswith("request: not a valid SubmitTask request")
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (
+            lambda s, op: s.clients.CreateClient(client_admin.CreateClientRequest(), metadata=op),
+            "client_id",
+        ),
+        (
+            lambda s, op: s.clients.CreateClient(
+                client_admin.CreateClientRequest(client_id="a b"), metadata=op
+            ),
+            "client_id",
+        ),
+        (
+            lambda s, op: s.clients.CreateApiKey(
+                client_admin.CreateApiKeyRequest(client_id="acme"), metadata=op
+            ),
+            "request_id",
+        ),
+        (
+            lambda s, op: s.clients.ListApiKeys(client_admin.ListApiKeysRequest(), metadata=op),
+            "client_id",
+        ),
+        (
+            lambda s, op: s.clients.RevokeApiKey(client_admin.RevokeApiKeyRequest(), metadata=op),
+            "key_id",
+        ),
+        (
+            lambda s, op: s.contractors.CreateContractor(
+                contractor_admin.CreateContractorRequest(contractor_id="x", display_name="n\x00"),
+                metadata=op,
+            ),
+            "display_name",
+        ),
+        (
+            lambda s, op: s.contractors.IssueContractorToken(
+                contractor_admin.IssueContractorTokenRequest(contractor_id="x", ttl_seconds=5),
+                metadata=op,
+            ),
+            "ttl_seconds",
+        ),
+        (
+            lambda s, op: s.contractors.RevokeContractorToken(
+                contractor_admin.RevokeContractorTokenRequest(), metadata=op
+            ),
+            "token_id",
+        ),
+    ],
+)
+async def test_malformed_operator_requests_name_the_field(
+    stack: Stack, call: object, field: str
+) -> None:
+    err = await refused(call(stack, as_operator(stack)))  # type: ignore[operator]
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (err.details() or "").startswith(f"{field}:")
+
+
+async def test_operator_requests_repeated_differently_are_refused_and_change_nothing(
+    stack: Stack,
+) -> None:
+    op, client, other = as_operator(stack), unique("lab"), unique("lab")
+    for c in (client, other):
+        await stack.clients.CreateClient(
+            client_admin.CreateClientRequest(client_id=c, display_name="Lab"), metadata=op
+        )
+    err = await refused(
+        stack.clients.CreateClient(
+            client_admin.CreateClientRequest(client_id=client, display_name="Other"), metadata=op
+        )
+    )
+    assert err.code() == grpc.StatusCode.ALREADY_EXISTS
+    rid = unique("key")
+    await stack.clients.CreateApiKey(
+        client_admin.CreateApiKeyRequest(request_id=rid, client_id=client), metadata=op
+    )
+    err = await refused(
+        stack.clients.CreateApiKey(
+            client_admin.CreateApiKeyRequest(request_id=rid, client_id=other), metadata=op
+        )
+    )
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (err.details() or "").startswith("request_id:")
+    listed = await stack.clients.ListApiKeys(
+        client_admin.ListApiKeysRequest(client_id=other), metadata=op
+    )
+    assert list(listed.keys) == []  # the refused request made no key
+    err = await refused(
+        stack.contractors.IssueContractorToken(
+            contractor_admin.IssueContractorTokenRequest(contractor_id=unique("ghost")), metadata=op
+        )
+    )
+    assert err.code() == grpc.StatusCode.NOT_FOUND
