@@ -1,14 +1,17 @@
 """The idempotent consumer loop.
 
-Each record is applied in one PostgreSQL transaction that also records its
-event id in ``inbox``; a redelivered event finds its id there and changes
-nothing. Offsets are committed to Kafka by hand, after that transaction, so a
-crash between the two redelivers, never loses.
+Each record is applied in a PostgreSQL transaction that also records its event id
+in ``inbox``; a redelivered event finds its id there and changes nothing. The
+records a poll brings from one partition are applied in order, up to
+``GROUP_SIZE`` of them in one transaction (one commit instead of one each: a
+backlog clears many times faster). Offsets are committed to Kafka by hand, after
+that transaction, so a crash between the two redelivers, never loses.
 
 A handler that fails on a transient database error is retried (the partition
-waits); one that raises anything else rolls back, and the event is recorded as
-``rejected`` with its error (a dead letter for operators), so one poisoned
-record cannot stall a partition forever.
+waits); one that raises anything else rolls back its group, the group is applied
+again one event per transaction, and that event is recorded as ``rejected`` with
+its error (a dead letter for operators), so one poisoned record cannot stall a
+partition forever, nor take its neighbours with it.
 
 Each poll that was applied and committed is reported to ``WorkerHealth`` as
 ``ok``; an unexpected error that restarts the loop is a failure. Kafka errors
@@ -39,6 +42,8 @@ from crewline.settings import KafkaSettings
 from crewline.v1 import envelope_pb2
 
 log = get_logger(__name__)
+
+GROUP_SIZE = 100  # records of one partition applied in one transaction
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,10 @@ def _names(partitions: Iterable[TopicPartition]) -> list[str]:
 
 class _Stopping(Exception):
     """Raised inside the loop to leave a batch early when a stop is requested."""
+
+
+class _GroupFailed(Exception):
+    """A record of a group cannot be applied with the others: apply them one by one."""
 
 
 class EventConsumer:
@@ -147,26 +156,103 @@ class EventConsumer:
             for tp, records in batch.items():
                 done = -1
                 try:
-                    for record in records:
-                        await self._apply_with_retry(record)
-                        done = record.offset
+                    for start in range(0, len(records), GROUP_SIZE):
+                        group = records[start : start + GROUP_SIZE]
+                        await self._apply_with_retry(group)
+                        done = group[-1].offset
                 finally:
                     if done >= 0:
                         await consumer.commit({tp: done + 1})
                         self._record_lag(consumer, tp, done + 1)
             self._health.ok(self._name)
 
-    async def _apply_with_retry(self, record: ConsumerRecord[bytes, bytes]) -> None:
+    async def _apply_with_retry(self, group: list[ConsumerRecord[bytes, bytes]]) -> None:
         backoff = Backoff()
         while True:
             if self._stopping.is_set():
                 raise _Stopping
             try:
-                await self.apply(record)
+                await self.apply_group(group)
                 return
             except TRANSIENT_DB_ERRORS as exc:
-                log.warning("consumer_db_unavailable", error=repr(exc), offset=record.offset)
+                log.warning("consumer_db_unavailable", error=repr(exc), offset=group[0].offset)
                 await sleep_unless(self._stopping, backoff.next())
+
+    async def apply_group(self, records: list[ConsumerRecord[bytes, bytes]]) -> list[str]:
+        """Apply records of one partition, in order, exactly once each, in one transaction;
+        their outcomes. If one cannot be applied with the others, the transaction rolls
+        back and each is applied on its own (``apply``), so only that one is rejected."""
+        if len(records) == 1:
+            return [await self.apply(records[0])]
+        started = time.perf_counter()
+        done: list[tuple[ConsumerRecord[bytes, bytes], envelope_pb2.EventEnvelope | None, str]]
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                done = [(r, *await self._apply_in_group(conn, r)) for r in records]
+        except _GroupFailed:
+            return [await self.apply(r) for r in records]
+        share = (time.perf_counter() - started) / len(records)
+        for record, env, outcome in done:
+            self._account(record, env, outcome, share, group=len(records))
+        return [outcome for _, _, outcome in done]
+
+    async def _apply_in_group(
+        self, conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes]
+    ) -> tuple[envelope_pb2.EventEnvelope | None, str]:
+        try:
+            env = parse_envelope(record.value)
+            payload = self._types.unpack(env)
+        except MalformedEvent:
+            raise _GroupFailed from None  # ``apply`` logs and dead-letters it
+        if payload is None:
+            return env, "ignored"
+        ctx = EventContext(
+            event_id=env.event_id,
+            correlation_id=env.correlation_id,
+            producer=env.producer,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+        )
+        with bound_contextvars(
+            correlation_id=env.correlation_id, event_id=env.event_id, event_type=env.type
+        ):
+            if not await self._record(conn, env, ctx, outcome="applied", error=None):
+                return env, "duplicate"
+            try:
+                await self._routes[type(payload)](conn, payload, ctx)
+            except TRANSIENT_DB_ERRORS:
+                raise
+            except Exception:
+                raise _GroupFailed from None  # ``apply`` logs and dead-letters it
+        return env, "applied"
+
+    def _account(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        env: envelope_pb2.EventEnvelope | None,
+        outcome: str,
+        elapsed: float,
+        *,
+        group: int = 1,
+    ) -> None:
+        event_type = env.type if env is not None else "malformed"
+        self._metrics.events_consumed.labels(record.topic, event_type, outcome).inc()
+        if env is None:
+            return
+        self._metrics.event_handling.labels(record.topic, env.type).observe(elapsed)
+        with bound_contextvars(
+            correlation_id=env.correlation_id, event_id=env.event_id, event_type=env.type
+        ):
+            log.info(
+                "event_consumed",
+                outcome=outcome,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                duration_ms=round(elapsed * 1000, 2),
+                group=group,
+            )
 
     async def apply(self, record: ConsumerRecord[bytes, bytes]) -> str:
         """Apply one record exactly once; returns the outcome (applied, duplicate, ...)."""
@@ -189,17 +275,7 @@ class EventConsumer:
             correlation_id=env.correlation_id, event_id=env.event_id, event_type=env.type
         ):
             outcome = await self._apply_envelope(env, ctx)
-            elapsed = time.perf_counter() - started
-            self._metrics.events_consumed.labels(record.topic, env.type, outcome).inc()
-            self._metrics.event_handling.labels(record.topic, env.type).observe(elapsed)
-            log.info(
-                "event_consumed",
-                outcome=outcome,
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                duration_ms=round(elapsed * 1000, 2),
-            )
+        self._account(record, env, outcome, time.perf_counter() - started)
         return outcome
 
     async def _apply_envelope(self, env: envelope_pb2.EventEnvelope, ctx: EventContext) -> str:

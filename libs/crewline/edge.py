@@ -1,13 +1,14 @@
 """The edge every RPC passes through, whatever its shape (unary, or streaming either way).
 
 For each call, in order: bind the correlation id (metadata ``x-correlation-id``, or a
-fresh one); admit it or answer RESOURCE_EXHAUSTED when ``max_in_flight`` calls are
-already running; authenticate the credential; check the method's access rule; run
-the servicer; map any error to its status code with a ``google.rpc.ErrorInfo``
-(reason, domain, metadata) in the status details; count the call by method and
-code; and log one line per unary call, or an opening and a closing line per stream
-with its message counts. A domain error raised inside a stream maps as in a unary
-call. Health and reflection (``/grpc.*``) pass untouched.
+fresh one); admit it or answer RESOURCE_EXHAUSTED when ``max_in_flight`` unary calls
+(or ``max_streams`` streaming calls, which live long) are already running;
+authenticate the credential; check the method's access rule; run the servicer;
+map any error to its status code with a ``google.rpc.ErrorInfo`` (reason, domain,
+metadata) in the status details; count the call by method and code; and log one
+line per unary call, or an opening and a closing line per stream with its message
+counts. A domain error raised inside a stream maps as in a unary call. Health and
+reflection (``/grpc.*``) pass untouched.
 
 The servicer learns who is calling from ``principal_of(context)`` and passes it on
 explicitly; nothing below the entrypoint reads it from ambient state.
@@ -87,12 +88,15 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         authenticator: Authenticator,
         policy: AccessPolicy,
         max_in_flight: int,
+        max_streams: int = 10_000,
     ) -> None:
         self._metrics = metrics
         self._authenticator = authenticator
         self._policy = policy
         self._max_in_flight = max_in_flight
-        self.in_flight = 0
+        self._max_streams = max_streams
+        self.in_flight = 0  # unary calls being handled
+        self.streams = 0  # streaming calls open: long-lived, so counted apart
 
     async def intercept_service(
         self,
@@ -202,12 +206,20 @@ class _Call:
 
     def _admit(self) -> None:
         edge = self._edge
-        if edge.in_flight >= edge._max_in_flight:
-            raise errors.ResourceExhausted(
-                f"{edge._max_in_flight} calls already in progress; retry with back-off",
-                metadata={"max_in_flight": str(edge._max_in_flight)},
-            )
-        edge.in_flight += 1
+        if self._streaming:
+            if edge.streams >= edge._max_streams:
+                raise errors.ResourceExhausted(
+                    f"{edge._max_streams} streams already open; retry with back-off",
+                    metadata={"max_streams": str(edge._max_streams)},
+                )
+            edge.streams += 1
+        else:
+            if edge.in_flight >= edge._max_in_flight:
+                raise errors.ResourceExhausted(
+                    f"{edge._max_in_flight} calls already in progress; retry with back-off",
+                    metadata={"max_in_flight": str(edge._max_in_flight)},
+                )
+            edge.in_flight += 1
         self._admitted = True
 
     async def __aexit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
@@ -257,7 +269,10 @@ class _Call:
     def _finish(self) -> None:
         _PRINCIPALS.pop(self._context, None)
         if self._admitted:
-            self._edge.in_flight -= 1
+            if self._streaming:
+                self._edge.streams -= 1
+            else:
+                self._edge.in_flight -= 1
             self._admitted = False
         elapsed = time.perf_counter() - self._started
         metrics = self._edge._metrics

@@ -21,7 +21,18 @@ PAY_TOPIC = "crewline.pay.v1"  # ledger: PayPosted; key account id credited
 # dispatcher: ClientCreated, ApiKeyCreated/Revoked (key client id); matcher:
 # ContractorCreated, ContractorTokenRevoked (key contractor id). Every service reads it.
 IDENTITY_TOPIC = "crewline.identity.v1"
-ALL_TOPICS = (TASKS_TOPIC, CLAIMS_TOPIC, PAY_TOPIC, IDENTITY_TOPIC)
+PROJECTS_TOPIC = "crewline.projects.v1"  # dispatcher: ProjectChanged; key project_id
+# matcher: ContractorChanged, QualificationChanged, BlockChanged (key contractor id);
+# QualificationTypeDefined (key type name), which the dispatcher reads.
+CONTRACTORS_TOPIC = "crewline.contractors.v1"
+ALL_TOPICS = (
+    TASKS_TOPIC,
+    CLAIMS_TOPIC,
+    PAY_TOPIC,
+    IDENTITY_TOPIC,
+    PROJECTS_TOPIC,
+    CONTRACTORS_TOPIC,
+)
 
 CORRELATION_HEADER = "correlation_id"
 

@@ -31,12 +31,18 @@ def build_server(
     interceptors: Sequence[grpc.aio.ServerInterceptor],
     register: Iterable[Callable[[grpc.aio.Server], None]],
     service_names: Iterable[str],
+    max_request_bytes: int | None = None,
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     """A server bound to host:port with the given servicers, health and reflection.
 
     Health starts NOT_SERVING; the runtime's dependency monitor flips it.
+    ``max_request_bytes`` raises gRPC's 4 MiB limit on a request message, for a
+    service whose contract takes larger ones.
     """
-    server = grpc.aio.server(interceptors=list(interceptors), options=_OPTIONS)
+    options = list(_OPTIONS)
+    if max_request_bytes is not None:
+        options.append(("grpc.max_receive_message_length", max_request_bytes))
+    server = grpc.aio.server(interceptors=list(interceptors), options=options)
     for add in register:
         add(server)
     health_servicer = health.aio.HealthServicer()

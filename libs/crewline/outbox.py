@@ -1,7 +1,8 @@
 """The transactional outbox and its relay.
 
-``enqueue`` writes an event in the caller's transaction, so the state change and
-the event commit together or not at all. ``OutboxRelay`` publishes unsent rows in
+``enqueue`` writes an event in the caller's transaction (``enqueue_many`` a batch
+of them, with one statement), so the state change and the event commit together
+or not at all. ``OutboxRelay`` publishes unsent rows in
 id order with an idempotent producer (acks=all) and marks them sent.
 
 Several relays (replicas) may run at once: each batch is taken under a
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -53,6 +56,26 @@ _NEVER_ACCEPTED = (
 )
 
 
+@dataclass(frozen=True)
+class OutboxRow:
+    """One event, enveloped and ready to store: for SQL that writes it itself
+    (``outbox_enqueue()``, kernel migration 0004) in the statement that changes state."""
+
+    event_id: uuid.UUID
+    topic: str
+    key: bytes
+    envelope: bytes
+    correlation_id: str
+
+
+def prepare(*, topic: str, key: str, payload: Message, producer: str) -> OutboxRow:
+    """The outbox row for an event, with a fresh event id and the current correlation id."""
+    correlation_id = current_correlation_id()
+    event_id = uuid.uuid4()
+    envelope = wrap(payload, producer=producer, correlation_id=correlation_id, event_id=event_id)
+    return OutboxRow(event_id, topic, key.encode(), envelope.SerializeToString(), correlation_id)
+
+
 async def enqueue(
     conn: asyncpg.Connection,
     *,
@@ -62,21 +85,36 @@ async def enqueue(
     producer: str,
 ) -> uuid.UUID:
     """Write one event to the outbox inside the caller's open transaction."""
+    [event_id] = await enqueue_many(conn, [(topic, key, payload)], producer=producer)
+    return event_id
+
+
+async def enqueue_many(
+    conn: asyncpg.Connection,
+    events: Sequence[tuple[str, str, Message]],
+    *,
+    producer: str,
+) -> list[uuid.UUID]:
+    """Write ``(topic, key, payload)`` events to the outbox, in order, with one statement,
+    inside the caller's open transaction; their event ids, in the same order."""
     if not conn.is_in_transaction():
         raise RuntimeError("outbox.enqueue must run inside the state change's transaction")
-    correlation_id = current_correlation_id()
-    event_id = uuid.uuid4()
-    env = wrap(payload, producer=producer, correlation_id=correlation_id, event_id=event_id)
+    if not events:
+        return []
+    rows = [prepare(topic=t, key=k, payload=p, producer=producer) for t, k, p in events]
+    # WITH ORDINALITY ... ORDER BY: ids (the relay's order) follow the caller's order.
     await conn.execute(
         "INSERT INTO outbox (event_id, topic, key, envelope, correlation_id)"
-        " VALUES ($1, $2, $3, $4, $5)",
-        event_id,
-        topic,
-        key.encode(),
-        env.SerializeToString(),
-        correlation_id,
+        " SELECT e.event_id, e.topic, e.key, e.envelope, $5"
+        " FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::bytea[])"
+        " WITH ORDINALITY AS e(event_id, topic, key, envelope, n) ORDER BY e.n",
+        [r.event_id for r in rows],
+        [r.topic for r in rows],
+        [r.key for r in rows],
+        [r.envelope for r in rows],
+        rows[0].correlation_id,
     )
-    return event_id
+    return [r.event_id for r in rows]
 
 
 class OutboxRelay:
@@ -264,4 +302,4 @@ class OutboxRelay:
         return retry
 
 
-__all__ = ["OutboxRelay", "enqueue"]
+__all__ = ["OutboxRelay", "enqueue", "enqueue_many"]

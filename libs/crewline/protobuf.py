@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from crewline.money import Money
-from crewline.v1 import money_pb2
+from crewline.pay_terms import Basis, PayTerms
+from crewline.qualifications import Comparator, Kind, Requirement
+from crewline.v1 import money_pb2, project_pb2
 
 
 def money_to_pb(money: Money) -> money_pb2.Money:
@@ -27,3 +29,76 @@ def timestamp(value: datetime) -> Timestamp:
 
 def from_timestamp(ts: Timestamp) -> datetime:
     return ts.ToDatetime(tzinfo=UTC)
+
+
+# Requirements and pay terms travel in requests (dispatcher), events (both) and
+# offers (matcher); the enum mapping is written once, here.
+COMPARATORS: dict[project_pb2.Comparator.ValueType, Comparator] = {
+    project_pb2.COMPARATOR_LESS_THAN: Comparator.LESS_THAN,
+    project_pb2.COMPARATOR_LESS_OR_EQUAL: Comparator.LESS_OR_EQUAL,
+    project_pb2.COMPARATOR_GREATER_THAN: Comparator.GREATER_THAN,
+    project_pb2.COMPARATOR_GREATER_OR_EQUAL: Comparator.GREATER_OR_EQUAL,
+    project_pb2.COMPARATOR_EQUAL: Comparator.EQUAL,
+    project_pb2.COMPARATOR_NOT_EQUAL: Comparator.NOT_EQUAL,
+    project_pb2.COMPARATOR_EXISTS: Comparator.EXISTS,
+    project_pb2.COMPARATOR_NOT_EXISTS: Comparator.NOT_EXISTS,
+    project_pb2.COMPARATOR_IN: Comparator.IN,
+    project_pb2.COMPARATOR_NOT_IN: Comparator.NOT_IN,
+}
+_COMPARATOR_PB = {v: k for k, v in COMPARATORS.items()}
+
+KINDS: dict[project_pb2.QualificationKind.ValueType, Kind] = {
+    project_pb2.QUALIFICATION_KIND_SCORE: Kind.SCORE,
+    project_pb2.QUALIFICATION_KIND_PRESENCE: Kind.PRESENCE,
+    project_pb2.QUALIFICATION_KIND_STRING: Kind.STRING,
+}
+_KIND_PB = {v: k for k, v in KINDS.items()}
+
+
+def kind_to_pb(kind: Kind) -> project_pb2.QualificationKind.ValueType:
+    return _KIND_PB[kind]
+
+
+def requirement_to_pb(req: Requirement) -> project_pb2.Requirement:
+    pb = project_pb2.Requirement(
+        qualification=req.qualification, comparator=_COMPARATOR_PB[req.comparator]
+    )
+    pb.scores.extend(v for v in req.values if isinstance(v, int))
+    pb.strings.extend(v for v in req.values if isinstance(v, str))
+    return pb
+
+
+def requirement_from_pb(pb: project_pb2.Requirement) -> Requirement:
+    """Trusted data (an event); requests go through ``qualifications.requirement``."""
+    return Requirement(pb.qualification, COMPARATORS[pb.comparator], (*pb.scores, *pb.strings))
+
+
+def pay_terms_to_pb(terms: PayTerms) -> project_pb2.PayTerms:
+    pb = project_pb2.PayTerms(version=terms.version)
+    if terms.basis is Basis.PER_SUBMISSION:
+        pb.per_submission.reward.CopyFrom(money_to_pb(terms.rate))
+    else:
+        pb.hourly.rate.CopyFrom(money_to_pb(terms.rate))
+        pb.hourly.max_paid_seconds = terms.max_paid_seconds
+    if terms.effective_at is not None:
+        pb.effective_at.CopyFrom(timestamp(terms.effective_at))
+    return pb
+
+
+def pay_terms_from_pb(pb: project_pb2.PayTerms) -> PayTerms:
+    """Trusted data (an event); requests are validated by the dispatcher's adapter."""
+    effective_at = from_timestamp(pb.effective_at) if pb.HasField("effective_at") else None
+    if pb.WhichOneof("basis") == "hourly":
+        return PayTerms(
+            basis=Basis.HOURLY,
+            rate=money_from_pb(pb.hourly.rate),
+            max_paid_seconds=pb.hourly.max_paid_seconds,
+            version=pb.version,
+            effective_at=effective_at,
+        )
+    return PayTerms(
+        basis=Basis.PER_SUBMISSION,
+        rate=money_from_pb(pb.per_submission.reward),
+        version=pb.version,
+        effective_at=effective_at,
+    )

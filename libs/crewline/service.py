@@ -85,6 +85,7 @@ class ServiceKit:
             ),
             policy=policy,
             max_in_flight=self.settings.max_in_flight,
+            max_streams=self.settings.max_streams,
         )
 
     def runtime(
@@ -96,8 +97,12 @@ class ServiceKit:
         migrations: Path,
         workers: Sequence[Worker] = (),
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+        max_request_bytes: int | None = None,
     ) -> Runtime:
-        """The service, ready to run; ``interceptors`` run after the kernel's edge."""
+        """The service, ready to run; ``interceptors`` run after the kernel's edge.
+
+        ``max_request_bytes``: the largest request message taken (default gRPC's 4 MiB).
+        """
         s = self.settings
         server, health_servicer = build_server(
             host=s.grpc_host,
@@ -105,6 +110,7 @@ class ServiceKit:
             interceptors=[self.edge(policy), *interceptors],
             register=register,
             service_names=service_names,
+            max_request_bytes=max_request_bytes,
         )
         relay = OutboxRelay(
             pool=self.pool,

@@ -171,6 +171,8 @@ class ServiceSettings:
     poll_interval_seconds: float = 0.05
     # Calls handled at once; more get RESOURCE_EXHAUSTED at once, counted, never queued unseen.
     max_in_flight: int = 256
+    # Streaming calls (offers, watch) open at once; each holds little but lives long.
+    max_streams: int = 10_000
 
     @classmethod
     def from_env(
@@ -196,6 +198,7 @@ class ServiceSettings:
             kafka=KafkaSettings.from_env(env),
             auth=AuthSettings.from_env(env),
             max_in_flight=env_int(env, f"{prefix}_MAX_IN_FLIGHT", 256),
+            max_streams=env_int(env, f"{prefix}_MAX_STREAMS", 10_000),
             log_format=env_str(env, "CREWLINE_LOG_FORMAT", "auto"),
             shutdown_grace_seconds=env_float(env, "CREWLINE_SHUTDOWN_GRACE_SECONDS", 10.0),
             poll_interval_seconds=env_float(env, "CREWLINE_POLL_INTERVAL_SECONDS", 0.05),

@@ -5,14 +5,21 @@ against the configured public keys and the revocations in its own database; the
 operator credential against the digests in settings. Lookups are reused for
 ``cache_seconds`` (1 s by default), so a revocation bites on every replica at most
 that long after it reaches the replica's database.
+
+A token's signature is checked once and the result kept until the token expires
+(its expiry is still checked on every call). Revocations are read as one set of
+every unexpired revoked token, refreshed at most once per ``cache_seconds`` by one
+query, however many contractors call: the hot path of a contractor's call makes
+no database round trip.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import asyncpg
-from cachetools import TTLCache
+from cachetools import LRUCache, TTLCache
 
 from crewline.auth import credentials as cred
 from crewline.auth import store
@@ -36,7 +43,11 @@ class Authenticator:
         self._keys: TTLCache[str, store.ApiKeyRecord | None] = TTLCache(
             _CACHE_ENTRIES, ttl, timer=time.monotonic
         )
-        self._revoked: TTLCache[str, bool] = TTLCache(_CACHE_ENTRIES, ttl, timer=time.monotonic)
+        self._ttl = ttl
+        self._verified: LRUCache[str, cred.TokenClaims] = LRUCache(_CACHE_ENTRIES)
+        self._revoked: frozenset[str] = frozenset()
+        self._revoked_read_at = -float("inf")  # time.monotonic() of the last read
+        self._revoked_lock = asyncio.Lock()
 
     async def authenticate(self, authorization: str | None) -> Principal:
         """The principal a ``Bearer`` credential proves; ``Unauthenticated`` says why not."""
@@ -68,8 +79,12 @@ class Authenticator:
         return OPERATOR
 
     async def _contractor(self, credential: str) -> Principal:
-        claims = self._tokens.verify(credential, now=self._clock.now())
-        if await self._token_revoked(claims.token_id):
+        claims = self._verified.get(credential)
+        now = self._clock.now()
+        if claims is None or now >= claims.expires_at:
+            claims = self._tokens.verify(credential, now=now)  # raises EXPIRED once it is
+            self._verified[credential] = claims
+        if claims.token_id in await self._revoked_tokens():
             raise refuse(Failure.REVOKED, f"token {claims.token_id} was revoked")
         return Principal(Kind.CONTRACTOR, claims.contractor_id)
 
@@ -81,10 +96,13 @@ class Authenticator:
         self._keys[key_id] = key
         return key
 
-    async def _token_revoked(self, token_id: str) -> bool:
-        cached = self._revoked.get(token_id)
-        if cached is not None:
-            return cached
-        revoked = await store.token_revoked(self._pool, token_id)
-        self._revoked[token_id] = revoked
-        return revoked
+    async def _revoked_tokens(self) -> frozenset[str]:
+        """Every unexpired revoked token id, at most ``cache_seconds`` old."""
+        if time.monotonic() - self._revoked_read_at < self._ttl:
+            return self._revoked
+        async with self._revoked_lock:  # one query for all the callers waiting here
+            if time.monotonic() - self._revoked_read_at >= self._ttl:
+                started = time.monotonic()
+                self._revoked = await store.unexpired_revocations(self._pool, self._clock.now())
+                self._revoked_read_at = started
+        return self._revoked

@@ -83,6 +83,9 @@ async def revoke_token(
     )
 
 
-async def token_revoked(conn: asyncpg.Connection | asyncpg.Pool, token_id: str) -> bool:
-    found = await conn.fetchval("SELECT true FROM revoked_tokens WHERE token_id = $1", token_id)
-    return bool(found)
+async def unexpired_revocations(
+    conn: asyncpg.Connection | asyncpg.Pool, now: datetime
+) -> frozenset[str]:
+    """The ids of revoked tokens that have not expired yet (expired ones are refused anyway)."""
+    rows = await conn.fetch("SELECT token_id FROM revoked_tokens WHERE expires_at > $1", now)
+    return frozenset(r["token_id"] for r in rows)

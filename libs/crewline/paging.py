@@ -1,0 +1,78 @@
+"""Cursor pagination: a page token holds the sort key of the last item of the page before.
+
+Tokens are base64 text, so callers treat them as opaque; a token this module did not
+write is ``InvalidArgument`` on ``page_token``. ``encode_token`` / ``decode_token``
+are the plumbing for any sort key; ``PageCursor`` is the common (time, id) one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+
+from crewline import validate
+from crewline.errors import InvalidArgument
+
+_SEPARATOR = "|"
+
+
+def not_ours(field: str = "page_token") -> InvalidArgument:
+    """The error for a page token this service did not issue."""
+    return InvalidArgument(field, "is not a token this service issued")
+
+
+def encode_token(*parts: str) -> str:
+    """A page token holding ``parts`` (none may contain ``|``)."""
+    if any(_SEPARATOR in p for p in parts):
+        raise ValueError(f"a page token part may not contain {_SEPARATOR!r}")
+    return base64.urlsafe_b64encode(_SEPARATOR.join(parts).encode()).decode()
+
+
+def decode_token(token: str, *, parts: int, field: str = "page_token") -> list[str]:
+    """The ``parts`` strings in a token from ``encode_token``; else InvalidArgument."""
+    try:
+        found = base64.urlsafe_b64decode(token.encode()).decode().split(_SEPARATOR)
+    except (ValueError, binascii.Error):  # bad base64 or UTF-8 (both ValueErrors)
+        raise not_ours(field) from None
+    if len(found) != parts or not all(found):
+        raise not_ours(field)
+    return found
+
+
+def token_time(text: str, *, field: str = "page_token") -> datetime:
+    """A timezone-aware time from a token part."""
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise not_ours(field) from None
+    if at.tzinfo is None:
+        raise not_ours(field)
+    return at
+
+
+@dataclass(frozen=True)
+class PageCursor:
+    """Where a page ended, for lists ordered by (a time, an id)."""
+
+    at: datetime
+    id: str
+
+    def token(self) -> str:
+        return encode_token(self.at.isoformat(), self.id)
+
+    @classmethod
+    def from_token(cls, token: str, *, field: str = "page_token") -> PageCursor:
+        at, key = decode_token(token, parts=2, field=field)
+        return cls(token_time(at, field=field), key)
+
+
+def cursor_of(token: str, *, field: str = "page_token") -> PageCursor | None:
+    """The cursor of a request's page token; None for the first page (no token)."""
+    return PageCursor.from_token(token, field=field) if token else None
+
+
+def page_size(value: int, *, default: int, maximum: int, field: str = "page_size") -> int:
+    """A request's page size: 0 means ``default``, else 1 to ``maximum``."""
+    return validate.int_range(value or default, field=field, low=1, high=maximum)
