@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crewline.events import CLAIMS_TOPIC
+from crewline.events import CLAIMS_TOPIC, CONTRACTORS_TOPIC
 from crewline.runtime import Runtime
 from crewline.service import ServiceKit
 from crewline.timekeeping import Clock
 from dispatcher import handlers
 from dispatcher.deps import Deps
+from dispatcher.domain.model import MAX_BATCH, MAX_PAYLOAD_BYTES
 from dispatcher.entrypoints.grpc_api import (
     POLICY,
     SERVICE_NAMES,
@@ -19,16 +20,21 @@ from dispatcher.entrypoints.grpc_api import (
 from dispatcher.settings import DispatcherSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# A full SubmitTasks batch (1,000 tasks of up to 64 KiB each) and its framing.
+MAX_REQUEST_BYTES = MAX_BATCH * (MAX_PAYLOAD_BYTES + 1024) + 1024 * 1024
 
 
 async def bootstrap(settings: DispatcherSettings, *, clock: Clock | None = None) -> Runtime:
     kit = await ServiceKit.create(settings.service, clock=clock)
     deps = Deps.build(pool=kit.pool, clock=kit.clock, settings=settings)
-    consumer = kit.consumer(topics=[CLAIMS_TOPIC], routes=handlers.event_routes(deps))
+    consumer = kit.consumer(
+        topics=[CLAIMS_TOPIC, CONTRACTORS_TOPIC], routes=handlers.event_routes(deps)
+    )
     return kit.runtime(
         register=[TaskServicer(deps).register, ClientAdminServicer(deps).register],
         service_names=SERVICE_NAMES,
         policy=POLICY,
         migrations=MIGRATIONS,
         workers=[consumer, kit.deadlines(handlers.deadlines(deps))],
+        max_request_bytes=MAX_REQUEST_BYTES,
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import asyncpg
 from google.protobuf.message import Message
 
-from crewline.events import IDENTITY_TOPIC, TASKS_TOPIC
+from crewline.events import IDENTITY_TOPIC, PROJECTS_TOPIC, TASKS_TOPIC
 from crewline.publisher import Publisher, Route
 from crewline.timekeeping import Clock
 from crewline.v1 import events_pb2
@@ -17,6 +17,7 @@ SERVICE = "dispatcher"
 
 # Every event the dispatcher publishes, its topic and its key (one entity's events in order).
 PUBLISHES: dict[type[Message], Route] = {
+    events_pb2.ProjectChanged: Route(PROJECTS_TOPIC, key=lambda e: e.project.project_id),
     events_pb2.TaskPublished: Route(TASKS_TOPIC, key=lambda e: e.task_id),
     events_pb2.SubmissionAccepted: Route(TASKS_TOPIC, key=lambda e: e.task_id),
     events_pb2.ClientCreated: Route(IDENTITY_TOPIC, key=lambda e: e.client_id),

@@ -3,19 +3,45 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from crewline.auth.store import ApiKeyRecord
-from crewline.protobuf import money_to_pb, timestamp
+from crewline.errors import InvalidArgument
+from crewline.money import Money
+from crewline.pay_terms import Basis, PayTerms, pay_terms
+from crewline.protobuf import (
+    COMPARATORS,
+    from_timestamp,
+    money_to_pb,
+    pay_terms_to_pb,
+    requirement_to_pb,
+    timestamp,
+)
 from crewline.v1 import client_admin_service_pb2 as admin_api
-from crewline.v1 import events_pb2, task_service_pb2
+from crewline.v1 import events_pb2, project_pb2, task_service_pb2
 from dispatcher.domain.clients import Client
 from dispatcher.domain.model import (
+    ListTasks,
     Submission,
     SubmissionStatus,
-    SubmitTask,
+    SubmitTasks,
     Task,
+    TaskSpec,
     TaskStatus,
-    submit_task,
+    check_batch_size,
+    list_tasks,
+    submit_tasks,
+    task_spec,
+)
+from dispatcher.domain.projects import (
+    CreateProject,
+    Project,
+    ProjectFields,
+    RequirementSpec,
+    UpdateProject,
+    create_project,
+    update_paths,
+    update_project,
 )
 
 _TASK_STATUS = {
@@ -28,20 +54,34 @@ _SUBMISSION_STATUS = {
 }
 
 
+_STATUS_FROM_PB = {v: k for k, v in _TASK_STATUS.items()}
+
+
 def task_to_pb(task: Task) -> task_service_pb2.Task:
-    return task_service_pb2.Task(
+    pb = task_service_pb2.Task(
         task_id=str(task.task_id),
         client_id=task.client_id,
         project_id=task.project_id,
         status=_TASK_STATUS[task.status],
         slots=task.slots,
-        reward=money_to_pb(task.reward),
-        instructions=task.instructions,
         claimed_count=task.claimed_count,
         submitted_count=task.submitted_count,
         accepted_count=task.accepted_count,
         created_at=timestamp(task.created_at),
+        idempotency_key=task.idempotency_key,
+        priority=task.priority,
+        expires_at=timestamp(task.expires_at),
+        updated_at=timestamp(task.updated_at),
     )
+    _set_payload(pb, task)
+    return pb
+
+
+def _set_payload(pb: task_service_pb2.Task | events_pb2.TaskPublished, task: Task) -> None:
+    if task.payload_json is not None:
+        pb.payload_json = task.payload_json
+    elif task.payload_bytes is not None:
+        pb.payload_bytes = task.payload_bytes
 
 
 def submission_to_pb(sub: Submission) -> task_service_pb2.Submission:
@@ -53,30 +93,61 @@ def submission_to_pb(sub: Submission) -> task_service_pb2.Submission:
     )
 
 
-def submit_task_command(req: task_service_pb2.SubmitTaskRequest, *, client_id: str) -> SubmitTask:
-    """The request, validated into a command for the calling client; a bad field raises
-    ``InvalidArgument``."""
-    return submit_task(
-        request_id=req.request_id,
+def _task_spec(pb: task_service_pb2.TaskSpec, *, field: str) -> TaskSpec:
+    which = pb.WhichOneof("payload")
+    return task_spec(
+        idempotency_key=pb.idempotency_key,
+        payload_json=pb.payload_json if which == "payload_json" else None,
+        payload_bytes=pb.payload_bytes if which == "payload_bytes" else None,
+        slots=pb.slots,
+        priority=pb.priority if pb.HasField("priority") else None,
+        lifetime_seconds=pb.lifetime_seconds,
+        field=field,
+    )
+
+
+def submit_tasks_command(
+    req: task_service_pb2.SubmitTasksRequest, *, client_id: str
+) -> SubmitTasks:
+    """The batch, validated into a command for the calling client; the first bad field
+    raises ``InvalidArgument`` naming it, with the task's index."""
+    check_batch_size(len(req.tasks))  # before validating each of (maybe) very many
+    specs = [_task_spec(t, field=f"tasks[{i}]") for i, t in enumerate(req.tasks)]
+    return submit_tasks(client_id=client_id, project_id=req.project_id, tasks=specs)
+
+
+def submit_task_command(req: task_service_pb2.SubmitTaskRequest, *, client_id: str) -> SubmitTasks:
+    """One task: a batch of one, whose errors name ``task.<field>``."""
+    spec = _task_spec(req.task, field="task")
+    return submit_tasks(client_id=client_id, project_id=req.project_id, tasks=[spec], field="task")
+
+
+def list_tasks_query(req: task_service_pb2.ListTasksRequest, *, client_id: str) -> ListTasks:
+    if req.status and req.status not in _STATUS_FROM_PB:
+        raise InvalidArgument("status", "is not a task status")
+    return list_tasks(
         client_id=client_id,
+        page_size=req.page_size,
+        page_token=req.page_token,
         project_id=req.project_id,
-        slots=req.slots,
-        currency=req.reward.currency_code,
-        amount_minor=req.reward.amount_minor,
-        instructions=req.instructions,
+        status=_STATUS_FROM_PB.get(req.status),
+        updated_since=from_timestamp(req.updated_since) if req.HasField("updated_since") else None,
     )
 
 
 def task_published(task: Task) -> events_pb2.TaskPublished:
-    return events_pb2.TaskPublished(
+    pb = events_pb2.TaskPublished(
         task_id=str(task.task_id),
         client_id=task.client_id,
         project_id=task.project_id,
         slots=task.slots,
-        reward=money_to_pb(task.reward),
-        instructions=task.instructions,
         published_at=timestamp(task.created_at),
+        priority=task.priority,
+        own_priority=task.own_priority,
+        expires_at=timestamp(task.expires_at),
     )
+    _set_payload(pb, task)
+    return pb
 
 
 def submission_accepted(
@@ -132,3 +203,103 @@ def api_key_revoked(key: ApiKeyRecord) -> events_pb2.ApiKeyRevoked:
     return events_pb2.ApiKeyRevoked(
         key_id=key.key_id, client_id=key.client_id, revoked_at=timestamp(key.revoked_at)
     )
+
+
+# --- projects --------------------------------------------------------------------------
+
+
+def _requirement_spec(pb: project_pb2.Requirement) -> RequirementSpec:
+    return RequirementSpec(
+        pb.qualification, COMPARATORS.get(pb.comparator), tuple(pb.scores), tuple(pb.strings)
+    )
+
+
+def _pay_terms(pb: project_pb2.PayTerms, *, field: str) -> PayTerms:
+    """Request pay terms, validated (version and effective_at are output only)."""
+    match pb.WhichOneof("basis"):
+        case "per_submission":
+            reward = pb.per_submission.reward
+            rate = Money.positive(
+                currency=reward.currency_code,
+                amount_minor=reward.amount_minor,
+                field=f"{field}.per_submission.reward",
+            )
+            return pay_terms(basis=Basis.PER_SUBMISSION, rate=rate, max_paid_seconds=0, field=field)
+        case "hourly":
+            hourly = pb.hourly
+            rate = Money.positive(
+                currency=hourly.rate.currency_code,
+                amount_minor=hourly.rate.amount_minor,
+                field=f"{field}.hourly.rate",
+            )
+            return pay_terms(
+                basis=Basis.HOURLY,
+                rate=rate,
+                max_paid_seconds=hourly.max_paid_seconds,
+                field=field,
+            )
+    return pay_terms(basis=None, rate=None, max_paid_seconds=0, field=field)
+
+
+def create_project_command(
+    req: task_service_pb2.CreateProjectRequest, *, client_id: str
+) -> CreateProject:
+    """The request, validated (all but requirements' types) into a command for the caller."""
+    fields = ProjectFields(
+        title=req.title,
+        instructions=req.instructions,
+        requirements=tuple(_requirement_spec(r) for r in req.requirements),
+        pay_terms=_pay_terms(req.pay_terms, field="pay_terms"),
+        assignments_per_task=req.assignments_per_task,
+        claim_timeout_seconds=req.claim_timeout_seconds,
+        task_lifetime_seconds=req.task_lifetime_seconds,
+        auto_accept_delay_seconds=req.auto_accept_delay_seconds,
+        priority=req.priority,
+        max_claims_per_contractor=req.max_claims_per_contractor,
+    )
+    return create_project(request_id=req.request_id, client_id=client_id, fields=fields)
+
+
+def update_project_command(
+    req: task_service_pb2.UpdateProjectRequest, *, client_id: str
+) -> UpdateProject:
+    """Only the fields the update mask names are read (and validated)."""
+    paths = update_paths(list(req.update_mask.paths))
+    p = req.project
+    given: dict[str, Any] = {
+        name: getattr(p, name) for name in paths if name not in ("requirements", "pay_terms")
+    }
+    if "requirements" in paths:
+        given["requirements"] = tuple(_requirement_spec(r) for r in p.requirements)
+    if "pay_terms" in paths:
+        given["pay_terms"] = _pay_terms(p.pay_terms, field="project.pay_terms")
+    return update_project(
+        project_id=p.project_id,
+        client_id=client_id,
+        changes=ProjectFields(**given),
+        expected_revision=req.expected_revision,
+    )
+
+
+def project_to_pb(project: Project) -> project_pb2.Project:
+    return project_pb2.Project(
+        project_id=project.project_id,
+        client_id=project.client_id,
+        title=project.title,
+        instructions=project.instructions,
+        requirements=[requirement_to_pb(r) for r in project.requirements],
+        pay_terms=pay_terms_to_pb(project.pay_terms),
+        assignments_per_task=project.assignments_per_task,
+        claim_timeout_seconds=project.claim_timeout_seconds,
+        task_lifetime_seconds=project.task_lifetime_seconds,
+        auto_accept_delay_seconds=project.auto_accept_delay_seconds,
+        priority=project.priority,
+        max_claims_per_contractor=project.max_claims_per_contractor,
+        revision=project.revision,
+        created_at=timestamp(project.created_at),
+        updated_at=timestamp(project.updated_at),
+    )
+
+
+def project_changed(project: Project) -> events_pb2.ProjectChanged:
+    return events_pb2.ProjectChanged(project=project_to_pb(project))

@@ -7,16 +7,29 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import json
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from crewline import validate
+from crewline import paging, validate
 from crewline.errors import InvalidArgument
 from crewline.money import Money
+from crewline.paging import PageCursor
+from dispatcher.domain.projects import (
+    MAX_PRIORITY,
+    MAX_SLOTS,
+    MAX_TASK_LIFETIME,
+    MIN_SECONDS,
+    Project,
+    project_ref,
+)
 
-MAX_SLOTS = 1000
-MAX_INSTRUCTIONS = 20_000
+MAX_BATCH = 1000
+MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 100
 
 
 class TaskStatus(enum.StrEnum):
@@ -30,50 +43,145 @@ class SubmissionStatus(enum.StrEnum):
 
 
 @dataclass(frozen=True, kw_only=True)
-class SubmitTask:
-    """Command: publish a task. ``request_id`` makes it idempotent, forever."""
+class TaskSpec:
+    """One task as the client asked for it; zeros and ``None`` mean the project's."""
 
-    request_id: str
+    idempotency_key: str
+    payload_json: str | None = None
+    payload_bytes: bytes | None = None
+    slots: int = 0
+    priority: int | None = None
+    lifetime_seconds: int = 0
+
+    def fingerprint(self, project_id: str) -> str:
+        """What must match when the idempotency key is used again, in any batch."""
+        digest = hashlib.sha256()
+        head = [project_id, self.slots, self.priority, self.lifetime_seconds]
+        digest.update(json.dumps(head).encode())
+        if self.payload_json is not None:
+            digest.update(b"\x00json\x00" + self.payload_json.encode())
+        if self.payload_bytes is not None:
+            digest.update(b"\x00bytes\x00" + self.payload_bytes)
+        return digest.hexdigest()
+
+
+def task_spec(
+    *,
+    idempotency_key: str,
+    payload_json: str | None,
+    payload_bytes: bytes | None,
+    slots: int,
+    priority: int | None,
+    lifetime_seconds: int,
+    field: str,
+) -> TaskSpec:
+    """Validate one task of a request; errors name ``field.<name>``, e.g. ``tasks[17].slots``."""
+    key = validate.identifier(idempotency_key, field=f"{field}.idempotency_key")
+    _check_payload(payload_json, payload_bytes, field=field)
+    if lifetime_seconds:
+        validate.int_range(
+            lifetime_seconds,
+            field=f"{field}.lifetime_seconds",
+            low=MIN_SECONDS,
+            high=MAX_TASK_LIFETIME,
+        )
+    return TaskSpec(
+        idempotency_key=key,
+        payload_json=payload_json,
+        payload_bytes=payload_bytes,
+        slots=validate.int_range(slots, field=f"{field}.slots", low=0, high=MAX_SLOTS),
+        priority=None
+        if priority is None
+        else validate.int_range(priority, field=f"{field}.priority", low=0, high=MAX_PRIORITY),
+        lifetime_seconds=lifetime_seconds,
+    )
+
+
+def _check_payload(payload_json: str | None, payload_bytes: bytes | None, *, field: str) -> None:
+    if payload_json is not None:
+        if len(payload_json.encode()) > MAX_PAYLOAD_BYTES:
+            raise InvalidArgument(
+                f"{field}.payload_json", f"must be at most {MAX_PAYLOAD_BYTES} bytes of UTF-8"
+            )
+        try:
+            json.loads(payload_json)
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
+            problem = "is nested too deeply" if isinstance(exc, RecursionError) else exc
+            raise InvalidArgument(
+                f"{field}.payload_json", f"is not valid JSON: {problem}"
+            ) from None
+    elif payload_bytes is not None:
+        if not payload_bytes or len(payload_bytes) > MAX_PAYLOAD_BYTES:
+            raise InvalidArgument(f"{field}.payload_bytes", f"must be 1-{MAX_PAYLOAD_BYTES} bytes")
+    else:
+        raise InvalidArgument(f"{field}.payload", "must set payload_json or payload_bytes")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubmitTasks:
+    """Command: publish tasks in one project, all or nothing."""
+
     client_id: str
     project_id: str
-    slots: int
-    reward: Money
-    instructions: str
+    tasks: tuple[TaskSpec, ...]
+    field: str = "tasks"  # "task" for SubmitTask, whose one task is not a list
 
-    def fingerprint(self) -> str:
-        """What must match when a request id is used again."""
-        canonical = "\x1f".join(
-            [
-                self.client_id,
-                self.project_id,
-                str(self.slots),
-                self.reward.currency,
-                str(self.reward.amount_minor),
-                self.instructions,
-            ]
-        )
-        return hashlib.sha256(canonical.encode()).hexdigest()
+    def field_of(self, index: int) -> str:
+        """The request field of the task at ``index``, for errors."""
+        return self.field if self.field == "task" else f"{self.field}[{index}]"
+
+    def distinct(self) -> dict[str, TaskSpec]:
+        """Each key's task, in request order: a key repeated in the batch (with the same
+        task, which ``submit_tasks`` checks) is one task."""
+        return {spec.idempotency_key: spec for spec in self.tasks}
+
+    def answer(
+        self, planned: Mapping[str, Task], earlier: Mapping[str, tuple[Task, str]]
+    ) -> list[Task]:
+        """The tasks in request order: the one a key made before (``earlier``, with the
+        fingerprint of its request), else the one planned now. A key used before for a
+        different task refuses the batch, naming the first task that reuses it."""
+        tasks = []
+        for i, spec in enumerate(self.tasks):
+            key = spec.idempotency_key
+            if key not in earlier:
+                tasks.append(planned[key])
+                continue
+            task, fingerprint = earlier[key]
+            if fingerprint != spec.fingerprint(self.project_id):
+                raise InvalidArgument(
+                    f"{self.field_of(i)}.idempotency_key", "was already used for a different task"
+                )
+            tasks.append(task)
+        return tasks
 
 
-def submit_task(
-    *,
-    request_id: str,
-    client_id: str,
-    project_id: str,
-    slots: int,
-    currency: str,
-    amount_minor: int,
-    instructions: str,
-) -> SubmitTask:
-    """Validate raw request fields into a command; the first bad field is named."""
-    return SubmitTask(
-        request_id=validate.identifier(request_id, field="request_id"),
+def check_batch_size(count: int, *, field: str = "tasks") -> None:
+    if not 1 <= count <= MAX_BATCH:
+        raise InvalidArgument(field, f"must hold 1-{MAX_BATCH} tasks")
+
+
+def submit_tasks(
+    *, client_id: str, project_id: str, tasks: Sequence[TaskSpec], field: str = "tasks"
+) -> SubmitTasks:
+    """A batch of validated specs; a key repeated with a different task is refused at the
+    repeat. (A key repeated with the same task is that one task, twice.)"""
+    check_batch_size(len(tasks), field=field)
+    cmd = SubmitTasks(
         client_id=validate.identifier(client_id, field="client_id"),
-        project_id=validate.identifier(project_id, field="project_id"),
-        slots=validate.int_range(slots, field="slots", low=1, high=MAX_SLOTS),
-        reward=Money.positive(currency=currency, amount_minor=amount_minor, field="reward"),
-        instructions=validate.text(instructions, field="instructions", max_length=MAX_INSTRUCTIONS),
+        project_id=project_ref(project_id, field="project_id"),
+        tasks=tuple(tasks),
+        field=field,
     )
+    first: dict[str, TaskSpec] = {}
+    for i, spec in enumerate(cmd.tasks):
+        earlier = first.setdefault(spec.idempotency_key, spec)
+        if earlier != spec:
+            raise InvalidArgument(
+                f"{cmd.field_of(i)}.idempotency_key",
+                "repeats an earlier task's key in this batch with a different task",
+            )
+    return cmd
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,44 +189,95 @@ class Task:
     task_id: uuid.UUID
     client_id: str
     project_id: str
+    idempotency_key: str
     status: TaskStatus
     slots: int
-    reward: Money
-    instructions: str
+    payload_json: str | None
+    payload_bytes: bytes | None
+    priority: int
+    own_priority: bool  # set by the task; else it follows the project's
+    expires_at: datetime
     claimed_count: int
     submitted_count: int
     accepted_count: int
     created_at: datetime
+    updated_at: datetime
 
     @classmethod
-    def publish(cls, cmd: SubmitTask, *, task_id: uuid.UUID, now: datetime) -> Task:
+    def publish(
+        cls, spec: TaskSpec, *, project: Project, task_id: uuid.UUID, now: datetime
+    ) -> Task:
+        """A new task; what the spec leaves unset comes from its project."""
+        lifetime = spec.lifetime_seconds or project.task_lifetime_seconds
         return cls(
             task_id=task_id,
-            client_id=cmd.client_id,
-            project_id=cmd.project_id,
+            client_id=project.client_id,
+            project_id=project.project_id,
+            idempotency_key=spec.idempotency_key,
             status=TaskStatus.OPEN,
-            slots=cmd.slots,
-            reward=cmd.reward,
-            instructions=cmd.instructions,
+            slots=spec.slots or project.assignments_per_task,
+            payload_json=spec.payload_json,
+            payload_bytes=spec.payload_bytes,
+            priority=project.priority if spec.priority is None else spec.priority,
+            own_priority=spec.priority is not None,
+            expires_at=now + timedelta(seconds=lifetime),
             claimed_count=0,
             submitted_count=0,
             accepted_count=0,
             created_at=now,
+            updated_at=now,
         )
 
-    def accept_one(self) -> Task:
+    def accept_one(self, *, now: datetime) -> Task:
         """One more submission accepted; the task completes when every slot has one."""
         accepted = self.accepted_count + 1
         if accepted > self.slots:
             raise ValueError(f"task {self.task_id} would have more accepted work than slots")
         status = TaskStatus.COMPLETED if accepted == self.slots else self.status
-        return replace(self, accepted_count=accepted, status=status)
+        return replace(self, accepted_count=accepted, status=status, updated_at=now)
+
+    @property
+    def cursor(self) -> PageCursor:
+        return PageCursor(self.updated_at, str(self.task_id))
 
 
-def check_same_request(existing_fingerprint: str, cmd: SubmitTask) -> None:
-    """A request id reused for a different request is the caller's mistake."""
-    if existing_fingerprint != cmd.fingerprint():
-        raise InvalidArgument("request_id", "was already used for a different request")
+@dataclass(frozen=True, kw_only=True)
+class ListTasks:
+    """The caller's tasks, least recently updated first, after ``after``."""
+
+    client_id: str
+    page_size: int
+    project_id: str | None = None
+    status: TaskStatus | None = None
+    updated_since: datetime | None = None
+    after: PageCursor | None = None
+
+    @property
+    def after_task_id(self) -> uuid.UUID | None:
+        return None if self.after is None else uuid.UUID(self.after.id)
+
+
+def list_tasks(
+    *,
+    client_id: str,
+    page_size: int,
+    page_token: str,
+    project_id: str = "",
+    status: TaskStatus | None = None,
+    updated_since: datetime | None = None,
+) -> ListTasks:
+    after = paging.cursor_of(page_token)
+    if after is not None:
+        validate.uuid_id(after.id, field="page_token")  # a task list's token holds a task id
+    return ListTasks(
+        client_id=validate.identifier(client_id, field="client_id"),
+        page_size=paging.page_size(page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE),
+        # Tasks from before projects may hold any identifier as their project id.
+        project_id=validate.identifier(project_id, field="project_id") if project_id else None,
+        status=status,
+        updated_since=updated_since,
+        after=after,
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

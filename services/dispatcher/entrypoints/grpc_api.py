@@ -11,29 +11,77 @@ import grpc
 from crewline import validate
 from crewline.auth.principal import CLIENTS, OPERATORS
 from crewline.edge import AccessPolicy, principal_of
+from crewline.protobuf import pay_terms_to_pb
 from crewline.v1 import client_admin_service_pb2 as admin_api
 from crewline.v1 import client_admin_service_pb2_grpc as admin_grpc
 from crewline.v1 import task_service_pb2 as api
 from crewline.v1 import task_service_pb2_grpc as api_grpc
 from dispatcher.adapters import protobuf as pb
 from dispatcher.deps import Deps
-from dispatcher.domain import clients
+from dispatcher.domain import clients, projects
 from dispatcher.handlers import clients as client_handlers
+from dispatcher.handlers import projects as project_handlers
 from dispatcher.handlers import tasks as task_handlers
 
 
 class TaskServicer(api_grpc.TaskServiceServicer):
-    """For clients: their own tasks only."""
+    """For clients: their own projects and tasks only."""
 
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
 
+    async def CreateProject(
+        self, request: api.CreateProjectRequest, context: grpc.aio.ServicerContext
+    ) -> api.CreateProjectResponse:
+        cmd = pb.create_project_command(request, client_id=principal_of(context).id)
+        project = await project_handlers.create_project(cmd, self._deps)
+        return api.CreateProjectResponse(project=pb.project_to_pb(project))
+
+    async def GetProject(
+        self, request: api.GetProjectRequest, context: grpc.aio.ServicerContext
+    ) -> api.GetProjectResponse:
+        project_id = projects.project_ref(request.project_id, field="project_id")
+        project, history = await project_handlers.get_project(
+            project_id, principal_of(context), self._deps
+        )
+        return api.GetProjectResponse(
+            project=pb.project_to_pb(project),
+            pay_terms_history=[pay_terms_to_pb(t) for t in history],
+        )
+
+    async def ListProjects(
+        self, request: api.ListProjectsRequest, context: grpc.aio.ServicerContext
+    ) -> api.ListProjectsResponse:
+        query = projects.list_projects(
+            client_id=principal_of(context).id,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        page, more = await project_handlers.list_projects(query, self._deps)
+        return api.ListProjectsResponse(
+            projects=[pb.project_to_pb(p) for p in page],
+            next_page_token=more.token() if more else "",
+        )
+
+    async def UpdateProject(
+        self, request: api.UpdateProjectRequest, context: grpc.aio.ServicerContext
+    ) -> api.UpdateProjectResponse:
+        cmd = pb.update_project_command(request, client_id=principal_of(context).id)
+        project = await project_handlers.update_project(cmd, self._deps)
+        return api.UpdateProjectResponse(project=pb.project_to_pb(project))
+
+    async def SubmitTasks(
+        self, request: api.SubmitTasksRequest, context: grpc.aio.ServicerContext
+    ) -> api.SubmitTasksResponse:
+        cmd = pb.submit_tasks_command(request, client_id=principal_of(context).id)
+        tasks = await task_handlers.submit_tasks(cmd, self._deps)
+        return api.SubmitTasksResponse(tasks=[pb.task_to_pb(t) for t in tasks])
+
     async def SubmitTask(
         self, request: api.SubmitTaskRequest, context: grpc.aio.ServicerContext
     ) -> api.SubmitTaskResponse:
-        caller = principal_of(context)
-        cmd = pb.submit_task_command(request, client_id=caller.id)
-        task = await task_handlers.submit_task(cmd, self._deps)
+        cmd = pb.submit_task_command(request, client_id=principal_of(context).id)
+        [task] = await task_handlers.submit_tasks(cmd, self._deps)
         return api.SubmitTaskResponse(task=pb.task_to_pb(task))
 
     async def GetTask(
@@ -43,6 +91,16 @@ class TaskServicer(api_grpc.TaskServiceServicer):
         task, submissions = await task_handlers.get_task(task_id, principal_of(context), self._deps)
         return api.GetTaskResponse(
             task=pb.task_to_pb(task), submissions=[pb.submission_to_pb(s) for s in submissions]
+        )
+
+    async def ListTasks(
+        self, request: api.ListTasksRequest, context: grpc.aio.ServicerContext
+    ) -> api.ListTasksResponse:
+        query = pb.list_tasks_query(request, client_id=principal_of(context).id)
+        page, more = await task_handlers.list_tasks(query, self._deps)
+        return api.ListTasksResponse(
+            tasks=[pb.task_to_pb(t) for t in page],
+            next_page_token=more.token() if more else "",
         )
 
     def register(self, server: grpc.aio.Server) -> None:
@@ -90,7 +148,19 @@ class ClientAdminServicer(admin_grpc.ClientAdminServiceServicer):
 _TASKS = api.DESCRIPTOR.services_by_name["TaskService"]
 _ADMIN = admin_api.DESCRIPTOR.services_by_name["ClientAdminService"]
 SERVICE_NAMES = (_TASKS.full_name, _ADMIN.full_name)
-POLICY = AccessPolicy.of(_TASKS, {"SubmitTask": CLIENTS, "GetTask": CLIENTS}) | AccessPolicy.of(
+POLICY = AccessPolicy.of(
+    _TASKS,
+    {
+        "CreateProject": CLIENTS,
+        "GetProject": CLIENTS,
+        "ListProjects": CLIENTS,
+        "UpdateProject": CLIENTS,
+        "SubmitTasks": CLIENTS,
+        "SubmitTask": CLIENTS,
+        "GetTask": CLIENTS,
+        "ListTasks": CLIENTS,
+    },
+) | AccessPolicy.of(
     _ADMIN,
     {
         "CreateClient": OPERATORS,

@@ -14,13 +14,16 @@ from crewline.clock import DeadlineHandler
 from crewline.consumer import Handler
 from crewline.v1 import events_pb2
 from dispatcher.deps import Deps
-from dispatcher.handlers import tasks
+from dispatcher.handlers import projects, tasks
 
 
 def event_routes(deps: Deps) -> dict[type[Message], Handler]:
     return {
         events_pb2.ClaimGranted: partial(tasks.on_claim_granted, deps=deps),
         events_pb2.WorkSubmitted: partial(tasks.on_work_submitted, deps=deps),
+        events_pb2.QualificationTypeDefined: partial(
+            projects.on_qualification_type_defined, deps=deps
+        ),
     }
 
 

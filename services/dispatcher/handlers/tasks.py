@@ -10,37 +10,52 @@ from crewline import clock
 from crewline.auth.principal import Principal
 from crewline.consumer import EventContext
 from crewline.errors import NotFound
-from crewline.log import bind_contextvars
+from crewline.paging import PageCursor
 from crewline.protobuf import from_timestamp, money_from_pb
 from crewline.v1 import events_pb2
+from dispatcher.adapters import projects as repo_projects
 from dispatcher.adapters import protobuf as pb
 from dispatcher.adapters import repository as repo
 from dispatcher.deps import Deps
 from dispatcher.domain.model import (
+    ListTasks,
     Submission,
     SubmissionStatus,
-    SubmitTask,
+    SubmitTasks,
     Task,
-    check_same_request,
 )
 
 AUTO_ACCEPT = "auto_accept"
 
 
-async def submit_task(cmd: SubmitTask, deps: Deps) -> Task:
-    """Publish a task, or return the one this request id already published."""
+async def submit_tasks(cmd: SubmitTasks, deps: Deps) -> list[Task]:
+    """Publish a batch of tasks, all or nothing; each key already used returns its task.
+
+    One transaction: one insert for the batch, one outbox write for its events. A key
+    reused for a different task refuses the whole batch, and nothing is written.
+    """
     async with deps.pool.acquire() as conn, conn.transaction():
-        task = Task.publish(cmd, task_id=uuid.uuid4(), now=deps.clock.now())
-        if await repo.insert_task(conn, task, cmd):
-            await deps.publisher.publish(conn, pb.task_published(task))
-            bind_contextvars(task_id=str(task.task_id))
-            return task
-        # The request id was used before (perhaps by a concurrent call that just committed).
-        found = await repo.task_by_request(conn, client_id=cmd.client_id, request_id=cmd.request_id)
-        assert found is not None, "ON CONFLICT said the row exists"
-        existing, fingerprint = found
-        check_same_request(fingerprint, cmd)
-        return existing
+        project = await repo_projects.get_project(conn, cmd.project_id)
+        if project is None or project.client_id != cmd.client_id:
+            raise NotFound(f"project {cmd.project_id} not found")
+        now = deps.clock.now()
+        specs = cmd.distinct()
+        planned = {
+            key: Task.publish(spec, project=project, task_id=uuid.uuid4(), now=now)
+            for key, spec in specs.items()
+        }
+        fingerprints = [spec.fingerprint(cmd.project_id) for spec in specs.values()]
+        inserted = await repo.insert_tasks(conn, list(planned.values()), fingerprints)
+        # Keys used before, perhaps by a concurrent copy of this batch that just committed.
+        earlier = await repo.tasks_by_key(
+            conn,
+            client_id=cmd.client_id,
+            keys=[key for key, task in planned.items() if task.task_id not in inserted],
+        )
+        tasks = cmd.answer(planned, earlier)  # refuses a reused key: the rollback undoes all
+        new = [pb.task_published(t) for t in planned.values() if t.task_id in inserted]
+        await deps.publisher.publish_many(conn, new)
+        return tasks
 
 
 async def get_task(
@@ -54,10 +69,18 @@ async def get_task(
         return task, await repo.submissions_of(conn, task_id)
 
 
+async def list_tasks(query: ListTasks, deps: Deps) -> tuple[list[Task], PageCursor | None]:
+    """One page of the caller's tasks, least recently updated first, and the next page's start."""
+    async with deps.pool.acquire() as conn:
+        found = await repo.list_tasks(conn, query)
+    page = found[: query.page_size]
+    return page, (page[-1].cursor if len(found) > query.page_size else None)
+
+
 async def on_claim_granted(
     conn: asyncpg.Connection, event: events_pb2.ClaimGranted, ctx: EventContext, *, deps: Deps
 ) -> None:
-    await repo.count_claim(conn, uuid.UUID(event.task_id))
+    await repo.count_claim(conn, uuid.UUID(event.task_id), now=deps.clock.now())
 
 
 async def on_work_submitted(
@@ -72,7 +95,7 @@ async def on_work_submitted(
         reward=money_from_pb(event.reward),
         submitted_at=from_timestamp(event.submitted_at),
     )
-    if await repo.insert_submission(conn, sub, event.result):
+    if await repo.insert_submission(conn, sub, event.result, now=deps.clock.now()):
         due = deps.clock.now() + deps.settings.auto_accept_delay
         await clock.schedule(conn, kind=AUTO_ACCEPT, ref=event.claim_id, due_at=due)
 
@@ -85,7 +108,7 @@ async def auto_accept(conn: asyncpg.Connection, ref: str, *, deps: Deps) -> None
     task = await repo.get_task(conn, sub.task_id, for_update=True)
     assert task is not None, "a submission always has its task"
     now = deps.clock.now()
-    await repo.save_task_progress(conn, task.accept_one())
+    await repo.save_task_progress(conn, task.accept_one(now=now))
     await repo.mark_accepted(conn, sub.submission_id, now)
     await deps.publisher.publish(
         conn, pb.submission_accepted(sub, task, at=now, by=events_pb2.ACCEPTED_BY_AUTO_ACCEPT)

@@ -1,0 +1,312 @@
+"""Projects: a body of work with shared terms, owned by one client. Pure: no I/O, no protobuf.
+
+A project's requirements name qualification types; they are checked against the
+types the dispatcher knows (its copy of the matcher's) when the handler has them,
+so the commands here hold requirements as the caller sent them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from dataclasses import fields as dataclass_fields
+from datetime import datetime
+from typing import Any
+
+from crewline import paging, qualifications, validate
+from crewline.errors import Aborted, InvalidArgument
+from crewline.paging import PageCursor
+from crewline.pay_terms import PayTerms
+from crewline.qualifications import Comparator, Kind, Requirement
+
+MAX_TITLE = 200
+MAX_INSTRUCTIONS = 20_000
+MAX_SLOTS = 1000
+DAY = 24 * 3600
+MIN_SECONDS = 60
+MAX_TASK_LIFETIME = 365 * DAY
+DEFAULT_CLAIM_TIMEOUT = 3600
+DEFAULT_TASK_LIFETIME = 7 * DAY
+DEFAULT_AUTO_ACCEPT = 3 * DAY
+MAX_PRIORITY = 100
+MAX_CLAIMS_PER_CONTRACTOR = 1_000_000
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class RequirementSpec:
+    """A requirement as the caller sent it; ``resolve_requirements`` checks it."""
+
+    qualification: str
+    comparator: Comparator | None
+    scores: tuple[int, ...] = ()
+    strings: tuple[str, ...] = ()
+
+
+def resolve_requirements(
+    specs: Sequence[RequirementSpec], types: Mapping[str, Kind], *, field: str
+) -> tuple[Requirement, ...]:
+    """Requirements checked against the known qualification types; errors name
+    ``field[i]...``, an unknown type with reason UNKNOWN_QUALIFICATION."""
+    resolved = tuple(
+        qualifications.requirement(
+            qualification=s.qualification,
+            comparator=s.comparator,
+            scores=s.scores,
+            strings=s.strings,
+            types=types,
+            field=f"{field}[{i}]",
+        )
+        for i, s in enumerate(specs)
+    )
+    qualifications.check_count(resolved, field=field)
+    return resolved
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectFields:
+    """The fields a client sets; ``None`` (in an update) leaves one as it is.
+
+    Built from a request as given; ``check_fields`` returns them validated.
+    """
+
+    title: str | None = None
+    instructions: str | None = None
+    requirements: tuple[RequirementSpec, ...] | None = None
+    pay_terms: PayTerms | None = None  # validated by the kernel's pay_terms()
+    assignments_per_task: int | None = None
+    claim_timeout_seconds: int | None = None
+    task_lifetime_seconds: int | None = None
+    auto_accept_delay_seconds: int | None = None
+    priority: int | None = None
+    max_claims_per_contractor: int | None = None
+
+
+UPDATABLE = frozenset(f.name for f in dataclass_fields(ProjectFields))
+IntRule = Callable[[int, str], int]
+
+
+def _ints(low: int, high: int, *, zero_means: int = 0) -> IntRule:
+    def rule(value: int, field: str) -> int:
+        return validate.int_range(value or zero_means, field=field, low=low, high=high)
+
+    return rule
+
+
+# The integer fields and their rules; 0 means the default where there is one.
+_INT_RULES: dict[str, IntRule] = {
+    "assignments_per_task": _ints(1, MAX_SLOTS, zero_means=1),
+    "claim_timeout_seconds": _ints(MIN_SECONDS, 7 * DAY, zero_means=DEFAULT_CLAIM_TIMEOUT),
+    "task_lifetime_seconds": _ints(
+        MIN_SECONDS, MAX_TASK_LIFETIME, zero_means=DEFAULT_TASK_LIFETIME
+    ),
+    "auto_accept_delay_seconds": _ints(MIN_SECONDS, 30 * DAY, zero_means=DEFAULT_AUTO_ACCEPT),
+    "priority": _ints(0, MAX_PRIORITY),
+    "max_claims_per_contractor": _ints(0, MAX_CLAIMS_PER_CONTRACTOR),
+}
+# The fields that are plain values (not requirements, not pay terms).
+_PLAIN = ("title", "instructions", *_INT_RULES)
+
+
+def _title(value: str, *, field: str) -> str:
+    validate.text(value, field=field, max_length=MAX_TITLE)
+    if not value.strip():
+        raise InvalidArgument(field, f"must be 1-{MAX_TITLE} characters, not blank")
+    return value
+
+
+def check_fields(given: ProjectFields, *, prefix: str = "") -> ProjectFields:
+    """The fields given, validated, defaults applied; errors name ``prefix + field``."""
+    checked: dict[str, Any] = {}
+    if given.title is not None:
+        checked["title"] = _title(given.title, field=f"{prefix}title")
+    if given.instructions is not None:
+        checked["instructions"] = validate.text(
+            given.instructions, field=f"{prefix}instructions", max_length=MAX_INSTRUCTIONS
+        )
+    for name, rule in _INT_RULES.items():
+        value = getattr(given, name)
+        if value is not None:
+            checked[name] = rule(value, f"{prefix}{name}")
+    return replace(given, **checked)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CreateProject:
+    """Command: a project exists. ``request_id`` makes it idempotent, forever."""
+
+    request_id: str
+    client_id: str
+    fields: ProjectFields
+
+    def fingerprint(self) -> str:
+        """What must match when a request id is used again."""
+        f = self.fields
+        assert f.pay_terms is not None and f.requirements is not None
+        terms = f.pay_terms
+        canonical = {
+            **{name: getattr(f, name) for name in _PLAIN},
+            "requirements": [
+                [r.qualification, r.comparator and r.comparator.value, r.scores, r.strings]
+                for r in f.requirements
+            ],
+            "pay_terms": [
+                terms.basis.value,
+                terms.rate.currency,
+                terms.rate.amount_minor,
+                terms.max_paid_seconds,
+            ],
+        }
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
+
+
+def create_project(*, request_id: str, client_id: str, fields: ProjectFields) -> CreateProject:
+    """Validate a request; ``fields`` must hold every field (requirements may be empty)."""
+    missing = [f.name for f in dataclass_fields(fields) if getattr(fields, f.name) is None]
+    if missing:
+        raise ValueError(f"create_project needs every field; missing {missing}")
+    return CreateProject(
+        request_id=validate.identifier(request_id, field="request_id"),
+        client_id=validate.identifier(client_id, field="client_id"),
+        fields=check_fields(fields),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class UpdateProject:
+    """Command: set the fields in ``changes`` (the update mask's), unless nothing changes."""
+
+    project_id: str
+    client_id: str
+    changes: ProjectFields
+    expected_revision: int = 0
+
+
+def update_paths(paths: Sequence[str]) -> frozenset[str]:
+    """An update mask's paths: at least one, each a field a client may change."""
+    if not paths:
+        raise InvalidArgument("update_mask", "must name at least one field")
+    for path in paths:
+        if path not in UPDATABLE:
+            raise InvalidArgument(
+                "update_mask", f"{path!r} is not one of {', '.join(sorted(UPDATABLE))}"
+            )
+    return frozenset(paths)
+
+
+def update_project(
+    *, project_id: str, client_id: str, changes: ProjectFields, expected_revision: int
+) -> UpdateProject:
+    """Validate an update; ``changes`` holds the mask's fields only (the request's
+    ``project`` message, hence the ``project.`` in the fields errors name)."""
+    return UpdateProject(
+        project_id=project_ref(project_id, field="project.project_id"),
+        client_id=validate.identifier(client_id, field="client_id"),
+        changes=check_fields(changes, prefix="project."),
+        expected_revision=validate.int_range(
+            expected_revision, field="expected_revision", low=0, high=2**63 - 1
+        ),
+    )
+
+
+def project_ref(value: str, *, field: str) -> str:
+    """A project id from a request: Crewline issues UUIDs; this is their canonical text."""
+    return str(validate.uuid_id(value, field=field))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListProjects:
+    client_id: str
+    page_size: int
+    after: PageCursor | None = None  # (created_at, project_id) of the last one seen
+
+
+def list_projects(*, client_id: str, page_size: int, page_token: str) -> ListProjects:
+    return ListProjects(
+        client_id=client_id,
+        page_size=paging.page_size(page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE),
+        after=paging.cursor_of(page_token),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Project:
+    project_id: str
+    client_id: str
+    title: str
+    instructions: str
+    requirements: tuple[Requirement, ...]
+    pay_terms: PayTerms  # the current version
+    assignments_per_task: int
+    claim_timeout_seconds: int
+    task_lifetime_seconds: int
+    auto_accept_delay_seconds: int
+    priority: int
+    max_claims_per_contractor: int
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def create(
+        cls,
+        cmd: CreateProject,
+        *,
+        requirements: tuple[Requirement, ...],
+        project_id: str,
+        now: datetime,
+    ) -> Project:
+        f = cmd.fields
+        assert f.pay_terms is not None, "create_project requires pay terms"
+        values = {name: getattr(f, name) for name in _PLAIN}
+        return cls(
+            project_id=project_id,
+            client_id=cmd.client_id,
+            requirements=requirements,
+            pay_terms=replace(f.pay_terms, version=1, effective_at=now),
+            revision=1,
+            created_at=now,
+            updated_at=now,
+            **values,
+        )
+
+    def updated(
+        self, cmd: UpdateProject, *, requirements: tuple[Requirement, ...] | None, now: datetime
+    ) -> Project:
+        """This project with ``cmd``'s changes: itself when they change nothing (so a repeat
+        is idempotent, whatever revision it expected), else the next revision. New pay
+        terms become the next version, effective now."""
+        changes = cmd.changes
+        values = {n: getattr(changes, n) for n in _PLAIN if getattr(changes, n) is not None}
+        if requirements is not None:
+            values["requirements"] = requirements
+        candidate = replace(self, **values)
+        terms = changes.pay_terms
+        if terms is not None and not terms.same_terms(self.pay_terms):
+            version = self.pay_terms.version + 1
+            candidate = replace(
+                candidate, pay_terms=replace(terms, version=version, effective_at=now)
+            )
+        if candidate == self:
+            return self
+        if cmd.expected_revision and cmd.expected_revision != self.revision:
+            raise Aborted(
+                f"project {self.project_id} is at revision {self.revision},"
+                f" not {cmd.expected_revision}",
+                reason="REVISION_MISMATCH",
+                metadata={"revision": str(self.revision)},
+            )
+        return replace(candidate, revision=self.revision + 1, updated_at=now)
+
+    @property
+    def cursor(self) -> PageCursor:
+        return PageCursor(self.created_at, self.project_id)
+
+    def answers(self, fingerprint: str, cmd: CreateProject) -> Project:
+        """This project, when ``cmd`` repeats the request that created it."""
+        if fingerprint != cmd.fingerprint():
+            raise InvalidArgument("request_id", "was already used for a different request")
+        return self
