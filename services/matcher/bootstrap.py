@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crewline.events import TASKS_TOPIC
+from crewline.events import PROJECTS_TOPIC, TASKS_TOPIC
 from crewline.runtime import Runtime
 from crewline.service import ServiceKit
 from crewline.timekeeping import Clock
 from matcher import handlers
-from matcher.deps import Deps
-from matcher.entrypoints.grpc_api import (
-    POLICY,
-    SERVICE_NAMES,
-    ContractorAdminServicer,
-    WorkServicer,
-)
+from matcher.adapters.offer_hub import OfferHub
+from matcher.deps import SERVICE, Deps
+from matcher.entrypoints.contractor_admin import ContractorAdminServicer
+from matcher.entrypoints.grpc_api import POLICY, SERVICE_NAMES, WorkServicer
 from matcher.settings import MatcherSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -24,10 +21,22 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 async def bootstrap(settings: MatcherSettings, *, clock: Clock | None = None) -> Runtime:
     kit = await ServiceKit.create(settings.service, clock=clock)
     deps = Deps.build(pool=kit.pool, clock=kit.clock, settings=settings)
+    hub = OfferHub(
+        pool=kit.pool,
+        dsn=settings.service.postgres.dsn,
+        clock=kit.clock,
+        registry=kit.metrics.registry,
+        service=SERVICE,
+        worker_health=kit.worker_health,
+        buffer=settings.offer_buffer,
+    )
     return kit.runtime(
-        register=[WorkServicer(deps).register, ContractorAdminServicer(deps).register],
+        register=[WorkServicer(deps, hub).register, ContractorAdminServicer(deps).register],
         service_names=SERVICE_NAMES,
         policy=POLICY,
         migrations=MIGRATIONS,
-        workers=[kit.consumer(topics=[TASKS_TOPIC], routes=handlers.event_routes(deps))],
+        workers=[
+            kit.consumer(topics=[TASKS_TOPIC, PROJECTS_TOPIC], routes=handlers.event_routes(deps)),
+            hub,
+        ],
     )

@@ -8,10 +8,11 @@ import asyncpg
 from google.protobuf.message import Message
 
 from crewline.auth.credentials import TokenSigner
-from crewline.events import CLAIMS_TOPIC, IDENTITY_TOPIC
+from crewline.events import CLAIMS_TOPIC, CONTRACTORS_TOPIC, IDENTITY_TOPIC
 from crewline.publisher import Publisher, Route
 from crewline.timekeeping import Clock
 from crewline.v1 import events_pb2
+from matcher.adapters.claim_terms import ClaimTerms
 from matcher.settings import MatcherSettings
 
 SERVICE = "matcher"
@@ -22,6 +23,14 @@ PUBLISHES: dict[type[Message], Route] = {
     events_pb2.WorkSubmitted: Route(CLAIMS_TOPIC, key=lambda e: e.task_id),
     events_pb2.ContractorCreated: Route(IDENTITY_TOPIC, key=lambda e: e.contractor_id),
     events_pb2.ContractorTokenRevoked: Route(IDENTITY_TOPIC, key=lambda e: e.contractor_id),
+    events_pb2.ContractorChanged: Route(
+        CONTRACTORS_TOPIC, key=lambda e: e.contractor.contractor_id
+    ),
+    events_pb2.QualificationTypeDefined: Route(
+        CONTRACTORS_TOPIC, key=lambda e: e.qualification_type.name
+    ),
+    events_pb2.QualificationChanged: Route(CONTRACTORS_TOPIC, key=lambda e: e.contractor_id),
+    events_pb2.BlockChanged: Route(CONTRACTORS_TOPIC, key=lambda e: e.block.contractor_id),
 }
 
 
@@ -32,6 +41,7 @@ class Deps:
     settings: MatcherSettings
     publisher: Publisher
     signer: TokenSigner | None  # None when no signing key is configured
+    claim_terms: ClaimTerms  # what a claim on a task would be granted under, cached
 
     @classmethod
     def build(cls, *, pool: asyncpg.Pool, clock: Clock, settings: MatcherSettings) -> Deps:
@@ -42,4 +52,5 @@ class Deps:
             settings=settings,
             publisher=Publisher(producer=SERVICE, routes=PUBLISHES),
             signer=TokenSigner(key) if key else None,
+            claim_terms=ClaimTerms(),
         )

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from crewline.settings import ServiceSettings, env_str, read_secret_file
+from crewline.settings import ServiceSettings, env_float, env_int, env_str, read_secret_file
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -14,6 +14,10 @@ class MatcherSettings:
     service: ServiceSettings
     # Ed25519 private key (PEM) that signs contractor tokens; only the matcher has it.
     token_signing_key: bytes | None = None
+    # Messages an offer stream may have queued before it is told to resync.
+    offer_buffer: int = 1000
+    # An idle offer stream sends a keepalive this often.
+    offer_keepalive_seconds: float = 15.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MatcherSettings:
@@ -26,4 +30,6 @@ class MatcherSettings:
             token_signing_key=(
                 read_secret_file("CREWLINE_TOKEN_SIGNING_KEY_FILE", key_file) if key_file else None
             ),
+            offer_buffer=env_int(env, "CREWLINE_OFFER_BUFFER", 1000),
+            offer_keepalive_seconds=env_float(env, "CREWLINE_OFFER_KEEPALIVE_SECONDS", 15.0),
         )

@@ -2,30 +2,107 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+
 import asyncpg
 
 from matcher.domain.contractors import Contractor, ContractorToken
 
+# A row lock on the contractor: "share" lets others read it but not change it (a token
+# being issued); "update" orders every change to one contractor (and waits for the
+# claim path, which locks the row too).
+Lock = Literal["share", "update"] | None
+_LOCKS = {None: "", "share": " FOR SHARE", "update": " FOR NO KEY UPDATE"}
 
-async def insert_contractor(conn: asyncpg.Connection, contractor: Contractor) -> bool:
+
+def _contractor(row: asyncpg.Record) -> Contractor:
+    return Contractor(
+        contractor_id=row["contractor_id"],
+        display_name=row["display_name"],
+        domains=tuple(row["domains"]),
+        languages=tuple(row["languages"]),
+        locale=row["locale"],
+        max_concurrent_claims=row["max_concurrent_claims"],
+        referred_by=row["referred_by"],
+        active=row["active"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        revision=row["revision"],
+    )
+
+
+async def insert_contractor(conn: asyncpg.Connection, c: Contractor) -> bool:
+    """Store a new contractor; False when the id is taken (the caller reads that one)."""
     inserted = await conn.fetchval(
-        "INSERT INTO contractors (contractor_id, display_name, created_at) VALUES ($1, $2, $3)"
+        "INSERT INTO contractors (contractor_id, display_name, domains, languages, locale,"
+        " max_concurrent_claims, referred_by, active, created_at, updated_at, revision)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         " ON CONFLICT (contractor_id) DO NOTHING RETURNING true",
-        contractor.contractor_id,
-        contractor.display_name,
-        contractor.created_at,
+        c.contractor_id,
+        c.display_name,
+        list(c.domains),
+        list(c.languages),
+        c.locale,
+        c.max_concurrent_claims,
+        c.referred_by,
+        c.active,
+        c.created_at,
+        c.updated_at,
+        c.revision,
     )
     return bool(inserted)
 
 
-async def get_contractor(conn: asyncpg.Connection, contractor_id: str) -> Contractor | None:
-    row = await conn.fetchrow("SELECT * FROM contractors WHERE contractor_id = $1", contractor_id)
-    if row is None:
-        return None
-    return Contractor(
+async def get_contractor(
+    conn: asyncpg.Connection, contractor_id: str, *, lock: Lock = None
+) -> Contractor | None:
+    row = await conn.fetchrow(
+        f"SELECT * FROM contractors WHERE contractor_id = $1{_LOCKS[lock]}", contractor_id
+    )
+    return _contractor(row) if row else None
+
+
+async def contractor_exists(conn: asyncpg.Connection, contractor_id: str) -> bool:
+    found = await conn.fetchval(
+        "SELECT true FROM contractors WHERE contractor_id = $1", contractor_id
+    )
+    return bool(found)
+
+
+async def save_profile(conn: asyncpg.Connection, c: Contractor) -> None:
+    await conn.execute(
+        "UPDATE contractors SET display_name = $2, domains = $3, languages = $4, locale = $5,"
+        " max_concurrent_claims = $6, updated_at = $7, revision = $8 WHERE contractor_id = $1",
+        c.contractor_id,
+        c.display_name,
+        list(c.domains),
+        list(c.languages),
+        c.locale,
+        c.max_concurrent_claims,
+        c.updated_at,
+        c.revision,
+    )
+
+
+async def save_deactivated(conn: asyncpg.Connection, c: Contractor, *, reason: str) -> None:
+    await conn.execute(
+        "UPDATE contractors SET active = false, updated_at = $2, revision = $3,"
+        " deactivated_at = $2, deactivation_reason = $4 WHERE contractor_id = $1",
+        c.contractor_id,
+        c.updated_at,
+        c.revision,
+        reason,
+    )
+
+
+def _token(row: asyncpg.Record) -> ContractorToken:
+    return ContractorToken(
+        token_id=row["token_id"],
         contractor_id=row["contractor_id"],
-        display_name=row["display_name"],
-        created_at=row["created_at"],
+        issued_at=row["issued_at"],
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
     )
 
 
@@ -47,15 +124,20 @@ async def get_token(
     row = await conn.fetchrow(
         f"SELECT * FROM contractor_tokens WHERE token_id = $1{lock}", token_id
     )
-    if row is None:
-        return None
-    return ContractorToken(
-        token_id=row["token_id"],
-        contractor_id=row["contractor_id"],
-        issued_at=row["issued_at"],
-        expires_at=row["expires_at"],
-        revoked_at=row["revoked_at"],
+    return _token(row) if row else None
+
+
+async def live_tokens(
+    conn: asyncpg.Connection, contractor_id: str, *, now: datetime
+) -> list[ContractorToken]:
+    """The contractor's tokens that still authenticate, locked for revocation."""
+    rows = await conn.fetch(
+        "SELECT * FROM contractor_tokens WHERE contractor_id = $1 AND revoked_at IS NULL"
+        " AND expires_at > $2 ORDER BY issued_at, token_id FOR UPDATE",
+        contractor_id,
+        now,
     )
+    return [_token(r) for r in rows]
 
 
 async def save_revoked(conn: asyncpg.Connection, token: ContractorToken) -> None:

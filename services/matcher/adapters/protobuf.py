@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from crewline.protobuf import money_to_pb, timestamp
-from crewline.v1 import contractor_admin_service_pb2 as admin_api
-from crewline.v1 import events_pb2
+import functools
+import uuid
+
+from crewline.protobuf import (
+    from_timestamp,
+    money_to_pb,
+    pay_terms_from_pb,
+    pay_terms_to_pb,
+    requirement_from_pb,
+    timestamp,
+)
+from crewline.v1 import events_pb2, project_pb2
 from crewline.v1 import work_service_pb2 as api
-from matcher.domain.contractors import Contractor, ContractorToken
-from matcher.domain.model import Claim, ClaimStatus, OpenTask
+from matcher.domain.model import (
+    Claim,
+    ClaimStatus,
+    Offer,
+    Payload,
+    ProjectTerms,
+    WithdrawalReason,
+)
 
 _CLAIM_STATUS = {
     ClaimStatus.ACTIVE: api.CLAIM_STATUS_ACTIVE,
@@ -15,24 +30,79 @@ _CLAIM_STATUS = {
 }
 
 
-def claim_to_pb(claim: Claim) -> api.Claim:
-    return api.Claim(
+def claim_to_pb(claim: Claim, payload: Payload | None = None, instructions: str = "") -> api.Claim:
+    pb = api.Claim(
         claim_id=str(claim.claim_id),
         task_id=str(claim.task_id),
         contractor_id=claim.contractor_id,
         status=_CLAIM_STATUS[claim.status],
-        reward=money_to_pb(claim.reward),
         granted_at=timestamp(claim.granted_at),
+        project_id=claim.project_id,
+        pay_terms=pay_terms_to_pb(claim.terms),
+        instructions=instructions,
+    )
+    if payload is not None and payload.json is not None:
+        pb.payload_json = payload.json
+    elif payload is not None and payload.data is not None:
+        pb.payload_bytes = payload.data
+    return pb
+
+
+_WITHDRAWAL = {
+    WithdrawalReason.FILLED: api.WITHDRAWAL_REASON_FILLED,
+    WithdrawalReason.CLAIMED_BY_YOU: api.WITHDRAWAL_REASON_CLAIMED_BY_YOU,
+    WithdrawalReason.NOT_ELIGIBLE: api.WITHDRAWAL_REASON_NOT_ELIGIBLE,
+    WithdrawalReason.CLOSED: api.WITHDRAWAL_REASON_CLOSED,
+}
+
+
+def withdrawal_to_pb(reason: WithdrawalReason) -> api.WithdrawalReason.ValueType:
+    return _WITHDRAWAL[reason]
+
+
+def offer_change(item: tuple[Offer, None] | tuple[uuid.UUID, WithdrawalReason]) -> api.OfferChange:
+    """One queued change of an offer stream (``offer_hub.StreamItem``, not a Resync)."""
+    if item[1] is None:
+        offer = item[0]
+        assert isinstance(offer, Offer)
+        return api.OfferChange(offered=offer_to_pb(offer))
+    return api.OfferChange(
+        withdrawn=api.OfferWithdrawn(task_id=str(item[0]), reason=_WITHDRAWAL[item[1]])
     )
 
 
-def open_task_to_pb(task: OpenTask) -> api.OpenTask:
-    return api.OpenTask(
-        task_id=str(task.task_id),
-        project_id=task.project_id,
-        free_slots=task.free_slots,
-        reward=money_to_pb(task.reward),
-        instructions=task.instructions,
+@functools.lru_cache(maxsize=4096)
+def offer_to_pb(offer: Offer) -> api.Offer:
+    """Cached: one new task is offered to thousands of streams as the same ``Offer``.
+    Callers copy the message into theirs and never change it."""
+    pb = api.Offer(
+        task_id=str(offer.task_id),
+        project_id=offer.project_id,
+        title=offer.title,
+        instructions=offer.instructions,
+        pay_terms=pay_terms_to_pb(offer.terms),
+        free_slots=offer.free_slots,
+        priority=offer.priority,
+        published_at=timestamp(offer.published_at),
+    )
+    if offer.expires_at is not None:
+        pb.expires_at.CopyFrom(timestamp(offer.expires_at))
+    return pb
+
+
+def project_terms(project: project_pb2.Project) -> ProjectTerms:
+    """Trusted data: a ProjectChanged event the dispatcher validated."""
+    return ProjectTerms(
+        project_id=project.project_id,
+        client_id=project.client_id,
+        revision=project.revision,
+        title=project.title,
+        instructions=project.instructions,
+        requirements=tuple(requirement_from_pb(r) for r in project.requirements),
+        priority=project.priority,
+        max_claims_per_contractor=project.max_claims_per_contractor,
+        terms=pay_terms_from_pb(project.pay_terms),
+        updated_at=from_timestamp(project.updated_at),
     )
 
 
@@ -41,8 +111,9 @@ def claim_granted(claim: Claim) -> events_pb2.ClaimGranted:
         claim_id=str(claim.claim_id),
         task_id=str(claim.task_id),
         contractor_id=claim.contractor_id,
-        reward=money_to_pb(claim.reward),
         granted_at=timestamp(claim.granted_at),
+        project_id=claim.project_id,
+        pay_terms=pay_terms_to_pb(claim.terms),
     )
 
 
@@ -52,45 +123,9 @@ def work_submitted(claim: Claim, result: bytes) -> events_pb2.WorkSubmitted:
         claim_id=str(claim.claim_id),
         task_id=str(claim.task_id),
         contractor_id=claim.contractor_id,
-        reward=money_to_pb(claim.reward),
+        reward=money_to_pb(claim.earned),
         result=result,
         submitted_at=timestamp(claim.submitted_at),
-    )
-
-
-def contractor_to_pb(contractor: Contractor) -> admin_api.Contractor:
-    return admin_api.Contractor(
-        contractor_id=contractor.contractor_id,
-        display_name=contractor.display_name,
-        created_at=timestamp(contractor.created_at),
-    )
-
-
-def token_to_pb(token: ContractorToken) -> admin_api.ContractorToken:
-    pb = admin_api.ContractorToken(
-        token_id=token.token_id,
-        contractor_id=token.contractor_id,
-        issued_at=timestamp(token.issued_at),
-        expires_at=timestamp(token.expires_at),
-    )
-    if token.revoked_at is not None:
-        pb.revoked_at.CopyFrom(timestamp(token.revoked_at))
-    return pb
-
-
-def contractor_created(contractor: Contractor) -> events_pb2.ContractorCreated:
-    return events_pb2.ContractorCreated(
-        contractor_id=contractor.contractor_id,
-        display_name=contractor.display_name,
-        created_at=timestamp(contractor.created_at),
-    )
-
-
-def token_revoked(token: ContractorToken) -> events_pb2.ContractorTokenRevoked:
-    assert token.revoked_at is not None
-    return events_pb2.ContractorTokenRevoked(
-        token_id=token.token_id,
-        contractor_id=token.contractor_id,
-        expires_at=timestamp(token.expires_at),
-        revoked_at=timestamp(token.revoked_at),
+        project_id=claim.project_id,
+        pay_terms=pay_terms_to_pb(claim.terms),
     )

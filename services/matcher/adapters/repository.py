@@ -1,13 +1,26 @@
-"""SQL for the matcher's pool and claims. Every function runs on the caller's connection."""
+"""SQL for the matcher's projects, pool, claims and offers. Every function runs on the
+caller's connection."""
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Sequence
+from datetime import datetime
 
 import asyncpg
 
-from crewline.money import Money
-from matcher.domain.model import Claim, ClaimStatus, ListOpenTasks, OpenTask
+from crewline.outbox import OutboxRow
+from matcher.adapters.claim_terms import Expected, terms_of
+from matcher.adapters.eligibility import requirements_of
+from matcher.domain.model import (
+    Claim,
+    ClaimStatus,
+    ListOffers,
+    Offer,
+    Payload,
+    ProjectTerms,
+)
 
 
 def _claim(row: asyncpg.Record) -> Claim:
@@ -16,11 +29,71 @@ def _claim(row: asyncpg.Record) -> Claim:
         task_id=row["task_id"],
         contractor_id=row["contractor_id"],
         request_id=row["request_id"],
+        project_id=row["project_id"],
         status=ClaimStatus(row["status"]),
-        reward=Money(row["reward_currency"], row["reward_minor"]),
+        terms=terms_of(row),
         version=row["version"],
         granted_at=row["granted_at"],
         submitted_at=row["submitted_at"],
+    )
+
+
+async def save_project(conn: asyncpg.Connection, project: ProjectTerms) -> ProjectTerms | None:
+    """Store the project if this revision is newer than ours; the one it replaced, or None
+    when nothing changed. A first revision replaces an empty placeholder."""
+    before = await conn.fetchrow(
+        "SELECT * FROM projects WHERE project_id = $1 FOR UPDATE", project.project_id
+    )
+    if before is not None and before["revision"] >= project.revision:
+        return None
+    t = project.terms
+    await conn.execute(
+        "INSERT INTO projects (project_id, client_id, revision, title, instructions, requirements,"
+        " priority, max_claims_per_contractor, terms_version, terms_basis, rate_currency,"
+        " rate_minor, max_paid_seconds, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14)"
+        " ON CONFLICT (project_id) DO UPDATE SET client_id = $2, revision = $3, title = $4,"
+        " instructions = $5, requirements = $6::jsonb, priority = $7,"
+        " max_claims_per_contractor = $8, terms_version = $9, terms_basis = $10,"
+        " rate_currency = $11, rate_minor = $12, max_paid_seconds = $13, updated_at = $14",
+        project.project_id,
+        project.client_id,
+        project.revision,
+        project.title,
+        project.instructions,
+        json.dumps([r.to_json() for r in project.requirements]),
+        project.priority,
+        project.max_claims_per_contractor,
+        t.version,
+        t.basis.value,
+        t.rate.currency,
+        t.rate.amount_minor,
+        t.max_paid_seconds,
+        project.updated_at,
+    )
+    if before is None:
+        return project  # new: everything changed
+    return ProjectTerms(
+        project_id=before["project_id"],
+        client_id=before["client_id"],
+        revision=before["revision"],
+        title=before["title"],
+        instructions=before["instructions"],
+        requirements=tuple(requirements_of(before["requirements"])),
+        priority=before["priority"],
+        max_claims_per_contractor=before["max_claims_per_contractor"],
+        terms=terms_of(before),
+        updated_at=before["updated_at"],
+    )
+
+
+async def reprioritise(conn: asyncpg.Connection, project_id: str, priority: int) -> None:
+    """Tasks that follow the project's priority take its new one; their own priorities stay."""
+    await conn.execute(
+        "UPDATE open_tasks SET priority = $2 WHERE project_id = $1 AND NOT own_priority"
+        " AND priority <> $2",
+        project_id,
+        priority,
     )
 
 
@@ -31,74 +104,77 @@ async def add_open_task(
     client_id: str,
     project_id: str,
     slots: int,
-    reward: Money,
-    instructions: str,
-    published_at: object,
-) -> None:
-    await conn.execute(
-        "INSERT INTO open_tasks (task_id, client_id, project_id, slots, free_slots,"
-        " reward_currency, reward_minor, instructions, published_at)"
-        " VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8) ON CONFLICT (task_id) DO NOTHING",
+    priority: int,
+    own_priority: bool,
+    payload: Payload,
+    published_at: datetime,
+    expires_at: datetime | None,
+) -> bool:
+    """Add a task's slots to the pool; False when it is already there (a redelivery)."""
+    added = await conn.fetchval(
+        "INSERT INTO open_tasks (task_id, client_id, project_id, slots, free_slots, priority,"
+        " own_priority, payload_json, payload_bytes, published_at, expires_at)"
+        " VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10)"
+        " ON CONFLICT (task_id) DO NOTHING RETURNING true",
         task_id,
         client_id,
         project_id,
         slots,
-        reward.currency,
-        reward.amount_minor,
-        instructions,
+        priority,
+        own_priority,
+        payload.json,
+        payload.data,
         published_at,
+        expires_at,
     )
+    return bool(added)
 
 
-async def take_slot(conn: asyncpg.Connection, task_id: uuid.UUID) -> Money | None:
-    """Take one free slot atomically (the row lock orders racing claimers); its reward, or None."""
+async def claim(
+    conn: asyncpg.Connection,
+    *,
+    claim_id: uuid.UUID,
+    task_id: uuid.UUID,
+    contractor_id: str,
+    request_id: str,
+    now: datetime,
+    expected: Expected | None,
+    event: OutboxRow | None,
+) -> asyncpg.Record:
+    """Every check, the grant and its event in one statement (the claim_task() SQL
+    function), committed on its own: one round trip."""
     row = await conn.fetchrow(
-        "UPDATE open_tasks SET free_slots = free_slots - 1"
-        " WHERE task_id = $1 AND free_slots > 0 RETURNING reward_currency, reward_minor",
+        "SELECT * FROM claim_task($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        claim_id,
         task_id,
-    )
-    return Money(row["reward_currency"], row["reward_minor"]) if row else None
-
-
-async def task_exists(conn: asyncpg.Connection, task_id: uuid.UUID) -> bool:
-    return bool(await conn.fetchval("SELECT true FROM open_tasks WHERE task_id = $1", task_id))
-
-
-async def insert_claim(conn: asyncpg.Connection, claim: Claim) -> bool:
-    """False when the contractor already holds this task or used this request id."""
-    inserted = await conn.fetchval(
-        "INSERT INTO claims (claim_id, task_id, contractor_id, request_id, status,"
-        " reward_currency, reward_minor, version, granted_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING true",
-        claim.claim_id,
-        claim.task_id,
-        claim.contractor_id,
-        claim.request_id,
-        claim.status.value,
-        claim.reward.currency,
-        claim.reward.amount_minor,
-        claim.version,
-        claim.granted_at,
-    )
-    return bool(inserted)
-
-
-async def lock_request(conn: asyncpg.Connection, *, contractor_id: str, request_id: str) -> None:
-    """Serialise concurrent copies of one claim request until this transaction ends."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{contractor_id}\x1f{request_id}"
-    )
-
-
-async def claim_by_request(
-    conn: asyncpg.Connection, *, contractor_id: str, request_id: str
-) -> Claim | None:
-    row = await conn.fetchrow(
-        "SELECT * FROM claims WHERE contractor_id = $1 AND request_id = $2",
         contractor_id,
         request_id,
+        now,
+        expected.project_id if expected else None,
+        expected.terms.version if expected else None,
+        event.event_id if event else None,
+        event.topic if event else None,
+        event.key if event else None,
+        event.envelope if event else None,
+        event.correlation_id if event else None,
     )
-    return _claim(row) if row else None
+    assert row is not None, "claim_task() always returns one row"
+    return row
+
+
+async def claim_with_work(
+    conn: asyncpg.Connection, claim_id: uuid.UUID
+) -> tuple[Claim, Payload, str] | None:
+    row = await conn.fetchrow(
+        "SELECT c.*, t.payload_json, t.payload_bytes, p.instructions FROM claims c"
+        " JOIN open_tasks t ON t.task_id = c.task_id"
+        " LEFT JOIN projects p ON p.project_id = c.project_id WHERE c.claim_id = $1",
+        claim_id,
+    )
+    if row is None:
+        return None
+    payload = Payload(json=row["payload_json"], data=row["payload_bytes"])
+    return _claim(row), payload, row["instructions"] or ""
 
 
 async def get_claim(
@@ -110,7 +186,8 @@ async def get_claim(
 
 
 async def save_submitted(conn: asyncpg.Connection, claim: Claim, result: bytes) -> bool:
-    """Compare-and-set on the claim's version: False when another writer changed it first."""
+    """Compare-and-set on the claim's version: False when another writer changed it first.
+    The contractor's concurrent-claim count goes down with it."""
     status = await conn.execute(
         "UPDATE claims SET status = $2, version = $3, submitted_at = $4, result = $5"
         " WHERE claim_id = $1 AND version = $6",
@@ -121,35 +198,86 @@ async def save_submitted(conn: asyncpg.Connection, claim: Claim, result: bytes) 
         result,
         claim.version - 1,
     )
-    return bool(status == "UPDATE 1")
+    if status != "UPDATE 1":
+        return False
+    await conn.execute(
+        "UPDATE contractors SET active_claims = active_claims - 1 WHERE contractor_id = $1",
+        claim.contractor_id,
+    )
+    return True
 
 
-async def open_tasks_for(
-    conn: asyncpg.Connection, query: ListOpenTasks, *, limit: int
-) -> list[OpenTask]:
-    """Open tasks the contractor holds no claim on, oldest first, after the query's cursor."""
+_OFFER_COLUMNS = (
+    "t.task_id, t.project_id, t.free_slots, t.priority, t.published_at, t.expires_at,"
+    " p.title, p.instructions, p.terms_version, p.terms_basis, p.rate_currency, p.rate_minor,"
+    " p.max_paid_seconds"
+)
+
+
+def _offer(row: asyncpg.Record) -> Offer:
+    return Offer(
+        task_id=row["task_id"],
+        project_id=row["project_id"],
+        title=row["title"],
+        instructions=row["instructions"],
+        terms=terms_of(row),
+        free_slots=row["free_slots"],
+        priority=row["priority"],
+        published_at=row["published_at"],
+        expires_at=row["expires_at"],
+    )
+
+
+async def offers_for(
+    conn: asyncpg.Connection, query: ListOffers, *, now: datetime, limit: int
+) -> list[Offer]:
+    """The contractor's offers after the cursor: for each project they are eligible for, the
+    first ``limit`` open tasks by the index, then merged. Cost grows with the contractor's
+    projects and ``limit``, not with the pool or the number of contractors."""
     after = query.after
     rows = await conn.fetch(
-        "SELECT t.* FROM open_tasks t WHERE t.free_slots > 0"
-        " AND ($3::text IS NULL OR t.project_id = $3)"
-        " AND ($4::timestamptz IS NULL OR (t.published_at, t.task_id) > ($4, $5::uuid))"
-        " AND NOT EXISTS"
-        " (SELECT 1 FROM claims c WHERE c.task_id = t.task_id AND c.contractor_id = $1)"
-        " ORDER BY t.published_at, t.task_id LIMIT $2",
+        f"SELECT {_OFFER_COLUMNS} FROM eligibility e"
+        " JOIN projects p ON p.project_id = e.project_id"
+        " CROSS JOIN LATERAL (SELECT * FROM open_tasks o"
+        "   WHERE o.project_id = e.project_id AND o.free_slots > 0"
+        "   AND (o.expires_at IS NULL OR o.expires_at > $3)"
+        "   AND ($4::int IS NULL OR (-o.priority, o.published_at, o.task_id)"
+        "        > (-$4::int, $5::timestamptz, $6::uuid))"
+        "   AND NOT EXISTS (SELECT 1 FROM claims c"
+        "        WHERE c.task_id = o.task_id AND c.contractor_id = $1)"
+        "   ORDER BY -o.priority, o.published_at, o.task_id LIMIT $2) t"
+        " WHERE e.contractor_id = $1 AND ($7::text IS NULL OR e.project_id = $7)"
+        " ORDER BY -t.priority, t.published_at, t.task_id LIMIT $2",
         query.contractor_id,
         limit,
-        query.project_id,
+        now,
+        after.priority if after else None,
         after.published_at if after else None,
         after.task_id if after else None,
+        query.project_id,
     )
-    return [
-        OpenTask(
-            task_id=r["task_id"],
-            project_id=r["project_id"],
-            free_slots=r["free_slots"],
-            reward=Money(r["reward_currency"], r["reward_minor"]),
-            instructions=r["instructions"],
-            published_at=r["published_at"],
-        )
-        for r in rows
-    ]
+    return [_offer(r) for r in rows]
+
+
+async def offers_of_tasks(
+    conn: asyncpg.Connection, task_ids: Sequence[uuid.UUID], *, now: datetime
+) -> list[Offer]:
+    """These tasks as offers, if they are still claimable (for the offer streams)."""
+    rows = await conn.fetch(
+        f"SELECT {_OFFER_COLUMNS} FROM open_tasks t JOIN projects p ON p.project_id = t.project_id"
+        " WHERE t.task_id = ANY($1::uuid[]) AND t.free_slots > 0"
+        " AND (t.expires_at IS NULL OR t.expires_at > $2)",
+        list(task_ids),
+        now,
+    )
+    return [_offer(r) for r in rows]
+
+
+async def claimants(
+    conn: asyncpg.Connection, task_ids: Sequence[uuid.UUID]
+) -> set[tuple[uuid.UUID, str]]:
+    """(task, contractor) for every claim on these tasks."""
+    rows = await conn.fetch(
+        "SELECT task_id, contractor_id FROM claims WHERE task_id = ANY($1::uuid[])", list(task_ids)
+    )
+    return {(r["task_id"], r["contractor_id"]) for r in rows}

@@ -7,22 +7,63 @@ are the validations and the claim's state machine.
 
 from __future__ import annotations
 
-import base64
 import enum
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from crewline import validate
-from crewline.errors import FailedPrecondition, InvalidArgument
+from crewline import paging, validate
+from crewline.errors import (
+    AlreadyExists,
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+)
 from crewline.money import Money
+from crewline.pay_terms import PayTerms, worked_seconds
+from crewline.qualifications import Requirement
 
 # Well inside Kafka's 1 MiB record limit once wrapped in WorkSubmitted and its envelope.
 MAX_RESULT_BYTES = 512 * 1024
-# Each open task carries up to 20,000 characters of instructions: 100 of them stay
+# Each offer carries up to 20,000 characters of instructions: 100 of them stay
 # well inside gRPC's default 4 MB message limit.
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
+# StreamOffers sends at most this many offers at connect (each is its own message).
+MAX_SNAPSHOT = 1000
+DEFAULT_SNAPSHOT = 200
+
+# ClaimTask refusals: the claim_task() SQL function's outcome -> what the caller gets.
+# The reason travels as google.rpc.ErrorInfo, so an app acts on it without parsing text.
+_REFUSALS: dict[str, tuple[type[DomainError], str]] = {
+    "NOT_FOUND": (NotFound, "task not found, or no longer open"),
+    "NOT_QUALIFIED": (PermissionDenied, "you do not meet this project's requirements"),
+    "BLOCKED": (PermissionDenied, "you are blocked from this project"),
+    "ALREADY_CLAIMED": (AlreadyExists, "you already hold a claim on this task"),
+    "AT_CLAIM_LIMIT": (
+        FailedPrecondition,
+        "you are at your claim limit (claims held at once, or claims in this project)",
+    ),
+    "NO_FREE_SLOT": (FailedPrecondition, "the task has no free slot"),
+}
+
+
+def refusal(outcome: str, task_id: uuid.UUID) -> DomainError:
+    """The error for a refused claim; NOT_FOUND keeps the default reason like every lookup."""
+    cls, message = _REFUSALS[outcome]
+    reason = None if outcome == "NOT_FOUND" else outcome
+    return cls(f"task {task_id}: {message}", reason=reason)
+
+
+class WithdrawalReason(enum.StrEnum):
+    """Why an offer stream takes a task back."""
+
+    FILLED = "filled"  # every slot is taken
+    CLAIMED_BY_YOU = "claimed_by_you"
+    NOT_ELIGIBLE = "not_eligible"  # a lost qualification, a block, a new requirement
+    CLOSED = "closed"  # cancelled, expired, project paused or closed
 
 
 class ClaimStatus(enum.StrEnum):
@@ -45,33 +86,33 @@ class SubmitWork:
 
 
 @dataclass(frozen=True)
-class PageCursor:
-    """Where a page of open tasks ended: pages are ordered by (published_at, task_id)."""
+class OfferCursor:
+    """Where a page of offers ended: offers are ordered by priority (highest first),
+    then age (oldest first), then task id."""
 
+    priority: int
     published_at: datetime
     task_id: uuid.UUID
 
     def token(self) -> str:
-        raw = f"{self.published_at.isoformat()}|{self.task_id}"
-        return base64.urlsafe_b64encode(raw.encode()).decode()
+        return paging.encode_token(
+            str(self.priority), self.published_at.isoformat(), str(self.task_id)
+        )
 
     @classmethod
-    def from_token(cls, token: str) -> PageCursor:
+    def from_token(cls, token: str) -> OfferCursor:
+        priority, at, task_id = paging.decode_token(token, parts=3)
         try:
-            at, task_id = base64.urlsafe_b64decode(token.encode()).decode().split("|")
-            cursor = cls(datetime.fromisoformat(at), uuid.UUID(task_id))
+            return cls(int(priority), paging.token_time(at), uuid.UUID(task_id))
         except ValueError:
-            raise InvalidArgument("page_token", "is not a token this service issued") from None
-        if cursor.published_at.tzinfo is None:
-            raise InvalidArgument("page_token", "is not a token this service issued")
-        return cursor
+            raise paging.not_ours() from None
 
 
 @dataclass(frozen=True, kw_only=True)
-class ListOpenTasks:
+class ListOffers:
     contractor_id: str
     page_size: int
-    after: PageCursor | None = None
+    after: OfferCursor | None = None
     project_id: str | None = None
 
 
@@ -93,30 +134,67 @@ def submit_work(*, claim_id: str, contractor_id: str, result: bytes) -> SubmitWo
     )
 
 
-def list_open_tasks(
+def list_offers(
     *, contractor_id: str, page_size: int, page_token: str = "", project_id: str = ""
-) -> ListOpenTasks:
-    size = page_size or DEFAULT_PAGE_SIZE
-    return ListOpenTasks(
+) -> ListOffers:
+    return ListOffers(
         contractor_id=validate.identifier(contractor_id, field="contractor_id"),
-        page_size=validate.int_range(size, field="page_size", low=1, high=MAX_PAGE_SIZE),
-        after=PageCursor.from_token(page_token) if page_token else None,
-        project_id=validate.identifier(project_id, field="project_id") if project_id else None,
+        page_size=paging.page_size(page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE),
+        after=OfferCursor.from_token(page_token) if page_token else None,
+        project_id=str(validate.uuid_id(project_id, field="project_id")) if project_id else None,
+    )
+
+
+def stream_offers(*, max_offers: int, project_id: str) -> tuple[int, str | None]:
+    """The snapshot bound and the project filter of a StreamOffers request."""
+    bound = max_offers or DEFAULT_SNAPSHOT
+    return (
+        validate.int_range(bound, field="max_offers", low=1, high=MAX_SNAPSHOT),
+        str(validate.uuid_id(project_id, field="project_id")) if project_id else None,
     )
 
 
 @dataclass(frozen=True, kw_only=True)
-class OpenTask:
+class Offer:
+    """A task the contractor may claim now, with what a claim granted now would pay."""
+
     task_id: uuid.UUID
     project_id: str
-    free_slots: int
-    reward: Money
+    title: str
     instructions: str
+    terms: PayTerms
+    free_slots: int
+    priority: int
     published_at: datetime
+    expires_at: datetime | None
 
     @property
-    def cursor(self) -> PageCursor:
-        return PageCursor(self.published_at, self.task_id)
+    def cursor(self) -> OfferCursor:
+        return OfferCursor(self.priority, self.published_at, self.task_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Payload:
+    """The work, as the client gave it: JSON text or bytes."""
+
+    json: str | None = None
+    data: bytes | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectTerms:
+    """What the matcher keeps of a project (from ProjectChanged): who, how much, in what order."""
+
+    project_id: str
+    client_id: str
+    revision: int
+    title: str
+    instructions: str
+    requirements: tuple[Requirement, ...]
+    priority: int
+    max_claims_per_contractor: int
+    terms: PayTerms
+    updated_at: datetime
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -125,11 +203,18 @@ class Claim:
     task_id: uuid.UUID
     contractor_id: str
     request_id: str
+    project_id: str
     status: ClaimStatus
-    reward: Money  # frozen when granted
+    terms: PayTerms  # frozen when granted
     version: int
     granted_at: datetime
     submitted_at: datetime | None = None
+
+    @property
+    def earned(self) -> Money:
+        """What the submitted work earns once accepted, under the frozen terms."""
+        assert self.submitted_at is not None, "only submitted work earns"
+        return self.terms.earned(worked_seconds(self.granted_at, self.submitted_at))
 
     def answers(self, cmd: ClaimTask) -> Claim:
         """This claim, when ``cmd`` repeats the request that made it."""

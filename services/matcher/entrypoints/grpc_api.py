@@ -6,40 +6,89 @@ it, authenticates, and maps errors. The caller comes from ``principal_of``.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+
 import grpc
 
-from crewline import validate
-from crewline.auth.principal import CONTRACTORS, OPERATORS
+from crewline.auth.principal import CONTRACTORS
 from crewline.edge import AccessPolicy, principal_of
-from crewline.v1 import contractor_admin_service_pb2 as admin_api
-from crewline.v1 import contractor_admin_service_pb2_grpc as admin_grpc
+from crewline.protobuf import timestamp
 from crewline.v1 import work_service_pb2 as api
 from crewline.v1 import work_service_pb2_grpc as api_grpc
 from matcher.adapters import protobuf as pb
+from matcher.adapters.offer_hub import OfferHub, ResyncNeeded, Stream
 from matcher.deps import Deps
-from matcher.domain import contractors, model
-from matcher.handlers import claims
-from matcher.handlers import contractors as contractor_handlers
+from matcher.domain import model
+from matcher.entrypoints import contractor_admin
+from matcher.handlers import claims, offers
+
+# Offers per stream message: 100 offers with full instructions stay well inside 4 MiB.
+_CHANGES_PER_MESSAGE = 100
 
 
 class WorkServicer(api_grpc.WorkServiceServicer):
-    """For contractors: the pool, and their own claims only."""
+    """For contractors: their offers, and their own claims only."""
 
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, hub: OfferHub) -> None:
         self._deps = deps
+        self._hub = hub
 
-    async def ListOpenTasks(
-        self, request: api.ListOpenTasksRequest, context: grpc.aio.ServicerContext
-    ) -> api.ListOpenTasksResponse:
-        query = model.list_open_tasks(
+    async def StreamOffers(
+        self, request: api.StreamOffersRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[api.StreamOffersResponse]:
+        limit, project_id = model.stream_offers(
+            max_offers=request.max_offers, project_id=request.project_id
+        )
+        keepalive = self._deps.settings.offer_keepalive_seconds
+        stream = self._hub.open(principal_of(context).id, project_id)
+        try:
+            async for message in self._snapshot(stream, limit):
+                yield message
+            while True:
+                try:
+                    first = await asyncio.wait_for(stream.queue.get(), keepalive)
+                except TimeoutError:
+                    now = timestamp(self._deps.clock.now())
+                    yield api.StreamOffersResponse(keepalive=api.Keepalive(sent_at=now))
+                    continue
+                batch = [first]  # and whatever else is queued: one message for the lot
+                while len(batch) < _CHANGES_PER_MESSAGE and not stream.queue.empty():
+                    batch.append(stream.queue.get_nowait())
+                changes = [
+                    pb.offer_change(item) for item in batch if not isinstance(item, ResyncNeeded)
+                ]
+                if changes:
+                    yield api.StreamOffersResponse(changes=api.OfferChanges(changes=changes))
+                if any(isinstance(item, ResyncNeeded) for item in batch):
+                    yield api.StreamOffersResponse(resync=api.Resync())
+                    async for message in self._snapshot(stream, limit):
+                        yield message
+        finally:
+            self._hub.close(stream)
+
+    async def _snapshot(
+        self, stream: Stream, limit: int
+    ) -> AsyncIterator[api.StreamOffersResponse]:
+        offers = await self._hub.snapshot(stream, limit)
+        for start in range(0, len(offers), _CHANGES_PER_MESSAGE):
+            chunk = offers[start : start + _CHANGES_PER_MESSAGE]
+            changes = [api.OfferChange(offered=pb.offer_to_pb(o)) for o in chunk]
+            yield api.StreamOffersResponse(changes=api.OfferChanges(changes=changes))
+        yield api.StreamOffersResponse(snapshot_end=api.SnapshotEnd(offers=len(offers)))
+
+    async def ListOffers(
+        self, request: api.ListOffersRequest, context: grpc.aio.ServicerContext
+    ) -> api.ListOffersResponse:
+        query = model.list_offers(
             contractor_id=principal_of(context).id,
             page_size=request.page_size,
             page_token=request.page_token,
             project_id=request.project_id,
         )
-        tasks, more = await claims.list_open_tasks(query, self._deps)
-        return api.ListOpenTasksResponse(
-            tasks=[pb.open_task_to_pb(t) for t in tasks],
+        offers_page, more = await offers.list_offers(query, self._deps)
+        return api.ListOffersResponse(
+            offers=[pb.offer_to_pb(o) for o in offers_page],
             next_page_token=more.token() if more else "",
         )
 
@@ -51,8 +100,12 @@ class WorkServicer(api_grpc.WorkServiceServicer):
             contractor_id=principal_of(context).id,
             task_id=request.task_id,
         )
-        claim = await claims.claim_task(cmd, self._deps)
-        return api.ClaimTaskResponse(claim=pb.claim_to_pb(claim))
+        granted = await claims.claim_task(cmd, self._deps)
+        if granted.free_slots is not None:  # streams here learn at once; others by NOTIFY
+            self._hub.claimed(cmd.task_id, cmd.contractor_id, granted.free_slots)
+        return api.ClaimTaskResponse(
+            claim=pb.claim_to_pb(granted.claim, granted.payload, granted.instructions)
+        )
 
     async def SubmitWork(
         self, request: api.SubmitWorkRequest, context: grpc.aio.ServicerContext
@@ -67,51 +120,17 @@ class WorkServicer(api_grpc.WorkServiceServicer):
         api_grpc.add_WorkServiceServicer_to_server(self, server)
 
 
-class ContractorAdminServicer(admin_grpc.ContractorAdminServiceServicer):
-    """For operators and the platform's login system: contractors and their tokens."""
-
-    def __init__(self, deps: Deps) -> None:
-        self._deps = deps
-
-    async def CreateContractor(
-        self, request: admin_api.CreateContractorRequest, context: grpc.aio.ServicerContext
-    ) -> admin_api.CreateContractorResponse:
-        cmd = contractors.create_contractor(
-            contractor_id=request.contractor_id, display_name=request.display_name
-        )
-        contractor = await contractor_handlers.create_contractor(cmd, self._deps)
-        return admin_api.CreateContractorResponse(contractor=pb.contractor_to_pb(contractor))
-
-    async def IssueContractorToken(
-        self, request: admin_api.IssueContractorTokenRequest, context: grpc.aio.ServicerContext
-    ) -> admin_api.IssueContractorTokenResponse:
-        cmd = contractors.issue_token(
-            contractor_id=request.contractor_id, ttl_seconds=request.ttl_seconds
-        )
-        token, secret = await contractor_handlers.issue_token(cmd, self._deps)
-        return admin_api.IssueContractorTokenResponse(token=pb.token_to_pb(token), secret=secret)
-
-    async def RevokeContractorToken(
-        self, request: admin_api.RevokeContractorTokenRequest, context: grpc.aio.ServicerContext
-    ) -> admin_api.RevokeContractorTokenResponse:
-        token_id = validate.identifier(request.token_id, field="token_id")
-        token = await contractor_handlers.revoke_token(token_id, self._deps)
-        return admin_api.RevokeContractorTokenResponse(token=pb.token_to_pb(token))
-
-    def register(self, server: grpc.aio.Server) -> None:
-        admin_grpc.add_ContractorAdminServiceServicer_to_server(self, server)
-
-
 _WORK = api.DESCRIPTOR.services_by_name["WorkService"]
-_ADMIN = admin_api.DESCRIPTOR.services_by_name["ContractorAdminService"]
-SERVICE_NAMES = (_WORK.full_name, _ADMIN.full_name)
-POLICY = AccessPolicy.of(
-    _WORK, {"ListOpenTasks": CONTRACTORS, "ClaimTask": CONTRACTORS, "SubmitWork": CONTRACTORS}
-) | AccessPolicy.of(
-    _ADMIN,
-    {
-        "CreateContractor": OPERATORS,
-        "IssueContractorToken": OPERATORS,
-        "RevokeContractorToken": OPERATORS,
-    },
+SERVICE_NAMES = (_WORK.full_name, contractor_admin.SERVICE.full_name)
+POLICY = (
+    AccessPolicy.of(
+        _WORK,
+        {
+            "StreamOffers": CONTRACTORS,
+            "ListOffers": CONTRACTORS,
+            "ClaimTask": CONTRACTORS,
+            "SubmitWork": CONTRACTORS,
+        },
+    )
+    | contractor_admin.POLICY
 )

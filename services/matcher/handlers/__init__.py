@@ -13,8 +13,11 @@ from google.protobuf.message import Message
 from crewline.consumer import Handler
 from crewline.v1 import events_pb2
 from matcher.deps import Deps
-from matcher.handlers import claims
+from matcher.handlers import claims, projects
 
 
 def event_routes(deps: Deps) -> dict[type[Message], Handler]:
-    return {events_pb2.TaskPublished: partial(claims.on_task_published, deps=deps)}
+    return {
+        events_pb2.TaskPublished: partial(claims.on_task_published, deps=deps),
+        events_pb2.ProjectChanged: partial(projects.on_project_changed, deps=deps),
+    }

@@ -3,81 +3,90 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 import asyncpg
 
 from crewline.consumer import EventContext
-from crewline.errors import AlreadyExists, FailedPrecondition, NotFound
+from crewline.errors import Aborted, NotFound
 from crewline.log import bind_contextvars
-from crewline.protobuf import from_timestamp, money_from_pb
+from crewline.protobuf import from_timestamp
 from crewline.v1 import events_pb2
+from matcher.adapters import offer_signals
 from matcher.adapters import protobuf as pb
 from matcher.adapters import repository as repo
 from matcher.deps import Deps
-from matcher.domain.model import (
-    Claim,
-    ClaimStatus,
-    ClaimTask,
-    ListOpenTasks,
-    OpenTask,
-    PageCursor,
-    SubmitWork,
-)
+from matcher.domain.model import Claim, ClaimStatus, ClaimTask, Payload, SubmitWork, refusal
+
+_ATTEMPTS = 3  # a claim raced by as many changes of its project's terms gives up
 
 
-class _Conflict(Exception):
-    """The claim insert hit a unique key; decided after the rollback."""
+@dataclass(frozen=True)
+class Granted:
+    """A claim, the work it is for, and the task's free slots after it (None on a repeat)."""
+
+    claim: Claim
+    payload: Payload
+    instructions: str
+    free_slots: int | None
 
 
-async def claim_task(cmd: ClaimTask, deps: Deps) -> Claim:
-    """Grant one slot, first come first served; the same request id returns the same claim."""
+async def claim_task(cmd: ClaimTask, deps: Deps) -> Granted:
+    """Grant one slot, first come first served; the same request id returns the same claim.
+
+    Every check (eligible, not blocked, under both claim limits, a free slot, no
+    claim on the task yet), the grant and its ClaimGranted event happen in one
+    statement, so there are never more live claims than slots under any interleaving,
+    on any number of replicas. The event is built beforehand from the terms the task
+    is expected to be granted under; the statement refuses (STALE) if those are out
+    of date, and the next attempt uses the ones it returned.
+    """
     bind_contextvars(task_id=str(cmd.task_id), contractor_id=cmd.contractor_id)
+    now = deps.clock.now()
+    claim_id = uuid.uuid4()
     async with deps.pool.acquire() as conn:
-        try:
-            async with conn.transaction():
-                return await _grant(conn, cmd, deps)
-        except _Conflict:
-            pass  # the slot taken above was rolled back; say why we refused
-        earlier = await repo.claim_by_request(
-            conn, contractor_id=cmd.contractor_id, request_id=cmd.request_id
-        )
-        if earlier is not None:
-            return earlier.answers(cmd)
-        raise AlreadyExists(
-            f"contractor {cmd.contractor_id} already holds a claim on this task",
-            reason="ALREADY_CLAIMED",
-        )
-
-
-async def _grant(conn: asyncpg.Connection, cmd: ClaimTask, deps: Deps) -> Claim:
-    # A retry racing its original waits here for it, then finds its claim below,
-    # instead of losing the last slot to its own first attempt.
-    await repo.lock_request(conn, contractor_id=cmd.contractor_id, request_id=cmd.request_id)
-    earlier = await repo.claim_by_request(
-        conn, contractor_id=cmd.contractor_id, request_id=cmd.request_id
+        expected = await deps.claim_terms.expected(conn, cmd.task_id)
+        for _attempt in range(_ATTEMPTS):
+            claim = None
+            if expected is not None:
+                claim = Claim(
+                    claim_id=claim_id,
+                    task_id=cmd.task_id,
+                    contractor_id=cmd.contractor_id,
+                    request_id=cmd.request_id,
+                    project_id=expected.project_id,
+                    status=ClaimStatus.ACTIVE,
+                    terms=expected.terms,
+                    version=1,
+                    granted_at=now,
+                )
+            row = await repo.claim(
+                conn,
+                claim_id=claim_id,
+                task_id=cmd.task_id,
+                contractor_id=cmd.contractor_id,
+                request_id=cmd.request_id,
+                now=now,
+                expected=expected,
+                event=deps.publisher.prepare(pb.claim_granted(claim)) if claim else None,
+            )
+            outcome = row["outcome"]
+            if outcome == "STALE":
+                expected = deps.claim_terms.learn(cmd.task_id, row)
+                continue
+            if outcome == "GRANTED":
+                assert claim is not None, "a grant is only made with the expected terms"
+                bind_contextvars(claim_id=str(claim_id))
+                payload = Payload(json=row["payload_json"], data=row["payload_bytes"])
+                return Granted(claim, payload, row["instructions"], row["free_slots"])
+            if outcome != "EXISTING":
+                raise refusal(outcome, cmd.task_id)
+            earlier = await repo.claim_with_work(conn, row["claim_id"])
+            assert earlier is not None, "claim_task() found it under the request's lock"
+            return Granted(earlier[0].answers(cmd), earlier[1], earlier[2], None)
+    raise Aborted(
+        f"task {cmd.task_id}: its project's pay terms kept changing; retry", reason="TERMS_CHANGED"
     )
-    if earlier is not None:
-        return earlier.answers(cmd)
-    reward = await repo.take_slot(conn, cmd.task_id)
-    if reward is None:
-        if await repo.task_exists(conn, cmd.task_id):
-            raise FailedPrecondition(f"task {cmd.task_id} has no free slot", reason="NO_FREE_SLOT")
-        raise NotFound(f"task {cmd.task_id} not found")
-    claim = Claim(
-        claim_id=uuid.uuid4(),
-        task_id=cmd.task_id,
-        contractor_id=cmd.contractor_id,
-        request_id=cmd.request_id,
-        status=ClaimStatus.ACTIVE,
-        reward=reward,
-        version=1,
-        granted_at=deps.clock.now(),
-    )
-    if not await repo.insert_claim(conn, claim):
-        raise _Conflict
-    await deps.publisher.publish(conn, pb.claim_granted(claim))
-    bind_contextvars(claim_id=str(claim.claim_id))
-    return claim
 
 
 async def submit_work(cmd: SubmitWork, deps: Deps) -> Claim:
@@ -100,27 +109,25 @@ async def submit_work(cmd: SubmitWork, deps: Deps) -> Claim:
         return submitted
 
 
-async def list_open_tasks(
-    query: ListOpenTasks, deps: Deps
-) -> tuple[list[OpenTask], PageCursor | None]:
-    """One page of open tasks, and where the next page starts (None on the last)."""
-    async with deps.pool.acquire() as conn:
-        found = await repo.open_tasks_for(conn, query, limit=query.page_size + 1)
-    page = found[: query.page_size]
-    return page, (page[-1].cursor if len(found) > query.page_size else None)
-
-
 async def on_task_published(
     conn: asyncpg.Connection, event: events_pb2.TaskPublished, ctx: EventContext, *, deps: Deps
 ) -> None:
-    """A new task: its slots join the pool."""
-    await repo.add_open_task(
+    """A new task: its slots join the pool and it is offered to every eligible stream."""
+    which = event.WhichOneof("payload")
+    added = await repo.add_open_task(
         conn,
         task_id=uuid.UUID(event.task_id),
         client_id=event.client_id,
         project_id=event.project_id,
         slots=event.slots,
-        reward=money_from_pb(event.reward),
-        instructions=event.instructions,
+        priority=event.priority,
+        own_priority=event.own_priority,
+        payload=Payload(
+            json=event.payload_json if which == "payload_json" else None,
+            data=event.payload_bytes if which == "payload_bytes" else None,
+        ),
         published_at=from_timestamp(event.published_at),
+        expires_at=from_timestamp(event.expires_at) if event.HasField("expires_at") else None,
     )
+    if added:
+        await offer_signals.tasks_opened(conn, [event.task_id])

@@ -1,0 +1,63 @@
+"""What a claim on a task would be granted under, cached in the process.
+
+A task never changes project, and a project's pay terms change rarely. ClaimTask
+builds its ClaimGranted event from these before it calls ``claim_task()``, which
+writes the event in the same statement as the grant (one round trip). The SQL
+function checks both against the database and answers STALE, changing nothing,
+when either is out of date: a stale entry costs one retry, never a wrong claim.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+from cachetools import LRUCache
+
+from crewline.money import Money
+from crewline.pay_terms import Basis, PayTerms
+
+
+@dataclass(frozen=True)
+class Expected:
+    project_id: str
+    terms: PayTerms
+
+
+def terms_of(row: asyncpg.Record) -> PayTerms:
+    return PayTerms(
+        basis=Basis(row["terms_basis"]),
+        rate=Money(row["rate_currency"], row["rate_minor"]),
+        max_paid_seconds=row["max_paid_seconds"],
+        version=row["terms_version"],
+    )
+
+
+class ClaimTerms:
+    def __init__(self, *, tasks: int = 200_000, projects: int = 20_000) -> None:
+        self._project_of: LRUCache[uuid.UUID, str] = LRUCache(tasks)
+        self._terms_of: LRUCache[str, PayTerms] = LRUCache(projects)
+
+    async def expected(self, conn: asyncpg.Connection, task_id: uuid.UUID) -> Expected | None:
+        """The task's project and that project's current terms; None for an unknown task."""
+        project_id = self._project_of.get(task_id)
+        terms = self._terms_of.get(project_id) if project_id is not None else None
+        if project_id is not None and terms is not None:
+            return Expected(project_id, terms)
+        row = await conn.fetchrow(
+            "SELECT t.project_id, p.terms_version, p.terms_basis, p.rate_currency,"
+            " p.rate_minor, p.max_paid_seconds FROM open_tasks t"
+            " JOIN projects p ON p.project_id = t.project_id WHERE t.task_id = $1",
+            task_id,
+        )
+        if row is None:
+            return None
+        return self.learn(task_id, row)
+
+    def learn(self, task_id: uuid.UUID, row: asyncpg.Record) -> Expected:
+        """Remember what the database says (a lookup, or claim_task()'s STALE answer)."""
+        expected = Expected(row["project_id"], terms_of(row))
+        self._project_of[task_id] = expected.project_id
+        self._terms_of[expected.project_id] = expected.terms
+        return expected
