@@ -35,7 +35,25 @@ class NewApiKey(TypedDict):
 class ContractorRecord(TypedDict):
     contractor_id: str
     display_name: str
+    domains: list[str]
+    languages: list[str]
+    locale: str
+    max_concurrent_claims: int
+    referred_by: str | None
+    active: bool
+    revision: int
     created_at: str | None
+    updated_at: str | None
+
+
+class ProfileFields(TypedDict, total=False):
+    """A contractor's profile fields; in an update, only those present change."""
+
+    display_name: str
+    domains: list[str]
+    languages: list[str]
+    locale: str
+    max_concurrent_claims: int
 
 
 class TokenRecord(TypedDict):
@@ -49,6 +67,49 @@ class TokenRecord(TypedDict):
 class NewToken(TypedDict):
     token: TokenRecord
     secret: str
+
+
+class QualificationTypeRecord(TypedDict):
+    name: str
+    kind: str  # score, presence or string
+    description: str
+    created_at: str | None
+
+
+class QualificationRecord(TypedDict):
+    """A qualification a contractor holds; score or text is set by the type's kind."""
+
+    contractor_id: str
+    qualification: str
+    kind: str
+    score: int | None
+    text: str | None
+    granted_at: str | None
+    updated_at: str | None
+
+
+class QualificationChangeRecord(TypedDict):
+    qualification: str
+    change: str  # granted, updated or revoked
+    score: int | None
+    text: str | None
+    reason: str
+    changed_at: str | None
+
+
+class QualificationsReport(TypedDict):
+    contractor_id: str
+    qualifications: list[QualificationRecord]
+    history: list[QualificationChangeRecord]  # oldest first
+
+
+class BlockRecord(TypedDict):
+    block_id: str
+    contractor_id: str
+    project_id: str | None  # None: every project
+    reason: str
+    blocked_at: str | None
+    lifted_at: str | None
 
 
 class HealthRow(TypedDict):
@@ -88,11 +149,45 @@ class Admin(Protocol):
 
     def revoke_api_key(self, key_id: str) -> ApiKeyRecord: ...
 
-    def create_contractor(self, contractor_id: str, display_name: str) -> ContractorRecord: ...
+    def create_contractor(
+        self,
+        contractor_id: str,
+        display_name: str,
+        profile: ProfileFields | None = None,
+        referred_by: str = "",
+    ) -> ContractorRecord: ...
+
+    def get_contractor(self, contractor_id: str) -> ContractorRecord: ...
+
+    def update_contractor(self, contractor_id: str, changes: ProfileFields) -> ContractorRecord: ...
+
+    def deactivate_contractor(self, contractor_id: str, reason: str) -> ContractorRecord: ...
 
     def issue_token(self, contractor_id: str, ttl_seconds: int) -> NewToken: ...
 
     def revoke_token(self, token_id: str) -> TokenRecord: ...
+
+    def define_qualification_type(
+        self, name: str, kind: str, description: str
+    ) -> QualificationTypeRecord: ...
+
+    def list_qualification_types(self) -> list[QualificationTypeRecord]: ...
+
+    def grant_qualification(
+        self, contractor_id: str, qualification: str, score: int | None, text: str | None
+    ) -> QualificationRecord: ...
+
+    def revoke_qualification(self, contractor_id: str, qualification: str, reason: str) -> None: ...
+
+    def list_qualifications(self, contractor_id: str) -> QualificationsReport: ...
+
+    def block_contractor(
+        self, block_id: str, contractor_id: str, project_id: str, reason: str
+    ) -> BlockRecord: ...
+
+    def lift_block(self, block_id: str) -> BlockRecord: ...
+
+    def list_blocks(self, contractor_id: str) -> list[BlockRecord]: ...
 
     def health(self) -> list[HealthRow]: ...
 

@@ -18,6 +18,7 @@ from crewline.ctl import config
 from crewline.ctl.api import Admin, AdminFactory
 from crewline.ctl.errors import CtlError, ExitCode
 from crewline.ctl.output import print_json
+from crewline.ctl.project_api import Projects, ProjectsFactory
 
 T = TypeVar("T")
 
@@ -33,6 +34,13 @@ def grpc_admin(addresses: config.Addresses, credential: str | None) -> Admin:
     return GrpcAdmin(addresses, credential)
 
 
+def grpc_projects(addresses: config.Addresses, credential: str) -> Projects:
+    """The real Projects, for a client's API key; gRPC imported only here."""
+    from crewline.ctl.project_rpc import GrpcProjects
+
+    return GrpcProjects(addresses, credential)
+
+
 @dataclass(frozen=True)
 class Wiring:
     """What crewctl takes from the outside world; tests pass their own."""
@@ -41,6 +49,7 @@ class Wiring:
     cwd: Path = field(default_factory=Path.cwd)
     home: Path = field(default_factory=Path.home)
     connect: AdminFactory = grpc_admin
+    connect_projects: ProjectsFactory = grpc_projects
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -101,6 +110,15 @@ class State:
                 raise
             credential = None
         return self.wiring.connect(addresses, credential)
+
+    def projects(self) -> Projects:
+        """A client's calls, with the client's API key (--credential, $CREWLINE_CREDENTIAL)."""
+        addresses = self._addresses(self._config())
+        try:
+            credential = config.resolve_client_credential(self.options.credential, self.wiring.env)
+        except config.CredentialError as err:
+            raise CtlError(str(err), exit_code=ExitCode.CREDENTIAL) from None
+        return self.wiring.connect_projects(addresses, credential)
 
     def emit(self, data: T, render: Callable[[T], None]) -> None:
         """``data`` as JSON with ``--json``, else through ``render``."""

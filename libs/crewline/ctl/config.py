@@ -24,6 +24,8 @@ CONFIG_ENV = "CREWCTL_CONFIG"
 DEFAULT_CONFIG = Path(".config") / "crewline" / "crewctl.toml"  # under the home directory
 CREDENTIAL_ENV = "CREWLINE_OPERATOR_CREDENTIAL"
 CREDENTIAL_FILE_ENV = "CREWLINE_OPERATOR_CREDENTIAL_FILE"
+# A client's API key, for the commands a client runs (``crewctl project ...``).
+CLIENT_CREDENTIAL_ENV = "CREWLINE_CREDENTIAL"
 HOME_ENV = "CREWLINE_HOME"
 CONFIG_KEYS = (*SERVICES, "operator_credential", "operator_credential_file")
 
@@ -174,4 +176,19 @@ def resolve_credential(
         f" ${CREDENTIAL_FILE_ENV}, `operator_credential` / `operator_credential_file`"
         f" in the config file ({config.describe()}) and {default}."
         " `make operator-credential` prints the local stack's credential"
+    )
+
+
+def resolve_client_credential(flag: str | None, env: Mapping[str, str]) -> str:
+    """A client's API key: --credential, else $CREWLINE_CREDENTIAL.
+
+    Never the operator credential: an operator may not call a client's RPCs.
+    """
+    if flag and flag.strip():
+        return flag.strip()
+    if env.get(CLIENT_CREDENTIAL_ENV, "").strip():
+        return env[CLIENT_CREDENTIAL_ENV].strip()
+    raise CredentialError(
+        f"no client API key found; looked at --credential and ${CLIENT_CREDENTIAL_ENV}."
+        " An operator makes one with `crewctl client key create CLIENT_ID`"
     )

@@ -1,39 +1,163 @@
-"""``crewctl contractor ...``: contractors (vetted experts) and their tokens, on the matcher."""
+"""``crewctl contractor ...``: contractors (vetted experts), their profiles and tokens."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
 
+from crewline.ctl.api import ContractorRecord, ProfileFields
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import note, print_new_token, print_record
 
+F = TypeVar("F", bound=Callable[..., Any])
 MAX_TTL_SECONDS = 30 * 24 * 3600
+MAX_CONCURRENT_CLAIMS = 100
+
+
+def split_list(value: str) -> list[str]:
+    """``medicine, law`` -> ["medicine", "law"]; an empty string is an empty list."""
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def print_contractor(contractor: ContractorRecord) -> None:
+    shown = {k: ", ".join(v) if isinstance(v, list) else v for k, v in contractor.items()}
+    print_record("Contractor", shown)
+
+
+def profile_options(command: F) -> F:
+    """The profile fields, shared by ``create`` and ``update``."""
+    for option in reversed(
+        (
+            click.option("--domains", help="Comma-separated, e.g. 'medicine,law' ('' clears)."),
+            click.option("--languages", help="Comma-separated BCP 47 tags, e.g. 'en,pt-BR'."),
+            click.option("--locale", help="e.g. US (at most 16 characters)."),
+            click.option(
+                "--max-claims",
+                type=click.IntRange(1, MAX_CONCURRENT_CLAIMS),
+                help="Claims the contractor may hold at once (1-100; the server's default is 3).",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def profile(
+    domains: str | None, languages: str | None, locale: str | None, max_claims: int | None
+) -> ProfileFields:
+    """The profile options that were given."""
+    fields: ProfileFields = {}
+    if domains is not None:
+        fields["domains"] = split_list(domains)
+    if languages is not None:
+        fields["languages"] = split_list(languages)
+    if locale is not None:
+        fields["locale"] = locale
+    if max_claims is not None:
+        fields["max_concurrent_claims"] = max_claims
+    return fields
 
 
 @click.group(
     "contractor",
     epilog=example(
-        "crewctl contractor create dr-lee --name 'Dr. Ada Lee'",
+        "crewctl contractor create dr-lee --name 'Dr. Ada Lee' --domains medicine",
         "crewctl contractor token dr-lee --ttl 3600",
     ),
 )
 def contractor() -> None:
-    """Contractors (vetted experts) and their tokens, on the matcher."""
+    """Contractors (vetted experts), their profiles and tokens, on the matcher."""
 
 
 @contractor.command(
-    "create", epilog=example("crewctl contractor create dr-lee --name 'Dr. Ada Lee'")
+    "create",
+    epilog=example(
+        "crewctl contractor create dr-lee --name 'Dr. Ada Lee'",
+        "crewctl contractor create dr-kim --domains medicine,law --languages en,ko"
+        " --referred-by dr-lee",
+    ),
 )
 @click.argument("contractor_id")
 @click.option("--name", default="", help="Display name, e.g. 'Dr. Ada Lee'.")
+@profile_options
+@click.option("--referred-by", default="", help="The id of the contractor who referred them.")
 @pass_state
-def create(state: State, contractor_id: str, name: str) -> None:
+def create(
+    state: State,
+    contractor_id: str,
+    name: str,
+    domains: str | None,
+    languages: str | None,
+    locale: str | None,
+    max_claims: int | None,
+    referred_by: str,
+) -> None:
     """Create the contractor CONTRACTOR_ID (1-128 of letters, digits and . _ : @ -).
 
-    Idempotent: the same id and name return the same contractor.
+    Idempotent: the same id and fields return the same contractor.
     """
-    created = state.admin().create_contractor(contractor_id, name)
-    state.emit(created, lambda c: print_record("Contractor", c))
+    fields = profile(domains, languages, locale, max_claims)
+    created = state.admin().create_contractor(contractor_id, name, fields, referred_by)
+    state.emit(created, print_contractor)
+
+
+@contractor.command("get", epilog=example("crewctl contractor get dr-lee"))
+@click.argument("contractor_id")
+@pass_state
+def get(state: State, contractor_id: str) -> None:
+    """Show the contractor CONTRACTOR_ID."""
+    state.emit(state.admin().get_contractor(contractor_id), print_contractor)
+
+
+@contractor.command(
+    "update",
+    epilog=example(
+        "crewctl contractor update dr-lee --max-claims 5",
+        "crewctl contractor update dr-lee --name 'Dr. Ada Lee-Park' --domains ''",
+    ),
+)
+@click.argument("contractor_id")
+@click.option("--name", help="Display name (1-200 characters).")
+@profile_options
+@pass_state
+def update(
+    state: State,
+    contractor_id: str,
+    name: str | None,
+    domains: str | None,
+    languages: str | None,
+    locale: str | None,
+    max_claims: int | None,
+) -> None:
+    """Change the given fields of CONTRACTOR_ID; the others stay as they are.
+
+    An update that changes nothing is not recorded as a change.
+    """
+    changes = profile(domains, languages, locale, max_claims)
+    if name is not None:
+        changes["display_name"] = name
+    if not changes:
+        raise click.UsageError(
+            "nothing to update: give --name, --domains, --languages, --locale or --max-claims"
+        )
+    state.emit(state.admin().update_contractor(contractor_id, changes), print_contractor)
+
+
+@contractor.command(
+    "deactivate",
+    epilog=example("crewctl contractor deactivate dr-lee --reason 'left the platform'"),
+)
+@click.argument("contractor_id")
+@click.option("--reason", required=True, help="Why, for the record (1-500 characters).")
+@pass_state
+def deactivate(state: State, contractor_id: str, reason: str) -> None:
+    """Deactivate CONTRACTOR_ID: their tokens are revoked and they see no more offers.
+
+    Claims already running may still be submitted. Repeating it changes nothing.
+    """
+    state.emit(state.admin().deactivate_contractor(contractor_id, reason), print_contractor)
 
 
 @contractor.command(

@@ -4,8 +4,10 @@
             [--credential CRED] COMMAND ...
 
 Commands: ``client create``, ``client key create|list|revoke``, ``contractor
-create|token|revoke-token``, ``health``. Every call carries ``authorization: Bearer
-<operator credential>``. Settings are resolved in ``crewline.ctl.config``.
+create|get|update|deactivate|token|revoke-token``, ``qualification type define|list``,
+``qualification grant|revoke|list``, ``block create|lift|list``, ``health``. Every
+call carries ``authorization: Bearer <operator credential>``. Settings are resolved
+in ``crewline.ctl.config``.
 
 Exit codes:
     0  ok
@@ -30,9 +32,12 @@ import click
 from crewline.ctl import errors
 from crewline.ctl.api import RpcFailed
 from crewline.ctl.app import Options, State, Wiring, example
+from crewline.ctl.blocks import block
 from crewline.ctl.clients import client
 from crewline.ctl.contractors import contractor
 from crewline.ctl.health import health
+from crewline.ctl.projects import project
+from crewline.ctl.qualifications import qualification
 
 PROG = "crewctl"
 COMPLETE_VAR = "_CREWCTL_COMPLETE"
@@ -88,7 +93,8 @@ class CrewctlGroup(click.Group):
 )
 @click.pass_context
 def cli(ctx: click.Context, /, as_json: bool, **given: str | None) -> None:
-    """Operate Crewline: clients and their API keys, contractors and their tokens, health."""
+    """Operate Crewline: clients and their API keys; contractors, their tokens,
+    qualifications and blocks; health."""
     # A Wiring already in ctx.obj (tests) replaces the real environment and gRPC.
     wiring = ctx.obj if isinstance(ctx.obj, Wiring) else Wiring()
     ctx.obj = State(Options(json=as_json, **given), wiring)
@@ -96,6 +102,9 @@ def cli(ctx: click.Context, /, as_json: bool, **given: str | None) -> None:
 
 cli.add_command(client)
 cli.add_command(contractor)
+cli.add_command(qualification)
+cli.add_command(block)
+cli.add_command(project)
 cli.add_command(health)
 
 

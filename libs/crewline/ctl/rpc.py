@@ -12,39 +12,22 @@ from contextlib import contextmanager
 from typing import Any
 
 import grpc
-from google.protobuf.message import Message
 from google.rpc import error_details_pb2  # type: ignore[import-untyped,unused-ignore]
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status  # type: ignore[import-untyped,unused-ignore]
 
 from crewline.auth.credentials import bearer_metadata
-from crewline.ctl.api import (
-    ApiKeyRecord,
-    ClientRecord,
-    ContractorRecord,
-    HealthRow,
-    NewApiKey,
-    NewToken,
-    RpcFailed,
-    TokenRecord,
-)
+from crewline.ctl.api import ApiKeyRecord, ClientRecord, HealthRow, NewApiKey, RpcFailed
 from crewline.ctl.config import SERVICES, Addresses
+from crewline.ctl.contractor_rpc import ContractorCalls
+from crewline.ctl.contractor_rpc import timestamp_text as _timestamp
 from crewline.v1 import client_admin_service_pb2 as client_api
 from crewline.v1 import client_admin_service_pb2_grpc as client_grpc
-from crewline.v1 import contractor_admin_service_pb2 as contractor_api
-from crewline.v1 import contractor_admin_service_pb2_grpc as contractor_grpc
 
 RPC_TIMEOUT = 10.0
 HEALTH_TIMEOUT = 2.0
 UNREACHABLE = "UNREACHABLE"
 _UNREACHABLE_CODES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
-
-
-def _timestamp(message: Message, name: str) -> str | None:
-    """RFC 3339 text of a Timestamp field, or None when it is unset."""
-    if not message.HasField(name):
-        return None
-    return str(getattr(message, name).ToJsonString())
 
 
 def client_record(client: client_api.Client) -> ClientRecord:
@@ -63,26 +46,6 @@ def key_record(key: client_api.ApiKey) -> ApiKeyRecord:
         "client_id": key.client_id,
         "created_at": _timestamp(key, "created_at"),
         "revoked_at": _timestamp(key, "revoked_at"),
-    }
-
-
-def contractor_record(contractor: contractor_api.Contractor) -> ContractorRecord:
-    """A Contractor message as a record."""
-    return {
-        "contractor_id": contractor.contractor_id,
-        "display_name": contractor.display_name,
-        "created_at": _timestamp(contractor, "created_at"),
-    }
-
-
-def token_record(token: contractor_api.ContractorToken) -> TokenRecord:
-    """A ContractorToken message as a record (without the bearer secret)."""
-    return {
-        "token_id": token.token_id,
-        "contractor_id": token.contractor_id,
-        "issued_at": _timestamp(token, "issued_at"),
-        "expires_at": _timestamp(token, "expires_at"),
-        "revoked_at": _timestamp(token, "revoked_at"),
     }
 
 
@@ -111,8 +74,11 @@ def rpc_failed(err: Any, *, service: str, address: str) -> RpcFailed:
     )
 
 
-class GrpcAdmin:
-    """Calls the services at ``addresses`` with ``authorization: Bearer <credential>``."""
+class GrpcAdmin(ContractorCalls):
+    """Calls the services at ``addresses`` with ``authorization: Bearer <credential>``.
+
+    The matcher's contractor calls come from ``ContractorCalls``.
+    """
 
     def __init__(
         self, addresses: Addresses, credential: str | None, *, timeout: float = RPC_TIMEOUT
@@ -160,31 +126,6 @@ class GrpcAdmin:
             stub = client_grpc.ClientAdminServiceStub(channel)
             reply = stub.RevokeApiKey(request, **self._options())
         return key_record(reply.key)
-
-    def create_contractor(self, contractor_id: str, display_name: str) -> ContractorRecord:
-        request = contractor_api.CreateContractorRequest(
-            contractor_id=contractor_id, display_name=display_name
-        )
-        with self._channel("matcher") as channel:
-            stub = contractor_grpc.ContractorAdminServiceStub(channel)
-            reply = stub.CreateContractor(request, **self._options())
-        return contractor_record(reply.contractor)
-
-    def issue_token(self, contractor_id: str, ttl_seconds: int) -> NewToken:
-        request = contractor_api.IssueContractorTokenRequest(
-            contractor_id=contractor_id, ttl_seconds=ttl_seconds
-        )
-        with self._channel("matcher") as channel:
-            stub = contractor_grpc.ContractorAdminServiceStub(channel)
-            reply = stub.IssueContractorToken(request, **self._options())
-        return {"token": token_record(reply.token), "secret": reply.secret}
-
-    def revoke_token(self, token_id: str) -> TokenRecord:
-        request = contractor_api.RevokeContractorTokenRequest(token_id=token_id)
-        with self._channel("matcher") as channel:
-            stub = contractor_grpc.ContractorAdminServiceStub(channel)
-            reply = stub.RevokeContractorToken(request, **self._options())
-        return token_record(reply.token)
 
     def health(self) -> list[HealthRow]:
         """Liveness and readiness of every service, checked side by side."""

@@ -1,0 +1,318 @@
+"""``crewctl project ...``: a client's projects, on the dispatcher, with the client's API key.
+
+The credential is the client's API key (--credential or $CREWLINE_CREDENTIAL), not
+the operator credential: an operator may not act as a client.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Any, cast
+
+import click
+
+from crewline.ctl.app import State, example, pass_state
+from crewline.ctl.output import print_record, print_rows
+from crewline.ctl.project_api import (
+    PayTermsRecord,
+    ProjectDetails,
+    ProjectFields,
+    ProjectPage,
+    ProjectRecord,
+    RequirementRecord,
+)
+from crewline.qualifications import Comparator
+
+# ISO 4217 currencies whose minor unit is not a hundredth.
+_DECIMALS = {
+    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"), 0),
+    **dict.fromkeys(("RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+}
+_SYMBOLS = {
+    "<": Comparator.LESS_THAN,
+    "<=": Comparator.LESS_OR_EQUAL,
+    ">": Comparator.GREATER_THAN,
+    ">=": Comparator.GREATER_OR_EQUAL,
+    "=": Comparator.EQUAL,
+    "==": Comparator.EQUAL,
+    "!=": Comparator.NOT_EQUAL,
+}
+_INTEGER = re.compile(r"-?\d+")
+REQUIREMENT_HELP = (
+    "QUALIFICATION:COMPARATOR[:V1,V2,...], e.g. 'domain.dermatology:>=:80',"
+    " 'locale:in:US,CA', 'credential.bar:exists'. Comparators: "
+    + ", ".join(c.value for c in Comparator)
+    + " (or < <= > >= = !=). Whole numbers are scores, anything else strings. Repeatable."
+)
+
+
+def minor_units(amount: str, currency: str) -> int:
+    """``12.50`` ``USD`` -> 1250: the amount in the currency's minor units."""
+    currency = currency.upper()
+    decimals = _DECIMALS.get(currency, 2)
+    try:
+        value = Decimal(amount)
+    except InvalidOperation:
+        raise click.BadParameter(f"{amount!r} is not an amount, e.g. 12.50") from None
+    minor = value.scaleb(decimals)
+    if not value.is_finite() or minor != minor.to_integral_value():
+        raise click.BadParameter(f"{amount} {currency} has more than {decimals} decimals")
+    return int(minor)
+
+
+def parse_requirement(text: str) -> RequirementRecord:
+    """``QUALIFICATION:COMPARATOR[:VALUES]`` as a requirement record."""
+    parts = text.split(":", 2)
+    if len(parts) < 2 or not parts[0]:
+        raise click.BadParameter(f"{text!r}: expected {REQUIREMENT_HELP.split(',')[0]}")
+    name, word = parts[0], parts[1].strip().lower()
+    comparator = _SYMBOLS.get(word)
+    if comparator is None:
+        try:
+            comparator = Comparator(word)
+        except ValueError:
+            raise click.BadParameter(f"{text!r}: {word!r} is not a comparator") from None
+    raw = [v for v in parts[2].split(",") if v] if len(parts) == 3 else []
+    values: list[int | str] = (
+        [int(v) for v in raw] if raw and all(_INTEGER.fullmatch(v) for v in raw) else list(raw)
+    )
+    return {"qualification": name, "comparator": comparator.value, "values": values}
+
+
+def pay_terms(
+    reward: tuple[str, str] | None, hourly: tuple[str, str] | None, cap: int | None
+) -> PayTermsRecord | None:
+    """The pay terms the options give, or None when they give none."""
+    if reward and hourly:
+        raise click.UsageError("give --reward or --hourly, not both")
+    if hourly and cap is None:
+        raise click.UsageError("--hourly needs --cap SECONDS (the most paid per claim)")
+    if cap is not None and not hourly:
+        raise click.UsageError("--cap goes with --hourly")
+    chosen = reward or hourly
+    if chosen is None:
+        return None
+    amount, currency = chosen
+    return {
+        "version": 0,
+        "basis": "hourly" if hourly else "per_submission",
+        "currency": currency.upper(),
+        "amount_minor": minor_units(amount, currency),
+        "max_paid_seconds": cap or 0,
+        "effective_at": None,
+    }
+
+
+def _options(f: Any) -> Any:
+    """The settable fields' options, shared by create and update."""
+    for option in reversed(
+        [
+            click.option("--instructions", help="Shown to contractors with every task."),
+            click.option("--requirement", "requirements", multiple=True, help=REQUIREMENT_HELP),
+            click.option(
+                "--reward",
+                nargs=2,
+                metavar="AMOUNT CURRENCY",
+                help="Pay per accepted submission, e.g. 12.50 USD.",
+            ),
+            click.option(
+                "--hourly",
+                nargs=2,
+                metavar="RATE CURRENCY",
+                help="Pay per hour, e.g. 30 USD; needs --cap.",
+            ),
+            click.option(
+                "--cap",
+                type=click.IntRange(1),
+                metavar="SECONDS",
+                help="Most seconds paid per claim (hourly).",
+            ),
+            click.option("--slots", type=int, help="Slots per task (1-1000); default 1."),
+            click.option("--priority", type=int, help="0-100, higher first; default 0."),
+            click.option(
+                "--claim-timeout", type=int, metavar="SECONDS", help="Claim lease; default 3600."
+            ),
+            click.option(
+                "--lifetime", type=int, metavar="SECONDS", help="Task lifetime; default 7 days."
+            ),
+            click.option(
+                "--auto-accept",
+                type=int,
+                metavar="SECONDS",
+                help="Auto-accept delay; default 3 days.",
+            ),
+            click.option(
+                "--max-claims", type=int, help="Claims per contractor in the project; 0 = no limit."
+            ),
+        ]
+    ):
+        f = option(f)
+    return f
+
+
+_FIELD_OF_OPTION = {
+    "instructions": "instructions",
+    "slots": "assignments_per_task",
+    "priority": "priority",
+    "claim_timeout": "claim_timeout_seconds",
+    "lifetime": "task_lifetime_seconds",
+    "auto_accept": "auto_accept_delay_seconds",
+    "max_claims": "max_claims_per_contractor",
+}
+
+
+def fields_of(options: dict[str, Any]) -> ProjectFields:
+    """The project fields the given options set (``None``: not given)."""
+    fields: dict[str, Any] = {
+        field: options[name]
+        for name, field in _FIELD_OF_OPTION.items()
+        if options.get(name) is not None
+    }
+    if options.get("requirements"):
+        fields["requirements"] = [parse_requirement(r) for r in options["requirements"]]
+    terms = pay_terms(options.get("reward"), options.get("hourly"), options.get("cap"))
+    if terms is not None:
+        fields["pay_terms"] = terms
+    return cast(ProjectFields, fields)
+
+
+def describe_terms(terms: PayTermsRecord) -> str:
+    decimals = _DECIMALS.get(terms["currency"], 2)
+    amount = f"{Decimal(terms['amount_minor']).scaleb(-decimals):f} {terms['currency']}"
+    if terms["basis"] == "hourly":
+        text = f"{amount} per hour, at most {terms['max_paid_seconds']} s per claim"
+    else:
+        text = f"{amount} per accepted submission"
+    return f"{text} (version {terms['version']}, since {terms['effective_at'] or '-'})"
+
+
+def describe_requirement(r: RequirementRecord) -> str:
+    values = ",".join(str(v) for v in r["values"])
+    return f"{r['qualification']} {r['comparator']} {values}".strip()
+
+
+def print_project(project: ProjectRecord) -> None:
+    shown: dict[str, object] = dict(project)
+    shown["requirements"] = "; ".join(map(describe_requirement, project["requirements"])) or None
+    shown["pay_terms"] = describe_terms(project["pay_terms"])
+    print_record("Project", shown)
+
+
+def print_details(details: ProjectDetails) -> None:
+    print_project(details["project"])
+    history = [{**t, "terms": describe_terms(t)} for t in details["pay_terms_history"]]
+    print_rows("Pay terms history", history, ("version", "terms"))
+
+
+def print_page(page: ProjectPage) -> None:
+    print_rows(
+        "Projects", page["projects"], ("project_id", "title", "priority", "revision", "created_at")
+    )
+    if page["next_page_token"]:
+        click.echo(f"More: --page-token {page['next_page_token']}")
+
+
+@click.group(
+    "project",
+    epilog=example(
+        "crewctl --credential \"$KEY\" project create 'Dermatology ratings' --reward 12.50 USD",
+        'CREWLINE_CREDENTIAL="$KEY" crewctl project list',
+    ),
+)
+def project() -> None:
+    """A client's projects, on the dispatcher, with the client's API key.
+
+    The credential is an API key (--credential or $CREWLINE_CREDENTIAL), never the
+    operator credential.
+    """
+
+
+@project.command(
+    "create",
+    epilog=example(
+        "crewctl project create 'Dermatology ratings' --reward 12.50 USD"
+        " --requirement 'domain.dermatology:>=:80' --slots 3",
+        "crewctl project create 'Case review' --hourly 60 USD --cap 7200",
+    ),
+)
+@click.argument("title")
+@_options
+@click.option("--request-id", help="Idempotency key; default: a fresh crewctl-<uuid4>.")
+@pass_state
+def create(state: State, /, title: str, request_id: str | None, **options: Any) -> None:
+    """Create a project called TITLE. Pay terms (--reward or --hourly) are required."""
+    fields = fields_of(options)
+    if "pay_terms" not in fields:
+        raise click.UsageError("give the pay terms: --reward AMOUNT CURRENCY or --hourly ...")
+    fields["title"] = title
+    fields.setdefault("instructions", "")
+    request_id = request_id or f"crewctl-{uuid.uuid4()}"
+    state.emit(state.projects().create_project(request_id, fields), print_project)
+
+
+@project.command("get", epilog=example("crewctl project get 6f1c2a4e-8b1d-4f7e-9a51-3d2b7c9e0f12"))
+@click.argument("project_id")
+@pass_state
+def get(state: State, project_id: str) -> None:
+    """The project PROJECT_ID and every version of its pay terms."""
+    state.emit(state.projects().get_project(project_id), print_details)
+
+
+@project.command(
+    "list", epilog=example("crewctl project list", "crewctl --json project list --all")
+)
+@click.option("--page-size", type=click.IntRange(0, 100), default=0, help="1-100; 0: 50.")
+@click.option("--page-token", default="", help="The previous page's token.")
+@click.option("--all", "every", is_flag=True, help="Every page, as one list.")
+@pass_state
+def list_(state: State, page_size: int, page_token: str, every: bool) -> None:
+    """The caller's projects, newest first."""
+    calls = state.projects()
+    page = calls.list_projects(page_size, page_token)
+    while every and page["next_page_token"]:
+        more = calls.list_projects(page_size, page["next_page_token"])
+        page = {
+            "projects": page["projects"] + more["projects"],
+            "next_page_token": more["next_page_token"],
+        }
+    state.emit(page, print_page)
+
+
+@project.command(
+    "update",
+    epilog=example(
+        "crewctl project update 6f1c2a4e-8b1d-4f7e-9a51-3d2b7c9e0f12 --reward 15 USD",
+        "crewctl project update 6f1c2a4e-8b1d-4f7e-9a51-3d2b7c9e0f12 --title 'Derm v2'"
+        " --expected-revision 3",
+    ),
+)
+@click.argument("project_id")
+@click.option("--title", help="1-200 characters.")
+@_options
+@click.option("--no-requirements", is_flag=True, help="Drop every requirement.")
+@click.option("--expected-revision", type=click.IntRange(0), default=0, help="Refuse unless at it.")
+@pass_state
+def update(
+    state: State,
+    /,
+    project_id: str,
+    title: str | None,
+    no_requirements: bool,
+    expected_revision: int,
+    **options: Any,
+) -> None:
+    """Change the fields given; new pay terms become a new version. Nothing else changes."""
+    changes = fields_of(options)
+    if title is not None:
+        changes["title"] = title
+    if no_requirements:
+        if "requirements" in changes:
+            raise click.UsageError("give --requirement or --no-requirements, not both")
+        changes["requirements"] = []
+    if not changes:
+        raise click.UsageError("nothing to change: give at least one field option")
+    updated = state.projects().update_project(project_id, changes, expected_revision)
+    state.emit(updated, print_project)
