@@ -8,13 +8,17 @@ token; both return the call metadata that authenticates them.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Sequence
+from typing import Any
+
+import grpc
 
 from crewline.auth.credentials import bearer_metadata as bearer
 from crewline.edge import CORRELATION_METADATA
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import ledger_service_pb2 as ledger_api
-from crewline.v1 import money_pb2
+from crewline.v1 import money_pb2, project_pb2
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
@@ -22,6 +26,14 @@ from harness import Stack
 from stack import eventually
 
 Metadata = tuple[tuple[str, str], ...]
+
+
+async def refused(call: Awaitable[object]) -> grpc.aio.AioRpcError:
+    try:
+        await call
+    except grpc.aio.AioRpcError as err:
+        return err
+    raise AssertionError("the call should have been refused")
 
 
 def unique(prefix: str) -> str:
@@ -71,6 +83,48 @@ async def as_contractor(stack: Stack, contractor_id: str) -> Metadata:
     return bearer(stack.credentials[name])
 
 
+async def new_project(
+    stack: Stack,
+    *,
+    client: str = "acme",
+    requirements: Sequence[project_pb2.Requirement] = (),
+    reward: int = 2500,
+    title: str = "derm-ratings",
+    request_id: str = "",
+    **fields: Any,
+) -> str:
+    """Create a project paying ``reward`` (USD minor units) per accepted submission; its id.
+
+    ``fields`` are any other CreateProjectRequest fields (slots default 1, as the server's).
+    """
+    reply = await stack.tasks.CreateProject(
+        task_api.CreateProjectRequest(
+            request_id=request_id or unique("proj"),
+            title=title,
+            instructions="Rate the model's answer from 1 to 5.",
+            requirements=list(requirements),
+            pay_terms=project_pb2.PayTerms(
+                per_submission=project_pb2.PerSubmissionPay(
+                    reward=money_pb2.Money(currency_code="USD", amount_minor=reward)
+                )
+            ),
+            **fields,
+        ),
+        metadata=await as_client(stack, client),
+    )
+    return str(reply.project.project_id)
+
+
+async def project_of(stack: Stack, *, client: str, name: str, reward: int) -> str:
+    """The client's project called ``name`` paying ``reward``, made on first use."""
+    ref = f"{client}/{name}/{reward}"
+    if ref not in stack.projects:
+        stack.projects[ref] = await new_project(
+            stack, client=client, title=name, reward=reward, request_id=f"flow-{name}-{reward}"
+        )
+    return stack.projects[ref]
+
+
 async def submit_task(
     stack: Stack,
     *,
@@ -80,17 +134,21 @@ async def submit_task(
     project: str = "derm-ratings",
     request_id: str = "",
     correlation_id: str = "",
+    payload: str = '{"answer": "Likely benign; see a dermatologist if it changes."}',
 ) -> task_api.Task:
+    """One task in the client's project called ``project`` paying ``amount`` per accepted
+    submission (the project is made on first use: its id is ``task.project_id``, not
+    ``project``); ``request_id`` is the task's idempotency key."""
+    project_id = await project_of(stack, client=client, name=project, reward=amount)
     metadata = await as_client(stack, client)
     if correlation_id:
         metadata += ((CORRELATION_METADATA, correlation_id),)
     reply = await stack.tasks.SubmitTask(
         task_api.SubmitTaskRequest(
-            request_id=request_id or unique("req"),
-            project_id=project,
-            slots=slots,
-            reward=money_pb2.Money(currency_code="USD", amount_minor=amount),
-            instructions="Rate the model's answer from 1 to 5.",
+            project_id=project_id,
+            task=task_api.TaskSpec(
+                idempotency_key=request_id or unique("task"), payload_json=payload, slots=slots
+            ),
         ),
         metadata=metadata,
     )
@@ -102,11 +160,11 @@ async def open_tasks(stack: Stack, contractor: str, project_id: str = "") -> lis
     found: list[str] = []
     token = ""
     while True:
-        reply = await stack.work.ListOpenTasks(
-            work_api.ListOpenTasksRequest(page_size=100, page_token=token, project_id=project_id),
+        reply = await stack.work.ListOffers(
+            work_api.ListOffersRequest(page_size=100, page_token=token, project_id=project_id),
             metadata=await as_contractor(stack, contractor),
         )
-        found.extend(t.task_id for t in reply.tasks)
+        found.extend(o.task_id for o in reply.offers)
         token = reply.next_page_token
         if not token:
             return found

@@ -86,6 +86,8 @@ class Stack:
     kafka: KafkaSettings
     # principal id -> its credential, made on first use by flow.credential_of
     credentials: dict[str, str] = field(default_factory=dict)
+    # "client/name/reward" -> project id, made on first use by flow.project_of
+    projects: dict[str, str] = field(default_factory=dict)
 
     async def wait_healthy(self, *names: str) -> None:
         addrs = [self.services[n].grpc_addr for n in names or SERVICES]

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2
 
 from crewline.auth.credentials import (
     TokenClaims,
@@ -29,6 +30,7 @@ from crewline.events import IDENTITY_TOPIC
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import ledger_service_pb2 as ledger_api
+from crewline.v1 import project_pb2
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
@@ -50,6 +52,8 @@ from harness import SERVICES, Stack
 from stack import eventually, read_topic, run_secrets
 
 Attempt = Callable[[], Awaitable[object]]
+# TaskService: what a client may call (on its own projects and tasks).
+CLIENT_RPCS = {m.name for m in task_api.DESCRIPTOR.services_by_name["TaskService"].methods}
 
 
 @dataclass
@@ -125,6 +129,32 @@ async def test_a_client_never_reaches_another_clients_resources(stack: Stack, wo
             ),
         ),
         await attempt(
+            "A GetProject(B's project)",
+            lambda: stack.tasks.GetProject(
+                task_api.GetProjectRequest(project_id=w.task.project_id), metadata=w.a
+            ),
+        ),
+        await attempt(
+            "A UpdateProject(B's project)",
+            lambda: stack.tasks.UpdateProject(
+                task_api.UpdateProjectRequest(
+                    project=project_pb2.Project(project_id=w.task.project_id, title="mine"),
+                    update_mask=field_mask_pb2.FieldMask(paths=["title"]),
+                ),
+                metadata=w.a,
+            ),
+        ),
+        await attempt(
+            "A SubmitTasks(into B's project)",
+            lambda: stack.tasks.SubmitTasks(
+                task_api.SubmitTasksRequest(
+                    project_id=w.task.project_id,
+                    tasks=[task_api.TaskSpec(idempotency_key="k", payload_json="{}")],
+                ),
+                metadata=w.a,
+            ),
+        ),
+        await attempt(
             "A GetBalance(client:B)",
             lambda: stack.ledger.GetBalance(
                 ledger_api.GetBalanceRequest(account_id=f"client:{w.b_id}"), metadata=w.a
@@ -139,9 +169,15 @@ async def test_a_client_never_reaches_another_clients_resources(stack: Stack, wo
     ]
     report("client A against client B", outcomes)
     assert {o.code for o in outcomes} == {"NOT_FOUND"}  # existence does not leak
-    # B's own view is intact, and the same request id from A makes A's own task.
+    # B's own view is intact; A's listings do not show B's tasks or projects.
     mine = await stack.tasks.GetTask(task_api.GetTaskRequest(task_id=w.task.task_id), metadata=w.b)
     assert mine.task.task_id == w.task.task_id
+    listed = await stack.tasks.ListTasks(
+        task_api.ListTasksRequest(project_id=w.task.project_id), metadata=w.a
+    )
+    assert list(listed.tasks) == []
+    projects = await stack.tasks.ListProjects(task_api.ListProjectsRequest(), metadata=w.a)
+    assert w.task.project_id not in {p.project_id for p in projects.projects}
 
 
 async def test_a_contractor_never_acts_as_another_nor_as_client_or_operator(
@@ -171,11 +207,7 @@ async def test_a_contractor_never_acts_as_another_nor_as_client_or_operator(
 
 async def test_a_client_never_calls_contractor_or_operator_rpcs(stack: Stack, world: World) -> None:
     w = world
-    calls = [
-        (n, c)
-        for n, c in privileged_calls(stack, w.a, w)
-        if not n.startswith(("SubmitTask", "GetTask"))
-    ]
+    calls = [(n, c) for n, c in privileged_calls(stack, w.a, w) if n not in CLIENT_RPCS]
     calls += [
         (
             "ClaimTask",
@@ -185,8 +217,8 @@ async def test_a_client_never_calls_contractor_or_operator_rpcs(stack: Stack, wo
             ),
         ),
         (
-            "ListOpenTasks",
-            lambda: stack.work.ListOpenTasks(work_api.ListOpenTasksRequest(), metadata=w.a),
+            "ListOffers",
+            lambda: stack.work.ListOffers(work_api.ListOffersRequest(), metadata=w.a),
         ),
     ]
     denied = [await attempt(name, call) for name, call in calls]
@@ -198,10 +230,40 @@ def privileged_calls(stack: Stack, md: Metadata, w: World) -> list[tuple[str, At
     """Client RPCs and every operator RPC, each called with ``md``."""
     return [
         (
+            "CreateProject",
+            lambda: stack.tasks.CreateProject(
+                task_api.CreateProjectRequest(request_id="r", title="t"), metadata=md
+            ),
+        ),
+        (
+            "GetProject",
+            lambda: stack.tasks.GetProject(
+                task_api.GetProjectRequest(project_id=w.task.project_id), metadata=md
+            ),
+        ),
+        (
+            "ListProjects",
+            lambda: stack.tasks.ListProjects(task_api.ListProjectsRequest(), metadata=md),
+        ),
+        (
+            "UpdateProject",
+            lambda: stack.tasks.UpdateProject(task_api.UpdateProjectRequest(), metadata=md),
+        ),
+        (
+            "SubmitTasks",
+            lambda: stack.tasks.SubmitTasks(
+                task_api.SubmitTasksRequest(project_id=w.task.project_id), metadata=md
+            ),
+        ),
+        (
             "SubmitTask",
             lambda: stack.tasks.SubmitTask(
-                task_api.SubmitTaskRequest(request_id="r", project_id="p"), metadata=md
+                task_api.SubmitTaskRequest(project_id=w.task.project_id), metadata=md
             ),
+        ),
+        (
+            "ListTasks",
+            lambda: stack.tasks.ListTasks(task_api.ListTasksRequest(), metadata=md),
         ),
         (
             "GetTask",
@@ -267,7 +329,7 @@ def on_every_service(stack: Stack, md: Metadata) -> list[tuple[str, Attempt]]:
                 task_api.GetTaskRequest(task_id=str(uuid.uuid4())), metadata=md
             ),
         ),
-        ("matcher", lambda: stack.work.ListOpenTasks(work_api.ListOpenTasksRequest(), metadata=md)),
+        ("matcher", lambda: stack.work.ListOffers(work_api.ListOffersRequest(), metadata=md)),
         ("ledger", lambda: stack.ledger.GetBalance(ledger_api.GetBalanceRequest(), metadata=md)),
     ]
 

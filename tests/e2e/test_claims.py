@@ -37,11 +37,11 @@ async def test_same_claim_request_returns_the_same_claim(stack: Stack) -> None:
     first = await claim(stack, cy, task.task_id, request_id="cy-req-1")
     again = await claim(stack, cy, task.task_id, request_id="cy-req-1")
     assert first == again
-    listed = await stack.work.ListOpenTasks(
-        work_api.ListOpenTasksRequest(project_id=project),
+    listed = await stack.work.ListOffers(
+        work_api.ListOffersRequest(project_id=task.project_id),
         metadata=await as_contractor(stack, unique("other")),
     )
-    assert [t.free_slots for t in listed.tasks if t.task_id == task.task_id] == [2]
+    assert [t.free_slots for t in listed.offers if t.task_id == task.task_id] == [2]
 
 
 async def test_one_contractor_cannot_take_two_slots_of_one_task(stack: Stack) -> None:
@@ -55,11 +55,11 @@ async def test_one_contractor_cannot_take_two_slots_of_one_task(stack: Stack) ->
         assert err.code() == grpc.StatusCode.ALREADY_EXISTS
     else:
         raise AssertionError("a second slot for the same contractor must be refused")
-    listed = await stack.work.ListOpenTasks(
-        work_api.ListOpenTasksRequest(project_id=project),
+    listed = await stack.work.ListOffers(
+        work_api.ListOffersRequest(project_id=task.project_id),
         metadata=await as_contractor(stack, unique("other")),
     )
-    assert [t.free_slots for t in listed.tasks if t.task_id == task.task_id] == [2]
+    assert [t.free_slots for t in listed.offers if t.task_id == task.task_id] == [2]
     # The task is no longer offered to the contractor who holds it.
     assert not await offered(stack, di, task.task_id)
 
@@ -78,19 +78,22 @@ async def test_a_retry_racing_its_original_for_the_last_slot_gets_the_same_claim
         assert first == retry
 
 
-async def test_open_tasks_page_through_oldest_first_without_gaps_or_repeats(stack: Stack) -> None:
+async def test_offers_page_through_oldest_first_without_gaps_or_repeats(stack: Stack) -> None:
     project = unique("proj")
-    tasks = [(await submit_task(stack, project=project)).task_id for _ in range(7)]
+    published = [await submit_task(stack, project=project) for _ in range(7)]
+    tasks = [t.task_id for t in published]
     for task_id in tasks:
         await wait_offered(stack, task_id)
     seen, token, pages = [], "", 0
     pager = await as_contractor(stack, unique("pager"))
     while True:
-        reply = await stack.work.ListOpenTasks(
-            work_api.ListOpenTasksRequest(page_size=3, page_token=token, project_id=project),
+        reply = await stack.work.ListOffers(
+            work_api.ListOffersRequest(
+                page_size=3, page_token=token, project_id=published[0].project_id
+            ),
             metadata=pager,
         )
-        seen.extend(t.task_id for t in reply.tasks)
+        seen.extend(o.task_id for o in reply.offers)
         pages += 1
         token = reply.next_page_token
         if not token:

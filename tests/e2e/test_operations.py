@@ -11,7 +11,6 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from crewline.edge import CORRELATION_METADATA
-from crewline.v1 import money_pb2
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
@@ -74,12 +73,11 @@ async def test_correlation_id_follows_a_request_through_kafka_to_the_next_servic
     stack: Stack,
 ) -> None:
     correlation = unique("corr")
+    project_id = (await submit_task(stack)).project_id
     call = stack.tasks.SubmitTask(
         task_api.SubmitTaskRequest(
-            request_id=unique("req"),
-            project_id="p",
-            slots=1,
-            reward=money_pb2.Money(currency_code="USD", amount_minor=100),
+            project_id=project_id,
+            task=task_api.TaskSpec(idempotency_key=unique("task"), payload_json="{}"),
         ),
         metadata=(*await as_client(stack, "acme"), (CORRELATION_METADATA, correlation)),
     )

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import grpc
 import pytest
 
+from crewline.ctl.rpc import error_reason
 from crewline.v1 import work_service_pb2 as work_api
 from crewline.v1 import work_service_pb2_grpc
 
@@ -68,26 +69,73 @@ async def replica(stack: Stack) -> AsyncIterator[work_service_pb2_grpc.WorkServi
         assert second.terminate() == 0
 
 
+@pytest.mark.parametrize("slots", [1, 3])
 async def test_claims_racing_across_two_replicas_never_exceed_the_slots(
-    stack: Stack, replica: work_service_pb2_grpc.WorkServiceStub
+    stack: Stack, replica: work_service_pb2_grpc.WorkServiceStub, slots: int
 ) -> None:
-    task = await submit_task(stack, slots=3)
+    task = await submit_task(stack, slots=slots)
     await wait_offered(stack, task.task_id)
     stubs = [stack.work, replica]
+    racers = [await as_contractor(stack, unique(f"racer{i}")) for i in range(40)]
 
     async def attempt(i: int) -> work_api.Claim | grpc.aio.AioRpcError:
         request = work_api.ClaimTaskRequest(request_id=unique("r"), task_id=task.task_id)
-        racer = await as_contractor(stack, unique(f"racer{i}"))
         try:
-            return (await stubs[i % 2].ClaimTask(request, metadata=racer)).claim
+            return (await stubs[i % 2].ClaimTask(request, metadata=racers[i])).claim
         except grpc.aio.AioRpcError as err:
             return err
 
-    results = await asyncio.gather(*(attempt(i) for i in range(24)))
+    results = await asyncio.gather(*(attempt(i) for i in range(len(racers))))
     granted = [r for r in results if isinstance(r, work_api.Claim)]
     refused = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
-    assert len(granted) == 3
-    assert {e.code() for e in refused} == {grpc.StatusCode.FAILED_PRECONDITION}
+    assert len(granted) == slots and len({c.contractor_id for c in granted}) == slots
+    assert {(e.code(), error_reason(e)) for e in refused} == {
+        (grpc.StatusCode.FAILED_PRECONDITION, "NO_FREE_SLOT")
+    }
+
+
+async def test_a_stream_on_one_replica_sees_tasks_the_other_ingested_and_claimed(
+    stack: Stack, replica: work_service_pb2_grpc.WorkServiceStub
+) -> None:
+    watchers = {"primary": stack.work, "replica": replica}
+    calls = {
+        name: stub.StreamOffers(
+            work_api.StreamOffersRequest(), metadata=await as_contractor(stack, unique(name))
+        )
+        for name, stub in watchers.items()
+    }
+    for call in calls.values():  # the snapshot (other tests' tasks) ends before ours begin
+        while (await call.read()).WhichOneof("event") != "snapshot_end":
+            pass
+    tasks = {(await submit_task(stack, correlation_id=unique("corr"))).task_id for _ in range(20)}
+    try:
+        for call in calls.values():
+            seen: set[str] = set()
+            while not tasks <= seen:
+                message = await asyncio.wait_for(call.read(), 30)
+                seen.update(
+                    c.offered.task_id
+                    for c in message.changes.changes
+                    if c.WhichOneof("change") == "offered"
+                )
+        # A claim through the replica is withdrawn from the stream the primary holds.
+        taken = sorted(tasks)[0]
+        await replica.ClaimTask(
+            work_api.ClaimTaskRequest(request_id=unique("r"), task_id=taken),
+            metadata=await as_contractor(stack, unique("w")),
+        )
+        reasons: list[int] = []
+        while not reasons:
+            message = await asyncio.wait_for(calls["primary"].read(), 30)
+            reasons = [
+                c.withdrawn.reason
+                for c in message.changes.changes
+                if c.WhichOneof("change") == "withdrawn" and c.withdrawn.task_id == taken
+            ]
+        assert reasons == [work_api.WITHDRAWAL_REASON_FILLED]
+    finally:
+        for call in calls.values():
+            call.cancel()
 
 
 async def test_tasks_reach_the_pool_whichever_replica_consumes_them(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable
 
 import grpc
 import pytest
@@ -11,20 +10,20 @@ import pytest
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import ledger_service_pb2 as ledger_api
-from crewline.v1 import money_pb2
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
-from flow import as_client, as_contractor, as_operator, claim, submit_task, unique, wait_offered
+from flow import (
+    as_client,
+    as_contractor,
+    as_operator,
+    claim,
+    refused,
+    submit_task,
+    unique,
+    wait_offered,
+)
 from harness import Stack
-
-
-async def refused(call: Awaitable[object]) -> grpc.aio.AioRpcError:
-    try:
-        await call
-    except grpc.aio.AioRpcError as err:
-        return err
-    raise AssertionError("the call should have been refused")
 
 
 async def test_same_submit_request_returns_the_same_task_forever(stack: Stack) -> None:
@@ -35,56 +34,56 @@ async def test_same_submit_request_returns_the_same_task_forever(stack: Stack) -
     assert again == first
 
 
-async def test_request_id_reused_for_another_task_is_invalid_and_names_it(stack: Stack) -> None:
+async def test_idempotency_key_reused_for_another_task_is_invalid_and_names_it(
+    stack: Stack,
+) -> None:
     rid = unique("req")
     await submit_task(stack, request_id=rid, slots=2)
     err = await refused(submit_task(stack, request_id=rid, slots=3))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert (err.details() or "").startswith("request_id:")
+    assert (err.details() or "").startswith("task.idempotency_key:")
 
 
-def _task_request(**changes: object) -> task_api.SubmitTaskRequest:
+def _task_request(project_id: str, /, **changes: object) -> task_api.SubmitTaskRequest:
     req = task_api.SubmitTaskRequest(
-        request_id=unique("req"),
-        project_id="p",
-        slots=1,
-        reward=money_pb2.Money(currency_code="USD", amount_minor=100),
+        project_id=project_id,
+        task=task_api.TaskSpec(idempotency_key=unique("task"), payload_json="{}", slots=1),
     )
     for name, value in changes.items():
-        if name == "reward":
-            req.reward.CopyFrom(value)  # type: ignore[arg-type]
+        if name == "project_id":
+            req.project_id = value  # type: ignore[assignment]
         else:
-            setattr(req, name, value)
+            setattr(req.task, name, value)
     return req
 
 
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"request_id": ""}, "request_id"),
+        ({"idempotency_key": ""}, "task.idempotency_key"),
         ({"project_id": ""}, "project_id"),
-        ({"slots": 0}, "slots"),
-        ({"slots": -3}, "slots"),
-        ({"reward": money_pb2.Money(currency_code="USD", amount_minor=0)}, "reward.amount_minor"),
-        ({"instructions": "rate\x00this"}, "instructions"),
         ({"project_id": "p\n"}, "project_id"),
-        (
-            {"reward": money_pb2.Money(currency_code="dollars", amount_minor=5)},
-            "reward.currency_code",
-        ),
+        ({"slots": -3}, "task.slots"),
+        ({"slots": 1001}, "task.slots"),
+        ({"payload_json": "{not json"}, "task.payload_json"),
+        ({"payload_json": "[" * 70_000}, "task.payload_json"),
+        ({"payload_bytes": b""}, "task.payload_bytes"),
+        ({"priority": 101}, "task.priority"),
+        ({"lifetime_seconds": 5}, "task.lifetime_seconds"),
     ],
 )
 async def test_malformed_submit_task_is_invalid_names_the_field_and_changes_nothing(
     stack: Stack, changes: dict[str, object], field: str
 ) -> None:
-    bad = _task_request(**changes)
+    project_id = (await submit_task(stack)).project_id
+    bad = _task_request(project_id, **changes)
     acme = await as_client(stack, "acme")
     err = await refused(stack.tasks.SubmitTask(bad, metadata=acme))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert (err.details() or "").startswith(f"{field}:")
-    if field != "request_id":
-        # Nothing was recorded under that request id: a good request may still use it.
-        good = _task_request(request_id=bad.request_id)
+    if field != "task.idempotency_key":
+        # Nothing was recorded under that key: a good request may still use it.
+        good = _task_request(project_id, idempotency_key=bad.task.idempotency_key)
         created = (await stack.tasks.SubmitTask(good, metadata=acme)).task
         assert created.slots == 1
 
@@ -113,8 +112,8 @@ async def test_malformed_submit_task_is_invalid_names_the_field_and_changes_noth
             "claim_id",
         ),
         (
-            lambda s, c, w: s.work.ListOpenTasks(
-                work_api.ListOpenTasksRequest(page_size=10_000), metadata=w
+            lambda s, c, w: s.work.ListOffers(
+                work_api.ListOffersRequest(page_size=10_000), metadata=w
             ),
             "page_size",
         ),
@@ -161,8 +160,8 @@ async def test_work_on_another_contractors_claim_is_not_found(stack: Stack) -> N
 
 
 async def test_a_body_that_is_not_the_request_message_is_invalid_not_unknown(stack: Stack) -> None:
-    # Field 1 (request_id, a string) holding bytes that are not UTF-8.
-    body = b"\x0a\x01\xff"
+    # Field 3 (project_id, a string) holding bytes that are not UTF-8.
+    body = b"\x1a\x01\xff"
     acme = await as_client(stack, "acme")
     async with grpc.aio.insecure_channel(stack.services["dispatcher"].grpc_addr) as channel:
         submit = channel.unary_unary("/crewline.v1.TaskService/SubmitTask")

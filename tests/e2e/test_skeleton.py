@@ -28,7 +28,7 @@ async def test_submitted_task_is_claimed_done_accepted_and_paid_once(stack: Stac
     await wait_offered(stack, task.task_id)  # TaskPublished reached the matcher
     granted = await claim(stack, ann, task.task_id)
     assert granted.status == work_api.CLAIM_STATUS_ACTIVE
-    assert granted.reward.amount_minor == 2500
+    assert granted.pay_terms.per_submission.reward.amount_minor == 2500
     done = await submit_work(stack, ann, granted.claim_id)
     assert done.status == work_api.CLAIM_STATUS_SUBMITTED
 

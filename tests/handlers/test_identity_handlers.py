@@ -10,12 +10,16 @@ import pytest
 from crewline.auth.authenticator import Authenticator
 from crewline.auth.principal import Kind, Principal
 from crewline.errors import AlreadyExists, NotFound, Unauthenticated
+from crewline.money import Money
+from crewline.pay_terms import Basis, PayTerms
 from crewline.settings import AuthSettings
 from crewline.timekeeping import FakeClock
 from dispatcher.deps import Deps as DispatcherDeps
 from dispatcher.domain import clients
-from dispatcher.domain.model import submit_task
+from dispatcher.domain.model import submit_tasks, task_spec
+from dispatcher.domain.projects import ProjectFields, create_project
 from dispatcher.handlers import clients as client_handlers
+from dispatcher.handlers import projects as project_handlers
 from dispatcher.handlers import tasks as task_handlers
 from matcher.deps import Deps as MatcherDeps
 from matcher.domain import contractors
@@ -71,16 +75,32 @@ async def test_a_key_for_an_unknown_client_is_not_found(dispatcher_deps: Dispatc
 
 
 async def test_another_clients_task_is_not_found(dispatcher_deps: DispatcherDeps) -> None:
-    cmd = submit_task(
-        request_id="r1",
-        client_id="acme",
-        project_id="p",
-        slots=1,
-        currency="USD",
-        amount_minor=100,
+    fields = ProjectFields(
+        title="Ratings",
         instructions="",
+        requirements=(),
+        pay_terms=PayTerms(basis=Basis.PER_SUBMISSION, rate=Money("USD", 100)),
+        assignments_per_task=1,
+        claim_timeout_seconds=0,
+        task_lifetime_seconds=0,
+        auto_accept_delay_seconds=0,
+        priority=0,
+        max_claims_per_contractor=0,
     )
-    task = await task_handlers.submit_task(cmd, dispatcher_deps)
+    project = await project_handlers.create_project(
+        create_project(request_id="p1", client_id="acme", fields=fields), dispatcher_deps
+    )
+    spec = task_spec(
+        idempotency_key="r1",
+        payload_json="{}",
+        payload_bytes=None,
+        slots=0,
+        priority=None,
+        lifetime_seconds=0,
+        field="task",
+    )
+    cmd = submit_tasks(client_id="acme", project_id=project.project_id, tasks=[spec])
+    [task] = await task_handlers.submit_tasks(cmd, dispatcher_deps)
     assert task.created_at == dispatcher_deps.clock.now()
     found, _ = await task_handlers.get_task(
         task.task_id, Principal(Kind.CLIENT, "acme"), dispatcher_deps
@@ -123,6 +143,7 @@ async def test_a_token_expires_on_the_clock_and_revocation_bites_before(
     assert err.value.reason == "CREDENTIAL_REVOKED"
     assert await outbox_types(matcher_deps.pool) == [
         "crewline.v1.ContractorCreated",
+        "crewline.v1.ContractorChanged",
         "crewline.v1.ContractorTokenRevoked",
     ]
 

@@ -132,3 +132,18 @@ async def test_malformed_record_and_failing_handler_do_not_stall_the_partition(
     assert await effects_of(effects) == ["after"]  # the poison's effect was rolled back
     rejected = await effects.fetch("SELECT error FROM inbox WHERE outcome = 'rejected'")
     assert len(rejected) == 1 and "handler bug" in rejected[0]["error"]
+
+
+async def test_a_poisoned_event_in_a_group_is_rejected_alone_and_the_rest_apply_in_order(
+    effects: asyncpg.Pool, kafka: KafkaSettings, metrics: Metrics
+) -> None:
+    names = [f"t{i:02d}" for i in range(40)]
+    await produce(kafka, [task_event(n) for n in names[:20]] + [task_event("poison")])
+    await produce(kafka, [task_event(n) for n in names[20:]])
+
+    async with consuming(effects, kafka, metrics):
+        await eventually(lambda: has_effect(effects, names[-1]))
+
+    assert await effects_of(effects) == names  # in order, each once, none of the poison's
+    outcomes = await effects.fetch("SELECT outcome, count(*) AS n FROM inbox GROUP BY outcome")
+    assert {r["outcome"]: r["n"] for r in outcomes} == {"applied": 40, "rejected": 1}

@@ -71,3 +71,36 @@ async def test_a_migration_outlasting_the_pools_command_timeout_still_completes(
         assert await pool.fetchval("SELECT to_regclass('slow') IS NOT NULL")
     finally:
         await pool.close()
+
+
+async def test_dispatcher_projects_migration_keeps_tasks_from_before_projects(
+    pg: PostgresSettings, tmp_path: Path
+) -> None:
+    directory = SERVICES / "dispatcher" / "migrations"
+    for m in load_migrations(directory):
+        if m.version < 3:
+            (tmp_path / f"{m.name}.sql").write_text(m.sql)
+    pool = await create_pool(pg)
+    try:
+        await migrate_service(pool, service="dispatcher", directory=tmp_path)
+        await pool.execute(
+            "INSERT INTO tasks (task_id, client_id, request_id, fingerprint, project_id, status,"
+            " slots, reward_currency, reward_minor, instructions, created_at)"
+            " VALUES (gen_random_uuid(), 'acme', 'req-1', 'f', 'derm ratings (old)', 'open',"
+            " 2, 'USD', 900, 'Rate it.', '2026-01-01T00:00:00Z')"
+        )
+        await pool.execute(
+            "INSERT INTO submissions (submission_id, task_id, contractor_id, status,"
+            " reward_currency, reward_minor, result, submitted_at)"
+            " SELECT gen_random_uuid(), task_id, 'ann', 'pending_review', 'USD', 900, 'ok',"
+            " created_at FROM tasks"
+        )
+        await migrate_service(pool, service="dispatcher", directory=directory)
+        task = await pool.fetchrow("SELECT * FROM tasks")
+        assert (task["idempotency_key"], task["project_id"]) == ("req-1", "derm ratings (old)")
+        assert task["updated_at"] == task["created_at"]
+        assert (task["expires_at"] - task["created_at"]).days == 7
+        assert (task["payload_json"], task["payload_bytes"], task["priority"]) == (None, None, 0)
+        assert await pool.fetchval("SELECT reward_minor FROM submissions") == 900
+    finally:
+        await pool.close()

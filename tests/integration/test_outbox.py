@@ -8,11 +8,13 @@ import textwrap
 from asyncio.subprocess import PIPE
 
 import asyncpg
+import pytest
 
 from crewline import outbox
 from crewline.events import TASKS_TOPIC, parse_envelope
 from crewline.metrics import Metrics
 from crewline.outbox import OutboxRelay
+from crewline.publisher import Publisher, Route
 from crewline.settings import KafkaSettings, PostgresSettings
 from crewline.v1 import events_pb2
 
@@ -96,6 +98,33 @@ async def test_event_is_never_published_unless_its_transaction_commits(
     assert await read_topic(kafka, TASKS_TOPIC) == []
 
 
+async def test_publish_many_writes_a_batch_in_order_with_the_callers_transaction(
+    pool: asyncpg.Pool, kafka: KafkaSettings, metrics: Metrics
+) -> None:
+    publisher = Publisher(
+        producer="t", routes={events_pb2.TaskPublished: Route(TASKS_TOPIC, key=lambda e: e.task_id)}
+    )
+    events = [events_pb2.TaskPublished(task_id=f"t{i}") for i in range(50)]
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            sent = await publisher.publish_many(conn, events)
+            assert await publisher.publish_many(conn, []) == []
+        tx = conn.transaction()
+        await tx.start()
+        await publisher.publish_many(conn, events[:3])
+        await tx.rollback()
+        with pytest.raises(LookupError):
+            async with conn.transaction():
+                await publisher.publish_many(conn, [events_pb2.PayPosted()])
+    rows = await pool.fetch("SELECT event_id, key FROM outbox ORDER BY id")
+    assert [r["event_id"] for r in rows] == sent
+    assert [r["key"] for r in rows] == [f"t{i}".encode() for i in range(50)]
+
+    await run_relays([relay(pool, kafka, metrics)], pool)
+    records = await read_topic(kafka, TASKS_TOPIC)
+    assert sorted(parse_envelope(r.value).event_id for r in records) == sorted(map(str, sent))
+
+
 async def test_several_relays_at_once_send_each_event_once_and_in_order(
     pool: asyncpg.Pool, kafka: KafkaSettings, metrics: Metrics
 ) -> None:
@@ -125,8 +154,8 @@ async def test_several_relays_at_once_send_each_event_once_and_in_order(
 async def test_a_row_kafka_can_never_accept_is_set_aside_and_blocks_nothing(
     pool: asyncpg.Pool, kafka: KafkaSettings, metrics: Metrics
 ) -> None:
-    async def put(task_id: str, instructions: str = "") -> str:
-        payload = events_pb2.TaskPublished(task_id=task_id, instructions=instructions)
+    async def put(task_id: str, payload_json: str = "") -> str:
+        payload = events_pb2.TaskPublished(task_id=task_id, payload_json=payload_json)
         async with pool.acquire() as conn, conn.transaction():
             eid = await outbox.enqueue(
                 conn, topic=TASKS_TOPIC, key="k", payload=payload, producer="t"
@@ -134,7 +163,7 @@ async def test_a_row_kafka_can_never_accept_is_set_aside_and_blocks_nothing(
         return str(eid)
 
     before = await put("before")
-    await put("huge", instructions="x" * (2 << 20))  # past Kafka's 1 MiB record limit
+    await put("huge", payload_json="x" * (2 << 20))  # past Kafka's 1 MiB record limit
     after = await put("after")
 
     await run_relays([relay(pool, kafka, metrics)], pool)

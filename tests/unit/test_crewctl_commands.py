@@ -20,7 +20,6 @@ from crewline.ctl import config
 from crewline.ctl.api import (
     ApiKeyRecord,
     ClientRecord,
-    ContractorRecord,
     HealthRow,
     NewApiKey,
     NewToken,
@@ -322,7 +321,9 @@ class FakeAdmin:
         self._called("revoke_api_key", key_id)
         return {**KEY, "key_id": key_id, "revoked_at": "2026-01-03T00:00:00Z"}
 
-    def create_contractor(self, contractor_id: str, display_name: str) -> ContractorRecord:
+    def create_contractor(
+        self, contractor_id: str, display_name: str, *profile: Any
+    ) -> dict[str, Any]:  # the profile and its record are test_crewctl_operator_commands'
         self._called("create_contractor", contractor_id, display_name)
         return {"contractor_id": contractor_id, "display_name": display_name, "created_at": None}
 
@@ -514,8 +515,27 @@ def test_the_command_tree_is_what_operators_expect() -> None:
         "client key revoke",
         "contractor",
         "contractor create",
+        "contractor get",
+        "contractor update",
+        "contractor deactivate",
         "contractor token",
         "contractor revoke-token",
+        "qualification",
+        "qualification type",
+        "qualification type define",
+        "qualification type list",
+        "qualification grant",
+        "qualification revoke",
+        "qualification list",
+        "block",
+        "block create",
+        "block lift",
+        "block list",
+        "project",
+        "project create",
+        "project get",
+        "project list",
+        "project update",
         "health",
     }
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
 import pytest
 
-from crewline import errors, outbox
+from crewline import errors, outbox, paging
 from crewline.db import KERNEL_MIGRATIONS, load_migrations
 from crewline.edge import status_for
 from crewline.events import MalformedEvent, PayloadTypes, parse_envelope, wrap
@@ -155,3 +157,28 @@ async def test_enqueue_outside_a_transaction_is_refused() -> None:
             payload=events_pb2.TaskPublished(),
             producer="t",
         )
+
+
+def test_page_tokens_round_trip_and_any_other_token_names_the_field() -> None:
+    at = datetime(2026, 1, 1, 12, 0, 0, 123_456, tzinfo=UTC)
+    cursor = paging.PageCursor(at, "p-1")
+    assert paging.PageCursor.from_token(cursor.token()) == cursor
+    assert paging.decode_token(paging.encode_token("7", "x", "y"), parts=3) == ["7", "x", "y"]
+    foreign = [
+        "%%%",
+        "bm90IGEgY3Vyc29y",  # "not a cursor"
+        paging.encode_token("2026-01-01T12:00:00", "x"),  # no timezone
+        paging.encode_token("yesterday", "x"),
+        paging.encode_token("7", "x", "y"),  # three parts, two expected
+        base64.urlsafe_b64encode(b"\xff|\xfe").decode(),  # not UTF-8
+    ]
+    for token in foreign:
+        with pytest.raises(errors.InvalidArgument) as err:
+            paging.PageCursor.from_token(token)
+        assert err.value.field == "page_token", token
+    with pytest.raises(ValueError):
+        paging.encode_token("a|b")
+    assert paging.page_size(0, default=50, maximum=100) == 50
+    with pytest.raises(errors.InvalidArgument) as err:
+        paging.page_size(101, default=50, maximum=100)
+    assert err.value.field == "page_size"

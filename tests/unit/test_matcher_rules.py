@@ -8,6 +8,7 @@ import pytest
 from crewline.errors import FailedPrecondition, InvalidArgument
 from crewline.events import wrap
 from crewline.money import Money
+from crewline.pay_terms import Basis, PayTerms
 from crewline.v1 import events_pb2, money_pb2
 from matcher.domain import model
 from matcher.domain.model import Claim, ClaimStatus
@@ -21,8 +22,9 @@ def make_claim(status: ClaimStatus = ClaimStatus.ACTIVE) -> Claim:
         task_id=uuid.UUID(TASK),
         contractor_id="ann",
         request_id="r1",
+        project_id=str(uuid.uuid4()),
         status=status,
-        reward=Money("USD", 500),
+        terms=PayTerms(basis=Basis.PER_SUBMISSION, rate=Money("USD", 500), version=1),
         version=1,
         granted_at=datetime.now(UTC),
     )
@@ -54,10 +56,47 @@ def test_oversized_result_is_refused() -> None:
 
 
 def test_page_size_zero_means_default_and_too_big_is_refused() -> None:
-    assert model.list_open_tasks(contractor_id="ann", page_size=0).page_size == 50
+    assert model.list_offers(contractor_id="ann", page_size=0).page_size == 50
     with pytest.raises(InvalidArgument) as err:
-        model.list_open_tasks(contractor_id="ann", page_size=101)
+        model.list_offers(contractor_id="ann", page_size=101)
     assert err.value.field == "page_size"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"max_offers": 1001, "project_id": ""}, "max_offers"),
+        ({"max_offers": -1, "project_id": ""}, "max_offers"),
+        ({"max_offers": 0, "project_id": "not-a-project"}, "project_id"),
+    ],
+)
+def test_bad_stream_request_names_the_field(kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidArgument) as err:
+        model.stream_offers(**kwargs)  # type: ignore[arg-type]
+    assert err.value.field == field
+
+
+def test_refusals_carry_their_reason_and_code() -> None:
+    task = uuid.uuid4()
+    codes = {
+        outcome: (model.refusal(outcome, task).code, model.refusal(outcome, task).reason)
+        for outcome in (
+            "NOT_FOUND",
+            "NOT_QUALIFIED",
+            "BLOCKED",
+            "ALREADY_CLAIMED",
+            "AT_CLAIM_LIMIT",
+            "NO_FREE_SLOT",
+        )
+    }
+    assert codes == {
+        "NOT_FOUND": ("NOT_FOUND", "NOT_FOUND"),
+        "NOT_QUALIFIED": ("PERMISSION_DENIED", "NOT_QUALIFIED"),
+        "BLOCKED": ("PERMISSION_DENIED", "BLOCKED"),
+        "ALREADY_CLAIMED": ("ALREADY_EXISTS", "ALREADY_CLAIMED"),
+        "AT_CLAIM_LIMIT": ("FAILED_PRECONDITION", "AT_CLAIM_LIMIT"),
+        "NO_FREE_SLOT": ("FAILED_PRECONDITION", "NO_FREE_SLOT"),
+    }
 
 
 def test_submitting_an_active_claim_moves_it_and_bumps_its_version() -> None:
@@ -102,10 +141,10 @@ def test_the_largest_result_allowed_still_fits_in_one_kafka_record() -> None:
 
 
 def test_page_token_round_trips_and_a_forged_one_names_the_field() -> None:
-    cursor = model.PageCursor(datetime.now(UTC), uuid.uuid4())
-    query = model.list_open_tasks(contractor_id="ann", page_size=10, page_token=cursor.token())
+    cursor = model.OfferCursor(80, datetime.now(UTC), uuid.uuid4())
+    query = model.list_offers(contractor_id="ann", page_size=10, page_token=cursor.token())
     assert query.after == cursor
     for forged in ("nonsense", "bm90fGF8dG9rZW4=", cursor.token()[:-4]):
         with pytest.raises(InvalidArgument) as err:
-            model.list_open_tasks(contractor_id="ann", page_size=10, page_token=forged)
+            model.list_offers(contractor_id="ann", page_size=10, page_token=forged)
         assert err.value.field == "page_token"
