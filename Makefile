@@ -15,7 +15,7 @@ STACK      := bash deploy/local/stack.sh
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install gen lint test test-unit demo up down status logs clean operator-credential
+.PHONY: help install gen lint test test-unit demo bench up down status logs clean operator-credential
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,9 +44,9 @@ node_modules/.bin/buf: package.json package-lock.json
 
 lint: install node_modules/.bin/buf  ## buf lint, ruff, mypy
 	node_modules/.bin/buf lint
-	$(VENV)/bin/ruff check libs services tests tools
-	$(VENV)/bin/ruff format --check libs services tests tools
-	$(VENV)/bin/mypy libs/crewline services tools
+	$(VENV)/bin/ruff check libs services tests tools bench
+	$(VENV)/bin/ruff format --check libs services tests tools bench
+	$(VENV)/bin/mypy libs/crewline services tools bench
 
 up: install  ## start PostgreSQL, Kafka and the three services (idempotent)
 	$(STACK) up
@@ -66,6 +66,17 @@ logs:  ## follow the logs of the stack
 
 demo: up  ## run a small marketplace through the running stack
 	$(PY) -m tools.demo
+
+BENCH_TOOLS := $(LOCAL)/bench/kafka-tools
+$(BENCH_TOOLS)/.complete:
+	mkdir -p $(BENCH_TOOLS)
+	for a in org.apache.kafka:kafka-tools:3.9.2 net.sourceforge.argparse4j:argparse4j:0.7.0; do \
+	    mvn -B -q -Dmaven.repo.local=$${CREWLINE_MAVEN_REPO:-$$HOME/.m2/repository} dependency:copy \
+	        -Dartifact=$$a -DoutputDirectory=$(abspath $(BENCH_TOOLS)) || exit 1; done
+	touch $@
+
+bench: up $(BENCH_TOOLS)/.complete  ## issue 6's benchmarks on the local stack (Go, pgbench; PYSPY=... to profile)
+	PATH="$$PATH:/usr/local/go/bin" $(PY) -m bench
 
 test: install  ## the whole suite; starts what it needs
 	$(PY) -m pytest

@@ -6,6 +6,7 @@ Every id is scoped to the run (see ``DemoConfig``), so runs on one stack never m
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import uuid
 from collections import Counter
@@ -24,6 +25,7 @@ from crewline.v1 import (
     contractor_admin_service_pb2_grpc,
     ledger_service_pb2_grpc,
     money_pb2,
+    project_pb2,
     task_service_pb2_grpc,
     work_service_pb2_grpc,
 )
@@ -95,7 +97,7 @@ class DemoConfig:
 
     @property
     def client_id(self) -> str:
-        return f"demo-{self.run_id}"  # also the project id: how contractors spot the run's tasks
+        return f"demo-{self.run_id}"
 
     def contractor_ids(self) -> list[str]:
         return [f"demo-{self.run_id}-c{n:02d}" for n in range(1, self.contractors + 1)]
@@ -142,6 +144,7 @@ class Market:
         )
         self._operator = bearer(config.operator_credential)
         self._client_key: Metadata = ()
+        self._projects: list[str] = []  # one per reward level: task i goes to project i % 5
         self._tokens: dict[str, Metadata] = {}  # contractor -> their token
         self._rewards: dict[str, int] = {}  # this run's task ids -> the reward the client set
         self._claims: Counter[str] = Counter()  # task id -> slots this run was granted
@@ -174,6 +177,28 @@ class Market:
         )
         self._client_key = bearer(key.secret)
         await bounded(self._enrol_contractor(x) for x in c.contractor_ids())
+        for level in range(len(REWARD_PERCENT)):
+            self._projects.append(await self._create_project(level))
+
+    async def _create_project(self, level: int) -> str:
+        """The client's project for one reward level; contractors see only the run's projects."""
+        c = self._config
+        reward = money_pb2.Money(
+            currency_code=CURRENCY, amount_minor=reward_for(level, c.reward_minor)
+        )
+        request = task_api.CreateProjectRequest(
+            request_id=f"{c.client_id}-p{level}",
+            title=f"Rate answers, level {level + 1} (run {c.run_id})",
+            instructions="Rate each answer from 1 to 5.",
+            pay_terms=project_pb2.PayTerms(
+                per_submission=project_pb2.PerSubmissionPay(reward=reward)
+            ),
+            assignments_per_task=c.slots,
+        )
+        reply: task_api.CreateProjectResponse = await call(
+            self._tasks.CreateProject, request, self._client_key
+        )
+        return reply.project.project_id
 
     async def _enrol_contractor(self, contractor: str) -> None:
         await call(
@@ -204,11 +229,12 @@ class Market:
         c = self._config
         reward = reward_for(index, c.reward_minor)
         request = task_api.SubmitTaskRequest(
-            request_id=f"{c.client_id}-t{index:05d}",
-            project_id=c.client_id,
-            slots=c.slots,
-            reward=money_pb2.Money(currency_code=CURRENCY, amount_minor=reward),
-            instructions=f"Rate answer #{index} of run {c.run_id} from 1 to 5.",
+            project_id=self._projects[index % len(self._projects)],
+            task=task_api.TaskSpec(
+                idempotency_key=f"{c.client_id}-t{index:05d}",
+                payload_json=json.dumps({"answer": f"#{index} of run {c.run_id}"}),
+                slots=c.slots,
+            ),
         )
         reply: task_api.SubmitTaskResponse = await call(
             self._tasks.SubmitTask, request, self._client_key
@@ -228,13 +254,14 @@ class Market:
                 await self._hand_in(contractor, claim)
 
     async def _pick(self, contractor: str, rng: random.Random) -> str | None:
-        request = work_api.ListOpenTasksRequest(
-            page_size=PAGE_SIZE, project_id=self._config.client_id
+        # Only this run's projects: other runs on the same stack are open to everyone too.
+        request = work_api.ListOffersRequest(
+            page_size=PAGE_SIZE, project_id=rng.choice(self._projects)
         )
-        reply: work_api.ListOpenTasksResponse = await call(
-            self._work.ListOpenTasks, request, self._tokens[contractor]
+        reply: work_api.ListOffersResponse = await call(
+            self._work.ListOffers, request, self._tokens[contractor]
         )
-        mine = [t.task_id for t in reply.tasks]
+        mine = [t.task_id for t in reply.offers]
         return rng.choice(mine[:PICK_AMONG]) if mine else None
 
     async def _claim(self, contractor: str, task_id: str) -> work_api.Claim | None:
@@ -252,7 +279,7 @@ class Market:
             return None
         self._tracker.claimed += 1
         self._claims[task_id] += 1
-        self._owed[contractor] += reply.claim.reward.amount_minor
+        self._owed[contractor] += reply.claim.pay_terms.per_submission.reward.amount_minor
         return reply.claim
 
     async def _hand_in(self, contractor: str, claim: work_api.Claim) -> None:

@@ -1,0 +1,274 @@
+"""What every benchmark needs: the running stack's addresses, principals made through the
+operator RPCs, seeded projects and tasks, and small statistics helpers.
+
+The stack is the one ``make up`` runs; its settings are read the way the services read
+theirs (``crewline.settings``), so the same environment variables move both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import grpc
+
+from crewline.auth.credentials import bearer_metadata
+from crewline.ctl.config import ConfigFile, resolve_credential
+from crewline.settings import ServiceSettings
+from crewline.v1 import client_admin_service_pb2 as client_admin
+from crewline.v1 import (
+    client_admin_service_pb2_grpc,
+    contractor_admin_service_pb2_grpc,
+    money_pb2,
+    project_pb2,
+    task_service_pb2_grpc,
+    work_service_pb2_grpc,
+)
+from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
+from crewline.v1 import task_service_pb2 as task_api
+from tools.demo_market import Addresses, Metadata, bounded, call
+
+ROOT = Path(__file__).resolve().parent.parent
+HOME = Path(os.environ.get("CREWLINE_HOME", ROOT / ".local"))
+SETUP_CONCURRENCY = 64  # operator RPCs in flight while seeding
+
+
+@dataclass
+class Stack:
+    """Clients of the running stack, and the operator's credential."""
+
+    addresses: Addresses
+    operator: Metadata
+    matcher_dsn: str
+    kafka_bootstrap: str
+    topic_partitions: int
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
+    _channels: list[grpc.aio.Channel] = field(default_factory=list)
+
+    @classmethod
+    def from_env(cls) -> Stack:
+        env = os.environ
+        matcher = ServiceSettings.from_env(name="matcher", grpc_port=50052, metrics_port=9102)
+        credential = resolve_credential(None, env, ConfigFile(), ROOT)
+        return cls(
+            addresses=Addresses.from_env(env),
+            operator=bearer_metadata(credential),
+            matcher_dsn=matcher.postgres.dsn,
+            kafka_bootstrap=matcher.kafka.bootstrap_servers,
+            topic_partitions=matcher.kafka.topic_partitions,
+        )
+
+    def channel(self, target: str) -> grpc.aio.Channel:
+        channel = grpc.aio.insecure_channel(target)
+        self._channels.append(channel)
+        return channel
+
+    async def close(self) -> None:
+        await asyncio.gather(*(c.close() for c in self._channels))
+
+    @property
+    def tasks(self) -> task_service_pb2_grpc.TaskServiceStub:
+        return task_service_pb2_grpc.TaskServiceStub(self.channel(self.addresses.dispatcher))
+
+    @property
+    def clients(self) -> client_admin_service_pb2_grpc.ClientAdminServiceStub:
+        return client_admin_service_pb2_grpc.ClientAdminServiceStub(
+            self.channel(self.addresses.dispatcher)
+        )
+
+    @property
+    def contractors(self) -> contractor_admin_service_pb2_grpc.ContractorAdminServiceStub:
+        return contractor_admin_service_pb2_grpc.ContractorAdminServiceStub(
+            self.channel(self.addresses.matcher)
+        )
+
+    def work(self, target: str | None = None) -> work_service_pb2_grpc.WorkServiceStub:
+        return work_service_pb2_grpc.WorkServiceStub(self.channel(target or self.addresses.matcher))
+
+    def name(self, what: str) -> str:
+        """A name scoped to this run, so repeated runs on one stack never mix."""
+        return f"bench-{self.run_id}-{what}"
+
+
+async def new_client(stack: Stack, client_id: str) -> Metadata:
+    """Create a client and an API key; the metadata that authenticates as it."""
+    admin = stack.clients
+    await call(
+        admin.CreateClient, client_admin.CreateClientRequest(client_id=client_id), stack.operator
+    )
+    key: client_admin.CreateApiKeyResponse = await call(
+        admin.CreateApiKey,
+        client_admin.CreateApiKeyRequest(request_id=f"{client_id}-key", client_id=client_id),
+        stack.operator,
+    )
+    return bearer_metadata(key.secret)
+
+
+async def new_contractors(
+    stack: Stack, ids: Sequence[str], *, max_concurrent_claims: int = 0
+) -> list[str]:
+    """Create the contractors and issue each a token (IssueContractorToken); the tokens."""
+    admin = stack.contractors
+
+    async def one(contractor_id: str) -> str:
+        await call(
+            admin.CreateContractor,
+            contractor_admin.CreateContractorRequest(
+                contractor_id=contractor_id, max_concurrent_claims=max_concurrent_claims
+            ),
+            stack.operator,
+        )
+        token: contractor_admin.IssueContractorTokenResponse = await call(
+            admin.IssueContractorToken,
+            contractor_admin.IssueContractorTokenRequest(contractor_id=contractor_id),
+            stack.operator,
+        )
+        return token.secret
+
+    return await bounded((one(c) for c in ids), SETUP_CONCURRENCY)
+
+
+async def new_project(
+    stack: Stack,
+    client: Metadata,
+    *,
+    title: str,
+    slots: int = 1,
+    requirements: Sequence[project_pb2.Requirement] = (),
+) -> str:
+    reply: task_api.CreateProjectResponse = await call(
+        stack.tasks.CreateProject,
+        task_api.CreateProjectRequest(
+            request_id=stack.name(title),
+            title=title,
+            instructions="Rate the model's answer from 1 to 5.",
+            requirements=list(requirements),
+            assignments_per_task=slots,
+            pay_terms=project_pb2.PayTerms(
+                per_submission=project_pb2.PerSubmissionPay(
+                    reward=money_pb2.Money(currency_code="USD", amount_minor=1500)
+                )
+            ),
+        ),
+        client,
+    )
+    return str(reply.project.project_id)
+
+
+PAYLOAD = '{"answer": "Likely benign; see a dermatologist if it changes.", "id": %d}'
+
+
+def task_specs(prefix: str, count: int, *, slots: int, start: int = 0) -> list[task_api.TaskSpec]:
+    return [
+        task_api.TaskSpec(idempotency_key=f"{prefix}-{i}", payload_json=PAYLOAD % i, slots=slots)
+        for i in range(start, start + count)
+    ]
+
+
+async def submit_tasks(
+    stack: Stack, client: Metadata, project_id: str, specs: Sequence[task_api.TaskSpec]
+) -> list[str]:
+    """SubmitTasks in batches of 1,000; the task ids in order."""
+    tasks = stack.tasks
+    ids: list[str] = []
+    for at in range(0, len(specs), 1000):
+        reply: task_api.SubmitTasksResponse = await call(
+            tasks.SubmitTasks,
+            task_api.SubmitTasksRequest(project_id=project_id, tasks=specs[at : at + 1000]),
+            client,
+        )
+        ids.extend(t.task_id for t in reply.tasks)
+    return ids
+
+
+async def wait_pooled(stack: Stack, task_ids: Sequence[str], *, timeout: float = 120.0) -> None:
+    """Until the matcher has every task in its pool (read from its database)."""
+    wanted = [uuid.UUID(t) for t in task_ids]
+    conn = await asyncpg.connect(stack.matcher_dsn)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = await conn.fetchval(
+                "SELECT count(*) FROM open_tasks WHERE task_id = ANY($1::uuid[])", wanted
+            )
+            if found == len(wanted):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"only {found} of {len(wanted)} tasks reached the matcher")
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
+
+
+def _cpu_times() -> tuple[int, int]:
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return fields[3] + fields[4], sum(fields)  # idle + iowait, all
+
+
+async def wait_quiet(*, idle: float = 0.8, timeout: float = 180.0) -> float:
+    """Until the host's CPUs are at least ``idle`` idle over a second (consumers and the
+    outbox relay have caught up with the last run); the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        idle0, all0 = _cpu_times()
+        await asyncio.sleep(1.0)
+        idle1, all1 = _cpu_times()
+        if (idle1 - idle0) / max(1, all1 - all0) >= idle:
+            break
+    return time.monotonic() - started
+
+
+def pid_of(service: str) -> int:
+    """The pid `make up` recorded for a service."""
+    return int((HOME / "run" / f"{service}.pid").read_text().strip())
+
+
+def rss_mib(pid: int) -> float:
+    """Resident set size of a process, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100), nearest rank."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+@dataclass
+class Summary:
+    """Rows of the final table: what was measured, its figure, and the same run's baseline."""
+
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, what: str, figure: str, baseline: str = "") -> None:
+        self.rows.append((what, figure, baseline))
+        print(f"  {what}: {figure}" + (f"   [baseline: {baseline}]" if baseline else ""))
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        print(f"  note: {text}")
+
+    def render(self) -> str:
+        widths = [
+            max(len(r[i]) for r in [("measure", "figure", "baseline"), *self.rows])
+            for i in range(3)
+        ]
+        lines = []
+        for row in [("measure", "figure", "baseline"), *self.rows]:
+            lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+            if len(lines) == 1:
+                lines.append("  ".join("-" * w for w in widths))
+        return "\n".join([*lines, *(f"* {n}" for n in self.notes)])
