@@ -1,6 +1,6 @@
 """Run the benchmarks against the running stack and print a summary table.
 
-python -m bench [--only claims,contention,submit,fanout,memory,flat] [--no-profile]
+python -m bench [--only claims,contention,submit,fanout,memory,flat,deadlines] [--no-profile]
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import argparse
 import asyncio
 import time
 
-from bench import claims, contention, memory, submit
+from bench import claims, contention, deadlines, memory, submit
 from bench.common import Stack, Summary
 
-PARTS = ("claims", "contention", "submit", "fanout", "memory", "flat")
+PARTS = ("claims", "contention", "submit", "fanout", "memory", "flat", "deadlines")
 SCALE = ("fanout", "memory", "flat")  # run together by bench.memory: one replica, one pool
 
 
@@ -28,6 +28,8 @@ async def main(parts: list[str], profile: bool) -> Summary:
             await submit.run(stack, summary)
         if any(p in parts for p in SCALE):
             await memory.run(stack, summary, [p for p in parts if p in SCALE])
+        if "deadlines" in parts:
+            await deadlines.run(summary)
     finally:
         await stack.close()
     return summary

@@ -12,6 +12,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# A deadline fires within a poll interval, or minutes late after its handler failed.
+_LATENESS_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0, 300.0, 3600.0)
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,10 @@ class Metrics:
     outbox_published: Counter
     outbox_dead_letters: Counter
     deadlines_fired: Counter
+    deadline_lateness: Histogram
+    deadlines_failed: Counter
+    deadlines_dead_lettered: Counter
+    deadlines_dead_letters: Gauge
     dependency_up: Gauge
     worker_failures: Counter
     worker_healthy: Gauge
@@ -82,6 +88,31 @@ class Metrics:
             ),
             deadlines_fired=Counter(
                 f"{p}_deadlines_fired_total", "Durable deadlines fired", ["kind"], registry=reg
+            ),
+            deadline_lateness=Histogram(
+                f"{p}_deadline_lateness_seconds",
+                "How long after its due time a deadline fired",
+                ["kind"],
+                buckets=_LATENESS_BUCKETS,
+                registry=reg,
+            ),
+            deadlines_failed=Counter(
+                f"{p}_deadline_failures_total",
+                "Deadline handler runs that raised (each is retried, or dead-lettered)",
+                ["kind"],
+                registry=reg,
+            ),
+            deadlines_dead_lettered=Counter(
+                f"{p}_deadlines_dead_lettered_total",
+                "Deadlines set aside after their handler failed max_attempts times",
+                ["kind"],
+                registry=reg,
+            ),
+            deadlines_dead_letters=Gauge(
+                f"{p}_deadlines_dead_letters",
+                "Dead-lettered deadlines waiting for an operator (crewctl deadline dead)",
+                ["kind"],
+                registry=reg,
             ),
             dependency_up=Gauge(
                 f"{p}_dependency_up",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -27,6 +28,9 @@ from crewline.events import IDENTITY_TOPIC
 from crewline.grpc_server import build_server
 from crewline.health import DependencyMonitor, WorkerHealth
 from crewline.metrics import Metrics
+from crewline.ops import POLICY as OPS_POLICY
+from crewline.ops import SERVICE_NAME as OPS_SERVICE
+from crewline.ops import OpsServicer
 from crewline.outbox import OutboxRelay
 from crewline.runtime import Runtime, Worker
 from crewline.settings import ServiceSettings
@@ -67,12 +71,22 @@ class ServiceKit:
             worker_health=self.worker_health,
         )
 
-    def deadlines(self, handlers: Mapping[str, DeadlineHandler]) -> DeadlineClock:
+    def deadlines(
+        self,
+        handlers: Mapping[str, DeadlineHandler],
+        *,
+        max_attempts: int = 8,
+        retention: timedelta = timedelta(days=7),
+    ) -> DeadlineClock:
+        """The service's deadline clock, on the kit's clock (a fake one in tests)."""
         return DeadlineClock(
             pool=self.pool,
             handlers=handlers,
             metrics=self.metrics,
+            clock=self.clock,
             poll_interval=self.settings.poll_interval_seconds,
+            max_attempts=max_attempts,
+            retention=retention,
             worker_health=self.worker_health,
         )
 
@@ -101,14 +115,17 @@ class ServiceKit:
     ) -> Runtime:
         """The service, ready to run; ``interceptors`` run after the kernel's edge.
 
+        Every service also serves the kernel's ``OpsService`` to operators.
         ``max_request_bytes``: the largest request message taken (default gRPC's 4 MiB).
         """
         s = self.settings
+        ops = OpsServicer(pool=self.pool, clock=self.clock)
+        service_names = [*service_names, OPS_SERVICE]
         server, health_servicer = build_server(
             host=s.grpc_host,
             port=s.grpc_port,
-            interceptors=[self.edge(policy), *interceptors],
-            register=register,
+            interceptors=[self.edge(policy | OPS_POLICY), *interceptors],
+            register=[*register, ops.register],
             service_names=service_names,
             max_request_bytes=max_request_bytes,
         )

@@ -24,6 +24,7 @@ from crewline.health import LIVENESS, READINESS, DependencyMonitor, WorkerHealth
 from crewline.metrics import Metrics
 from crewline.outbox import OutboxRelay
 from crewline.settings import KafkaSettings, PostgresSettings
+from crewline.timekeeping import SystemClock
 from crewline.v1 import events_pb2
 
 from stack import PG_HOST, PG_USER, eventually, free_port
@@ -246,8 +247,9 @@ async def test_deadline_clock_that_keeps_failing_turns_readiness_off_until_it_re
     workers = WorkerHealth(metrics=metrics)
     clock = DeadlineClock(
         pool=pool,
-        handlers={"test": lambda conn, ref: asyncio.sleep(0)},
+        handlers={"test": lambda conn, deadline: asyncio.sleep(0)},
         metrics=metrics,
+        clock=SystemClock(),
         worker_health=workers,
     )
     try:
