@@ -7,6 +7,8 @@ completion never read files or fail on a missing credential.
 from __future__ import annotations
 
 import os
+import random
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +18,15 @@ import click
 
 from crewline.ctl import config
 from crewline.ctl.api import Admin, AdminFactory
-from crewline.ctl.errors import CtlError, ExitCode
+from crewline.ctl.claim_api import Claims, ClaimsFactory
+from crewline.ctl.errors import CLIENT_KEY_HINT, CONTRACTOR_TOKEN_HINT, CtlError, ExitCode
 from crewline.ctl.output import print_json
 from crewline.ctl.project_api import Projects, ProjectsFactory
+from crewline.ctl.task_api import Tasks, TasksFactory
 
 T = TypeVar("T")
+# ctx.meta key: which credential a refused call was made with, to say which to check.
+CREDENTIAL_HINT = "crewctl.credential_hint"
 
 
 def _os_environ() -> Mapping[str, str]:
@@ -41,6 +47,20 @@ def grpc_projects(addresses: config.Addresses, credential: str) -> Projects:
     return GrpcProjects(addresses, credential)
 
 
+def grpc_tasks(addresses: config.Addresses, credential: str) -> Tasks:
+    """The real Tasks, for a client's API key; gRPC imported only here."""
+    from crewline.ctl.task_rpc import GrpcTasks
+
+    return GrpcTasks.connect(addresses, credential)
+
+
+def grpc_claims(addresses: config.Addresses, credential: str) -> Claims:
+    """The real Claims, for a contractor's token; gRPC imported only here."""
+    from crewline.ctl.claim_rpc import GrpcClaims
+
+    return GrpcClaims.connect(addresses, credential)
+
+
 @dataclass(frozen=True)
 class Wiring:
     """What crewctl takes from the outside world; tests pass their own."""
@@ -50,6 +70,11 @@ class Wiring:
     home: Path = field(default_factory=Path.home)
     connect: AdminFactory = grpc_admin
     connect_projects: ProjectsFactory = grpc_projects
+    connect_tasks: TasksFactory = grpc_tasks
+    connect_claims: ClaimsFactory = grpc_claims
+    # How `crewctl watch` waits before reconnecting, and the jitter of that wait (0-1).
+    sleep: Callable[[float], None] = time.sleep
+    jitter: Callable[[], float] = random.random
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,14 +136,37 @@ class State:
             credential = None
         return self.wiring.connect(addresses, credential)
 
-    def projects(self) -> Projects:
-        """A client's calls, with the client's API key (--credential, $CREWLINE_CREDENTIAL)."""
+    def _caller(
+        self, resolve: Callable[[str | None, Mapping[str, str]], str], hint: str
+    ) -> tuple[config.Addresses, str]:
+        """Addresses and the caller's own credential (a client's key, a contractor's token)."""
         addresses = self._addresses(self._config())
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:
+            ctx.meta[CREDENTIAL_HINT] = hint
         try:
-            credential = config.resolve_client_credential(self.options.credential, self.wiring.env)
+            return addresses, resolve(self.options.credential, self.wiring.env)
         except config.CredentialError as err:
             raise CtlError(str(err), exit_code=ExitCode.CREDENTIAL) from None
-        return self.wiring.connect_projects(addresses, credential)
+
+    def projects(self) -> Projects:
+        """A client's calls, with the client's API key (--credential, $CREWLINE_CREDENTIAL)."""
+        return self.wiring.connect_projects(
+            *self._caller(config.resolve_client_credential, CLIENT_KEY_HINT)
+        )
+
+    def tasks(self) -> Tasks:
+        """A client's task calls and Watch, with the client's API key."""
+        return self.wiring.connect_tasks(
+            *self._caller(config.resolve_client_credential, CLIENT_KEY_HINT)
+        )
+
+    def claims(self) -> Claims:
+        """A contractor's claim calls, with the contractor's token (--credential,
+        $CREWLINE_CREDENTIAL)."""
+        return self.wiring.connect_claims(
+            *self._caller(config.resolve_contractor_credential, CONTRACTOR_TOKEN_HINT)
+        )
 
     def emit(self, data: T, render: Callable[[T], None]) -> None:
         """``data`` as JSON with ``--json``, else through ``render``."""

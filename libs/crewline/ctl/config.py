@@ -24,7 +24,8 @@ CONFIG_ENV = "CREWCTL_CONFIG"
 DEFAULT_CONFIG = Path(".config") / "crewline" / "crewctl.toml"  # under the home directory
 CREDENTIAL_ENV = "CREWLINE_OPERATOR_CREDENTIAL"
 CREDENTIAL_FILE_ENV = "CREWLINE_OPERATOR_CREDENTIAL_FILE"
-# A client's API key, for the commands a client runs (``crewctl project ...``).
+# The caller's own credential: a client's API key (``crewctl project|task|watch ...``)
+# or a contractor's token (``crewctl claim ...``).
 CLIENT_CREDENTIAL_ENV = "CREWLINE_CREDENTIAL"
 HOME_ENV = "CREWLINE_HOME"
 CONFIG_KEYS = (*SERVICES, "operator_credential", "operator_credential_file")
@@ -179,16 +180,33 @@ def resolve_credential(
     )
 
 
+def _caller_credential(flag: str | None, env: Mapping[str, str], missing: str) -> str:
+    if flag and flag.strip():
+        return flag.strip()
+    if env.get(CLIENT_CREDENTIAL_ENV, "").strip():
+        return env[CLIENT_CREDENTIAL_ENV].strip()
+    raise CredentialError(missing)
+
+
 def resolve_client_credential(flag: str | None, env: Mapping[str, str]) -> str:
     """A client's API key: --credential, else $CREWLINE_CREDENTIAL.
 
     Never the operator credential: an operator may not call a client's RPCs.
     """
-    if flag and flag.strip():
-        return flag.strip()
-    if env.get(CLIENT_CREDENTIAL_ENV, "").strip():
-        return env[CLIENT_CREDENTIAL_ENV].strip()
-    raise CredentialError(
+    return _caller_credential(
+        flag,
+        env,
         f"no client API key found; looked at --credential and ${CLIENT_CREDENTIAL_ENV}."
-        " An operator makes one with `crewctl client key create CLIENT_ID`"
+        " An operator makes one with `crewctl client key create CLIENT_ID`",
+    )
+
+
+def resolve_contractor_credential(flag: str | None, env: Mapping[str, str]) -> str:
+    """A contractor's token: --credential, else $CREWLINE_CREDENTIAL (as for a client's key:
+    the caller's own credential). Never the operator credential."""
+    return _caller_credential(
+        flag,
+        env,
+        f"no contractor token found; looked at --credential and ${CLIENT_CREDENTIAL_ENV}."
+        " An operator issues one with `crewctl contractor token CONTRACTOR_ID`",
     )

@@ -22,18 +22,12 @@ from crewline.ctl.api import (
     QualificationTypeRecord,
     TokenRecord,
 )
+from crewline.ctl.pb import timestamp_text
 from crewline.protobuf import KINDS, kind_to_pb
 from crewline.qualifications import Kind
 from crewline.v1 import contractor_admin_service_pb2 as api
 from crewline.v1 import contractor_admin_service_pb2_grpc as api_grpc
 from crewline.v1 import project_pb2
-
-
-def timestamp_text(message: Message, name: str) -> str | None:
-    """RFC 3339 text of a Timestamp field, or None when it is unset."""
-    if not message.HasField(name):
-        return None
-    return str(getattr(message, name).ToJsonString())
 
 
 def _kind(kind: project_pb2.QualificationKind.ValueType) -> str:

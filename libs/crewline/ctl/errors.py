@@ -44,11 +44,35 @@ CREDENTIAL_HINT = (
 UP_HINT = "is the stack up? `make up`"
 STACK_HINT = f"{UP_HINT}, then `crewctl health`"
 
+CLIENT_KEY_HINT = (
+    "check the client's API key (--credential, $CREWLINE_CREDENTIAL); an operator makes"
+    " one with `crewctl client key create CLIENT_ID`"
+)
+CONTRACTOR_TOKEN_HINT = (
+    "check the contractor token (--credential, $CREWLINE_CREDENTIAL); tokens expire, and an"
+    " operator issues a new one with `crewctl contractor token CONTRACTOR_ID`"
+)
+
 _HINTS: dict[str, str] = {
     "UNAUTHENTICATED": CREDENTIAL_HINT,
     "PERMISSION_DENIED": "this credential may not do that; use the operator credential",
     "UNAVAILABLE": STACK_HINT,
     "DEADLINE_EXCEEDED": f"no answer in time; {STACK_HINT}",
+}
+_CREDENTIAL_CODES = ("UNAUTHENTICATED", "PERMISSION_DENIED")
+_CUT = (
+    "the lease is not extended any more, but work submitted before the claim's deadline_at"
+    " is still reviewed and paid"
+)
+# Refusals whose machine-readable reason says more than their status code.
+_REASON_HINTS: dict[str, str] = {
+    "LEASE_AT_MAXIMUM": "the lease is at its max_deadline_at; submit the work before then",
+    "CLAIM_EXPIRED": "the lease ran out and the slot went back on offer; claim the task again",
+    "CLAIM_ENDED": "the claim is over; `crewctl claim list --status active` shows the live ones",
+    "TASK_CANCELLED": f"the client cancelled the task: {_CUT}",
+    "PROJECT_PAUSED": f"the client paused the project: {_CUT}",
+    "PROJECT_CLOSED": "the project is closed for good; claims already running may still submit",
+    "TASK_FINISHED": "the task is over; `crewctl task get TASK_ID` shows how it ended",
 }
 
 
@@ -76,13 +100,16 @@ def describe(failure: RpcFailed) -> str:
     return f"{failure.code}: {details}{reason} [{failure.service} at {failure.address}]"
 
 
-def from_rpc(failure: RpcFailed) -> CtlError:
-    """The error crewctl reports for a failed call."""
-    return CtlError(
-        describe(failure),
-        exit_code=exit_code_for(failure.code),
-        hint=_HINTS.get(failure.code),
-    )
+def from_rpc(failure: RpcFailed, *, credential_hint: str | None = None) -> CtlError:
+    """The error crewctl reports for a failed call.
+
+    ``credential_hint`` says which credential to check when the call was refused as
+    unauthenticated (the operator credential's when not given).
+    """
+    hint = _REASON_HINTS.get(failure.reason or "") or _HINTS.get(failure.code)
+    if credential_hint and failure.code in _CREDENTIAL_CODES:
+        hint = credential_hint
+    return CtlError(describe(failure), exit_code=exit_code_for(failure.code), hint=hint)
 
 
 def exit_codes_help() -> str:

@@ -6,8 +6,9 @@
 Commands: ``client create``, ``client key create|list|revoke``, ``contractor
 create|get|update|deactivate|token|revoke-token``, ``qualification type define|list``,
 ``qualification grant|revoke|list``, ``block create|lift|list``, ``health``. Every
-call carries ``authorization: Bearer <operator credential>``. Settings are resolved
-in ``crewline.ctl.config``.
+call carries ``authorization: Bearer <operator credential>``, except a client's
+(``project ...``, ``task ...``, ``watch``: its API key) and a contractor's (``claim ...``:
+its token). Settings are resolved in ``crewline.ctl.config``.
 
 Exit codes:
     0  ok
@@ -31,13 +32,17 @@ import click
 
 from crewline.ctl import errors
 from crewline.ctl.api import RpcFailed
-from crewline.ctl.app import Options, State, Wiring, example
+from crewline.ctl.app import CREDENTIAL_HINT, Options, State, Wiring, example
 from crewline.ctl.blocks import block
+from crewline.ctl.claims import claim
 from crewline.ctl.clients import client
 from crewline.ctl.contractors import contractor
+from crewline.ctl.deadlines import deadline
 from crewline.ctl.health import health
 from crewline.ctl.projects import project
 from crewline.ctl.qualifications import qualification
+from crewline.ctl.tasks import task
+from crewline.ctl.watch import watch
 
 PROG = "crewctl"
 COMPLETE_VAR = "_CREWCTL_COMPLETE"
@@ -52,6 +57,8 @@ Settings, first found wins: flag > environment > config file > default.
                `operator_credential_file` in the config file;
                $CREWLINE_HOME/secrets/operator.credential (CREWLINE_HOME: ./.local).
                `make operator-credential` prints the local stack's one.
+               As a client (project, task, watch) or a contractor (claim):
+               --credential; CREWLINE_CREDENTIAL (an API key, a contractor token).
   config file  --config; CREWCTL_CONFIG; ~/.config/crewline/crewctl.toml (TOML)"""
 
 _COMPLETION_HELP = """\b
@@ -66,7 +73,8 @@ class CrewctlGroup(click.Group):
         try:
             return super().invoke(ctx)
         except RpcFailed as failure:
-            raise errors.from_rpc(failure) from None
+            hint = ctx.meta.get(CREDENTIAL_HINT)  # set when a client or contractor called
+            raise errors.from_rpc(failure, credential_hint=hint) from None
 
 
 @click.group(
@@ -89,12 +97,14 @@ class CrewctlGroup(click.Group):
 @click.option(
     "--credential",
     metavar="CRED",
-    help="Operator credential (visible to other local users; prefer env or a file).",
+    help="Operator credential; for project/task/watch a client's API key, for claim a"
+    " contractor's token (visible to other local users; prefer env or a file).",
 )
 @click.pass_context
 def cli(ctx: click.Context, /, as_json: bool, **given: str | None) -> None:
     """Operate Crewline: clients and their API keys; contractors, their tokens,
-    qualifications and blocks; health."""
+    qualifications and blocks; health. As a client: projects, tasks, watch. As a
+    contractor: claims."""
     # A Wiring already in ctx.obj (tests) replaces the real environment and gRPC.
     wiring = ctx.obj if isinstance(ctx.obj, Wiring) else Wiring()
     ctx.obj = State(Options(json=as_json, **given), wiring)
@@ -105,7 +115,11 @@ cli.add_command(contractor)
 cli.add_command(qualification)
 cli.add_command(block)
 cli.add_command(project)
+cli.add_command(task)
+cli.add_command(watch)
+cli.add_command(claim)
 cli.add_command(health)
+cli.add_command(deadline)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -61,6 +61,13 @@ def print_rows(title: str, rows: Sequence[Mapping[str, object]], columns: Sequen
         click.echo("(none)")
 
 
+def shorten(text: str | None, limit: int = 200) -> str | None:
+    """A long value (a task's payload) cut for a table; ``--json`` shows all of it."""
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text)} characters; --json shows all)"
+
+
 def _print_secret(label: str, secret: str, why: str) -> None:
     # Plain echo, not rich: the secret must come out exactly, never wrapped or styled.
     click.secho(f"{label}, shown only now ({why}); store it safely:", bold=True, fg="yellow")

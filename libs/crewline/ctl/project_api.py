@@ -42,6 +42,7 @@ class ProjectRecord(TypedDict):
     priority: int
     max_claims_per_contractor: int
     revision: int
+    state: str | None  # active, paused or closed
     created_at: str | None
     updated_at: str | None
 
@@ -83,6 +84,13 @@ class Projects(Protocol):
     def update_project(
         self, project_id: str, changes: ProjectFields, expected_revision: int
     ) -> ProjectRecord: ...
+
+    # Each returns the project; repeating one (pausing a paused project) changes nothing.
+    def pause_project(self, project_id: str) -> ProjectRecord: ...
+
+    def resume_project(self, project_id: str) -> ProjectRecord: ...
+
+    def close_project(self, project_id: str) -> ProjectRecord: ...
 
 
 # Builds a Projects for the resolved addresses and the client's API key.

@@ -5,15 +5,12 @@ Protobuf stops here: replies become the records of ``crewline.ctl.project_api``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import grpc
 from google.protobuf import field_mask_pb2
 
-from crewline.auth.credentials import bearer_metadata
 from crewline.ctl.config import Addresses
+from crewline.ctl.pb import enum_word, timestamp_text
 from crewline.ctl.project_api import (
     PayTermsRecord,
     ProjectDetails,
@@ -22,7 +19,7 @@ from crewline.ctl.project_api import (
     ProjectRecord,
     RequirementRecord,
 )
-from crewline.ctl.rpc import RPC_TIMEOUT, rpc_failed
+from crewline.ctl.rpc import RPC_TIMEOUT, ServiceCalls
 from crewline.protobuf import COMPARATORS
 from crewline.qualifications import Comparator
 from crewline.v1 import money_pb2, project_pb2
@@ -30,10 +27,6 @@ from crewline.v1 import task_service_pb2 as api
 from crewline.v1 import task_service_pb2_grpc as api_grpc
 
 _COMPARATOR_PB = {v: k for k, v in COMPARATORS.items()}
-
-
-def _time(message: Any, name: str) -> str | None:
-    return str(getattr(message, name).ToJsonString()) if message.HasField(name) else None
 
 
 def requirement_record(pb: project_pb2.Requirement) -> RequirementRecord:
@@ -54,7 +47,7 @@ def pay_terms_record(pb: project_pb2.PayTerms) -> PayTermsRecord:
         "currency": money.currency_code,
         "amount_minor": money.amount_minor,
         "max_paid_seconds": pb.hourly.max_paid_seconds if hourly else 0,
-        "effective_at": _time(pb, "effective_at"),
+        "effective_at": timestamp_text(pb, "effective_at"),
     }
 
 
@@ -74,8 +67,9 @@ def project_record(pb: project_pb2.Project) -> ProjectRecord:
         "priority": pb.priority,
         "max_claims_per_contractor": pb.max_claims_per_contractor,
         "revision": pb.revision,
-        "created_at": _time(pb, "created_at"),
-        "updated_at": _time(pb, "updated_at"),
+        "state": enum_word(project_pb2.ProjectState.DESCRIPTOR, pb.state),
+        "created_at": timestamp_text(pb, "created_at"),
+        "updated_at": timestamp_text(pb, "updated_at"),
     }
 
 
@@ -111,25 +105,27 @@ def fill_project(target: Any, fields: ProjectFields) -> list[str]:
     return list(fields)
 
 
+def task_service(
+    addresses: Addresses, credential: str, *, timeout: float = RPC_TIMEOUT
+) -> ServiceCalls:
+    """The dispatcher's TaskService, called with a client's API key."""
+    return ServiceCalls(
+        service="dispatcher",
+        address=addresses.dispatcher,
+        stub=api_grpc.TaskServiceStub,
+        credential=credential,
+        timeout=timeout,
+    )
+
+
 class GrpcProjects:
     """Calls the dispatcher's TaskService with ``authorization: Bearer <API key>``."""
 
     def __init__(self, addresses: Addresses, credential: str, *, timeout: float = RPC_TIMEOUT):
-        self._address = addresses.dispatcher
-        self._metadata = bearer_metadata(credential)
-        self._timeout = timeout
-
-    @contextmanager
-    def _stub(self) -> Iterator[Any]:
-        try:
-            with grpc.insecure_channel(self._address) as channel:
-                yield api_grpc.TaskServiceStub(channel)
-        except grpc.RpcError as err:
-            raise rpc_failed(err, service="dispatcher", address=self._address) from None
+        self._calls = task_service(addresses, credential, timeout=timeout)
 
     def _call(self, method: str, request: Any) -> Any:
-        with self._stub() as stub:
-            return getattr(stub, method)(request, metadata=self._metadata, timeout=self._timeout)
+        return self._calls.call(method, request)
 
     def create_project(self, request_id: str, fields: ProjectFields) -> ProjectRecord:
         request = api.CreateProjectRequest(request_id=request_id)
@@ -159,3 +155,15 @@ class GrpcProjects:
         paths = fill_project(request.project, changes)
         request.update_mask.CopyFrom(field_mask_pb2.FieldMask(paths=paths))
         return project_record(self._call("UpdateProject", request).project)
+
+    def pause_project(self, project_id: str) -> ProjectRecord:
+        request = api.PauseProjectRequest(project_id=project_id)
+        return project_record(self._call("PauseProject", request).project)
+
+    def resume_project(self, project_id: str) -> ProjectRecord:
+        request = api.ResumeProjectRequest(project_id=project_id)
+        return project_record(self._call("ResumeProject", request).project)
+
+    def close_project(self, project_id: str) -> ProjectRecord:
+        request = api.CloseProjectRequest(project_id=project_id)
+        return project_record(self._call("CloseProject", request).project)

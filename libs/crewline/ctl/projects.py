@@ -15,6 +15,7 @@ import click
 
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import print_record, print_rows
+from crewline.ctl.pages import print_more, read_pages
 from crewline.ctl.project_api import (
     PayTermsRecord,
     ProjectDetails,
@@ -179,9 +180,14 @@ def fields_of(options: dict[str, Any]) -> ProjectFields:
     return cast(ProjectFields, fields)
 
 
+def format_money(amount_minor: int, currency: str) -> str:
+    """1250, ``USD`` -> ``12.50 USD``."""
+    decimals = _DECIMALS.get(currency, 2)
+    return f"{Decimal(amount_minor).scaleb(-decimals):f} {currency}"
+
+
 def describe_terms(terms: PayTermsRecord) -> str:
-    decimals = _DECIMALS.get(terms["currency"], 2)
-    amount = f"{Decimal(terms['amount_minor']).scaleb(-decimals):f} {terms['currency']}"
+    amount = format_money(terms["amount_minor"], terms["currency"])
     if terms["basis"] == "hourly":
         text = f"{amount} per hour, at most {terms['max_paid_seconds']} s per claim"
     else:
@@ -208,11 +214,9 @@ def print_details(details: ProjectDetails) -> None:
 
 
 def print_page(page: ProjectPage) -> None:
-    print_rows(
-        "Projects", page["projects"], ("project_id", "title", "priority", "revision", "created_at")
-    )
-    if page["next_page_token"]:
-        click.echo(f"More: --page-token {page['next_page_token']}")
+    columns = ("project_id", "title", "state", "priority", "revision", "created_at")
+    print_rows("Projects", page["projects"], columns)
+    print_more(page)
 
 
 @click.group(
@@ -271,13 +275,9 @@ def get(state: State, project_id: str) -> None:
 def list_(state: State, page_size: int, page_token: str, every: bool) -> None:
     """The caller's projects, newest first."""
     calls = state.projects()
-    page = calls.list_projects(page_size, page_token)
-    while every and page["next_page_token"]:
-        more = calls.list_projects(page_size, page["next_page_token"])
-        page = {
-            "projects": page["projects"] + more["projects"],
-            "next_page_token": more["next_page_token"],
-        }
+    page = read_pages(
+        lambda token: calls.list_projects(page_size, token), "projects", page_token, every
+    )
     state.emit(page, print_page)
 
 
@@ -316,3 +316,51 @@ def update(
         raise click.UsageError("nothing to change: give at least one field option")
     updated = state.projects().update_project(project_id, changes, expected_revision)
     state.emit(updated, print_project)
+
+
+_ID = "6f1c2a4e-8b1d-4f7e-9a51-3d2b7c9e0f12"
+_RUNNING_CLAIMS = (
+    "Claims running now are cut: their leases are not extended any more, but work"
+    " submitted before a claim's deadline is reviewed and paid; on hourly terms a cut"
+    " claim that ends without work is paid for the time tracked so far."
+)
+
+
+@project.command(
+    "pause",
+    epilog=example(f"crewctl project pause {_ID}"),
+    help="Pause PROJECT_ID: its open slots leave every offer at once, until resumed.\n\n"
+    f"{_RUNNING_CLAIMS}\n\nPausing a paused project changes nothing; a closed one is refused.",
+)
+@click.argument("project_id")
+@pass_state
+def pause(state: State, project_id: str) -> None:
+    state.emit(state.projects().pause_project(project_id), print_project)
+
+
+@project.command("resume", epilog=example(f"crewctl project resume {_ID}"))
+@click.argument("project_id")
+@pass_state
+def resume(state: State, project_id: str) -> None:
+    """Resume PROJECT_ID: its tasks with free slots are offered again.
+
+    Claims cut by the pause stay cut. Resuming an active project changes nothing; a
+    closed one is refused.
+    """
+    state.emit(state.projects().resume_project(project_id), print_project)
+
+
+@project.command(
+    "close",
+    epilog=example(f"crewctl project close {_ID}", f"crewctl project close {_ID} --yes"),
+    help="Close PROJECT_ID for good: it takes no new tasks and never offers again.\n\n"
+    f"{_RUNNING_CLAIMS}\n\nClosing a closed project changes nothing. Asks first unless"
+    " --yes; declining exits 1 and changes nothing.",
+)
+@click.argument("project_id")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask first (for scripts).")
+@pass_state
+def close(state: State, project_id: str, yes: bool) -> None:
+    if not yes:
+        click.confirm(f"Close project {project_id} for good?", abort=True, err=True)
+    state.emit(state.projects().close_project(project_id), print_project)

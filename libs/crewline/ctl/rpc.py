@@ -1,4 +1,5 @@
-"""The real ``Admin``: synchronous gRPC calls, one short-lived channel per command.
+"""The real ``Admin``, and ``ServiceCalls`` for a client's or a contractor's calls:
+synchronous gRPC, one short-lived channel per call.
 
 Protobuf stops here: replies become the plain records of ``crewline.ctl.api``, and
 gRPC errors become ``RpcFailed`` with the reason from ``google.rpc.ErrorInfo``.
@@ -6,10 +7,12 @@ gRPC errors become ``RpcFailed`` with the reason from ``google.rpc.ErrorInfo``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from google.rpc import error_details_pb2  # type: ignore[import-untyped,unused-ignore]
@@ -20,11 +23,14 @@ from crewline.auth.credentials import bearer_metadata
 from crewline.ctl.api import ApiKeyRecord, ClientRecord, HealthRow, NewApiKey, RpcFailed
 from crewline.ctl.config import SERVICES, Addresses
 from crewline.ctl.contractor_rpc import ContractorCalls
-from crewline.ctl.contractor_rpc import timestamp_text as _timestamp
+from crewline.ctl.pb import timestamp_text as _timestamp
 from crewline.v1 import client_admin_service_pb2 as client_api
 from crewline.v1 import client_admin_service_pb2_grpc as client_grpc
 
 RPC_TIMEOUT = 10.0
+# A Watch sends a keepalive every 15 s; this long without any message, the connection
+# is taken for dead (a peer that vanished without closing it) and the stream ends.
+STREAM_SILENCE = 50.0
 HEALTH_TIMEOUT = 2.0
 UNREACHABLE = "UNREACHABLE"
 _UNREACHABLE_CODES = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
@@ -72,6 +78,116 @@ def rpc_failed(err: Any, *, service: str, address: str) -> RpcFailed:
         details=" ".join((err.details() or "").split()),  # one line, whatever the server sent
         reason=error_reason(err),
     )
+
+
+class Silence:
+    """Cancels a stream that has sent nothing for ``limit`` seconds."""
+
+    def __init__(
+        self,
+        limit: float,
+        cancel: Callable[[], object],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limit = limit
+        self._cancel = cancel
+        self._clock = clock
+        self._last = clock()
+        self._stopped = threading.Event()
+        self.fired = False
+
+    def heard(self) -> None:
+        self._last = self._clock()
+
+    def overdue(self) -> bool:
+        return self._clock() - self._last > self._limit
+
+    def watch(self, *, poll: float = 1.0) -> None:
+        """Check every ``poll`` seconds until stopped; cancel once overdue."""
+        while not self._stopped.wait(poll):
+            if self.overdue():
+                self.fired = True
+                self._cancel()
+                return
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
+class Caller(Protocol):
+    """Calls to one service as one caller; ``ServiceCalls`` is the real one."""
+
+    def call(self, method: str, request: Any) -> Any: ...
+
+    def stream(self, method: str, request: Any) -> Iterator[Any]: ...
+
+
+class ServiceCalls:
+    """One service's calls as one caller: ``authorization: Bearer <credential>``.
+
+    A client's API key (dispatcher) or a contractor's token (matcher).
+    """
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        address: str,
+        stub: Callable[[grpc.Channel], Any],
+        credential: str,
+        timeout: float = RPC_TIMEOUT,
+    ) -> None:
+        self._service = service
+        self._address = address
+        self._stub = stub
+        self._metadata = bearer_metadata(credential)
+        self._timeout = timeout
+
+    def _failed(self, err: Any) -> RpcFailed:
+        return rpc_failed(err, service=self._service, address=self._address)
+
+    def call(self, method: str, request: Any) -> Any:
+        """A unary call's reply; ``RpcFailed`` when refused or unreachable."""
+        try:
+            with grpc.insecure_channel(self._address) as channel:
+                stub = self._stub(channel)
+                return getattr(stub, method)(
+                    request, metadata=self._metadata, timeout=self._timeout
+                )
+        except grpc.RpcError as err:
+            raise self._failed(err) from None
+
+    def stream(
+        self, method: str, request: Any, *, silence: float = STREAM_SILENCE
+    ) -> Iterator[Any]:
+        """A server stream's messages, with no deadline; it ends with ``RpcFailed``.
+
+        UNAVAILABLE when the server goes away or sends nothing for ``silence`` seconds.
+        """
+        with grpc.insecure_channel(self._address) as channel:
+            call = getattr(self._stub(channel), method)(request, metadata=self._metadata)
+            quiet = Silence(silence, call.cancel)
+            poll = min(1.0, silence / 4)
+            threading.Thread(
+                target=quiet.watch, kwargs={"poll": poll}, name="crewctl-silence", daemon=True
+            ).start()
+            try:
+                for reply in call:
+                    quiet.heard()
+                    yield reply
+            except grpc.RpcError as err:
+                if quiet.fired:
+                    raise RpcFailed(
+                        service=self._service,
+                        address=self._address,
+                        code="UNAVAILABLE",
+                        details=f"nothing received for {silence:.0f} s",
+                    ) from None
+                raise self._failed(err) from None
+            finally:
+                quiet.stop()
+                call.cancel()
 
 
 class GrpcAdmin(ContractorCalls):

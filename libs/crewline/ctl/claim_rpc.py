@@ -1,0 +1,87 @@
+"""The matcher's claim calls for crewctl, made with a contractor's token.
+
+Protobuf stops here: replies become the records of ``crewline.ctl.claim_api``.
+"""
+
+from __future__ import annotations
+
+from crewline.ctl.claim_api import ClaimPage, ClaimRecord
+from crewline.ctl.config import Addresses
+from crewline.ctl.pb import enum_number, enum_word, timestamp_text
+from crewline.ctl.project_rpc import pay_terms_record
+from crewline.ctl.rpc import Caller, ServiceCalls
+from crewline.ctl.task_rpc import payload
+from crewline.v1 import claim_pb2
+from crewline.v1 import work_service_pb2 as api
+from crewline.v1 import work_service_pb2_grpc as api_grpc
+
+CLAIM_STATUS = api.ClaimStatus.DESCRIPTOR
+_END_REASON = claim_pb2.ClaimEndReason.DESCRIPTOR
+
+
+def claim_record(pb: api.Claim) -> ClaimRecord:
+    """A Claim message as a record."""
+    payload_json, payload_base64 = payload(pb)
+    return {
+        "claim_id": pb.claim_id,
+        "task_id": pb.task_id,
+        "project_id": pb.project_id,
+        "contractor_id": pb.contractor_id,
+        "status": enum_word(CLAIM_STATUS, pb.status),
+        "granted_at": timestamp_text(pb, "granted_at"),
+        "deadline_at": timestamp_text(pb, "deadline_at"),
+        "max_deadline_at": timestamp_text(pb, "max_deadline_at"),
+        "worked_seconds": pb.worked_seconds,
+        "cut": enum_word(_END_REASON, pb.cut),
+        "end_reason": enum_word(_END_REASON, pb.end_reason),
+        "ended_at": timestamp_text(pb, "ended_at"),
+        "pay_terms": pay_terms_record(pb.pay_terms),
+        "instructions": pb.instructions,
+        "payload_json": payload_json,
+        "payload_base64": payload_base64,
+    }
+
+
+class GrpcClaims:
+    """Calls the matcher's WorkService with ``authorization: Bearer <contractor token>``."""
+
+    def __init__(self, calls: Caller) -> None:
+        self._calls = calls
+
+    @classmethod
+    def connect(cls, addresses: Addresses, credential: str) -> GrpcClaims:
+        """Calls to the matcher's WorkService with the contractor's token."""
+        return cls(
+            ServiceCalls(
+                service="matcher",
+                address=addresses.matcher,
+                stub=api_grpc.WorkServiceStub,
+                credential=credential,
+            )
+        )
+
+    def get_claim(self, claim_id: str) -> ClaimRecord:
+        reply = self._calls.call("GetClaim", api.GetClaimRequest(claim_id=claim_id))
+        return claim_record(reply.claim)
+
+    def list_claims(
+        self, status: str | None, task_id: str, project_id: str, page_size: int, page_token: str
+    ) -> ClaimPage:
+        request = api.ListMyClaimsRequest(
+            task_id=task_id, project_id=project_id, page_size=page_size, page_token=page_token
+        )
+        if status:
+            request.status = enum_number(CLAIM_STATUS, status)  # type: ignore[assignment]
+        reply = self._calls.call("ListMyClaims", request)
+        return {
+            "claims": [claim_record(c) for c in reply.claims],
+            "next_page_token": reply.next_page_token,
+        }
+
+    def heartbeat(self, claim_id: str, worked_seconds: int) -> ClaimRecord:
+        request = api.HeartbeatClaimRequest(claim_id=claim_id, worked_seconds=worked_seconds)
+        return claim_record(self._calls.call("HeartbeatClaim", request).claim)
+
+    def release(self, claim_id: str) -> ClaimRecord:
+        reply = self._calls.call("ReleaseClaim", api.ReleaseClaimRequest(claim_id=claim_id))
+        return claim_record(reply.claim)

@@ -1,0 +1,29 @@
+"""Paged lists: one page, or with ``--all`` every page from there on, as one list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
+
+import click
+
+P = TypeVar("P", bound=Mapping[str, Any])
+
+
+def read_pages(fetch: Callable[[str], P], items: str, page_token: str, every: bool) -> P:
+    """The page at ``page_token``; with ``every``, it and every later page's ``items``
+    joined, with the last page's (empty) ``next_page_token``."""
+    page = fetch(page_token)
+    if not every:
+        return page
+    found = list(page[items])
+    while page["next_page_token"]:
+        page = fetch(page["next_page_token"])
+        found.extend(page[items])
+    return cast(P, {**page, items: found})
+
+
+def print_more(page: Mapping[str, Any]) -> None:
+    """How to ask for the next page, when there is one."""
+    if page["next_page_token"]:
+        click.echo(f"More: --page-token {page['next_page_token']}")

@@ -1,0 +1,72 @@
+"""Argument types crewctl reads once for every command: durations and points in time."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import click
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+_PART = re.compile(r"(\d+)([smhd])")
+_WHOLE = re.compile(r"(?:\d+[smhd])+")
+MAX_DURATION_SECONDS = 366 * 86_400
+
+
+def parse_duration(text: str, *, minimum: int = 0, maximum: int = MAX_DURATION_SECONDS) -> int:
+    """``90`` or ``90s``, ``30m``, ``2h``, ``1d``, ``1h30m`` -> seconds; else ValueError."""
+    word = text.strip().lower()
+    if word.isdigit():
+        seconds = int(word)
+    elif _WHOLE.fullmatch(word):
+        seconds = sum(int(n) * _UNITS[unit] for n, unit in _PART.findall(word))
+    else:
+        raise ValueError(f"{text!r} is not a duration: give seconds (90) or e.g. 90s, 30m, 2h, 1d")
+    if not minimum <= seconds <= maximum:
+        raise ValueError(f"{text} is out of range: {minimum} s to {maximum // 86_400} days")
+    return seconds
+
+
+class Duration(click.ParamType[int, Any]):
+    """Seconds, from ``90``, ``90s``, ``30m``, ``2h``, ``1d`` or ``1h30m``."""
+
+    name = "duration"
+
+    def __init__(self, *, minimum: int = 0) -> None:
+        self._minimum = minimum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_duration(str(value), minimum=self._minimum)
+        except ValueError as err:
+            self.fail(str(err), param, ctx)
+
+
+def parse_instant(text: str) -> datetime:
+    """ISO 8601 with a time zone (``2026-05-01T12:00:00Z``, ``...+02:00``); else ValueError."""
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO 8601 time, e.g. 2026-05-01T12:00:00Z") from None
+    if at.tzinfo is None:
+        raise ValueError(f"{text!r} has no time zone: add Z (UTC) or an offset such as +02:00")
+    return at
+
+
+class Instant(click.ParamType[datetime, Any]):
+    """A point in time: ISO 8601 with a time zone."""
+
+    name = "iso8601"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_instant(str(value))
+        except ValueError as err:
+            self.fail(str(err), param, ctx)

@@ -1,0 +1,199 @@
+"""``crewctl task ...``: a client's tasks, on the dispatcher, with the client's API key."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from crewline.ctl.api import RpcFailed
+from crewline.ctl.app import State, example, pass_state
+from crewline.ctl.output import note, print_record, print_rows, shorten
+from crewline.ctl.pages import print_more, read_pages
+from crewline.ctl.params import Duration, Instant, parse_instant
+from crewline.ctl.task_api import NewSlots, TaskDetails, TaskPage, TaskRecord, Tasks
+
+TASK_STATUSES = ("open", "in_progress", "completed", "expired", "cancelled")
+MAX_SLOTS = 1000
+_ID = "0f3e8c1a-5b7d-4c2e-9a6f-1d2b3c4e5f60"
+
+
+def print_task(task: TaskRecord) -> None:
+    shown: dict[str, object] = dict(task)
+    shown["payload_json"] = shorten(task["payload_json"])
+    shown["payload_base64"] = shorten(task["payload_base64"])
+    print_record("Task", shown)
+
+
+def print_details(details: TaskDetails) -> None:
+    print_task(details["task"])
+    columns = ("submission_id", "contractor_id", "status", "submitted_at")
+    print_rows("Submissions", details["submissions"], columns)
+
+
+def print_page(page: TaskPage) -> None:
+    columns = (
+        "task_id",
+        "project_id",
+        "status",
+        "slots",
+        "live_claims",
+        "submitted_count",
+        "accepted_count",
+        "expires_at",
+    )
+    print_rows("Tasks", page["tasks"], columns)
+    print_more(page)
+
+
+def print_new_slots(added: NewSlots) -> None:
+    print_task(added["task"])
+    click.echo(f"Request id: {added['request_id']} (repeat it to retry without adding twice)")
+
+
+@click.group(
+    "task",
+    epilog=example(
+        f"crewctl task get {_ID}",
+        f"crewctl task add-slots {_ID} 2",
+        f"crewctl task lifetime {_ID} --extend-by 2d",
+    ),
+)
+def task() -> None:
+    """A client's tasks, on the dispatcher, with the client's API key.
+
+    The credential is an API key (--credential or $CREWLINE_CREDENTIAL), never the
+    operator credential.
+    """
+
+
+@task.command("get", epilog=example(f"crewctl task get {_ID}"))
+@click.argument("task_id")
+@pass_state
+def get(state: State, task_id: str) -> None:
+    """The task TASK_ID, its counts and its submissions."""
+    state.emit(state.tasks().get_task(task_id), print_details)
+
+
+@task.command(
+    "list",
+    epilog=example(
+        "crewctl task list --project 6f1c2a4e-8b1d-4f7e-9a51-3d2b7c9e0f12 --status open",
+        "crewctl --json task list --status in_progress --all",
+    ),
+)
+@click.option("--project", "project_id", default="", help="Only this project's tasks.")
+@click.option(
+    "--status", type=click.Choice(TASK_STATUSES, case_sensitive=False), help="Only these."
+)
+@click.option("--page-size", type=click.IntRange(0, 500), default=0, help="1-500; 0: 100.")
+@click.option("--page-token", default="", help="The previous page's token.")
+@click.option("--all", "every", is_flag=True, help="Every page, as one list.")
+@pass_state
+def list_(
+    state: State,
+    project_id: str,
+    status: str | None,
+    page_size: int,
+    page_token: str,
+    every: bool,
+) -> None:
+    """The caller's tasks, least recently updated first."""
+    calls = state.tasks()
+    status = status.lower() if status else None
+    page = read_pages(
+        lambda token: calls.list_tasks(project_id, status, page_size, token),
+        "tasks",
+        page_token,
+        every,
+    )
+    state.emit(page, print_page)
+
+
+@task.command(
+    "cancel",
+    epilog=example(f"crewctl task cancel {_ID}", f"crewctl task cancel {_ID} --reason 'duplicate'"),
+)
+@click.argument("task_id")
+@click.option("--reason", default="", help="Kept with the task and shown in watch (<= 500).")
+@pass_state
+def cancel(state: State, task_id: str, reason: str) -> None:
+    """Cancel TASK_ID: its open slots leave every offer at once, for good.
+
+    Claims running now are cut: their leases are not extended any more, but work
+    submitted before a claim's deadline is reviewed and paid; on hourly terms a cut
+    claim that ends without work is paid for the time tracked so far. Cancelling again
+    returns the same task; a completed task is refused.
+    """
+    state.emit(state.tasks().cancel_task(task_id, reason), print_task)
+
+
+@task.command(
+    "add-slots",
+    epilog=example(
+        f"crewctl task add-slots {_ID} 2",
+        f"crewctl task add-slots {_ID} 2 --request-id crewctl-2f9c1d7e",
+    ),
+)
+@click.argument("task_id")
+@click.argument("slots", metavar="N", type=click.IntRange(1, MAX_SLOTS))
+@click.option("--request-id", help="Idempotency key; default: a fresh crewctl-<uuid4>.")
+@pass_state
+def add_slots(state: State, task_id: str, slots: int, request_id: str | None) -> None:
+    """Add N assignments to the live task TASK_ID (at most 1000 in all).
+
+    The request id makes it safe to retry: the same id never adds the slots twice. It is
+    printed, and on a failure crewctl says how to retry with it.
+    """
+    request_id = request_id or f"crewctl-{uuid.uuid4()}"
+    try:
+        updated = state.tasks().add_slots(request_id, task_id, slots)
+    except RpcFailed:
+        note(
+            f"To retry without adding twice: crewctl task add-slots {task_id} {slots}"
+            f" --request-id {request_id}"
+        )
+        raise
+    added: NewSlots = {"request_id": request_id, "task": updated}
+    state.emit(added, print_new_slots)
+
+
+@task.command(
+    "lifetime",
+    epilog=example(
+        f"crewctl task lifetime {_ID} --extend-by 2d",
+        f"crewctl task lifetime {_ID} --expires-at 2026-05-01T12:00:00Z",
+    ),
+)
+@click.argument("task_id")
+@click.option("--expires-at", type=Instant(), help="The new end, ISO 8601 with a zone.")
+@click.option(
+    "--extend-by",
+    type=Duration(minimum=1),
+    metavar="DURATION",
+    help="Move the current end later, e.g. 90s, 30m, 2h, 1d.",
+)
+@pass_state
+def lifetime(
+    state: State, task_id: str, expires_at: datetime | None, extend_by: int | None
+) -> None:
+    """Extend or shorten TASK_ID's lifetime: no new claims after it ends.
+
+    The new end must be in the future and at most 365 days after the task was created.
+    Extending an expired task opens it again.
+    """
+    if (expires_at is None) == (extend_by is None):
+        raise click.UsageError("give --expires-at or --extend-by (one of them)")
+    calls = state.tasks()
+    if expires_at is None:
+        expires_at = _extended(calls, task_id, extend_by or 0)
+    state.emit(calls.update_task_lifetime(task_id, expires_at.astimezone(UTC)), print_task)
+
+
+def _extended(calls: Tasks, task_id: str, seconds: int) -> datetime:
+    """The task's current end, ``seconds`` later."""
+    current = calls.get_task(task_id)["task"]["expires_at"]
+    if current is None:
+        raise click.UsageError(f"task {task_id} has no end to extend; give --expires-at")
+    return parse_instant(current) + timedelta(seconds=seconds)
