@@ -9,7 +9,8 @@ from crewline.runtime import Runtime
 from crewline.service import ServiceKit
 from crewline.timekeeping import Clock
 from dispatcher import handlers
-from dispatcher.deps import Deps
+from dispatcher.adapters.watch_hub import WatchHub
+from dispatcher.deps import SERVICE, Deps
 from dispatcher.domain.model import MAX_BATCH, MAX_PAYLOAD_BYTES
 from dispatcher.entrypoints.grpc_api import (
     POLICY,
@@ -30,11 +31,17 @@ async def bootstrap(settings: DispatcherSettings, *, clock: Clock | None = None)
     consumer = kit.consumer(
         topics=[CLAIMS_TOPIC, CONTRACTORS_TOPIC], routes=handlers.event_routes(deps)
     )
+    hub = WatchHub(
+        dsn=settings.service.postgres.dsn,
+        worker_health=kit.worker_health,
+        registry=kit.metrics.registry,
+        service=SERVICE,
+    )
     return kit.runtime(
-        register=[TaskServicer(deps).register, ClientAdminServicer(deps).register],
+        register=[TaskServicer(deps, hub).register, ClientAdminServicer(deps).register],
         service_names=SERVICE_NAMES,
         policy=POLICY,
         migrations=MIGRATIONS,
-        workers=[consumer, kit.deadlines(handlers.deadlines(deps))],
+        workers=[consumer, kit.deadlines(handlers.deadline_routes(deps)), hub],
         max_request_bytes=MAX_REQUEST_BYTES,
     )

@@ -14,20 +14,23 @@ import pytest
 from crewline.auth.principal import Kind as PrincipalKind
 from crewline.auth.principal import Principal
 from crewline.consumer import EventContext
-from crewline.errors import Aborted, InvalidArgument, NotFound
+from crewline.errors import Aborted, FailedPrecondition, InvalidArgument, NotFound
+from crewline.events import parse_envelope
 from crewline.money import Money
 from crewline.pay_terms import Basis, PayTerms
-from crewline.protobuf import kind_to_pb
+from crewline.protobuf import kind_to_pb, timestamp
 from crewline.qualifications import Comparator, Kind
 from crewline.timekeeping import FakeClock
 from crewline.v1 import contractor_admin_service_pb2 as admin_api
-from crewline.v1 import events_pb2
+from crewline.v1 import events_pb2, project_pb2
 from dispatcher.deps import Deps
 from dispatcher.domain import model, projects
-from dispatcher.domain.model import TaskStatus
-from dispatcher.domain.projects import ProjectFields, RequirementSpec
+from dispatcher.domain.projects import ProjectFields, ProjectState, RequirementSpec
+from dispatcher.domain.tasks import TaskStatus
+from dispatcher.handlers import claims as claim_handlers
 from dispatcher.handlers import projects as project_handlers
 from dispatcher.handlers import tasks as task_handlers
+from dispatcher.settings import DispatcherSettings
 
 from stack import outbox_types
 
@@ -316,9 +319,15 @@ async def test_tasks_are_listed_by_update_time_with_filters_and_pages(
     clock.advance(timedelta(minutes=1))
     # A claim on the first task moves it to the end of the list.
     async with dispatcher_deps.pool.acquire() as conn, conn.transaction():
-        claim = events_pb2.ClaimGranted(task_id=str(a[0].task_id))
+        claim = events_pb2.ClaimGranted(
+            claim_id=str(uuid.uuid4()),
+            task_id=str(a[0].task_id),
+            contractor_id="ann",
+            granted_at=timestamp(clock.now()),
+            deadline_at=timestamp(clock.now() + timedelta(hours=1)),
+        )
         ctx = EventContext(str(uuid.uuid4()), "c", "matcher", "t", 0, 0)
-        await task_handlers.on_claim_granted(conn, claim, ctx, deps=dispatcher_deps)
+        await claim_handlers.on_claim_granted(conn, claim, ctx, deps=dispatcher_deps)
 
     async def listed(**filters: Any) -> list[uuid.UUID]:
         found: list[uuid.UUID] = []
@@ -340,3 +349,98 @@ async def test_tasks_are_listed_by_update_time_with_filters_and_pages(
     assert await listed(status=TaskStatus.COMPLETED) == []
     claimed, _ = await task_handlers.get_task(ids_a[0], ACME, dispatcher_deps)
     assert (claimed.claimed_count, claimed.updated_at) == (1, clock.now())
+
+
+# --- project states --------------------------------------------------------------------
+
+
+def state_cmd(project_id: str, state: ProjectState, client: str = "acme") -> Any:
+    return projects.change_project_state(project_id=project_id, client_id=client, state=state)
+
+
+async def changes_published(deps: Deps) -> list[events_pb2.ProjectChanged]:
+    rows = await deps.pool.fetch("SELECT envelope FROM outbox ORDER BY id")
+    found = []
+    for row in rows:
+        env = parse_envelope(row["envelope"])
+        if env.type == PROJECT_CHANGED:
+            event = events_pb2.ProjectChanged()
+            env.payload.Unpack(event)
+            found.append(event)
+    return found
+
+
+async def test_pause_resume_and_close_each_announce_one_revision(
+    dispatcher_deps: Deps, clock: FakeClock
+) -> None:
+    deps = dispatcher_deps
+    project_id = await new_project(deps)
+    moves = [ProjectState.PAUSED, ProjectState.PAUSED, ProjectState.ACTIVE, ProjectState.ACTIVE]
+    for state in moves:
+        clock.advance(timedelta(minutes=1))
+        moved = await project_handlers.change_state(state_cmd(project_id, state), deps)
+        assert moved.state is state
+    closed = await project_handlers.change_state(state_cmd(project_id, ProjectState.CLOSED), deps)
+    assert await project_handlers.change_state(
+        state_cmd(project_id, ProjectState.CLOSED), deps
+    ) == (closed)
+    announced = await changes_published(deps)
+    assert [(c.project.revision, c.project.state) for c in announced] == [
+        (1, project_pb2.PROJECT_STATE_ACTIVE),
+        (2, project_pb2.PROJECT_STATE_PAUSED),
+        (3, project_pb2.PROJECT_STATE_ACTIVE),
+        (4, project_pb2.PROJECT_STATE_CLOSED),
+    ]
+    found, _ = await project_handlers.get_project(project_id, ACME, deps)
+    assert found == closed and found.revision == 4
+
+    # Closed is for good, and nothing changes when refused.
+    for state in (ProjectState.PAUSED, ProjectState.ACTIVE):
+        with pytest.raises(FailedPrecondition) as err:
+            await project_handlers.change_state(state_cmd(project_id, state), deps)
+        assert err.value.reason == "PROJECT_CLOSED"
+    with pytest.raises(FailedPrecondition) as err:
+        await project_handlers.update_project(update_cmd(project_id, title="New"), deps)
+    assert err.value.reason == "PROJECT_CLOSED"
+    with pytest.raises(NotFound):
+        await project_handlers.change_state(
+            state_cmd(project_id, ProjectState.PAUSED, client="globex"), deps
+        )
+    assert len(await changes_published(deps)) == 4
+
+
+async def test_a_closed_project_takes_no_new_tasks_but_repeats_return_theirs(
+    dispatcher_deps: Deps,
+) -> None:
+    deps = dispatcher_deps
+    project_id = await new_project(deps)
+    paused = await project_handlers.change_state(state_cmd(project_id, ProjectState.PAUSED), deps)
+    assert paused.state is ProjectState.PAUSED
+    [earlier] = await task_handlers.submit_tasks(batch(project_id, spec("a")), deps)  # paused: ok
+    await project_handlers.change_state(state_cmd(project_id, ProjectState.CLOSED), deps)
+    with pytest.raises(FailedPrecondition) as err:
+        await task_handlers.submit_tasks(batch(project_id, spec("a"), spec("b")), deps)
+    assert err.value.reason == "PROJECT_CLOSED"
+    assert await task_handlers.submit_tasks(batch(project_id, spec("a")), deps) == [earlier]
+    assert await count(deps, "tasks") == 1
+
+
+async def test_min_duration_is_the_dispatchers_setting(dispatcher_deps: Deps) -> None:
+    with pytest.raises(InvalidArgument) as err:
+        create_cmd(claim_timeout_seconds=1)
+    assert err.value.field == "claim_timeout_seconds"
+    fast = projects.create_project(
+        request_id="fast",
+        client_id="acme",
+        fields=replace(
+            FIELDS, claim_timeout_seconds=1, task_lifetime_seconds=2, auto_accept_delay_seconds=1
+        ),
+        min_seconds=1,
+    )
+    project = await project_handlers.create_project(fast, dispatcher_deps)
+    assert (project.claim_timeout_seconds, project.task_lifetime_seconds) == (1, 2)
+    settings = DispatcherSettings.from_env({"CREWLINE_DISPATCHER_MIN_DURATION_SECONDS": "1"})
+    assert settings.min_duration_seconds == 1
+    assert DispatcherSettings.from_env({}).min_duration_seconds == 60
+    with pytest.raises(ValueError, match="MIN_DURATION"):
+        DispatcherSettings.from_env({"CREWLINE_DISPATCHER_MIN_DURATION_SECONDS": "0"})

@@ -2,15 +2,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 
-from crewline.errors import InvalidArgument
+from crewline import paging
+from crewline.errors import FailedPrecondition, InvalidArgument
 from crewline.money import Money
+from crewline.paging import PageCursor
 from crewline.pay_terms import Basis, PayTerms
-from dispatcher.domain import model
-from dispatcher.domain.model import TaskStatus
+from crewline.v1 import task_service_pb2
+from dispatcher.adapters import lifecycle_pb
+from dispatcher.domain import lifecycle, model
 from dispatcher.domain.projects import Project
+from dispatcher.domain.tasks import Lifecycle, Task, TaskStatus
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 PROJECT = Project(
@@ -80,11 +86,11 @@ def test_payloads_up_to_64_kib_are_taken() -> None:
 
 
 def test_task_takes_the_projects_defaults_unless_it_sets_its_own() -> None:
-    task = model.Task.publish(spec(), project=PROJECT, task_id=uuid.uuid4(), now=NOW)
+    task = Task.publish(spec(), project=PROJECT, task_id=uuid.uuid4(), now=NOW)
     assert (task.slots, task.priority, task.expires_at) == (3, 40, NOW + timedelta(days=1))
     assert (task.client_id, task.project_id) == (PROJECT.client_id, PROJECT.project_id)
     own = spec(slots=1, priority=0, lifetime_seconds=600)
-    task = model.Task.publish(own, project=PROJECT, task_id=uuid.uuid4(), now=NOW)
+    task = Task.publish(own, project=PROJECT, task_id=uuid.uuid4(), now=NOW)
     assert (task.slots, task.priority, task.expires_at) == (1, 0, NOW + timedelta(minutes=10))
     assert task.updated_at == task.created_at == NOW
 
@@ -134,10 +140,10 @@ def test_answer_returns_earlier_tasks_and_refuses_a_key_reused_for_another_task(
     a, b = spec(idempotency_key="a"), spec(idempotency_key="b")
     cmd = batch(a, b, a)
     planned = {
-        k: model.Task.publish(s, project=PROJECT, task_id=uuid.uuid4(), now=NOW)
+        k: Task.publish(s, project=PROJECT, task_id=uuid.uuid4(), now=NOW)
         for k, s in cmd.distinct().items()
     }
-    earlier_b = model.Task.publish(b, project=PROJECT, task_id=uuid.uuid4(), now=NOW)
+    earlier_b = Task.publish(b, project=PROJECT, task_id=uuid.uuid4(), now=NOW)
     same = {"b": (earlier_b, b.fingerprint(PROJECT.project_id))}
     assert cmd.answer(planned, same) == [planned["a"], earlier_b, planned["a"]]
     different = {"b": (earlier_b, spec(idempotency_key="b", slots=9).fingerprint("x"))}
@@ -147,7 +153,7 @@ def test_answer_returns_earlier_tasks_and_refuses_a_key_reused_for_another_task(
 
 
 def test_task_completes_when_every_slot_has_accepted_work() -> None:
-    task = model.Task.publish(spec(slots=2), project=PROJECT, task_id=uuid.uuid4(), now=NOW)
+    task = Task.publish(spec(slots=2), project=PROJECT, task_id=uuid.uuid4(), now=NOW)
     later = NOW + timedelta(hours=1)
     once = task.accept_one(now=later)
     assert (once.accepted_count, once.status, once.updated_at) == (1, TaskStatus.OPEN, later)
@@ -174,7 +180,200 @@ def test_bad_task_listing_names_its_field(changes: dict[str, object], field: str
 
 
 def test_task_listing_defaults_to_100_and_resumes_from_a_tasks_cursor() -> None:
-    task = model.Task.publish(spec(), project=PROJECT, task_id=uuid.uuid4(), now=NOW)
+    task = Task.publish(spec(), project=PROJECT, task_id=uuid.uuid4(), now=NOW)
     query = model.list_tasks(client_id="acme", page_size=0, page_token=task.cursor.token())
     assert query.page_size == 100
     assert (query.after, query.after_task_id) == (task.cursor, task.task_id)
+
+
+# --- a task's life -----------------------------------------------------------------------
+
+
+def task(slots: int = 2) -> Task:
+    return Task.publish(spec(slots=slots), project=PROJECT, task_id=uuid.uuid4(), now=NOW)
+
+
+LATER = NOW + timedelta(minutes=5)
+
+
+def test_claims_and_work_move_the_status_and_every_change_is_a_revision() -> None:
+    t = task(slots=2)
+    one = t.claim_granted(now=LATER)
+    assert (one.status, one.live_claims, one.claimed_count) == (TaskStatus.OPEN, 1, 1)
+    assert (one.revision, one.updated_at) == (2, LATER)
+    two = one.claim_granted(now=LATER)
+    assert two.status is TaskStatus.IN_PROGRESS
+    freed = two.claim_ended(now=LATER)
+    assert (freed.status, freed.live_claims) == (TaskStatus.OPEN, 1)
+    work = freed.work_submitted(was_live=True, now=LATER)
+    assert (work.status, work.live_claims, work.submitted_count) == (TaskStatus.OPEN, 0, 1)
+    # A claim granted before live claims were counted: its work counts, no live claim less.
+    old = work.work_submitted(was_live=False, now=LATER)
+    assert (old.status, old.live_claims, old.submitted_count) == (TaskStatus.IN_PROGRESS, 0, 2)
+    done = old.accept_one(now=LATER).accept_one(now=LATER)
+    assert done.status is TaskStatus.COMPLETED
+    assert done.revision == 8
+
+
+def test_a_lifetime_ending_expires_a_task_with_a_free_slot() -> None:
+    t = task(slots=2).claim_granted(now=NOW)
+    over = t.lifetime_ended(now=LATER)
+    assert (over.status, over.lifecycle, over.lifetime_over) == (
+        TaskStatus.EXPIRED,
+        Lifecycle.EXPIRED,
+        True,
+    )
+    assert over.lifetime_ended(now=LATER) is over
+    full = t.claim_granted(now=NOW).lifetime_ended(now=LATER)
+    assert (full.status, full.lifecycle) == (TaskStatus.IN_PROGRESS, Lifecycle.EXPIRED)
+    assert full.claim_ended(now=LATER).status is TaskStatus.EXPIRED  # the slot is not refilled
+    cancelled = t.cancel(reason="", now=NOW)
+    assert cancelled.lifetime_ended(now=LATER) is cancelled
+
+
+def test_cancel_is_terminal_a_repeat_is_the_same_task_and_completed_work_cannot_be() -> None:
+    t = task(slots=1)
+    cancelled = t.cancel(reason="oops", now=LATER)
+    assert (cancelled.status, cancelled.cancelled_at, cancelled.lifecycle) == (
+        TaskStatus.CANCELLED,
+        LATER,
+        Lifecycle.CANCELLED,
+    )
+    assert cancelled.cancel(reason="again", now=LATER) is cancelled
+    # Work already under way may still arrive and be accepted: it stays cancelled.
+    late = cancelled.work_submitted(was_live=True, now=LATER).accept_one(now=LATER)
+    assert late.status is TaskStatus.CANCELLED
+    assert t.lifetime_ended(now=LATER).cancel(reason="", now=LATER).status is TaskStatus.CANCELLED
+    done = t.claim_granted(now=NOW).work_submitted(was_live=True, now=NOW).accept_one(now=NOW)
+    with pytest.raises(FailedPrecondition) as err:
+        done.cancel(reason="", now=LATER)
+    assert (err.value.reason, err.value.metadata["status"]) == ("TASK_FINISHED", "completed")
+
+
+def test_slots_are_added_to_a_live_task_up_to_1000() -> None:
+    t = task(slots=1).claim_granted(now=NOW)
+    assert t.status is TaskStatus.IN_PROGRESS
+    more = t.add_slots(2, now=LATER)
+    assert (more.slots, more.status) == (3, TaskStatus.OPEN)
+    assert more.pool_changes_from(t) and more.shows_change_from(t)
+    with pytest.raises(InvalidArgument) as err:
+        more.add_slots(998, now=LATER)
+    assert err.value.field == "slots"
+    assert more.add_slots(997, now=LATER).slots == 1000
+    for finished in (t.cancel(reason="", now=NOW), task().lifetime_ended(now=NOW)):
+        with pytest.raises(FailedPrecondition) as failed:
+            finished.add_slots(1, now=LATER)
+        assert failed.value.reason == "TASK_FINISHED"
+
+
+def test_a_new_lifetime_is_checked_and_revives_an_expired_task() -> None:
+    t = task()
+    expired = t.lifetime_ended(now=NOW + timedelta(days=1))
+    now = NOW + timedelta(days=2)
+    revived = expired.relive(now + timedelta(hours=1), now=now, min_seconds=60)
+    assert (revived.status, revived.lifetime_over, revived.lifecycle) == (
+        TaskStatus.OPEN,
+        False,
+        Lifecycle.LIVE,
+    )
+    assert revived.pool_changes_from(expired)
+    assert revived.relive(revived.expires_at, now=now, min_seconds=60) is revived
+    for at in (now, now + timedelta(seconds=59), NOW + timedelta(days=365, seconds=1)):
+        with pytest.raises(InvalidArgument) as err:
+            t.relive(at, now=now, min_seconds=60)
+        assert err.value.field == "expires_at"
+    assert t.relive(now + timedelta(seconds=1), now=now, min_seconds=1).status is TaskStatus.OPEN
+    assert t.relive(NOW + timedelta(days=365), now=now, min_seconds=60).revision == 2
+    with pytest.raises(FailedPrecondition) as failed:
+        t.cancel(reason="", now=NOW).relive(now + timedelta(hours=1), now=now, min_seconds=60)
+    assert failed.value.reason == "TASK_FINISHED"
+
+
+def test_only_status_slots_and_lifetime_are_news_to_a_watcher_and_the_pool() -> None:
+    t = task(slots=2)
+    counted = t.claim_granted(now=LATER)
+    assert not counted.shows_change_from(t) and not counted.pool_changes_from(t)
+    full = counted.claim_granted(now=LATER)
+    assert full.shows_change_from(counted) and not full.pool_changes_from(counted)
+
+
+def test_a_lifetime_of_its_own_is_at_least_the_given_minimum() -> None:
+    assert spec(lifetime_seconds=1, min_seconds=1).lifetime_seconds == 1
+    for bad in (-1, -(2**40), 1):
+        with pytest.raises(InvalidArgument) as err:
+            spec(lifetime_seconds=bad)
+        assert err.value.field == "task.lifetime_seconds"
+
+
+# --- client commands and the Watch cursor -------------------------------------------------
+
+
+TASK_ID = str(uuid.uuid4())
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: lifecycle.cancel_task(client_id="a", task_id="x", reason=""), "task_id"),
+        (lambda: lifecycle.cancel_task(client_id="a", task_id=TASK_ID, reason="r" * 501), "reason"),
+        (lambda: lifecycle.cancel_task(client_id="a", task_id=TASK_ID, reason="\x00"), "reason"),
+        (
+            lambda: lifecycle.add_slots(client_id="a", request_id="", task_id=TASK_ID, slots=1),
+            "request_id",
+        ),
+        (
+            lambda: lifecycle.add_slots(client_id="a", request_id="r", task_id=TASK_ID, slots=0),
+            "slots",
+        ),
+        (
+            lambda: lifecycle.add_slots(client_id="a", request_id="r", task_id=TASK_ID, slots=-5),
+            "slots",
+        ),
+        (
+            lambda: lifecycle.add_slots(client_id="a", request_id="r", task_id=TASK_ID, slots=1001),
+            "slots",
+        ),
+        (
+            lambda: lifecycle.update_task_lifetime(client_id="a", task_id=TASK_ID, expires_at=None),
+            "expires_at",
+        ),
+        (lambda: lifecycle.watch(client_id="a", cursor="", project_id="a b"), "project_id"),
+        (lambda: lifecycle.watch(client_id="a", cursor="not a cursor", project_id=""), "cursor"),
+    ],
+)
+def test_bad_lifecycle_command_names_its_field(make: Any, field: str) -> None:
+    with pytest.raises(InvalidArgument) as err:
+        make()
+    assert err.value.field == field
+
+
+def test_a_watch_cursor_is_the_number_it_holds() -> None:
+    for seq in (0, 1, 2**62):
+        cursor = lifecycle.watch_cursor(seq)
+        assert lifecycle.watch(client_id="a", cursor=cursor, project_id="").after == seq
+    assert lifecycle.watch(client_id="a", cursor="", project_id="p").after is None
+    for token in (
+        paging.encode_token("w", "²"),
+        paging.encode_token("w", "9" * 19),
+        paging.encode_token("w", str(2**63)),
+        paging.encode_token("x", "1"),
+        PageCursor(NOW, "1").token(),
+    ):
+        with pytest.raises(InvalidArgument) as err:
+            lifecycle.watch(client_id="a", cursor=token, project_id="")
+        assert err.value.field == "cursor"
+
+
+@pytest.mark.parametrize(
+    "expires_at",
+    [None, Timestamp(seconds=-(10**12)), Timestamp(seconds=10**12), Timestamp(nanos=-1)],
+)
+def test_a_lifetime_request_without_a_real_time_names_expires_at(
+    expires_at: Timestamp | None,
+) -> None:
+    req = task_service_pb2.UpdateTaskLifetimeRequest(task_id=TASK_ID)
+    if expires_at is not None:
+        req.expires_at.CopyFrom(expires_at)
+    with pytest.raises(InvalidArgument) as err:
+        lifecycle_pb.update_task_lifetime_command(req, client_id="acme")
+    assert err.value.field == "expires_at"

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from crewline.errors import Aborted, InvalidArgument
+from crewline.errors import Aborted, FailedPrecondition, InvalidArgument
 from crewline.money import Money
 from crewline.pay_terms import Basis, PayTerms
 from crewline.qualifications import Comparator, Kind, Requirement
 from dispatcher.domain import projects
-from dispatcher.domain.projects import Project, ProjectFields, RequirementSpec
+from dispatcher.domain.projects import Project, ProjectFields, ProjectState, RequirementSpec
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 PER_SUBMISSION = PayTerms(basis=Basis.PER_SUBMISSION, rate=Money("USD", 1250))
@@ -244,3 +244,61 @@ def test_project_listing_defaults_to_50_and_takes_at_most_100() -> None:
     with pytest.raises(InvalidArgument) as err:
         projects.list_projects(client_id="a", page_size=101, page_token="")
     assert err.value.field == "page_size"
+
+
+# --- states and the shortest durations --------------------------------------------------
+
+
+def test_pause_resume_and_close_move_the_state_and_bump_the_revision() -> None:
+    project = new_project()
+    later = NOW + timedelta(hours=1)
+    paused = project.moved_to(ProjectState.PAUSED, now=later)
+    assert (paused.state, paused.revision, paused.updated_at) == (ProjectState.PAUSED, 2, later)
+    assert paused.moved_to(ProjectState.PAUSED, now=later) is paused  # a repeat
+    resumed = paused.moved_to(ProjectState.ACTIVE, now=later)
+    assert (resumed.state, resumed.revision) == (ProjectState.ACTIVE, 3)
+    closed = paused.moved_to(ProjectState.CLOSED, now=later)
+    assert (closed.state, closed.revision) == (ProjectState.CLOSED, 3)
+    assert closed.moved_to(ProjectState.CLOSED, now=later) is closed
+    for state in (ProjectState.ACTIVE, ProjectState.PAUSED):
+        with pytest.raises(FailedPrecondition) as err:
+            closed.moved_to(state, now=later)
+        assert err.value.reason == "PROJECT_CLOSED"
+
+
+def test_a_closed_project_takes_no_update_not_even_one_that_changes_nothing() -> None:
+    closed = new_project().moved_to(ProjectState.CLOSED, now=NOW)
+    for cmd in (update(closed, title="New"), update(closed, title=closed.title)):
+        with pytest.raises(FailedPrecondition) as err:
+            closed.updated(cmd, requirements=None, now=NOW)
+        assert err.value.reason == "PROJECT_CLOSED"
+
+
+@pytest.mark.parametrize(
+    "name", ["claim_timeout_seconds", "task_lifetime_seconds", "auto_accept_delay_seconds"]
+)
+def test_durations_are_at_least_the_given_minimum(name: str) -> None:
+    with pytest.raises(InvalidArgument) as err:
+        create(**{name: 59})
+    assert err.value.field == name
+    for bad in (-1, -(2**40)):
+        with pytest.raises(InvalidArgument):
+            create(**{name: bad})
+    fields = replace(FIELDS, **{name: 5})
+    cmd = projects.create_project(request_id="p", client_id="a", fields=fields, min_seconds=5)
+    assert getattr(cmd.fields, name) == 5
+    with pytest.raises(InvalidArgument) as err:
+        projects.update_project(
+            project_id=str(uuid.uuid4()),
+            client_id="a",
+            changes=ProjectFields(**{name: 4}),
+            expected_revision=0,
+            min_seconds=5,
+        )
+    assert err.value.field == f"project.{name}"
+
+
+def test_a_state_change_names_a_project_id() -> None:
+    with pytest.raises(InvalidArgument) as err:
+        projects.change_project_state(project_id="x", client_id="a", state=ProjectState.PAUSED)
+    assert err.value.field == "project_id"

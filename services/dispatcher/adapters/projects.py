@@ -13,7 +13,7 @@ import asyncpg
 from crewline.money import Money
 from crewline.pay_terms import Basis, PayTerms
 from crewline.qualifications import Kind, Requirement
-from dispatcher.domain.projects import ListProjects, Project
+from dispatcher.domain.projects import ListProjects, Project, ProjectState
 
 # A project with its current pay terms.
 _SELECT = (
@@ -50,6 +50,7 @@ def _project(row: asyncpg.Record) -> Project:
         revision=row["revision"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        state=ProjectState(row["state"]),
     )
 
 
@@ -65,9 +66,9 @@ async def insert_project(
         "INSERT INTO projects (project_id, client_id, request_id, fingerprint, title,"
         " instructions, requirements, assignments_per_task, claim_timeout_seconds,"
         " task_lifetime_seconds, auto_accept_delay_seconds, priority,"
-        " max_claims_per_contractor, terms_version, revision, created_at, updated_at)"
+        " max_claims_per_contractor, terms_version, revision, created_at, updated_at, state)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13, $14, $15,"
-        " $16, $17)"
+        " $16, $17, $18)"
         " ON CONFLICT (client_id, request_id) DO NOTHING RETURNING true",
         project.project_id,
         project.client_id,
@@ -86,6 +87,7 @@ async def insert_project(
         project.revision,
         project.created_at,
         project.updated_at,
+        project.state.value,
     )
     if inserted:
         await insert_pay_terms(conn, project)
@@ -114,7 +116,8 @@ async def save_project(conn: asyncpg.Connection, project: Project) -> None:
         "UPDATE projects SET title = $2, instructions = $3, requirements = $4::jsonb,"
         " assignments_per_task = $5, claim_timeout_seconds = $6, task_lifetime_seconds = $7,"
         " auto_accept_delay_seconds = $8, priority = $9, max_claims_per_contractor = $10,"
-        " terms_version = $11, revision = $12, updated_at = $13 WHERE project_id = $1",
+        " terms_version = $11, revision = $12, updated_at = $13, state = $14"
+        " WHERE project_id = $1",
         project.project_id,
         project.title,
         project.instructions,
@@ -128,6 +131,7 @@ async def save_project(conn: asyncpg.Connection, project: Project) -> None:
         project.pay_terms.version,
         project.revision,
         project.updated_at,
+        project.state.value,
     )
 
 
@@ -142,10 +146,12 @@ async def project_by_request(
 
 
 async def get_project(
-    conn: asyncpg.Connection, project_id: str, *, for_update: bool = False
+    conn: asyncpg.Connection, project_id: str, *, for_update: bool = False, share: bool = False
 ) -> Project | None:
+    """``for_update`` to change it; ``share`` to rely on its state (closed or not) until
+    commit: concurrent readers share, a change waits."""
     # NO KEY UPDATE: an update never changes the key, so it need not block key-share locks.
-    lock = " FOR NO KEY UPDATE OF p" if for_update else ""
+    lock = " FOR NO KEY UPDATE OF p" if for_update else (" FOR SHARE OF p" if share else "")
     row = await conn.fetchrow(f"{_SELECT} WHERE p.project_id = $1{lock}", project_id)
     return _project(row) if row else None
 

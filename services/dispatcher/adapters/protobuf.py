@@ -25,9 +25,7 @@ from dispatcher.domain.model import (
     Submission,
     SubmissionStatus,
     SubmitTasks,
-    Task,
     TaskSpec,
-    TaskStatus,
     check_batch_size,
     list_tasks,
     submit_tasks,
@@ -37,16 +35,26 @@ from dispatcher.domain.projects import (
     CreateProject,
     Project,
     ProjectFields,
+    ProjectState,
     RequirementSpec,
     UpdateProject,
     create_project,
     update_paths,
     update_project,
 )
+from dispatcher.domain.tasks import Task, TaskStatus
 
 _TASK_STATUS = {
     TaskStatus.OPEN: task_service_pb2.TASK_STATUS_OPEN,
+    TaskStatus.IN_PROGRESS: task_service_pb2.TASK_STATUS_IN_PROGRESS,
     TaskStatus.COMPLETED: task_service_pb2.TASK_STATUS_COMPLETED,
+    TaskStatus.EXPIRED: task_service_pb2.TASK_STATUS_EXPIRED,
+    TaskStatus.CANCELLED: task_service_pb2.TASK_STATUS_CANCELLED,
+}
+_PROJECT_STATE = {
+    ProjectState.ACTIVE: project_pb2.PROJECT_STATE_ACTIVE,
+    ProjectState.PAUSED: project_pb2.PROJECT_STATE_PAUSED,
+    ProjectState.CLOSED: project_pb2.PROJECT_STATE_CLOSED,
 }
 _SUBMISSION_STATUS = {
     SubmissionStatus.PENDING_REVIEW: task_service_pb2.SUBMISSION_STATUS_PENDING_REVIEW,
@@ -72,7 +80,10 @@ def task_to_pb(task: Task) -> task_service_pb2.Task:
         priority=task.priority,
         expires_at=timestamp(task.expires_at),
         updated_at=timestamp(task.updated_at),
+        live_claims=task.live_claims,
     )
+    if task.cancelled_at is not None:
+        pb.cancelled_at.CopyFrom(timestamp(task.cancelled_at))
     _set_payload(pb, task)
     return pb
 
@@ -93,7 +104,7 @@ def submission_to_pb(sub: Submission) -> task_service_pb2.Submission:
     )
 
 
-def _task_spec(pb: task_service_pb2.TaskSpec, *, field: str) -> TaskSpec:
+def _task_spec(pb: task_service_pb2.TaskSpec, *, field: str, min_seconds: int) -> TaskSpec:
     which = pb.WhichOneof("payload")
     return task_spec(
         idempotency_key=pb.idempotency_key,
@@ -103,22 +114,27 @@ def _task_spec(pb: task_service_pb2.TaskSpec, *, field: str) -> TaskSpec:
         priority=pb.priority if pb.HasField("priority") else None,
         lifetime_seconds=pb.lifetime_seconds,
         field=field,
+        min_seconds=min_seconds,
     )
 
 
 def submit_tasks_command(
-    req: task_service_pb2.SubmitTasksRequest, *, client_id: str
+    req: task_service_pb2.SubmitTasksRequest, *, client_id: str, min_seconds: int
 ) -> SubmitTasks:
     """The batch, validated into a command for the calling client; the first bad field
     raises ``InvalidArgument`` naming it, with the task's index."""
     check_batch_size(len(req.tasks))  # before validating each of (maybe) very many
-    specs = [_task_spec(t, field=f"tasks[{i}]") for i, t in enumerate(req.tasks)]
+    specs = [
+        _task_spec(t, field=f"tasks[{i}]", min_seconds=min_seconds) for i, t in enumerate(req.tasks)
+    ]
     return submit_tasks(client_id=client_id, project_id=req.project_id, tasks=specs)
 
 
-def submit_task_command(req: task_service_pb2.SubmitTaskRequest, *, client_id: str) -> SubmitTasks:
+def submit_task_command(
+    req: task_service_pb2.SubmitTaskRequest, *, client_id: str, min_seconds: int
+) -> SubmitTasks:
     """One task: a batch of one, whose errors name ``task.<field>``."""
-    spec = _task_spec(req.task, field="task")
+    spec = _task_spec(req.task, field="task", min_seconds=min_seconds)
     return submit_tasks(client_id=client_id, project_id=req.project_id, tasks=[spec], field="task")
 
 
@@ -242,7 +258,7 @@ def _pay_terms(pb: project_pb2.PayTerms, *, field: str) -> PayTerms:
 
 
 def create_project_command(
-    req: task_service_pb2.CreateProjectRequest, *, client_id: str
+    req: task_service_pb2.CreateProjectRequest, *, client_id: str, min_seconds: int
 ) -> CreateProject:
     """The request, validated (all but requirements' types) into a command for the caller."""
     fields = ProjectFields(
@@ -257,11 +273,13 @@ def create_project_command(
         priority=req.priority,
         max_claims_per_contractor=req.max_claims_per_contractor,
     )
-    return create_project(request_id=req.request_id, client_id=client_id, fields=fields)
+    return create_project(
+        request_id=req.request_id, client_id=client_id, fields=fields, min_seconds=min_seconds
+    )
 
 
 def update_project_command(
-    req: task_service_pb2.UpdateProjectRequest, *, client_id: str
+    req: task_service_pb2.UpdateProjectRequest, *, client_id: str, min_seconds: int
 ) -> UpdateProject:
     """Only the fields the update mask names are read (and validated)."""
     paths = update_paths(list(req.update_mask.paths))
@@ -278,6 +296,7 @@ def update_project_command(
         client_id=client_id,
         changes=ProjectFields(**given),
         expected_revision=req.expected_revision,
+        min_seconds=min_seconds,
     )
 
 
@@ -298,6 +317,7 @@ def project_to_pb(project: Project) -> project_pb2.Project:
         revision=project.revision,
         created_at=timestamp(project.created_at),
         updated_at=timestamp(project.updated_at),
+        state=_PROJECT_STATE[project.state],
     )
 
 

@@ -8,8 +8,10 @@ from datetime import datetime
 
 import asyncpg
 
+from crewline.log import current_correlation_id
 from crewline.money import Money
-from dispatcher.domain.model import ListTasks, Submission, SubmissionStatus, Task, TaskStatus
+from dispatcher.domain.model import ListTasks, Submission, SubmissionStatus
+from dispatcher.domain.tasks import Task, TaskStatus
 
 
 def _task(row: asyncpg.Record) -> Task:
@@ -26,8 +28,13 @@ def _task(row: asyncpg.Record) -> Task:
         own_priority=row["own_priority"],
         expires_at=row["expires_at"],
         claimed_count=row["claimed_count"],
+        live_claims=row["live_claims"],
         submitted_count=row["submitted_count"],
         accepted_count=row["accepted_count"],
+        lifetime_over=row["lifetime_over"],
+        cancelled_at=row["cancelled_at"],
+        cancel_reason=row["cancel_reason"],
+        revision=row["revision"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
@@ -45,27 +52,46 @@ def _submission(row: asyncpg.Record) -> Submission:
 
 
 async def insert_tasks(
-    conn: asyncpg.Connection, tasks: Sequence[Task], fingerprints: Sequence[str]
+    conn: asyncpg.Connection,
+    tasks: Sequence[Task],
+    fingerprints: Sequence[str],
+    watched: Sequence[bytes],
+    *,
+    clock: str,
 ) -> set[uuid.UUID]:
     """Insert, with one statement, each task whose (client, idempotency key) is new;
-    the ids of those inserted. Rows go in key order, so concurrent batches that share
-    keys take their locks in one order and never deadlock."""
+    for each task inserted, arm its lifetime clock (kind ``clock``) and log its
+    ``watched`` event (a WatchEvent, in task order) for its client. The ids of those
+    inserted. Rows go in key order, so concurrent batches that share keys take their
+    locks in one order and never deadlock."""
     if not tasks:
         return set()
     rows = await conn.fetch(
-        "INSERT INTO tasks (task_id, client_id, idempotency_key, fingerprint, project_id,"
+        "WITH batch AS ("
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
+        " $6::int[], $7::text[], $8::bytea[], $9::int[], $10::timestamptz[],"
+        " $11::timestamptz[], $12::bool[], $13::bytea[]) WITH ORDINALITY"
+        " AS t(task_id, client_id, key, fingerprint, project_id, slots, payload_json,"
+        " payload_bytes, priority, expires_at, created_at, own_priority, watched, n)"
+        "), inserted AS ("
+        " INSERT INTO tasks (task_id, client_id, idempotency_key, fingerprint, project_id,"
         " status, slots, payload_json, payload_bytes, priority, own_priority, expires_at,"
         " created_at, updated_at)"
-        " SELECT t.task_id, t.client_id, t.key, t.fingerprint, t.project_id, 'open', t.slots,"
-        " t.payload_json, t.payload_bytes, t.priority, t.own_priority, t.expires_at,"
-        " t.created_at, t.created_at"
-        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[],"
-        " $7::text[], $8::bytea[], $9::int[], $10::timestamptz[], $11::timestamptz[],"
-        " $12::bool[])"
-        " AS t(task_id, client_id, key, fingerprint, project_id, slots, payload_json,"
-        " payload_bytes, priority, expires_at, created_at, own_priority)"
-        " ORDER BY t.key"
-        " ON CONFLICT (client_id, idempotency_key) DO NOTHING RETURNING task_id",
+        " SELECT task_id, client_id, key, fingerprint, project_id, 'open', slots,"
+        " payload_json, payload_bytes, priority, own_priority, expires_at, created_at,"
+        " created_at FROM batch ORDER BY key"
+        " ON CONFLICT (client_id, idempotency_key) DO NOTHING"
+        " RETURNING task_id, expires_at"
+        "), armed AS ("
+        # The kernel's clock table (crewline.clock): one statement arms the whole batch.
+        " INSERT INTO deadlines (kind, ref, due_at, run_at, correlation_id)"
+        " SELECT $14, task_id::text, expires_at, expires_at, $15 FROM inserted"
+        " ON CONFLICT (kind, ref) DO NOTHING"
+        "), logged AS ("
+        " INSERT INTO watch_events (client_id, project_id, task_id, body)"
+        " SELECT b.client_id, b.project_id, b.task_id, b.watched"
+        " FROM batch b JOIN inserted i ON i.task_id = b.task_id ORDER BY b.n"
+        ") SELECT task_id FROM inserted",
         [t.task_id for t in tasks],
         [t.client_id for t in tasks],
         [t.idempotency_key for t in tasks],
@@ -78,6 +104,9 @@ async def insert_tasks(
         [t.expires_at for t in tasks],
         [t.created_at for t in tasks],
         [t.own_priority for t in tasks],
+        list(watched),
+        clock,
+        current_correlation_id(),
     )
     return {r["task_id"] for r in rows}
 
@@ -132,28 +161,31 @@ async def list_tasks(conn: asyncpg.Connection, query: ListTasks) -> list[Task]:
     return [_task(r) for r in rows]
 
 
-async def save_task_progress(conn: asyncpg.Connection, task: Task) -> None:
+async def save_task(conn: asyncpg.Connection, task: Task) -> None:
+    """Store a changed task (everything but what never changes)."""
     await conn.execute(
-        "UPDATE tasks SET status = $2, accepted_count = $3, updated_at = $4 WHERE task_id = $1",
+        "UPDATE tasks SET status = $2, slots = $3, expires_at = $4, claimed_count = $5,"
+        " live_claims = $6, submitted_count = $7, accepted_count = $8, lifetime_over = $9,"
+        " cancelled_at = $10, cancel_reason = $11, revision = $12, updated_at = $13"
+        " WHERE task_id = $1",
         task.task_id,
         task.status.value,
+        task.slots,
+        task.expires_at,
+        task.claimed_count,
+        task.live_claims,
+        task.submitted_count,
         task.accepted_count,
+        task.lifetime_over,
+        task.cancelled_at,
+        task.cancel_reason,
+        task.revision,
         task.updated_at,
     )
 
 
-async def count_claim(conn: asyncpg.Connection, task_id: uuid.UUID, *, now: datetime) -> None:
-    await conn.execute(
-        "UPDATE tasks SET claimed_count = claimed_count + 1, updated_at = $2 WHERE task_id = $1",
-        task_id,
-        now,
-    )
-
-
-async def insert_submission(
-    conn: asyncpg.Connection, sub: Submission, result: bytes, *, now: datetime
-) -> bool:
-    """Store a submission and count it; False when it was already stored."""
+async def insert_submission(conn: asyncpg.Connection, sub: Submission, result: bytes) -> bool:
+    """Store a submission; False when it was already stored."""
     inserted = await conn.fetchval(
         "INSERT INTO submissions (submission_id, task_id, contractor_id, status,"
         " reward_currency, reward_minor, result, submitted_at)"
@@ -168,13 +200,6 @@ async def insert_submission(
         result,
         sub.submitted_at,
     )
-    if inserted:
-        await conn.execute(
-            "UPDATE tasks SET submitted_count = submitted_count + 1, updated_at = $2"
-            " WHERE task_id = $1",
-            sub.task_id,
-            now,
-        )
     return bool(inserted)
 
 
@@ -201,3 +226,26 @@ async def submissions_of(conn: asyncpg.Connection, task_id: uuid.UUID) -> list[S
         "SELECT * FROM submissions WHERE task_id = $1 ORDER BY submitted_at", task_id
     )
     return [_submission(r) for r in rows]
+
+
+async def slot_request(conn: asyncpg.Connection, task_id: uuid.UUID, request_id: str) -> int | None:
+    """The slots an earlier AddSlots with this request id added to the task, if any."""
+    slots = await conn.fetchval(
+        "SELECT slots FROM slot_requests WHERE task_id = $1 AND request_id = $2",
+        task_id,
+        request_id,
+    )
+    return None if slots is None else int(slots)
+
+
+async def record_slot_request(
+    conn: asyncpg.Connection, task_id: uuid.UUID, request_id: str, slots: int, at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO slot_requests (task_id, request_id, slots, created_at)"
+        " VALUES ($1, $2, $3, $4)",
+        task_id,
+        request_id,
+        slots,
+        at,
+    )

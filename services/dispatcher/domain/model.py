@@ -1,4 +1,5 @@
-"""The dispatcher's rules: what a valid task is, and how it moves through its life.
+"""The dispatcher's rules: what a valid task (and batch of them) is, how tasks are
+listed, and submissions. How a task moves through its life is ``tasks.Task``.
 
 Pure: no I/O, no protobuf.
 """
@@ -10,8 +11,8 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 
 from crewline import paging, validate
 from crewline.errors import InvalidArgument
@@ -22,19 +23,14 @@ from dispatcher.domain.projects import (
     MAX_SLOTS,
     MAX_TASK_LIFETIME,
     MIN_SECONDS,
-    Project,
     project_ref,
 )
+from dispatcher.domain.tasks import Task, TaskStatus
 
 MAX_BATCH = 1000
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 100
-
-
-class TaskStatus(enum.StrEnum):
-    OPEN = "open"
-    COMPLETED = "completed"
 
 
 class SubmissionStatus(enum.StrEnum):
@@ -74,15 +70,17 @@ def task_spec(
     priority: int | None,
     lifetime_seconds: int,
     field: str,
+    min_seconds: int = MIN_SECONDS,
 ) -> TaskSpec:
-    """Validate one task of a request; errors name ``field.<name>``, e.g. ``tasks[17].slots``."""
+    """Validate one task of a request; errors name ``field.<name>``, e.g. ``tasks[17].slots``.
+    A lifetime of its own is at least ``min_seconds`` (the dispatcher's setting)."""
     key = validate.identifier(idempotency_key, field=f"{field}.idempotency_key")
     _check_payload(payload_json, payload_bytes, field=field)
     if lifetime_seconds:
         validate.int_range(
             lifetime_seconds,
             field=f"{field}.lifetime_seconds",
-            low=MIN_SECONDS,
+            low=min_seconds,
             high=MAX_TASK_LIFETIME,
         )
     return TaskSpec(
@@ -182,63 +180,6 @@ def submit_tasks(
                 "repeats an earlier task's key in this batch with a different task",
             )
     return cmd
-
-
-@dataclass(frozen=True, kw_only=True)
-class Task:
-    task_id: uuid.UUID
-    client_id: str
-    project_id: str
-    idempotency_key: str
-    status: TaskStatus
-    slots: int
-    payload_json: str | None
-    payload_bytes: bytes | None
-    priority: int
-    own_priority: bool  # set by the task; else it follows the project's
-    expires_at: datetime
-    claimed_count: int
-    submitted_count: int
-    accepted_count: int
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def publish(
-        cls, spec: TaskSpec, *, project: Project, task_id: uuid.UUID, now: datetime
-    ) -> Task:
-        """A new task; what the spec leaves unset comes from its project."""
-        lifetime = spec.lifetime_seconds or project.task_lifetime_seconds
-        return cls(
-            task_id=task_id,
-            client_id=project.client_id,
-            project_id=project.project_id,
-            idempotency_key=spec.idempotency_key,
-            status=TaskStatus.OPEN,
-            slots=spec.slots or project.assignments_per_task,
-            payload_json=spec.payload_json,
-            payload_bytes=spec.payload_bytes,
-            priority=project.priority if spec.priority is None else spec.priority,
-            own_priority=spec.priority is not None,
-            expires_at=now + timedelta(seconds=lifetime),
-            claimed_count=0,
-            submitted_count=0,
-            accepted_count=0,
-            created_at=now,
-            updated_at=now,
-        )
-
-    def accept_one(self, *, now: datetime) -> Task:
-        """One more submission accepted; the task completes when every slot has one."""
-        accepted = self.accepted_count + 1
-        if accepted > self.slots:
-            raise ValueError(f"task {self.task_id} would have more accepted work than slots")
-        status = TaskStatus.COMPLETED if accepted == self.slots else self.status
-        return replace(self, accepted_count=accepted, status=status, updated_at=now)
-
-    @property
-    def cursor(self) -> PageCursor:
-        return PageCursor(self.updated_at, str(self.task_id))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -7,6 +7,7 @@ so the commands here hold requirements as the caller sent them.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -16,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from crewline import paging, qualifications, validate
-from crewline.errors import Aborted, InvalidArgument
+from crewline.errors import Aborted, FailedPrecondition, InvalidArgument
 from crewline.paging import PageCursor
 from crewline.pay_terms import PayTerms
 from crewline.qualifications import Comparator, Kind, Requirement
@@ -25,8 +26,12 @@ MAX_TITLE = 200
 MAX_INSTRUCTIONS = 20_000
 MAX_SLOTS = 1000
 DAY = 24 * 3600
+# The shortest claim timeout, task lifetime and auto-accept delay, unless the
+# dispatcher's setting (min_duration_seconds) says otherwise: callers pass it in.
 MIN_SECONDS = 60
 MAX_TASK_LIFETIME = 365 * DAY
+MAX_CLAIM_TIMEOUT = 7 * DAY
+MAX_AUTO_ACCEPT = 30 * DAY
 DEFAULT_CLAIM_TIMEOUT = 3600
 DEFAULT_TASK_LIFETIME = 7 * DAY
 DEFAULT_AUTO_ACCEPT = 3 * DAY
@@ -34,6 +39,18 @@ MAX_PRIORITY = 100
 MAX_CLAIMS_PER_CONTRACTOR = 1_000_000
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 50
+
+
+class ProjectState(enum.StrEnum):
+    """A paused project offers nothing until resumed; a closed one never again."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+def closed_error(project_id: str) -> FailedPrecondition:
+    return FailedPrecondition(f"project {project_id} is closed", reason="PROJECT_CLOSED")
 
 
 @dataclass(frozen=True)
@@ -96,19 +113,28 @@ def _ints(low: int, high: int, *, zero_means: int = 0) -> IntRule:
     return rule
 
 
-# The integer fields and their rules; 0 means the default where there is one.
-_INT_RULES: dict[str, IntRule] = {
-    "assignments_per_task": _ints(1, MAX_SLOTS, zero_means=1),
-    "claim_timeout_seconds": _ints(MIN_SECONDS, 7 * DAY, zero_means=DEFAULT_CLAIM_TIMEOUT),
-    "task_lifetime_seconds": _ints(
-        MIN_SECONDS, MAX_TASK_LIFETIME, zero_means=DEFAULT_TASK_LIFETIME
-    ),
-    "auto_accept_delay_seconds": _ints(MIN_SECONDS, 30 * DAY, zero_means=DEFAULT_AUTO_ACCEPT),
-    "priority": _ints(0, MAX_PRIORITY),
-    "max_claims_per_contractor": _ints(0, MAX_CLAIMS_PER_CONTRACTOR),
-}
+def _int_rules(min_seconds: int) -> dict[str, IntRule]:
+    """The integer fields and their rules; 0 means the default where there is one.
+    Durations are at least ``min_seconds`` (the dispatcher's setting)."""
+    return {
+        "assignments_per_task": _ints(1, MAX_SLOTS, zero_means=1),
+        "claim_timeout_seconds": _ints(
+            min_seconds, MAX_CLAIM_TIMEOUT, zero_means=DEFAULT_CLAIM_TIMEOUT
+        ),
+        "task_lifetime_seconds": _ints(
+            min_seconds, MAX_TASK_LIFETIME, zero_means=DEFAULT_TASK_LIFETIME
+        ),
+        "auto_accept_delay_seconds": _ints(
+            min_seconds, MAX_AUTO_ACCEPT, zero_means=DEFAULT_AUTO_ACCEPT
+        ),
+        "priority": _ints(0, MAX_PRIORITY),
+        "max_claims_per_contractor": _ints(0, MAX_CLAIMS_PER_CONTRACTOR),
+    }
+
+
+_INT_FIELDS = tuple(_int_rules(MIN_SECONDS))
 # The fields that are plain values (not requirements, not pay terms).
-_PLAIN = ("title", "instructions", *_INT_RULES)
+_PLAIN = ("title", "instructions", *_INT_FIELDS)
 
 
 def _title(value: str, *, field: str) -> str:
@@ -118,7 +144,9 @@ def _title(value: str, *, field: str) -> str:
     return value
 
 
-def check_fields(given: ProjectFields, *, prefix: str = "") -> ProjectFields:
+def check_fields(
+    given: ProjectFields, *, prefix: str = "", min_seconds: int = MIN_SECONDS
+) -> ProjectFields:
     """The fields given, validated, defaults applied; errors name ``prefix + field``."""
     checked: dict[str, Any] = {}
     if given.title is not None:
@@ -127,7 +155,7 @@ def check_fields(given: ProjectFields, *, prefix: str = "") -> ProjectFields:
         checked["instructions"] = validate.text(
             given.instructions, field=f"{prefix}instructions", max_length=MAX_INSTRUCTIONS
         )
-    for name, rule in _INT_RULES.items():
+    for name, rule in _int_rules(min_seconds).items():
         value = getattr(given, name)
         if value is not None:
             checked[name] = rule(value, f"{prefix}{name}")
@@ -163,7 +191,9 @@ class CreateProject:
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
-def create_project(*, request_id: str, client_id: str, fields: ProjectFields) -> CreateProject:
+def create_project(
+    *, request_id: str, client_id: str, fields: ProjectFields, min_seconds: int = MIN_SECONDS
+) -> CreateProject:
     """Validate a request; ``fields`` must hold every field (requirements may be empty)."""
     missing = [f.name for f in dataclass_fields(fields) if getattr(fields, f.name) is None]
     if missing:
@@ -171,7 +201,7 @@ def create_project(*, request_id: str, client_id: str, fields: ProjectFields) ->
     return CreateProject(
         request_id=validate.identifier(request_id, field="request_id"),
         client_id=validate.identifier(client_id, field="client_id"),
-        fields=check_fields(fields),
+        fields=check_fields(fields, min_seconds=min_seconds),
     )
 
 
@@ -198,17 +228,41 @@ def update_paths(paths: Sequence[str]) -> frozenset[str]:
 
 
 def update_project(
-    *, project_id: str, client_id: str, changes: ProjectFields, expected_revision: int
+    *,
+    project_id: str,
+    client_id: str,
+    changes: ProjectFields,
+    expected_revision: int,
+    min_seconds: int = MIN_SECONDS,
 ) -> UpdateProject:
     """Validate an update; ``changes`` holds the mask's fields only (the request's
     ``project`` message, hence the ``project.`` in the fields errors name)."""
     return UpdateProject(
         project_id=project_ref(project_id, field="project.project_id"),
         client_id=validate.identifier(client_id, field="client_id"),
-        changes=check_fields(changes, prefix="project."),
+        changes=check_fields(changes, prefix="project.", min_seconds=min_seconds),
         expected_revision=validate.int_range(
             expected_revision, field="expected_revision", low=0, high=2**63 - 1
         ),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeProjectState:
+    """Command: pause (PAUSED), resume (ACTIVE) or close (CLOSED) a project."""
+
+    project_id: str
+    client_id: str
+    state: ProjectState
+
+
+def change_project_state(
+    *, project_id: str, client_id: str, state: ProjectState
+) -> ChangeProjectState:
+    return ChangeProjectState(
+        project_id=project_ref(project_id, field="project_id"),
+        client_id=validate.identifier(client_id, field="client_id"),
+        state=state,
     )
 
 
@@ -249,6 +303,7 @@ class Project:
     revision: int
     created_at: datetime
     updated_at: datetime
+    state: ProjectState = ProjectState.ACTIVE
 
     @classmethod
     def create(
@@ -278,7 +333,8 @@ class Project:
     ) -> Project:
         """This project with ``cmd``'s changes: itself when they change nothing (so a repeat
         is idempotent, whatever revision it expected), else the next revision. New pay
-        terms become the next version, effective now."""
+        terms become the next version, effective now. A closed project changes no more."""
+        self.check_not_closed()
         changes = cmd.changes
         values = {n: getattr(changes, n) for n in _PLAIN if getattr(changes, n) is not None}
         if requirements is not None:
@@ -300,6 +356,18 @@ class Project:
                 metadata={"revision": str(self.revision)},
             )
         return replace(candidate, revision=self.revision + 1, updated_at=now)
+
+    def check_not_closed(self) -> None:
+        if self.state is ProjectState.CLOSED:
+            raise closed_error(self.project_id)
+
+    def moved_to(self, state: ProjectState, *, now: datetime) -> Project:
+        """Pause, resume or close: the next revision in ``state``; itself when it is
+        there already (a repeated command). Nothing leaves CLOSED."""
+        if state is self.state:
+            return self
+        self.check_not_closed()
+        return replace(self, state=state, revision=self.revision + 1, updated_at=now)
 
     @property
     def cursor(self) -> PageCursor:

@@ -6,6 +6,8 @@ it, authenticates, and maps errors. The caller comes from ``principal_of``.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import grpc
 
 from crewline import validate
@@ -14,11 +16,16 @@ from crewline.edge import AccessPolicy, principal_of
 from crewline.protobuf import pay_terms_to_pb
 from crewline.v1 import client_admin_service_pb2 as admin_api
 from crewline.v1 import client_admin_service_pb2_grpc as admin_grpc
+from crewline.v1 import project_pb2
 from crewline.v1 import task_service_pb2 as api
 from crewline.v1 import task_service_pb2_grpc as api_grpc
+from dispatcher.adapters import lifecycle_pb
 from dispatcher.adapters import protobuf as pb
+from dispatcher.adapters.watch_hub import WatchHub
 from dispatcher.deps import Deps
 from dispatcher.domain import clients, projects
+from dispatcher.domain.projects import ProjectState
+from dispatcher.entrypoints import watch
 from dispatcher.handlers import clients as client_handlers
 from dispatcher.handlers import projects as project_handlers
 from dispatcher.handlers import tasks as task_handlers
@@ -27,13 +34,17 @@ from dispatcher.handlers import tasks as task_handlers
 class TaskServicer(api_grpc.TaskServiceServicer):
     """For clients: their own projects and tasks only."""
 
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, hub: WatchHub) -> None:
         self._deps = deps
+        self._hub = hub
+        self._min = deps.settings.min_duration_seconds
 
     async def CreateProject(
         self, request: api.CreateProjectRequest, context: grpc.aio.ServicerContext
     ) -> api.CreateProjectResponse:
-        cmd = pb.create_project_command(request, client_id=principal_of(context).id)
+        cmd = pb.create_project_command(
+            request, client_id=principal_of(context).id, min_seconds=self._min
+        )
         project = await project_handlers.create_project(cmd, self._deps)
         return api.CreateProjectResponse(project=pb.project_to_pb(project))
 
@@ -66,21 +77,27 @@ class TaskServicer(api_grpc.TaskServiceServicer):
     async def UpdateProject(
         self, request: api.UpdateProjectRequest, context: grpc.aio.ServicerContext
     ) -> api.UpdateProjectResponse:
-        cmd = pb.update_project_command(request, client_id=principal_of(context).id)
+        cmd = pb.update_project_command(
+            request, client_id=principal_of(context).id, min_seconds=self._min
+        )
         project = await project_handlers.update_project(cmd, self._deps)
         return api.UpdateProjectResponse(project=pb.project_to_pb(project))
 
     async def SubmitTasks(
         self, request: api.SubmitTasksRequest, context: grpc.aio.ServicerContext
     ) -> api.SubmitTasksResponse:
-        cmd = pb.submit_tasks_command(request, client_id=principal_of(context).id)
+        cmd = pb.submit_tasks_command(
+            request, client_id=principal_of(context).id, min_seconds=self._min
+        )
         tasks = await task_handlers.submit_tasks(cmd, self._deps)
         return api.SubmitTasksResponse(tasks=[pb.task_to_pb(t) for t in tasks])
 
     async def SubmitTask(
         self, request: api.SubmitTaskRequest, context: grpc.aio.ServicerContext
     ) -> api.SubmitTaskResponse:
-        cmd = pb.submit_task_command(request, client_id=principal_of(context).id)
+        cmd = pb.submit_task_command(
+            request, client_id=principal_of(context).id, min_seconds=self._min
+        )
         [task] = await task_handlers.submit_tasks(cmd, self._deps)
         return api.SubmitTaskResponse(task=pb.task_to_pb(task))
 
@@ -102,6 +119,60 @@ class TaskServicer(api_grpc.TaskServiceServicer):
             tasks=[pb.task_to_pb(t) for t in page],
             next_page_token=more.token() if more else "",
         )
+
+    async def CancelTask(
+        self, request: api.CancelTaskRequest, context: grpc.aio.ServicerContext
+    ) -> api.CancelTaskResponse:
+        cmd = lifecycle_pb.cancel_task_command(request, client_id=principal_of(context).id)
+        task = await task_handlers.cancel_task(cmd, self._deps)
+        return api.CancelTaskResponse(task=pb.task_to_pb(task))
+
+    async def AddSlots(
+        self, request: api.AddSlotsRequest, context: grpc.aio.ServicerContext
+    ) -> api.AddSlotsResponse:
+        cmd = lifecycle_pb.add_slots_command(request, client_id=principal_of(context).id)
+        task = await task_handlers.add_slots(cmd, self._deps)
+        return api.AddSlotsResponse(task=pb.task_to_pb(task))
+
+    async def UpdateTaskLifetime(
+        self, request: api.UpdateTaskLifetimeRequest, context: grpc.aio.ServicerContext
+    ) -> api.UpdateTaskLifetimeResponse:
+        cmd = lifecycle_pb.update_task_lifetime_command(request, client_id=principal_of(context).id)
+        task = await task_handlers.update_task_lifetime(cmd, self._deps)
+        return api.UpdateTaskLifetimeResponse(task=pb.task_to_pb(task))
+
+    async def PauseProject(
+        self, request: api.PauseProjectRequest, context: grpc.aio.ServicerContext
+    ) -> api.PauseProjectResponse:
+        project = await self._move(request.project_id, ProjectState.PAUSED, context)
+        return api.PauseProjectResponse(project=project)
+
+    async def ResumeProject(
+        self, request: api.ResumeProjectRequest, context: grpc.aio.ServicerContext
+    ) -> api.ResumeProjectResponse:
+        project = await self._move(request.project_id, ProjectState.ACTIVE, context)
+        return api.ResumeProjectResponse(project=project)
+
+    async def CloseProject(
+        self, request: api.CloseProjectRequest, context: grpc.aio.ServicerContext
+    ) -> api.CloseProjectResponse:
+        project = await self._move(request.project_id, ProjectState.CLOSED, context)
+        return api.CloseProjectResponse(project=project)
+
+    async def _move(
+        self, project_id: str, state: ProjectState, context: grpc.aio.ServicerContext
+    ) -> project_pb2.Project:
+        cmd = projects.change_project_state(
+            project_id=project_id, client_id=principal_of(context).id, state=state
+        )
+        return pb.project_to_pb(await project_handlers.change_state(cmd, self._deps))
+
+    async def Watch(
+        self, request: api.WatchRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[api.WatchResponse]:
+        query = lifecycle_pb.watch_query(request, client_id=principal_of(context).id)
+        async for response in watch.stream(query, self._deps, self._hub):
+            yield response
 
     def register(self, server: grpc.aio.Server) -> None:
         api_grpc.add_TaskServiceServicer_to_server(self, server)
@@ -159,6 +230,13 @@ POLICY = AccessPolicy.of(
         "SubmitTask": CLIENTS,
         "GetTask": CLIENTS,
         "ListTasks": CLIENTS,
+        "CancelTask": CLIENTS,
+        "AddSlots": CLIENTS,
+        "UpdateTaskLifetime": CLIENTS,
+        "PauseProject": CLIENTS,
+        "ResumeProject": CLIENTS,
+        "CloseProject": CLIENTS,
+        "Watch": CLIENTS,
     },
 ) | AccessPolicy.of(
     _ADMIN,

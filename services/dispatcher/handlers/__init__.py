@@ -14,18 +14,26 @@ from crewline.clock import DeadlineHandler
 from crewline.consumer import Handler
 from crewline.v1 import events_pb2
 from dispatcher.deps import Deps
-from dispatcher.handlers import projects, tasks
+from dispatcher.domain.leases import LEASE
+from dispatcher.handlers import claims, deadlines, projects, tasks
 
 
 def event_routes(deps: Deps) -> dict[type[Message], Handler]:
     return {
-        events_pb2.ClaimGranted: partial(tasks.on_claim_granted, deps=deps),
-        events_pb2.WorkSubmitted: partial(tasks.on_work_submitted, deps=deps),
+        events_pb2.ClaimGranted: partial(claims.on_claim_granted, deps=deps),
+        events_pb2.ClaimExtended: partial(claims.on_claim_extended, deps=deps),
+        events_pb2.ClaimEnded: partial(claims.on_claim_ended, deps=deps),
+        events_pb2.WorkSubmitted: partial(claims.on_work_submitted, deps=deps),
+        events_pb2.ClaimSettled: partial(claims.on_claim_settled, deps=deps),
         events_pb2.QualificationTypeDefined: partial(
             projects.on_qualification_type_defined, deps=deps
         ),
     }
 
 
-def deadlines(deps: Deps) -> dict[str, DeadlineHandler]:
-    return {tasks.AUTO_ACCEPT: partial(tasks.auto_accept, deps=deps)}
+def deadline_routes(deps: Deps) -> dict[str, DeadlineHandler]:
+    return {
+        LEASE: partial(deadlines.lease_elapsed, deps=deps),
+        tasks.TASK_LIFETIME: partial(deadlines.task_lifetime_ended, deps=deps),
+        claims.AUTO_ACCEPT: partial(deadlines.auto_accept, deps=deps),
+    }

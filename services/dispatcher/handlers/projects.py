@@ -20,6 +20,7 @@ from dispatcher.adapters import projects as repo
 from dispatcher.adapters import protobuf as pb
 from dispatcher.deps import Deps
 from dispatcher.domain.projects import (
+    ChangeProjectState,
     CreateProject,
     ListProjects,
     Project,
@@ -104,6 +105,21 @@ async def update_project(cmd: UpdateProject, deps: Deps) -> Project:
         await repo.save_project(conn, project)
         if project.pay_terms.version != current.pay_terms.version:
             await repo.insert_pay_terms(conn, project)
+        await deps.publisher.publish(conn, pb.project_changed(project))
+        return project
+
+
+async def change_state(cmd: ChangeProjectState, deps: Deps) -> Project:
+    """Pause, resume or close: ProjectChanged (the next revision) tells the matcher,
+    which withdraws or offers again the project's open slots. A repeat changes nothing;
+    a closed project stays closed."""
+    async with deps.pool.acquire() as conn, conn.transaction():
+        current = await _owned(conn, cmd.project_id, cmd.client_id, for_update=True)
+        bind_contextvars(project_id=current.project_id)
+        project = current.moved_to(cmd.state, now=deps.clock.now())
+        if project is current:
+            return current
+        await repo.save_project(conn, project)
         await deps.publisher.publish(conn, pb.project_changed(project))
         return project
 

@@ -1,4 +1,4 @@
-"""What the dispatcher does with tasks: commands from clients, events, deadlines."""
+"""What the dispatcher does with tasks on their clients' commands."""
 
 from __future__ import annotations
 
@@ -8,44 +8,52 @@ import asyncpg
 
 from crewline import clock
 from crewline.auth.principal import Principal
-from crewline.consumer import EventContext
-from crewline.errors import NotFound
+from crewline.errors import InvalidArgument, NotFound
+from crewline.log import bind_contextvars
 from crewline.paging import PageCursor
-from crewline.protobuf import from_timestamp, money_from_pb
-from crewline.v1 import events_pb2
+from dispatcher.adapters import lifecycle_pb
 from dispatcher.adapters import projects as repo_projects
 from dispatcher.adapters import protobuf as pb
 from dispatcher.adapters import repository as repo
 from dispatcher.deps import Deps
-from dispatcher.domain.model import (
-    ListTasks,
-    Submission,
-    SubmissionStatus,
-    SubmitTasks,
-    Task,
-)
+from dispatcher.domain.lifecycle import AddSlots, CancelTask, UpdateTaskLifetime
+from dispatcher.domain.model import ListTasks, Submission, SubmitTasks
+from dispatcher.domain.projects import ProjectState, closed_error
+from dispatcher.domain.tasks import Task
+from dispatcher.handlers import changes
 
-AUTO_ACCEPT = "auto_accept"
+TASK_LIFETIME = "task_lifetime"  # the clock kind; its ref is the task id
 
 
 async def submit_tasks(cmd: SubmitTasks, deps: Deps) -> list[Task]:
     """Publish a batch of tasks, all or nothing; each key already used returns its task.
 
-    One transaction: one insert for the batch, one outbox write for its events. A key
-    reused for a different task refuses the whole batch, and nothing is written.
+    One transaction: one statement inserts the batch, arms its lifetime clocks and logs
+    the new tasks for Watch; one outbox write holds its events. A key reused for a
+    different task refuses the whole batch, and nothing is written. A closed project
+    takes no new task (a repeat of tasks it took before still returns them).
     """
     async with deps.pool.acquire() as conn, conn.transaction():
-        project = await repo_projects.get_project(conn, cmd.project_id)
+        # Shared: a concurrent close waits for this batch, or this batch sees it closed.
+        project = await repo_projects.get_project(conn, cmd.project_id, share=True)
         if project is None or project.client_id != cmd.client_id:
             raise NotFound(f"project {cmd.project_id} not found")
-        now = deps.clock.now()
         specs = cmd.distinct()
+        if project.state is ProjectState.CLOSED:
+            earlier = await repo.tasks_by_key(conn, client_id=cmd.client_id, keys=list(specs))
+            if len(earlier) < len(specs):
+                raise closed_error(cmd.project_id)
+            return cmd.answer({}, earlier)
+        now = deps.clock.now()
         planned = {
             key: Task.publish(spec, project=project, task_id=uuid.uuid4(), now=now)
             for key, spec in specs.items()
         }
         fingerprints = [spec.fingerprint(cmd.project_id) for spec in specs.values()]
-        inserted = await repo.insert_tasks(conn, list(planned.values()), fingerprints)
+        watched = [lifecycle_pb.watch_task(t, at=now).body() for t in planned.values()]
+        inserted = await repo.insert_tasks(
+            conn, list(planned.values()), fingerprints, watched, clock=TASK_LIFETIME
+        )
         # Keys used before, perhaps by a concurrent copy of this batch that just committed.
         earlier = await repo.tasks_by_key(
             conn,
@@ -63,9 +71,7 @@ async def get_task(
 ) -> tuple[Task, list[Submission]]:
     """The caller's task and its submissions; another client's task is NOT_FOUND."""
     async with deps.pool.acquire() as conn:
-        task = await repo.get_task(conn, task_id)
-        if task is None or task.client_id != caller.id:
-            raise NotFound(f"task {task_id} not found")
+        task = await changes.owned_task(conn, task_id, caller.id, lock=False)
         return task, await repo.submissions_of(conn, task_id)
 
 
@@ -77,39 +83,60 @@ async def list_tasks(query: ListTasks, deps: Deps) -> tuple[list[Task], PageCurs
     return page, (page[-1].cursor if len(found) > query.page_size else None)
 
 
-async def on_claim_granted(
-    conn: asyncpg.Connection, event: events_pb2.ClaimGranted, ctx: EventContext, *, deps: Deps
-) -> None:
-    await repo.count_claim(conn, uuid.UUID(event.task_id), now=deps.clock.now())
+async def cancel_task(cmd: CancelTask, deps: Deps) -> Task:
+    """Cancel for good: TaskChanged(CANCELLED) withdraws its open slots; claims running
+    follow the work-in-progress policy (the matcher's). Again: the same task, no event.
+
+    The lifetime clock is left to fire (and find the task cancelled): cancelling it here
+    would lock the clock after the task, the reverse of the clock's own order.
+    """
+    bind_contextvars(task_id=str(cmd.task_id))
+    async with deps.pool.acquire() as conn, conn.transaction():
+        task = await changes.owned_task(conn, cmd.task_id, cmd.client_id)
+        cancelled = task.cancel(reason=cmd.reason, now=deps.clock.now())
+        await changes.record(conn, task, cancelled, deps)
+        return cancelled
 
 
-async def on_work_submitted(
-    conn: asyncpg.Connection, event: events_pb2.WorkSubmitted, ctx: EventContext, *, deps: Deps
-) -> None:
-    """Store the submission and start its auto-accept clock."""
-    sub = Submission(
-        submission_id=uuid.UUID(event.claim_id),
-        task_id=uuid.UUID(event.task_id),
-        contractor_id=event.contractor_id,
-        status=SubmissionStatus.PENDING_REVIEW,
-        reward=money_from_pb(event.reward),
-        submitted_at=from_timestamp(event.submitted_at),
-    )
-    if await repo.insert_submission(conn, sub, event.result, now=deps.clock.now()):
-        due = deps.clock.now() + deps.settings.auto_accept_delay
-        await clock.schedule(conn, kind=AUTO_ACCEPT, ref=event.claim_id, due_at=due)
+async def add_slots(cmd: AddSlots, deps: Deps) -> Task:
+    """More assignments for a live task; a request id repeated returns the task as it is."""
+    bind_contextvars(task_id=str(cmd.task_id))
+    async with deps.pool.acquire() as conn, conn.transaction():
+        task = await changes.owned_task(conn, cmd.task_id, cmd.client_id)
+        earlier = await repo.slot_request(conn, cmd.task_id, cmd.request_id)
+        if earlier is not None:
+            if earlier != cmd.slots:
+                raise InvalidArgument("request_id", "was already used for a different request")
+            return task
+        now = deps.clock.now()
+        more = task.add_slots(cmd.slots, now=now)
+        await _project_not_closed(conn, task)
+        await repo.record_slot_request(conn, cmd.task_id, cmd.request_id, cmd.slots, now)
+        await changes.record(conn, task, more, deps)
+        return more
 
 
-async def auto_accept(conn: asyncpg.Connection, ref: str, *, deps: Deps) -> None:
-    """The auto-accept delay passed with no review: accept, so the work gets paid."""
-    sub = await repo.get_submission(conn, uuid.UUID(ref), for_update=True)
-    if sub is None or sub.status is not SubmissionStatus.PENDING_REVIEW:
-        return
-    task = await repo.get_task(conn, sub.task_id, for_update=True)
-    assert task is not None, "a submission always has its task"
-    now = deps.clock.now()
-    await repo.save_task_progress(conn, task.accept_one(now=now))
-    await repo.mark_accepted(conn, sub.submission_id, now)
-    await deps.publisher.publish(
-        conn, pb.submission_accepted(sub, task, at=now, by=events_pb2.ACCEPTED_BY_AUTO_ACCEPT)
-    )
+async def update_task_lifetime(cmd: UpdateTaskLifetime, deps: Deps) -> Task:
+    """A new end of life, earlier or later; extending an expired task revives it (its
+    fired clock is re-armed). The same end again changes nothing."""
+    bind_contextvars(task_id=str(cmd.task_id))
+    now, min_seconds = deps.clock.now(), deps.settings.min_duration_seconds
+    async with deps.pool.acquire() as conn, conn.transaction():
+        seen = await changes.owned_task(conn, cmd.task_id, cmd.client_id, lock=False)
+        seen.relive(cmd.expires_at, now=now, min_seconds=min_seconds)  # bad input: refused now
+        # The clock first, then the task: the order the clock takes them when it fires,
+        # so a firing in flight is waited for, never deadlocked with. A refusal below
+        # rolls the clock back with everything else.
+        await clock.rearm(conn, kind=TASK_LIFETIME, ref=str(cmd.task_id), due_at=cmd.expires_at)
+        task = await changes.owned_task(conn, cmd.task_id, cmd.client_id)
+        relived = task.relive(cmd.expires_at, now=now, min_seconds=min_seconds)
+        await _project_not_closed(conn, task)
+        await changes.record(conn, task, relived, deps)
+        return relived
+
+
+async def _project_not_closed(conn: asyncpg.Connection, task: Task) -> None:
+    """A closed project's tasks take no more slots or life (held until commit)."""
+    project = await repo_projects.get_project(conn, task.project_id, share=True)
+    if project is not None:  # tasks from before projects have none
+        project.check_not_closed()

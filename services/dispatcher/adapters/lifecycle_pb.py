@@ -1,0 +1,140 @@
+"""Task lifecycle and Watch <-> protobuf: client commands, TaskChanged and
+LeaseElapsed, and the events a client's Watch stream carries."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from crewline.errors import InvalidArgument
+from crewline.protobuf import from_timestamp, timestamp
+from crewline.v1 import events_pb2, task_service_pb2
+from dispatcher.adapters.protobuf import task_to_pb
+from dispatcher.adapters.watch_log import Entry
+from dispatcher.domain import lifecycle
+from dispatcher.domain.leases import Lease
+from dispatcher.domain.tasks import Lifecycle, Task
+
+_LIFECYCLE = {
+    Lifecycle.LIVE: events_pb2.TASK_LIFECYCLE_LIVE,
+    Lifecycle.CANCELLED: events_pb2.TASK_LIFECYCLE_CANCELLED,
+    Lifecycle.EXPIRED: events_pb2.TASK_LIFECYCLE_EXPIRED,
+}
+
+
+def request_time(ts: Timestamp, *, field: str, present: bool) -> datetime | None:
+    """A time from a request: None when unset; a time no calendar holds is refused."""
+    if not present:
+        return None
+    try:
+        return from_timestamp(ts)
+    except ValueError:
+        raise InvalidArgument(field, "is not a valid time") from None
+
+
+def cancel_task_command(
+    req: task_service_pb2.CancelTaskRequest, *, client_id: str
+) -> lifecycle.CancelTask:
+    return lifecycle.cancel_task(client_id=client_id, task_id=req.task_id, reason=req.reason)
+
+
+def add_slots_command(
+    req: task_service_pb2.AddSlotsRequest, *, client_id: str
+) -> lifecycle.AddSlots:
+    return lifecycle.add_slots(
+        client_id=client_id, request_id=req.request_id, task_id=req.task_id, slots=req.slots
+    )
+
+
+def update_task_lifetime_command(
+    req: task_service_pb2.UpdateTaskLifetimeRequest, *, client_id: str
+) -> lifecycle.UpdateTaskLifetime:
+    expires_at = request_time(
+        req.expires_at, field="expires_at", present=req.HasField("expires_at")
+    )
+    return lifecycle.update_task_lifetime(
+        client_id=client_id, task_id=req.task_id, expires_at=expires_at
+    )
+
+
+def watch_query(req: task_service_pb2.WatchRequest, *, client_id: str) -> lifecycle.Watch:
+    return lifecycle.watch(client_id=client_id, cursor=req.cursor, project_id=req.project_id)
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+def task_changed(task: Task) -> events_pb2.TaskChanged:
+    return events_pb2.TaskChanged(
+        task_id=str(task.task_id),
+        client_id=task.client_id,
+        project_id=task.project_id,
+        lifecycle=_LIFECYCLE[task.lifecycle],
+        slots=task.slots,
+        expires_at=timestamp(task.expires_at),
+        revision=task.revision,
+        changed_at=timestamp(task.updated_at),
+    )
+
+
+def lease_elapsed(lease: Lease, deadline_at: datetime) -> events_pb2.LeaseElapsed:
+    return events_pb2.LeaseElapsed(
+        claim_id=str(lease.claim_id), task_id=str(lease.task_id), deadline_at=timestamp(deadline_at)
+    )
+
+
+# --- Watch -------------------------------------------------------------------------------
+
+
+def watch_task(task: Task, *, at: datetime) -> Entry:
+    """A snapshot of the task for its client's Watch log (without the payload, which
+    the client has and which would make every snapshot as large as the task)."""
+    snapshot = task_to_pb(task)
+    snapshot.ClearField("payload")
+    event = task_service_pb2.WatchEvent(at=timestamp(at), task_changed=snapshot)
+    return _entry(task.client_id, task.project_id, task.task_id, event)
+
+
+# The WatchEvent fields that carry a claim's or a submission's event.
+ClaimEvent = Literal[
+    "claim_granted",
+    "claim_extended",
+    "claim_ended",
+    "work_submitted",
+    "submission_accepted",
+    "claim_settled",
+]
+
+
+def watch_claim(
+    name: ClaimEvent,
+    message: Message,
+    *,
+    client_id: str,
+    project_id: str,
+    task_id: uuid.UUID,
+    at: datetime,
+) -> Entry:
+    """A claim or submission event for the task's client's Watch log."""
+    event = task_service_pb2.WatchEvent(at=timestamp(at))
+    getattr(event, name).CopyFrom(message)  # a message of another type is refused here
+    return _entry(client_id, project_id, task_id, event)
+
+
+def _entry(
+    client_id: str, project_id: str, task_id: uuid.UUID, event: task_service_pb2.WatchEvent
+) -> Entry:
+    event.task_id = str(task_id)
+    event.project_id = project_id
+    return Entry(client_id=client_id, project_id=project_id, task_id=task_id, event=event)
+
+
+def watch_event(seq: int, body: bytes) -> task_service_pb2.WatchEvent:
+    """A logged event as the stream sends it, with its cursor."""
+    event = task_service_pb2.WatchEvent.FromString(body)
+    event.cursor = lifecycle.watch_cursor(seq)
+    return event

@@ -1,0 +1,70 @@
+"""SQL for the clients' Watch log. Every function runs on the caller's connection.
+
+Events are written in the transaction of the change that causes them, unnumbered;
+at commit the table's trigger numbers them (per client: 1, 2, 3... in commit order)
+and notifies channel ``CHANNEL`` with the client's id (migration 0004).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from crewline.v1 import task_service_pb2
+
+CHANNEL = "crewline_watch"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event to log, for one client's task."""
+
+    client_id: str
+    project_id: str
+    task_id: uuid.UUID
+    event: task_service_pb2.WatchEvent  # without its cursor
+
+    def body(self) -> bytes:
+        return self.event.SerializeToString()
+
+
+async def append(conn: asyncpg.Connection, entries: Sequence[Entry]) -> None:
+    """Log ``entries`` in order, with one statement, in the caller's transaction."""
+    if not entries:
+        return
+    await conn.execute(
+        "INSERT INTO watch_events (client_id, project_id, task_id, body)"
+        " SELECT client_id, project_id, task_id, body"
+        " FROM unnest($1::text[], $2::text[], $3::uuid[], $4::bytea[])"
+        " WITH ORDINALITY AS e(client_id, project_id, task_id, body, n) ORDER BY n",
+        [e.client_id for e in entries],
+        [e.project_id for e in entries],
+        [e.task_id for e in entries],
+        [e.body() for e in entries],
+    )
+
+
+async def head(conn: asyncpg.Connection, client_id: str) -> int:
+    """The number of the client's latest event (0 before the first)."""
+    seq = await conn.fetchval("SELECT last_seq FROM watch_heads WHERE client_id = $1", client_id)
+    return int(seq or 0)
+
+
+async def read(
+    conn: asyncpg.Connection, client_id: str, *, after: int, project_id: str | None, limit: int
+) -> list[tuple[int, bytes]]:
+    """Up to ``limit`` of the client's events after number ``after``, in order, as
+    (number, WatchEvent bytes without the cursor)."""
+    project = "" if project_id is None else " AND project_id = $4"
+    rows = await conn.fetch(
+        "SELECT seq, body FROM watch_events WHERE client_id = $1 AND seq > $2"
+        f"{project} ORDER BY seq LIMIT $3",
+        client_id,
+        after,
+        limit,
+        *(() if project_id is None else (project_id,)),
+    )
+    return [(r["seq"], r["body"]) for r in rows]

@@ -1,0 +1,208 @@
+"""A task and how it moves through its life: its status follows from its counts,
+its lifetime and its client. Pure: no I/O, no protobuf."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from crewline.errors import FailedPrecondition, InvalidArgument
+from crewline.paging import PageCursor
+from dispatcher.domain.projects import DAY, MAX_SLOTS, MAX_TASK_LIFETIME, Project
+
+if TYPE_CHECKING:
+    from dispatcher.domain.model import TaskSpec
+
+
+class TaskStatus(enum.StrEnum):
+    OPEN = "open"  # takes claims: a slot is free
+    IN_PROGRESS = "in_progress"  # every slot is claimed or has work
+    COMPLETED = "completed"  # every slot has accepted work
+    EXPIRED = "expired"  # the lifetime ended with a slot free
+    CANCELLED = "cancelled"  # by its client; for good
+
+
+# A finished task changes no more (but work already under way may still arrive).
+FINISHED = frozenset({TaskStatus.COMPLETED, TaskStatus.CANCELLED})
+
+
+class Lifecycle(enum.StrEnum):
+    """What a task's state means to the pool of open slots (the matcher)."""
+
+    LIVE = "live"  # takes claims while it has free slots
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"  # the lifetime is over: no new claims
+
+
+@dataclass(frozen=True, kw_only=True)
+class Task:
+    """A task and its counts. Every change goes through a method here, which
+    recomputes the status, bumps the revision and stamps the time."""
+
+    task_id: uuid.UUID
+    client_id: str
+    project_id: str
+    idempotency_key: str
+    status: TaskStatus
+    slots: int
+    payload_json: str | None
+    payload_bytes: bytes | None
+    priority: int
+    own_priority: bool  # set by the task; else it follows the project's
+    expires_at: datetime
+    claimed_count: int  # claims ever granted
+    live_claims: int  # granted and not yet submitted or ended
+    submitted_count: int
+    accepted_count: int
+    lifetime_over: bool  # its lifetime clock fired (and no later one is set)
+    cancelled_at: datetime | None
+    cancel_reason: str
+    revision: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def publish(
+        cls, spec: TaskSpec, *, project: Project, task_id: uuid.UUID, now: datetime
+    ) -> Task:
+        """A new task; what the spec leaves unset comes from its project."""
+        lifetime = spec.lifetime_seconds or project.task_lifetime_seconds
+        return cls(
+            task_id=task_id,
+            client_id=project.client_id,
+            project_id=project.project_id,
+            idempotency_key=spec.idempotency_key,
+            status=TaskStatus.OPEN,
+            slots=spec.slots or project.assignments_per_task,
+            payload_json=spec.payload_json,
+            payload_bytes=spec.payload_bytes,
+            priority=project.priority if spec.priority is None else spec.priority,
+            own_priority=spec.priority is not None,
+            expires_at=now + timedelta(seconds=lifetime),
+            claimed_count=0,
+            live_claims=0,
+            submitted_count=0,
+            accepted_count=0,
+            lifetime_over=False,
+            cancelled_at=None,
+            cancel_reason="",
+            revision=1,
+            created_at=now,
+            updated_at=now,
+        )
+
+    # --- what the status is -----------------------------------------------------------
+
+    def _status(self) -> TaskStatus:
+        if self.cancelled_at is not None:
+            return TaskStatus.CANCELLED
+        if self.accepted_count >= self.slots:
+            return TaskStatus.COMPLETED
+        busy = self.live_claims + self.submitted_count  # slots claimed or with work
+        if busy >= self.slots:
+            return TaskStatus.IN_PROGRESS
+        return TaskStatus.EXPIRED if self.lifetime_over else TaskStatus.OPEN
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        if self.cancelled_at is not None:
+            return Lifecycle.CANCELLED
+        return Lifecycle.EXPIRED if self.lifetime_over else Lifecycle.LIVE
+
+    def pool_changes_from(self, before: Task) -> bool:
+        """Whether the pool of open slots must hear of it (TaskChanged): its lifecycle,
+        slots or end of life moved."""
+        return (self.lifecycle, self.slots, self.expires_at) != (
+            before.lifecycle,
+            before.slots,
+            before.expires_at,
+        )
+
+    def shows_change_from(self, before: Task) -> bool:
+        """Whether a client watching sees a new snapshot: that, or its status moved."""
+        return self.status is not before.status or self.pool_changes_from(before)
+
+    def _changed(self, *, now: datetime, **changes: Any) -> Task:
+        task = replace(self, **changes, revision=self.revision + 1, updated_at=now)
+        return replace(task, status=task._status())
+
+    # --- what the matcher's events do -------------------------------------------------
+
+    def claim_granted(self, *, now: datetime) -> Task:
+        return self._changed(
+            now=now, claimed_count=self.claimed_count + 1, live_claims=self.live_claims + 1
+        )
+
+    def claim_ended(self, *, now: datetime) -> Task:
+        """A live claim ended without work: its slot is free again (if the task lives)."""
+        return self._changed(now=now, live_claims=max(self.live_claims - 1, 0))
+
+    def work_submitted(self, *, was_live: bool, now: datetime) -> Task:
+        """Work for a claim: the slot has work now. ``was_live``: the claim was counted
+        live (a claim granted before the dispatcher counted them was not)."""
+        live = self.live_claims - 1 if was_live else self.live_claims
+        return self._changed(
+            now=now, live_claims=max(live, 0), submitted_count=self.submitted_count + 1
+        )
+
+    def accept_one(self, *, now: datetime) -> Task:
+        """One more submission accepted; the task completes when every slot has one."""
+        accepted = self.accepted_count + 1
+        if accepted > self.slots:
+            raise ValueError(f"task {self.task_id} would have more accepted work than slots")
+        return self._changed(now=now, accepted_count=accepted)
+
+    def lifetime_ended(self, *, now: datetime) -> Task:
+        """Its lifetime clock fired: no new claims. Itself when finished already."""
+        if self.status in FINISHED or self.lifetime_over:
+            return self
+        return self._changed(now=now, lifetime_over=True)
+
+    # --- what its client does ---------------------------------------------------------
+
+    def cancel(self, *, reason: str, now: datetime) -> Task:
+        """Cancelled for good; itself when it was already (a repeated cancel)."""
+        if self.status is TaskStatus.CANCELLED:
+            return self
+        if self.status is TaskStatus.COMPLETED:
+            raise self._finished("cancelled")
+        return self._changed(now=now, cancelled_at=now, cancel_reason=reason)
+
+    def add_slots(self, slots: int, *, now: datetime) -> Task:
+        """``slots`` more assignments, for a task still taking claims."""
+        if self.status in FINISHED or self.lifetime_over:
+            raise self._finished("given more slots")
+        if self.slots + slots > MAX_SLOTS:
+            raise InvalidArgument(
+                "slots", f"would make {self.slots + slots} slots; a task has at most {MAX_SLOTS}"
+            )
+        return self._changed(now=now, slots=self.slots + slots)
+
+    def relive(self, expires_at: datetime, *, now: datetime, min_seconds: int) -> Task:
+        """A new end of life (earlier or later); an expired task lives again. Itself
+        when nothing changes (a repeated request)."""
+        if self.status in FINISHED:
+            raise self._finished("given a new lifetime")
+        if expires_at < now + timedelta(seconds=min_seconds):
+            raise InvalidArgument("expires_at", f"must be at least {min_seconds} seconds from now")
+        if expires_at > self.created_at + timedelta(seconds=MAX_TASK_LIFETIME):
+            raise InvalidArgument(
+                "expires_at", f"must be at most {MAX_TASK_LIFETIME // DAY} days after creation"
+            )
+        if expires_at == self.expires_at and not self.lifetime_over:
+            return self
+        return self._changed(now=now, expires_at=expires_at, lifetime_over=False)
+
+    def _finished(self, doing: str) -> FailedPrecondition:
+        return FailedPrecondition(
+            f"task {self.task_id} is {self.status.value} and cannot be {doing}",
+            reason="TASK_FINISHED",
+            metadata={"status": self.status.value},
+        )
+
+    @property
+    def cursor(self) -> PageCursor:
+        return PageCursor(self.updated_at, str(self.task_id))

@@ -1,0 +1,52 @@
+"""How any handler stores a task's change, with everything it causes, in one
+transaction: the task row, its client's Watch log, and TaskChanged for the pool."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import asyncpg
+
+from crewline.errors import NotFound
+from dispatcher.adapters import lifecycle_pb, watch_log
+from dispatcher.adapters import repository as repo
+from dispatcher.deps import Deps
+from dispatcher.domain.tasks import Task
+
+
+async def locked_task(conn: asyncpg.Connection, task_id: uuid.UUID) -> Task | None:
+    """The task, locked until commit: every change of a task is made under this lock."""
+    return await repo.get_task(conn, task_id, for_update=True)
+
+
+async def owned_task(
+    conn: asyncpg.Connection, task_id: uuid.UUID, client_id: str, *, lock: bool = True
+) -> Task:
+    """The caller's task (locked, unless ``lock`` is False); another client's is
+    NOT_FOUND, so existence never leaks."""
+    task = await repo.get_task(conn, task_id, for_update=lock)
+    if task is None or task.client_id != client_id:
+        raise NotFound(f"task {task_id} not found")
+    return task
+
+
+async def record(
+    conn: asyncpg.Connection,
+    before: Task,
+    after: Task,
+    deps: Deps,
+    *,
+    events: Sequence[watch_log.Entry] = (),
+) -> None:
+    """Store ``after`` (unless it is ``before``: nothing changed), log ``events`` and,
+    when the client sees a change, a snapshot of the task in its Watch log; tell the
+    pool with TaskChanged when its lifecycle, slots or lifetime moved."""
+    entries = list(events)
+    if after is not before:
+        await repo.save_task(conn, after)
+        if after.shows_change_from(before):
+            entries.append(lifecycle_pb.watch_task(after, at=after.updated_at))
+        if after.pool_changes_from(before):
+            await deps.publisher.publish(conn, lifecycle_pb.task_changed(after))
+    await watch_log.append(conn, entries)
