@@ -21,6 +21,9 @@ SERVICE = "matcher"
 PUBLISHES: dict[type[Message], Route] = {
     events_pb2.ClaimGranted: Route(CLAIMS_TOPIC, key=lambda e: e.task_id),
     events_pb2.WorkSubmitted: Route(CLAIMS_TOPIC, key=lambda e: e.task_id),
+    events_pb2.ClaimExtended: Route(CLAIMS_TOPIC, key=lambda e: e.task_id),
+    events_pb2.ClaimEnded: Route(CLAIMS_TOPIC, key=lambda e: e.task_id),
+    events_pb2.ClaimSettled: Route(CLAIMS_TOPIC, key=lambda e: e.task_id),
     events_pb2.ContractorCreated: Route(IDENTITY_TOPIC, key=lambda e: e.contractor_id),
     events_pb2.ContractorTokenRevoked: Route(IDENTITY_TOPIC, key=lambda e: e.contractor_id),
     events_pb2.ContractorChanged: Route(

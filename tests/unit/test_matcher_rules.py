@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,23 +12,49 @@ from crewline.money import Money
 from crewline.pay_terms import Basis, PayTerms
 from crewline.v1 import events_pb2, money_pb2
 from matcher.domain import model
-from matcher.domain.model import Claim, ClaimStatus
+from matcher.domain.model import (
+    Claim,
+    ClaimStatus,
+    EndReason,
+    ProjectState,
+    TaskLifecycle,
+    TaskState,
+)
 
 TASK = str(uuid.uuid4())
 
 
-def make_claim(status: ClaimStatus = ClaimStatus.ACTIVE) -> Claim:
+GRANTED = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+PER_SUBMISSION = PayTerms(basis=Basis.PER_SUBMISSION, rate=Money("USD", 500), version=1)
+HOURLY = PayTerms(basis=Basis.HOURLY, rate=Money("USD", 3600), max_paid_seconds=7200, version=1)
+
+
+def make_claim(
+    status: ClaimStatus = ClaimStatus.ACTIVE,
+    *,
+    terms: PayTerms = PER_SUBMISSION,
+    timeout: int = 600,
+) -> Claim:
+    deadline, maximum = model.lease(granted_at=GRANTED, claim_timeout_seconds=timeout, terms=terms)
     return Claim(
         claim_id=uuid.uuid4(),
         task_id=uuid.UUID(TASK),
         contractor_id="ann",
         request_id="r1",
         project_id=str(uuid.uuid4()),
+        client_id="acme",
         status=status,
-        terms=PayTerms(basis=Basis.PER_SUBMISSION, rate=Money("USD", 500), version=1),
+        terms=terms,
         version=1,
-        granted_at=datetime.now(UTC),
+        granted_at=GRANTED,
+        lease_seconds=timeout,
+        deadline_at=deadline,
+        max_deadline_at=maximum,
     )
+
+
+def after(seconds: float) -> datetime:
+    return GRANTED + timedelta(seconds=seconds)
 
 
 @pytest.mark.parametrize(
@@ -87,6 +114,7 @@ def test_refusals_carry_their_reason_and_code() -> None:
             "ALREADY_CLAIMED",
             "AT_CLAIM_LIMIT",
             "NO_FREE_SLOT",
+            "TASK_CLOSED",
         )
     }
     assert codes == {
@@ -96,26 +124,190 @@ def test_refusals_carry_their_reason_and_code() -> None:
         "ALREADY_CLAIMED": ("ALREADY_EXISTS", "ALREADY_CLAIMED"),
         "AT_CLAIM_LIMIT": ("FAILED_PRECONDITION", "AT_CLAIM_LIMIT"),
         "NO_FREE_SLOT": ("FAILED_PRECONDITION", "NO_FREE_SLOT"),
+        "TASK_CLOSED": ("FAILED_PRECONDITION", "TASK_CLOSED"),
     }
 
 
 def test_submitting_an_active_claim_moves_it_and_bumps_its_version() -> None:
     claim = make_claim()
-    now = datetime.now(UTC)
+    now = after(90)
     done = claim.submit(now=now)
     assert (done.status, done.version, done.submitted_at) == (ClaimStatus.SUBMITTED, 2, now)
+    assert (done.end_reason, done.ended_at, done.worked_seconds) == (EndReason.SUBMITTED, now, 90)
 
 
 def test_submitting_twice_returns_the_submitted_claim_unchanged() -> None:
-    done = make_claim().submit(now=datetime.now(UTC))
-    assert done.submit(now=datetime.now(UTC)) is done
+    done = make_claim().submit(now=after(1))
+    assert done.submit(now=after(2)) is done
 
 
-def test_a_claim_in_any_other_state_refuses_work() -> None:
+def test_a_submission_at_or_after_the_deadline_is_refused_as_expired() -> None:
+    claim = make_claim(timeout=600)
+    assert claim.submit(now=after(599.999)).status is ClaimStatus.SUBMITTED
+    with pytest.raises(FailedPrecondition) as err:
+        claim.submit(now=after(600))
+    assert err.value.reason == "CLAIM_EXPIRED"
+
+
+def test_an_ended_claim_refusal_reasons() -> None:
+    expired = make_claim().expire(now=after(600), fired_for=after(600), task_over=False)
+    assert expired is not None
+    with pytest.raises(FailedPrecondition) as err:
+        expired.heartbeat(now=after(700), worked=0)
+    assert err.value.reason == "CLAIM_EXPIRED"
+    with pytest.raises(FailedPrecondition) as err:
+        expired.submit(now=after(700))
+    assert err.value.reason == "CLAIM_EXPIRED"
+    released = make_claim().release(now=after(10))
+    with pytest.raises(FailedPrecondition) as err:
+        released.submit(now=after(20))
+    assert err.value.reason == "CLAIM_ENDED"
+    with pytest.raises(FailedPrecondition) as err:
+        make_claim().submit(now=after(10)).release(now=after(20))
+    assert err.value.reason == "CLAIM_ENDED"
+
+
+def test_the_lease_maximum_is_four_timeouts_or_the_paid_hours_plus_one() -> None:
+    deadline, maximum = model.lease(granted_at=GRANTED, claim_timeout_seconds=600, terms=HOURLY)
+    assert (deadline, maximum) == (after(600), after(7200 + 600))
+    deadline, maximum = model.lease(
+        granted_at=GRANTED, claim_timeout_seconds=3600, terms=PER_SUBMISSION
+    )
+    assert (deadline, maximum) == (after(3600), after(4 * 3600))
+
+
+def test_a_heartbeat_moves_the_deadline_by_the_timeout_up_to_the_maximum() -> None:
+    claim = make_claim(timeout=600)  # maximum: 2400 s after the grant
+    beat = claim.heartbeat(now=after(500), worked=400)
+    assert (beat.deadline_at, beat.worked_seconds, beat.version) == (after(1100), 400, 2)
+    assert beat.heartbeat(now=after(500), worked=400) is beat  # the same report: no change
+    capped = beat
+    for at in (1000, 1500, 2000):
+        capped = capped.heartbeat(now=after(at), worked=at - 100)
+    assert capped.deadline_at == after(2400) == capped.max_deadline_at
+    with pytest.raises(FailedPrecondition) as err:
+        capped.heartbeat(now=after(2100), worked=2000)
+    assert err.value.reason == "LEASE_AT_MAXIMUM"
+
+
+def test_a_heartbeat_after_the_deadline_is_refused_as_expired() -> None:
+    with pytest.raises(FailedPrecondition) as err:
+        make_claim(timeout=600).heartbeat(now=after(600), worked=0)
+    assert err.value.reason == "CLAIM_EXPIRED"
+
+
+@pytest.mark.parametrize("worked", [401, 10_000_000])
+def test_worked_seconds_beyond_the_time_live_are_refused(worked: int) -> None:
+    with pytest.raises(InvalidArgument) as err:
+        make_claim().heartbeat(now=after(400), worked=worked)
+    assert err.value.field == "worked_seconds"
+
+
+def test_worked_seconds_may_not_go_down_nor_be_negative() -> None:
+    beat = make_claim().heartbeat(now=after(300), worked=200)
+    with pytest.raises(InvalidArgument) as err:
+        beat.heartbeat(now=after(400), worked=100)
+    assert err.value.field == "worked_seconds"
+    with pytest.raises(InvalidArgument) as err:
+        model.heartbeat_claim(claim_id=str(uuid.uuid4()), contractor_id="ann", worked_seconds=-1)
+    assert err.value.field == "worked_seconds"
+
+
+def test_a_cut_claim_refuses_heartbeats_with_the_cut_reason_but_takes_work() -> None:
+    cut = replace(make_claim(), cut=EndReason.TASK_CANCELLED)
+    with pytest.raises(FailedPrecondition) as err:
+        cut.heartbeat(now=after(10), worked=5)
+    assert err.value.reason == "TASK_CANCELLED"
+    assert cut.submit(now=after(10)).status is ClaimStatus.SUBMITTED
+
+
+def test_expiry_needs_a_passed_or_unmoved_deadline() -> None:
+    claim = make_claim(timeout=600)
+    assert claim.expire(now=after(599), fired_for=after(300), task_over=False) is None
+    # The clock fired for the very deadline the claim holds: it has passed, whatever
+    # our clock says (it may lag the dispatcher's a little). Never ended before it.
+    ended = claim.expire(now=after(599), fired_for=after(600), task_over=False)
+    assert ended is not None and ended.ended_at == after(600)
+    assert ended.end_reason is EndReason.EXPIRED and ended.status is ClaimStatus.ENDED
+    # A heartbeat moved the deadline: the clock's old firing changes nothing.
+    moved = claim.heartbeat(now=after(500), worked=0)
+    assert moved.expire(now=after(600), fired_for=after(600), task_over=False) is None
+    assert moved.expire(now=after(1100), fired_for=after(1100), task_over=False) is not None
+    # Submitted first: the expiry finds nothing to end.
+    assert (
+        claim.submit(now=after(1)).expire(now=after(700), fired_for=after(600), task_over=False)
+        is None
+    )
+
+
+def test_a_lapsed_claim_ends_with_the_cut_reason_or_the_task_lifetime() -> None:
     claim = make_claim()
-    odd = Claim(**{**claim.__dict__, "status": "expired"})  # a state this skeleton lacks yet
-    with pytest.raises(FailedPrecondition):
-        odd.submit(now=datetime.now(UTC))
+    lapsed = claim.expire(now=after(600), fired_for=after(600), task_over=True)
+    assert lapsed is not None and lapsed.end_reason is EndReason.TASK_EXPIRED
+    cut = replace(claim, cut=EndReason.PROJECT_PAUSED)
+    lapsed = cut.expire(now=after(600), fired_for=after(600), task_over=True)
+    assert lapsed is not None and lapsed.end_reason is EndReason.PROJECT_PAUSED
+
+
+def test_only_a_cut_hourly_claim_with_time_reported_is_settled() -> None:
+    hourly = make_claim(terms=HOURLY)  # $36.00 an hour: one cent a second
+    beat = hourly.heartbeat(now=after(301), worked=301)
+    cut = replace(beat, cut=EndReason.TASK_CANCELLED)
+    lapsed = cut.expire(now=after(2000), fired_for=after(2000), task_over=False)
+    assert lapsed is not None and lapsed.settlement == Money("USD", 301)
+    uncut = beat.expire(now=after(2000), fired_for=after(2000), task_over=False)
+    assert uncut is not None and uncut.settlement is None  # ordinary expiry settles nothing
+    nothing = replace(hourly, cut=EndReason.TASK_CANCELLED).release(now=after(5))
+    assert nothing.settlement is None  # nothing reported
+    per_submission = replace(make_claim(), cut=EndReason.PROJECT_CLOSED, worked_seconds=60)
+    ended = per_submission.release(now=after(61))
+    assert ended.settlement is None
+    capped = replace(hourly, cut=EndReason.PROJECT_PAUSED, worked_seconds=9000).release(
+        now=after(1)
+    )
+    assert capped.settlement == Money("USD", 7200)  # at most max_paid_seconds
+
+
+def test_the_rate_rounds_up_to_a_whole_minor_unit() -> None:
+    terms = PayTerms(basis=Basis.HOURLY, rate=Money("USD", 1000), max_paid_seconds=3600)
+    claim = replace(make_claim(terms=terms), cut=EndReason.TASK_CANCELLED, worked_seconds=7)
+    assert claim.release(now=after(10)).settlement == Money("USD", 2)  # 1.94 -> 2
+
+
+def test_a_task_is_claimable_while_live_in_its_lifetime_and_its_project_active() -> None:
+    live = TaskState(
+        task_id=uuid.uuid4(),
+        lifecycle=TaskLifecycle.LIVE,
+        expires_at=after(100),
+        project_state=ProjectState.ACTIVE,
+    )
+    assert live.claimable(after(99)) and not live.over(after(99))
+    assert not live.claimable(after(100)) and live.over(after(100))
+    assert not replace(live, project_state=ProjectState.PAUSED).claimable(after(1))
+    assert not replace(live, lifecycle=TaskLifecycle.CANCELLED).claimable(after(1))
+    assert replace(live, lifecycle=TaskLifecycle.EXPIRED).over(after(1))
+
+
+def test_list_claims_parses_filters_and_round_trips_its_cursor() -> None:
+    token = model.claim_cursor(GRANTED, uuid.UUID(TASK))
+    query = model.list_claims(
+        contractor_id="ann",
+        page_size=0,
+        page_token=token,
+        status=ClaimStatus.ENDED,
+        task_id=TASK,
+    )
+    assert query.after == (GRANTED, uuid.UUID(TASK)) and query.page_size == 50
+    for bad, field in (
+        ({"page_token": "nonsense"}, "page_token"),
+        ({"page_token": model.paging.PageCursor(GRANTED, "x").token()}, "page_token"),
+        ({"task_id": "nope"}, "task_id"),
+        ({"project_id": "nope"}, "project_id"),
+        ({"page_size": 101}, "page_size"),
+    ):
+        with pytest.raises(InvalidArgument) as err:
+            model.list_claims(contractor_id="ann", **{"page_size": 10, **bad})  # type: ignore[arg-type]
+        assert err.value.field == field
 
 
 def test_repeated_claim_request_must_name_the_same_task() -> None:

@@ -1,10 +1,11 @@
 """What a claim on a task would be granted under, cached in the process.
 
-A task never changes project, and a project's pay terms change rarely. ClaimTask
-builds its ClaimGranted event from these before it calls ``claim_task()``, which
-writes the event in the same statement as the grant (one round trip). The SQL
-function checks both against the database and answers STALE, changing nothing,
-when either is out of date: a stale entry costs one retry, never a wrong claim.
+A task never changes project, and a project changes rarely. ClaimTask builds its
+ClaimGranted event (terms, lease, client) from the project revision it expects before
+it calls ``claim_task()``, which writes the event in the same statement as the grant
+(one round trip). The SQL function checks the revision against the database and
+answers STALE, changing nothing, when it is out of date: a stale entry costs one
+retry, never a wrong claim (old terms, an old claim timeout, a paused project).
 """
 
 from __future__ import annotations
@@ -21,8 +22,13 @@ from crewline.pay_terms import Basis, PayTerms
 
 @dataclass(frozen=True)
 class Expected:
+    """The task's project at one revision: what a claim copies from it."""
+
     project_id: str
+    client_id: str
+    revision: int
     terms: PayTerms
+    claim_timeout_seconds: int
 
 
 def terms_of(row: asyncpg.Record) -> PayTerms:
@@ -37,18 +43,19 @@ def terms_of(row: asyncpg.Record) -> PayTerms:
 class ClaimTerms:
     def __init__(self, *, tasks: int = 200_000, projects: int = 20_000) -> None:
         self._project_of: LRUCache[uuid.UUID, str] = LRUCache(tasks)
-        self._terms_of: LRUCache[str, PayTerms] = LRUCache(projects)
+        self._projects: LRUCache[str, Expected] = LRUCache(projects)
 
     async def expected(self, conn: asyncpg.Connection, task_id: uuid.UUID) -> Expected | None:
-        """The task's project and that project's current terms; None for an unknown task."""
+        """The task's project as last seen; None for an unknown task."""
         project_id = self._project_of.get(task_id)
-        terms = self._terms_of.get(project_id) if project_id is not None else None
-        if project_id is not None and terms is not None:
-            return Expected(project_id, terms)
+        found = self._projects.get(project_id) if project_id is not None else None
+        if found is not None:
+            return found
         row = await conn.fetchrow(
-            "SELECT t.project_id, p.terms_version, p.terms_basis, p.rate_currency,"
-            " p.rate_minor, p.max_paid_seconds FROM open_tasks t"
-            " JOIN projects p ON p.project_id = t.project_id WHERE t.task_id = $1",
+            "SELECT t.project_id, p.client_id, p.revision, p.claim_timeout_seconds,"
+            " p.terms_version, p.terms_basis, p.rate_currency, p.rate_minor, p.max_paid_seconds"
+            " FROM open_tasks t JOIN projects p ON p.project_id = t.project_id"
+            " WHERE t.task_id = $1",
             task_id,
         )
         if row is None:
@@ -57,7 +64,13 @@ class ClaimTerms:
 
     def learn(self, task_id: uuid.UUID, row: asyncpg.Record) -> Expected:
         """Remember what the database says (a lookup, or claim_task()'s STALE answer)."""
-        expected = Expected(row["project_id"], terms_of(row))
+        expected = Expected(
+            project_id=row["project_id"],
+            client_id=row["client_id"],
+            revision=row["revision"],
+            terms=terms_of(row),
+            claim_timeout_seconds=row["claim_timeout_seconds"],
+        )
         self._project_of[task_id] = expected.project_id
-        self._terms_of[expected.project_id] = expected.terms
+        self._projects[expected.project_id] = expected
         return expected

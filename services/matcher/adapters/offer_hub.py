@@ -1,9 +1,10 @@
 """The offer streams one matcher replica holds, fed by PostgreSQL notifications.
 
 Every change that makes a task claimable or not (a task ingested, a claim granted,
-a contractor's eligibility or a project changed) sends a NOTIFY in its own
-transaction (``offer_signals``); every replica LISTENs, so a stream sees tasks that
-another replica ingested or claimed. The hub turns each signal into per-stream
+a slot freed, a task cancelled or expired, a contractor's eligibility or a project
+changed, paused or closed) sends a NOTIFY in its own transaction
+(``offer_signals``); every replica LISTENs, so a stream sees tasks that another
+replica ingested or claimed. The hub turns each signal into per-stream
 messages: an offer, or a withdrawal with its reason.
 
 One asyncio task (``run``) owns every stream's state, so there are no locks: a
@@ -307,6 +308,10 @@ class OfferHub:
                 task, _, more = rest.partition(":")
                 contractor, _, free = more.rpartition(":")
                 self._claimed(uuid.UUID(task), contractor, int(free))
+            elif kind == offer_signals.TASK_CLOSED:
+                self._task_closed(uuid.UUID(rest))
+            elif kind == offer_signals.PROJECT_CLOSED:
+                self._project_closed(rest)
             elif kind == offer_signals.CONTRACTOR:
                 contractors.add(rest)
             elif kind == offer_signals.PROJECT:
@@ -335,6 +340,24 @@ class OfferHub:
                 self._withdraw(stream, task_id, WithdrawalReason.FILLED)
             for stream in self._loading:  # mid-snapshot streams recheck it
                 stream.touched.add(task_id)
+
+    def _task_closed(self, task_id: uuid.UUID) -> None:
+        """The task takes no claims: every stream offering it withdraws it."""
+        for stream in list(self._by_task.get(task_id, ())):
+            self._withdraw(stream, task_id, WithdrawalReason.CLOSED)
+        for stream in self._loading:  # mid-snapshot streams recheck it
+            stream.touched.add(task_id)
+
+    def _project_closed(self, project_id: str) -> None:
+        """The project is paused or closed: every stream withdraws its tasks. (Its
+        streams keep the project: a resume offers its tasks again.)"""
+        for stream in list(self._by_project.get(project_id, ())):
+            for task_id, of in list(stream.offered.items()):
+                if of == project_id:
+                    self._withdraw(stream, task_id, WithdrawalReason.CLOSED)
+        for stream in self._loading:  # a snapshot being read may predate the change
+            stream.stale = True
+            stream.touched |= {t for t, of in stream.offered.items() if of == project_id}
 
     async def _opened(self, task_ids: set[uuid.UUID]) -> None:
         if not self._by_contractor:

@@ -22,6 +22,11 @@ TASKS_OPENED = "o"  # o:<task_id>             a task became claimable (new, or a
 TASK_CLAIMED = "c"
 CONTRACTOR = "k"  # k:<contractor_id>          the contractor's eligible projects changed
 PROJECT = "p"  # p:<project_id>               the project's audience or terms changed
+# The task or project no longer takes claims (cancelled, expired; paused, closed): every
+# stream withdraws its offers with reason CLOSED. (A resume is a PROJECT signal; a task
+# that takes claims again is TASKS_OPENED.)
+TASK_CLOSED = "x"  # x:<task_id>
+PROJECT_CLOSED = "q"  # q:<project_id>
 
 
 async def tasks_opened(conn: asyncpg.Connection, task_ids: Sequence[str]) -> None:
@@ -40,3 +45,11 @@ async def contractor_changed(conn: asyncpg.Connection, contractor_id: str) -> No
 
 async def project_changed(conn: asyncpg.Connection, project_id: str) -> None:
     await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, f"{PROJECT}:{project_id}")
+
+
+async def task_closed(conn: asyncpg.Connection, task_id: str) -> None:
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, f"{TASK_CLOSED}:{task_id}")
+
+
+async def project_closed(conn: asyncpg.Connection, project_id: str) -> None:
+    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, f"{PROJECT_CLOSED}:{project_id}")

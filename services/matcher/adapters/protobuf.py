@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import functools
 import uuid
+from datetime import datetime
 
+from crewline.errors import InvalidArgument
+from crewline.money import Money
 from crewline.protobuf import (
     from_timestamp,
     money_to_pb,
@@ -13,21 +16,66 @@ from crewline.protobuf import (
     requirement_from_pb,
     timestamp,
 )
-from crewline.v1 import events_pb2, project_pb2
+from crewline.v1 import claim_pb2, events_pb2, project_pb2
 from crewline.v1 import work_service_pb2 as api
 from matcher.domain.model import (
     Claim,
     ClaimStatus,
+    EndReason,
     Offer,
     Payload,
+    ProjectState,
     ProjectTerms,
+    TaskLifecycle,
     WithdrawalReason,
 )
+
+# A project's claim timeout when its event predates the field (the dispatcher's default).
+DEFAULT_CLAIM_TIMEOUT_SECONDS = 3600
 
 _CLAIM_STATUS = {
     ClaimStatus.ACTIVE: api.CLAIM_STATUS_ACTIVE,
     ClaimStatus.SUBMITTED: api.CLAIM_STATUS_SUBMITTED,
+    ClaimStatus.ENDED: api.CLAIM_STATUS_ENDED,
 }
+_STATUS_FILTER = {v: k for k, v in _CLAIM_STATUS.items()}
+
+_END_REASON = {
+    EndReason.SUBMITTED: claim_pb2.CLAIM_END_REASON_SUBMITTED,
+    EndReason.RELEASED: claim_pb2.CLAIM_END_REASON_RELEASED,
+    EndReason.EXPIRED: claim_pb2.CLAIM_END_REASON_EXPIRED,
+    EndReason.TASK_CANCELLED: claim_pb2.CLAIM_END_REASON_TASK_CANCELLED,
+    EndReason.TASK_EXPIRED: claim_pb2.CLAIM_END_REASON_TASK_EXPIRED,
+    EndReason.PROJECT_PAUSED: claim_pb2.CLAIM_END_REASON_PROJECT_PAUSED,
+    EndReason.PROJECT_CLOSED: claim_pb2.CLAIM_END_REASON_PROJECT_CLOSED,
+}
+
+_PROJECT_STATE = {
+    project_pb2.PROJECT_STATE_UNSPECIFIED: ProjectState.ACTIVE,  # events before states
+    project_pb2.PROJECT_STATE_ACTIVE: ProjectState.ACTIVE,
+    project_pb2.PROJECT_STATE_PAUSED: ProjectState.PAUSED,
+    project_pb2.PROJECT_STATE_CLOSED: ProjectState.CLOSED,
+}
+
+_LIFECYCLE = {
+    events_pb2.TASK_LIFECYCLE_UNSPECIFIED: TaskLifecycle.LIVE,
+    events_pb2.TASK_LIFECYCLE_LIVE: TaskLifecycle.LIVE,
+    events_pb2.TASK_LIFECYCLE_CANCELLED: TaskLifecycle.CANCELLED,
+    events_pb2.TASK_LIFECYCLE_EXPIRED: TaskLifecycle.EXPIRED,
+}
+
+
+def status_filter(status: api.ClaimStatus.ValueType) -> ClaimStatus | None:
+    """ListMyClaims' status filter: UNSPECIFIED means any."""
+    if status == api.CLAIM_STATUS_UNSPECIFIED:
+        return None
+    if status not in _STATUS_FILTER:
+        raise InvalidArgument("status", f"is not a claim status: {status}")
+    return _STATUS_FILTER[status]
+
+
+def lifecycle(value: events_pb2.TaskLifecycle.ValueType) -> TaskLifecycle:
+    return _LIFECYCLE.get(value, TaskLifecycle.LIVE)
 
 
 def claim_to_pb(claim: Claim, payload: Payload | None = None, instructions: str = "") -> api.Claim:
@@ -40,11 +88,20 @@ def claim_to_pb(claim: Claim, payload: Payload | None = None, instructions: str 
         project_id=claim.project_id,
         pay_terms=pay_terms_to_pb(claim.terms),
         instructions=instructions,
+        deadline_at=timestamp(claim.deadline_at),
+        max_deadline_at=timestamp(claim.max_deadline_at),
+        worked_seconds=claim.worked_seconds,
     )
     if payload is not None and payload.json is not None:
         pb.payload_json = payload.json
     elif payload is not None and payload.data is not None:
         pb.payload_bytes = payload.data
+    if claim.end_reason is not None:
+        pb.end_reason = _END_REASON[claim.end_reason]
+    if claim.ended_at is not None:
+        pb.ended_at.CopyFrom(timestamp(claim.ended_at))
+    if claim.cut is not None:
+        pb.cut = _END_REASON[claim.cut]
     return pb
 
 
@@ -103,6 +160,8 @@ def project_terms(project: project_pb2.Project) -> ProjectTerms:
         max_claims_per_contractor=project.max_claims_per_contractor,
         terms=pay_terms_from_pb(project.pay_terms),
         updated_at=from_timestamp(project.updated_at),
+        claim_timeout_seconds=int(project.claim_timeout_seconds) or DEFAULT_CLAIM_TIMEOUT_SECONDS,
+        state=_PROJECT_STATE.get(project.state, ProjectState.ACTIVE),
     )
 
 
@@ -114,6 +173,51 @@ def claim_granted(claim: Claim) -> events_pb2.ClaimGranted:
         granted_at=timestamp(claim.granted_at),
         project_id=claim.project_id,
         pay_terms=pay_terms_to_pb(claim.terms),
+        deadline_at=timestamp(claim.deadline_at),
+        max_deadline_at=timestamp(claim.max_deadline_at),
+        client_id=claim.client_id,
+    )
+
+
+def claim_extended(claim: Claim, *, at: datetime) -> events_pb2.ClaimExtended:
+    return events_pb2.ClaimExtended(
+        claim_id=str(claim.claim_id),
+        task_id=str(claim.task_id),
+        contractor_id=claim.contractor_id,
+        deadline_at=timestamp(claim.deadline_at),
+        worked_seconds=claim.worked_seconds,
+        extended_at=timestamp(at),
+    )
+
+
+def claim_ended(claim: Claim, *, reoffered: bool) -> events_pb2.ClaimEnded:
+    assert claim.end_reason is not None and claim.ended_at is not None
+    return events_pb2.ClaimEnded(
+        claim_id=str(claim.claim_id),
+        task_id=str(claim.task_id),
+        contractor_id=claim.contractor_id,
+        project_id=claim.project_id,
+        reason=_END_REASON[claim.end_reason],
+        ended_at=timestamp(claim.ended_at),
+        worked_seconds=claim.worked_seconds,
+        reoffered=reoffered,
+        client_id=claim.client_id,
+    )
+
+
+def claim_settled(claim: Claim, amount: Money) -> events_pb2.ClaimSettled:
+    assert claim.cut is not None and claim.ended_at is not None
+    return events_pb2.ClaimSettled(
+        claim_id=str(claim.claim_id),
+        task_id=str(claim.task_id),
+        contractor_id=claim.contractor_id,
+        project_id=claim.project_id,
+        client_id=claim.client_id,
+        amount=money_to_pb(amount),
+        worked_seconds=claim.worked_seconds,
+        pay_terms=pay_terms_to_pb(claim.terms),
+        reason=_END_REASON[claim.cut],
+        settled_at=timestamp(claim.ended_at),
     )
 
 

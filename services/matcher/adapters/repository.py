@@ -16,10 +16,15 @@ from matcher.adapters.eligibility import requirements_of
 from matcher.domain.model import (
     Claim,
     ClaimStatus,
+    EndReason,
+    ListClaims,
     ListOffers,
     Offer,
     Payload,
+    ProjectState,
     ProjectTerms,
+    TaskLifecycle,
+    TaskState,
 )
 
 
@@ -30,11 +35,32 @@ def _claim(row: asyncpg.Record) -> Claim:
         contractor_id=row["contractor_id"],
         request_id=row["request_id"],
         project_id=row["project_id"],
+        client_id=row["client_id"],
         status=ClaimStatus(row["status"]),
         terms=terms_of(row),
         version=row["version"],
         granted_at=row["granted_at"],
+        lease_seconds=row["lease_seconds"],
+        deadline_at=row["deadline_at"],
+        max_deadline_at=row["max_deadline_at"],
+        worked_seconds=row["worked_seconds"],
         submitted_at=row["submitted_at"],
+        end_reason=EndReason(row["end_reason"]) if row["end_reason"] else None,
+        ended_at=row["ended_at"],
+        cut=EndReason(row["cut"]) if row["cut"] else None,
+    )
+
+
+def _project_lock_key(project_id: str) -> str:
+    """claim_task() takes this key shared; a pause or close takes it exclusively."""
+    return "project\x1f" + project_id
+
+
+async def lock_project(conn: asyncpg.Connection, project_id: str) -> None:
+    """Wait for claims being granted in the project to commit, and hold new ones until
+    this transaction ends: a pause or close then sees (and cuts) every live claim."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", _project_lock_key(project_id)
     )
 
 
@@ -50,12 +76,13 @@ async def save_project(conn: asyncpg.Connection, project: ProjectTerms) -> Proje
     await conn.execute(
         "INSERT INTO projects (project_id, client_id, revision, title, instructions, requirements,"
         " priority, max_claims_per_contractor, terms_version, terms_basis, rate_currency,"
-        " rate_minor, max_paid_seconds, updated_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14)"
+        " rate_minor, max_paid_seconds, updated_at, claim_timeout_seconds, state)"
+        " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         " ON CONFLICT (project_id) DO UPDATE SET client_id = $2, revision = $3, title = $4,"
         " instructions = $5, requirements = $6::jsonb, priority = $7,"
         " max_claims_per_contractor = $8, terms_version = $9, terms_basis = $10,"
-        " rate_currency = $11, rate_minor = $12, max_paid_seconds = $13, updated_at = $14",
+        " rate_currency = $11, rate_minor = $12, max_paid_seconds = $13, updated_at = $14,"
+        " claim_timeout_seconds = $15, state = $16",
         project.project_id,
         project.client_id,
         project.revision,
@@ -70,6 +97,8 @@ async def save_project(conn: asyncpg.Connection, project: ProjectTerms) -> Proje
         t.rate.amount_minor,
         t.max_paid_seconds,
         project.updated_at,
+        project.claim_timeout_seconds,
+        project.state.value,
     )
     if before is None:
         return project  # new: everything changed
@@ -84,6 +113,8 @@ async def save_project(conn: asyncpg.Connection, project: ProjectTerms) -> Proje
         max_claims_per_contractor=before["max_claims_per_contractor"],
         terms=terms_of(before),
         updated_at=before["updated_at"],
+        claim_timeout_seconds=before["claim_timeout_seconds"],
+        state=ProjectState(before["state"]),
     )
 
 
@@ -139,24 +170,30 @@ async def claim(
     request_id: str,
     now: datetime,
     expected: Expected | None,
+    proposed: Claim | None,
     event: OutboxRow | None,
 ) -> asyncpg.Record:
     """Every check, the grant and its event in one statement (the claim_task() SQL
-    function), committed on its own: one round trip."""
+    function), committed on its own: one round trip. ``proposed`` is the claim (and its
+    lease) the event announces, built from ``expected``."""
     row = await conn.fetchrow(
-        "SELECT * FROM claim_task($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        "SELECT * FROM claim_task($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
+        " $13, $14, $15)",
         claim_id,
         task_id,
         contractor_id,
         request_id,
         now,
         expected.project_id if expected else None,
-        expected.terms.version if expected else None,
+        expected.revision if expected else None,
         event.event_id if event else None,
         event.topic if event else None,
         event.key if event else None,
         event.envelope if event else None,
         event.correlation_id if event else None,
+        proposed.lease_seconds if proposed else None,
+        proposed.deadline_at if proposed else None,
+        proposed.max_deadline_at if proposed else None,
     )
     assert row is not None, "claim_task() always returns one row"
     return row
@@ -185,26 +222,143 @@ async def get_claim(
     return _claim(row) if row else None
 
 
-async def save_submitted(conn: asyncpg.Connection, claim: Claim, result: bytes) -> bool:
-    """Compare-and-set on the claim's version: False when another writer changed it first.
-    The contractor's concurrent-claim count goes down with it."""
+async def save_claim(
+    conn: asyncpg.Connection, claim: Claim, *, result: bytes | None = None
+) -> bool:
+    """Compare-and-set: write ``claim`` over the version it was made from; False when
+    another writer changed the claim first (nothing is written then)."""
     status = await conn.execute(
-        "UPDATE claims SET status = $2, version = $3, submitted_at = $4, result = $5"
-        " WHERE claim_id = $1 AND version = $6",
+        "UPDATE claims SET status = $2, version = $3, deadline_at = $4, worked_seconds = $5,"
+        " submitted_at = $6, end_reason = $7, ended_at = $8, result = COALESCE($9, result)"
+        " WHERE claim_id = $1 AND version = $10",
         claim.claim_id,
         claim.status.value,
         claim.version,
+        claim.deadline_at,
+        claim.worked_seconds,
         claim.submitted_at,
+        claim.end_reason.value if claim.end_reason else None,
+        claim.ended_at,
         result,
         claim.version - 1,
     )
-    if status != "UPDATE 1":
-        return False
-    await conn.execute(
-        "UPDATE contractors SET active_claims = active_claims - 1 WHERE contractor_id = $1",
-        claim.contractor_id,
+    return bool(status == "UPDATE 1")
+
+
+async def task_state(
+    conn: asyncpg.Connection, task_id: uuid.UUID, *, lock: bool = False
+) -> TaskState | None:
+    """The task's lifecycle and its project's state; ``lock`` takes the task's row lock
+    (taken before any claim row's, always: see claim_task())."""
+    row = await conn.fetchrow(
+        "SELECT t.lifecycle, t.expires_at, p.state FROM open_tasks t"
+        " LEFT JOIN projects p ON p.project_id = t.project_id WHERE t.task_id = $1"
+        + (" FOR NO KEY UPDATE OF t" if lock else ""),
+        task_id,
     )
-    return True
+    if row is None:
+        return None
+    return TaskState(
+        task_id=task_id,
+        lifecycle=TaskLifecycle(row["lifecycle"]),
+        expires_at=row["expires_at"],
+        project_state=ProjectState(row["state"]) if row["state"] else None,
+    )
+
+
+async def free_slot(conn: asyncpg.Connection, task_id: uuid.UUID) -> None:
+    """A claim ended without work: its slot is free again."""
+    await conn.execute(
+        "UPDATE open_tasks SET free_slots = least(free_slots + 1, slots) WHERE task_id = $1",
+        task_id,
+    )
+
+
+async def change_task(
+    conn: asyncpg.Connection,
+    *,
+    task_id: uuid.UUID,
+    revision: int,
+    lifecycle: TaskLifecycle,
+    slots: int,
+    expires_at: datetime | None,
+) -> tuple[TaskLifecycle, int] | None:
+    """Apply the dispatcher's TaskChanged if it is newer than what we hold: lifecycle,
+    lifetime, and slots (only ever raised: the added ones are free). The task's lifecycle
+    before and the slots added; None when nothing changed (a redelivery, an older
+    revision, or a task we never had)."""
+    before = await conn.fetchrow(
+        "SELECT lifecycle, slots, revision FROM open_tasks WHERE task_id = $1 FOR NO KEY UPDATE",
+        task_id,
+    )
+    if before is None or before["revision"] >= revision:
+        return None
+    added = max(slots - before["slots"], 0)
+    await conn.execute(
+        "UPDATE open_tasks SET revision = $2, lifecycle = $3, expires_at = $4,"
+        " slots = slots + $5, free_slots = free_slots + $5 WHERE task_id = $1",
+        task_id,
+        revision,
+        lifecycle.value,
+        expires_at,
+        added,
+    )
+    return TaskLifecycle(before["lifecycle"]), added
+
+
+async def cut_task_claims(
+    conn: asyncpg.Connection, task_id: uuid.UUID, reason: EndReason, *, now: datetime
+) -> int:
+    """Cut the task's live claims short (not those cut already, nor those whose lease ran
+    out before: they lapse as they would have); how many."""
+    status = await conn.execute(
+        "UPDATE claims SET cut = $2, version = version + 1"
+        " WHERE task_id = $1 AND status = 'active' AND cut IS NULL AND deadline_at > $3",
+        task_id,
+        reason.value,
+        now,
+    )
+    return int(status.split()[-1])
+
+
+async def cut_project_claims(
+    conn: asyncpg.Connection, project_id: str, reason: EndReason, *, now: datetime
+) -> int:
+    """Cut the project's live claims short, as ``cut_task_claims``; how many. By the
+    partial index of live uncut claims: the cost is the project's own live claims."""
+    status = await conn.execute(
+        "UPDATE claims SET cut = $2, version = version + 1"
+        " WHERE project_id = $1 AND status = 'active' AND cut IS NULL AND deadline_at > $3",
+        project_id,
+        reason.value,
+        now,
+    )
+    return int(status.split()[-1])
+
+
+async def list_claims(conn: asyncpg.Connection, query: ListClaims, *, limit: int) -> list[Claim]:
+    """The contractor's claims, newest first, after the cursor, filtered."""
+    where = ["contractor_id = $1"]
+    args: list[object] = [query.contractor_id]
+    if query.status is not None:
+        args.append(query.status.value)
+        where.append(f"status = ${len(args)}")
+    if query.task_id is not None:
+        args.append(query.task_id)
+        where.append(f"task_id = ${len(args)}")
+    if query.project_id is not None:
+        args.append(query.project_id)
+        where.append(f"project_id = ${len(args)}")
+    if query.after is not None:
+        args.extend(query.after)
+        where.append(f"(granted_at, claim_id) < (${len(args) - 1}, ${len(args)})")
+    args.append(limit)
+    rows = await conn.fetch(
+        f"SELECT * FROM claims WHERE {' AND '.join(where)}"
+        f" ORDER BY granted_at DESC, claim_id DESC LIMIT ${len(args)}",
+        *args,
+    )
+    return [_claim(r) for r in rows]
 
 
 _OFFER_COLUMNS = (
@@ -212,6 +366,8 @@ _OFFER_COLUMNS = (
     " p.title, p.instructions, p.terms_version, p.terms_basis, p.rate_currency, p.rate_minor,"
     " p.max_paid_seconds"
 )
+# Offered only while the task is live and its project active; the partial index
+# open_tasks_offered holds exactly the live tasks with free slots.
 
 
 def _offer(row: asyncpg.Record) -> Offer:
@@ -239,7 +395,7 @@ async def offers_for(
         f"SELECT {_OFFER_COLUMNS} FROM eligibility e"
         " JOIN projects p ON p.project_id = e.project_id"
         " CROSS JOIN LATERAL (SELECT * FROM open_tasks o"
-        "   WHERE o.project_id = e.project_id AND o.free_slots > 0"
+        "   WHERE o.project_id = e.project_id AND o.free_slots > 0 AND o.lifecycle = 'live'"
         "   AND (o.expires_at IS NULL OR o.expires_at > $3)"
         "   AND ($4::int IS NULL OR (-o.priority, o.published_at, o.task_id)"
         "        > (-$4::int, $5::timestamptz, $6::uuid))"
@@ -247,6 +403,7 @@ async def offers_for(
         "        WHERE c.task_id = o.task_id AND c.contractor_id = $1)"
         "   ORDER BY -o.priority, o.published_at, o.task_id LIMIT $2) t"
         " WHERE e.contractor_id = $1 AND ($7::text IS NULL OR e.project_id = $7)"
+        " AND p.state = 'active'"
         " ORDER BY -t.priority, t.published_at, t.task_id LIMIT $2",
         query.contractor_id,
         limit,
@@ -265,8 +422,8 @@ async def offers_of_tasks(
     """These tasks as offers, if they are still claimable (for the offer streams)."""
     rows = await conn.fetch(
         f"SELECT {_OFFER_COLUMNS} FROM open_tasks t JOIN projects p ON p.project_id = t.project_id"
-        " WHERE t.task_id = ANY($1::uuid[]) AND t.free_slots > 0"
-        " AND (t.expires_at IS NULL OR t.expires_at > $2)",
+        " WHERE t.task_id = ANY($1::uuid[]) AND t.free_slots > 0 AND t.lifecycle = 'live'"
+        " AND p.state = 'active' AND (t.expires_at IS NULL OR t.expires_at > $2)",
         list(task_ids),
         now,
     )

@@ -8,9 +8,10 @@ are the validations and the claim's state machine.
 from __future__ import annotations
 
 import enum
+import math
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from crewline import paging, validate
 from crewline.errors import (
@@ -22,7 +23,7 @@ from crewline.errors import (
     PermissionDenied,
 )
 from crewline.money import Money
-from crewline.pay_terms import PayTerms, worked_seconds
+from crewline.pay_terms import Basis, PayTerms, worked_seconds
 from crewline.qualifications import Requirement
 
 # Well inside Kafka's 1 MiB record limit once wrapped in WorkSubmitted and its envelope.
@@ -38,7 +39,11 @@ DEFAULT_SNAPSHOT = 200
 # ClaimTask refusals: the claim_task() SQL function's outcome -> what the caller gets.
 # The reason travels as google.rpc.ErrorInfo, so an app acts on it without parsing text.
 _REFUSALS: dict[str, tuple[type[DomainError], str]] = {
-    "NOT_FOUND": (NotFound, "task not found, or no longer open"),
+    "NOT_FOUND": (NotFound, "task not found"),
+    "TASK_CLOSED": (
+        FailedPrecondition,
+        "the task takes no claims (cancelled, expired, or its project paused or closed)",
+    ),
     "NOT_QUALIFIED": (PermissionDenied, "you do not meet this project's requirements"),
     "BLOCKED": (PermissionDenied, "you are blocked from this project"),
     "ALREADY_CLAIMED": (AlreadyExists, "you already hold a claim on this task"),
@@ -67,8 +72,83 @@ class WithdrawalReason(enum.StrEnum):
 
 
 class ClaimStatus(enum.StrEnum):
-    ACTIVE = "active"
+    ACTIVE = "active"  # live: the contractor holds the slot
+    SUBMITTED = "submitted"  # work handed in
+    ENDED = "ended"  # ended without work: end_reason says why
+
+
+class EndReason(enum.StrEnum):
+    """Why a claim is no longer live; also why the client cut it short (``Claim.cut``).
+    The upper-case name is the machine-readable reason a refused heartbeat carries."""
+
     SUBMITTED = "submitted"
+    RELEASED = "released"
+    EXPIRED = "expired"
+    TASK_CANCELLED = "task_cancelled"
+    TASK_EXPIRED = "task_expired"
+    PROJECT_PAUSED = "project_paused"
+    PROJECT_CLOSED = "project_closed"
+
+
+class TaskLifecycle(enum.StrEnum):
+    """A task as the pool sees it (the dispatcher's TaskChanged)."""
+
+    LIVE = "live"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class ProjectState(enum.StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+# A pause or close cuts the project's live claims short with this reason.
+CUT_BY_PROJECT = {
+    ProjectState.PAUSED: EndReason.PROJECT_PAUSED,
+    ProjectState.CLOSED: EndReason.PROJECT_CLOSED,
+}
+
+# Heartbeats extend a lease by the claim timeout, up to this many timeouts in all (on
+# hourly terms, at least the paid maximum plus one timeout).
+MAX_LEASE_TIMEOUTS = 4
+
+
+def lease(
+    *, granted_at: datetime, claim_timeout_seconds: int, terms: PayTerms
+) -> tuple[datetime, datetime]:
+    """A claim's first deadline and the latest any heartbeat may move it to."""
+    total = MAX_LEASE_TIMEOUTS * claim_timeout_seconds
+    if terms.basis is Basis.HOURLY:
+        total = max(total, terms.max_paid_seconds + claim_timeout_seconds)
+    return (
+        granted_at + timedelta(seconds=claim_timeout_seconds),
+        granted_at + timedelta(seconds=total),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskState:
+    """What decides whether a freed slot is offered again, and why a lapsed claim ended."""
+
+    task_id: uuid.UUID
+    lifecycle: TaskLifecycle
+    expires_at: datetime | None
+    project_state: ProjectState | None  # None: the project is not known here
+
+    def over(self, now: datetime) -> bool:
+        """The task's lifetime is over (it may be extended: not necessarily for good)."""
+        return self.lifecycle is TaskLifecycle.EXPIRED or (
+            self.expires_at is not None and self.expires_at <= now
+        )
+
+    def claimable(self, now: datetime) -> bool:
+        return (
+            self.lifecycle is TaskLifecycle.LIVE
+            and not self.over(now)
+            and self.project_state is ProjectState.ACTIVE
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +163,33 @@ class SubmitWork:
     claim_id: uuid.UUID
     contractor_id: str
     result: bytes
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeartbeatClaim:
+    claim_id: uuid.UUID
+    contractor_id: str
+    worked_seconds: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimRef:
+    """A contractor's own claim (GetClaim, ReleaseClaim)."""
+
+    claim_id: uuid.UUID
+    contractor_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListClaims:
+    """ListMyClaims: newest first, after the cursor (granted_at, claim_id)."""
+
+    contractor_id: str
+    page_size: int
+    after: tuple[datetime, uuid.UUID] | None = None
+    status: ClaimStatus | None = None
+    task_id: uuid.UUID | None = None
+    project_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,6 +238,53 @@ def submit_work(*, claim_id: str, contractor_id: str, result: bytes) -> SubmitWo
         claim_id=validate.uuid_id(claim_id, field="claim_id"),
         contractor_id=validate.identifier(contractor_id, field="contractor_id"),
         result=result,
+    )
+
+
+def heartbeat_claim(*, claim_id: str, contractor_id: str, worked_seconds: int) -> HeartbeatClaim:
+    if worked_seconds < 0:
+        raise InvalidArgument("worked_seconds", "must be 0 or more")
+    return HeartbeatClaim(
+        claim_id=validate.uuid_id(claim_id, field="claim_id"),
+        contractor_id=validate.identifier(contractor_id, field="contractor_id"),
+        worked_seconds=worked_seconds,
+    )
+
+
+def claim_ref(*, claim_id: str, contractor_id: str) -> ClaimRef:
+    return ClaimRef(
+        claim_id=validate.uuid_id(claim_id, field="claim_id"),
+        contractor_id=validate.identifier(contractor_id, field="contractor_id"),
+    )
+
+
+def claim_cursor(granted_at: datetime, claim_id: uuid.UUID) -> str:
+    return paging.PageCursor(granted_at, str(claim_id)).token()
+
+
+def list_claims(
+    *,
+    contractor_id: str,
+    page_size: int,
+    page_token: str = "",
+    status: ClaimStatus | None = None,
+    task_id: str = "",
+    project_id: str = "",
+) -> ListClaims:
+    after = None
+    if page_token:
+        cursor = paging.PageCursor.from_token(page_token)
+        try:
+            after = (cursor.at, uuid.UUID(cursor.id))
+        except ValueError:
+            raise paging.not_ours() from None
+    return ListClaims(
+        contractor_id=validate.identifier(contractor_id, field="contractor_id"),
+        page_size=paging.page_size(page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE),
+        after=after,
+        status=status,
+        task_id=validate.uuid_id(task_id, field="task_id") if task_id else None,
+        project_id=str(validate.uuid_id(project_id, field="project_id")) if project_id else None,
     )
 
 
@@ -195,20 +349,36 @@ class ProjectTerms:
     max_claims_per_contractor: int
     terms: PayTerms
     updated_at: datetime
+    claim_timeout_seconds: int
+    state: ProjectState
 
 
 @dataclass(frozen=True, kw_only=True)
 class Claim:
+    """A contractor's hold on one slot of a task, and its lease.
+
+    Every change returns a new Claim with ``version`` + 1; the repository writes it
+    only over the version it was made from (compare-and-set), under the row's lock.
+    """
+
     claim_id: uuid.UUID
     task_id: uuid.UUID
     contractor_id: str
     request_id: str
     project_id: str
+    client_id: str
     status: ClaimStatus
     terms: PayTerms  # frozen when granted
     version: int
     granted_at: datetime
+    lease_seconds: int  # the project's claim timeout when granted: what a heartbeat adds
+    deadline_at: datetime
+    max_deadline_at: datetime
+    worked_seconds: int = 0  # as last reported
     submitted_at: datetime | None = None
+    end_reason: EndReason | None = None
+    ended_at: datetime | None = None
+    cut: EndReason | None = None  # cut short by the client: the reason it will end with
 
     @property
     def earned(self) -> Money:
@@ -216,18 +386,112 @@ class Claim:
         assert self.submitted_at is not None, "only submitted work earns"
         return self.terms.earned(worked_seconds(self.granted_at, self.submitted_at))
 
+    @property
+    def settlement(self) -> Money | None:
+        """What the contractor is owed for a claim the client cut short that ended with no
+        work: on hourly terms, the time last reported (capped, rounded up to a minor
+        unit); nothing when none was reported, or on per-submission terms."""
+        if (
+            self.status is not ClaimStatus.ENDED
+            or self.cut is None
+            or self.terms.basis is not Basis.HOURLY
+            or self.worked_seconds <= 0
+        ):
+            return None
+        return self.terms.earned(self.worked_seconds)
+
     def answers(self, cmd: ClaimTask) -> Claim:
         """This claim, when ``cmd`` repeats the request that made it."""
         if cmd.task_id != self.task_id:
             raise InvalidArgument("request_id", "was already used for a different request")
         return self
 
+    def _refuse_unless_live(self, now: datetime) -> None:
+        """A claim that has ended, or whose deadline has passed, takes nothing more."""
+        if self.status is not ClaimStatus.ACTIVE:
+            assert self.end_reason is not None
+            lapsed = self.end_reason not in (EndReason.SUBMITTED, EndReason.RELEASED)
+            raise FailedPrecondition(
+                f"claim {self.claim_id} has ended ({self.end_reason})",
+                reason="CLAIM_EXPIRED" if lapsed else "CLAIM_ENDED",
+            )
+        if now >= self.deadline_at:
+            raise FailedPrecondition(
+                f"claim {self.claim_id}: its lease ran out at {self.deadline_at.isoformat()}",
+                reason="CLAIM_EXPIRED",
+            )
+
     def submit(self, *, now: datetime) -> Claim:
-        """Hand in work. Repeating it is a no-op; any other state refuses."""
+        """Hand in work before the deadline. Repeating it is a no-op."""
         if self.status is ClaimStatus.SUBMITTED:
             return self
-        if self.status is not ClaimStatus.ACTIVE:
-            raise FailedPrecondition(f"claim {self.claim_id} is {self.status}, not active")
+        self._refuse_unless_live(now)
         return replace(
-            self, status=ClaimStatus.SUBMITTED, submitted_at=now, version=self.version + 1
+            self,
+            status=ClaimStatus.SUBMITTED,
+            submitted_at=now,
+            end_reason=EndReason.SUBMITTED,
+            ended_at=now,
+            worked_seconds=max(self.worked_seconds, int(worked_seconds(self.granted_at, now))),
+            version=self.version + 1,
+        )
+
+    def heartbeat(self, *, now: datetime, worked: int) -> Claim:
+        """Move the deadline to now + the claim timeout (at most ``max_deadline_at``) and
+        record the time worked. The same report again changes nothing."""
+        self._refuse_unless_live(now)
+        if self.cut is not None:
+            raise FailedPrecondition(
+                f"claim {self.claim_id} was cut short ({self.cut}): its lease is not extended;"
+                f" submit before {self.deadline_at.isoformat()}",
+                reason=self.cut.name,
+            )
+        live_for = math.ceil((now - self.granted_at).total_seconds())
+        if worked > live_for:
+            raise InvalidArgument(
+                "worked_seconds", f"must be at most the {live_for} s the claim has been live"
+            )
+        if worked < self.worked_seconds:
+            raise InvalidArgument(
+                "worked_seconds",
+                f"must not be less than the {self.worked_seconds} s reported before",
+            )
+        if self.deadline_at >= self.max_deadline_at:
+            raise FailedPrecondition(
+                f"claim {self.claim_id}: its lease is at its maximum,"
+                f" {self.max_deadline_at.isoformat()}",
+                reason="LEASE_AT_MAXIMUM",
+            )
+        moved = min(now + timedelta(seconds=self.lease_seconds), self.max_deadline_at)
+        deadline = max(moved, self.deadline_at)  # never earlier than the clock already set
+        if deadline == self.deadline_at and worked == self.worked_seconds:
+            return self
+        return replace(self, deadline_at=deadline, worked_seconds=worked, version=self.version + 1)
+
+    def release(self, *, now: datetime) -> Claim:
+        """Give the slot back. Repeating it is a no-op."""
+        if self.status is ClaimStatus.ENDED and self.end_reason is EndReason.RELEASED:
+            return self
+        self._refuse_unless_live(now)
+        return replace(
+            self,
+            status=ClaimStatus.ENDED,
+            end_reason=EndReason.RELEASED,
+            ended_at=now,
+            version=self.version + 1,
+        )
+
+    def expire(self, *, now: datetime, fired_for: datetime, task_over: bool) -> Claim | None:
+        """End the claim when its lease clock fired: only if it is live and its current
+        deadline has passed by our clock, or is the very deadline the clock fired for (a
+        heartbeat that moved it wins). None when it does not end."""
+        if self.status is not ClaimStatus.ACTIVE or self.deadline_at > max(now, fired_for):
+            return None
+        reason = self.cut or (EndReason.TASK_EXPIRED if task_over else EndReason.EXPIRED)
+        return replace(
+            self,
+            status=ClaimStatus.ENDED,
+            end_reason=reason,
+            ended_at=max(now, self.deadline_at),  # never before the deadline
+            version=self.version + 1,
         )

@@ -116,6 +116,49 @@ class WorkServicer(api_grpc.WorkServiceServicer):
         claim = await claims.submit_work(cmd, self._deps)
         return api.SubmitWorkResponse(claim=pb.claim_to_pb(claim))
 
+    async def HeartbeatClaim(
+        self, request: api.HeartbeatClaimRequest, context: grpc.aio.ServicerContext
+    ) -> api.HeartbeatClaimResponse:
+        cmd = model.heartbeat_claim(
+            claim_id=request.claim_id,
+            contractor_id=principal_of(context).id,
+            worked_seconds=request.worked_seconds,
+        )
+        claim = await claims.heartbeat_claim(cmd, self._deps)
+        return api.HeartbeatClaimResponse(claim=pb.claim_to_pb(claim))
+
+    async def ReleaseClaim(
+        self, request: api.ReleaseClaimRequest, context: grpc.aio.ServicerContext
+    ) -> api.ReleaseClaimResponse:
+        cmd = model.claim_ref(claim_id=request.claim_id, contractor_id=principal_of(context).id)
+        claim = await claims.release_claim(cmd, self._deps)
+        return api.ReleaseClaimResponse(claim=pb.claim_to_pb(claim))
+
+    async def GetClaim(
+        self, request: api.GetClaimRequest, context: grpc.aio.ServicerContext
+    ) -> api.GetClaimResponse:
+        cmd = model.claim_ref(claim_id=request.claim_id, contractor_id=principal_of(context).id)
+        claim, payload, instructions = await claims.get_claim(cmd, self._deps)
+        return api.GetClaimResponse(claim=pb.claim_to_pb(claim, payload, instructions))
+
+    async def ListMyClaims(
+        self, request: api.ListMyClaimsRequest, context: grpc.aio.ServicerContext
+    ) -> api.ListMyClaimsResponse:
+        """Claims without their work (GetClaim has it): a page stays small."""
+        query = model.list_claims(
+            contractor_id=principal_of(context).id,
+            page_size=request.page_size,
+            page_token=request.page_token,
+            status=pb.status_filter(request.status),
+            task_id=request.task_id,
+            project_id=request.project_id,
+        )
+        page, more = await claims.list_my_claims(query, self._deps)
+        return api.ListMyClaimsResponse(
+            claims=[pb.claim_to_pb(c) for c in page],
+            next_page_token=model.claim_cursor(*more) if more else "",
+        )
+
     def register(self, server: grpc.aio.Server) -> None:
         api_grpc.add_WorkServiceServicer_to_server(self, server)
 
@@ -130,6 +173,10 @@ POLICY = (
             "ListOffers": CONTRACTORS,
             "ClaimTask": CONTRACTORS,
             "SubmitWork": CONTRACTORS,
+            "HeartbeatClaim": CONTRACTORS,
+            "ReleaseClaim": CONTRACTORS,
+            "GetClaim": CONTRACTORS,
+            "ListMyClaims": CONTRACTORS,
         },
     )
     | contractor_admin.POLICY

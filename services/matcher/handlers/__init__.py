@@ -19,5 +19,7 @@ from matcher.handlers import claims, projects
 def event_routes(deps: Deps) -> dict[type[Message], Handler]:
     return {
         events_pb2.TaskPublished: partial(claims.on_task_published, deps=deps),
+        events_pb2.TaskChanged: partial(claims.on_task_changed, deps=deps),
+        events_pb2.LeaseElapsed: partial(claims.on_lease_elapsed, deps=deps),
         events_pb2.ProjectChanged: partial(projects.on_project_changed, deps=deps),
     }

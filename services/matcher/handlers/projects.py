@@ -1,16 +1,20 @@
-"""Projects, as the dispatcher announces them: terms, priority and who may take the work."""
+"""Projects, as the dispatcher announces them: terms, priority, state and who may take
+the work."""
 
 from __future__ import annotations
 
 import asyncpg
 
 from crewline.consumer import EventContext
-from crewline.log import bind_contextvars
+from crewline.log import bind_contextvars, get_logger
 from crewline.v1 import events_pb2
 from matcher.adapters import eligibility, offer_signals
 from matcher.adapters import protobuf as pb
 from matcher.adapters import repository as repo
 from matcher.deps import Deps
+from matcher.domain.model import CUT_BY_PROJECT, ProjectState
+
+log = get_logger(__name__)
 
 
 async def on_project_changed(
@@ -18,17 +22,33 @@ async def on_project_changed(
 ) -> None:
     """Keep the newest revision; re-index who may take its tasks when its requirements change.
 
-    New pay terms apply to claims granted from now on: claim_task() copies the
-    project's current terms onto each claim it grants.
+    New pay terms and claim timeout apply to claims granted from now on: claim_task()
+    copies the project's current ones onto each claim it grants. A pause or close
+    withdraws the project's offers from every stream and cuts its live claims short
+    (they keep their deadline; work may still be submitted until it); a resume offers
+    its tasks again (claims cut short stay cut).
     """
     project = pb.project_terms(event.project)
     bind_contextvars(project_id=project.project_id)
+    if project.state is not ProjectState.ACTIVE:
+        # Claims being granted in the project commit first, and none starts until this
+        # commits: the cut below sees every live claim, and nothing is granted after it.
+        await repo.lock_project(conn, project.project_id)
     before = await repo.save_project(conn, project)
     if before is None:
         return  # a redelivery, or older than what we hold
+    if project.state is not ProjectState.ACTIVE and (
+        before is project or before.state is not project.state
+    ):
+        reason = CUT_BY_PROJECT[project.state]
+        now = deps.clock.now()
+        cut = await repo.cut_project_claims(conn, project.project_id, reason, now=now)
+        log.info("project_claims_cut", state=project.state.value, claims=cut)
+        await offer_signals.project_closed(conn, project.project_id)
     if before is project or before.requirements != project.requirements:
         await eligibility.refresh_project(conn, project.project_id)
     if before is not project and before.priority != project.priority:
         await repo.reprioritise(conn, project.project_id, project.priority)
-    # Offers show the title, instructions, terms and order: streams re-read them.
+    # Offers show the title, instructions, terms and order, and a resumed project's
+    # tasks come back: streams re-read them.
     await offer_signals.project_changed(conn, project.project_id)
