@@ -125,9 +125,10 @@ def run_claimgen(stack: Stack, seeded: Seeded, *, total: int, rps: int = 0) -> L
 PGBENCH_SCRIPT = f"""\\set k :k + 1
 \\set n :k * {PG_CLIENTS} + :client_id
 SELECT c.* FROM bench_tasks b, claim_task(gen_random_uuid(), b.task_id,
-    :prefix || (:n % {CONTRACTORS}), 'pgbench-' || :n, now(), b.project_id, b.terms_version,
+    :prefix || (:n % {CONTRACTORS}), 'pgbench-' || :n, now(), b.project_id, b.revision,
     gen_random_uuid(), '{CLAIMS_TOPIC}', convert_to(md5(:n::text) || '0000', 'UTF8'),
-    decode(:envelope, 'hex'), md5(:n::text)) c
+    decode(:envelope, 'hex'), md5(:n::text),
+    3600, now() + interval '1 hour', now() + interval '4 hours') c
     WHERE b.i = :n % {TASKS};
 """
 
@@ -178,10 +179,10 @@ async def pgbench(
     try:
         await conn.execute(
             "CREATE TABLE bench_tasks (i integer PRIMARY KEY, task_id uuid, project_id text,"
-            " terms_version integer)"
+            " revision bigint)"
         )
         await conn.executemany(
-            "INSERT INTO bench_tasks SELECT $1, t.task_id, t.project_id, p.terms_version"
+            "INSERT INTO bench_tasks SELECT $1, t.task_id, t.project_id, p.revision"
             " FROM open_tasks t JOIN projects p USING (project_id) WHERE t.task_id = $2::uuid",
             list(enumerate(seeded.task_ids)),
         )

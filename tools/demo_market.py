@@ -194,6 +194,8 @@ class Market:
                 per_submission=project_pb2.PerSubmissionPay(reward=reward)
             ),
             assignments_per_task=c.slots,
+            # Nobody reviews in this demo: unreviewed work is accepted (and paid) after 1 s.
+            auto_accept_delay_seconds=1,
         )
         reply: task_api.CreateProjectResponse = await call(
             self._tasks.CreateProject, request, self._client_key

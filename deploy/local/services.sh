@@ -41,6 +41,9 @@ up() {
     (
       cd "$CREWLINE_REPO_ROOT"
       export CREWLINE_LOG_FORMAT="${CREWLINE_LOG_FORMAT:-json}"
+      # A laptop stack: leases, lifetimes and auto-accept may be as short as 1 s (the
+      # service's default floor is 60 s), so the demo sees its clocks fire.
+      export CREWLINE_DISPATCHER_MIN_DURATION_SECONDS="${CREWLINE_DISPATCHER_MIN_DURATION_SECONDS:-1}"
       # Only the matcher signs contractor tokens; the others verify with the public key.
       if [[ "$svc" == matcher ]]; then export CREWLINE_TOKEN_SIGNING_KEY_FILE; fi
       exec nohup "$PY" -m "$svc" >>"${LOGS}/${svc}.log" 2>&1

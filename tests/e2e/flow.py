@@ -91,19 +91,24 @@ async def new_project(
     reward: int = 2500,
     title: str = "derm-ratings",
     request_id: str = "",
+    pay_terms: project_pb2.PayTerms | None = None,
     **fields: Any,
 ) -> str:
-    """Create a project paying ``reward`` (USD minor units) per accepted submission; its id.
+    """Create a project paying ``reward`` (USD minor units) per accepted submission, or on
+    ``pay_terms``; its id.
 
-    ``fields`` are any other CreateProjectRequest fields (slots default 1, as the server's).
+    ``fields`` are any other CreateProjectRequest fields (slots default 1, as the server's;
+    auto-accept after 1 s unless given, so unreviewed work is paid within a test).
     """
+    fields.setdefault("auto_accept_delay_seconds", 1)
     reply = await stack.tasks.CreateProject(
         task_api.CreateProjectRequest(
             request_id=request_id or unique("proj"),
             title=title,
             instructions="Rate the model's answer from 1 to 5.",
             requirements=list(requirements),
-            pay_terms=project_pb2.PayTerms(
+            pay_terms=pay_terms
+            or project_pb2.PayTerms(
                 per_submission=project_pb2.PerSubmissionPay(
                     reward=money_pb2.Money(currency_code="USD", amount_minor=reward)
                 )
@@ -153,6 +158,33 @@ async def submit_task(
         metadata=metadata,
     )
     return reply.task
+
+
+def hourly(rate: int, *, cap_seconds: int = 3600) -> project_pb2.PayTerms:
+    """Pay terms of ``rate`` USD minor units an hour, at most ``cap_seconds`` paid per task."""
+    return project_pb2.PayTerms(
+        hourly=project_pb2.HourlyPay(
+            rate=money_pb2.Money(currency_code="USD", amount_minor=rate),
+            max_paid_seconds=cap_seconds,
+        )
+    )
+
+
+async def tasks_in(
+    stack: Stack, project_id: str, count: int = 1, *, client: str = "acme", **spec: Any
+) -> list[task_api.Task]:
+    """``count`` tasks in the project; ``spec`` is any other TaskSpec field (slots, ...)."""
+    reply = await stack.tasks.SubmitTasks(
+        task_api.SubmitTasksRequest(
+            project_id=project_id,
+            tasks=[
+                task_api.TaskSpec(idempotency_key=unique("t"), payload_json="{}", **spec)
+                for _ in range(count)
+            ],
+        ),
+        metadata=await as_client(stack, client),
+    )
+    return list(reply.tasks)
 
 
 async def open_tasks(stack: Stack, contractor: str, project_id: str = "") -> list[str]:

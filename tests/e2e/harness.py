@@ -3,6 +3,7 @@ the test run's own. Tests talk to them only through gRPC and HTTP."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -73,6 +74,34 @@ class ServiceProcess:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    async def holds_partitions(self) -> bool:
+        """Its consumer group has handed it a share of the partitions (from its log)."""
+        lines = [json.loads(x) for x in self.log_text().splitlines() if "partitions_" in x]
+        return (
+            bool(lines)
+            and lines[-1]["event"] == "partitions_assigned"
+            and bool(lines[-1]["partitions"])
+        )
+
+    def replica(self, label: str, **env: str) -> ServiceProcess:
+        """Another process of this service on the same databases and consumer group, with
+        ports and a log of its own (a previous replica's last lines must not satisfy a
+        wait on this one's); ``env`` overrides settings. Not started."""
+        prefix = f"CREWLINE_{self.name.upper()}"
+        addr, metrics_port = f"127.0.0.1:{free_port()}", free_port()
+        return ServiceProcess(
+            self.name,
+            {
+                **self.env,
+                f"{prefix}_GRPC_ADDR": addr,
+                f"{prefix}_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
+                **env,
+            },
+            self.log_path.with_name(f"{self.name}-{label}-{metrics_port}.log"),
+            addr,
+            f"http://127.0.0.1:{metrics_port}/metrics",
+        )
+
 
 @dataclass
 class Stack:
@@ -119,4 +148,7 @@ def service_env(name: str, namespace: str, database: str) -> tuple[dict[str, str
     }
     if name == "matcher":
         env["CREWLINE_TOKEN_SIGNING_KEY_FILE"] = str(secrets.signing_key_file)
+    if name == "dispatcher":
+        # Leases, lifetimes and auto-accept of a second or two, so their clocks fire in a test.
+        env["CREWLINE_DISPATCHER_MIN_DURATION_SECONDS"] = "1"
     return env, grpc_addr, f"http://127.0.0.1:{metrics_port}/metrics"

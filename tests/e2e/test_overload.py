@@ -22,7 +22,7 @@ from crewline.v1 import work_service_pb2_grpc
 
 from flow import as_contractor, claim, submit_task, submit_work, unique, wait_offered
 from harness import ServiceProcess, Stack
-from stack import PG_HOST, PG_PORT, PG_USER, free_port
+from stack import PG_HOST, PG_PORT, PG_USER
 
 BURST = 4000
 LIMIT = 32
@@ -33,26 +33,12 @@ async def small_matcher(
     stack: Stack,
 ) -> AsyncIterator[tuple[ServiceProcess, work_service_pb2_grpc.WorkServiceStub]]:
     """A second matcher (same database and group) that takes only LIMIT calls at once."""
-    primary = stack.services["matcher"]
-    addr, metrics_port = f"127.0.0.1:{free_port()}", free_port()
-    env = {
-        **primary.env,
-        "CREWLINE_MATCHER_GRPC_ADDR": addr,
-        "CREWLINE_MATCHER_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
-        "CREWLINE_MATCHER_MAX_IN_FLIGHT": str(LIMIT),
-    }
-    proc = ServiceProcess(
-        "matcher",
-        env,
-        primary.log_path.with_name(f"matcher-small-{metrics_port}.log"),
-        addr,
-        f"http://127.0.0.1:{metrics_port}/metrics",
-    )
+    proc = stack.services["matcher"].replica("small", CREWLINE_MATCHER_MAX_IN_FLIGHT=str(LIMIT))
     proc.start()
     stack.services["matcher-small"] = proc
     try:
         await stack.wait_healthy("matcher-small")
-        async with grpc.aio.insecure_channel(addr) as channel:
+        async with grpc.aio.insecure_channel(proc.grpc_addr) as channel:
             yield proc, work_service_pb2_grpc.WorkServiceStub(channel)
     finally:
         del stack.services["matcher-small"]

@@ -16,16 +16,7 @@ from crewline.v1 import work_service_pb2_grpc
 
 from flow import as_contractor, claim, offered, submit_task, unique, wait_offered
 from harness import ServiceProcess, Stack
-from stack import eventually, free_port
-
-
-async def holds_partitions(service: ServiceProcess) -> bool:
-    lines = [json.loads(x) for x in service.log_text().splitlines() if "partitions_" in x]
-    return (
-        bool(lines)
-        and lines[-1]["event"] == "partitions_assigned"
-        and bool(lines[-1]["partitions"])
-    )
+from stack import eventually
 
 
 def consumed_by(service: ServiceProcess, correlations: set[str]) -> set[str]:
@@ -41,28 +32,14 @@ def consumed_by(service: ServiceProcess, correlations: set[str]) -> set[str]:
 
 @pytest.fixture
 async def replica(stack: Stack) -> AsyncIterator[work_service_pb2_grpc.WorkServiceStub]:
-    primary = stack.services["matcher"]
-    addr, metrics_port = f"127.0.0.1:{free_port()}", free_port()
-    env = {
-        **primary.env,
-        "CREWLINE_MATCHER_GRPC_ADDR": addr,
-        "CREWLINE_MATCHER_METRICS_ADDR": f"127.0.0.1:{metrics_port}",
-    }
-    second = ServiceProcess(
-        "matcher",
-        env,
-        # A log of its own: a previous replica's last lines must not satisfy the waits below.
-        primary.log_path.with_name(f"matcher-replica-{metrics_port}.log"),
-        addr,
-        f"http://127.0.0.1:{metrics_port}/metrics",
-    )
+    second = stack.services["matcher"].replica("replica")
     second.start()
     stack.services["matcher-replica"] = second
     try:
         await stack.wait_healthy("matcher-replica")
         # The group has handed the replica its share of the tasks topic's partitions.
-        await eventually(lambda: holds_partitions(second))
-        async with grpc.aio.insecure_channel(addr) as channel:
+        await eventually(second.holds_partitions)
+        async with grpc.aio.insecure_channel(second.grpc_addr) as channel:
             yield work_service_pb2_grpc.WorkServiceStub(channel)
     finally:
         del stack.services["matcher-replica"]

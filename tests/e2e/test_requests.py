@@ -69,7 +69,7 @@ def _task_request(project_id: str, /, **changes: object) -> task_api.SubmitTaskR
         ({"payload_json": "[" * 70_000}, "task.payload_json"),
         ({"payload_bytes": b""}, "task.payload_bytes"),
         ({"priority": 101}, "task.priority"),
-        ({"lifetime_seconds": 5}, "task.lifetime_seconds"),
+        ({"lifetime_seconds": -5}, "task.lifetime_seconds"),
     ],
 )
 async def test_malformed_submit_task_is_invalid_names_the_field_and_changes_nothing(
