@@ -7,11 +7,26 @@ records a poll brings from one partition are applied in order, up to
 backlog clears many times faster). Offsets are committed to Kafka by hand, after
 that transaction, so a crash between the two redelivers, never loses.
 
-A handler that fails on a transient database error is retried (the partition
-waits); one that raises anything else rolls back its group, the group is applied
-again one event per transaction, and that event is recorded as ``rejected`` with
-its error (a dead letter for operators), so one poisoned record cannot stall a
-partition forever, nor take its neighbours with it.
+A failure is classified by ``crewline.dead_letters.classify``:
+
+- **transient** (the database away, a deadlock): the group is retried until it
+  passes; the partition waits, nothing is skipped.
+- anything else rolls back its group, and the group is applied again one event per
+  transaction, so only the failing event is affected, never its neighbours:
+- **permanent** (a malformed event, a ``PermanentEventError`` or ``DomainError`` from
+  the handler, a PostgreSQL data or integrity error): the event becomes a dead letter
+  at once: the whole record is kept in ``dead_letters`` with its error, in its own
+  transaction, counted (``dead_letters_total{topic}``, gauge
+  ``dead_letters_open{topic}``) and logged (``event_dead_lettered``); its offset is
+  committed with the others and the consumer goes on. It stops nothing else.
+- **unknown** (anything else, e.g. a handler's bug): tried ``UNKNOWN_ATTEMPTS``
+  times, then dead-lettered the same way: neither a stalled partition nor a lost event.
+
+If the dead letter itself cannot be written, the record is not skipped: a transient
+error retries it, any other restarts the loop, which redelivers it.
+
+``replay`` applies a dead letter again through the same routes and the same inbox
+(``crewline.ops``; ``crewctl deadletters replay``), once its cause is fixed.
 
 Each poll that was applied and committed is reported to ``WorkerHealth`` as
 ``ok``; an unexpected error that restarts the loop is a failure. Kafka errors
@@ -21,7 +36,9 @@ are not: Kafka being away is its probe's business, not this worker's.
 from __future__ import annotations
 
 import asyncio
+import enum
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +48,10 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord
 from aiokafka.errors import KafkaError
 from google.protobuf.message import Message
 
+from crewline import dead_letters, errors
 from crewline.aio import Backoff, sleep_unless
 from crewline.db import TRANSIENT_DB_ERRORS
+from crewline.dead_letters import DeadLetter, Failure, classify, error_text
 from crewline.events import MalformedEvent, PayloadTypes, parse_envelope
 from crewline.health import WorkerHealth
 from crewline.kafka import make_consumer
@@ -44,6 +63,8 @@ from crewline.v1 import envelope_pb2
 log = get_logger(__name__)
 
 GROUP_SIZE = 100  # records of one partition applied in one transaction
+UNKNOWN_ATTEMPTS = 3  # tries of an event failing in an unforeseen way before it is dead
+DEAD_LETTER_GAUGE_SECONDS = 30.0  # other replicas dead-letter and replay too: re-read this often
 
 
 @dataclass(frozen=True)
@@ -60,6 +81,18 @@ class EventContext:
 
 # The payload argument is the routed message class; Any keeps handlers precisely typed.
 Handler = Callable[[asyncpg.Connection, Any, EventContext], Awaitable[None]]
+
+
+class ReplayOutcome(enum.Enum):
+    APPLIED = "applied"  # applied now: no longer open
+    FAILED = "failed"  # failed again: still open, with the new error
+    ALREADY_APPLIED = "already_applied"  # by an earlier replay or a redelivery: nothing done
+
+
+@dataclass(frozen=True)
+class Replayed:
+    outcome: ReplayOutcome
+    dead_letter: DeadLetter  # as it is after the replay
 
 
 class _RebalanceLog(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -85,6 +118,33 @@ class _Stopping(Exception):
 
 class _GroupFailed(Exception):
     """A record of a group cannot be applied with the others: apply them one by one."""
+
+
+class _ReplayFailed(Exception):
+    """A dead letter's replay failed (not transiently); its transaction rolled back."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+def _context(
+    env: envelope_pb2.EventEnvelope, *, topic: str, partition: int, offset: int
+) -> EventContext:
+    return EventContext(
+        event_id=env.event_id,
+        correlation_id=env.correlation_id,
+        producer=env.producer,
+        topic=topic,
+        partition=partition,
+        offset=offset,
+    )
+
+
+def _bound(env: envelope_pb2.EventEnvelope) -> Any:
+    return bound_contextvars(
+        correlation_id=env.correlation_id, event_id=env.event_id, event_type=env.type
+    )
 
 
 class EventConsumer:
@@ -115,6 +175,11 @@ class EventConsumer:
         self._health.register(self._name)
         self._stopping = asyncio.Event()
         self.connected = False
+
+    @property
+    def group_id(self) -> str:
+        """The consumer group; its dead letters are recorded under this name."""
+        return self._group_id
 
     def stop(self) -> None:
         """Finish the record in hand, commit what is applied, and leave."""
@@ -151,7 +216,12 @@ class EventConsumer:
             await sleep_unless(self._stopping, backoff.next())
 
     async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        loop = asyncio.get_running_loop()
+        gauge_at = loop.time()
         while not self._stopping.is_set():
+            if loop.time() >= gauge_at:
+                await self.refresh_dead_letter_gauge()
+                gauge_at = loop.time() + DEAD_LETTER_GAUGE_SECONDS
             batch = await consumer.getmany(timeout_ms=200, max_records=500)
             for tp, records in batch.items():
                 done = -1
@@ -181,7 +251,7 @@ class EventConsumer:
     async def apply_group(self, records: list[ConsumerRecord[bytes, bytes]]) -> list[str]:
         """Apply records of one partition, in order, exactly once each, in one transaction;
         their outcomes. If one cannot be applied with the others, the transaction rolls
-        back and each is applied on its own (``apply``), so only that one is rejected."""
+        back and each is applied on its own (``apply``), so only that one fails."""
         if len(records) == 1:
             return [await self.apply(records[0])]
         started = time.perf_counter()
@@ -203,29 +273,33 @@ class EventConsumer:
             env = parse_envelope(record.value)
             payload = self._types.unpack(env)
         except MalformedEvent:
-            raise _GroupFailed from None  # ``apply`` logs and dead-letters it
+            raise _GroupFailed from None  # ``apply`` dead-letters it
         if payload is None:
             return env, "ignored"
-        ctx = EventContext(
-            event_id=env.event_id,
-            correlation_id=env.correlation_id,
-            producer=env.producer,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-        )
-        with bound_contextvars(
-            correlation_id=env.correlation_id, event_id=env.event_id, event_type=env.type
-        ):
-            if not await self._record(conn, env, ctx, outcome="applied", error=None):
-                return env, "duplicate"
+        ctx = _context(env, topic=record.topic, partition=record.partition, offset=record.offset)
+        with _bound(env):
             try:
-                await self._routes[type(payload)](conn, payload, ctx)
-            except TRANSIENT_DB_ERRORS:
-                raise
-            except Exception:
-                raise _GroupFailed from None  # ``apply`` logs and dead-letters it
-        return env, "applied"
+                applied = await self._apply_in(conn, env, payload, ctx)
+            except Exception as exc:
+                if classify(exc) is Failure.TRANSIENT:
+                    raise
+                raise _GroupFailed from None  # ``apply`` retries or dead-letters it
+        return env, "applied" if applied else "duplicate"
+
+    async def _apply_in(
+        self,
+        conn: asyncpg.Connection,
+        env: envelope_pb2.EventEnvelope,
+        payload: Message,
+        ctx: EventContext,
+    ) -> bool:
+        """Apply one event in ``conn``'s transaction: its inbox row, then its handler.
+        False when the inbox has it already (nothing runs). Deliveries and replays
+        both come through here."""
+        if not await self._record(conn, env, ctx, outcome="applied"):
+            return False
+        await self._routes[type(payload)](conn, payload, ctx)
+        return True
 
     def _account(
         self,
@@ -241,9 +315,7 @@ class EventConsumer:
         if env is None:
             return
         self._metrics.event_handling.labels(record.topic, env.type).observe(elapsed)
-        with bound_contextvars(
-            correlation_id=env.correlation_id, event_id=env.event_id, event_type=env.type
-        ):
+        with _bound(env):
             log.info(
                 "event_consumed",
                 outcome=outcome,
@@ -255,63 +327,176 @@ class EventConsumer:
             )
 
     async def apply(self, record: ConsumerRecord[bytes, bytes]) -> str:
-        """Apply one record exactly once; returns the outcome (applied, duplicate, ...)."""
+        """Apply one record exactly once; the outcome: applied, duplicate, ignored or
+        dead_lettered. Raises a transient error (retry it), or ``_Stopping``."""
         started = time.perf_counter()
         try:
             env = parse_envelope(record.value)
         except MalformedEvent as exc:
-            log.error("event_malformed", topic=record.topic, offset=record.offset, error=str(exc))
-            self._metrics.events_consumed.labels(record.topic, "malformed", "rejected").inc()
-            return "rejected"
-        ctx = EventContext(
-            event_id=env.event_id,
-            correlation_id=env.correlation_id,
-            producer=env.producer,
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-        )
-        with bound_contextvars(
-            correlation_id=env.correlation_id, event_id=env.event_id, event_type=env.type
-        ):
-            outcome = await self._apply_envelope(env, ctx)
+            outcome = await self._dead_letter(record, None, exc, Failure.PERMANENT)
+            self._account(record, None, outcome, time.perf_counter() - started)
+            return outcome
+        with _bound(env):
+            outcome = await self._apply_alone(record, env)
         self._account(record, env, outcome, time.perf_counter() - started)
         return outcome
 
-    async def _apply_envelope(self, env: envelope_pb2.EventEnvelope, ctx: EventContext) -> str:
-        try:
-            payload = self._types.unpack(env)
-        except MalformedEvent as exc:
-            return await self._reject(env, ctx, exc)
-        if payload is None:
-            return "ignored"  # not ours: no effect, so nothing to deduplicate
-        handler = self._routes[type(payload)]
-        try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                if not await self._record(conn, env, ctx, outcome="applied", error=None):
-                    return "duplicate"
-                await handler(conn, payload, ctx)
-        except TRANSIENT_DB_ERRORS:
-            raise
-        except Exception as exc:
-            log.exception("event_handler_failed")
-            return await self._reject(env, ctx, exc)
-        return "applied"
-
-    async def _reject(
-        self, env: envelope_pb2.EventEnvelope, ctx: EventContext, exc: Exception
+    async def _apply_alone(
+        self, record: ConsumerRecord[bytes, bytes], env: envelope_pb2.EventEnvelope
     ) -> str:
+        """Apply one event in its own transaction, retrying an unknown failure a few
+        times; a permanent one, or an unknown one that persists, is dead-lettered."""
+        ctx = _context(env, topic=record.topic, partition=record.partition, offset=record.offset)
+        backoff = Backoff()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                payload = self._types.unpack(env)
+                if payload is None:
+                    return "ignored"  # not ours: no effect, so nothing to deduplicate
+                async with self._pool.acquire() as conn, conn.transaction():
+                    applied = await self._apply_in(conn, env, payload, ctx)
+                return "applied" if applied else "duplicate"
+            except Exception as exc:
+                failure = classify(exc)
+                if failure is Failure.TRANSIENT:
+                    raise
+                if failure is Failure.UNKNOWN and attempt < UNKNOWN_ATTEMPTS:
+                    log.warning("event_handler_failed", attempt=attempt, exc_info=exc)
+                    await sleep_unless(self._stopping, backoff.next())
+                    if self._stopping.is_set():
+                        raise _Stopping from None  # not applied, not committed: redelivered
+                    continue
+                return await self._dead_letter(record, env, exc, failure, attempts=attempt)
+
+    async def _dead_letter(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        env: envelope_pb2.EventEnvelope | None,
+        exc: Exception,
+        failure: Failure,
+        *,
+        attempts: int = 1,
+    ) -> str:
+        """Keep the whole record as a dead letter, in its own transaction; "dead_lettered",
+        or "duplicate" when it is one already. Errors propagate: the record is never
+        skipped without its dead letter."""
+        topic = record.topic.removeprefix(self._kafka.namespace)
+        error = error_text(exc)
+        event_id = (
+            env.event_id
+            if env is not None
+            else dead_letters.record_event_id(
+                self._group_id, topic, record.partition, record.offset
+            )
+        )
+        async with self._pool.acquire() as conn:
+            fresh = await dead_letters.insert(
+                conn,
+                event_id=event_id,
+                consumer=self._group_id,
+                topic=topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
+                value=record.value or b"",
+                event_type=env.type if env is not None else "",
+                correlation_id=env.correlation_id if env is not None else "",
+                error=error,
+            )
+        where = {
+            "topic": topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "dead_letter_id": str(event_id),
+        }
+        if not fresh:
+            log.info("event_dead_letter_exists", **where)
+            return "duplicate"
+        self._metrics.dead_letters.labels(topic).inc()
+        details: dict[str, Any] = {"exc_info": exc} if failure is Failure.UNKNOWN else {}
+        log.error(
+            "event_dead_lettered",
+            **where,
+            error=error,
+            failure=failure.value,
+            attempts=attempts,
+            **details,
+        )
+        await self.refresh_dead_letter_gauge()
+        return "dead_lettered"
+
+    async def refresh_dead_letter_gauge(self) -> None:
+        """Set ``dead_letters_open{topic}`` from the table (replicas share it)."""
         try:
             async with self._pool.acquire() as conn:
-                fresh = await self._record(conn, env, ctx, outcome="rejected", error=repr(exc))
-        except TRANSIENT_DB_ERRORS:
-            raise
-        except Exception:
-            # Not even the dead letter can be written: skip the record, loudly, rather
-            # than stall its partition behind it forever.
-            log.exception("event_dead_letter_failed", offset=ctx.offset, partition=ctx.partition)
-            return "rejected"
-        return "rejected" if fresh else "duplicate"
+                counts = await dead_letters.open_counts(conn, consumer=self._group_id)
+        except TRANSIENT_DB_ERRORS as exc:
+            log.warning("dead_letter_gauge_not_refreshed", error=repr(exc))
+            return
+        for topic in {*self._topics, *counts}:
+            self._metrics.dead_letters_open.labels(topic).set(counts.get(topic, 0))
+
+    async def replay(self, event_id: uuid.UUID) -> Replayed:
+        """Apply the dead letter ``event_id`` again, through the same routes and inbox as
+        a delivery, in one transaction: APPLIED (it is no longer open), FAILED (kept
+        with the new error) or ALREADY_APPLIED. ``NotFound`` when this consumer has no
+        such dead letter; a transient error propagates (retry the replay)."""
+        with bound_contextvars(dead_letter_id=str(event_id)):
+            try:
+                outcome = await self._replay_once(event_id)
+            except _ReplayFailed as failed:
+                outcome = ReplayOutcome.FAILED
+                error = error_text(failed.cause)
+                async with self._pool.acquire() as conn:
+                    await dead_letters.mark_failed(conn, event_id, error=error)
+                unknown = classify(failed.cause) is Failure.UNKNOWN
+                details: dict[str, Any] = {"exc_info": failed.cause} if unknown else {}
+                log.warning("dead_letter_replay_failed", error=error, **details)
+            async with self._pool.acquire() as conn:
+                letter = await dead_letters.find(conn, event_id)
+            assert letter is not None  # dead letters are never deleted
+            self._metrics.dead_letter_replays.labels(letter.topic, outcome.value).inc()
+            log.info("dead_letter_replayed", outcome=outcome.value, replays=letter.replays)
+        await self.refresh_dead_letter_gauge()
+        return Replayed(outcome, letter)
+
+    async def _replay_once(self, event_id: uuid.UUID) -> ReplayOutcome:
+        async with self._pool.acquire() as conn, conn.transaction():
+            # Locked: concurrent replays of one event take turns; the second finds it applied.
+            letter = await dead_letters.find(conn, event_id, lock=True)
+            if letter is None or letter.consumer != self._group_id:
+                raise errors.NotFound(
+                    f"no dead letter {event_id} in {self._group_id}",
+                    reason="DEAD_LETTER_NOT_FOUND",
+                )
+            if letter.applied_at is not None:
+                return ReplayOutcome.ALREADY_APPLIED
+            try:
+                applied = await self._replay_in(conn, letter)
+            except Exception as exc:
+                if classify(exc) is Failure.TRANSIENT:
+                    raise
+                raise _ReplayFailed(exc) from exc  # leaving the block rolls its work back
+            await dead_letters.mark_applied(conn, event_id, replayed=applied)
+        return ReplayOutcome.APPLIED if applied else ReplayOutcome.ALREADY_APPLIED
+
+    async def _replay_in(self, conn: asyncpg.Connection, letter: DeadLetter) -> bool:
+        """The stored record parsed afresh and applied in ``conn``'s transaction; False
+        when the inbox has it (a redelivery applied it after the cause was fixed)."""
+        env = parse_envelope(letter.value)
+        payload = self._types.unpack(env)
+        ctx = _context(
+            env,
+            topic=self._kafka.topic(letter.topic),
+            partition=letter.partition,
+            offset=letter.offset,
+        )
+        with _bound(env):
+            if payload is None:  # no longer routed: ignored now, as a delivery would be
+                return await self._record(conn, env, ctx, outcome="ignored")
+            return await self._apply_in(conn, env, payload, ctx)
 
     async def _record(
         self,
@@ -320,12 +505,11 @@ class EventConsumer:
         ctx: EventContext,
         *,
         outcome: str,
-        error: str | None,
     ) -> bool:
         """Insert the event into the inbox; False when it was already there."""
         row = await conn.fetchval(
             'INSERT INTO inbox (consumer, event_id, event_type, topic, partition, "offset",'
-            " outcome, error) VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8)"
+            " outcome) VALUES ($1, $2::uuid, $3, $4, $5, $6, $7)"
             " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING 1",
             self._group_id,
             env.event_id,
@@ -334,7 +518,6 @@ class EventConsumer:
             ctx.partition,
             ctx.offset,
             outcome,
-            error,
         )
         return row is not None
 

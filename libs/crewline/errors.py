@@ -98,3 +98,19 @@ class Unavailable(DomainError):
 
     code = "UNAVAILABLE"
     default_reason = "DEPENDENCY_UNAVAILABLE"
+
+
+class PermanentEventError(Exception):
+    """A consumed event that can never be applied as it is: raise it from an event handler.
+
+    For facts the event gets wrong that no retry will change: an unknown currency, an
+    amount that is not positive or does not fit, a missing key, a reference to nothing.
+    The consumer (``crewline.consumer``) rolls back the handler's transaction, keeps the
+    whole record as a dead letter with this message, counts it, and goes on with the
+    next record; an operator replays it once the cause is fixed (``crewctl deadletters
+    replay``). A ``DomainError`` raised by a handler is taken as permanent too, except
+    ``Aborted`` and ``ResourceExhausted`` (retried a few times first) and ``Unavailable``
+    (retried until it passes). Never use it for a passing fault such as the database
+    being away. Not a ``DomainError``: it never answers a gRPC call. The rules are
+    ``crewline.dead_letters.classify``.
+    """

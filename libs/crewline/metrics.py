@@ -26,6 +26,9 @@ class Metrics:
     events_consumed: Counter
     event_handling: Histogram
     consumer_lag: Gauge
+    dead_letters: Counter
+    dead_letters_open: Gauge
+    dead_letter_replays: Counter
     outbox_backlog: Gauge
     outbox_published: Counter
     outbox_dead_letters: Counter
@@ -57,7 +60,7 @@ class Metrics:
             ),
             events_consumed=Counter(
                 f"{p}_events_consumed_total",
-                "Kafka events consumed, by outcome (applied, duplicate, ignored, rejected)",
+                "Kafka events consumed, by outcome (applied, duplicate, ignored, dead_lettered)",
                 ["topic", "type", "outcome"],
                 registry=reg,
             ),
@@ -72,6 +75,25 @@ class Metrics:
                 f"{p}_consumer_lag_messages",
                 "Records between the committed offset and the high watermark",
                 ["topic", "partition"],
+                registry=reg,
+            ),
+            dead_letters=Counter(
+                f"{p}_dead_letters_total",
+                "Consumed events set aside as dead letters: they could not be applied for a"
+                " permanent reason (crewctl deadletters list)",
+                ["topic"],
+                registry=reg,
+            ),
+            dead_letters_open=Gauge(
+                f"{p}_dead_letters_open",
+                "Dead-lettered events not yet applied by a replay",
+                ["topic"],
+                registry=reg,
+            ),
+            dead_letter_replays=Counter(
+                f"{p}_dead_letter_replays_total",
+                "Dead letters replayed, by outcome (applied, failed, already_applied)",
+                ["topic", "outcome"],
                 registry=reg,
             ),
             outbox_backlog=Gauge(

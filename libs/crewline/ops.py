@@ -1,20 +1,27 @@
 """OpsService: what operators see of the kernel's own state, served by every service.
 
 Dead-lettered deadlines (see ``crewline.clock``) are listed a page at a time and
-brought back with ``RearmDeadline``. Operators only: the rule is ``POLICY``, which
-``ServiceKit.runtime`` adds to each service's own.
+brought back with ``RearmDeadline``. Dead-lettered events (see ``crewline.consumer``)
+are listed with ``ListDeadLetters`` and applied again with ``ReplayDeadLetter``,
+through the service's own consumer (``ServiceKit.runtime`` hands it over). Operators
+only: the rule is ``POLICY``, which ``ServiceKit.runtime`` adds to each service's own.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import asyncpg
 import grpc
 
-from crewline import clock, errors, paging, validate
+from crewline import clock, dead_letters, errors, paging, validate
 from crewline.auth.principal import OPERATORS
+from crewline.consumer import EventConsumer, ReplayOutcome
+from crewline.dead_letters import DeadLetter
 from crewline.edge import AccessPolicy
+from crewline.events import ALL_TOPICS
 from crewline.protobuf import from_timestamp, timestamp
 from crewline.timekeeping import Clock
 from crewline.v1 import ops_service_pb2 as api
@@ -34,6 +41,11 @@ _OUTCOMES = {
     clock.Scheduled.ARMED: api.REARM_OUTCOME_ARMED,
     clock.Scheduled.MOVED: api.REARM_OUTCOME_MOVED,
     clock.Scheduled.UNCHANGED: api.REARM_OUTCOME_UNCHANGED,
+}
+_REPLAYED = {
+    ReplayOutcome.APPLIED: api.REPLAY_OUTCOME_APPLIED,
+    ReplayOutcome.FAILED: api.REPLAY_OUTCOME_FAILED,
+    ReplayOutcome.ALREADY_APPLIED: api.REPLAY_OUTCOME_ALREADY_APPLIED,
 }
 
 
@@ -99,10 +111,53 @@ def deadline_to_pb(record: clock.DeadlineRecord) -> api.Deadline:
     return pb
 
 
+def topic_of(value: str) -> str | None:
+    """A topic filter: one of Crewline's topics, without the namespace; None for any."""
+    if not value:
+        return None
+    if value not in ALL_TOPICS:
+        raise errors.InvalidArgument("topic", f"must be one of {', '.join(ALL_TOPICS)}")
+    return value
+
+
+def event_id_of(value: str) -> uuid.UUID:
+    """An event id: a UUID, as the dead letters list shows it."""
+    return validate.uuid_id(value, field="event_id")
+
+
+def dead_letter_cursor_of(token: str) -> paging.PageCursor | None:
+    """(dead_at, event_id) after which a page of dead letters starts; None for the first."""
+    after = paging.cursor_of(token)
+    if after is not None:
+        try:
+            uuid.UUID(after.id)
+        except ValueError:
+            raise paging.not_ours() from None
+    return after
+
+
+def dead_letter_to_pb(letter: DeadLetter) -> api.DeadLetter:
+    return api.DeadLetter(
+        event_id=str(letter.event_id),
+        topic=letter.topic,
+        partition=letter.partition,
+        offset=letter.offset,
+        type=letter.event_type,
+        error=letter.error,
+        dead_at=timestamp(letter.dead_at),
+        correlation_id=letter.correlation_id,
+        replays=letter.replays,
+    )
+
+
 class OpsServicer(api_grpc.OpsServiceServicer):
-    def __init__(self, *, pool: asyncpg.Pool, clock: Clock) -> None:
+    def __init__(
+        self, *, pool: asyncpg.Pool, clock: Clock, consumers: Iterable[EventConsumer] = ()
+    ) -> None:
         self._pool = pool
         self._clock = clock
+        # A dead letter is replayed by the consumer (group) whose handler failed it.
+        self._consumers = {c.group_id: c for c in consumers}
 
     async def ListDeadLetteredDeadlines(
         self, request: api.ListDeadLetteredDeadlinesRequest, context: grpc.aio.ServicerContext
@@ -133,10 +188,53 @@ class OpsServicer(api_grpc.OpsServiceServicer):
             deadline=deadline_to_pb(record), outcome=_OUTCOMES[outcome]
         )
 
+    async def ListDeadLetters(
+        self, request: api.ListDeadLettersRequest, context: grpc.aio.ServicerContext
+    ) -> api.ListDeadLettersResponse:
+        topic = topic_of(request.topic)
+        size = paging.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
+        after = dead_letter_cursor_of(request.page_token)
+        async with self._pool.acquire() as conn:
+            found = await dead_letters.list_open(conn, topic=topic, after=after, limit=size + 1)
+        page = found[:size]
+        return api.ListDeadLettersResponse(
+            dead_letters=[dead_letter_to_pb(d) for d in page],
+            next_page_token=page[-1].cursor().token() if len(found) > size else "",
+        )
+
+    async def ReplayDeadLetter(
+        self, request: api.ReplayDeadLetterRequest, context: grpc.aio.ServicerContext
+    ) -> api.ReplayDeadLetterResponse:
+        event_id = event_id_of(request.event_id)
+        async with self._pool.acquire() as conn:
+            letter = await dead_letters.find(conn, event_id)
+        if letter is None:
+            raise errors.NotFound(f"no dead letter {event_id}", reason="DEAD_LETTER_NOT_FOUND")
+        consumer = self._consumers.get(letter.consumer)
+        if consumer is None:
+            raise errors.FailedPrecondition(
+                f"dead letter {event_id} belongs to consumer {letter.consumer!r},"
+                " which this service does not run",
+                reason="CONSUMER_NOT_HERE",
+            )
+        replayed = await consumer.replay(event_id)
+        return api.ReplayDeadLetterResponse(
+            outcome=_REPLAYED[replayed.outcome],
+            dead_letter=dead_letter_to_pb(replayed.dead_letter),
+        )
+
     def register(self, server: grpc.aio.Server) -> None:
         api_grpc.add_OpsServiceServicer_to_server(self, server)
 
 
 _OPS = api.DESCRIPTOR.services_by_name["OpsService"]
 SERVICE_NAME = _OPS.full_name
-POLICY = AccessPolicy.of(_OPS, {"ListDeadLetteredDeadlines": OPERATORS, "RearmDeadline": OPERATORS})
+POLICY = AccessPolicy.of(
+    _OPS,
+    {
+        "ListDeadLetteredDeadlines": OPERATORS,
+        "RearmDeadline": OPERATORS,
+        "ListDeadLetters": OPERATORS,
+        "ReplayDeadLetter": OPERATORS,
+    },
+)

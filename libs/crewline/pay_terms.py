@@ -67,8 +67,3 @@ def pay_terms(
             f"must be between {MIN_PAID_SECONDS} and {MAX_PAID_SECONDS}",
         )
     return PayTerms(basis=basis, rate=rate, max_paid_seconds=max_paid_seconds)
-
-
-def worked_seconds(granted_at: datetime, submitted_at: datetime) -> float:
-    """Time a claim was live: the upper bound on time worked until time tracking lands."""
-    return max((submitted_at - granted_at).total_seconds(), 0.0)

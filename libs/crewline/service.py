@@ -119,7 +119,9 @@ class ServiceKit:
         ``max_request_bytes``: the largest request message taken (default gRPC's 4 MiB).
         """
         s = self.settings
-        ops = OpsServicer(pool=self.pool, clock=self.clock)
+        # Dead letters are replayed through the consumer whose handler failed them.
+        consumers = [w for w in workers if isinstance(w, EventConsumer)]
+        ops = OpsServicer(pool=self.pool, clock=self.clock, consumers=consumers)
         service_names = [*service_names, OPS_SERVICE]
         server, health_servicer = build_server(
             host=s.grpc_host,

@@ -11,7 +11,7 @@ import pytest
 
 from crewline.errors import AlreadyExists, DomainError, FailedPrecondition, InvalidArgument
 from crewline.money import Money
-from crewline.pay_terms import Basis, PayTerms, pay_terms, worked_seconds
+from crewline.pay_terms import Basis, PayTerms, pay_terms
 from crewline.qualifications import (
     MAX_REQUIREMENTS,
     MAX_VALUES,
@@ -296,14 +296,6 @@ def test_pay_terms_are_validated_with_field_names() -> None:
     made = pay_terms(basis=Basis.PER_SUBMISSION, rate=USD, max_paid_seconds=7, field="p")
     assert made.max_paid_seconds == 0
     assert made.same_terms(PayTerms(basis=Basis.PER_SUBMISSION, rate=USD, version=4))
-
-
-def test_worked_seconds_is_never_negative() -> None:
-    assert worked_seconds(T0, T0 + timedelta(seconds=90)) == 90.0
-    assert worked_seconds(T0, T0 - timedelta(seconds=5)) == 0.0
-
-
-# --- the matcher's contractors ---------------------------------------------------------
 
 
 def create(**changes: object) -> contractors.CreateContractor:
