@@ -913,5 +913,5 @@ def test_every_new_command_is_in_the_tree() -> None:
     assert isinstance(task, click.Group) and isinstance(claim, click.Group)
     assert isinstance(project, click.Group)
     assert names(task) == {"get", "list", "cancel", "add-slots", "lifetime"}
-    assert names(claim) == {"get", "list", "heartbeat", "release"}
+    assert names(claim) == {"get", "list", "heartbeat", "release", "submit"}
     assert {"pause", "resume", "close"} <= names(project)

@@ -13,6 +13,13 @@ from typing import Protocol, TypedDict
 from crewline.ctl.config import Addresses
 
 
+class MoneyRecord(TypedDict):
+    """An amount in the currency's minor units (cents): 1250 USD is 12.50 USD."""
+
+    currency: str
+    amount_minor: int
+
+
 class ClientRecord(TypedDict):
     client_id: str
     display_name: str

@@ -19,9 +19,17 @@ import click
 from crewline.ctl import config
 from crewline.ctl.api import Admin, AdminFactory
 from crewline.ctl.claim_api import Claims, ClaimsFactory
-from crewline.ctl.errors import CLIENT_KEY_HINT, CONTRACTOR_TOKEN_HINT, CtlError, ExitCode
+from crewline.ctl.errors import (
+    CALLER_HINT,
+    CLIENT_KEY_HINT,
+    CONTRACTOR_TOKEN_HINT,
+    CtlError,
+    ExitCode,
+)
+from crewline.ctl.ledger_api import Ledger, LedgerFactory
 from crewline.ctl.output import print_json
 from crewline.ctl.project_api import Projects, ProjectsFactory
+from crewline.ctl.submission_api import Submissions, SubmissionsFactory
 from crewline.ctl.task_api import Tasks, TasksFactory
 
 T = TypeVar("T")
@@ -61,6 +69,20 @@ def grpc_claims(addresses: config.Addresses, credential: str) -> Claims:
     return GrpcClaims.connect(addresses, credential)
 
 
+def grpc_submissions(addresses: config.Addresses, credential: str) -> Submissions:
+    """The real Submissions, for a client's API key; gRPC imported only here."""
+    from crewline.ctl.submission_rpc import GrpcSubmissions
+
+    return GrpcSubmissions.connect(addresses, credential)
+
+
+def grpc_ledger(addresses: config.Addresses, credential: str) -> Ledger:
+    """The real Ledger, for any caller's credential; gRPC imported only here."""
+    from crewline.ctl.ledger_rpc import GrpcLedger
+
+    return GrpcLedger.connect(addresses, credential)
+
+
 @dataclass(frozen=True)
 class Wiring:
     """What crewctl takes from the outside world; tests pass their own."""
@@ -72,6 +94,8 @@ class Wiring:
     connect_projects: ProjectsFactory = grpc_projects
     connect_tasks: TasksFactory = grpc_tasks
     connect_claims: ClaimsFactory = grpc_claims
+    connect_submissions: SubmissionsFactory = grpc_submissions
+    connect_ledger: LedgerFactory = grpc_ledger
     # How `crewctl watch` waits before reconnecting, and the jitter of that wait (0-1).
     sleep: Callable[[float], None] = time.sleep
     jitter: Callable[[], float] = random.random
@@ -167,6 +191,29 @@ class State:
         return self.wiring.connect_claims(
             *self._caller(config.resolve_contractor_credential, CONTRACTOR_TOKEN_HINT)
         )
+
+    def submissions(self) -> Submissions:
+        """A client's review calls, with the client's API key."""
+        return self.wiring.connect_submissions(
+            *self._caller(config.resolve_client_credential, CLIENT_KEY_HINT)
+        )
+
+    def ledger(self, *, operator: bool = False) -> Ledger:
+        """The ledger's calls. As an operator (``operator``): the operator credential.
+        Otherwise as whoever the credential is: --credential, else $CREWLINE_CREDENTIAL (a
+        client's API key or a contractor's token), else the operator credential."""
+        found = self._config()
+        addresses = self._addresses(found)
+        ctx = click.get_current_context(silent=True)
+        own = None
+        if not operator:
+            try:
+                own = config.resolve_contractor_credential(self.options.credential, self.wiring.env)
+            except config.CredentialError:
+                own = None
+        if ctx is not None and own:  # else the operator credential's hint, the default
+            ctx.meta[CREDENTIAL_HINT] = CALLER_HINT
+        return self.wiring.connect_ledger(addresses, own or self.credential(found))
 
     def emit(self, data: T, render: Callable[[T], None]) -> None:
         """``data`` as JSON with ``--json``, else through ``render``."""

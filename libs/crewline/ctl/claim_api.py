@@ -10,8 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol, TypedDict
 
+from crewline.ctl.api import MoneyRecord
 from crewline.ctl.config import Addresses
 from crewline.ctl.project_api import PayTermsRecord
+
+
+class SegmentRecord(TypedDict):
+    """A stretch of time worked, RFC 3339 both."""
+
+    started_at: str
+    ended_at: str
 
 
 class ClaimRecord(TypedDict):
@@ -24,7 +32,7 @@ class ClaimRecord(TypedDict):
     # The lease: the claim ends then unless work is submitted or a heartbeat moves it.
     deadline_at: str | None
     max_deadline_at: str | None  # no heartbeat moves the lease past it
-    worked_seconds: int  # as last reported
+    worked_seconds: int  # as last reported; once submitted, the time worked
     # Set when the client cancelled or paused the work: no more heartbeats, but work
     # may be submitted until deadline_at. The reason the claim ends with if it is not.
     cut: str | None
@@ -34,6 +42,12 @@ class ClaimRecord(TypedDict):
     instructions: str
     payload_json: str | None
     payload_base64: str | None
+    # Once work is submitted: its review (pending, accepted or rejected), the client's
+    # feedback, what it earns when accepted, and the tracked segments as submitted.
+    review: str | None
+    feedback: str
+    earned: MoneyRecord | None
+    segments: list[SegmentRecord]
 
 
 class ClaimPage(TypedDict):
@@ -53,6 +67,17 @@ class Claims(Protocol):
     def heartbeat(self, claim_id: str, worked_seconds: int) -> ClaimRecord: ...
 
     def release(self, claim_id: str) -> ClaimRecord: ...
+
+    def submit(
+        self,
+        claim_id: str,
+        result: bytes,
+        worked_seconds: int,
+        segments: list[SegmentRecord],
+    ) -> ClaimRecord:
+        """Hand in ``result`` with the time worked: ``segments``, or ``worked_seconds``
+        (0 and no segments: the last heartbeat's report counts)."""
+        ...
 
 
 # Builds a Claims for the resolved addresses and the contractor's token.

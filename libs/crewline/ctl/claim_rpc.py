@@ -5,9 +5,11 @@ Protobuf stops here: replies become the records of ``crewline.ctl.claim_api``.
 
 from __future__ import annotations
 
-from crewline.ctl.claim_api import ClaimPage, ClaimRecord
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from crewline.ctl.claim_api import ClaimPage, ClaimRecord, SegmentRecord
 from crewline.ctl.config import Addresses
-from crewline.ctl.pb import enum_number, enum_word, timestamp_text
+from crewline.ctl.pb import enum_number, enum_word, money_field, timestamp_text
 from crewline.ctl.project_rpc import pay_terms_record
 from crewline.ctl.rpc import Caller, ServiceCalls
 from crewline.ctl.task_rpc import payload
@@ -17,6 +19,22 @@ from crewline.v1 import work_service_pb2_grpc as api_grpc
 
 CLAIM_STATUS = api.ClaimStatus.DESCRIPTOR
 _END_REASON = claim_pb2.ClaimEndReason.DESCRIPTOR
+_REVIEW = claim_pb2.ReviewState.DESCRIPTOR
+
+
+def segment_record(pb: claim_pb2.WorkSegment) -> SegmentRecord:
+    return {
+        "started_at": pb.started_at.ToJsonString(),
+        "ended_at": pb.ended_at.ToJsonString(),
+    }
+
+
+def segment_pb(record: SegmentRecord) -> claim_pb2.WorkSegment:
+    """A segment record (RFC 3339 times) as a message; ValueError if a time is unreadable."""
+    started, ended = Timestamp(), Timestamp()
+    started.FromJsonString(record["started_at"])
+    ended.FromJsonString(record["ended_at"])
+    return claim_pb2.WorkSegment(started_at=started, ended_at=ended)
 
 
 def claim_record(pb: api.Claim) -> ClaimRecord:
@@ -39,6 +57,10 @@ def claim_record(pb: api.Claim) -> ClaimRecord:
         "instructions": pb.instructions,
         "payload_json": payload_json,
         "payload_base64": payload_base64,
+        "review": enum_word(_REVIEW, pb.review),
+        "feedback": pb.feedback,
+        "earned": money_field(pb, "earned"),
+        "segments": [segment_record(s) for s in pb.segments],
     }
 
 
@@ -85,3 +107,18 @@ class GrpcClaims:
     def release(self, claim_id: str) -> ClaimRecord:
         reply = self._calls.call("ReleaseClaim", api.ReleaseClaimRequest(claim_id=claim_id))
         return claim_record(reply.claim)
+
+    def submit(
+        self,
+        claim_id: str,
+        result: bytes,
+        worked_seconds: int,
+        segments: list[SegmentRecord],
+    ) -> ClaimRecord:
+        request = api.SubmitWorkRequest(
+            claim_id=claim_id,
+            result=result,
+            worked_seconds=worked_seconds,
+            segments=[segment_pb(s) for s in segments],
+        )
+        return claim_record(self._calls.call("SubmitWork", request).claim)

@@ -6,14 +6,18 @@ The credential is the contractor's token (--credential or $CREWLINE_CREDENTIAL),
 
 from __future__ import annotations
 
+import json
+from datetime import UTC
+from typing import IO, Any
+
 import click
 
 from crewline.ctl.app import State, example, pass_state
-from crewline.ctl.claim_api import ClaimPage, ClaimRecord
+from crewline.ctl.claim_api import ClaimPage, ClaimRecord, SegmentRecord
 from crewline.ctl.output import print_record, print_rows, shorten
 from crewline.ctl.pages import print_more, read_pages
-from crewline.ctl.params import Duration
-from crewline.ctl.projects import describe_terms
+from crewline.ctl.params import Duration, parse_instant
+from crewline.ctl.projects import describe_terms, money_text
 
 CLAIM_STATUSES = ("active", "submitted", "ended")
 _ID = "01JA2B3C4D5E6F7G8H9J0KMNPQ"
@@ -25,6 +29,12 @@ def print_claim(claim: ClaimRecord) -> None:
     shown["payload_json"] = shorten(claim["payload_json"])
     shown["payload_base64"] = shorten(claim["payload_base64"])
     shown["instructions"] = shorten(claim["instructions"])
+    shown["earned"] = money_text(claim.get("earned"))
+    segments = claim.get("segments") or []
+    shown["segments"] = (
+        "; ".join(f"{s['started_at']} to {s['ended_at']}" for s in segments[:5])
+        + (f"; ... ({len(segments)} in all; --json shows all)" if len(segments) > 5 else "")
+    ) or None
     print_record("Claim", shown)
 
 
@@ -37,6 +47,7 @@ def print_page(page: ClaimPage) -> None:
         "worked_seconds",
         "cut",
         "end_reason",
+        "review",
     )
     print_rows("Claims", page["claims"], columns)
     print_more(page)
@@ -47,6 +58,7 @@ def print_page(page: ClaimPage) -> None:
     epilog=example(
         "crewctl claim list --status active",
         f"crewctl claim heartbeat {_ID} --worked 25m",
+        f"crewctl claim submit {_ID} --result-file answer.json --worked 40m",
     ),
 )
 def claim() -> None:
@@ -139,3 +151,90 @@ def release(state: State, claim_id: str) -> None:
     A released claim is not paid.
     """
     state.emit(state.claims().release(claim_id), print_claim)
+
+
+def read_segments(source: IO[str]) -> list[SegmentRecord]:
+    """A JSON array of {"started_at": TIME, "ended_at": TIME} (ISO 8601 with a zone), as
+    segment records in UTC; a mistake names the segment, e.g. ``segments[2].ended_at``."""
+    try:
+        data: Any = json.load(source)
+    except json.JSONDecodeError as err:
+        raise click.BadParameter(f"not JSON: {err}", param_hint="--segments") from None
+    if not isinstance(data, list):
+        raise click.BadParameter(
+            'expected a JSON array of {"started_at": ..., "ended_at": ...}',
+            param_hint="--segments",
+        )
+    found: list[SegmentRecord] = []
+    for i, item in enumerate(data):
+        times: dict[str, str] = {}
+        for name in ("started_at", "ended_at"):
+            value = item.get(name) if isinstance(item, dict) else None
+            if not isinstance(value, str):
+                raise click.BadParameter(
+                    f"segments[{i}].{name} is missing: give an ISO 8601 time",
+                    param_hint="--segments",
+                )
+            try:
+                at = parse_instant(value).astimezone(UTC)
+            except ValueError as err:
+                raise click.BadParameter(
+                    f"segments[{i}].{name}: {err}", param_hint="--segments"
+                ) from None
+            times[name] = at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        found.append({"started_at": times["started_at"], "ended_at": times["ended_at"]})
+    return found
+
+
+@claim.command(
+    "submit",
+    epilog=example(
+        f"crewctl claim submit {_ID} --result-file answer.json --worked 1h30m",
+        f"crewctl claim submit {_ID} --result-file answer.json --segments segments.json",
+        f"echo '{{\"rating\": 4}}' | crewctl claim submit {_ID} --result-file -",
+    ),
+)
+@click.argument("claim_id")
+@click.option(
+    "--result-file",
+    type=click.File("rb"),
+    required=True,
+    help="The work to hand in (at most 512 KiB); - reads stdin.",
+)
+@click.option(
+    "--worked",
+    "worked_seconds",
+    type=Duration(minimum=1),
+    metavar="SECONDS_OR_DURATION",
+    help="Total time worked, e.g. 2400, 40m, 1h30m: at most the time the claim has been live.",
+)
+@click.option(
+    "--segments",
+    "segments_file",
+    type=click.File("r"),
+    metavar="FILE.json",
+    help='Tracked time: a JSON array of {"started_at": ..., "ended_at": ...} (ISO 8601),'
+    " within the claim's life and not overlapping.",
+)
+@pass_state
+def submit(
+    state: State,
+    claim_id: str,
+    result_file: IO[bytes],
+    worked_seconds: int | None,
+    segments_file: IO[str] | None,
+) -> None:
+    """Hand in the work for CLAIM_ID before its deadline_at, with the time worked.
+
+    The time worked is --worked or --segments (not both); with neither, the last
+    heartbeat's report counts. On hourly terms the claim earns its frozen rate times
+    the time worked, up to the project's cap; `crewctl claim get` then shows what it
+    earns and, once the client reviews it, the review and any feedback. Submitting
+    again returns the submitted claim unchanged.
+    """
+    if worked_seconds is not None and segments_file is not None:
+        raise click.UsageError("give --worked or --segments, not both")
+    segments = read_segments(segments_file) if segments_file is not None else []
+    result = result_file.read()
+    submitted = state.claims().submit(claim_id, result, worked_seconds or 0, segments)
+    state.emit(submitted, print_claim)

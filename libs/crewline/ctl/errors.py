@@ -17,6 +17,7 @@ class ExitCode(IntEnum):
     NOT_FOUND = 4
     UNAVAILABLE = 5
     UNHEALTHY = 6
+    UNRECONCILED = 7
 
 
 EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
@@ -27,6 +28,7 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.NOT_FOUND: "not found (NOT_FOUND)",
     ExitCode.UNAVAILABLE: "service unavailable (UNAVAILABLE, DEADLINE_EXCEEDED, cannot connect)",
     ExitCode.UNHEALTHY: "health: not every check says SERVING",
+    ExitCode.UNRECONCILED: "ledger verify: the books do not reconcile",
 }
 
 _EXIT_BY_STATUS: dict[str, ExitCode] = {
@@ -52,6 +54,10 @@ CONTRACTOR_TOKEN_HINT = (
     "check the contractor token (--credential, $CREWLINE_CREDENTIAL); tokens expire, and an"
     " operator issues a new one with `crewctl contractor token CONTRACTOR_ID`"
 )
+CALLER_HINT = (
+    "check the credential: --credential, $CREWLINE_CREDENTIAL (a client's API key or a"
+    " contractor's token), else the operator credential; each sees only its own account"
+)
 
 _HINTS: dict[str, str] = {
     "UNAUTHENTICATED": CREDENTIAL_HINT,
@@ -73,6 +79,12 @@ _REASON_HINTS: dict[str, str] = {
     "PROJECT_PAUSED": f"the client paused the project: {_CUT}",
     "PROJECT_CLOSED": "the project is closed for good; claims already running may still submit",
     "TASK_FINISHED": "the task is over; `crewctl task get TASK_ID` shows how it ended",
+    "REJECTED": (
+        "the work was rejected; to accept it after all (within 30 days of the rejection)"
+        " add --override-rejection"
+    ),
+    "REVERT_WINDOW_OVER": "the rejection is older than the revert window and stands for good",
+    "ALREADY_ACCEPTED": "accepted work is final (and paid); a bonus is the way to add to it",
 }
 
 

@@ -5,10 +5,12 @@
 
 Commands: ``client create``, ``client key create|list|revoke``, ``contractor
 create|get|update|deactivate|token|revoke-token``, ``qualification type define|list``,
-``qualification grant|revoke|list``, ``block create|lift|list``, ``health``. Every
-call carries ``authorization: Bearer <operator credential>``, except a client's
-(``project ...``, ``task ...``, ``watch``: its API key) and a contractor's (``claim ...``:
-its token). Settings are resolved in ``crewline.ctl.config``.
+``qualification grant|revoke|list``, ``block create|lift|list``, ``payout run|get``,
+``ledger verify``, ``health``. Every call carries ``authorization: Bearer <operator
+credential>``, except a client's (``project ...``, ``task ...``, ``watch``,
+``submission ...``: its API key) and a contractor's (``claim ...``: its token);
+``statement`` and ``earnings`` are made as whoever the credential is. Settings are
+resolved in ``crewline.ctl.config``.
 
 Exit codes:
     0  ok
@@ -18,6 +20,7 @@ Exit codes:
     4  not found (NOT_FOUND)
     5  service unavailable (UNAVAILABLE, DEADLINE_EXCEEDED, cannot connect)
     6  health: not every check says SERVING
+    7  ledger verify: the books do not reconcile
 
 Shell completion is Click's: ``eval "$(_CREWCTL_COMPLETE=bash_source crewctl)"``.
 """
@@ -37,10 +40,13 @@ from crewline.ctl.blocks import block
 from crewline.ctl.claims import claim
 from crewline.ctl.clients import client
 from crewline.ctl.contractors import contractor
+from crewline.ctl.deadletters import deadletters
 from crewline.ctl.deadlines import deadline
 from crewline.ctl.health import health
+from crewline.ctl.ledger import earnings, ledger, payout, statement
 from crewline.ctl.projects import project
 from crewline.ctl.qualifications import qualification
+from crewline.ctl.submissions import submission
 from crewline.ctl.tasks import task
 from crewline.ctl.watch import watch
 
@@ -57,8 +63,10 @@ Settings, first found wins: flag > environment > config file > default.
                `operator_credential_file` in the config file;
                $CREWLINE_HOME/secrets/operator.credential (CREWLINE_HOME: ./.local).
                `make operator-credential` prints the local stack's one.
-               As a client (project, task, watch) or a contractor (claim):
-               --credential; CREWLINE_CREDENTIAL (an API key, a contractor token).
+               As a client (project, task, watch, submission) or a contractor
+               (claim): --credential; CREWLINE_CREDENTIAL (an API key, a token).
+               statement, earnings: --credential, CREWLINE_CREDENTIAL, else the
+               operator credential.
   config file  --config; CREWCTL_CONFIG; ~/.config/crewline/crewctl.toml (TOML)"""
 
 _COMPLETION_HELP = """\b
@@ -97,14 +105,14 @@ class CrewctlGroup(click.Group):
 @click.option(
     "--credential",
     metavar="CRED",
-    help="Operator credential; for project/task/watch a client's API key, for claim a"
-    " contractor's token (visible to other local users; prefer env or a file).",
+    help="Operator credential; for project/task/watch/submission a client's API key, for"
+    " claim a contractor's token (visible to other local users; prefer env or a file).",
 )
 @click.pass_context
 def cli(ctx: click.Context, /, as_json: bool, **given: str | None) -> None:
     """Operate Crewline: clients and their API keys; contractors, their tokens,
-    qualifications and blocks; health. As a client: projects, tasks, watch. As a
-    contractor: claims."""
+    qualifications and blocks; payouts and the books; health. As a client: projects,
+    tasks, watch, review of submissions. As a contractor: claims and earnings."""
     # A Wiring already in ctx.obj (tests) replaces the real environment and gRPC.
     wiring = ctx.obj if isinstance(ctx.obj, Wiring) else Wiring()
     ctx.obj = State(Options(json=as_json, **given), wiring)
@@ -120,6 +128,12 @@ cli.add_command(watch)
 cli.add_command(claim)
 cli.add_command(health)
 cli.add_command(deadline)
+cli.add_command(deadletters)
+cli.add_command(submission)
+cli.add_command(earnings)
+cli.add_command(statement)
+cli.add_command(payout)
+cli.add_command(ledger)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,6 +9,9 @@ from __future__ import annotations
 from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.message import Message
 
+from crewline.ctl.api import MoneyRecord
+from crewline.v1 import money_pb2
+
 _UNSPECIFIED = "UNSPECIFIED"
 
 
@@ -17,6 +20,17 @@ def timestamp_text(message: Message, name: str) -> str | None:
     if not message.HasField(name):
         return None
     return str(getattr(message, name).ToJsonString())
+
+
+def money_record(money: money_pb2.Money) -> MoneyRecord:
+    return {"currency": money.currency_code, "amount_minor": money.amount_minor}
+
+
+def money_field(message: Message, name: str) -> MoneyRecord | None:
+    """A Money field as a record, or None when it is unset."""
+    if not message.HasField(name):
+        return None
+    return money_record(getattr(message, name))
 
 
 def _prefix(enum: EnumDescriptor) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
@@ -184,6 +185,23 @@ def format_money(amount_minor: int, currency: str) -> str:
     """1250, ``USD`` -> ``12.50 USD``."""
     decimals = _DECIMALS.get(currency, 2)
     return f"{Decimal(amount_minor).scaleb(-decimals):f} {currency}"
+
+
+def money_text(money: Mapping[str, Any] | None) -> str | None:
+    """A money record as ``12.50 USD``; None stays None."""
+    if money is None:
+        return None
+    return format_money(money["amount_minor"], money["currency"])
+
+
+def positive_minor_units(amount: str, currency: str) -> int:
+    """``minor_units``, refusing zero and negative amounts and malformed currencies."""
+    if not re.fullmatch(r"[A-Za-z]{3}", currency):
+        raise click.BadParameter(f"{currency!r} is not a currency code, e.g. USD")
+    minor = minor_units(amount, currency)
+    if minor <= 0:
+        raise click.BadParameter(f"{amount} {currency.upper()} must be greater than zero")
+    return minor
 
 
 def describe_terms(terms: PayTermsRecord) -> str:

@@ -1,0 +1,189 @@
+"""``crewctl deadletters ...``: consumed events a service could not apply, and their replay.
+
+A consumer sets aside an event it cannot apply for a permanent reason (an unknown
+currency, a negative amount, a missing key, a foreign-key failure) as a dead letter,
+and goes on (see ``crewline.consumer``). Every service serves them through the
+kernel's OpsService; the ledger keeps the books, so it is the default ``--service``.
+Calls carry the operator credential. Records are JSON-ready dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Protocol, TypedDict
+
+import click
+
+from crewline.ctl import config
+from crewline.ctl.app import State, example, pass_state
+from crewline.ctl.errors import CtlError, ExitCode
+from crewline.ctl.output import note, print_record
+
+MAX_PAGE_SIZE = 500
+
+
+class DeadLetterRecord(TypedDict):
+    event_id: str
+    topic: str  # without the deployment's namespace, e.g. crewline.tasks.v1
+    partition: int
+    offset: int
+    type: str  # the event's type, e.g. crewline.v1.SubmissionAccepted; '' if it did not parse
+    error: str  # the first failure's, then the last replay's
+    dead_at: str | None
+    correlation_id: str
+    replays: int
+
+
+class DeadLetterPage(TypedDict):
+    dead_letters: list[DeadLetterRecord]
+    next_page_token: str  # empty on the last page
+
+
+class Replayed(TypedDict):
+    outcome: str  # applied, failed or already_applied
+    dead_letter: DeadLetterRecord
+
+
+class DeadLetterOps(Protocol):
+    """One service's OpsService calls. Each raises ``RpcFailed`` when refused."""
+
+    def list_dead_letters(self, topic: str, page_size: int, page_token: str) -> DeadLetterPage: ...
+
+    def replay(self, event_id: str) -> Replayed: ...
+
+
+# Builds a DeadLetterOps for (service, address, operator credential).
+OpsFactory = Callable[[str, str, str], DeadLetterOps]
+
+
+def grpc_ops(service: str, address: str, credential: str) -> DeadLetterOps:
+    """The real DeadLetterOps; gRPC imported only here, so --help stays quick."""
+    from crewline.ctl.deadletter_rpc import GrpcDeadLetterOps
+
+    return GrpcDeadLetterOps(service, address, credential)
+
+
+# Tests replace it; the rest of crewctl's outside world is ``crewline.ctl.app.Wiring``.
+connect: OpsFactory = grpc_ops
+
+
+def ops_of(state: State, service: str) -> DeadLetterOps:
+    """``service``'s OpsService at its resolved address, with the operator credential."""
+    env = state.wiring.env
+    try:
+        found = config.load_config(state.options.config, env, state.wiring.home)
+        flag = getattr(state.options, service)
+        address = config.resolve_address(service, flag, env, found)
+    except config.ConfigError as err:
+        raise CtlError(str(err), exit_code=ExitCode.USAGE) from None
+    return connect(service, address, state.credential(found))
+
+
+def with_json(state: State, as_json: bool) -> State:
+    """The command's own --json, the same as crewctl's."""
+    return replace(state, options=replace(state.options, json=True)) if as_json else state
+
+
+def print_page(page: DeadLetterPage) -> None:
+    """Plain lines, not a table: an event id is copied whole into ``replay``, never folded."""
+    letters = page["dead_letters"]
+    click.secho(f"Dead letters: {len(letters)}", bold=True)
+    for d in letters:
+        replays = f"replays {d['replays']}" if d["replays"] else "not replayed"
+        where = f"{d['topic']}:{d['partition']}@{d['offset']}"
+        click.echo(f"{d['event_id']}  {d['type'] or '(malformed)'}  {d['dead_at']}  {replays}")
+        click.echo(f"    {where}  {d['error']}")
+    if page["next_page_token"]:
+        click.echo(f"More: --page-token {page['next_page_token']}")
+
+
+def print_replayed(replayed: Replayed) -> None:
+    print_record(f"Dead letter ({replayed['outcome']})", replayed["dead_letter"])
+
+
+service_option = click.option(
+    "--service",
+    type=click.Choice(config.SERVICES),
+    default="ledger",
+    show_default=True,
+    help="Whose consumer (the ledger keeps the books).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="As crewctl --json.")
+
+
+@click.group(
+    "deadletters",
+    epilog=example(
+        "crewctl deadletters list",
+        "crewctl deadletters replay 3f2b8c1e-9d4a-4c0e-8f5b-2a7d6e1c9b30",
+    ),
+)
+def deadletters() -> None:
+    """Events a service's consumer could not apply (dead letters): list and replay them."""
+
+
+@deadletters.command(
+    "list",
+    epilog=example(
+        "crewctl deadletters list",
+        "crewctl deadletters list --service dispatcher --topic crewline.claims.v1 --all --json",
+    ),
+)
+@service_option
+@click.option("--topic", default="", help="Only this topic, e.g. crewline.tasks.v1.")
+@click.option("--page-size", type=click.IntRange(0, MAX_PAGE_SIZE), default=0, help="1-500; 0: 50.")
+@click.option("--page-token", default="", help="The previous page's token.")
+@click.option("--all", "every", is_flag=True, help="Every page, as one list.")
+@json_option
+@pass_state
+def list_(
+    state: State,
+    service: str,
+    topic: str,
+    page_size: int,
+    page_token: str,
+    every: bool,
+    as_json: bool,
+) -> None:
+    """List the open dead letters, oldest first, with their error.
+
+    Each is an event the consumer set aside for a permanent reason, without stopping:
+    it stays until a replay applies it (crewctl deadletters replay). Services count
+    them in crewline_<service>_dead_letters_total and _dead_letters_open.
+    """
+    ops = ops_of(state, service)
+    page = ops.list_dead_letters(topic, page_size, page_token)
+    found = list(page["dead_letters"])
+    while every and page["next_page_token"]:
+        page = ops.list_dead_letters(topic, page_size, page["next_page_token"])
+        found.extend(page["dead_letters"])
+    result: DeadLetterPage = {"dead_letters": found, "next_page_token": page["next_page_token"]}
+    with_json(state, as_json).emit(result, print_page)
+
+
+@deadletters.command(
+    "replay",
+    epilog=example(
+        "crewctl deadletters replay 3f2b8c1e-9d4a-4c0e-8f5b-2a7d6e1c9b30",
+        "crewctl deadletters replay EVENT_ID --service dispatcher --json",
+    ),
+)
+@click.argument("event_id")
+@service_option
+@json_option
+@pass_state
+@click.pass_context
+def replay(ctx: click.Context, state: State, event_id: str, service: str, as_json: bool) -> None:
+    """Apply the dead letter EVENT_ID again, once its cause is fixed.
+
+    It goes through the consumer's own handler and its idempotency, so it is
+    applied at most once: the outcome is applied (it leaves the list), failed
+    (it stays, with the new error; exits 1) or already_applied (nothing done).
+    An unknown EVENT_ID is NOT_FOUND (exit 4).
+    """
+    replayed = ops_of(state, service).replay(event_id)
+    with_json(state, as_json).emit(replayed, print_replayed)
+    if replayed["outcome"] == "failed":
+        note(f"Not applied: {replayed['dead_letter']['error']}")
+        ctx.exit(ExitCode.REFUSED)

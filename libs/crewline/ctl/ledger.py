@@ -1,0 +1,247 @@
+"""The books, on the ledger: ``crewctl ledger verify`` and ``crewctl payout ...``
+(operators), ``crewctl statement`` and ``crewctl earnings`` (anyone, for what is theirs).
+
+Operators' commands carry the operator credential. ``statement`` and ``earnings`` are
+made as whoever the credential is: --credential, else $CREWLINE_CREDENTIAL (a client's
+API key or a contractor's token: their own account), else the operator credential
+(any account, named with --account or --contractor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+
+from crewline.ctl.app import State, example, pass_state
+from crewline.ctl.errors import ExitCode
+from crewline.ctl.ledger_api import (
+    EarningsLineRecord,
+    EarningsRecord,
+    PayoutBatchRecord,
+    StatementPage,
+    VerifyRecord,
+)
+from crewline.ctl.output import note, print_record, print_rows
+from crewline.ctl.pages import print_more, read_pages
+from crewline.ctl.projects import money_text
+from crewline.ctl.submissions import money
+
+MAX_PAGE_SIZE = 500
+_BATCH = "2026-w18"
+
+# Counts of trouble in a verification: each must be 0.
+TROUBLE = (
+    "unbalanced_transaction_count",
+    "mismatched_balance_count",
+    "unpaid_count",
+    "paid_twice_count",
+    "rejected_with_pay_count",
+)
+
+
+def reconciled(report: VerifyRecord) -> bool:
+    """The books balance, and every check found nothing wrong."""
+    return report["balanced"] and not any(report[k] for k in TROUBLE)  # type: ignore[literal-required]
+
+
+def duration_text(seconds: int) -> str:
+    """7500 -> ``2h05m``; under an hour ``12m30s``."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+# --- ledger verify ----------------------------------------------------------------------
+
+
+def print_verify(report: VerifyRecord) -> None:
+    shown: dict[str, object] = dict(report)
+    shown["total_paid_to_contractors"] = (
+        ", ".join(t for t in map(money_text, report["total_paid_to_contractors"]) if t) or None
+    )
+    shown["balanced"] = "yes" if report["balanced"] else "NO"
+    print_record("Books", shown)
+
+
+@click.group("ledger", epilog=example("crewctl ledger verify", "crewctl --json ledger verify"))
+def ledger() -> None:
+    """The books: verify that they reconcile. Operators only."""
+
+
+@ledger.command(
+    "verify",
+    epilog=example("crewctl ledger verify", "crewctl --json ledger verify | jq .paid_twice_count"),
+)
+@pass_state
+@click.pass_context
+def verify(ctx: click.Context, state: State) -> None:
+    """Recompute every balance from the journal and check the books.
+
+    Checks that every transaction sums to zero per currency, that each stored balance
+    equals the sum of its account's entries, that every accepted submission was paid
+    exactly once and no rejected one at all; prints what it checked, with counts.
+    Exits 7 unless everything reconciles (the report is printed either way).
+    """
+    report = state.ledger(operator=True).verify_books()
+    state.emit(report, print_verify)
+    if not reconciled(report):
+        wrong = ", ".join(f"{k}={report[k]}" for k in TROUBLE if report[k])  # type: ignore[literal-required]
+        note(f"The books do not reconcile: {wrong or 'not balanced'}")
+        ctx.exit(ExitCode.UNRECONCILED)
+
+
+# --- payouts ----------------------------------------------------------------------------
+
+
+def print_batch(batch: PayoutBatchRecord) -> None:
+    shown: dict[str, object] = {k: v for k, v in batch.items() if k != "payouts"}
+    shown["threshold"] = money_text(batch["threshold"])
+    shown["total"] = money_text(batch["total"])
+    shown["payouts"] = len(batch["payouts"])
+    print_record("Payout batch", shown)
+    rows = [{**p, "amount": money_text(p["amount"])} for p in batch["payouts"]]
+    print_rows("Payouts", rows, ("contractor_id", "amount", "status", "payout_id"))
+
+
+@click.group(
+    "payout",
+    epilog=example(
+        f"crewctl payout run {_BATCH} --threshold 50.00 USD", f"crewctl payout get {_BATCH}"
+    ),
+)
+def payout() -> None:
+    """Payout batches: contractors' balances moved out for payment. Operators only."""
+
+
+@payout.command(
+    "run",
+    epilog=example(
+        f"crewctl payout run {_BATCH} --threshold 50.00 USD",
+        f"crewctl --json payout run {_BATCH} --threshold 0.01 USD | jq .total",
+    ),
+)
+@click.argument("batch_id")
+@click.option(
+    "--threshold",
+    nargs=2,
+    required=True,
+    metavar="AMOUNT CURRENCY",
+    help="Pay out every contractor balance of at least this, e.g. 50.00 USD.",
+)
+@pass_state
+def run(state: State, batch_id: str, threshold: tuple[str, str]) -> None:
+    """Run the payout batch BATCH_ID (1-128 characters you choose, e.g. the week).
+
+    Every contractor whose balance in that currency is at least the threshold is paid
+    out in full, each all or nothing. The batch id makes it safe to run again, forever:
+    the same id returns the same batch (with another threshold it is refused).
+    """
+    value = money(*threshold)
+    state.emit(state.ledger(operator=True).run_payout_batch(batch_id, value), print_batch)
+
+
+@payout.command("get", epilog=example(f"crewctl payout get {_BATCH}"))
+@click.argument("batch_id")
+@pass_state
+def get_batch(state: State, batch_id: str) -> None:
+    """The payout batch BATCH_ID and its payouts."""
+    state.emit(state.ledger(operator=True).get_payout_batch(batch_id), print_batch)
+
+
+# --- statement --------------------------------------------------------------------------
+
+
+def print_statement(page: StatementPage) -> None:
+    rows = [
+        {
+            **e,
+            "amount": money_text(e["amount"]),
+            "balance_after": money_text(e["balance_after"]),
+        }
+        for e in page["entries"]
+    ]
+    columns = ("posted_at", "kind", "source", "amount", "balance_after", "reversal_of", "memo")
+    print_rows(f"Statement of {page['account_id'] or 'your account'}", rows, columns)
+    print_more(page)
+
+
+@click.command(
+    "statement",
+    epilog=example(
+        "crewctl statement",
+        "crewctl statement --account contractor:dr-lee --all",
+        "crewctl --json statement --account payouts:in_flight --page-size 100",
+    ),
+)
+@click.option(
+    "--account",
+    "account_id",
+    default="",
+    help="Operators: any account, e.g. contractor:ID, client:ID, platform:fees,"
+    " payouts:in_flight. Default: your own.",
+)
+@click.option(
+    "--page-size", type=click.IntRange(0, MAX_PAGE_SIZE), default=0, help="0: the default."
+)
+@click.option("--page-token", default="", help="The previous page's token.")
+@click.option("--all", "every", is_flag=True, help="Every page, as one list.")
+@pass_state
+def statement(state: State, account_id: str, page_size: int, page_token: str, every: bool) -> None:
+    """An account's entries, newest first, each with the balance after it.
+
+    A client or a contractor sees their own account (their API key or token in
+    --credential or $CREWLINE_CREDENTIAL); an operator any account (--account).
+    """
+    calls = state.ledger()
+    page = read_pages(
+        lambda token: calls.list_statement(account_id, page_size, token),
+        "entries",
+        page_token,
+        every,
+    )
+    state.emit(page, print_statement)
+
+
+# --- earnings ---------------------------------------------------------------------------
+
+
+def _lines(lines: Sequence[EarningsLineRecord]) -> list[dict[str, object]]:
+    return [
+        {
+            **line,
+            "paid": money_text(line["paid"]),
+            "claimed": duration_text(line["claimed_seconds"]),
+            "tracked": duration_text(line["tracked_seconds"]),
+            "per_claimed_hour": money_text(line["per_claimed_hour"]),
+            "per_tracked_hour": money_text(line["per_tracked_hour"]),
+        }
+        for line in lines
+    ]
+
+
+def print_earnings(earnings: EarningsRecord) -> None:
+    figures = ("paid", "submissions", "claimed", "tracked", "per_claimed_hour", "per_tracked_hour")
+    print_rows("Earnings by project", _lines(earnings["by_project"]), ("key", *figures))
+    print_rows("Earnings by week (Monday)", _lines(earnings["by_week"]), ("key", *figures))
+    print_rows("Total", _lines(earnings["total"]), figures)
+    other = ", ".join(t for t in map(money_text, earnings["other"]) if t)
+    click.echo(f"Bonuses, referrals and settlements (not in the hourly figures): {other or '-'}")
+
+
+@click.command(
+    "earnings",
+    epilog=example("crewctl earnings", "crewctl --json earnings --contractor dr-lee"),
+)
+@click.option("--contractor", "contractor_id", default="", help="Operators: whose. Default: yours.")
+@pass_state
+def earnings(state: State, contractor_id: str) -> None:
+    """What a contractor was paid: per project, per week and in total, with effective
+    hourly pay.
+
+    Per claimed hour divides the pay by the time from each claim to its submission; per
+    tracked hour by the time worked as submitted. Bonuses, referrals and settlements are
+    shown apart. A contractor sees their own (their token in --credential or
+    $CREWLINE_CREDENTIAL); an operator anyone's (--contractor).
+    """
+    state.emit(state.ledger().get_earnings(contractor_id), print_earnings)
