@@ -21,6 +21,7 @@ from crewline.errors import (
     NotFound,
     PermissionDenied,
 )
+from crewline.events import parse_envelope
 from crewline.money import Money
 from crewline.pay_terms import Basis, PayTerms
 from crewline.protobuf import pay_terms_to_pb, requirement_to_pb, timestamp
@@ -153,6 +154,18 @@ async def claim(
     return (await claims.claim_task(cmd, deps)).claim
 
 
+async def work_submitted(deps: Deps) -> list[events_pb2.WorkSubmitted]:
+    """The WorkSubmitted events written so far, in order."""
+    found = []
+    for row in await deps.pool.fetch("SELECT envelope FROM outbox ORDER BY id"):
+        envelope = parse_envelope(row["envelope"])
+        if envelope.type == events_pb2.WorkSubmitted.DESCRIPTOR.full_name:
+            event = events_pb2.WorkSubmitted()
+            envelope.payload.Unpack(event)
+            found.append(event)
+    return found
+
+
 async def refused(deps: Deps, contractor_id: str, task_id: uuid.UUID) -> DomainError:
     with pytest.raises(DomainError) as caught:
         await claim(deps, contractor_id, task_id)
@@ -196,20 +209,45 @@ async def test_hourly_work_earns_the_frozen_rate_for_the_time_up_to_the_cap(
     p = await project(matcher_deps, terms=hourly, claim_timeout=4 * 3600)
     await contractor(matcher_deps, "ana")
     first = await claim(matcher_deps, "ana", await task(matcher_deps, p))
-    clock.advance(timedelta(minutes=20))
+    # The rate doubles after the grant: the claim keeps the rate it was granted under.
+    doubled = PayTerms(
+        basis=Basis.HOURLY, rate=Money("USD", 9000), max_paid_seconds=3600, version=2
+    )
+    await project(matcher_deps, project_id=p, terms=doubled, claim_timeout=4 * 3600, revision=2)
+    clock.advance(timedelta(minutes=30))
     done = await claims.submit_work(
-        model.submit_work(claim_id=str(first.claim_id), contractor_id="ana", result=b"x"),
+        model.submit_work(
+            claim_id=str(first.claim_id), contractor_id="ana", result=b"x", worked_seconds=1200
+        ),
         matcher_deps,
     )
-    assert done.earned == Money("USD", 1500)  # a third of an hour at $45/h
+    assert done.earned == Money("USD", 1500)  # 20 minutes at the frozen $45/h
+    assert done.worked_seconds == 1200 and done.terms == hourly
 
     second = await claim(matcher_deps, "ana", await task(matcher_deps, p))
+    start = clock.now()
     clock.advance(timedelta(hours=3))
+    tracked = [
+        (start, start + timedelta(hours=1)),
+        (start + timedelta(hours=2), start + timedelta(hours=3)),
+    ]
     late = await claims.submit_work(
-        model.submit_work(claim_id=str(second.claim_id), contractor_id="ana", result=b"x"),
+        model.submit_work(
+            claim_id=str(second.claim_id), contractor_id="ana", result=b"x", segments=tracked
+        ),
         matcher_deps,
     )
-    assert late.earned == Money("USD", 4500)  # capped at one hour
+    assert late.terms == doubled and late.worked_seconds == 7200
+    assert late.earned == Money("USD", 9000)  # capped at one hour, at the new claim's rate
+
+    work = await work_submitted(matcher_deps)
+    assert [(w.reward.amount_minor, w.worked_seconds, len(w.segments)) for w in work] == [
+        (1500, 1200, 0),
+        (9000, 7200, 2),
+    ]
+    assert work[1].client_id == "acme" and work[1].granted_at == timestamp(second.granted_at)
+    assert work[1].segments[1].ended_at == timestamp(start + timedelta(hours=3))
+    assert work[0].pay_terms.hourly.rate.amount_minor == 4500
 
 
 async def test_each_refusal_names_its_reason_and_changes_nothing(matcher_deps: Deps) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -27,10 +28,11 @@ from crewline.pay_terms import Basis, PayTerms
 from crewline.protobuf import from_timestamp, timestamp
 from crewline.timekeeping import FakeClock
 from crewline.v1 import claim_pb2, events_pb2, project_pb2
+from matcher.adapters import protobuf as pb
 from matcher.adapters.offer_hub import OfferHub, Stream
 from matcher.deps import Deps
 from matcher.domain import model
-from matcher.domain.model import ClaimStatus, EndReason, WithdrawalReason
+from matcher.domain.model import ClaimStatus, EndReason, ReviewState, WithdrawalReason
 from matcher.handlers import claims, offers
 
 M = TypeVar("M", bound=Message)
@@ -113,8 +115,9 @@ async def release(deps: Deps, who: str, granted: model.Claim) -> model.Claim:
     return await claims.release_claim(cmd, deps)
 
 
-async def submit(deps: Deps, who: str, granted: model.Claim) -> model.Claim:
-    cmd = model.submit_work(claim_id=str(granted.claim_id), contractor_id=who, result=b"5")
+async def submit(deps: Deps, who: str, granted: model.Claim, **time: Any) -> model.Claim:
+    """Submit work; ``time`` is the time worked (segments=, worked_seconds=)."""
+    cmd = model.submit_work(claim_id=str(granted.claim_id), contractor_id=who, result=b"5", **time)
     return await claims.submit_work(cmd, deps)
 
 
@@ -725,3 +728,156 @@ async def test_a_claim_whose_lease_ran_out_before_the_cut_lapses_as_it_would_hav
     lapsed = await current(matcher_deps, "ana", granted)
     assert lapsed.end_reason is EndReason.EXPIRED
     assert not await events(matcher_deps, events_pb2.ClaimSettled)
+
+
+# --- time worked and review ------------------------------------------------------------
+
+
+async def test_time_worked_mistakes_name_the_field_and_change_nothing(
+    matcher_deps: Deps, clock: FakeClock
+) -> None:
+    p = await project(matcher_deps, terms=HOURLY, claim_timeout=600)
+    await contractor(matcher_deps, "ana")
+    granted = await claim(matcher_deps, "ana", await task(matcher_deps, p))
+    start = granted.granted_at
+    clock.advance(timedelta(seconds=300))
+    now = clock.now()
+
+    def at(seconds: float) -> datetime:
+        return start + timedelta(seconds=seconds)
+
+    mistakes: list[tuple[dict[str, Any], str]] = [
+        ({"worked_seconds": 301}, "worked_seconds"),  # longer than the claim has been live
+        ({"worked_seconds": -1}, "worked_seconds"),
+        ({"worked_seconds": 10, "segments": [(at(0), at(10))]}, "worked_seconds"),
+        ({"segments": [(at(-1), at(10))]}, "segments[0].started_at"),  # before the grant
+        ({"segments": [(at(0), at(10)), (at(200), at(301))]}, "segments[1].ended_at"),  # future
+        ({"segments": [(at(0), at(100)), (at(50), at(150))]}, "segments[1].started_at"),
+        ({"segments": [(at(10), at(10))]}, "segments[0].ended_at"),
+        ({"segments": [(None, at(10))]}, "segments[0].started_at"),
+    ]
+    for time, field in mistakes:
+        bad = await unchanged(matcher_deps, submit(matcher_deps, "ana", granted, **time))
+        assert isinstance(bad, InvalidArgument) and bad.field == field, (time, bad)
+    assert (await current(matcher_deps, "ana", granted)).status is ClaimStatus.ACTIVE
+
+    # Segments up to now, from the very grant: 100 + 180.5 s; hourly at $36/h, 1 cent a second.
+    done = await submit(matcher_deps, "ana", granted, segments=[(at(0), at(100)), (at(119.5), now)])
+    assert (done.worked_seconds, done.earned) == (280, Money("USD", 280))
+    assert await current(matcher_deps, "ana", granted) == done
+    # A repeat (with other figures) returns the submission unchanged.
+    assert await submit(matcher_deps, "ana", granted, worked_seconds=5) == done
+    (work,) = await events(matcher_deps, events_pb2.WorkSubmitted)
+    assert (work.reward.amount_minor, work.worked_seconds, len(work.segments)) == (280, 280, 2)
+    assert from_timestamp(work.segments[1].started_at) == at(119.5)
+
+
+async def test_with_no_time_given_the_last_heartbeat_report_counts(
+    matcher_deps: Deps, clock: FakeClock
+) -> None:
+    p = await project(matcher_deps, terms=HOURLY, claim_timeout=600)
+    await contractor(matcher_deps, "ana")
+    reported = await claim(matcher_deps, "ana", await task(matcher_deps, p))
+    silent = await claim(matcher_deps, "ana", await task(matcher_deps, p))
+    clock.advance(timedelta(seconds=400))
+    await heartbeat(matcher_deps, "ana", reported, worked=350)
+    clock.advance(timedelta(seconds=100))
+    assert (await submit(matcher_deps, "ana", reported)).earned == Money("USD", 350)
+    nothing = await submit(matcher_deps, "ana", silent)  # never reported: one second's pay
+    assert (nothing.worked_seconds, nothing.earned) == (0, Money("USD", 1))
+
+
+def review_event(
+    granted: model.Claim, review: ReviewState, at: datetime, feedback: str = ""
+) -> Message:
+    if review is ReviewState.ACCEPTED:
+        return events_pb2.SubmissionAccepted(
+            submission_id=str(granted.claim_id),
+            task_id=str(granted.task_id),
+            contractor_id=granted.contractor_id,
+            client_id="acme",
+            accepted_by=events_pb2.ACCEPTED_BY_CLIENT,
+            accepted_at=timestamp(at),
+        )
+    return events_pb2.SubmissionRejected(
+        submission_id=str(granted.claim_id),
+        task_id=str(granted.task_id),
+        contractor_id=granted.contractor_id,
+        client_id="acme",
+        feedback=feedback,
+        rejected_at=timestamp(at),
+        revert_until=timestamp(at + timedelta(days=30)),
+    )
+
+
+async def review(deps: Deps, event: Message) -> None:
+    handler = (
+        claims.on_submission_accepted
+        if isinstance(event, events_pb2.SubmissionAccepted)
+        else claims.on_submission_rejected
+    )
+    await deliver(deps, handler, event)
+
+
+async def test_reviews_reach_the_contractors_claim_once_and_accepted_is_final(
+    matcher_deps: Deps, clock: FakeClock
+) -> None:
+    p = await project(matcher_deps, claim_timeout=600)
+    await contractor(matcher_deps, "ana", limit=5)
+    kept, overridden, rejected, live = [
+        await claim(matcher_deps, "ana", await task(matcher_deps, p)) for _ in range(4)
+    ]
+    clock.advance(timedelta(seconds=60))
+    for granted in (kept, overridden, rejected):
+        done = await submit(matcher_deps, "ana", granted)
+        assert done.review is ReviewState.PENDING
+        shown = pb.claim_to_pb(done)
+        assert shown.review == claim_pb2.REVIEW_STATE_PENDING and shown.earned.amount_minor == 2500
+    size = await outbox_size(matcher_deps)
+    now = clock.now()
+
+    accept = review_event(kept, ReviewState.ACCEPTED, now)
+    reject_then_override = review_event(overridden, ReviewState.REJECTED, now, "missing units")
+    override = review_event(overridden, ReviewState.ACCEPTED, now + timedelta(days=1))
+    reject = review_event(rejected, ReviewState.REJECTED, now, "off topic")
+    for event in (accept, reject_then_override, reject, override):
+        await review(matcher_deps, event)
+    rows = await matcher_deps.pool.fetch("SELECT * FROM claims ORDER BY 1")
+
+    # Each event redelivered five times, in any order, changes nothing: accepted is
+    # final (a rejection delivered again after the override does not undo it).
+    for _ in range(5):
+        for event in (override, reject_then_override, accept, reject):
+            await review(matcher_deps, event)
+    assert await matcher_deps.pool.fetch("SELECT * FROM claims ORDER BY 1") == rows
+    # A review of work never submitted here, or of a claim this pool never had: nothing.
+    await review(matcher_deps, review_event(live, ReviewState.ACCEPTED, now))
+    stranger = replace(kept, claim_id=uuid.uuid4())
+    await review(matcher_deps, review_event(stranger, ReviewState.REJECTED, now, "?"))
+    assert await matcher_deps.pool.fetch("SELECT * FROM claims ORDER BY 1") == rows
+    assert await outbox_size(matcher_deps) == size  # reviews publish nothing
+
+    seen = {
+        c.claim_id: c
+        for c in [await current(matcher_deps, "ana", g) for g in (kept, overridden, rejected, live)]
+    }
+    assert (seen[kept.claim_id].review, seen[kept.claim_id].feedback) == (ReviewState.ACCEPTED, "")
+    assert (seen[overridden.claim_id].review, seen[overridden.claim_id].feedback) == (
+        ReviewState.ACCEPTED,
+        "",
+    )
+    assert seen[overridden.claim_id].reviewed_at == now + timedelta(days=1)
+    assert (seen[rejected.claim_id].review, seen[rejected.claim_id].feedback) == (
+        ReviewState.REJECTED,
+        "off topic",
+    )
+    assert seen[live.claim_id].review is None
+    shown = pb.claim_to_pb(seen[rejected.claim_id])
+    assert (shown.review, shown.feedback) == (claim_pb2.REVIEW_STATE_REJECTED, "off topic")
+    assert not pb.claim_to_pb(seen[live.claim_id]).HasField("earned")
+
+    # ListMyClaims shows the same.
+    page, _ = await claims.list_my_claims(
+        model.list_claims(contractor_id="ana", page_size=10), matcher_deps
+    )
+    assert {c.claim_id: c.review for c in page} == {c.claim_id: c.review for c in seen.values()}

@@ -10,15 +10,18 @@ from crewline.errors import FailedPrecondition, InvalidArgument
 from crewline.events import wrap
 from crewline.money import Money
 from crewline.pay_terms import Basis, PayTerms
-from crewline.v1 import events_pb2, money_pb2
+from crewline.protobuf import timestamp
+from crewline.v1 import claim_pb2, events_pb2, money_pb2
 from matcher.domain import model
 from matcher.domain.model import (
     Claim,
     ClaimStatus,
     EndReason,
     ProjectState,
+    ReviewState,
     TaskLifecycle,
     TaskState,
+    WorkSegment,
 )
 
 TASK = str(uuid.uuid4())
@@ -133,7 +136,8 @@ def test_submitting_an_active_claim_moves_it_and_bumps_its_version() -> None:
     now = after(90)
     done = claim.submit(now=now)
     assert (done.status, done.version, done.submitted_at) == (ClaimStatus.SUBMITTED, 2, now)
-    assert (done.end_reason, done.ended_at, done.worked_seconds) == (EndReason.SUBMITTED, now, 90)
+    assert (done.end_reason, done.ended_at) == (EndReason.SUBMITTED, now)
+    assert (done.review, done.feedback, done.segments) == (ReviewState.PENDING, "", ())
 
 
 def test_submitting_twice_returns_the_submitted_claim_unchanged() -> None:
@@ -327,6 +331,15 @@ def test_the_largest_result_allowed_still_fits_in_one_kafka_record() -> None:
         contractor_id="c" * 128,
         reward=money_pb2.Money(currency_code="USD", amount_minor=10**12),
         result=b"x" * model.MAX_RESULT_BYTES,
+        segments=[
+            claim_pb2.WorkSegment(
+                started_at=timestamp(after(2 * i)), ended_at=timestamp(after(2 * i + 1.5))
+            )
+            for i in range(model.MAX_SEGMENTS)
+        ],
+        worked_seconds=10**9,
+        granted_at=timestamp(GRANTED),
+        client_id="c" * 128,
     )
     envelope = wrap(work, producer="matcher", correlation_id="c" * 128)
     assert len(envelope.SerializeToString()) < 1_000_000  # Kafka's default limit is 1 MiB
@@ -340,3 +353,122 @@ def test_page_token_round_trips_and_a_forged_one_names_the_field() -> None:
         with pytest.raises(InvalidArgument) as err:
             model.list_offers(contractor_id="ann", page_size=10, page_token=forged)
         assert err.value.field == "page_token"
+
+
+# --- time worked -----------------------------------------------------------------------
+
+
+def segments(*spans: tuple[float, float]) -> list[tuple[datetime | None, datetime | None]]:
+    return [(after(a), after(b)) for a, b in spans]
+
+
+def submit_cmd(**kwargs: object) -> model.SubmitWork:
+    return model.submit_work(
+        claim_id=TASK,
+        contractor_id="ann",
+        result=b"r",
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"worked_seconds": -1}, "worked_seconds"),
+        ({"worked_seconds": 5, "segments": segments((0, 10))}, "worked_seconds"),
+        ({"segments": [(None, after(5))]}, "segments[0].started_at"),
+        ({"segments": [(after(0), after(5)), (after(6), None)]}, "segments[1].ended_at"),
+        ({"segments": segments((0, 10), (20, 20))}, "segments[1].ended_at"),
+        ({"segments": segments((0, 10), (30, 25))}, "segments[1].ended_at"),
+        ({"segments": segments((0, 10), (20, 30), (5, 12))}, "segments[2].started_at"),
+        ({"segments": segments((20, 30), (0, 21))}, "segments[0].started_at"),
+        ({"segments": segments(*[(i, i + 1) for i in range(1001)])}, "segments"),
+    ],
+)
+def test_bad_time_worked_names_the_field(kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidArgument) as err:
+        submit_cmd(**kwargs)
+    assert err.value.field == field
+
+
+def test_segments_may_touch_and_come_in_any_order() -> None:
+    cmd = submit_cmd(segments=segments((60, 120), (0, 60), (200, 230.5)))
+    assert cmd.worked_seconds is None and len(cmd.segments) == 3
+    assert model.tracked_seconds(cmd.segments) == 150  # 150.5 s, rounded down
+    assert submit_cmd(worked_seconds=0).worked_seconds is None  # 0: not given
+
+
+def test_segments_must_lie_within_the_claims_life() -> None:
+    claim = make_claim()
+    early = model.work_segments([(GRANTED - timedelta(seconds=1), after(10))])
+    with pytest.raises(InvalidArgument) as err:
+        claim.submit(now=after(100), segments=early)
+    assert err.value.field == "segments[0].started_at"
+    future = model.work_segments(segments((0, 10), (50, 100.001)))
+    with pytest.raises(InvalidArgument) as err:
+        claim.submit(now=after(100), segments=future)
+    assert err.value.field == "segments[1].ended_at"
+    whole = model.work_segments(segments((0, 100)))
+    assert claim.submit(now=after(100), segments=whole).worked_seconds == 100
+
+
+def test_worked_seconds_may_not_exceed_the_time_live() -> None:
+    claim = make_claim()
+    assert claim.submit(now=after(99.5), worked=100).worked_seconds == 100  # rounded up
+    with pytest.raises(InvalidArgument) as err:
+        claim.submit(now=after(99.5), worked=101)
+    assert err.value.field == "worked_seconds"
+
+
+def test_with_neither_the_last_heartbeat_report_counts() -> None:
+    beat = make_claim(terms=HOURLY).heartbeat(now=after(300), worked=240)
+    done = beat.submit(now=after(400))
+    assert done.worked_seconds == 240 and done.earned == Money("USD", 240)
+    given = beat.submit(now=after(400), worked=100)  # an explicit figure replaces it
+    assert given.worked_seconds == 100 and given.earned == Money("USD", 100)
+    tracked = beat.submit(now=after(400), segments=model.work_segments(segments((10, 70))))
+    assert tracked.worked_seconds == 60 and tracked.segments == (WorkSegment(after(10), after(70)),)
+
+
+def test_hourly_earnings_are_the_frozen_rate_up_to_the_cap() -> None:
+    claim = make_claim(terms=HOURLY, timeout=3 * 3600)  # $36/h, paid up to 2 h
+    assert claim.submit(now=after(9000), worked=1800).earned == Money("USD", 1800)
+    assert claim.submit(now=after(9000), worked=9000).earned == Money("USD", 7200)
+    per_submission = make_claim(timeout=3 * 3600)
+    assert per_submission.submit(now=after(9000), worked=9000).earned == Money("USD", 500)
+
+
+def test_a_review_is_kept_accepted_is_final_and_an_override_wins() -> None:
+    done = make_claim().submit(now=after(10))
+    assert make_claim().reviewed(ReviewState.ACCEPTED, feedback="", at=after(11)) is None
+    rejected = done.reviewed(ReviewState.REJECTED, feedback="off topic", at=after(20))
+    assert rejected is not None
+    assert (rejected.review, rejected.feedback, rejected.reviewed_at) == (
+        ReviewState.REJECTED,
+        "off topic",
+        after(20),
+    )
+    assert rejected.version == done.version  # the lease and state did not change
+    assert rejected.reviewed(ReviewState.REJECTED, feedback="off topic", at=after(30)) is None
+    overridden = rejected.reviewed(ReviewState.ACCEPTED, feedback="", at=after(40))
+    assert overridden is not None and (overridden.review, overridden.feedback) == (
+        ReviewState.ACCEPTED,
+        "",
+    )
+    for later in (ReviewState.REJECTED, ReviewState.ACCEPTED, ReviewState.PENDING):
+        assert overridden.reviewed(later, feedback="again", at=after(50)) is None
+    assert done.reviewed(ReviewState.PENDING, feedback="", at=after(50)) is None
+
+
+def test_request_segments_out_of_range_or_unset_name_the_field() -> None:
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    from matcher.adapters import protobuf as pb
+
+    good = claim_pb2.WorkSegment(started_at=timestamp(after(0)), ended_at=timestamp(after(5)))
+    half = claim_pb2.WorkSegment(started_at=timestamp(after(6)))
+    assert pb.segments_from_pb([good, half]) == [(after(0), after(5)), (after(6), None)]
+    broken = claim_pb2.WorkSegment(started_at=Timestamp(seconds=10**15), ended_at=Timestamp())
+    with pytest.raises(InvalidArgument) as err:
+        pb.segments_from_pb([good, broken])
+    assert err.value.field == "segments[1].started_at"

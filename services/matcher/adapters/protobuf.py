@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from crewline.errors import InvalidArgument
 from crewline.money import Money
@@ -26,8 +29,10 @@ from matcher.domain.model import (
     Payload,
     ProjectState,
     ProjectTerms,
+    ReviewState,
     TaskLifecycle,
     WithdrawalReason,
+    WorkSegment,
 )
 
 # A project's claim timeout when its event predates the field (the dispatcher's default).
@@ -63,6 +68,42 @@ _LIFECYCLE = {
     events_pb2.TASK_LIFECYCLE_CANCELLED: TaskLifecycle.CANCELLED,
     events_pb2.TASK_LIFECYCLE_EXPIRED: TaskLifecycle.EXPIRED,
 }
+
+
+_REVIEW = {
+    ReviewState.PENDING: claim_pb2.REVIEW_STATE_PENDING,
+    ReviewState.ACCEPTED: claim_pb2.REVIEW_STATE_ACCEPTED,
+    ReviewState.REJECTED: claim_pb2.REVIEW_STATE_REJECTED,
+}
+
+
+def segments_from_pb(
+    segments: Sequence[claim_pb2.WorkSegment],
+) -> list[tuple[datetime | None, datetime | None]]:
+    """A request's segments as (started_at, ended_at), None where unset; a timestamp out
+    of range names its field."""
+
+    def at(ts: Timestamp, present: bool, field: str) -> datetime | None:
+        if not present:
+            return None
+        try:
+            return from_timestamp(ts)
+        except (ValueError, OverflowError):
+            raise InvalidArgument(field, "is not a valid timestamp") from None
+
+    return [
+        (
+            at(s.started_at, s.HasField("started_at"), f"segments[{i}].started_at"),
+            at(s.ended_at, s.HasField("ended_at"), f"segments[{i}].ended_at"),
+        )
+        for i, s in enumerate(segments)
+    ]
+
+
+def segment_to_pb(segment: WorkSegment) -> claim_pb2.WorkSegment:
+    return claim_pb2.WorkSegment(
+        started_at=timestamp(segment.started_at), ended_at=timestamp(segment.ended_at)
+    )
 
 
 def status_filter(status: api.ClaimStatus.ValueType) -> ClaimStatus | None:
@@ -102,6 +143,12 @@ def claim_to_pb(claim: Claim, payload: Payload | None = None, instructions: str 
         pb.ended_at.CopyFrom(timestamp(claim.ended_at))
     if claim.cut is not None:
         pb.cut = _END_REASON[claim.cut]
+    if claim.submitted_at is not None:
+        pb.earned.CopyFrom(money_to_pb(claim.earned))
+        pb.segments.extend(segment_to_pb(s) for s in claim.segments)
+    if claim.review is not None:
+        pb.review = _REVIEW[claim.review]
+        pb.feedback = claim.feedback
     return pb
 
 
@@ -222,6 +269,7 @@ def claim_settled(claim: Claim, amount: Money) -> events_pb2.ClaimSettled:
 
 
 def work_submitted(claim: Claim, result: bytes) -> events_pb2.WorkSubmitted:
+    """``reward`` is what the work earns when accepted (the frozen terms, the time worked)."""
     assert claim.submitted_at is not None
     return events_pb2.WorkSubmitted(
         claim_id=str(claim.claim_id),
@@ -232,4 +280,8 @@ def work_submitted(claim: Claim, result: bytes) -> events_pb2.WorkSubmitted:
         submitted_at=timestamp(claim.submitted_at),
         project_id=claim.project_id,
         pay_terms=pay_terms_to_pb(claim.terms),
+        worked_seconds=claim.worked_seconds,
+        segments=[segment_to_pb(s) for s in claim.segments],
+        granted_at=timestamp(claim.granted_at),
+        client_id=claim.client_id,
     )

@@ -23,8 +23,10 @@ from matcher.domain.model import (
     Payload,
     ProjectState,
     ProjectTerms,
+    ReviewState,
     TaskLifecycle,
     TaskState,
+    WorkSegment,
 )
 
 
@@ -48,6 +50,13 @@ def _claim(row: asyncpg.Record) -> Claim:
         end_reason=EndReason(row["end_reason"]) if row["end_reason"] else None,
         ended_at=row["ended_at"],
         cut=EndReason(row["cut"]) if row["cut"] else None,
+        segments=tuple(
+            WorkSegment(start, end)
+            for start, end in zip(row["segment_starts"], row["segment_ends"], strict=True)
+        ),
+        review=ReviewState(row["review"]) if row["review"] else None,
+        feedback=row["feedback"],
+        reviewed_at=row["reviewed_at"],
     )
 
 
@@ -229,7 +238,8 @@ async def save_claim(
     another writer changed the claim first (nothing is written then)."""
     status = await conn.execute(
         "UPDATE claims SET status = $2, version = $3, deadline_at = $4, worked_seconds = $5,"
-        " submitted_at = $6, end_reason = $7, ended_at = $8, result = COALESCE($9, result)"
+        " submitted_at = $6, end_reason = $7, ended_at = $8, result = COALESCE($9, result),"
+        " segment_starts = $11, segment_ends = $12, review = $13"
         " WHERE claim_id = $1 AND version = $10",
         claim.claim_id,
         claim.status.value,
@@ -241,8 +251,23 @@ async def save_claim(
         claim.ended_at,
         result,
         claim.version - 1,
+        [s.started_at for s in claim.segments],
+        [s.ended_at for s in claim.segments],
+        claim.review.value if claim.review else None,
     )
     return bool(status == "UPDATE 1")
+
+
+async def save_review(conn: asyncpg.Connection, claim: Claim) -> None:
+    """Write a submitted claim's review (its row locked by the caller)."""
+    assert claim.review is not None
+    await conn.execute(
+        "UPDATE claims SET review = $2, feedback = $3, reviewed_at = $4 WHERE claim_id = $1",
+        claim.claim_id,
+        claim.review.value,
+        claim.feedback,
+        claim.reviewed_at,
+    )
 
 
 async def task_state(

@@ -8,8 +8,10 @@ are the validations and the claim's state machine.
 from __future__ import annotations
 
 import enum
+import itertools
 import math
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -23,11 +25,13 @@ from crewline.errors import (
     PermissionDenied,
 )
 from crewline.money import Money
-from crewline.pay_terms import Basis, PayTerms, worked_seconds
+from crewline.pay_terms import Basis, PayTerms
 from crewline.qualifications import Requirement
 
 # Well inside Kafka's 1 MiB record limit once wrapped in WorkSubmitted and its envelope.
 MAX_RESULT_BYTES = 512 * 1024
+# Tracked segments per submission: each travels in WorkSubmitted (about 30 bytes).
+MAX_SEGMENTS = 1000
 # Each offer carries up to 20,000 characters of instructions: 100 of them stay
 # well inside gRPC's default 4 MB message limit.
 MAX_PAGE_SIZE = 100
@@ -88,6 +92,26 @@ class EndReason(enum.StrEnum):
     TASK_EXPIRED = "task_expired"
     PROJECT_PAUSED = "project_paused"
     PROJECT_CLOSED = "project_closed"
+
+
+class ReviewState(enum.StrEnum):
+    """A submitted claim's review, as the dispatcher's SubmissionAccepted/Rejected say."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class WorkSegment:
+    """A stretch of time worked on a claim: ``ended_at`` after ``started_at``."""
+
+    started_at: datetime
+    ended_at: datetime
+
+    @property
+    def duration(self) -> timedelta:
+        return self.ended_at - self.started_at
 
 
 class TaskLifecycle(enum.StrEnum):
@@ -160,9 +184,15 @@ class ClaimTask:
 
 @dataclass(frozen=True, kw_only=True)
 class SubmitWork:
+    """Work handed in, with the time worked: tracked ``segments`` (in the order given,
+    well-formed and not overlapping), or ``worked_seconds``, or neither (None and no
+    segments: the last heartbeat's report counts)."""
+
     claim_id: uuid.UUID
     contractor_id: str
     result: bytes
+    segments: tuple[WorkSegment, ...] = ()
+    worked_seconds: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -231,14 +261,58 @@ def claim_task(*, request_id: str, contractor_id: str, task_id: str) -> ClaimTas
     )
 
 
-def submit_work(*, claim_id: str, contractor_id: str, result: bytes) -> SubmitWork:
+def submit_work(
+    *,
+    claim_id: str,
+    contractor_id: str,
+    result: bytes,
+    segments: Sequence[tuple[datetime | None, datetime | None]] = (),
+    worked_seconds: int = 0,
+) -> SubmitWork:
+    """Validate a submission's own fields; a segment is (started_at, ended_at), None when
+    unset. ``worked_seconds`` 0 means not given (the proto field has no presence). Whether
+    the time fits the claim's life is the claim's to say (``Claim.submit``)."""
     if len(result) > MAX_RESULT_BYTES:
         raise InvalidArgument("result", f"must be at most {MAX_RESULT_BYTES} bytes")
+    if worked_seconds < 0:
+        raise InvalidArgument("worked_seconds", "must be 0 or more")
+    if segments and worked_seconds:
+        raise InvalidArgument("worked_seconds", "give segments or worked_seconds, not both")
     return SubmitWork(
         claim_id=validate.uuid_id(claim_id, field="claim_id"),
         contractor_id=validate.identifier(contractor_id, field="contractor_id"),
         result=result,
+        segments=work_segments(segments),
+        worked_seconds=worked_seconds or None,
     )
+
+
+def work_segments(
+    given: Sequence[tuple[datetime | None, datetime | None]],
+) -> tuple[WorkSegment, ...]:
+    """Segments that each end after they start and do not overlap (touching is fine);
+    errors name the segment and its field, e.g. ``segments[2].ended_at``."""
+    if len(given) > MAX_SEGMENTS:
+        raise InvalidArgument("segments", f"must be at most {MAX_SEGMENTS}")
+    segments: list[WorkSegment] = []
+    for i, (started, ended) in enumerate(given):
+        if started is None:
+            raise InvalidArgument(f"segments[{i}].started_at", "is required")
+        if ended is None:
+            raise InvalidArgument(f"segments[{i}].ended_at", "is required")
+        if ended <= started:
+            raise InvalidArgument(f"segments[{i}].ended_at", "must be after its started_at")
+        segments.append(WorkSegment(started, ended))
+    order = sorted(range(len(segments)), key=lambda i: segments[i].started_at)
+    for before, later in itertools.pairwise(order):
+        if segments[later].started_at < segments[before].ended_at:
+            raise InvalidArgument(f"segments[{later}].started_at", f"overlaps segments[{before}]")
+    return tuple(segments)
+
+
+def tracked_seconds(segments: Sequence[WorkSegment]) -> int:
+    """The segments' total, in whole seconds (rounded down)."""
+    return sum((s.duration for s in segments), timedelta()) // timedelta(seconds=1)
 
 
 def heartbeat_claim(*, claim_id: str, contractor_id: str, worked_seconds: int) -> HeartbeatClaim:
@@ -374,17 +448,22 @@ class Claim:
     lease_seconds: int  # the project's claim timeout when granted: what a heartbeat adds
     deadline_at: datetime
     max_deadline_at: datetime
-    worked_seconds: int = 0  # as last reported
+    worked_seconds: int = 0  # as last reported; once submitted, the time worked
     submitted_at: datetime | None = None
     end_reason: EndReason | None = None
     ended_at: datetime | None = None
     cut: EndReason | None = None  # cut short by the client: the reason it will end with
+    segments: tuple[WorkSegment, ...] = ()  # tracked, as submitted
+    review: ReviewState | None = None  # set once submitted
+    feedback: str = ""  # the client's, with a rejection
+    reviewed_at: datetime | None = None
 
     @property
     def earned(self) -> Money:
-        """What the submitted work earns once accepted, under the frozen terms."""
+        """What the submitted work earns once accepted, under the frozen terms: hourly,
+        the rate x min(time worked, the cap), never today's rate."""
         assert self.submitted_at is not None, "only submitted work earns"
-        return self.terms.earned(worked_seconds(self.granted_at, self.submitted_at))
+        return self.terms.earned(self.worked_seconds)
 
     @property
     def settlement(self) -> Money | None:
@@ -421,20 +500,61 @@ class Claim:
                 reason="CLAIM_EXPIRED",
             )
 
-    def submit(self, *, now: datetime) -> Claim:
-        """Hand in work before the deadline. Repeating it is a no-op."""
+    def submit(
+        self,
+        *,
+        now: datetime,
+        segments: Sequence[WorkSegment] = (),
+        worked: int | None = None,
+    ) -> Claim:
+        """Hand in work before the deadline, with the time worked: the tracked
+        ``segments`` (within the claim's life: from its grant to now), or ``worked``
+        seconds (at most the time it has been live), or else the last heartbeat's report.
+        Repeating it is a no-op (the first submission's time stands)."""
         if self.status is ClaimStatus.SUBMITTED:
             return self
         self._refuse_unless_live(now)
+        for i, segment in enumerate(segments):
+            if segment.started_at < self.granted_at:
+                raise InvalidArgument(
+                    f"segments[{i}].started_at",
+                    f"must not be before the claim was granted, {self.granted_at.isoformat()}",
+                )
+            if segment.ended_at > now:
+                raise InvalidArgument(
+                    f"segments[{i}].ended_at", f"must not be after now, {now.isoformat()}"
+                )
+        if worked is not None:
+            live_for = math.ceil((now - self.granted_at).total_seconds())
+            if not 0 <= worked <= live_for:
+                raise InvalidArgument(
+                    "worked_seconds",
+                    f"must be between 0 and the {live_for} s the claim has been live",
+                )
+        if segments:
+            worked = tracked_seconds(segments)
         return replace(
             self,
             status=ClaimStatus.SUBMITTED,
             submitted_at=now,
             end_reason=EndReason.SUBMITTED,
             ended_at=now,
-            worked_seconds=max(self.worked_seconds, int(worked_seconds(self.granted_at, now))),
+            worked_seconds=self.worked_seconds if worked is None else worked,
+            segments=tuple(segments),
+            review=ReviewState.PENDING,
             version=self.version + 1,
         )
+
+    def reviewed(self, review: ReviewState, *, feedback: str, at: datetime) -> Claim | None:
+        """The client's review of the submitted work (from the dispatcher's events): None
+        when it changes nothing. Accepted is final; a rejection may later be overridden by
+        an acceptance (which clears its feedback); a repeat changes nothing. The version
+        stays: a review is not a change of the claim's lease or state."""
+        if self.review is None or self.review is ReviewState.ACCEPTED or review is self.review:
+            return None
+        if review is ReviewState.PENDING:
+            return None  # never back to unreviewed
+        return replace(self, review=review, feedback=feedback, reviewed_at=at)
 
     def heartbeat(self, *, now: datetime, worked: int) -> Claim:
         """Move the deadline to now + the claim timeout (at most ``max_deadline_at``) and

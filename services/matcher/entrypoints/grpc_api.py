@@ -111,7 +111,11 @@ class WorkServicer(api_grpc.WorkServiceServicer):
         self, request: api.SubmitWorkRequest, context: grpc.aio.ServicerContext
     ) -> api.SubmitWorkResponse:
         cmd = model.submit_work(
-            claim_id=request.claim_id, contractor_id=principal_of(context).id, result=request.result
+            claim_id=request.claim_id,
+            contractor_id=principal_of(context).id,
+            result=request.result,
+            segments=pb.segments_from_pb(request.segments),
+            worked_seconds=request.worked_seconds,
         )
         claim = await claims.submit_work(cmd, self._deps)
         return api.SubmitWorkResponse(claim=pb.claim_to_pb(claim))

@@ -21,5 +21,7 @@ def event_routes(deps: Deps) -> dict[type[Message], Handler]:
         events_pb2.TaskPublished: partial(claims.on_task_published, deps=deps),
         events_pb2.TaskChanged: partial(claims.on_task_changed, deps=deps),
         events_pb2.LeaseElapsed: partial(claims.on_lease_elapsed, deps=deps),
+        events_pb2.SubmissionAccepted: partial(claims.on_submission_accepted, deps=deps),
+        events_pb2.SubmissionRejected: partial(claims.on_submission_rejected, deps=deps),
         events_pb2.ProjectChanged: partial(projects.on_project_changed, deps=deps),
     }

@@ -21,7 +21,7 @@ import asyncpg
 from google.protobuf.message import Message
 
 from crewline.consumer import EventContext
-from crewline.errors import Aborted, NotFound
+from crewline.errors import Aborted, InvalidArgument, NotFound
 from crewline.log import bind_contextvars, get_logger
 from crewline.protobuf import from_timestamp
 from crewline.v1 import events_pb2
@@ -38,6 +38,7 @@ from matcher.domain.model import (
     HeartbeatClaim,
     ListClaims,
     Payload,
+    ReviewState,
     SubmitWork,
     TaskLifecycle,
     TaskState,
@@ -135,7 +136,8 @@ def _own(claim: Claim | None, ref: ClaimRef | SubmitWork | HeartbeatClaim) -> Cl
 
 
 async def submit_work(cmd: SubmitWork, deps: Deps) -> Claim:
-    """Hand in work for a live claim before its deadline; a repeat returns the submitted
+    """Hand in work for a live claim before its deadline, with the time worked (which,
+    with the claim's frozen terms, decides what it earns); a repeat returns the submitted
     claim unchanged.
 
     The claim's row is locked first, so concurrent copies of one request queue here
@@ -146,7 +148,9 @@ async def submit_work(cmd: SubmitWork, deps: Deps) -> Claim:
     bind_contextvars(claim_id=str(cmd.claim_id), contractor_id=cmd.contractor_id)
     async with deps.pool.acquire() as conn, conn.transaction():
         claim = _own(await repo.get_claim(conn, cmd.claim_id, for_update=True), cmd)
-        submitted = claim.submit(now=deps.clock.now())
+        submitted = claim.submit(
+            now=deps.clock.now(), segments=cmd.segments, worked=cmd.worked_seconds
+        )
         if submitted is claim:
             return claim
         if not await repo.save_claim(conn, submitted, result=cmd.result):
@@ -307,3 +311,57 @@ async def on_lease_elapsed(
     if ended is None:
         return  # submitted or released meanwhile, or a heartbeat moved the deadline
     await _ended(conn, ended, task, now=now, deps=deps)
+
+
+async def on_submission_accepted(
+    conn: asyncpg.Connection,
+    event: events_pb2.SubmissionAccepted,
+    ctx: EventContext,
+    *,
+    deps: Deps,
+) -> None:
+    """The client (or the auto-accept clock, or an override of a rejection) accepted the
+    work: its contractor sees it on the claim. Final; the event carries no feedback, so a
+    rejection's is cleared."""
+    await _reviewed(
+        conn, event.submission_id, ReviewState.ACCEPTED, "", from_timestamp(event.accepted_at)
+    )
+
+
+async def on_submission_rejected(
+    conn: asyncpg.Connection,
+    event: events_pb2.SubmissionRejected,
+    ctx: EventContext,
+    *,
+    deps: Deps,
+) -> None:
+    """The client rejected the work, with feedback its contractor sees on the claim."""
+    await _reviewed(
+        conn,
+        event.submission_id,
+        ReviewState.REJECTED,
+        event.feedback,
+        from_timestamp(event.rejected_at),
+    )
+
+
+async def _reviewed(
+    conn: asyncpg.Connection, submission_id: str, review: ReviewState, feedback: str, at: datetime
+) -> None:
+    """Keep a submission's review on its claim (the submission id is the claim id). A
+    redelivery, a rejection after the acceptance, or a claim this pool never had change
+    nothing. Cost: the claim's row."""
+    bind_contextvars(claim_id=submission_id)
+    try:
+        claim_id = uuid.UUID(submission_id)
+    except ValueError:
+        raise InvalidArgument("submission_id", "is not a UUID") from None
+    claim = await repo.get_claim(conn, claim_id, for_update=True)
+    if claim is None:
+        log.warning("review_of_unknown_claim", review=review.value)
+        return
+    reviewed = claim.reviewed(review, feedback=feedback, at=at)
+    if reviewed is None:
+        return
+    await repo.save_review(conn, reviewed)
+    log.info("claim_reviewed", review=review.value)
