@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,11 +13,13 @@ from crewline.errors import FailedPrecondition, InvalidArgument
 from crewline.money import Money
 from crewline.paging import PageCursor
 from crewline.pay_terms import Basis, PayTerms
+from crewline.settings import SettingsError
 from crewline.v1 import task_service_pb2
 from dispatcher.adapters import lifecycle_pb
-from dispatcher.domain import lifecycle, model
+from dispatcher.domain import bonuses, lifecycle, model, review
 from dispatcher.domain.projects import Project
 from dispatcher.domain.tasks import Lifecycle, Task, TaskStatus
+from dispatcher.settings import DispatcherSettings
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 PROJECT = Project(
@@ -159,7 +162,7 @@ def test_task_completes_when_every_slot_has_accepted_work() -> None:
     assert (once.accepted_count, once.status, once.updated_at) == (1, TaskStatus.OPEN, later)
     twice = once.accept_one(now=later)
     assert (twice.accepted_count, twice.status) == (2, TaskStatus.COMPLETED)
-    with pytest.raises(ValueError, match="more accepted work than slots"):
+    with pytest.raises(ValueError, match="more reviewed work than slots"):
         twice.accept_one(now=later)
 
 
@@ -377,3 +380,148 @@ def test_a_lifetime_request_without_a_real_time_names_expires_at(
     with pytest.raises(InvalidArgument) as err:
         lifecycle_pb.update_task_lifetime_command(req, client_id="acme")
     assert err.value.field == "expires_at"
+
+
+# --- review and bonuses --------------------------------------------------------------------
+
+
+def submission(**changes: Any) -> review.Submission:
+    sub = review.Submission(
+        submission_id=uuid.uuid4(),
+        task_id=uuid.uuid4(),
+        client_id="acme",
+        project_id=PROJECT.project_id,
+        contractor_id="ann",
+        status=review.SubmissionStatus.PENDING_REVIEW,
+        reward=Money("USD", 1250),
+        submitted_at=NOW,
+    )
+    return replace(sub, **changes)
+
+
+WINDOW = 30 * 86_400
+
+
+def test_pending_work_is_accepted_or_rejected_once() -> None:
+    sub = submission()
+    accepted = sub.accept(feedback="great", override=False, now=LATER)
+    assert (accepted.status, accepted.accepted_by, accepted.accepted_at, accepted.feedback) == (
+        review.SubmissionStatus.ACCEPTED,
+        review.AcceptedBy.CLIENT,
+        LATER,
+        "great",
+    )
+    assert accepted.accept(feedback="", override=True, now=LATER) is accepted
+    assert accepted.auto_accept(now=LATER) is accepted
+    with pytest.raises(FailedPrecondition) as err:
+        accepted.reject(feedback="no", now=LATER, window_seconds=WINDOW)
+    assert err.value.reason == "ALREADY_ACCEPTED"
+
+    rejected = sub.reject(feedback="no", now=LATER, window_seconds=WINDOW)
+    assert (rejected.status, rejected.rejected_at, rejected.revert_until) == (
+        review.SubmissionStatus.REJECTED,
+        LATER,
+        LATER + timedelta(seconds=WINDOW),
+    )
+    assert rejected.reject(feedback="no", now=LATER, window_seconds=1) is rejected
+    assert rejected.auto_accept(now=LATER) is rejected
+    with pytest.raises(FailedPrecondition) as err:
+        rejected.reject(feedback="other", now=LATER, window_seconds=WINDOW)
+    assert err.value.reason == "ALREADY_REJECTED"
+    auto = sub.auto_accept(now=LATER)
+    assert (auto.accepted_by, auto.reviewed_at) == (review.AcceptedBy.AUTO_ACCEPT, LATER)
+
+
+def test_a_rejection_is_overridden_only_on_request_and_within_its_window() -> None:
+    rejected = submission().reject(feedback="no", now=NOW, window_seconds=WINDOW)
+    end = NOW + timedelta(seconds=WINDOW)
+    with pytest.raises(FailedPrecondition) as err:
+        rejected.accept(feedback="", override=False, now=NOW)
+    assert (err.value.reason, err.value.metadata["revert_until"]) == ("REJECTED", end.isoformat())
+    overridden = rejected.accept(feedback="sorry", override=True, now=end)
+    assert (overridden.status, overridden.accepted_by, overridden.revert_until) == (
+        review.SubmissionStatus.ACCEPTED,
+        review.AcceptedBy.OVERRIDE,
+        None,
+    )
+    assert overridden.rejected_at == NOW  # kept, for the record
+    with pytest.raises(FailedPrecondition) as err:
+        rejected.accept(feedback="", override=True, now=end + timedelta(microseconds=1))
+    assert err.value.reason == "REVERT_WINDOW_OVER"
+
+
+def test_a_task_completes_when_every_slots_work_is_reviewed_and_can_be_given_more() -> None:
+    t = task(slots=2).claim_granted(now=NOW).claim_granted(now=NOW)
+    t = t.work_submitted(was_live=True, now=NOW).work_submitted(was_live=True, now=NOW)
+    one = t.reject_one(now=LATER)
+    assert (one.status, one.rejected_count, one.reviewed_count) == (TaskStatus.IN_PROGRESS, 1, 1)
+    done = one.accept_one(now=LATER)
+    assert (done.status, done.accepted_count, done.rejected_count) == (TaskStatus.COMPLETED, 1, 1)
+    with pytest.raises(ValueError, match="more reviewed work than slots"):
+        done.reject_one(now=LATER)
+    overridden = done.accept_one(now=LATER, overriding=True)
+    assert (overridden.status, overridden.accepted_count, overridden.rejected_count) == (
+        TaskStatus.COMPLETED,
+        2,
+        0,
+    )
+    # A completed task takes more slots while its lifetime lasts, and is open again.
+    more = done.add_slots(1, now=LATER)
+    assert (more.status, more.slots) == (TaskStatus.OPEN, 3)
+    with pytest.raises(FailedPrecondition) as failed:
+        done.add_slots(1, now=done.expires_at)
+    assert failed.value.reason == "TASK_FINISHED"
+
+
+def test_a_page_of_submissions_stops_before_its_results_pass_3_mib() -> None:
+    big = b"x" * (512 * 1024)
+    subs = [submission(submitted_at=NOW + timedelta(seconds=i), result=big) for i in range(8)]
+    query = review.list_submissions(
+        client_id="acme", task_id=TASK_ID, project_id="", status=None, page_size=10, page_token=""
+    )
+    page, more = query.page(subs)
+    assert len(page) == 6 and more == page[-1].cursor
+    assert query.page(subs[:3]) == (subs[:3], None)
+    small = replace(query, page_size=2)
+    assert small.page(subs[:3]) == (subs[:2], subs[1].cursor)
+    huge = [submission(result=b"x" * (4 * 1024 * 1024))]  # one always fits
+    assert query.page(huge) == (huge, None)
+
+
+def grant(**changes: Any) -> bonuses.GrantBonus:
+    args: dict[str, Any] = dict(
+        client_id="acme",
+        submission_id=TASK_ID,
+        idempotency_key="k",
+        currency="USD",
+        amount_minor=100,
+        reason="careful",
+    )
+    return bonuses.grant_bonus(**{**args, **changes})
+
+
+def test_a_bonus_is_derived_from_its_clients_key_and_repeats_only_the_same_request() -> None:
+    cmd = grant()
+    assert cmd.bonus_id == grant(amount_minor=5).bonus_id != grant(client_id="globex").bonus_id
+    sub = submission(submission_id=uuid.UUID(TASK_ID))
+    made = cmd.grant(sub, now=NOW)
+    assert (made.bonus_id, made.amount, made.granted_at) == (cmd.bonus_id, Money("USD", 100), NOW)
+    assert grant().repeats(made) is made
+    for other in (
+        grant(amount_minor=101),
+        grant(reason="x"),
+        grant(submission_id=str(uuid.uuid4())),
+    ):
+        with pytest.raises(InvalidArgument) as err:
+            other.repeats(made)
+        assert err.value.field == "idempotency_key"
+    with pytest.raises(InvalidArgument) as err:
+        grant(currency="EUR").grant(sub, now=NOW)
+    assert err.value.field == "amount.currency_code"
+
+
+def test_the_revert_window_setting_must_be_positive() -> None:
+    assert DispatcherSettings.from_env({}).revert_window_seconds == 30 * 86_400
+    for bad in ("0", "-1"):
+        with pytest.raises(SettingsError):
+            DispatcherSettings.from_env({"CREWLINE_DISPATCHER_REVERT_WINDOW_SECONDS": bad})

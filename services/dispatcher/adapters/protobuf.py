@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from crewline.auth.store import ApiKeyRecord
@@ -12,7 +11,6 @@ from crewline.pay_terms import Basis, PayTerms, pay_terms
 from crewline.protobuf import (
     COMPARATORS,
     from_timestamp,
-    money_to_pb,
     pay_terms_to_pb,
     requirement_to_pb,
     timestamp,
@@ -22,8 +20,6 @@ from crewline.v1 import events_pb2, project_pb2, task_service_pb2
 from dispatcher.domain.clients import Client
 from dispatcher.domain.model import (
     ListTasks,
-    Submission,
-    SubmissionStatus,
     SubmitTasks,
     TaskSpec,
     check_batch_size,
@@ -55,10 +51,6 @@ _PROJECT_STATE = {
     ProjectState.ACTIVE: project_pb2.PROJECT_STATE_ACTIVE,
     ProjectState.PAUSED: project_pb2.PROJECT_STATE_PAUSED,
     ProjectState.CLOSED: project_pb2.PROJECT_STATE_CLOSED,
-}
-_SUBMISSION_STATUS = {
-    SubmissionStatus.PENDING_REVIEW: task_service_pb2.SUBMISSION_STATUS_PENDING_REVIEW,
-    SubmissionStatus.ACCEPTED: task_service_pb2.SUBMISSION_STATUS_ACCEPTED,
 }
 
 
@@ -93,15 +85,6 @@ def _set_payload(pb: task_service_pb2.Task | events_pb2.TaskPublished, task: Tas
         pb.payload_json = task.payload_json
     elif task.payload_bytes is not None:
         pb.payload_bytes = task.payload_bytes
-
-
-def submission_to_pb(sub: Submission) -> task_service_pb2.Submission:
-    return task_service_pb2.Submission(
-        submission_id=str(sub.submission_id),
-        contractor_id=sub.contractor_id,
-        status=_SUBMISSION_STATUS[sub.status],
-        submitted_at=timestamp(sub.submitted_at),
-    )
 
 
 def _task_spec(pb: task_service_pb2.TaskSpec, *, field: str, min_seconds: int) -> TaskSpec:
@@ -164,20 +147,6 @@ def task_published(task: Task) -> events_pb2.TaskPublished:
     )
     _set_payload(pb, task)
     return pb
-
-
-def submission_accepted(
-    sub: Submission, task: Task, *, at: datetime, by: events_pb2.AcceptedBy.ValueType
-) -> events_pb2.SubmissionAccepted:
-    return events_pb2.SubmissionAccepted(
-        submission_id=str(sub.submission_id),
-        task_id=str(sub.task_id),
-        contractor_id=sub.contractor_id,
-        client_id=task.client_id,
-        reward=money_to_pb(sub.reward),
-        accepted_by=by,
-        accepted_at=timestamp(at),
-    )
 
 
 def client_to_pb(client: Client) -> admin_api.Client:

@@ -9,8 +9,7 @@ from datetime import datetime
 import asyncpg
 
 from crewline.log import current_correlation_id
-from crewline.money import Money
-from dispatcher.domain.model import ListTasks, Submission, SubmissionStatus
+from dispatcher.domain.model import ListTasks
 from dispatcher.domain.tasks import Task, TaskStatus
 
 
@@ -31,23 +30,13 @@ def _task(row: asyncpg.Record) -> Task:
         live_claims=row["live_claims"],
         submitted_count=row["submitted_count"],
         accepted_count=row["accepted_count"],
+        rejected_count=row["rejected_count"],
         lifetime_over=row["lifetime_over"],
         cancelled_at=row["cancelled_at"],
         cancel_reason=row["cancel_reason"],
         revision=row["revision"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
-    )
-
-
-def _submission(row: asyncpg.Record) -> Submission:
-    return Submission(
-        submission_id=row["submission_id"],
-        task_id=row["task_id"],
-        contractor_id=row["contractor_id"],
-        status=SubmissionStatus(row["status"]),
-        reward=Money(row["reward_currency"], row["reward_minor"]),
-        submitted_at=row["submitted_at"],
     )
 
 
@@ -166,8 +155,8 @@ async def save_task(conn: asyncpg.Connection, task: Task) -> None:
     await conn.execute(
         "UPDATE tasks SET status = $2, slots = $3, expires_at = $4, claimed_count = $5,"
         " live_claims = $6, submitted_count = $7, accepted_count = $8, lifetime_over = $9,"
-        " cancelled_at = $10, cancel_reason = $11, revision = $12, updated_at = $13"
-        " WHERE task_id = $1",
+        " cancelled_at = $10, cancel_reason = $11, revision = $12, updated_at = $13,"
+        " rejected_count = $14 WHERE task_id = $1",
         task.task_id,
         task.status.value,
         task.slots,
@@ -181,51 +170,8 @@ async def save_task(conn: asyncpg.Connection, task: Task) -> None:
         task.cancel_reason,
         task.revision,
         task.updated_at,
+        task.rejected_count,
     )
-
-
-async def insert_submission(conn: asyncpg.Connection, sub: Submission, result: bytes) -> bool:
-    """Store a submission; False when it was already stored."""
-    inserted = await conn.fetchval(
-        "INSERT INTO submissions (submission_id, task_id, contractor_id, status,"
-        " reward_currency, reward_minor, result, submitted_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        " ON CONFLICT (submission_id) DO NOTHING RETURNING true",
-        sub.submission_id,
-        sub.task_id,
-        sub.contractor_id,
-        sub.status.value,
-        sub.reward.currency,
-        sub.reward.amount_minor,
-        result,
-        sub.submitted_at,
-    )
-    return bool(inserted)
-
-
-async def get_submission(
-    conn: asyncpg.Connection, submission_id: uuid.UUID, *, for_update: bool = False
-) -> Submission | None:
-    lock = " FOR UPDATE" if for_update else ""
-    row = await conn.fetchrow(
-        f"SELECT * FROM submissions WHERE submission_id = $1{lock}", submission_id
-    )
-    return _submission(row) if row else None
-
-
-async def mark_accepted(conn: asyncpg.Connection, submission_id: uuid.UUID, at: datetime) -> None:
-    await conn.execute(
-        "UPDATE submissions SET status = 'accepted', accepted_at = $2 WHERE submission_id = $1",
-        submission_id,
-        at,
-    )
-
-
-async def submissions_of(conn: asyncpg.Connection, task_id: uuid.UUID) -> list[Submission]:
-    rows = await conn.fetch(
-        "SELECT * FROM submissions WHERE task_id = $1 ORDER BY submitted_at", task_id
-    )
-    return [_submission(r) for r in rows]
 
 
 async def slot_request(conn: asyncpg.Connection, task_id: uuid.UUID, request_id: str) -> int | None:

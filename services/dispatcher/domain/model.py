@@ -1,12 +1,12 @@
-"""The dispatcher's rules: what a valid task (and batch of them) is, how tasks are
-listed, and submissions. How a task moves through its life is ``tasks.Task``.
+"""The dispatcher's rules: what a valid task (and batch of them) is, and how tasks are
+listed. How a task moves through its life is ``tasks.Task``; submissions and their
+review are ``review``.
 
 Pure: no I/O, no protobuf.
 """
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import json
 import uuid
@@ -16,7 +16,6 @@ from datetime import datetime
 
 from crewline import paging, validate
 from crewline.errors import InvalidArgument
-from crewline.money import Money
 from crewline.paging import PageCursor
 from dispatcher.domain.projects import (
     MAX_PRIORITY,
@@ -31,11 +30,6 @@ MAX_BATCH = 1000
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 100
-
-
-class SubmissionStatus(enum.StrEnum):
-    PENDING_REVIEW = "pending_review"
-    ACCEPTED = "accepted"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -219,13 +213,3 @@ def list_tasks(
         updated_since=updated_since,
         after=after,
     )
-
-
-@dataclass(frozen=True, kw_only=True)
-class Submission:
-    submission_id: uuid.UUID
-    task_id: uuid.UUID
-    contractor_id: str
-    status: SubmissionStatus
-    reward: Money
-    submitted_at: datetime

@@ -20,12 +20,13 @@ if TYPE_CHECKING:
 class TaskStatus(enum.StrEnum):
     OPEN = "open"  # takes claims: a slot is free
     IN_PROGRESS = "in_progress"  # every slot is claimed or has work
-    COMPLETED = "completed"  # every slot has accepted work
+    COMPLETED = "completed"  # every slot's work is reviewed (accepted or rejected)
     EXPIRED = "expired"  # the lifetime ended with a slot free
     CANCELLED = "cancelled"  # by its client; for good
 
 
-# A finished task changes no more (but work already under way may still arrive).
+# A finished task changes no more (but work already under way may still arrive, and
+# a completed one may be given more slots while its lifetime lasts).
 FINISHED = frozenset({TaskStatus.COMPLETED, TaskStatus.CANCELLED})
 
 
@@ -57,6 +58,7 @@ class Task:
     live_claims: int  # granted and not yet submitted or ended
     submitted_count: int
     accepted_count: int
+    rejected_count: int  # a rejection does not reopen its slot (the client may add one)
     lifetime_over: bool  # its lifetime clock fired (and no later one is set)
     cancelled_at: datetime | None
     cancel_reason: str
@@ -86,6 +88,7 @@ class Task:
             live_claims=0,
             submitted_count=0,
             accepted_count=0,
+            rejected_count=0,
             lifetime_over=False,
             cancelled_at=None,
             cancel_reason="",
@@ -99,12 +102,16 @@ class Task:
     def _status(self) -> TaskStatus:
         if self.cancelled_at is not None:
             return TaskStatus.CANCELLED
-        if self.accepted_count >= self.slots:
+        if self.reviewed_count >= self.slots:
             return TaskStatus.COMPLETED
         busy = self.live_claims + self.submitted_count  # slots claimed or with work
         if busy >= self.slots:
             return TaskStatus.IN_PROGRESS
         return TaskStatus.EXPIRED if self.lifetime_over else TaskStatus.OPEN
+
+    @property
+    def reviewed_count(self) -> int:
+        return self.accepted_count + self.rejected_count
 
     @property
     def lifecycle(self) -> Lifecycle:
@@ -148,12 +155,26 @@ class Task:
             now=now, live_claims=max(live, 0), submitted_count=self.submitted_count + 1
         )
 
-    def accept_one(self, *, now: datetime) -> Task:
-        """One more submission accepted; the task completes when every slot has one."""
-        accepted = self.accepted_count + 1
-        if accepted > self.slots:
-            raise ValueError(f"task {self.task_id} would have more accepted work than slots")
-        return self._changed(now=now, accepted_count=accepted)
+    def accept_one(self, *, now: datetime, overriding: bool = False) -> Task:
+        """One more submission accepted (``overriding``: one that was rejected); the
+        task completes when every slot's work is reviewed."""
+        if overriding:
+            return self._changed(
+                now=now,
+                accepted_count=self.accepted_count + 1,
+                rejected_count=max(self.rejected_count - 1, 0),
+            )
+        self._check_reviewable()
+        return self._changed(now=now, accepted_count=self.accepted_count + 1)
+
+    def reject_one(self, *, now: datetime) -> Task:
+        """One more submission rejected: its slot stays used (reviewed)."""
+        self._check_reviewable()
+        return self._changed(now=now, rejected_count=self.rejected_count + 1)
+
+    def _check_reviewable(self) -> None:
+        if self.reviewed_count >= self.slots:
+            raise ValueError(f"task {self.task_id} would have more reviewed work than slots")
 
     def lifetime_ended(self, *, now: datetime) -> Task:
         """Its lifetime clock fired: no new claims. Itself when finished already."""
@@ -172,8 +193,10 @@ class Task:
         return self._changed(now=now, cancelled_at=now, cancel_reason=reason)
 
     def add_slots(self, slots: int, *, now: datetime) -> Task:
-        """``slots`` more assignments, for a task still taking claims."""
-        if self.status in FINISHED or self.lifetime_over:
+        """``slots`` more assignments, for a task still taking claims, or completed
+        (every slot's work reviewed) while its lifetime lasts: it reopens."""
+        completed_in_life = self.status is TaskStatus.COMPLETED and now < self.expires_at
+        if (self.status in FINISHED and not completed_in_life) or self.lifetime_over:
             raise self._finished("given more slots")
         if self.slots + slots > MAX_SLOTS:
             raise InvalidArgument(

@@ -19,7 +19,7 @@ from crewline.v1 import client_admin_service_pb2_grpc as admin_grpc
 from crewline.v1 import project_pb2
 from crewline.v1 import task_service_pb2 as api
 from crewline.v1 import task_service_pb2_grpc as api_grpc
-from dispatcher.adapters import lifecycle_pb
+from dispatcher.adapters import lifecycle_pb, review_pb
 from dispatcher.adapters import protobuf as pb
 from dispatcher.adapters.watch_hub import WatchHub
 from dispatcher.deps import Deps
@@ -28,6 +28,7 @@ from dispatcher.domain.projects import ProjectState
 from dispatcher.entrypoints import watch
 from dispatcher.handlers import clients as client_handlers
 from dispatcher.handlers import projects as project_handlers
+from dispatcher.handlers import review as review_handlers
 from dispatcher.handlers import tasks as task_handlers
 
 
@@ -107,7 +108,8 @@ class TaskServicer(api_grpc.TaskServiceServicer):
         task_id = validate.uuid_id(request.task_id, field="task_id")
         task, submissions = await task_handlers.get_task(task_id, principal_of(context), self._deps)
         return api.GetTaskResponse(
-            task=pb.task_to_pb(task), submissions=[pb.submission_to_pb(s) for s in submissions]
+            task=pb.task_to_pb(task),
+            submissions=[review_pb.submission_to_pb(s, b) for s, b in submissions],
         )
 
     async def ListTasks(
@@ -174,6 +176,50 @@ class TaskServicer(api_grpc.TaskServiceServicer):
         async for response in watch.stream(query, self._deps, self._hub):
             yield response
 
+    # --- review ---------------------------------------------------------------------------
+
+    async def ListSubmissions(
+        self, request: api.ListSubmissionsRequest, context: grpc.aio.ServicerContext
+    ) -> api.ListSubmissionsResponse:
+        query = review_pb.list_submissions_query(request, client_id=principal_of(context).id)
+        page, more = await review_handlers.list_submissions(query, self._deps)
+        return api.ListSubmissionsResponse(
+            submissions=[review_pb.submission_to_pb(s, b) for s, b in page],
+            next_page_token=more.token() if more else "",
+        )
+
+    async def GetSubmission(
+        self, request: api.GetSubmissionRequest, context: grpc.aio.ServicerContext
+    ) -> api.GetSubmissionResponse:
+        submission_id = validate.uuid_id(request.submission_id, field="submission_id")
+        sub, bonuses = await review_handlers.get_submission(
+            submission_id, principal_of(context).id, self._deps
+        )
+        return api.GetSubmissionResponse(submission=review_pb.submission_to_pb(sub, bonuses))
+
+    async def AcceptSubmission(
+        self, request: api.AcceptSubmissionRequest, context: grpc.aio.ServicerContext
+    ) -> api.AcceptSubmissionResponse:
+        cmd = review_pb.accept_command(request, client_id=principal_of(context).id)
+        sub, bonuses = await review_handlers.accept_submission(cmd, self._deps)
+        return api.AcceptSubmissionResponse(submission=review_pb.submission_to_pb(sub, bonuses))
+
+    async def RejectSubmission(
+        self, request: api.RejectSubmissionRequest, context: grpc.aio.ServicerContext
+    ) -> api.RejectSubmissionResponse:
+        cmd = review_pb.reject_command(request, client_id=principal_of(context).id)
+        sub, bonuses = await review_handlers.reject_submission(cmd, self._deps)
+        return api.RejectSubmissionResponse(submission=review_pb.submission_to_pb(sub, bonuses))
+
+    async def GrantBonus(
+        self, request: api.GrantBonusRequest, context: grpc.aio.ServicerContext
+    ) -> api.GrantBonusResponse:
+        cmd = review_pb.grant_bonus_command(request, client_id=principal_of(context).id)
+        bonus, (sub, bonuses) = await review_handlers.grant_bonus(cmd, self._deps)
+        return api.GrantBonusResponse(
+            bonus=review_pb.bonus_to_pb(bonus), submission=review_pb.submission_to_pb(sub, bonuses)
+        )
+
     def register(self, server: grpc.aio.Server) -> None:
         api_grpc.add_TaskServiceServicer_to_server(self, server)
 
@@ -237,6 +283,11 @@ POLICY = AccessPolicy.of(
         "ResumeProject": CLIENTS,
         "CloseProject": CLIENTS,
         "Watch": CLIENTS,
+        "ListSubmissions": CLIENTS,
+        "GetSubmission": CLIENTS,
+        "AcceptSubmission": CLIENTS,
+        "RejectSubmission": CLIENTS,
+        "GrantBonus": CLIENTS,
     },
 ) | AccessPolicy.of(
     _ADMIN,

@@ -15,6 +15,7 @@ from crewline.consumer import Handler
 from crewline.v1 import events_pb2
 from dispatcher.deps import Deps
 from dispatcher.domain.leases import LEASE
+from dispatcher.domain.review import AUTO_ACCEPT
 from dispatcher.handlers import claims, deadlines, projects, tasks
 
 
@@ -35,5 +36,5 @@ def deadline_routes(deps: Deps) -> dict[str, DeadlineHandler]:
     return {
         LEASE: partial(deadlines.lease_elapsed, deps=deps),
         tasks.TASK_LIFETIME: partial(deadlines.task_lifetime_ended, deps=deps),
-        claims.AUTO_ACCEPT: partial(deadlines.auto_accept, deps=deps),
+        AUTO_ACCEPT: partial(deadlines.auto_accept, deps=deps),
     }

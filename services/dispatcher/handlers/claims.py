@@ -16,22 +16,21 @@ from google.protobuf.message import Message
 
 from crewline import clock
 from crewline.consumer import EventContext
+from crewline.errors import PermanentEventError
 from crewline.log import bind_contextvars
-from crewline.protobuf import from_timestamp, money_from_pb
+from crewline.protobuf import from_timestamp, money_from_pb, pay_terms_from_pb
 from crewline.v1 import events_pb2
-from dispatcher.adapters import leases, lifecycle_pb
+from dispatcher.adapters import leases, lifecycle_pb, submissions
 from dispatcher.adapters import projects as repo_projects
 from dispatcher.adapters import repository as repo
 from dispatcher.adapters.lifecycle_pb import ClaimEvent
 from dispatcher.adapters.watch_log import Entry
 from dispatcher.deps import Deps
 from dispatcher.domain.leases import LEASE, Lease, LeaseState
-from dispatcher.domain.model import Submission, SubmissionStatus
 from dispatcher.domain.projects import DEFAULT_AUTO_ACCEPT
+from dispatcher.domain.review import AUTO_ACCEPT, Submission, SubmissionStatus
 from dispatcher.domain.tasks import Task
 from dispatcher.handlers import changes
-
-AUTO_ACCEPT = "auto_accept"  # the clock kind; its ref is the submission (claim) id
 
 
 def _seen(name: ClaimEvent, event: Message, task: Task, *, at: datetime) -> Entry:
@@ -49,7 +48,7 @@ def _seen(name: ClaimEvent, event: Message, task: Task, *, at: datetime) -> Entr
 async def _task(conn: asyncpg.Connection, task_id: str) -> Task:
     task = await changes.locked_task(conn, uuid.UUID(task_id))
     if task is None:
-        raise LookupError(f"task {task_id} is not the dispatcher's")  # a dead letter
+        raise PermanentEventError(f"task {task_id} is not the dispatcher's")
     bind_contextvars(task_id=task_id)
     return task
 
@@ -116,30 +115,53 @@ async def on_work_submitted(
     after the project's delay."""
     task = await _task(conn, event.task_id)
     claim_id = uuid.UUID(event.claim_id)
-    sub = Submission(
-        submission_id=claim_id,
-        task_id=task.task_id,
-        contractor_id=event.contractor_id,
-        status=SubmissionStatus.PENDING_REVIEW,
-        reward=money_from_pb(event.reward),
-        submitted_at=from_timestamp(event.submitted_at),
-    )
-    if not await repo.insert_submission(conn, sub, event.result):
+    now = deps.clock.now()
+    project = await repo_projects.get_project(conn, task.project_id)
+    delay = project.auto_accept_delay_seconds if project else DEFAULT_AUTO_ACCEPT
+    auto_accept_at = now + timedelta(seconds=delay)
+    sub = await _submission(conn, event, task, auto_accept_at=auto_accept_at)
+    if not await submissions.insert(conn, sub):
         return
     was_live = await leases.finish(conn, claim_id, LeaseState.SUBMITTED)
     if was_live:
         await clock.cancel(conn, kind=LEASE, ref=event.claim_id)
     else:  # a claim granted before the dispatcher kept leases: note it, done
         await leases.insert(conn, _submitted_lease(event, task))
-    now = deps.clock.now()
-    project = await repo_projects.get_project(conn, task.project_id)
-    delay = project.auto_accept_delay_seconds if project else DEFAULT_AUTO_ACCEPT
-    await clock.schedule(
-        conn, kind=AUTO_ACCEPT, ref=event.claim_id, due_at=now + timedelta(seconds=delay)
-    )
+    await clock.schedule(conn, kind=AUTO_ACCEPT, ref=event.claim_id, due_at=auto_accept_at)
     submitted = task.work_submitted(was_live=was_live, now=now)
     seen = _seen("work_submitted", event, submitted, at=now)
     await changes.record(conn, task, submitted, deps, events=[seen])
+
+
+async def _submission(
+    conn: asyncpg.Connection,
+    event: events_pb2.WorkSubmitted,
+    task: Task,
+    *,
+    auto_accept_at: datetime,
+) -> Submission:
+    """The submission from the matcher's event. Older events lack the time worked (0),
+    the grant time (the claim's, from ClaimGranted, if the dispatcher heard of it) or
+    the terms (work from before projects)."""
+    granted_at = from_timestamp(event.granted_at) if event.HasField("granted_at") else None
+    if granted_at is None:
+        lease = await leases.get(conn, uuid.UUID(event.claim_id))
+        granted_at = lease.granted_at if lease else None
+    return Submission(
+        submission_id=uuid.UUID(event.claim_id),
+        task_id=task.task_id,
+        client_id=task.client_id,
+        project_id=task.project_id,
+        contractor_id=event.contractor_id,
+        status=SubmissionStatus.PENDING_REVIEW,
+        reward=money_from_pb(event.reward),
+        worked_seconds=max(event.worked_seconds, 0),
+        pay_terms=pay_terms_from_pb(event.pay_terms) if event.HasField("pay_terms") else None,
+        granted_at=granted_at,
+        submitted_at=from_timestamp(event.submitted_at),
+        auto_accept_at=auto_accept_at,
+        result=event.result,
+    )
 
 
 async def on_claim_settled(

@@ -10,14 +10,10 @@ import asyncpg
 
 from crewline.clock import Deadline
 from crewline.log import bind_contextvars, get_logger
-from crewline.v1 import events_pb2
 from dispatcher.adapters import leases, lifecycle_pb
-from dispatcher.adapters import protobuf as pb
-from dispatcher.adapters import repository as repo
 from dispatcher.deps import Deps
 from dispatcher.domain.leases import LeaseState
-from dispatcher.domain.model import SubmissionStatus
-from dispatcher.handlers import changes
+from dispatcher.handlers import changes, review
 
 log = get_logger(__name__)
 
@@ -43,23 +39,6 @@ async def task_lifetime_ended(conn: asyncpg.Connection, deadline: Deadline, *, d
 
 
 async def auto_accept(conn: asyncpg.Connection, deadline: Deadline, *, deps: Deps) -> None:
-    """The auto-accept delay passed with no review: accept, so the work gets paid."""
-    sub = await repo.get_submission(conn, uuid.UUID(deadline.ref), for_update=True)
-    if sub is None or sub.status is not SubmissionStatus.PENDING_REVIEW:
-        return
-    task = await changes.locked_task(conn, sub.task_id)
-    assert task is not None, "a submission always has its task"
-    now = deps.clock.now()
-    accepted = task.accept_one(now=now)
-    await repo.mark_accepted(conn, sub.submission_id, now)
-    event = pb.submission_accepted(sub, task, at=now, by=events_pb2.ACCEPTED_BY_AUTO_ACCEPT)
-    await deps.publisher.publish(conn, event)
-    seen = lifecycle_pb.watch_claim(
-        "submission_accepted",
-        event,
-        client_id=task.client_id,
-        project_id=task.project_id,
-        task_id=task.task_id,
-        at=now,
-    )
-    await changes.record(conn, task, accepted, deps, events=[seen])
+    """The auto-accept delay passed with no review: accept, so the work gets paid. Work
+    reviewed meanwhile stays as it is (a review also removes this clock)."""
+    await review.auto_accept(conn, uuid.UUID(deadline.ref), deps)

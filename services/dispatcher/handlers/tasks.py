@@ -11,14 +11,16 @@ from crewline.auth.principal import Principal
 from crewline.errors import InvalidArgument, NotFound
 from crewline.log import bind_contextvars
 from crewline.paging import PageCursor
-from dispatcher.adapters import lifecycle_pb
+from dispatcher.adapters import lifecycle_pb, submissions
 from dispatcher.adapters import projects as repo_projects
 from dispatcher.adapters import protobuf as pb
 from dispatcher.adapters import repository as repo
 from dispatcher.deps import Deps
+from dispatcher.domain.bonuses import Bonus
 from dispatcher.domain.lifecycle import AddSlots, CancelTask, UpdateTaskLifetime
-from dispatcher.domain.model import ListTasks, Submission, SubmitTasks
+from dispatcher.domain.model import ListTasks, SubmitTasks
 from dispatcher.domain.projects import ProjectState, closed_error
+from dispatcher.domain.review import Submission
 from dispatcher.domain.tasks import Task
 from dispatcher.handlers import changes
 
@@ -68,11 +70,14 @@ async def submit_tasks(cmd: SubmitTasks, deps: Deps) -> list[Task]:
 
 async def get_task(
     task_id: uuid.UUID, caller: Principal, deps: Deps
-) -> tuple[Task, list[Submission]]:
-    """The caller's task and its submissions; another client's task is NOT_FOUND."""
+) -> tuple[Task, list[tuple[Submission, list[Bonus]]]]:
+    """The caller's task and its submissions (without their results), with their
+    bonuses; another client's task is NOT_FOUND."""
     async with deps.pool.acquire() as conn:
         task = await changes.owned_task(conn, task_id, caller.id, lock=False)
-        return task, await repo.submissions_of(conn, task_id)
+        found = await submissions.of_task(conn, task_id)
+        bonuses = await submissions.bonuses_of(conn, [s.submission_id for s in found])
+    return task, [(s, bonuses.get(s.submission_id, [])) for s in found]
 
 
 async def list_tasks(query: ListTasks, deps: Deps) -> tuple[list[Task], PageCursor | None]:
