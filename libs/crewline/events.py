@@ -15,8 +15,11 @@ from google.protobuf.message import DecodeError, Message
 
 from crewline.v1 import envelope_pb2
 
-TASKS_TOPIC = "crewline.tasks.v1"  # dispatcher: TaskPublished, SubmissionAccepted; key task_id
-CLAIMS_TOPIC = "crewline.claims.v1"  # matcher: ClaimGranted, WorkSubmitted; key task_id
+# dispatcher: TaskPublished, TaskChanged, LeaseElapsed, SubmissionAccepted,
+# SubmissionRejected, BonusGranted; key task_id
+TASKS_TOPIC = "crewline.tasks.v1"
+# matcher: ClaimGranted, ClaimExtended, ClaimEnded, ClaimSettled, WorkSubmitted; key task_id
+CLAIMS_TOPIC = "crewline.claims.v1"
 PAY_TOPIC = "crewline.pay.v1"  # ledger: PayPosted; key account id credited
 # dispatcher: ClientCreated, ApiKeyCreated/Revoked (key client id); matcher:
 # ContractorCreated, ContractorTokenRevoked (key contractor id). Every service reads it.

@@ -127,6 +127,7 @@ def submission_accepted(sub: Submission) -> events_pb2.SubmissionAccepted:
         project_id=sub.project_id,
         worked_seconds=sub.worked_seconds,
         submitted_at=timestamp(sub.submitted_at),
+        feedback=sub.feedback or "",
     )
     if sub.pay_terms is not None:
         pb.pay_terms.CopyFrom(pay_terms_to_pb(sub.pay_terms))

@@ -321,10 +321,14 @@ async def on_submission_accepted(
     deps: Deps,
 ) -> None:
     """The client (or the auto-accept clock, or an override of a rejection) accepted the
-    work: its contractor sees it on the claim. Final; the event carries no feedback, so a
-    rejection's is cleared."""
+    work: its contractor sees it on the claim, with the client's note (an override's
+    replaces the rejection's). Final."""
     await _reviewed(
-        conn, event.submission_id, ReviewState.ACCEPTED, "", from_timestamp(event.accepted_at)
+        conn,
+        event.submission_id,
+        ReviewState.ACCEPTED,
+        event.feedback,
+        from_timestamp(event.accepted_at),
     )
 
 
