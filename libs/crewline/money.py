@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from crewline.errors import InvalidArgument
 
-_CURRENCY = re.compile(r"[A-Z]{3}")
+# ISO 4217 currencies in circulation (no funds, metals or test codes).
+CURRENCIES = frozenset(
+    """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL
+    BSD BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUC CUP CVE CZK DJF DKK DOP DZD
+    EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS
+    INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD
+    LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK
+    NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK
+    SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS
+    UAH UGX USD UYU UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG ZWL
+    """.split()
+)
 # Far above any single piece of pay; keeps sums well inside int64.
 MAX_AMOUNT_MINOR = 10**12
 
@@ -27,8 +38,11 @@ class Money:
     @classmethod
     def positive(cls, *, currency: str, amount_minor: int, field: str) -> Money:
         """A validated positive amount; errors name ``field``."""
-        if not _CURRENCY.fullmatch(currency):
-            raise InvalidArgument(f"{field}.currency_code", "must be three upper-case letters")
+        if currency not in CURRENCIES:
+            shown = repr(currency) if currency else "missing"
+            raise InvalidArgument(
+                f"{field}.currency_code", f"{shown} is not a known ISO 4217 currency"
+            )
         if amount_minor <= 0:
             raise InvalidArgument(f"{field}.amount_minor", "must be greater than zero")
         if amount_minor > MAX_AMOUNT_MINOR:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crewline.events import TASKS_TOPIC
 from crewline.runtime import Runtime
 from crewline.service import ServiceKit
 from crewline.timekeeping import Clock
@@ -24,5 +23,5 @@ async def bootstrap(settings: LedgerSettings, *, clock: Clock | None = None) -> 
         service_names=SERVICE_NAMES,
         policy=POLICY,
         migrations=MIGRATIONS,
-        workers=[kit.consumer(topics=[TASKS_TOPIC], routes=handlers.event_routes(deps))],
+        workers=[kit.consumer(topics=handlers.TOPICS, routes=handlers.event_routes(deps))],
     )

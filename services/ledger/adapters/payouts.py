@@ -1,0 +1,119 @@
+"""Payout batch SQL. Every function runs on the caller's connection."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+from crewline.money import Money
+from ledger.domain.payouts import Payout, PayoutBatch, RunPayoutBatch
+
+_CONTRACTOR = "contractor:"
+
+
+async def open_batch(conn: asyncpg.Connection, cmd: RunPayoutBatch, now: datetime) -> None:
+    """Make the batch, choosing its contractors (balance at or above the threshold now),
+    unless a batch of that id exists already (then nothing is written)."""
+    await conn.execute(
+        "WITH batch AS ("
+        "  INSERT INTO payout_batches (batch_id, currency, threshold_minor, created_at)"
+        "  VALUES ($1, $2, $3, $4) ON CONFLICT (batch_id) DO NOTHING RETURNING batch_id)"
+        " INSERT INTO payouts (batch_id, contractor_id, status)"
+        " SELECT batch.batch_id, substr(b.account_id, $5), 'pending' FROM batch, balances b"
+        " WHERE b.account_id LIKE 'contractor:%' AND b.currency = $2"
+        " AND b.balance_minor >= $3",
+        cmd.batch_id,
+        cmd.threshold.currency,
+        cmd.threshold.amount_minor,
+        now,
+        len(_CONTRACTOR) + 1,
+    )
+
+
+async def pending(conn: asyncpg.Connection, batch_id: str) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT contractor_id FROM payouts WHERE batch_id = $1 AND status = 'pending'"
+        " ORDER BY contractor_id",
+        batch_id,
+    )
+    return [r["contractor_id"] for r in rows]
+
+
+async def lock_pending(
+    conn: asyncpg.Connection, batch_id: str, contractor_id: str, currency: str
+) -> Money | None:
+    """Lock a pending payout and the contractor's balance; the balance, or None when
+    the payout is no longer pending (another run of the batch took it)."""
+    balance = await conn.fetchval(
+        "WITH p AS (SELECT 1 FROM payouts WHERE batch_id = $1 AND contractor_id = $2"
+        "           AND status = 'pending' FOR UPDATE)"
+        " SELECT coalesce((SELECT balance_minor FROM balances"
+        "   WHERE account_id = $3 AND currency = $4 FOR UPDATE), 0)"
+        " FROM p",
+        batch_id,
+        contractor_id,
+        _CONTRACTOR + contractor_id,
+        currency,
+    )
+    return None if balance is None else Money(currency, balance)
+
+
+async def settle(
+    conn: asyncpg.Connection,
+    batch_id: str,
+    contractor_id: str,
+    *,
+    amount: Money | None,
+    transaction_id: uuid.UUID | None,
+) -> None:
+    """The payout went out (``transaction_id``), or was skipped (None)."""
+    await conn.execute(
+        "UPDATE payouts SET status = $3, amount_minor = $4, transaction_id = $5"
+        " WHERE batch_id = $1 AND contractor_id = $2",
+        batch_id,
+        contractor_id,
+        "skipped" if transaction_id is None else "in_flight",
+        None if amount is None else amount.amount_minor,
+        transaction_id,
+    )
+
+
+async def complete(conn: asyncpg.Connection, batch_id: str, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE payout_batches SET completed_at = $2 WHERE batch_id = $1 AND completed_at IS NULL",
+        batch_id,
+        now,
+    )
+
+
+async def batch(conn: asyncpg.Connection, batch_id: str) -> PayoutBatch | None:
+    head = await conn.fetchrow(
+        "SELECT currency, threshold_minor, created_at, completed_at FROM payout_batches"
+        " WHERE batch_id = $1",
+        batch_id,
+    )
+    if head is None:
+        return None
+    rows = await conn.fetch(
+        "SELECT contractor_id, amount_minor, transaction_id FROM payouts"
+        " WHERE batch_id = $1 AND status = 'in_flight' ORDER BY contractor_id",
+        batch_id,
+    )
+    currency = head["currency"]
+    return PayoutBatch(
+        batch_id=batch_id,
+        threshold=Money(currency, head["threshold_minor"]),
+        created_at=head["created_at"],
+        completed_at=head["completed_at"],
+        payouts=tuple(
+            Payout(
+                batch_id=batch_id,
+                contractor_id=r["contractor_id"],
+                amount=Money(currency, r["amount_minor"]),
+                transaction_id=r["transaction_id"],
+            )
+            for r in rows
+        ),
+    )

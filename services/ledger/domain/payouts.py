@@ -1,0 +1,68 @@
+"""Payout batches. Pure: no I/O, no protobuf.
+
+An operator runs a batch with an id of their choosing and a threshold: every
+contractor whose balance in the threshold's currency is at least the threshold is
+paid out in full, each in a transaction of its own (all or nothing per contractor).
+The batch id is its idempotency key forever: running it again returns the same
+batch, and running it with another threshold is refused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from crewline import validate
+from crewline.errors import InvalidArgument
+from crewline.money import Money
+from ledger.domain.money import checked_amount
+from ledger.domain.postings import payout_source
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunPayoutBatch:
+    batch_id: str
+    threshold: Money
+
+    def __post_init__(self) -> None:
+        validate.identifier(self.batch_id, field="batch_id")
+        checked_amount(self.threshold, field="threshold")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Payout:
+    batch_id: str
+    contractor_id: str
+    amount: Money
+    transaction_id: uuid.UUID
+
+    @property
+    def payout_id(self) -> str:
+        return payout_source(self.batch_id, self.contractor_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PayoutBatch:
+    batch_id: str
+    threshold: Money
+    created_at: datetime
+    completed_at: datetime | None
+    payouts: tuple[Payout, ...]
+
+    @property
+    def total(self) -> Money:
+        return Money(self.threshold.currency, sum(p.amount.amount_minor for p in self.payouts))
+
+    def answers(self, cmd: RunPayoutBatch) -> PayoutBatch:
+        """This batch, when ``cmd`` repeats the request that made it."""
+        if cmd.threshold != self.threshold:
+            raise InvalidArgument("batch_id", f"was already run with threshold {self.threshold}")
+        return self
+
+
+def pays_out(balance: Money, threshold: Money) -> bool:
+    """A balance is paid out in full when it reaches the threshold (in its currency)."""
+    return balance.currency == threshold.currency and balance.amount_minor >= max(
+        threshold.amount_minor, 1
+    )
