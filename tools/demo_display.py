@@ -83,6 +83,7 @@ class Summary:
     expected_minor: int  # what the client's tasks promise: rewards x slots
     paid_minor: int  # the sum of the run's contractor balances (ledger)
     client_balance_minor: int
+    expected_charge_minor: int  # what the client pays: the pay plus the platform fee
     earnings_minor: tuple[int, ...]  # per contractor, ascending
     contractors_mispaid: int  # balance differs from the rewards of the claims granted
     books_balanced: bool
@@ -118,8 +119,9 @@ class Summary:
                 f"contractors hold {format_usd(self.paid_minor)}, expected {expected}",
             ),
             (
-                self.client_balance_minor != -self.expected_minor,
-                f"client owes {format_usd(-self.client_balance_minor)}, expected {expected}",
+                self.client_balance_minor != -self.expected_charge_minor,
+                f"client owes {format_usd(-self.client_balance_minor)},"
+                f" expected {format_usd(self.expected_charge_minor)} (pay and fee)",
             ),
             (self.contractors_mispaid > 0, f"{self.contractors_mispaid} contractors mispaid"),
             (
@@ -229,7 +231,7 @@ def _summary_rows(s: Summary) -> list[tuple[str, str]]:
             f"{s.pieces_accepted:,} (tasks settled: {s.tasks_submitted - s.tasks_unsettled:,})",
         ),
         ("total paid", f"{format_usd(s.paid_minor)} of {format_usd(s.expected_minor)}"),
-        ("client balance", format_usd(s.client_balance_minor)),
+        ("client balance (pay + fee)", format_usd(s.client_balance_minor)),
         (
             f"earnings ({len(s.earnings_minor)} contractors)",
             f"min {format_usd(earnings[0])}, max {format_usd(earnings[-1])}",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import uuid
 from collections import Counter
@@ -154,6 +155,13 @@ class Market:
     def expected_minor(self) -> int:
         return sum(self._rewards.values()) * self._config.slots
 
+    def expected_charge_minor(self) -> int:
+        """What the client pays: each piece's reward plus the ledger's platform fee on it
+        (CREWLINE_LEDGER_FEE_BPS, 20 % unless set), rounded up per piece."""
+        fee_bps = int(os.environ.get("CREWLINE_LEDGER_FEE_BPS", "2000"))
+        per_task = (r + -(-r * fee_bps // 10_000) for r in self._rewards.values())
+        return sum(per_task) * self._config.slots
+
     def all_claimed(self) -> bool:
         return (
             self._client_done and self._tracker.claimed >= len(self._rewards) * self._config.slots
@@ -296,7 +304,7 @@ class Market:
             owing = await self._balance(f"client:{self._config.client_id}")
             self._tracker.paid_minor = paid
             expected = self.expected_minor()
-            if self.all_claimed() and paid == expected and owing == -expected:
+            if self.all_claimed() and paid == expected and owing == -self.expected_charge_minor():
                 return
             await asyncio.sleep(LEDGER_POLL)
 
@@ -339,6 +347,7 @@ class Market:
             expected_minor=self.expected_minor(),
             paid_minor=sum(balances.values()),
             client_balance_minor=await self._balance(f"client:{c.client_id}"),
+            expected_charge_minor=self.expected_charge_minor(),
             earnings_minor=tuple(sorted(balances.values())),
             contractors_mispaid=sum(balances[k] != self._owed[k] for k in balances),
             books_balanced=books.balanced,

@@ -57,12 +57,14 @@ async def new_client_key(stack: Stack, client_id: str) -> client_admin.CreateApi
 
 
 async def new_contractor_token(
-    stack: Stack, contractor_id: str
+    stack: Stack, contractor_id: str, **profile: Any
 ) -> contractor_admin.IssueContractorTokenResponse:
-    """Create the contractor (idempotent) and issue a fresh token."""
+    """Create the contractor (idempotent; ``profile``: other CreateContractorRequest
+    fields, e.g. referred_by) and issue a fresh token."""
     op = as_operator(stack)
     await stack.contractors.CreateContractor(
-        contractor_admin.CreateContractorRequest(contractor_id=contractor_id), metadata=op
+        contractor_admin.CreateContractorRequest(contractor_id=contractor_id, **profile),
+        metadata=op,
     )
     return await stack.contractors.IssueContractorToken(  # type: ignore[no-any-return]
         contractor_admin.IssueContractorTokenRequest(contractor_id=contractor_id), metadata=op
@@ -76,10 +78,13 @@ async def as_client(stack: Stack, client_id: str) -> Metadata:
     return bearer(stack.credentials[name])
 
 
-async def as_contractor(stack: Stack, contractor_id: str) -> Metadata:
+async def as_contractor(stack: Stack, contractor_id: str, **profile: Any) -> Metadata:
+    """The contractor's call metadata; made on first use with ``profile`` (see
+    ``new_contractor_token``)."""
     name = f"contractor:{contractor_id}"
     if name not in stack.credentials:
-        stack.credentials[name] = (await new_contractor_token(stack, contractor_id)).secret
+        token = await new_contractor_token(stack, contractor_id, **profile)
+        stack.credentials[name] = token.secret
     return bearer(stack.credentials[name])
 
 

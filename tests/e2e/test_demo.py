@@ -36,7 +36,7 @@ async def test_racing_contractors_fill_every_slot_once_and_are_paid_once(stack: 
     assert summary.claims_granted == summary.work_submitted == summary.pieces_accepted == 40
     assert summary.tasks_unsettled == 0 and summary.contractors_mispaid == 0
     assert summary.paid_minor == summary.expected_minor == config.planned_total_minor()
-    assert summary.client_balance_minor == -summary.expected_minor
+    assert summary.client_balance_minor == -summary.expected_charge_minor
     assert sum(summary.earnings_minor) == summary.expected_minor
     assert summary.books_balanced and summary.unbalanced_transactions == 0
 

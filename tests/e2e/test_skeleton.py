@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crewline.v1 import events_pb2
 from crewline.v1 import ledger_service_pb2 as ledger_api
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
@@ -33,7 +34,7 @@ async def test_submitted_task_is_claimed_done_accepted_and_paid_once(stack: Stac
     assert done.status == work_api.CLAIM_STATUS_SUBMITTED
 
     await wait_balance(stack, f"contractor:{ann}", 2500)  # auto-accepted, then paid
-    assert await balance(stack, f"client:{client}") == -2500
+    assert await balance(stack, f"client:{client}") == -3000  # 2,500 and the 20 % fee
 
     reply = await stack.tasks.GetTask(
         task_api.GetTaskRequest(task_id=task.task_id), metadata=await as_client(stack, client)
@@ -51,7 +52,14 @@ async def test_submitted_task_is_claimed_done_accepted_and_paid_once(stack: Stac
         ledger_api.VerifyBooksRequest(), metadata=as_operator(stack)
     )
     assert books.balanced and books.unbalanced_transaction_count == 0
-    assert books.entry_count == 2 * books.transaction_count
+    assert books.unpaid_count == books.paid_twice_count == 0
+    statement = await stack.ledger.ListStatement(
+        ledger_api.ListStatementRequest(account_id=f"contractor:{ann}"),
+        metadata=as_operator(stack),
+    )
+    assert [(e.kind, e.source, e.amount.amount_minor) for e in statement.entries] == [
+        (events_pb2.POSTING_KIND_PAY, f"submission:{granted.claim_id}", 2500)
+    ]
 
 
 async def test_submitting_work_again_changes_nothing_and_pays_once(stack: Stack) -> None:
