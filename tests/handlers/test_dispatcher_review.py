@@ -281,6 +281,7 @@ async def test_a_rejection_is_announced_once_and_completes_the_slot(
     assert from_timestamp(event.revert_until) == clock.now() + WINDOW
     t = await task_now(deps, task)
     assert (t.status, t.accepted_count, t.rejected_count) == (TaskStatus.COMPLETED, 0, 1)
+    assert (await watched(deps)).count("submission_rejected") == 1
 
     # The same rejection again: the same answer, nothing new. Other feedback, or
     # accepting without override: refused, with reasons.
@@ -499,6 +500,7 @@ async def test_a_bonus_key_names_one_bonus_forever(dispatcher_deps: Deps, clock:
     assert len({c[0] for c in copies}) == 1
     assert len(await published(deps, events_pb2.BonusGranted)) == 2
     assert len((await review.get_submission(uuid.UUID(sub), "acme", deps))[1]) == 2
+    assert (await watched(deps)).count("bonus_granted") == 2  # the client sees each once
 
     # The key reused for another bonus: refused, naming the key, and nothing written.
     before = await snapshot(deps)

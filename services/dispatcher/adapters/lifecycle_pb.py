@@ -107,6 +107,8 @@ ClaimEvent = Literal[
     "work_submitted",
     "submission_accepted",
     "claim_settled",
+    "submission_rejected",
+    "bonus_granted",
 ]
 
 

@@ -16,7 +16,7 @@ from crewline import clock
 from crewline.errors import NotFound
 from crewline.log import bind_contextvars
 from crewline.paging import PageCursor
-from dispatcher.adapters import lifecycle_pb, review_pb
+from dispatcher.adapters import lifecycle_pb, review_pb, watch_log
 from dispatcher.adapters import submissions as subs
 from dispatcher.deps import Deps
 from dispatcher.domain.bonuses import Bonus, GrantBonus
@@ -84,8 +84,17 @@ async def reject_submission(cmd: RejectSubmission, deps: Deps) -> Shown:
             task = await changes.locked_task(conn, sub.task_id)
             assert task is not None, "a submission always has its task"
             await subs.save_review(conn, rejected)
-            await deps.publisher.publish(conn, review_pb.submission_rejected(rejected))
-            await changes.record(conn, task, task.reject_one(now=now), deps)
+            event = review_pb.submission_rejected(rejected)
+            await deps.publisher.publish(conn, event)
+            seen = lifecycle_pb.watch_claim(
+                "submission_rejected",
+                event,
+                client_id=task.client_id,
+                project_id=task.project_id,
+                task_id=task.task_id,
+                at=now,
+            )
+            await changes.record(conn, task, task.reject_one(now=now), deps, events=[seen])
         return await _shown(conn, cmd.submission_id)
 
 
@@ -99,7 +108,17 @@ async def grant_bonus(cmd: GrantBonus, deps: Deps) -> tuple[Bonus, Shown]:
         if earlier is None:
             bonus = cmd.grant(sub, now=deps.clock.now())
             if await subs.insert_bonus(conn, bonus):
-                await deps.publisher.publish(conn, review_pb.bonus_granted(bonus, sub))
+                event = review_pb.bonus_granted(bonus, sub)
+                await deps.publisher.publish(conn, event)
+                seen = lifecycle_pb.watch_claim(
+                    "bonus_granted",
+                    event,
+                    client_id=sub.client_id,
+                    project_id=sub.project_id,
+                    task_id=sub.task_id,
+                    at=bonus.granted_at,
+                )
+                await watch_log.append(conn, [seen])
                 return bonus, await _shown(conn, sub.submission_id)
             # The key was just used by a copy naming another submission (this one's
             # copies wait on its lock): that one committed, and is read now.
