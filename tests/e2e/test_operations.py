@@ -61,12 +61,20 @@ def consumed_lines(stack: Stack, service: str, correlation: str) -> list[dict[st
     return [line for line in parsed if line.get("event") == "event_consumed"]
 
 
-async def wait_consumed(stack: Stack, service: str, correlation: str) -> dict[str, object]:
+async def wait_consumed(
+    stack: Stack, service: str, correlation: str, event_type: str = ""
+) -> dict[str, object]:
+    """The first ``event_consumed`` line with ``correlation`` (of ``event_type``, if given)."""
+
+    def found() -> list[dict[str, object]]:
+        lines = consumed_lines(stack, service, correlation)
+        return [x for x in lines if not event_type or x.get("event_type") == event_type]
+
     async def logged() -> bool:
-        return bool(consumed_lines(stack, service, correlation))
+        return bool(found())
 
     await eventually(logged)
-    return consumed_lines(stack, service, correlation)[0]
+    return found()[0]
 
 
 async def test_correlation_id_follows_a_request_through_kafka_to_the_next_service(
@@ -102,7 +110,8 @@ async def test_correlation_id_of_submitted_work_reaches_the_ledger_through_the_d
         metadata=(*await as_contractor(stack, worker), (CORRELATION_METADATA, correlation)),
     )
     # matcher -> WorkSubmitted -> dispatcher (auto-accept clock) -> SubmissionAccepted -> ledger
-    line = await wait_consumed(stack, "ledger", correlation)
-    assert line["event_type"] == "crewline.v1.SubmissionAccepted"
+    # (the ledger reads the claims topic too, for settlements: it sees WorkSubmitted first)
+    line = await wait_consumed(stack, "ledger", correlation, "crewline.v1.SubmissionAccepted")
+    assert line["correlation_id"] == correlation
     assert line["outcome"] == "applied"
     await wait_balance(stack, f"contractor:{worker}", 900)
