@@ -1,6 +1,7 @@
 """Run the benchmarks against the running stack and print a summary table.
 
-python -m bench [--only claims,contention,submit,fanout,memory,flat,deadlines] [--no-profile]
+python -m bench [--only claims,contention,submit,fanout,memory,flat,deadlines,lifecycle,postings]
+    [--no-profile]
 """
 
 from __future__ import annotations
@@ -9,10 +10,20 @@ import argparse
 import asyncio
 import time
 
-from bench import claims, contention, deadlines, memory, submit
+from bench import claims, contention, deadlines, lifecycle, memory, postings, submit
 from bench.common import Stack, Summary
 
-PARTS = ("claims", "contention", "submit", "fanout", "memory", "flat", "deadlines")
+PARTS = (
+    "claims",
+    "contention",
+    "submit",
+    "fanout",
+    "memory",
+    "flat",
+    "deadlines",
+    "lifecycle",
+    "postings",
+)
 SCALE = ("fanout", "memory", "flat")  # run together by bench.memory: one replica, one pool
 
 
@@ -30,6 +41,10 @@ async def main(parts: list[str], profile: bool) -> Summary:
             await memory.run(stack, summary, [p for p in parts if p in SCALE])
         if "deadlines" in parts:
             await deadlines.run(summary)
+        if "lifecycle" in parts:
+            await lifecycle.run(stack, summary)
+        if "postings" in parts:
+            await postings.run(stack, summary)
     finally:
         await stack.close()
     return summary
