@@ -315,6 +315,11 @@ async def test_cancel_and_pause_mid_claim_follow_the_work_in_progress_policy(
         return True
 
     await eventually(reported_a_second)
+
+    async def both_claims_known() -> bool:  # so the task's counts hold still below
+        return (await get_task(stack, client, cancelled_task.task_id)).task.live_claims == 2
+
+    await eventually(both_claims_known)
     cancelled = await stack.tasks.CancelTask(
         task_api.CancelTaskRequest(task_id=cancelled_task.task_id, reason="wrong batch"),
         metadata=md,
