@@ -10,7 +10,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -134,6 +134,20 @@ class State:
             return config.resolve_addresses(flags, self.wiring.env, found)
         except config.ConfigError as err:
             raise CtlError(str(err), exit_code=ExitCode.USAGE) from None
+
+    def operator_target(self, service: str) -> tuple[str, str]:
+        """``service``'s resolved address and the operator credential (for OpsService)."""
+        found = self._config()
+        try:
+            flag = getattr(self.options, service)
+            address = config.resolve_address(service, flag, self.wiring.env, found)
+        except config.ConfigError as err:
+            raise CtlError(str(err), exit_code=ExitCode.USAGE) from None
+        return address, self.credential(found)
+
+    def with_json(self, as_json: bool) -> State:
+        """This state with a command's own --json (the same as crewctl's) applied."""
+        return replace(self, options=replace(self.options, json=True)) if as_json else self
 
     def credential(self, found: config.ConfigFile) -> str:
         """The operator credential, or a CtlError (exit code 3) saying where it looked."""

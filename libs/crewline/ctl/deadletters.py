@@ -10,14 +10,13 @@ Calls carry the operator credential. Records are JSON-ready dicts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Protocol, TypedDict
 
 import click
 
 from crewline.ctl import config
 from crewline.ctl.app import State, example, pass_state
-from crewline.ctl.errors import CtlError, ExitCode
+from crewline.ctl.errors import ExitCode
 from crewline.ctl.output import note, print_record
 
 MAX_PAGE_SIZE = 500
@@ -70,19 +69,7 @@ connect: OpsFactory = grpc_ops
 
 def ops_of(state: State, service: str) -> DeadLetterOps:
     """``service``'s OpsService at its resolved address, with the operator credential."""
-    env = state.wiring.env
-    try:
-        found = config.load_config(state.options.config, env, state.wiring.home)
-        flag = getattr(state.options, service)
-        address = config.resolve_address(service, flag, env, found)
-    except config.ConfigError as err:
-        raise CtlError(str(err), exit_code=ExitCode.USAGE) from None
-    return connect(service, address, state.credential(found))
-
-
-def with_json(state: State, as_json: bool) -> State:
-    """The command's own --json, the same as crewctl's."""
-    return replace(state, options=replace(state.options, json=True)) if as_json else state
+    return connect(service, *state.operator_target(service))
 
 
 def print_page(page: DeadLetterPage) -> None:
@@ -159,7 +146,7 @@ def list_(
         page = ops.list_dead_letters(topic, page_size, page["next_page_token"])
         found.extend(page["dead_letters"])
     result: DeadLetterPage = {"dead_letters": found, "next_page_token": page["next_page_token"]}
-    with_json(state, as_json).emit(result, print_page)
+    state.with_json(as_json).emit(result, print_page)
 
 
 @deadletters.command(
@@ -183,7 +170,7 @@ def replay(ctx: click.Context, state: State, event_id: str, service: str, as_jso
     An unknown EVENT_ID is NOT_FOUND (exit 4).
     """
     replayed = ops_of(state, service).replay(event_id)
-    with_json(state, as_json).emit(replayed, print_replayed)
+    state.with_json(as_json).emit(replayed, print_replayed)
     if replayed["outcome"] == "failed":
         note(f"Not applied: {replayed['dead_letter']['error']}")
         ctx.exit(ExitCode.REFUSED)

@@ -8,7 +8,6 @@ keeps Crewline's clocks (leases, task lifetimes, auto-accept), so it is the defa
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime
 from typing import Protocol, TypedDict
 
@@ -16,7 +15,6 @@ import click
 
 from crewline.ctl import config
 from crewline.ctl.app import State, example, pass_state
-from crewline.ctl.errors import CtlError, ExitCode
 from crewline.ctl.output import print_record, print_rows
 
 MAX_PAGE_SIZE = 500
@@ -70,19 +68,7 @@ connect: OpsFactory = grpc_ops
 
 def ops_of(state: State, service: str) -> DeadlineOps:
     """``service``'s OpsService at its resolved address, with the operator credential."""
-    env = state.wiring.env
-    try:
-        found = config.load_config(state.options.config, env, state.wiring.home)
-        flag = getattr(state.options, service)
-        address = config.resolve_address(service, flag, env, found)
-    except config.ConfigError as err:
-        raise CtlError(str(err), exit_code=ExitCode.USAGE) from None
-    return connect(service, address, state.credential(found))
-
-
-def with_json(state: State, as_json: bool) -> State:
-    """The command's own --json, the same as crewctl's."""
-    return replace(state, options=replace(state.options, json=True)) if as_json else state
+    return connect(service, *state.operator_target(service))
 
 
 def print_dead(page: DeadlinePage) -> None:
@@ -145,7 +131,7 @@ def dead(
         page = ops.list_dead_lettered(kind, page_size, page["next_page_token"])
         found.extend(page["deadlines"])
     result: DeadlinePage = {"deadlines": found, "next_page_token": page["next_page_token"]}
-    with_json(state, as_json).emit(result, print_dead)
+    state.with_json(as_json).emit(result, print_dead)
 
 
 def rfc3339(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -185,4 +171,4 @@ def rearm(
     pending one is moved. A clock that does not exist is NOT_FOUND (exit 4).
     """
     rearmed = ops_of(state, service).rearm(kind, ref, due_at)
-    with_json(state, as_json).emit(rearmed, print_rearmed)
+    state.with_json(as_json).emit(rearmed, print_rearmed)
