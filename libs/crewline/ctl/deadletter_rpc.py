@@ -9,9 +9,8 @@ from typing import Any
 
 from crewline.ctl.deadletters import DeadLetterPage, DeadLetterRecord, Replayed
 from crewline.ctl.pb import enum_word, timestamp_text
-from crewline.ctl.rpc import RPC_TIMEOUT, ServiceCalls
+from crewline.ctl.rpc import RPC_TIMEOUT, ops_calls
 from crewline.v1 import ops_service_pb2 as api
-from crewline.v1 import ops_service_pb2_grpc as api_grpc
 
 
 def dead_letter_record(pb: api.DeadLetter) -> DeadLetterRecord:
@@ -34,13 +33,7 @@ class GrpcDeadLetterOps:
     def __init__(
         self, service: str, address: str, credential: str, *, timeout: float = RPC_TIMEOUT
     ) -> None:
-        self._calls = ServiceCalls(
-            service=service,
-            address=address,
-            stub=api_grpc.OpsServiceStub,
-            credential=credential,
-            timeout=timeout,
-        )
+        self._calls = ops_calls(service, address, credential, timeout=timeout)
 
     def _call(self, method: str, request: Any) -> Any:
         return self._calls.call(method, request)

@@ -11,9 +11,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from crewline.ctl.deadlines import DeadlinePage, DeadlineRecord, Rearmed
 from crewline.ctl.pb import enum_word, timestamp_text
-from crewline.ctl.rpc import RPC_TIMEOUT, ServiceCalls
+from crewline.ctl.rpc import RPC_TIMEOUT, ops_calls
 from crewline.v1 import ops_service_pb2 as api
-from crewline.v1 import ops_service_pb2_grpc as api_grpc
 
 
 def deadline_record(pb: api.Deadline) -> DeadlineRecord:
@@ -46,13 +45,7 @@ class GrpcDeadlineOps:
     def __init__(
         self, service: str, address: str, credential: str, *, timeout: float = RPC_TIMEOUT
     ) -> None:
-        self._calls = ServiceCalls(
-            service=service,
-            address=address,
-            stub=api_grpc.OpsServiceStub,
-            credential=credential,
-            timeout=timeout,
-        )
+        self._calls = ops_calls(service, address, credential, timeout=timeout)
 
     def _call(self, method: str, request: Any) -> Any:
         return self._calls.call(method, request)

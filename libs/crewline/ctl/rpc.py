@@ -26,6 +26,7 @@ from crewline.ctl.contractor_rpc import ContractorCalls
 from crewline.ctl.pb import timestamp_text as _timestamp
 from crewline.v1 import client_admin_service_pb2 as client_api
 from crewline.v1 import client_admin_service_pb2_grpc as client_grpc
+from crewline.v1 import ops_service_pb2_grpc as ops_grpc
 
 RPC_TIMEOUT = 10.0
 # A Watch sends a keepalive every 15 s; this long without any message, the connection
@@ -269,3 +270,16 @@ class GrpcAdmin(ContractorCalls):
         except grpc.RpcError as err:
             return UNREACHABLE if err.code() in _UNREACHABLE_CODES else str(err.code().name)
         return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+
+
+def ops_calls(
+    service: str, address: str, credential: str, *, timeout: float = RPC_TIMEOUT
+) -> ServiceCalls:
+    """``service``'s kernel OpsService (deadlines, dead letters), as the operator."""
+    return ServiceCalls(
+        service=service,
+        address=address,
+        stub=ops_grpc.OpsServiceStub,
+        credential=credential,
+        timeout=timeout,
+    )
