@@ -131,3 +131,28 @@ async def migrate_service(pool: asyncpg.Pool, *, service: str, directory: Path) 
     """The kernel's tables, then the service's own."""
     await migrate(pool, component="kernel", directory=KERNEL_MIGRATIONS)
     await migrate(pool, component=service, directory=directory)
+
+
+class Where:
+    """A WHERE clause of only the filters a query was given, with numbered parameters.
+
+    Leaving absent filters out of the statement (rather than ``$n IS NULL OR ...``) gives
+    each shape its own plan, one that walks its index from the cursor. Each ``{}`` in a
+    condition takes the next value as a parameter.
+    """
+
+    def __init__(self, condition: str, *values: object) -> None:
+        self.args: list[object] = []
+        self._conditions: list[str] = []
+        self.add(condition, *values)
+
+    def add(self, condition: str, *values: object) -> None:
+        numbered = []
+        for value in values:
+            self.args.append(value)
+            numbered.append(f"${len(self.args)}")
+        self._conditions.append(condition.format(*numbered))
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self._conditions)

@@ -182,3 +182,13 @@ def test_page_tokens_round_trip_and_any_other_token_names_the_field() -> None:
     with pytest.raises(errors.InvalidArgument) as err:
         paging.page_size(101, default=50, maximum=100)
     assert err.value.field == "page_size"
+
+
+def test_a_where_clause_numbers_only_the_filters_given() -> None:
+    from crewline.db import Where
+
+    where = Where("client_id = {}", "acme")
+    where.add("status = {}", "open")
+    where.add("(at, id) > ({}, {})", 1, 2)
+    assert where.sql == "client_id = $1 AND status = $2 AND (at, id) > ($3, $4)"
+    assert where.args == ["acme", "open", 1, 2]

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
+from crewline.db import Where
 from crewline.log import current_correlation_id
 from dispatcher.domain.model import ListTasks
 from dispatcher.domain.tasks import Task, TaskStatus
@@ -126,26 +127,19 @@ async def list_tasks(conn: asyncpg.Connection, query: ListTasks) -> list[Task]:
     Only the filters given go into the statement, so each shape gets a plan that walks
     its index from the cursor rather than filtering from the start.
     """
-    args: list[object] = [query.client_id]
-    conditions = ["client_id = $1"]
-
-    def param(value: object) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
+    where = Where("client_id = {}", query.client_id)
     if query.project_id is not None:
-        conditions.append(f"project_id = {param(query.project_id)}")
+        where.add("project_id = {}", query.project_id)
     if query.status is not None:
-        conditions.append(f"status = {param(query.status.value)}")
+        where.add("status = {}", query.status.value)
     if query.updated_since is not None:
-        conditions.append(f"updated_at >= {param(query.updated_since)}")
+        where.add("updated_at >= {}", query.updated_since)
     if query.after is not None:
-        at, task_id = param(query.after.at), param(query.after_task_id)
-        conditions.append(f"(updated_at, task_id) > ({at}, {task_id})")
+        where.add("(updated_at, task_id) > ({}, {})", query.after.at, query.after_task_id)
     rows = await conn.fetch(
-        f"SELECT * FROM tasks WHERE {' AND '.join(conditions)}"
+        f"SELECT * FROM tasks WHERE {where.sql}"
         f" ORDER BY updated_at, task_id LIMIT {query.page_size + 1:d}",
-        *args,
+        *where.args,
     )
     return [_task(r) for r in rows]
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from crewline.db import Where
 from crewline.money import Money
 from crewline.pay_terms import Basis, PayTerms
 from dispatcher.domain.bonuses import Bonus
@@ -145,26 +146,23 @@ async def of_task(conn: asyncpg.Connection, task_id: uuid.UUID) -> list[Submissi
 async def listed(conn: asyncpg.Connection, query: ListSubmissions) -> list[Submission]:
     """One page by (submitted_at, submission_id), with results, plus one more row when
     there is a next page. Only the filters given go into the statement."""
-    args: list[object] = [query.client_id]
-    conditions = ["client_id = $1"]
-
-    def param(value: object) -> str:
-        args.append(value)
-        return f"${len(args)}"
-
+    where = Where("client_id = {}", query.client_id)
     if query.task_id is not None:
-        conditions.append(f"task_id = {param(query.task_id)}")
+        where.add("task_id = {}", query.task_id)
     if query.project_id is not None:
-        conditions.append(f"project_id = {param(query.project_id)}")
+        where.add("project_id = {}", query.project_id)
     if query.status is not None:
-        conditions.append(f"status = {param(query.status.value)}")
+        where.add("status = {}", query.status.value)
     if query.after is not None:
-        at, sub_id = param(query.after.at), param(query.after_submission_id)
-        conditions.append(f"(submitted_at, submission_id) > ({at}, {sub_id})")
+        where.add(
+            "(submitted_at, submission_id) > ({}, {})",
+            query.after.at,
+            query.after_submission_id,
+        )
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS}, result FROM submissions WHERE {' AND '.join(conditions)}"
+        f"SELECT {_COLUMNS}, result FROM submissions WHERE {where.sql}"
         f" ORDER BY submitted_at, submission_id LIMIT {query.page_size + 1:d}",
-        *args,
+        *where.args,
     )
     return [_submission(r) for r in rows]
 

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import asyncpg
 
+from crewline.db import Where
 from crewline.outbox import OutboxRow
 from matcher.adapters.claim_terms import Expected, terms_of
 from matcher.adapters.eligibility import requirements_of
@@ -363,25 +364,19 @@ async def cut_project_claims(
 
 async def list_claims(conn: asyncpg.Connection, query: ListClaims, *, limit: int) -> list[Claim]:
     """The contractor's claims, newest first, after the cursor, filtered."""
-    where = ["contractor_id = $1"]
-    args: list[object] = [query.contractor_id]
+    where = Where("contractor_id = {}", query.contractor_id)
     if query.status is not None:
-        args.append(query.status.value)
-        where.append(f"status = ${len(args)}")
+        where.add("status = {}", query.status.value)
     if query.task_id is not None:
-        args.append(query.task_id)
-        where.append(f"task_id = ${len(args)}")
+        where.add("task_id = {}", query.task_id)
     if query.project_id is not None:
-        args.append(query.project_id)
-        where.append(f"project_id = ${len(args)}")
+        where.add("project_id = {}", query.project_id)
     if query.after is not None:
-        args.extend(query.after)
-        where.append(f"(granted_at, claim_id) < (${len(args) - 1}, ${len(args)})")
-    args.append(limit)
+        where.add("(granted_at, claim_id) < ({}, {})", *query.after)
     rows = await conn.fetch(
-        f"SELECT * FROM claims WHERE {' AND '.join(where)}"
-        f" ORDER BY granted_at DESC, claim_id DESC LIMIT ${len(args)}",
-        *args,
+        f"SELECT * FROM claims WHERE {where.sql}"
+        f" ORDER BY granted_at DESC, claim_id DESC LIMIT {limit:d}",
+        *where.args,
     )
     return [_claim(r) for r in rows]
 
