@@ -160,10 +160,6 @@ _WITHDRAWAL = {
 }
 
 
-def withdrawal_to_pb(reason: WithdrawalReason) -> api.WithdrawalReason.ValueType:
-    return _WITHDRAWAL[reason]
-
-
 def offer_change(item: tuple[Offer, None] | tuple[uuid.UUID, WithdrawalReason]) -> api.OfferChange:
     """One queued change of an offer stream (``offer_hub.StreamItem``, not a Resync)."""
     if item[1] is None:
