@@ -50,6 +50,37 @@ export CREWLINE_HOME \
   CREWLINE_KAFKA_HEAP_OPTS CREWLINE_KAFKA_START_TIMEOUT CREWLINE_MAVEN_REPO CREWLINE_KAFKA_BOOTSTRAP \
   CREWLINE_SECRETS_DIR CREWLINE_OPERATOR_CREDENTIAL_FILE CREWLINE_TOKEN_PUBLIC_KEY_FILES
 
+# gRPC over mutual TLS, opt-in: `CREWLINE_TLS=1 make up` makes a local CA and certificates
+# (`crewline.cli certs`) in CREWLINE_TLS_DIR and starts the services with them. While they
+# run so, services.sh records it, so later `make up`/`status` and an interactive
+# `source deploy/local/env.sh` get TLS on too, clients (CREWLINE_TLS_*) included.
+: "${CREWLINE_TLS_DIR:=${CREWLINE_HOME}/tls}"
+: "${CREWLINE_TLS_HOSTS:=}"                    # more names/IPs for the server certificate, comma-separated
+if [[ -z "${CREWLINE_TLS:-}" ]]; then
+  CREWLINE_TLS="$(cat "${CREWLINE_HOME}/run/services.tls" 2>/dev/null || echo 0)"
+fi
+export CREWLINE_TLS CREWLINE_TLS_DIR CREWLINE_TLS_HOSTS
+if [[ "$CREWLINE_TLS" == 1 ]]; then
+  : "${CREWLINE_GRPC_TLS_CERT_FILE:=${CREWLINE_TLS_DIR}/server.pem}"
+  : "${CREWLINE_GRPC_TLS_KEY_FILE:=${CREWLINE_TLS_DIR}/server-key.pem}"
+  : "${CREWLINE_GRPC_TLS_CLIENT_CA_FILE:=${CREWLINE_TLS_DIR}/ca.pem}"
+  : "${CREWLINE_TLS_CA_FILE:=${CREWLINE_TLS_DIR}/ca.pem}"
+  : "${CREWLINE_TLS_CERT_FILE:=${CREWLINE_TLS_DIR}/client.pem}"
+  : "${CREWLINE_TLS_KEY_FILE:=${CREWLINE_TLS_DIR}/client-key.pem}"
+  export CREWLINE_GRPC_TLS_CERT_FILE CREWLINE_GRPC_TLS_KEY_FILE CREWLINE_GRPC_TLS_CLIENT_CA_FILE \
+    CREWLINE_TLS_CA_FILE CREWLINE_TLS_CERT_FILE CREWLINE_TLS_KEY_FILE
+fi
+
+# Prometheus (Debian's package), scraping the services' /metrics and evaluating
+# deploy/prometheus/alerts.yml (deploy/local/prometheus.sh)
+: "${CREWLINE_PROMETHEUS_HOST:=127.0.0.1}"
+: "${CREWLINE_PROMETHEUS_PORT:=59090}"
+: "${CREWLINE_PROMETHEUS_SCRAPE_INTERVAL:=5s}"
+: "${CREWLINE_PROMETHEUS_RETENTION:=7d}"
+: "${CREWLINE_PROMETHEUS_START_TIMEOUT:=60}"
+export CREWLINE_PROMETHEUS_HOST CREWLINE_PROMETHEUS_PORT CREWLINE_PROMETHEUS_SCRAPE_INTERVAL \
+  CREWLINE_PROMETHEUS_RETENTION CREWLINE_PROMETHEUS_START_TIMEOUT
+
 # Helpers for the scripts (prefixed to avoid clashes when sourced interactively).
 crewline_log() { printf '[%s] %s\n' "${CREWLINE_LOG_TAG:-crewline}" "$*" >&2; }
 crewline_die() { printf '[%s] ERROR: %s\n' "${CREWLINE_LOG_TAG:-crewline}" "$*" >&2; exit 1; }

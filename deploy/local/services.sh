@@ -2,6 +2,8 @@
 # Crewline's three services as background processes: up | down | status | logs
 # Each runs `python -m <service>` from the project's venv; pid files and logs
 # live under $CREWLINE_HOME. `up` waits until every gRPC health check is SERVING.
+# CREWLINE_TLS=1: mutual TLS on every gRPC port, with certificates made on first use
+# (see env.sh); ${RUN}/services.tls records the mode the running services have.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 CREWLINE_LOG_TAG=services
@@ -30,8 +32,27 @@ running() {
     && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "-m $1 "
 }
 
+# The services that run keep their mode; changing it needs a restart.
+tls_prepare() {
+  local svc recorded hosts=()
+  recorded="$(cat "${RUN}/services.tls" 2>/dev/null || echo 0)"
+  for svc in "${SERVICES[@]}"; do
+    if running "$svc" && [[ "$recorded" != "$CREWLINE_TLS" ]]; then
+      crewline_die "$svc runs with CREWLINE_TLS=${recorded}, not ${CREWLINE_TLS}; \`make down\` first to change it"
+    fi
+  done
+  if [[ "$CREWLINE_TLS" == 1 ]]; then
+    IFS=, read -ra hosts <<<"$CREWLINE_TLS_HOSTS"
+    (cd "$CREWLINE_REPO_ROOT" && "$PY" -m crewline.cli certs "$CREWLINE_TLS_DIR" \
+      "${hosts[@]/#/--host=}") >&2
+  fi
+  echo "$CREWLINE_TLS" >"${RUN}/services.tls"
+}
+
 up() {
   mkdir -p "$RUN" "$LOGS"
+  [[ "$CREWLINE_TLS" == 0 || "$CREWLINE_TLS" == 1 ]] || crewline_die "CREWLINE_TLS=${CREWLINE_TLS}: 0 or 1"
+  tls_prepare
   local svc addrs=()
   for svc in "${SERVICES[@]}"; do
     addrs+=("$(grpc_addr "$svc")")
@@ -73,6 +94,7 @@ down() {
     if crewline_pid_alive "$pid"; then crewline_log "$svc did not stop in 60s; SIGKILL"; kill -KILL "$pid" || true; fi
     rm -f "${RUN}/${svc}.pid"
   done
+  rm -f "${RUN}/services.tls"
 }
 
 status() {
@@ -82,6 +104,9 @@ status() {
     printf '  %-11s %-22s grpc %-17s metrics http://%s/metrics\n' \
       "$svc" "$state" "$(grpc_addr "$svc")" "$(metrics_addr "$svc")"
   done
+  if [[ "$CREWLINE_TLS" == 1 ]]; then
+    printf '  gRPC is mutual TLS: CA and client certificate in %s\n' "$CREWLINE_TLS_DIR"
+  fi
 }
 
 

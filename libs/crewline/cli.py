@@ -3,6 +3,9 @@
 python -m crewline.cli topics                     create the topics (idempotent)
 python -m crewline.cli wait-healthy ADDR... [-t S]  wait until each gRPC health check says SERVING
 python -m crewline.cli secrets DIR                make the local stack's keys if missing
+python -m crewline.cli certs DIR [--host H]...    make a local CA, server and client certificates
+
+wait-healthy speaks TLS when CREWLINE_TLS_CA_FILE is set (see crewline.tls).
 """
 
 from __future__ import annotations
@@ -16,15 +19,18 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from crewline import local_certs
 from crewline.auth import local_secrets
 from crewline.events import ALL_TOPICS
 from crewline.kafka import ensure_topics
 from crewline.settings import KafkaSettings
+from crewline.tls import ClientTls, aio_channel
 
 
-async def health_status(addr: str, *, timeout: float = 2.0) -> str:
-    """The overall health status name of the gRPC server at ``addr``, or UNREACHABLE."""
-    async with grpc.aio.insecure_channel(addr) as channel:
+async def health_status(addr: str, *, timeout: float = 2.0, tls: ClientTls | None = None) -> str:
+    """The overall health status name of the gRPC server at ``addr``, or UNREACHABLE
+    (a TLS handshake that fails is UNREACHABLE too)."""
+    async with aio_channel(addr, tls) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         try:
             reply = await stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=timeout)
@@ -33,12 +39,14 @@ async def health_status(addr: str, *, timeout: float = 2.0) -> str:
         return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
 
 
-async def wait_healthy(addrs: list[str], *, timeout: float) -> dict[str, str]:
+async def wait_healthy(
+    addrs: list[str], *, timeout: float, tls: ClientTls | None = None
+) -> dict[str, str]:
     """Poll until every address is SERVING or ``timeout`` passes; the last statuses."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        statuses = {a: await health_status(a) for a in addrs}
+        statuses = {a: await health_status(a, tls=tls) for a in addrs}
         if all(s == "SERVING" for s in statuses.values()) or loop.time() > deadline:
             return statuses
         await asyncio.sleep(0.25)
@@ -53,7 +61,18 @@ def main(argv: list[str] | None = None) -> int:
     wait.add_argument("-t", "--timeout", type=float, default=60.0)
     secrets = sub.add_parser("secrets", help="make the local operator credential and token keys")
     secrets.add_argument("directory", type=Path)
+    certs = sub.add_parser("certs", help="make a local CA, server and client certificates")
+    certs.add_argument("directory", type=Path)
+    certs.add_argument(
+        "--host", action="append", default=[], help="another name or IP for the server"
+    )
     args = parser.parse_args(argv)
+
+    if args.command == "certs":
+        hosts = [h.strip() for h in args.host if h.strip()]
+        written = local_certs.ensure(args.directory, hosts=hosts).made
+        print(f"certificates in {args.directory}: {', '.join(written) or 'kept as they were'}")
+        return 0
 
     if args.command == "secrets":
         local = local_secrets.ensure(args.directory)
@@ -68,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         made = asyncio.run(ensure_topics(KafkaSettings.from_env(os.environ), ALL_TOPICS))
         print(f"topics: {', '.join(ALL_TOPICS)} ({len(made)} created)")
         return 0
-    statuses = asyncio.run(wait_healthy(args.addrs, timeout=args.timeout))
+    tls = ClientTls.from_env(os.environ)
+    statuses = asyncio.run(wait_healthy(args.addrs, timeout=args.timeout, tls=tls))
     for addr, status in statuses.items():
         print(f"  {addr:<22} {status}")
     return 0 if all(s == "SERVING" for s in statuses.values()) else 1

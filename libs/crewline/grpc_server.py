@@ -12,6 +12,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from crewline.tls import ServerTls
+
 _OPTIONS = [
     # No SO_REUSEPORT: a second process on the same port must fail to start, not
     # silently share the port with the first.
@@ -32,12 +34,14 @@ def build_server(
     register: Iterable[Callable[[grpc.aio.Server], None]],
     service_names: Iterable[str],
     max_request_bytes: int | None = None,
+    tls: ServerTls | None = None,
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     """A server bound to host:port with the given servicers, health and reflection.
 
     Health starts NOT_SERVING; the runtime's dependency monitor flips it.
     ``max_request_bytes`` raises gRPC's 4 MiB limit on a request message, for a
-    service whose contract takes larger ones.
+    service whose contract takes larger ones. With ``tls`` the port speaks only TLS
+    (and, when it names a client CA, only to clients with a certificate it signed).
     """
     options = list(_OPTIONS)
     if max_request_bytes is not None:
@@ -56,7 +60,11 @@ def build_server(
         ],
         server,
     )
-    bound = server.add_insecure_port(f"{host}:{port}")
+    address = f"{host}:{port}"
+    if tls is None:
+        bound = server.add_insecure_port(address)
+    else:
+        bound = server.add_secure_port(address, tls.credentials())
     if bound == 0:
         raise OSError(f"cannot bind gRPC server to {host}:{port}")
     return server, health_servicer

@@ -130,6 +130,7 @@ class ServiceKit:
             register=[*register, ops.register],
             service_names=service_names,
             max_request_bytes=max_request_bytes,
+            tls=s.grpc_tls,
         )
         relay = OutboxRelay(
             pool=self.pool,

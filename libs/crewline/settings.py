@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crewline.tls import ServerTls, TlsConfigError
+
 
 class SettingsError(ValueError):
     """An environment variable is present but malformed."""
@@ -102,6 +104,14 @@ class AuthSettings:
         )
 
 
+def grpc_tls_from_env(env: Mapping[str, str]) -> ServerTls | None:
+    """The gRPC port's TLS (``CREWLINE_GRPC_TLS_*``), its files read and checked now."""
+    try:
+        return ServerTls.from_env(env)
+    except TlsConfigError as err:
+        raise SettingsError(str(err)) from None
+
+
 @dataclass(frozen=True, kw_only=True)
 class PostgresSettings:
     host: str = "127.0.0.1"
@@ -154,6 +164,72 @@ class KafkaSettings:
         )
 
 
+_DAY = 86_400.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetentionSettings:
+    """How long each bookkeeping table keeps a row it no longer needs (see
+    ``crewline.retention``), in seconds, and how the pruning loop deletes them.
+
+    The inbox is what makes a redelivered event change nothing, so an inbox row may
+    go only once its event can no longer be delivered again: ``inbox_seconds`` must
+    exceed ``kafka_record_seconds``, the longest a record stays readable in
+    Crewline's topics. Kafka deletes whole segments, so that is the topics'
+    ``retention.ms`` plus ``segment.ms`` (7 + 7 days with the broker's defaults).
+    """
+
+    outbox_seconds: float = _DAY  # sent rows; the events themselves are in Kafka
+    inbox_seconds: float = 30 * _DAY
+    deadlines_seconds: float = 7 * _DAY  # fired clocks
+    watch_seconds: float = 7 * _DAY  # the dispatcher's Watch log
+    kafka_record_seconds: float = 14 * _DAY
+    batch_size: int = 1000  # rows deleted per transaction
+    interval_seconds: float = 60.0  # between passes that found nothing more to delete
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RetentionSettings:
+        """``CREWLINE_RETENTION_{OUTBOX,INBOX,DEADLINES,WATCH,KAFKA_RECORD}_SECONDS``,
+        ``CREWLINE_RETENTION_BATCH_SIZE`` and ``CREWLINE_RETENTION_INTERVAL_SECONDS``."""
+        d = cls()
+        p = "CREWLINE_RETENTION"
+        settings = cls(
+            outbox_seconds=env_float(env, f"{p}_OUTBOX_SECONDS", d.outbox_seconds),
+            inbox_seconds=env_float(env, f"{p}_INBOX_SECONDS", d.inbox_seconds),
+            deadlines_seconds=env_float(env, f"{p}_DEADLINES_SECONDS", d.deadlines_seconds),
+            watch_seconds=env_float(env, f"{p}_WATCH_SECONDS", d.watch_seconds),
+            kafka_record_seconds=env_float(
+                env, f"{p}_KAFKA_RECORD_SECONDS", d.kafka_record_seconds
+            ),
+            batch_size=env_int(env, f"{p}_BATCH_SIZE", d.batch_size),
+            interval_seconds=env_float(env, f"{p}_INTERVAL_SECONDS", d.interval_seconds),
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse settings that could drop a row still needed; the message names the variable."""
+        p = "CREWLINE_RETENTION"
+        for name, value in [
+            ("OUTBOX_SECONDS", self.outbox_seconds),
+            ("INBOX_SECONDS", self.inbox_seconds),
+            ("DEADLINES_SECONDS", self.deadlines_seconds),
+            ("WATCH_SECONDS", self.watch_seconds),
+            ("KAFKA_RECORD_SECONDS", self.kafka_record_seconds),
+            ("INTERVAL_SECONDS", self.interval_seconds),
+        ]:
+            if not 0 < value < 100 * 365 * _DAY:  # also refuses nan and inf
+                raise SettingsError(f"{p}_{name}={value} must be positive, under 100 years")
+        if self.inbox_seconds <= self.kafka_record_seconds:
+            raise SettingsError(
+                f"{p}_INBOX_SECONDS={self.inbox_seconds:g} must exceed"
+                f" {p}_KAFKA_RECORD_SECONDS={self.kafka_record_seconds:g}: an event still"
+                " in Kafka may be delivered again, and only its inbox row makes that harmless"
+            )
+        if not 1 <= self.batch_size <= 10_000:
+            raise SettingsError(f"{p}_BATCH_SIZE={self.batch_size} must be 1 to 10000")
+
+
 @dataclass(frozen=True, kw_only=True)
 class ServiceSettings:
     """What every service needs, whatever its business."""
@@ -166,8 +242,14 @@ class ServiceSettings:
     postgres: PostgresSettings
     kafka: KafkaSettings
     auth: AuthSettings = field(default_factory=AuthSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
+    # TLS on the gRPC port (CREWLINE_GRPC_TLS_*, see crewline.tls); None: plaintext.
+    grpc_tls: ServerTls | None = None
     log_format: str = "auto"
     shutdown_grace_seconds: float = 10.0
+    # After SIGTERM, answer NOT_SERVING this long before closing the listener, so that load
+    # balancers and readiness probes see it and stop sending calls (Kubernetes' preStop pause).
+    shutdown_delay_seconds: float = 0.0
     poll_interval_seconds: float = 0.05
     # Calls handled at once; more get RESOURCE_EXHAUSTED at once, counted, never queued unseen.
     max_in_flight: int = 256
@@ -197,9 +279,12 @@ class ServiceSettings:
             postgres=PostgresSettings.from_env(env, service=name),
             kafka=KafkaSettings.from_env(env),
             auth=AuthSettings.from_env(env),
+            retention=RetentionSettings.from_env(env),
+            grpc_tls=grpc_tls_from_env(env),
             max_in_flight=env_int(env, f"{prefix}_MAX_IN_FLIGHT", 256),
             max_streams=env_int(env, f"{prefix}_MAX_STREAMS", 10_000),
             log_format=env_str(env, "CREWLINE_LOG_FORMAT", "auto"),
             shutdown_grace_seconds=env_float(env, "CREWLINE_SHUTDOWN_GRACE_SECONDS", 10.0),
+            shutdown_delay_seconds=env_float(env, "CREWLINE_SHUTDOWN_DELAY_SECONDS", 0.0),
             poll_interval_seconds=env_float(env, "CREWLINE_POLL_INTERVAL_SECONDS", 0.05),
         )

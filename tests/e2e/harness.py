@@ -15,6 +15,7 @@ from typing import IO
 
 from crewline.cli import wait_healthy
 from crewline.settings import KafkaSettings
+from crewline.tls import ClientTls
 from crewline.v1 import (
     client_admin_service_pb2_grpc,
     contractor_admin_service_pb2_grpc,
@@ -83,6 +84,13 @@ class ServiceProcess:
             and bool(lines[-1]["partitions"])
         )
 
+    async def wait_serving(self, *, timeout: float = 90) -> str:
+        """Its health status once SERVING, or the last one after ``timeout``. Over TLS when
+        its env has the client's CREWLINE_TLS_* too (a test that starts it with TLS)."""
+        tls = ClientTls.from_env(self.env)
+        statuses = await wait_healthy([self.grpc_addr], timeout=timeout, tls=tls)
+        return statuses[self.grpc_addr]
+
     def replica(self, label: str, **env: str) -> ServiceProcess:
         """Another process of this service on the same databases and consumer group, with
         ports and a log of its own (a previous replica's last lines must not satisfy a
@@ -119,8 +127,7 @@ class Stack:
     projects: dict[str, str] = field(default_factory=dict)
 
     async def wait_healthy(self, *names: str) -> None:
-        addrs = [self.services[n].grpc_addr for n in names or SERVICES]
-        statuses = await wait_healthy(addrs, timeout=90)
+        statuses = {n: await self.services[n].wait_serving() for n in names or SERVICES}
         if set(statuses.values()) != {"SERVING"}:
             logs = "\n".join(self.services[n].log_text()[-3000:] for n in names or SERVICES)
             raise AssertionError(f"not healthy: {statuses}\n{logs}")
