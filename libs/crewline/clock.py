@@ -28,8 +28,10 @@ with its last error and ``dead_at``, counted (``deadlines_dead_lettered_total``,
 gauge ``deadlines_dead_letters``), listed by ``crewline.ops`` (``crewctl deadline
 dead``) and brought back with ``rearm`` (``crewctl deadline rearm``) once the fault is
 fixed. A transient database error is nobody's failure: the batch rolls back and is
-taken again. Fired clocks past ``retention`` are deleted in bounded batches, between
-passes, never on the firing path.
+taken again. Fired clocks past ``retention`` (``CREWLINE_RETENTION_DEADLINES_SECONDS``,
+see ``crewline.retention``) are deleted in bounded batches, between passes, never on
+the firing path, and counted in ``retention_pruned_rows_total{table="deadlines"}``.
+Dead-lettered clocks are kept until an operator re-arms or cancels them.
 
 Each pass the clock gets through is reported to ``WorkerHealth`` as ``ok``; an
 unexpected error is a failure, a transient database error is not (the PostgreSQL
@@ -51,6 +53,7 @@ from crewline.db import TRANSIENT_DB_ERRORS
 from crewline.health import WorkerHealth
 from crewline.log import bound_contextvars, current_correlation_id, get_logger
 from crewline.metrics import Metrics
+from crewline.retention import pruned_rows
 from crewline.timekeeping import Clock
 
 log = get_logger(__name__)
@@ -290,6 +293,8 @@ class DeadlineClock:
         self._retry_max = retry_max
         self._retention = retention
         self._prune_batch = prune_batch
+        self._pruned = pruned_rows(metrics)
+        self._pruned.labels("deadlines")  # shown at 0 before the first deletion
         self._maintenance_interval = maintenance_interval
         self._name = name
         self._health = worker_health or WorkerHealth(metrics=metrics)
@@ -434,4 +439,6 @@ class DeadlineClock:
             )
         for kind in self._kinds:
             self._metrics.deadlines_dead_letters.labels(kind=kind).set(counts.get(kind, 0))
-        return int(status.split()[-1])
+        pruned = int(status.split()[-1])
+        self._pruned.labels("deadlines").inc(pruned)
+        return pruned

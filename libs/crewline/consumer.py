@@ -181,6 +181,12 @@ class EventConsumer:
         """The consumer group; its dead letters are recorded under this name."""
         return self._group_id
 
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """The topics it consumes (without the namespace): their records may come again
+        while Kafka keeps them, so their inbox rows must outlive them (crewline.retention)."""
+        return self._topics
+
     def stop(self) -> None:
         """Finish the record in hand, commit what is applied, and leave."""
         self._stopping.set()

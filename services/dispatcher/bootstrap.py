@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from crewline.events import CLAIMS_TOPIC, CONTRACTORS_TOPIC
+from crewline.retention import PruneJob, Pruner
 from crewline.runtime import Runtime
 from crewline.service import ServiceKit
 from crewline.timekeeping import Clock
 from dispatcher import handlers
+from dispatcher.adapters import watch_log
 from dispatcher.adapters.watch_hub import WatchHub
 from dispatcher.deps import SERVICE, Deps
 from dispatcher.domain.model import MAX_BATCH, MAX_PAYLOAD_BYTES
@@ -37,11 +40,30 @@ async def bootstrap(settings: DispatcherSettings, *, clock: Clock | None = None)
         registry=kit.metrics.registry,
         service=SERVICE,
     )
+    retention = settings.service.retention
+    pruner = Pruner.for_service(
+        pool=kit.pool,
+        settings=retention,
+        metrics=kit.metrics,
+        worker_health=kit.worker_health,
+        kafka=settings.service.kafka,
+        consumed=consumer.topics,
+        jobs=[
+            PruneJob(
+                table=watch_log.TABLE,
+                sql=watch_log.PRUNE,
+                retention=timedelta(seconds=retention.watch_seconds),
+            )
+        ],
+    )
+    deadlines = kit.deadlines(
+        handlers.deadline_routes(deps), retention=timedelta(seconds=retention.deadlines_seconds)
+    )
     return kit.runtime(
         register=[TaskServicer(deps, hub).register, ClientAdminServicer(deps).register],
         service_names=SERVICE_NAMES,
         policy=POLICY,
         migrations=MIGRATIONS,
-        workers=[consumer, kit.deadlines(handlers.deadline_routes(deps)), hub],
+        workers=[consumer, deadlines, hub, pruner],
         max_request_bytes=MAX_REQUEST_BYTES,
     )

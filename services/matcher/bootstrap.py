@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from crewline.events import PROJECTS_TOPIC, TASKS_TOPIC
+from crewline.retention import Pruner
 from crewline.runtime import Runtime
 from crewline.service import ServiceKit
 from crewline.timekeeping import Clock
@@ -30,13 +31,21 @@ async def bootstrap(settings: MatcherSettings, *, clock: Clock | None = None) ->
         worker_health=kit.worker_health,
         buffer=settings.offer_buffer,
     )
+    consumer = kit.consumer(
+        topics=[TASKS_TOPIC, PROJECTS_TOPIC], routes=handlers.event_routes(deps)
+    )
+    pruner = Pruner.for_service(
+        pool=kit.pool,
+        settings=settings.service.retention,
+        metrics=kit.metrics,
+        worker_health=kit.worker_health,
+        kafka=settings.service.kafka,
+        consumed=consumer.topics,
+    )
     return kit.runtime(
         register=[WorkServicer(deps, hub).register, ContractorAdminServicer(deps).register],
         service_names=SERVICE_NAMES,
         policy=POLICY,
         migrations=MIGRATIONS,
-        workers=[
-            kit.consumer(topics=[TASKS_TOPIC, PROJECTS_TOPIC], routes=handlers.event_routes(deps)),
-            hub,
-        ],
+        workers=[consumer, hub, pruner],
     )

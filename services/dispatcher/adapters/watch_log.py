@@ -3,6 +3,11 @@
 Events are written in the transaction of the change that causes them, unnumbered;
 at commit the table's trigger numbers them (per client: 1, 2, 3... in commit order)
 and notifies channel ``CHANNEL`` with the client's id (migration 0004).
+
+Events past their retention are deleted by ``PRUNE`` (a ``crewline.retention`` job),
+which also raises each client's horizon (``watch_pruned``, migration 0007): the
+highest number deleted. A reader after a number below it would miss events, so
+``pruned_through`` lets it refuse instead.
 """
 
 from __future__ import annotations
@@ -16,6 +21,23 @@ import asyncpg
 from crewline.v1 import task_service_pb2
 
 CHANNEL = "crewline_watch"
+TABLE = "watch_events"  # the retention metric's label
+
+# The oldest numbered events (a transaction's events are numbered at its commit,
+# which may follow a later one's: hence the horizon is the highest number deleted),
+# and each client's horizon raised in the same transaction.
+PRUNE = (
+    "WITH old AS (SELECT id FROM watch_events"
+    " WHERE logged_at < now() - make_interval(secs => $1) AND seq IS NOT NULL"
+    " ORDER BY logged_at LIMIT $2 FOR UPDATE SKIP LOCKED),"
+    " gone AS (DELETE FROM watch_events e USING old WHERE e.id = old.id"
+    " RETURNING e.client_id, e.seq),"
+    " horizons AS (INSERT INTO watch_pruned (client_id, through_seq)"
+    " SELECT client_id, max(seq) FROM gone GROUP BY client_id ORDER BY client_id"
+    " ON CONFLICT (client_id) DO UPDATE"
+    " SET through_seq = greatest(watch_pruned.through_seq, EXCLUDED.through_seq))"
+    " SELECT count(*) FROM gone"
+)
 
 
 @dataclass(frozen=True)
@@ -68,3 +90,11 @@ async def read(
         *(() if project_id is None else (project_id,)),
     )
     return [(r["seq"], r["body"]) for r in rows]
+
+
+async def pruned_through(conn: asyncpg.Connection, client_id: str) -> int:
+    """The highest of the client's numbers whose event may have been deleted (0: none)."""
+    seq = await conn.fetchval(
+        "SELECT through_seq FROM watch_pruned WHERE client_id = $1", client_id
+    )
+    return int(seq or 0)
