@@ -169,6 +169,7 @@ class DependencyMonitor:
         self._wake = asyncio.Event()
         self._serving: bool | None = None
         self._failing: list[str] | None = None
+        self._shutting_down = False
 
     def stop(self) -> None:
         self._stopping.set()
@@ -214,7 +215,14 @@ class DependencyMonitor:
             log.info("health_changed", serving=ready, failing=failing)
         return ready
 
+    async def enter_graceful_shutdown(self) -> None:
+        """SIGTERM: every name says NOT_SERVING for good, and ``ready`` 0."""
+        self._shutting_down = True
+        self._metrics.ready.set(0)
+        await self._health.enter_graceful_shutdown()
+
     async def _publish(self, ready: bool) -> None:
+        self._metrics.ready.set(int(ready and not self._shutting_down))
         if ready == self._serving:
             return
         if self._serving is None:

@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    start_http_server,
+)
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # A deadline fires within a poll interval, or minutes late after its handler failed.
@@ -30,6 +37,7 @@ class Metrics:
     dead_letters_open: Gauge
     dead_letter_replays: Counter
     outbox_backlog: Gauge
+    outbox_oldest_age: Gauge
     outbox_published: Counter
     outbox_dead_letters: Counter
     deadlines_fired: Counter
@@ -40,10 +48,15 @@ class Metrics:
     dependency_up: Gauge
     worker_failures: Counter
     worker_healthy: Gauge
+    ready: Gauge
 
     @classmethod
     def create(cls, service: str) -> Metrics:
         """A fresh registry, so several services (or tests) can live in one process."""
+        # No ``*_created`` series: in the text format each counter and histogram would
+        # get a second, gauge-typed series of Unix timestamps that Prometheus 2 does not
+        # use. The switch is process-wide and applies to metrics made after it.
+        disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped upstream
         reg = CollectorRegistry()
         p = f"crewline_{service}"
         return cls(
@@ -99,6 +112,11 @@ class Metrics:
             outbox_backlog=Gauge(
                 f"{p}_outbox_backlog_events", "Outbox rows not yet published", registry=reg
             ),
+            outbox_oldest_age=Gauge(
+                f"{p}_outbox_oldest_unsent_age_seconds",
+                "Age of the oldest outbox row not yet published (0 when there is none)",
+                registry=reg,
+            ),
             outbox_published=Counter(
                 f"{p}_outbox_published_total", "Outbox rows published", ["topic"], registry=reg
             ),
@@ -153,6 +171,12 @@ class Metrics:
                 "0 while a long-running worker keeps failing (several unexpected errors in a"
                 " row), 1 otherwise",
                 ["worker"],
+                registry=reg,
+            ),
+            ready=Gauge(
+                f"{p}_ready",
+                "1 while the readiness health check says SERVING, 0 otherwise (starting,"
+                " PostgreSQL away, a worker failing)",
                 registry=reg,
             ),
         )

@@ -147,6 +147,7 @@ class OutboxRelay:
         self._health.register(_WORKER)
         self._stopping = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
+        self._standby_gauges_at = 0.0  # a replica without the lock measures once a second
 
     def stop(self) -> None:
         """Stop polling; ``run`` then publishes what is left and returns."""
@@ -181,6 +182,7 @@ class OutboxRelay:
             self._health.ok(_WORKER)
             return sent
         await self._disconnect()
+        await self._backlog_or_unknown()  # keep the gauges growing while Kafka is away
         return None
 
     async def _drain(self) -> int:
@@ -217,12 +219,16 @@ class OutboxRelay:
         if producer is not None:
             await producer.stop()
 
-    async def backlog(self) -> int:
-        count = await self._pool.fetchval(
-            "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+    async def backlog(self, conn: asyncpg.Connection | None = None) -> int:
+        """Rows not yet published; also sets the backlog and oldest-unsent-age gauges."""
+        row = await (conn or self._pool).fetchrow(
+            "SELECT count(*) AS n, coalesce(extract(epoch FROM clock_timestamp()"
+            " - min(created_at)), 0)::float8 AS age"
+            " FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
         )
-        self._metrics.outbox_backlog.set(count)
-        return int(count)
+        self._metrics.outbox_backlog.set(row["n"])
+        self._metrics.outbox_oldest_age.set(max(row["age"], 0.0))
+        return int(row["n"])
 
     async def publish_batch(self) -> int:
         """Send one batch and record the outcome, in one transaction.
@@ -233,6 +239,10 @@ class OutboxRelay:
         """
         async with self._pool.acquire() as conn, conn.transaction():
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK):
+                now = asyncio.get_running_loop().time()
+                if now >= self._standby_gauges_at:  # else its gauges would go stale
+                    self._standby_gauges_at = now + 1.0
+                    await self.backlog(conn)
                 return 0
             rows = await conn.fetch(
                 "SELECT id, topic, key, envelope, correlation_id FROM outbox"
@@ -241,6 +251,7 @@ class OutboxRelay:
             )
             if not rows:
                 self._metrics.outbox_backlog.set(0)
+                self._metrics.outbox_oldest_age.set(0)
                 return 0
             outcomes = await self._send_all(rows)
             sent = [r for r, error in zip(rows, outcomes, strict=True) if error is None]

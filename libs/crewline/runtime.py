@@ -4,7 +4,8 @@ Start: metrics page, dependency monitor (liveness SERVING, readiness
 NOT_SERVING), migrations (retried until PostgreSQL answers), outbox relay,
 consumers and clocks, then the gRPC server; readiness may say SERVING from then
 on, while PostgreSQL answers and no worker keeps failing (see ``crewline.health``).
-Stop (SIGTERM/SIGINT): health goes NOT_SERVING (liveness too), the server stops
+Stop (SIGTERM/SIGINT): health goes NOT_SERVING (liveness too) and stays so, still
+listening, for ``shutdown_delay_seconds``; then the server stops
 taking requests and finishes those in flight, consumers finish the record in
 hand and commit, clocks stop, the relay publishes what is left, then the pool
 closes. If any part fails, the group cancels the rest and the error propagates.
@@ -81,7 +82,9 @@ class Runtime:
                 )
                 await stop.wait()
                 log.info("service_stopping")
-                await self.health_servicer.enter_graceful_shutdown()
+                await self.monitor.enter_graceful_shutdown()
+                # Still listening, saying NOT_SERVING: callers and probes move away first.
+                await asyncio.sleep(self.settings.shutdown_delay_seconds)
                 await self.server.stop(self.settings.shutdown_grace_seconds)
                 for w in self.workers:
                     w.stop()

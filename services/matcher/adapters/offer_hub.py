@@ -35,6 +35,16 @@ from matcher.domain.model import ListOffers, Offer, WithdrawalReason
 
 log = get_logger(__name__)
 WORKER = "offer_hub"
+# The signals' one-letter kinds, as the signals metric names them (a fixed set of labels,
+# whatever a payload holds).
+_SIGNAL_NAMES = {
+    offer_signals.TASKS_OPENED: "task_opened",
+    offer_signals.TASK_CLAIMED: "task_claimed",
+    offer_signals.TASK_CLOSED: "task_closed",
+    offer_signals.CONTRACTOR: "contractor_changed",
+    offer_signals.PROJECT: "project_changed",
+    offer_signals.PROJECT_CLOSED: "project_closed",
+}
 
 
 class ResyncNeeded:
@@ -83,6 +93,26 @@ class HubMetrics:
             "Streams told to resync because they read too slowly",
             registry=registry,
         )
+        self.queued = Gauge(
+            f"{p}_offer_stream_queued_messages",
+            "Messages waiting in the open streams' buffers, all streams together",
+            registry=registry,
+        )
+        self.fullest = Gauge(
+            f"{p}_offer_stream_buffer_max_fill_ratio",
+            "How full the fullest stream's buffer is (1: it overflows at the next message)",
+            registry=registry,
+        )
+
+    def watch(self, streams: set[Stream], buffer: int) -> None:
+        """Measure the buffers at each scrape. The scrape runs in another thread: it
+        copies the set in one step (under the GIL) and only reads queue lengths."""
+
+        def sizes() -> list[int]:
+            return [s.queue.qsize() for s in tuple(streams)]
+
+        self.queued.set_function(lambda: sum(sizes()))
+        self.fullest.set_function(lambda: max(sizes(), default=0) / max(buffer, 1))
 
 
 class OfferHub:
@@ -105,6 +135,8 @@ class OfferHub:
         self._buffer = buffer
         self._connect = connect
         self._metrics = HubMetrics(registry, service)
+        self._open: set[Stream] = set()
+        self._metrics.watch(self._open, buffer)
         self._stop = asyncio.Event()
         self._signals: list[str] = []
         self._wake = asyncio.Event()
@@ -121,6 +153,7 @@ class OfferHub:
         stream = Stream(contractor_id, project_id, asyncio.Queue(self._buffer))
         self._by_contractor[contractor_id].add(stream)
         self._loading.add(stream)
+        self._open.add(stream)
         self._metrics.streams.inc()
         return stream
 
@@ -132,6 +165,7 @@ class OfferHub:
         for task_id in list(stream.offered):
             self._forget(stream, task_id)
         self._loading.discard(stream)
+        self._open.discard(stream)
         self._metrics.streams.dec()
 
     async def snapshot(self, stream: Stream, limit: int) -> list[Offer]:
@@ -301,7 +335,7 @@ class OfferHub:
         projects: set[str] = set()
         for payload in batch:
             kind, _, rest = payload.partition(":")
-            self._metrics.signals.labels(kind).inc()
+            self._metrics.signals.labels(_SIGNAL_NAMES.get(kind, "unknown")).inc()
             if kind == offer_signals.TASKS_OPENED:
                 opened.add(uuid.UUID(rest))
             elif kind == offer_signals.TASK_CLAIMED:
