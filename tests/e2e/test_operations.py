@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import urllib.request
 
 import grpc
@@ -115,3 +116,33 @@ async def test_correlation_id_of_submitted_work_reaches_the_ledger_through_the_d
     assert line["correlation_id"] == correlation
     assert line["outcome"] == "applied"
     await wait_balance(stack, f"contractor:{worker}", 900)
+
+
+async def test_sigterm_says_not_serving_while_still_listening_for_the_shutdown_delay(
+    stack: Stack,
+) -> None:
+    """Kubernetes' pause between NOT_SERVING and closing the listener: after SIGTERM a
+    service with a shutdown delay still answers health checks, with NOT_SERVING, then
+    drains and exits 0."""
+    replica = stack.services["ledger"].replica("delay", CREWLINE_SHUTDOWN_DELAY_SECONDS="15")
+    replica.start()
+    assert replica.proc is not None
+    try:
+        assert await replica.wait_serving() == "SERVING"
+        replica.proc.send_signal(signal.SIGTERM)
+        async with grpc.aio.insecure_channel(replica.grpc_addr) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+
+            async def not_serving() -> bool:
+                statuses = [
+                    (await health.Check(health_pb2.HealthCheckRequest(service=name))).status
+                    for name in ("readiness", "liveness", "")
+                ]
+                return set(statuses) == {health_pb2.HealthCheckResponse.NOT_SERVING}
+
+            await eventually(not_serving, timeout=10)
+        assert replica.proc.poll() is None  # still up, still listening
+        assert await asyncio.to_thread(replica.proc.wait, 60) == 0
+    finally:
+        if replica.proc.poll() is None:
+            replica.proc.kill()
