@@ -2,6 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
+# The interpreter of the venv: found on PATH (or by uv), else installed by deploy/local/uv.sh.
 PYTHON_BIN ?= python3.11
 LOCAL      := .local
 UV_VERSION := 0.13.8
@@ -15,17 +16,17 @@ STACK      := bash deploy/local/stack.sh
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install gen lint test test-unit demo bench up down status logs clean operator-credential
+.PHONY: help install gen lint k8s-render test test-unit demo bench up down status logs clean operator-credential
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# uv's wheel from PyPI, sha256 checked, unzipped: needs neither pip nor Python's venv module.
 $(UV):
-	$(PYTHON_BIN) -m venv $(LOCAL)/uv
-	$(LOCAL)/uv/bin/pip install -q uv==$(UV_VERSION)
+	bash deploy/local/uv.sh install $(UV_VERSION) $@
 
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --python $(PYTHON_BIN)
+	py="$$(bash deploy/local/uv.sh python $(PYTHON_BIN) $(UV))" && $(UV) sync --frozen --python "$$py"
 	touch $@
 
 $(GEN_DIR)/.generated: $(VENV)/.synced $(PROTOS)
@@ -42,11 +43,37 @@ node_modules/.bin/buf: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-lint: install node_modules/.bin/buf  ## buf lint, ruff, mypy
+lint: install node_modules/.bin/buf  ## buf lint, ruff, mypy; Compose, Kubernetes and dashboard checks
 	node_modules/.bin/buf lint
 	$(VENV)/bin/ruff check libs services tests tools bench
 	$(VENV)/bin/ruff format --check libs services tests tools bench
 	$(VENV)/bin/mypy libs/crewline services tools bench
+	$(VENV)/bin/ruff check deploy
+	$(VENV)/bin/ruff format --check deploy
+	$(VENV)/bin/mypy deploy/grafana
+	promtool="$$(bash deploy/local/promtool.sh)" && $$promtool check rules deploy/prometheus/alerts.yml \
+	    && cd deploy/prometheus && $$promtool test rules alerts_test.yml
+	$(VENV)/bin/hadolint Dockerfile
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose/compose.yaml
+	$(MAKE) --no-print-directory k8s-render
+	@for f in $(K8S_OUT)/*.yaml; do \
+	    echo "kubernetes-validate --strict -k $(K8S_VERSION) $$f"; \
+	    $(VENV)/bin/kubernetes-validate --strict --quiet --no-warn -k $(K8S_VERSION) $$f || exit 1; \
+	done
+	$(PY) deploy/grafana/dashboard.py | diff -u deploy/grafana/crewline.json -
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit/test_deploy_dashboard.py \
+	    tests/unit/test_deploy_manifests.py tests/unit/test_deploy_image.py
+
+# Operator resources (Strimzi, CloudNativePG) have no schema in kubernetes-validate: it
+# skips them (--no-warn), and tests/unit/test_deploy_manifests.py checks them instead.
+K8S_VERSION := 1.32.0
+K8S_OUT     := $(LOCAL)/k8s
+k8s-render:  ## render each Kubernetes overlay into .local/k8s/<overlay>.yaml
+	@mkdir -p $(K8S_OUT)
+	@for o in deploy/k8s/overlays/*/; do \
+	    name=$$(basename $$o); kubectl kustomize $$o >$(K8S_OUT)/$$name.yaml || exit 1; \
+	    echo "rendered $(K8S_OUT)/$$name.yaml"; \
+	done
 
 up: install  ## start PostgreSQL, Kafka and the three services (idempotent)
 	$(STACK) up
