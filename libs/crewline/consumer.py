@@ -317,10 +317,12 @@ class EventConsumer:
         group: int = 1,
     ) -> None:
         event_type = env.type if env is not None else "malformed"
-        self._metrics.events_consumed.labels(record.topic, event_type, outcome).inc()
+        # Metrics name the topic without the namespace, as the outbox's and dead letters' do.
+        topic = record.topic.removeprefix(self._kafka.namespace)
+        self._metrics.events_consumed.labels(topic, event_type, outcome).inc()
         if env is None:
             return
-        self._metrics.event_handling.labels(record.topic, env.type).observe(elapsed)
+        self._metrics.event_handling.labels(topic, env.type).observe(elapsed)
         with _bound(env):
             log.info(
                 "event_consumed",
@@ -531,4 +533,5 @@ class EventConsumer:
         highwater = consumer.highwater(tp)
         if highwater is not None:
             lag = max(highwater - position, 0)
-            self._metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
+            topic = tp.topic.removeprefix(self._kafka.namespace)
+            self._metrics.consumer_lag.labels(topic, str(tp.partition)).set(lag)

@@ -114,7 +114,7 @@ def duplicates_seen(metrics: Metrics, kafka: KafkaSettings) -> float | None:
     return metrics.registry.get_sample_value(
         "crewline_test_events_consumed_total",
         {
-            "topic": kafka.topic(TASKS_TOPIC),
+            "topic": TASKS_TOPIC,
             "type": "crewline.v1.TaskPublished",
             "outcome": "duplicate",
         },
@@ -252,7 +252,7 @@ async def test_permanent_failures_are_dead_lettered_whole_and_the_partition_goes
     assert await effects.fetchval("SELECT count(*) FROM inbox") == 2
     assert sample(metrics, "dead_letters_total", topic=TASKS_TOPIC) == 3
     assert sample(metrics, "dead_letters_open", topic=TASKS_TOPIC) == 3
-    dead = {"topic": kafka.topic(TASKS_TOPIC), "type": envs[0].type, "outcome": "dead_lettered"}
+    dead = {"topic": TASKS_TOPIC, "type": envs[0].type, "outcome": "dead_lettered"}
     assert sample(metrics, "events_consumed_total", **dead) == 3
 
 
