@@ -45,9 +45,9 @@ node_modules/.bin/buf: package.json package-lock.json
 
 lint: install node_modules/.bin/buf  ## buf lint, ruff, mypy; Compose, Kubernetes and dashboard checks
 	node_modules/.bin/buf lint
-	$(VENV)/bin/ruff check libs services tests tools bench
-	$(VENV)/bin/ruff format --check libs services tests tools bench
-	$(VENV)/bin/mypy libs/crewline services tools bench
+	$(VENV)/bin/ruff check libs services tests tools bench examples
+	$(VENV)/bin/ruff format --check libs services tests tools bench examples
+	$(VENV)/bin/mypy libs/crewline services tools bench examples
 	$(VENV)/bin/ruff check deploy
 	$(VENV)/bin/ruff format --check deploy
 	$(VENV)/bin/mypy deploy/grafana

@@ -16,6 +16,7 @@ from crewline.v1 import (
     work_service_pb2_grpc,
 )
 
+from flow import close_sdks
 from harness import SERVICES, ServiceProcess, Stack, service_env
 from stack import (
     ROOT,
@@ -61,6 +62,7 @@ async def stack(log_dir: Path) -> AsyncIterator[Stack]:
         await s.wait_healthy()
         yield s
     finally:
+        await close_sdks(s)
         for ch in channels:
             await ch.close()
         for svc in services.values():

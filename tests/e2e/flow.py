@@ -1,24 +1,26 @@
-"""Small client-side steps the e2e tests share.
+"""Small client-side steps the e2e tests share, through the SDK (``crewline.client``).
 
-Principals are made on first use, through the operator RPCs: ``as_client(stack, "acme")``
+Principals are made on first use, through the operator calls: ``as_client(stack, "acme")``
 creates the client and an API key the first time, ``as_contractor`` a contractor and a
-token; both return the call metadata that authenticates them.
+token; both return the call metadata that authenticates them, for tests that send raw
+requests on ``stack``'s stubs. ``client_sdk``/``contractor_sdk``/``operator_sdk`` give the
+SDK object of the same principal (one per principal and stack, its channels kept open).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import grpc
 
 from crewline.auth.credentials import bearer_metadata as bearer
-from crewline.edge import CORRELATION_METADATA
+from crewline.client import Client, Contractor, CrewlineError, Endpoints, Operator, build
+from crewline.client.base import Base
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
-from crewline.v1 import ledger_service_pb2 as ledger_api
-from crewline.v1 import money_pb2, project_pb2
+from crewline.v1 import project_pb2
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
@@ -27,12 +29,21 @@ from stack import eventually
 
 Metadata = tuple[tuple[str, str], ...]
 
+__all__ = ["Metadata", "bearer"]
+
+# (id(stack), principal) -> its SDK object; the e2e tier runs on one event loop.
+_SDK: dict[tuple[int, str], Base] = {}
+
 
 async def refused(call: Awaitable[object]) -> grpc.aio.AioRpcError:
+    """The gRPC error ``call`` fails with (a raw stub's, or the one under an SDK error)."""
     try:
         await call
     except grpc.aio.AioRpcError as err:
         return err
+    except CrewlineError as err:
+        assert isinstance(err.rpc_error, grpc.aio.AioRpcError), err
+        return err.rpc_error
     raise AssertionError("the call should have been refused")
 
 
@@ -40,52 +51,101 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+def endpoints(stack: Stack) -> Endpoints:
+    """The stack's three services, as the SDK reaches them."""
+    return Endpoints(
+        dispatcher=stack.services["dispatcher"].grpc_addr,
+        matcher=stack.services["matcher"].grpc_addr,
+        ledger=stack.services["ledger"].grpc_addr,
+    )
+
+
 def as_operator(stack: Stack) -> Metadata:
     return bearer(stack.operator_credential)
 
 
+def operator_sdk(stack: Stack) -> Operator:
+    """The operator, through the SDK."""
+    key = (id(stack), "operator")
+    if key not in _SDK:
+        _SDK[key] = Operator(credential=stack.operator_credential, endpoints=endpoints(stack))
+    sdk = _SDK[key]
+    assert isinstance(sdk, Operator)
+    return sdk
+
+
 async def new_client_key(stack: Stack, client_id: str) -> client_admin.CreateApiKeyResponse:
     """Create the client (idempotent) and a fresh API key for it."""
-    op = as_operator(stack)
-    await stack.clients.CreateClient(
-        client_admin.CreateClientRequest(client_id=client_id), metadata=op
-    )
-    return await stack.clients.CreateApiKey(  # type: ignore[no-any-return]
-        client_admin.CreateApiKeyRequest(request_id=unique("key"), client_id=client_id),
-        metadata=op,
-    )
+    op = operator_sdk(stack)
+    await op.create_client(client_id)
+    return await op.create_api_key(client_id)
 
 
 async def new_contractor_token(
     stack: Stack, contractor_id: str, **profile: Any
 ) -> contractor_admin.IssueContractorTokenResponse:
-    """Create the contractor (idempotent; ``profile``: other CreateContractorRequest
-    fields, e.g. referred_by) and issue a fresh token."""
-    op = as_operator(stack)
-    await stack.contractors.CreateContractor(
-        contractor_admin.CreateContractorRequest(contractor_id=contractor_id, **profile),
-        metadata=op,
-    )
-    return await stack.contractors.IssueContractorToken(  # type: ignore[no-any-return]
-        contractor_admin.IssueContractorTokenRequest(contractor_id=contractor_id), metadata=op
-    )
+    """Create the contractor (idempotent; ``profile``: other ``Operator.create_contractor``
+    arguments, e.g. referred_by) and issue a fresh token."""
+    op = operator_sdk(stack)
+    await op.create_contractor(contractor_id, **profile)
+    return await op.issue_token(contractor_id)
+
+
+async def _credential(stack: Stack, name: str, make: Callable[[], Awaitable[str]]) -> str:
+    if name not in stack.credentials:
+        stack.credentials[name] = await make()
+    return stack.credentials[name]
+
+
+async def _client_secret(stack: Stack, client_id: str) -> str:
+    return (await new_client_key(stack, client_id)).secret
+
+
+async def _contractor_secret(stack: Stack, contractor_id: str, **profile: Any) -> str:
+    return (await new_contractor_token(stack, contractor_id, **profile)).secret
 
 
 async def as_client(stack: Stack, client_id: str) -> Metadata:
     name = f"client:{client_id}"
-    if name not in stack.credentials:
-        stack.credentials[name] = (await new_client_key(stack, client_id)).secret
-    return bearer(stack.credentials[name])
+    return bearer(await _credential(stack, name, lambda: _client_secret(stack, client_id)))
 
 
 async def as_contractor(stack: Stack, contractor_id: str, **profile: Any) -> Metadata:
     """The contractor's call metadata; made on first use with ``profile`` (see
     ``new_contractor_token``)."""
     name = f"contractor:{contractor_id}"
-    if name not in stack.credentials:
-        token = await new_contractor_token(stack, contractor_id, **profile)
-        stack.credentials[name] = token.secret
-    return bearer(stack.credentials[name])
+    return bearer(
+        await _credential(stack, name, lambda: _contractor_secret(stack, contractor_id, **profile))
+    )
+
+
+async def client_sdk(stack: Stack, client_id: str) -> Client:
+    """The client ``client_id`` through the SDK (made on first use)."""
+    key = (id(stack), f"client:{client_id}")
+    if key not in _SDK:
+        secret = await _credential(
+            stack, f"client:{client_id}", lambda: _client_secret(stack, client_id)
+        )
+        _SDK[key] = Client(credential=secret, endpoints=endpoints(stack))
+    sdk = _SDK[key]
+    assert isinstance(sdk, Client)
+    return sdk
+
+
+async def contractor_sdk(stack: Stack, contractor_id: str, **profile: Any) -> Contractor:
+    """The contractor ``contractor_id`` through the SDK (made on first use, with
+    ``profile``)."""
+    key = (id(stack), f"contractor:{contractor_id}")
+    if key not in _SDK:
+        secret = await _credential(
+            stack,
+            f"contractor:{contractor_id}",
+            lambda: _contractor_secret(stack, contractor_id, **profile),
+        )
+        _SDK[key] = Contractor(credential=secret, endpoints=endpoints(stack))
+    sdk = _SDK[key]
+    assert isinstance(sdk, Contractor)
+    return sdk
 
 
 async def new_project(
@@ -102,27 +162,20 @@ async def new_project(
     """Create a project paying ``reward`` (USD minor units) per accepted submission, or on
     ``pay_terms``; its id.
 
-    ``fields`` are any other CreateProjectRequest fields (slots default 1, as the server's;
-    auto-accept after 1 s unless given, so unreviewed work is paid within a test).
+    ``fields`` are any other ``Client.create_project`` arguments (slots default 1, as the
+    server's; auto-accept after 1 s unless given, so unreviewed work is paid within a test).
     """
     fields.setdefault("auto_accept_delay_seconds", 1)
-    reply = await stack.tasks.CreateProject(
-        task_api.CreateProjectRequest(
-            request_id=request_id or unique("proj"),
-            title=title,
-            instructions="Rate the model's answer from 1 to 5.",
-            requirements=list(requirements),
-            pay_terms=pay_terms
-            or project_pb2.PayTerms(
-                per_submission=project_pb2.PerSubmissionPay(
-                    reward=money_pb2.Money(currency_code="USD", amount_minor=reward)
-                )
-            ),
-            **fields,
-        ),
-        metadata=await as_client(stack, client),
+    sdk = await client_sdk(stack, client)
+    project = await sdk.create_project(
+        request_id=request_id or None,
+        title=title,
+        instructions="Rate the model's answer from 1 to 5.",
+        requirements=requirements,
+        pay_terms=pay_terms or build.per_submission(build.usd(reward)),
+        **fields,
     )
-    return str(reply.project.project_id)
+    return str(project.project_id)
 
 
 async def project_of(stack: Stack, *, client: str, name: str, reward: int) -> str:
@@ -150,61 +203,34 @@ async def submit_task(
     submission (the project is made on first use: its id is ``task.project_id``, not
     ``project``); ``request_id`` is the task's idempotency key."""
     project_id = await project_of(stack, client=client, name=project, reward=amount)
-    metadata = await as_client(stack, client)
-    if correlation_id:
-        metadata += ((CORRELATION_METADATA, correlation_id),)
-    reply = await stack.tasks.SubmitTask(
-        task_api.SubmitTaskRequest(
-            project_id=project_id,
-            task=task_api.TaskSpec(
-                idempotency_key=request_id or unique("task"), payload_json=payload, slots=slots
-            ),
-        ),
-        metadata=metadata,
+    sdk = await client_sdk(stack, client)
+    return await sdk.submit_task(
+        project_id,
+        payload,
+        idempotency_key=request_id or None,
+        slots=slots,
+        correlation_id=correlation_id or None,
     )
-    return reply.task
 
 
 def hourly(rate: int, *, cap_seconds: int = 3600) -> project_pb2.PayTerms:
     """Pay terms of ``rate`` USD minor units an hour, at most ``cap_seconds`` paid per task."""
-    return project_pb2.PayTerms(
-        hourly=project_pb2.HourlyPay(
-            rate=money_pb2.Money(currency_code="USD", amount_minor=rate),
-            max_paid_seconds=cap_seconds,
-        )
-    )
+    return build.hourly(build.usd(rate), max_paid_seconds=cap_seconds)
 
 
 async def tasks_in(
     stack: Stack, project_id: str, count: int = 1, *, client: str = "acme", **spec: Any
 ) -> list[task_api.Task]:
-    """``count`` tasks in the project; ``spec`` is any other TaskSpec field (slots, ...)."""
-    reply = await stack.tasks.SubmitTasks(
-        task_api.SubmitTasksRequest(
-            project_id=project_id,
-            tasks=[
-                task_api.TaskSpec(idempotency_key=unique("t"), payload_json="{}", **spec)
-                for _ in range(count)
-            ],
-        ),
-        metadata=await as_client(stack, client),
-    )
-    return list(reply.tasks)
+    """``count`` tasks in the project; ``spec``: other ``crewline.client.task`` arguments
+    (slots, priority, lifetime_seconds)."""
+    sdk = await client_sdk(stack, client)
+    return await sdk.submit_tasks(project_id, [build.task("{}", **spec) for _ in range(count)])
 
 
 async def open_tasks(stack: Stack, contractor: str, project_id: str = "") -> list[str]:
     """Every task id offered to the contractor, page by page."""
-    found: list[str] = []
-    token = ""
-    while True:
-        reply = await stack.work.ListOffers(
-            work_api.ListOffersRequest(page_size=100, page_token=token, project_id=project_id),
-            metadata=await as_contractor(stack, contractor),
-        )
-        found.extend(o.task_id for o in reply.offers)
-        token = reply.next_page_token
-        if not token:
-            return found
+    sdk = await contractor_sdk(stack, contractor)
+    return [offer.task_id async for offer in sdk.offers(project_id=project_id, page_size=100)]
 
 
 async def offered(stack: Stack, contractor: str, task_id: str) -> bool:
@@ -218,25 +244,17 @@ async def wait_offered(stack: Stack, task_id: str) -> None:
 async def claim(
     stack: Stack, contractor: str, task_id: str, request_id: str = ""
 ) -> work_api.Claim:
-    reply = await stack.work.ClaimTask(
-        work_api.ClaimTaskRequest(request_id=request_id or unique("claim"), task_id=task_id),
-        metadata=await as_contractor(stack, contractor),
-    )
-    return reply.claim
+    sdk = await contractor_sdk(stack, contractor)
+    return await sdk.claim(task_id, request_id=request_id or None)
 
 
 async def submit_work(stack: Stack, contractor: str, claim_id: str) -> work_api.Claim:
-    reply = await stack.work.SubmitWork(
-        work_api.SubmitWorkRequest(claim_id=claim_id, result=b"4/5"),
-        metadata=await as_contractor(stack, contractor),
-    )
-    return reply.claim
+    sdk = await contractor_sdk(stack, contractor)
+    return await sdk.submit(claim_id, b"4/5")
 
 
 async def balance(stack: Stack, account: str) -> int:
-    reply = await stack.ledger.GetBalance(
-        ledger_api.GetBalanceRequest(account_id=account), metadata=as_operator(stack)
-    )
+    reply = await operator_sdk(stack).balance(account_id=account)
     return sum(m.amount_minor for m in reply.balances if m.currency_code == "USD")
 
 
@@ -245,3 +263,9 @@ async def wait_balance(stack: Stack, account: str, amount: int) -> None:
         return await balance(stack, account) == amount
 
     await eventually(reached)
+
+
+async def close_sdks(stack: Stack) -> None:
+    """Close the SDK objects made for ``stack`` (their channels)."""
+    for key in [k for k in _SDK if k[0] == id(stack)]:
+        await _SDK.pop(key).close()

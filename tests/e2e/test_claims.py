@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import grpc
+import pytest
 
+from crewline.client import AlreadyExists, Refused
 from crewline.v1 import work_service_pb2 as work_api
 
 from flow import as_contractor, claim, offered, submit_task, unique, wait_offered
@@ -22,10 +24,12 @@ async def test_racing_contractors_get_exactly_the_free_slots(stack: Stack) -> No
     )
 
     granted = [r for r in results if isinstance(r, work_api.Claim)]
-    refused = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    refused = [r for r in results if isinstance(r, Refused)]
     assert len(granted) == 2 and len(refused) == 10
-    assert {e.code() for e in refused} == {grpc.StatusCode.FAILED_PRECONDITION}
-    assert all("no free slot" in (e.details() or "") for e in refused)
+    assert {(e.code, e.reason) for e in refused} == {
+        (grpc.StatusCode.FAILED_PRECONDITION, "NO_FREE_SLOT")
+    }
+    assert all("no free slot" in e.message for e in refused)
     assert len({g.contractor_id for g in granted}) == 2
     assert not await offered(stack, unique("late"), task.task_id)
 
@@ -49,12 +53,9 @@ async def test_one_contractor_cannot_take_two_slots_of_one_task(stack: Stack) ->
     task = await submit_task(stack, slots=3, project=project)
     await wait_offered(stack, task.task_id)
     await claim(stack, di, task.task_id)
-    try:
+    with pytest.raises(AlreadyExists) as second:  # a second slot for the same contractor
         await claim(stack, di, task.task_id)
-    except grpc.aio.AioRpcError as err:
-        assert err.code() == grpc.StatusCode.ALREADY_EXISTS
-    else:
-        raise AssertionError("a second slot for the same contractor must be refused")
+    assert second.value.reason == "ALREADY_CLAIMED"
     listed = await stack.work.ListOffers(
         work_api.ListOffersRequest(project_id=task.project_id),
         metadata=await as_contractor(stack, unique("other")),

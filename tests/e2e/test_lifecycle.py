@@ -18,6 +18,7 @@ import grpc
 import pytest
 from google.protobuf.message import Message
 
+from crewline.client import Refused
 from crewline.ctl.rpc import error_reason
 from crewline.events import CLAIMS_TOPIC, TASKS_TOPIC, PayloadTypes, parse_envelope
 from crewline.v1 import claim_pb2, events_pb2, project_pb2, task_service_pb2_grpc
@@ -207,9 +208,9 @@ async def test_submission_racing_expiry_has_exactly_one_outcome_every_time(
         try:
             await submit_work(stack, racer, granted.claim_id)
             return task.task_id, granted.claim_id, "submitted"
-        except grpc.aio.AioRpcError as err:
-            assert err.code() == grpc.StatusCode.FAILED_PRECONDITION, err
-            assert error_reason(err) == "CLAIM_EXPIRED", err
+        except Refused as err:
+            assert err.code == grpc.StatusCode.FAILED_PRECONDITION, err
+            assert err.reason == "CLAIM_EXPIRED", err
             return task.task_id, granted.claim_id, "expired"
 
     # Each racer takes each task once (3 claims at a time at most), submitting around its

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from crewline.v1 import ledger_service_pb2 as ledger_api
-
-from flow import as_operator, balance, claim, submit_task, submit_work, unique, wait_offered
+from flow import balance, claim, operator_sdk, submit_task, submit_work, unique, wait_offered
 from harness import Stack
 from stack import eventually
 
@@ -44,7 +42,5 @@ async def test_sigterm_mid_flow_then_restart_pays_every_piece_of_work_once(stack
     await eventually(all_paid, timeout=120)
     for c in workers:
         assert await balance(stack, f"contractor:{c}") == expected  # never more
-    books = await stack.ledger.VerifyBooks(
-        ledger_api.VerifyBooksRequest(), metadata=as_operator(stack)
-    )
+    books = await operator_sdk(stack).verify_books()
     assert books.balanced

@@ -1,0 +1,93 @@
+"""Small builders for the messages a caller writes by hand: money, pay terms,
+requirements, task specs. Money is an integer of the currency's minor unit, always."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from google.protobuf import timestamp_pb2
+
+from crewline.client.ids import request_id_or_new
+from crewline.v1 import money_pb2, project_pb2
+from crewline.v1 import task_service_pb2 as task_api
+
+Payload = str | bytes | dict[str, Any] | list[Any]
+
+
+def money(amount_minor: int, currency: str = "USD") -> money_pb2.Money:
+    """``amount_minor`` units of the currency's minor unit (cents for USD)."""
+    if isinstance(amount_minor, bool) or not isinstance(amount_minor, int):
+        raise TypeError(f"amount_minor must be an int of minor units, not {amount_minor!r}")
+    return money_pb2.Money(currency_code=currency, amount_minor=amount_minor)
+
+
+def usd(cents: int) -> money_pb2.Money:
+    return money(cents, "USD")
+
+
+def per_submission(reward: money_pb2.Money) -> project_pb2.PayTerms:
+    """Pay ``reward`` for each accepted submission."""
+    return project_pb2.PayTerms(per_submission=project_pb2.PerSubmissionPay(reward=reward))
+
+
+def hourly(rate: money_pb2.Money, *, max_paid_seconds: int) -> project_pb2.PayTerms:
+    """Pay ``rate`` an hour for the time worked, at most ``max_paid_seconds`` per task."""
+    return project_pb2.PayTerms(
+        hourly=project_pb2.HourlyPay(rate=rate, max_paid_seconds=max_paid_seconds)
+    )
+
+
+def requirement(
+    qualification: str,
+    comparator: project_pb2.Comparator.ValueType = project_pb2.COMPARATOR_EXISTS,
+    *,
+    scores: Iterable[int] = (),
+    strings: Iterable[str] = (),
+) -> project_pb2.Requirement:
+    """A qualification a contractor must hold, e.g.
+    ``requirement("derm", project_pb2.COMPARATOR_GREATER_OR_EQUAL, scores=[80])``."""
+    return project_pb2.Requirement(
+        qualification=qualification,
+        comparator=comparator,
+        scores=list(scores),
+        strings=list(strings),
+    )
+
+
+def task(
+    payload: Payload,
+    *,
+    idempotency_key: str | None = None,
+    slots: int = 0,
+    priority: int | None = None,
+    lifetime_seconds: int = 0,
+) -> task_api.TaskSpec:
+    """A task to publish. ``payload``: bytes are sent as they are; a str is JSON text;
+    a dict or list is encoded as JSON. ``idempotency_key``: made when not given (give
+    your own to make a re-run after a crash publish nothing twice)."""
+    spec = task_api.TaskSpec(
+        idempotency_key=request_id_or_new(idempotency_key),
+        slots=slots,
+        lifetime_seconds=lifetime_seconds,
+    )
+    if isinstance(payload, bytes):
+        spec.payload_bytes = payload
+    elif isinstance(payload, str):
+        spec.payload_json = payload
+    else:
+        spec.payload_json = json.dumps(payload, separators=(",", ":"))
+    if priority is not None:
+        spec.priority = priority
+    return spec
+
+
+def timestamp(at: datetime) -> timestamp_pb2.Timestamp:
+    """A timezone-aware datetime as a Timestamp."""
+    if at.tzinfo is None:
+        raise ValueError("give a timezone-aware datetime (e.g. datetime.now(UTC))")
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(at)
+    return stamp

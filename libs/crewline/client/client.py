@@ -1,0 +1,235 @@
+"""``Client``: what a client system does, against the dispatcher's TaskService (and its
+own ledger account)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from datetime import datetime
+
+from google.protobuf import field_mask_pb2
+
+from crewline.client import paging
+from crewline.client.build import Payload, task, timestamp
+from crewline.client.config import CREDENTIAL_ENV, DEFAULT_TIMEOUT, Endpoints, credential_from
+from crewline.client.ids import request_id_or_new
+from crewline.client.review import Review
+from crewline.client.streams import Reconnect
+from crewline.v1 import project_pb2
+from crewline.v1 import task_service_pb2 as task_api
+
+
+class Client(Review):
+    """A client system's calls, authenticated by its API key.
+
+    ``credential``: the API key (default ``CREWLINE_CREDENTIAL``); ``dispatcher`` and
+    ``ledger``: addresses (default from the environment, see ``crewline.client.config``).
+    Use it as ``async with Client() as client: ...`` so its channels close.
+    """
+
+    def __init__(
+        self,
+        *,
+        credential: str | None = None,
+        dispatcher: str | None = None,
+        ledger: str | None = None,
+        endpoints: Endpoints | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        reconnect: Reconnect | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(
+            credential=credential_from(credential, variable=CREDENTIAL_ENV, env=env, who="Client"),
+            endpoints=endpoints,
+            addresses={"dispatcher": dispatcher, "ledger": ledger},
+            timeout=timeout,
+            reconnect=reconnect,
+            env=env,
+        )
+
+    # --- projects ------------------------------------------------------------
+
+    async def create_project(
+        self,
+        *,
+        title: str,
+        pay_terms: project_pb2.PayTerms,
+        instructions: str = "",
+        requirements: Iterable[project_pb2.Requirement] = (),
+        assignments_per_task: int = 0,
+        claim_timeout_seconds: int = 0,
+        task_lifetime_seconds: int = 0,
+        auto_accept_delay_seconds: int = 0,
+        priority: int = 0,
+        max_claims_per_contractor: int = 0,
+        request_id: str | None = None,
+    ) -> project_pb2.Project:
+        """A new project; the same ``request_id`` returns the same project forever (one is
+        made when not given, and kept across retries)."""
+        request = task_api.CreateProjectRequest(
+            request_id=request_id_or_new(request_id),
+            title=title,
+            instructions=instructions,
+            requirements=list(requirements),
+            pay_terms=pay_terms,
+            assignments_per_task=assignments_per_task,
+            claim_timeout_seconds=claim_timeout_seconds,
+            task_lifetime_seconds=task_lifetime_seconds,
+            auto_accept_delay_seconds=auto_accept_delay_seconds,
+            priority=priority,
+            max_claims_per_contractor=max_claims_per_contractor,
+        )
+        reply = await self._call("CreateProject", request, task_api.CreateProjectResponse)
+        return reply.project
+
+    async def get_project(self, project_id: str) -> task_api.GetProjectResponse:
+        """The project and the history of its pay terms."""
+        request = task_api.GetProjectRequest(project_id=project_id)
+        return await self._call("GetProject", request, task_api.GetProjectResponse)
+
+    async def list_projects_page(
+        self, *, page_size: int = 0, page_token: str = ""
+    ) -> task_api.ListProjectsResponse:
+        request = task_api.ListProjectsRequest(page_size=page_size, page_token=page_token)
+        return await self._call("ListProjects", request, task_api.ListProjectsResponse)
+
+    def projects(self, *, page_size: int = 0) -> AsyncIterator[project_pb2.Project]:
+        """Every project of the caller, newest first."""
+
+        async def fetch(token: str) -> tuple[Sequence[project_pb2.Project], str]:
+            page = await self.list_projects_page(page_size=page_size, page_token=token)
+            return page.projects, page.next_page_token
+
+        return paging.items(fetch)
+
+    async def update_project(
+        self,
+        project: project_pb2.Project,
+        *,
+        paths: Iterable[str],
+        expected_revision: int = 0,
+    ) -> project_pb2.Project:
+        """Sets the fields named in ``paths`` (e.g. ``["title", "pay_terms"]``) to their
+        values in ``project`` (whose ``project_id`` names it). Not retried: repeating it
+        makes a new revision."""
+        request = task_api.UpdateProjectRequest(
+            project=project,
+            update_mask=field_mask_pb2.FieldMask(paths=list(paths)),
+            expected_revision=expected_revision,
+        )
+        reply = await self._call("UpdateProject", request, task_api.UpdateProjectResponse)
+        return reply.project
+
+    async def pause_project(self, project_id: str) -> project_pb2.Project:
+        request = task_api.PauseProjectRequest(project_id=project_id)
+        return (await self._call("PauseProject", request, task_api.PauseProjectResponse)).project
+
+    async def resume_project(self, project_id: str) -> project_pb2.Project:
+        request = task_api.ResumeProjectRequest(project_id=project_id)
+        reply = await self._call("ResumeProject", request, task_api.ResumeProjectResponse)
+        return reply.project
+
+    async def close_project(self, project_id: str) -> project_pb2.Project:
+        """For good: a closed project takes no tasks and offers nothing again."""
+        request = task_api.CloseProjectRequest(project_id=project_id)
+        return (await self._call("CloseProject", request, task_api.CloseProjectResponse)).project
+
+    # --- tasks ---------------------------------------------------------------
+
+    async def submit_tasks(
+        self, project_id: str, tasks: Iterable[task_api.TaskSpec]
+    ) -> list[task_api.Task]:
+        """Publishes up to 1,000 tasks (see ``crewline.client.task``), all or nothing; in
+        request order. Each task's idempotency key returns the same task forever."""
+        request = task_api.SubmitTasksRequest(project_id=project_id, tasks=list(tasks))
+        reply = await self._call("SubmitTasks", request, task_api.SubmitTasksResponse)
+        return list(reply.tasks)
+
+    async def submit_task(
+        self,
+        project_id: str,
+        payload: Payload,
+        *,
+        idempotency_key: str | None = None,
+        slots: int = 0,
+        priority: int | None = None,
+        lifetime_seconds: int = 0,
+        correlation_id: str | None = None,
+    ) -> task_api.Task:
+        """Publishes one task (``payload`` as in ``crewline.client.task``)."""
+        spec = task(
+            payload,
+            idempotency_key=idempotency_key,
+            slots=slots,
+            priority=priority,
+            lifetime_seconds=lifetime_seconds,
+        )
+        request = task_api.SubmitTaskRequest(project_id=project_id, task=spec)
+        reply = await self._call(
+            "SubmitTask", request, task_api.SubmitTaskResponse, correlation_id=correlation_id
+        )
+        return reply.task
+
+    async def get_task(self, task_id: str) -> task_api.GetTaskResponse:
+        """The task, its counts and its submissions."""
+        request = task_api.GetTaskRequest(task_id=task_id)
+        return await self._call("GetTask", request, task_api.GetTaskResponse)
+
+    async def list_tasks_page(
+        self,
+        *,
+        project_id: str = "",
+        status: task_api.TaskStatus.ValueType = task_api.TASK_STATUS_UNSPECIFIED,
+        updated_since: datetime | None = None,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> task_api.ListTasksResponse:
+        request = task_api.ListTasksRequest(
+            project_id=project_id, status=status, page_size=page_size, page_token=page_token
+        )
+        if updated_since is not None:
+            request.updated_since.CopyFrom(timestamp(updated_since))
+        return await self._call("ListTasks", request, task_api.ListTasksResponse)
+
+    def tasks(
+        self,
+        *,
+        project_id: str = "",
+        status: task_api.TaskStatus.ValueType = task_api.TASK_STATUS_UNSPECIFIED,
+        updated_since: datetime | None = None,
+        page_size: int = 0,
+    ) -> AsyncIterator[task_api.Task]:
+        """Every task matching the filters, least recently updated first."""
+
+        async def fetch(token: str) -> tuple[Sequence[task_api.Task], str]:
+            page = await self.list_tasks_page(
+                project_id=project_id,
+                status=status,
+                updated_since=updated_since,
+                page_size=page_size,
+                page_token=token,
+            )
+            return page.tasks, page.next_page_token
+
+        return paging.items(fetch)
+
+    async def cancel_task(self, task_id: str, *, reason: str = "") -> task_api.Task:
+        """Stops the task: its open slots are withdrawn. Cancelling again returns it."""
+        request = task_api.CancelTaskRequest(task_id=task_id, reason=reason)
+        return (await self._call("CancelTask", request, task_api.CancelTaskResponse)).task
+
+    async def add_slots(
+        self, task_id: str, slots: int, *, request_id: str | None = None
+    ) -> task_api.Task:
+        """Adds ``slots`` assignments to a live task; idempotent on ``request_id``."""
+        request = task_api.AddSlotsRequest(
+            request_id=request_id_or_new(request_id), task_id=task_id, slots=slots
+        )
+        return (await self._call("AddSlots", request, task_api.AddSlotsResponse)).task
+
+    async def update_task_lifetime(self, task_id: str, *, expires_at: datetime) -> task_api.Task:
+        """Moves the end of a live task's lifetime to ``expires_at`` (timezone-aware)."""
+        request = task_api.UpdateTaskLifetimeRequest(
+            task_id=task_id, expires_at=timestamp(expires_at)
+        )
+        reply = await self._call("UpdateTaskLifetime", request, task_api.UpdateTaskLifetimeResponse)
+        return reply.task
