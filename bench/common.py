@@ -32,7 +32,7 @@ from crewline.v1 import (
 )
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import task_service_pb2 as task_api
-from tools.demo_market import Addresses, Metadata, bounded, call
+from tools.demo_rpc import Addresses, Metadata, bounded, call
 
 ROOT = Path(__file__).resolve().parent.parent
 HOME = Path(os.environ.get("CREWLINE_HOME", ROOT / ".local"))

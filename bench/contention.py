@@ -23,7 +23,7 @@ from bench.common import (
     wait_quiet,
 )
 from crewline.auth.credentials import bearer_metadata
-from crewline.ctl.rpc import error_reason
+from crewline.client.errors import error_reason
 from crewline.v1 import work_service_pb2 as work_api
 
 CONTRACTORS, TASKS, SLOTS = 2000, 100, 3

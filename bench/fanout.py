@@ -39,11 +39,11 @@ from bench.common import (
     wait_quiet,
 )
 from crewline.auth.credentials import bearer_metadata
-from crewline.ctl.rpc import error_reason
+from crewline.client.errors import error_reason
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import project_pb2, work_service_pb2_grpc
 from crewline.v1 import work_service_pb2 as work_api
-from tools.demo_market import Metadata, bounded, call
+from tools.demo_rpc import Metadata, bounded, call
 
 STREAMS = 5000
 INELIGIBLE_EVERY = 5  # contractor i is not qualified when i % 5 == 0: 20%

@@ -33,7 +33,7 @@ from bench.fanout import GOOD, define_score_type, grant, qualified_project, wait
 from crewline.auth.credentials import bearer_metadata
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
-from tools.demo_market import Metadata, call
+from tools.demo_rpc import Metadata, call
 
 SMALL, BIG = 1_000, 100_000  # open tasks per project
 REAL = 1_000  # of BIG's, submitted through SubmitTasks

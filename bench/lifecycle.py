@@ -74,7 +74,7 @@ from dispatcher.deps import Deps
 from dispatcher.handlers.deadlines import task_lifetime_ended
 from dispatcher.handlers.tasks import TASK_LIFETIME
 from dispatcher.settings import DispatcherSettings
-from tools.demo_market import Metadata, bounded, call
+from tools.demo_rpc import Metadata, bounded, call
 
 SMALL, BIG = 1_000, 100_000  # open tasks, each with a live claim
 CALLERS = 40  # each holds at most 100 live claims; every phase leaves some live

@@ -1,11 +1,18 @@
-"""A small marketplace run through the running services, reconciled to the cent.
+"""A marketplace run through the running services with the Python SDK, then reconciled.
 
-    python -m tools.demo [--tasks 200] [--contractors 50] [--slots 1] [--reward-minor 1500]
+    python -m tools.demo [--tasks 240] [--contractors 40] [--seed 7]
 
-One client submits tasks while contractors race for their slots and hand in work;
-then the ledger must show every piece paid exactly once and the books balanced.
-Every id is scoped to the run, so repeated runs on one stack never mix. The exit
-code is 0 only when everything reconciles.
+Three clients (a medical lab, a legal-AI lab, a media company) publish a few hundred
+tasks in six projects (medicine, law, poetry, video captioning; per-task and hourly
+pay; qualification requirements). Simulated contractors of varying skill and speed
+race for them; some give claims back or walk away (the lease runs out and the task is
+offered again). One project is paused and resumed. The clients accept, reject with
+feedback and pay bonuses; a referred contractor earns their referrer a bonus; an
+operator's payout batch ends the run. Then every count and every cent is checked
+against the services. The exit code is 0 only when everything reconciles.
+
+Every id carries the run's id, so runs sharing a stack never mix. The seed fixes what
+the run attempts; who wins each race is up to the services.
 """
 
 from __future__ import annotations
@@ -16,111 +23,109 @@ import os
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
 from rich.console import Console
 
-from crewline.cli import wait_healthy
+from crewline.client import CrewlineError, Endpoints, Operator
 from crewline.ctl.config import ConfigFile, CredentialError, resolve_credential
 from tools import demo_display as display
-from tools.demo_display import Summary, Tracker
-from tools.demo_market import (
-    SUMMARY_TIMEOUT,
-    Addresses,
-    DemoConfig,
-    Market,
-)
+from tools.demo_market import DemoConfig
+from tools.demo_reconcile import LedgerTerms
+from tools.demo_run import run_demo
+from tools.demo_summary import Summary
 
 
-def new_tracker(config: DemoConfig) -> Tracker:
-    return Tracker(
-        tasks=config.tasks,
-        slots=config.tasks * config.slots,
-        planned_minor=config.planned_total_minor(),
-    )
+@dataclass(frozen=True, kw_only=True)
+class Invocation:
+    config: DemoConfig
+    endpoints: Endpoints
+    operator_credential: str
+    terms: LedgerTerms
 
 
-async def run_demo(config: DemoConfig, tracker: Tracker | None = None) -> Summary:
-    """Run the marketplace against the services at ``config.addresses``; what it found."""
-    tracker = tracker or new_tracker(config)
-    a = config.addresses
-    channels = [grpc.aio.insecure_channel(t) for t in (a.dispatcher, a.matcher, a.ledger)]
-    try:
-        market = Market(config, tracker, channels)
-        started = time.monotonic()
-        timed_out, errors = await _run_bounded(market, config.timeout)
-        elapsed = time.monotonic() - started
-        async with asyncio.timeout(SUMMARY_TIMEOUT):
-            return await market.summarize(elapsed=elapsed, timed_out=timed_out, errors=errors)
-    finally:
-        await asyncio.gather(*(channel.close() for channel in channels))
+READY_WAIT = 10.0
 
 
-async def _run_bounded(market: Market, timeout: float) -> tuple[bool, list[str]]:
-    """Run until reconciled or ``timeout``; whether it timed out, and any refused RPCs."""
-    timed_out, errors = False, []
-    try:
-        async with asyncio.timeout(timeout):
-            await market.run()
-    except* TimeoutError:
-        timed_out = True
-    except* grpc.aio.AioRpcError as group:
-        errors = [_describe(e) for e in group.exceptions]
-    return timed_out, errors
+class Aborted(Exception):
+    """The demo could not run at all; the message says what to do."""
 
 
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, grpc.aio.AioRpcError):
-        return f"RPC refused: {exc.code().name}: {exc.details()}"
-    return repr(exc)
-
-
-async def _checked_run(config: DemoConfig, console: Console) -> Summary:
-    """``run_demo`` with progress, after a health check; failures become ``DemoAborted``."""
-    addrs = [config.addresses.dispatcher, config.addresses.matcher, config.addresses.ledger]
-    statuses = await wait_healthy(addrs, timeout=10)
-    if set(statuses.values()) != {"SERVING"}:
-        found = ", ".join(f"{a} {s}" for a, s in statuses.items())
-        raise display.DemoAborted(f"The stack is not up ({found}); start it with `make up`.")
-    tracker = new_tracker(config)
-    try:
-        async with display.live_progress(tracker, console):
-            return await run_demo(config, tracker)
-    except (grpc.aio.AioRpcError, TimeoutError) as err:
-        raise display.DemoAborted(f"Could not collect the summary: {_describe(err)}") from err
-
-
-def parse_config(argv: list[str] | None, env: Mapping[str, str]) -> DemoConfig:
+def parse(argv: list[str] | None, env: Mapping[str, str]) -> Invocation:
     parser = argparse.ArgumentParser(
         prog="python -m tools.demo",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--tasks", type=int, default=200, help="tasks the client submits")
-    parser.add_argument("--contractors", type=int, default=50, help="contractors racing")
-    parser.add_argument("--slots", type=int, default=1, help="slots (contractors) per task")
-    parser.add_argument("--reward-minor", type=int, default=1500, help="base reward in cents")
-    parser.add_argument("--timeout", type=float, default=120.0, help="give up after (seconds)")
+    parser.add_argument("--tasks", type=int, default=240, help="tasks the clients publish")
+    parser.add_argument("--contractors", type=int, default=40, help="contractors racing")
+    parser.add_argument("--seed", type=int, default=7, help="fixes what the run attempts")
+    parser.add_argument("--timeout", type=float, default=90.0, help="give up after (seconds)")
+    parser.add_argument(
+        "--payout-threshold-minor", type=int, default=5000, help="payout batch threshold, cents"
+    )
     args = parser.parse_args(argv)
     try:
-        return DemoConfig(
-            addresses=Addresses.from_env(env),
+        return Invocation(
+            config=DemoConfig(**vars(args)),
+            endpoints=Endpoints.from_env(env),
             operator_credential=resolve_credential(None, env, ConfigFile(), Path.cwd()),
-            **vars(args),
+            terms=LedgerTerms(
+                fee_bps=int(env.get("CREWLINE_LEDGER_FEE_BPS", "2000")),
+                referral_bonus_minor=int(env.get("CREWLINE_LEDGER_REFERRAL_BONUS_MINOR", "25000")),
+            ),
         )
     except (ValueError, CredentialError) as err:
         parser.error(str(err))
 
 
+async def wait_ready(inv: Invocation) -> None:
+    """Until every service says it is ready, for up to ``READY_WAIT`` seconds."""
+    async with Operator(credential=inv.operator_credential, endpoints=inv.endpoints) as op:
+        give_up = time.monotonic() + READY_WAIT
+        while set((statuses := await op.health_all()).values()) != {"SERVING"}:
+            if time.monotonic() > give_up:
+                found = ", ".join(f"{svc} {status}" for svc, status in statuses.items())
+                raise Aborted(f"The stack is not up ({found}); start it with `make up`.")
+            await asyncio.sleep(0.5)
+
+
+async def checked_run(inv: Invocation, console: Console) -> Summary:
+    """``run_demo`` with live progress, once the stack is ready."""
+    await wait_ready(inv)
+    tracker = display.Tracker()
+    try:
+        async with display.live_progress(tracker, console):
+            return await run_demo(
+                inv.config,
+                endpoints=inv.endpoints,
+                operator_credential=inv.operator_credential,
+                terms=inv.terms,
+                tracker=tracker,
+            )
+    except CrewlineError as err:
+        raise Aborted(f"A call was refused: {err}") from err
+
+
 def main(argv: list[str] | None = None) -> int:
-    config = parse_config(argv, os.environ)
-    intro = (
-        f"Crewline demo {config.client_id}: {config.tasks} tasks with {config.slots} slot(s)"
-        f" each, {config.contractors} contractors"
-    )
+    inv = parse(argv, os.environ)
+    c = inv.config
     console = Console()
-    return display.present(console, intro, _checked_run(config, console))
+    display.say(
+        console,
+        f"Crewline demo, run {c.run_id}: {c.tasks} tasks, {c.contractors} contractors,"
+        f" seed {c.seed}",
+    )
+    try:
+        summary = asyncio.run(checked_run(inv, console))
+    except Aborted as err:
+        display.say(console, str(err))
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    display.print_summary(summary, console)
+    return 0 if summary.ok else 1
 
 
 if __name__ == "__main__":

@@ -1,358 +1,269 @@
-"""The demo's marketplace: one client and many contractors racing for slots.
+"""The demo's marketplace, as data: who takes part, what they publish, how they behave.
 
-Every id is scoped to the run (see ``DemoConfig``), so runs on one stack never mix.
+Pure: no I/O. ``plan_market`` draws everything from one seeded ``random.Random``, so a
+seed fixes what a run attempts (who is skilled, which task goes where, who is flaky);
+which contractor wins which race is up to the services. Every id carries the run's
+id, so runs sharing a stack never mix.
+
+The demo compresses time: one second of a simulated contractor's work stands for
+``TIME_SCALE`` seconds of an expert's. Hourly projects are therefore priced at their
+advertised rate x ``TIME_SCALE`` per real hour, and effective hourly earnings are
+shown divided by it, so the figures read like a real marketplace's.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
 import random
 import uuid
-from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
-
-import grpc
-
-from crewline.aio import Backoff
-from crewline.auth.credentials import bearer_metadata as bearer
-from crewline.settings import env_addr
-from crewline.v1 import client_admin_service_pb2 as client_admin
-from crewline.v1 import (
-    client_admin_service_pb2_grpc,
-    contractor_admin_service_pb2_grpc,
-    ledger_service_pb2_grpc,
-    money_pb2,
-    project_pb2,
-    task_service_pb2_grpc,
-    work_service_pb2_grpc,
-)
-from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
-from crewline.v1 import ledger_service_pb2 as ledger_api
-from crewline.v1 import task_service_pb2 as task_api
-from crewline.v1 import work_service_pb2 as work_api
-from tools import demo_display as display
-from tools.demo_display import Summary, Tracker
+from enum import Enum
 
 CURRENCY = "USD"
-REWARD_PERCENT = (70, 85, 100, 115, 130)  # rewards spread around the base; the mean is the base
-CONCURRENCY = 20  # the client's requests in flight
-PICK_AMONG = 5  # contractors pick among the first few open tasks, so they collide
-PAGE_SIZE = 100
-RPC_TIMEOUT = 10.0
-IDLE_POLL = 0.05
-LEDGER_POLL = 0.25
-SUMMARY_TIMEOUT = 60.0
-RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
-LOST_RACE = frozenset({grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ALREADY_EXISTS})
+TIME_SCALE = 300  # one demo second stands for five minutes of work
 
-T = TypeVar("T")
-Metadata = tuple[tuple[str, str], ...]
-
-
-def reward_for(index: int, base_minor: int) -> int:
-    """The reward of the run's task ``index``: deterministic, integer cents."""
-    return max(1, base_minor * REWARD_PERCENT[index % len(REWARD_PERCENT)] // 100)
+MEDICINE, LAW, POETRY, CAPTIONS = (
+    "domain.medicine",
+    "domain.law",
+    "domain.poetry",
+    "domain.video_captioning",
+)
+DOMAINS = (MEDICINE, LAW, POETRY, CAPTIONS)
+LICENSE = "credential.medical_license"  # a presence qualification
 
 
 @dataclass(frozen=True, kw_only=True)
-class Addresses:
-    dispatcher: str
-    matcher: str
-    ledger: str
+class ClientSpec:
+    key: str
+    name: str
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Addresses:
-        """The services' gRPC addresses, from the variables the services themselves read."""
 
-        def addr(service: str, port: int) -> str:
-            host, p = env_addr(env, f"CREWLINE_{service}_GRPC_ADDR", f"127.0.0.1:{port}")
-            return f"{host}:{p}"
+CLIENTS = (
+    ClientSpec(key="medlab", name="Meridian Medical Lab"),
+    ClientSpec(key="lawai", name="Lexon Legal AI"),
+    ClientSpec(key="media", name="Northwind Media"),
+)
 
-        return cls(
-            dispatcher=addr("DISPATCHER", 50051),
-            matcher=addr("MATCHER", 50052),
-            ledger=addr("LEDGER", 50053),
-        )
+
+class Pay(Enum):
+    PER_TASK = "per task"
+    HOURLY = "hourly"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectSpec:
+    """A project's terms. ``amount_minor`` is the reward per accepted piece, or the
+    advertised hourly rate (before ``TIME_SCALE``)."""
+
+    key: str
+    client: str
+    title: str
+    domain: str
+    min_score: int
+    pay: Pay
+    amount_minor: int
+    slots: int
+    share: int  # relative share of the run's tasks
+    needs_license: bool = False
+    reviewed: bool = True  # False: nobody reviews; auto-accepted after a second
+    paused_midway: bool = False
+    max_paid_seconds: int = 0  # hourly only: the cap, in real seconds (60 at least)
+
+    @property
+    def rate_minor_per_real_hour(self) -> int:
+        return self.amount_minor * TIME_SCALE
+
+    @property
+    def claim_timeout_seconds(self) -> int:
+        return 3 if self.pay is Pay.HOURLY else 4
+
+    @property
+    def auto_accept_delay_seconds(self) -> int:
+        # Reviewed projects keep a long safety net, so the client's own review decides.
+        return 45 if self.reviewed else 1
+
+
+# fmt: off
+PROJECTS = (
+    ProjectSpec(
+        key="derm", client="medlab", title="Rate dermatology answers", domain=MEDICINE,
+        min_score=70, pay=Pay.PER_TASK, amount_minor=1250, slots=2, share=20,
+    ),
+    ProjectSpec(
+        key="radiology", client="medlab", title="Write radiology rubrics", domain=MEDICINE,
+        min_score=80, pay=Pay.HOURLY, amount_minor=9000, slots=1, share=7,
+        needs_license=True, max_paid_seconds=60,
+    ),
+    ProjectSpec(
+        key="contracts", client="lawai", title="Check contract-clause answers", domain=LAW,
+        min_score=70, pay=Pay.PER_TASK, amount_minor=1500, slots=2, share=20,
+    ),
+    ProjectSpec(
+        key="caselaw", client="lawai", title="Draft case-law rubrics", domain=LAW,
+        min_score=80, pay=Pay.HOURLY, amount_minor=8000, slots=1, share=6,
+        reviewed=False, max_paid_seconds=60,
+    ),
+    ProjectSpec(
+        key="captions", client="media", title="Caption video clips", domain=CAPTIONS,
+        min_score=50, pay=Pay.PER_TASK, amount_minor=400, slots=1, share=30,
+        reviewed=False, paused_midway=True,
+    ),
+    ProjectSpec(
+        key="poetry", client="media", title="Rate poetry translations", domain=POETRY,
+        min_score=60, pay=Pay.PER_TASK, amount_minor=800, slots=3, share=15,
+    ),
+)
+# fmt: on
+
+
+def hourly_pay_minor(rate_minor_per_hour: int, worked_seconds: int, cap_seconds: int) -> int:
+    """rate x min(time, cap), rounded up to a whole minor unit (as the services do)."""
+    paid = min(worked_seconds, cap_seconds) if cap_seconds > 0 else worked_seconds
+    return -(-rate_minor_per_hour * paid // 3600)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContractorProfile:
+    id: str
+    number: int  # 1, 2, ...: the same in every run of a seed
+    name: str
+    scores: dict[str, int]  # domain -> 0-100
+    licensed: bool
+    pace: int  # whole seconds a per-task piece takes this contractor (hourly: see below)
+    flakiness: float  # chance of abandoning a claim
+    referred_by: str | None = None
+
+    def seconds_for(self, pay: Pay) -> int:
+        """Whole seconds a piece takes them: whole, so the time they report is exact."""
+        return self.pace + 1 if pay is Pay.HOURLY else self.pace
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskPlan:
+    index: int
+    project: str  # ProjectSpec.key
+    key: str  # idempotency key, unique to the run
+    payload: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketPlan:
+    run_id: str
+    seed: int
+    contractors: tuple[ContractorProfile, ...]
+    tasks: tuple[TaskPlan, ...]
+    projects: tuple[ProjectSpec, ...] = PROJECTS
+    clients: tuple[ClientSpec, ...] = CLIENTS
+
+    def client_id(self, key: str) -> str:
+        return f"demo-{self.run_id}-{key}"
+
+    def project(self, key: str) -> ProjectSpec:
+        return next(p for p in self.projects if p.key == key)
+
+    def slots_planned(self) -> int:
+        return sum(self.project(t.project).slots for t in self.tasks)
+
+    def tasks_of(self, project: str) -> list[TaskPlan]:
+        return [t for t in self.tasks if t.project == project]
 
 
 @dataclass(frozen=True, kw_only=True)
 class DemoConfig:
-    addresses: Addresses
-    operator_credential: str = field(repr=False)
-    tasks: int = 200
-    contractors: int = 50
-    slots: int = 1
-    reward_minor: int = 1500
-    timeout: float = 120.0
+    """What a run attempts; ``run_id`` keeps its ids apart from every other run's."""
+
+    tasks: int = 240
+    contractors: int = 40
+    seed: int = 7
+    timeout: float = 90.0
+    payout_threshold_minor: int = 5000
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
     def __post_init__(self) -> None:
-        if self.tasks < 1 or self.reward_minor < 1 or self.timeout <= 0:
-            raise ValueError("tasks, reward and timeout must be positive")
-        if not 1 <= self.slots <= min(self.contractors, 1000):
-            raise ValueError("slots must be 1-1000 and at most the number of contractors")
-
-    @property
-    def client_id(self) -> str:
-        return f"demo-{self.run_id}"
-
-    def contractor_ids(self) -> list[str]:
-        return [f"demo-{self.run_id}-c{n:02d}" for n in range(1, self.contractors + 1)]
-
-    def planned_total_minor(self) -> int:
-        return sum(reward_for(i, self.reward_minor) for i in range(self.tasks)) * self.slots
+        if not 1 <= self.tasks <= 5000:
+            raise ValueError("tasks must be 1-5000")
+        if not 8 <= self.contractors <= 500:
+            raise ValueError("contractors must be 8-500 (two per domain at least)")
+        if self.timeout <= 0:
+            raise ValueError("timeout must be positive")
+        if self.payout_threshold_minor < 1:
+            raise ValueError("payout threshold must be positive")
 
 
-async def bounded(aws: Iterable[Awaitable[T]], limit: int = CONCURRENCY) -> list[T]:
-    """Await all, at most ``limit`` at a time, in order."""
-    gate = asyncio.Semaphore(limit)
-
-    async def one(aw: Awaitable[T]) -> T:
-        async with gate:
-            return await aw
-
-    return list(await asyncio.gather(*(one(aw) for aw in aws)))
-
-
-async def call(rpc: Callable[..., Awaitable[T]], request: object, metadata: Metadata) -> T:
-    """One RPC; the same request again after UNAVAILABLE or a deadline (all are idempotent)."""
-    backoff = Backoff(initial=0.05, maximum=1.0)
-    while True:
-        try:
-            return await rpc(request, timeout=RPC_TIMEOUT, metadata=metadata)
-        except grpc.aio.AioRpcError as err:
-            if err.code() not in RETRYABLE:
-                raise
-        await asyncio.sleep(backoff.next())
-
-
-class Market:
-    """One client and many contractors, sharing counts in-process."""
-
-    def __init__(self, config: DemoConfig, tracker: Tracker, channels: list[Any]) -> None:
-        self._config, self._tracker = config, tracker
-        # The stubs are untyped (grpc ships no types): call() sites annotate their replies.
-        self._tasks = task_service_pb2_grpc.TaskServiceStub(channels[0])
-        self._work = work_service_pb2_grpc.WorkServiceStub(channels[1])
-        self._ledger = ledger_service_pb2_grpc.LedgerServiceStub(channels[2])
-        self._client_admin = client_admin_service_pb2_grpc.ClientAdminServiceStub(channels[0])
-        self._contractor_admin = contractor_admin_service_pb2_grpc.ContractorAdminServiceStub(
-            channels[1]
+def plan_market(config: DemoConfig) -> MarketPlan:
+    rng = random.Random(config.seed)
+    contractors = _contractors(rng, config.run_id, config.contractors)
+    weights = [p.share for p in PROJECTS]
+    tasks = tuple(
+        TaskPlan(
+            index=i,
+            project=(project := rng.choices(PROJECTS, weights)[0].key),
+            key=f"demo-{config.run_id}-t{i:05d}",
+            payload=f'{{"item": {i}, "project": "{project}", "run": "{config.run_id}"}}',
         )
-        self._operator = bearer(config.operator_credential)
-        self._client_key: Metadata = ()
-        self._projects: list[str] = []  # one per reward level: task i goes to project i % 5
-        self._tokens: dict[str, Metadata] = {}  # contractor -> their token
-        self._rewards: dict[str, int] = {}  # this run's task ids -> the reward the client set
-        self._claims: Counter[str] = Counter()  # task id -> slots this run was granted
-        self._owed: Counter[str] = Counter()  # contractor -> rewards of the claims granted
-        self._client_done = False
+        for i in range(config.tasks)
+    )
+    return MarketPlan(run_id=config.run_id, seed=config.seed, contractors=contractors, tasks=tasks)
 
-    def expected_minor(self) -> int:
-        return sum(self._rewards.values()) * self._config.slots
 
-    def expected_charge_minor(self) -> int:
-        """What the client pays: each piece's reward plus the ledger's platform fee on it
-        (CREWLINE_LEDGER_FEE_BPS, 20 % unless set), rounded up per piece."""
-        fee_bps = int(os.environ.get("CREWLINE_LEDGER_FEE_BPS", "2000"))
-        per_task = (r + -(-r * fee_bps // 10_000) for r in self._rewards.values())
-        return sum(per_task) * self._config.slots
+FIRST_NAMES = ("Ada", "Bao", "Chen", "Dara", "Eli", "Femi", "Gita", "Hugo", "Ines", "Jun")
 
-    def all_claimed(self) -> bool:
-        return (
-            self._client_done and self._tracker.claimed >= len(self._rewards) * self._config.slots
-        )
 
-    async def enrol(self) -> None:
-        """The operator creates the run's client with an API key, and its contractors with
-        tokens: every later call authenticates as one of them."""
-        c = self._config
-        await call(
-            self._client_admin.CreateClient,
-            client_admin.CreateClientRequest(client_id=c.client_id, display_name="Demo lab"),
-            self._operator,
-        )
-        key: client_admin.CreateApiKeyResponse = await call(
-            self._client_admin.CreateApiKey,
-            client_admin.CreateApiKeyRequest(
-                request_id=f"{c.client_id}-key", client_id=c.client_id
-            ),
-            self._operator,
-        )
-        self._client_key = bearer(key.secret)
-        await bounded(self._enrol_contractor(x) for x in c.contractor_ids())
-        for level in range(len(REWARD_PERCENT)):
-            self._projects.append(await self._create_project(level))
-
-    async def _create_project(self, level: int) -> str:
-        """The client's project for one reward level; contractors see only the run's projects."""
-        c = self._config
-        reward = money_pb2.Money(
-            currency_code=CURRENCY, amount_minor=reward_for(level, c.reward_minor)
-        )
-        request = task_api.CreateProjectRequest(
-            request_id=f"{c.client_id}-p{level}",
-            title=f"Rate answers, level {level + 1} (run {c.run_id})",
-            instructions="Rate each answer from 1 to 5.",
-            pay_terms=project_pb2.PayTerms(
-                per_submission=project_pb2.PerSubmissionPay(reward=reward)
-            ),
-            assignments_per_task=c.slots,
-            # Nobody reviews in this demo: unreviewed work is accepted (and paid) after 1 s.
-            auto_accept_delay_seconds=1,
-        )
-        reply: task_api.CreateProjectResponse = await call(
-            self._tasks.CreateProject, request, self._client_key
-        )
-        return reply.project.project_id
-
-    async def _enrol_contractor(self, contractor: str) -> None:
-        await call(
-            self._contractor_admin.CreateContractor,
-            contractor_admin.CreateContractorRequest(contractor_id=contractor),
-            self._operator,
-        )
-        token: contractor_admin.IssueContractorTokenResponse = await call(
-            self._contractor_admin.IssueContractorToken,
-            contractor_admin.IssueContractorTokenRequest(contractor_id=contractor),
-            self._operator,
-        )
-        self._tokens[contractor] = bearer(token.secret)
-
-    async def run(self) -> None:
-        await self.enrol()
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._client())
-            for contractor in self._config.contractor_ids():
-                group.create_task(self._contractor(contractor))
-            group.create_task(self._watch_ledger())
-
-    async def _client(self) -> None:
-        await bounded(self._submit(i) for i in range(self._config.tasks))
-        self._client_done = True
-
-    async def _submit(self, index: int) -> None:
-        c = self._config
-        reward = reward_for(index, c.reward_minor)
-        request = task_api.SubmitTaskRequest(
-            project_id=self._projects[index % len(self._projects)],
-            task=task_api.TaskSpec(
-                idempotency_key=f"{c.client_id}-t{index:05d}",
-                payload_json=json.dumps({"answer": f"#{index} of run {c.run_id}"}),
-                slots=c.slots,
-            ),
-        )
-        reply: task_api.SubmitTaskResponse = await call(
-            self._tasks.SubmitTask, request, self._client_key
-        )
-        self._rewards[reply.task.task_id] = reward
-        self._tracker.submitted += 1
-
-    async def _contractor(self, contractor: str) -> None:
-        rng = random.Random(contractor)
-        while not self.all_claimed():
-            task_id = await self._pick(contractor, rng)
-            if task_id is None:  # tasks reach the matcher through Kafka: poll again soon
-                await asyncio.sleep(IDLE_POLL * (1 + rng.random()))
-                continue
-            claim = await self._claim(contractor, task_id)
-            if claim is not None:
-                await self._hand_in(contractor, claim)
-
-    async def _pick(self, contractor: str, rng: random.Random) -> str | None:
-        # Only this run's projects: other runs on the same stack are open to everyone too.
-        request = work_api.ListOffersRequest(
-            page_size=PAGE_SIZE, project_id=rng.choice(self._projects)
-        )
-        reply: work_api.ListOffersResponse = await call(
-            self._work.ListOffers, request, self._tokens[contractor]
-        )
-        mine = [t.task_id for t in reply.offers]
-        return rng.choice(mine[:PICK_AMONG]) if mine else None
-
-    async def _claim(self, contractor: str, task_id: str) -> work_api.Claim | None:
-        request = work_api.ClaimTaskRequest(
-            request_id=f"{contractor}-k{uuid.uuid4().hex[:12]}", task_id=task_id
-        )
-        try:
-            reply: work_api.ClaimTaskResponse = await call(
-                self._work.ClaimTask, request, self._tokens[contractor]
+def _contractors(rng: random.Random, run_id: str, count: int) -> tuple[ContractorProfile, ...]:
+    """Each contractor is strong in one domain (round robin, so every project has
+    takers) and maybe fair in another. The first two of each domain are reliable
+    experts who are also strong in the next domain, so every project has at least four
+    qualified people, enough for its slots (one claim per task and contractor). A
+    quarter of the others are flaky. The second contractor was referred by the first."""
+    found: list[ContractorProfile] = []
+    experts = 2 * len(DOMAINS)
+    for n in range(count):
+        primary = DOMAINS[n % len(DOMAINS)]
+        if n < experts:
+            scores = {primary: 95 - 5 * (n // len(DOMAINS)), _next(primary): 85}
+        else:
+            scores = {primary: rng.randint(62, 99)}
+            if rng.random() < 0.5:
+                other = rng.choice([d for d in DOMAINS if d != primary])
+                scores[other] = rng.randint(50, 95)
+        found.append(
+            ContractorProfile(
+                id=f"demo-{run_id}-c{n + 1:03d}",
+                number=n + 1,
+                name=f"{FIRST_NAMES[n % len(FIRST_NAMES)]} {n + 1}",
+                scores=scores,
+                licensed=primary == MEDICINE and scores[primary] >= 80,
+                pace=rng.choice((1, 1, 1, 2)),
+                flakiness=0.25 if n >= experts and rng.random() < 0.25 else 0.02,
+                referred_by=found[0].id if n == 1 else None,
             )
-        except grpc.aio.AioRpcError as err:
-            if err.code() not in LOST_RACE:
-                raise
-            self._tracker.lost_races += 1
-            return None
-        self._tracker.claimed += 1
-        self._claims[task_id] += 1
-        self._owed[contractor] += reply.claim.pay_terms.per_submission.reward.amount_minor
-        return reply.claim
-
-    async def _hand_in(self, contractor: str, claim: work_api.Claim) -> None:
-        request = work_api.SubmitWorkRequest(claim_id=claim.claim_id, result=b"rating: 4/5")
-        await call(self._work.SubmitWork, request, self._tokens[contractor])
-        self._tracker.work_submitted += 1
-
-    async def _watch_ledger(self) -> None:
-        """Follow pay until the books show this run's whole bill, paid once."""
-        while True:
-            paid = sum((await self._contractor_balances()).values())
-            owing = await self._balance(f"client:{self._config.client_id}")
-            self._tracker.paid_minor = paid
-            expected = self.expected_minor()
-            if self.all_claimed() and paid == expected and owing == -self.expected_charge_minor():
-                return
-            await asyncio.sleep(LEDGER_POLL)
-
-    async def _contractor_balances(self) -> dict[str, int]:
-        ids = self._config.contractor_ids()
-        amounts = await asyncio.gather(*(self._balance(f"contractor:{c}") for c in ids))
-        return dict(zip(ids, amounts, strict=True))
-
-    async def _balance(self, account_id: str) -> int:
-        request = ledger_api.GetBalanceRequest(account_id=account_id)
-        reply: ledger_api.GetBalanceResponse = await call(
-            self._ledger.GetBalance, request, self._operator
         )
-        return sum(m.amount_minor for m in reply.balances if m.currency_code == CURRENCY)
+    return tuple(found)
 
-    async def _task_report(self, task_id: str) -> task_api.GetTaskResponse:
-        request = task_api.GetTaskRequest(task_id=task_id)
-        reply: task_api.GetTaskResponse = await call(self._tasks.GetTask, request, self._client_key)
-        return reply
 
-    async def summarize(self, *, elapsed: float, timed_out: bool, errors: list[str]) -> Summary:
-        balances = await self._contractor_balances()
-        reports = await bounded(self._task_report(t) for t in self._rewards)
-        books: ledger_api.VerifyBooksResponse = await call(
-            self._ledger.VerifyBooks, ledger_api.VerifyBooksRequest(), self._operator
-        )
-        t, c = self._tracker, self._config
-        return Summary(
-            run_id=c.run_id,
-            tasks_requested=c.tasks,
-            tasks_submitted=len(self._rewards),
-            slots_per_task=c.slots,
-            claims_granted=t.claimed,
-            lost_races=t.lost_races,
-            work_submitted=t.work_submitted,
-            pieces_accepted=sum(r.task.accepted_count for r in reports),
-            tasks_unsettled=sum(
-                not display.settled(r, c.slots, self._claims[r.task.task_id]) for r in reports
-            ),
-            expected_minor=self.expected_minor(),
-            paid_minor=sum(balances.values()),
-            client_balance_minor=await self._balance(f"client:{c.client_id}"),
-            expected_charge_minor=self.expected_charge_minor(),
-            earnings_minor=tuple(sorted(balances.values())),
-            contractors_mispaid=sum(balances[k] != self._owed[k] for k in balances),
-            books_balanced=books.balanced,
-            unbalanced_transactions=books.unbalanced_transaction_count,
-            elapsed_seconds=elapsed,
-            timed_out=timed_out,
-            errors=tuple(errors),
-        )
+def _next(domain: str) -> str:
+    return DOMAINS[(DOMAINS.index(domain) + 1) % len(DOMAINS)]
+
+
+class Verdict(Enum):
+    ACCEPT = "accept"
+    REJECT = "reject"
+    BONUS = "accept with bonus"
+
+
+BONUS_PERCENT = 20
+
+
+def review(seed: int, task: TaskPlan, contractor: ContractorProfile, domain: str) -> Verdict:
+    """The client's verdict on one piece: better contractors are rejected less and earn
+    more bonuses. The same for a seed, a task's place in the plan and a contractor's."""
+    draw = random.Random(f"{seed}/{task.index}/{contractor.number}").random()
+    score = contractor.scores.get(domain, 0)
+    reject_below = 0.30 if score < 70 else 0.08 if score < 90 else 0.03
+    if draw < reject_below:
+        return Verdict.REJECT
+    return Verdict.BONUS if draw > (0.85 if score >= 85 else 0.95) else Verdict.ACCEPT
+
+
+def bonus_minor(project: ProjectSpec, earned_minor: int) -> int:
+    base = earned_minor if project.pay is Pay.HOURLY else project.amount_minor
+    return max(1, base * BONUS_PERCENT // 100)

@@ -1,0 +1,178 @@
+"""A simulated contractor: watches their offers, races for the run's tasks, works or
+walks away, and hands in work with the time it took.
+
+Each contractor draws from their own seeded ``random.Random``, so a seed fixes how each
+behaves; who wins which race is up to the matcher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from crewline.client import Contractor, CrewlineError, Offered, Refused, Resync, Withdrawn
+from crewline.v1 import work_service_pb2 as work_api
+from tools.demo_display import Tracker
+from tools.demo_market import ContractorProfile, Pay, ProjectSpec
+
+PICK_AMONG = 4  # contractors pick among the first few offers, so they collide
+HEARTBEAT_EVERY = 1.0
+IDLE_WAIT = 0.5
+AT_LIMIT_WAIT = 0.5
+
+
+@dataclass(frozen=True, kw_only=True)
+class Piece:
+    """Work handed in, as the contractor knows it."""
+
+    claim_id: str
+    contractor_id: str
+    task_id: str
+    project: str  # ProjectSpec.key
+    worked_seconds: int
+
+
+@dataclass
+class Journal:
+    """What the contractors did, by their own account, to hold against the services'."""
+
+    granted: Counter[str] = field(default_factory=Counter)  # contractor -> claims
+    released: Counter[str] = field(default_factory=Counter)
+    abandoned: Counter[str] = field(default_factory=Counter)  # walked away: the lease runs out
+    late: Counter[str] = field(default_factory=Counter)  # handed in after the lease ran out
+    pieces: dict[str, Piece] = field(default_factory=dict)  # claim id -> piece
+    handed_in: Counter[str] = field(default_factory=Counter)  # project key -> pieces
+
+
+class SimulatedContractor:
+    def __init__(
+        self,
+        profile: ContractorProfile,
+        sdk: Contractor,
+        *,
+        projects: dict[str, ProjectSpec],  # the run's project ids -> their spec
+        seed: int,
+        tracker: Tracker,
+        journal: Journal,
+        stop: asyncio.Event,
+    ) -> None:
+        self.profile, self._sdk, self._projects = profile, sdk, projects
+        self._rng = random.Random(f"{seed}/{profile.number}")  # the same in every run
+        self._tracker, self._journal, self._stop = tracker, journal, stop
+        self._offers: dict[str, work_api.Offer] = {}  # the run's offers, in arrival order
+        self._refused: set[str] = set()
+        self._news = asyncio.Event()
+
+    async def run(self) -> None:
+        """Until the market stops; a refused stream or call ends the run (raised)."""
+        async with asyncio.TaskGroup() as group:
+            reader = group.create_task(self._read_offers())
+            while not self._stop.is_set():
+                offer = self._pick()
+                if offer is None:
+                    self._news.clear()
+                    await _first(self._news.wait(), self._stop.wait(), timeout=IDLE_WAIT)
+                    continue
+                await self._try(offer)
+            reader.cancel()
+
+    async def _read_offers(self) -> None:
+        """Keeps the run's offers: the stream sends every task the contractor may claim
+        (other runs' too, on a shared stack: those are ignored)."""
+        async for event in self._sdk.stream_offers(max_offers=1000):
+            match event:
+                case Offered(offer) if offer.project_id in self._projects:
+                    self._offers[offer.task_id] = offer
+                    self._refused.discard(offer.task_id)  # offered again: worth a try
+                    self._news.set()
+                case Withdrawn(task_id, _):
+                    self._offers.pop(task_id, None)
+                case Resync():
+                    self._offers.clear()
+
+    def _pick(self) -> work_api.Offer | None:
+        open_ = [o for t, o in self._offers.items() if t not in self._refused]
+        if not open_:
+            return None
+        open_.sort(key=lambda o: -o.priority)  # stable: oldest first within a priority
+        return self._rng.choice(open_[:PICK_AMONG])
+
+    async def _try(self, offer: work_api.Offer) -> None:
+        try:
+            claim = await self._sdk.claim(task_id=offer.task_id)
+        except CrewlineError as err:
+            self._refused.add(offer.task_id)
+            if err.reason == "AT_CLAIM_LIMIT":
+                await asyncio.sleep(AT_LIMIT_WAIT)
+            self._tracker.add("lost race" if err.reason == "NO_FREE_SLOT" else "refused")
+            return
+        self._refused.add(offer.task_id)  # one claim per task and contractor
+        self._journal.granted[self.profile.id] += 1
+        self._tracker.add("granted")
+        await self._handle(claim, self._projects[offer.project_id])
+
+    async def _handle(self, claim: work_api.Claim, project: ProjectSpec) -> None:
+        started = time.monotonic()
+        if self._rng.random() < self.profile.flakiness:
+            await self._abandon(claim)
+            return
+        hourly = project.pay is Pay.HOURLY
+        duration = self.profile.seconds_for(project.pay)
+        while (left := started + duration - time.monotonic()) > 0:
+            await asyncio.sleep(min(left, HEARTBEAT_EVERY))
+            if hourly and time.monotonic() < started + duration:
+                await self._heartbeat(claim.claim_id, int(time.monotonic() - started))
+        worked = int(time.monotonic() - started)  # never more than the claim has lived
+        try:
+            await self._sdk.submit(
+                claim_id=claim.claim_id,
+                result=f'{{"by": "{self.profile.id}", "task": "{claim.task_id}"}}'.encode(),
+                worked_seconds=worked,
+            )
+        except CrewlineError as err:
+            if err.reason != "CLAIM_EXPIRED":
+                raise
+            self._journal.late[self.profile.id] += 1
+            self._tracker.add("late")
+            return
+        self._journal.pieces[claim.claim_id] = Piece(
+            claim_id=claim.claim_id,
+            contractor_id=self.profile.id,
+            task_id=claim.task_id,
+            project=project.key,
+            worked_seconds=worked,
+        )
+        self._journal.handed_in[project.key] += 1
+        self._tracker.add("submitted")
+
+    async def _heartbeat(self, claim_id: str, worked: int) -> None:
+        try:
+            await self._sdk.heartbeat(claim_id=claim_id, worked_seconds=worked)
+        except Refused:
+            pass  # at its maximum, or ended: the submission will say which
+
+    async def _abandon(self, claim: work_api.Claim) -> None:
+        """Half give the slot back; half walk away and let the lease run out."""
+        await asyncio.sleep(self._rng.uniform(0.1, 0.5))
+        if self._rng.random() < 0.5:
+            await self._sdk.release(claim_id=claim.claim_id)
+            self._journal.released[self.profile.id] += 1
+            self._tracker.add("released")
+        else:
+            self._journal.abandoned[self.profile.id] += 1
+            self._tracker.add("abandoned")
+
+
+async def _first(*waits: Coroutine[Any, Any, object], timeout: float) -> None:
+    """Until the first of ``waits`` finishes, or ``timeout``."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()
