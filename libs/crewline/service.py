@@ -32,6 +32,7 @@ from crewline.ops import POLICY as OPS_POLICY
 from crewline.ops import SERVICE_NAME as OPS_SERVICE
 from crewline.ops import OpsServicer
 from crewline.outbox import OutboxRelay
+from crewline.retention import PruneJob, Pruner
 from crewline.runtime import Runtime, Worker
 from crewline.settings import ServiceSettings
 from crewline.timekeeping import Clock, SystemClock
@@ -76,9 +77,9 @@ class ServiceKit:
         handlers: Mapping[str, DeadlineHandler],
         *,
         max_attempts: int = 8,
-        retention: timedelta = timedelta(days=7),
     ) -> DeadlineClock:
-        """The service's deadline clock, on the kit's clock (a fake one in tests)."""
+        """The service's deadline clock, on the kit's clock (a fake one in tests); it
+        prunes its fired deadlines after ``CREWLINE_RETENTION_DEADLINES_SECONDS``."""
         return DeadlineClock(
             pool=self.pool,
             handlers=handlers,
@@ -86,8 +87,21 @@ class ServiceKit:
             clock=self.clock,
             poll_interval=self.settings.poll_interval_seconds,
             max_attempts=max_attempts,
-            retention=retention,
+            retention=timedelta(seconds=self.settings.retention.deadlines_seconds),
             worker_health=self.worker_health,
+        )
+
+    def pruner(self, consumer: EventConsumer, jobs: Sequence[PruneJob] = ()) -> Pruner:
+        """The retention worker: the kernel's outbox and inbox jobs (the inbox guarded by the
+        configuration of the topics ``consumer`` reads) and the service's own ``jobs``."""
+        return Pruner.for_service(
+            pool=self.pool,
+            settings=self.settings.retention,
+            metrics=self.metrics,
+            worker_health=self.worker_health,
+            kafka=self.settings.kafka,
+            consumed=consumer.topics,
+            jobs=jobs,
         )
 
     def edge(self, policy: AccessPolicy) -> EdgeInterceptor:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from crewline.events import CLAIMS_TOPIC, CONTRACTORS_TOPIC
-from crewline.retention import PruneJob, Pruner
+from crewline.retention import PruneJob
 from crewline.runtime import Runtime
 from crewline.service import ServiceKit
 from crewline.timekeeping import Clock
@@ -40,25 +40,13 @@ async def bootstrap(settings: DispatcherSettings, *, clock: Clock | None = None)
         registry=kit.metrics.registry,
         service=SERVICE,
     )
-    retention = settings.service.retention
-    pruner = Pruner.for_service(
-        pool=kit.pool,
-        settings=retention,
-        metrics=kit.metrics,
-        worker_health=kit.worker_health,
-        kafka=settings.service.kafka,
-        consumed=consumer.topics,
-        jobs=[
-            PruneJob(
-                table=watch_log.TABLE,
-                sql=watch_log.PRUNE,
-                retention=timedelta(seconds=retention.watch_seconds),
-            )
-        ],
+    watch_prune = PruneJob(
+        table=watch_log.TABLE,
+        sql=watch_log.PRUNE,
+        retention=timedelta(seconds=settings.service.retention.watch_seconds),
     )
-    deadlines = kit.deadlines(
-        handlers.deadline_routes(deps), retention=timedelta(seconds=retention.deadlines_seconds)
-    )
+    pruner = kit.pruner(consumer, jobs=[watch_prune])
+    deadlines = kit.deadlines(handlers.deadline_routes(deps))
     return kit.runtime(
         register=[TaskServicer(deps, hub).register, ClientAdminServicer(deps).register],
         service_names=SERVICE_NAMES,

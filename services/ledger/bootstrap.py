@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crewline.retention import Pruner
 from crewline.runtime import Runtime
 from crewline.service import ServiceKit
 from crewline.timekeeping import Clock
@@ -20,14 +19,7 @@ async def bootstrap(settings: LedgerSettings, *, clock: Clock | None = None) -> 
     kit = await ServiceKit.create(settings.service, clock=clock)
     deps = Deps.build(pool=kit.pool, clock=kit.clock, settings=settings)
     consumer = kit.consumer(topics=handlers.TOPICS, routes=handlers.event_routes(deps))
-    pruner = Pruner.for_service(
-        pool=kit.pool,
-        settings=settings.service.retention,
-        metrics=kit.metrics,
-        worker_health=kit.worker_health,
-        kafka=settings.service.kafka,
-        consumed=consumer.topics,
-    )
+    pruner = kit.pruner(consumer)
     return kit.runtime(
         register=[LedgerServicer(deps).register],
         service_names=SERVICE_NAMES,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from crewline.events import PROJECTS_TOPIC, TASKS_TOPIC
-from crewline.retention import Pruner
 from crewline.runtime import Runtime
 from crewline.service import ServiceKit
 from crewline.timekeeping import Clock
@@ -34,14 +33,7 @@ async def bootstrap(settings: MatcherSettings, *, clock: Clock | None = None) ->
     consumer = kit.consumer(
         topics=[TASKS_TOPIC, PROJECTS_TOPIC], routes=handlers.event_routes(deps)
     )
-    pruner = Pruner.for_service(
-        pool=kit.pool,
-        settings=settings.service.retention,
-        metrics=kit.metrics,
-        worker_health=kit.worker_health,
-        kafka=settings.service.kafka,
-        consumed=consumer.topics,
-    )
+    pruner = kit.pruner(consumer)
     return kit.runtime(
         register=[WorkServicer(deps, hub).register, ContractorAdminServicer(deps).register],
         service_names=SERVICE_NAMES,
