@@ -136,6 +136,36 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+async def run_script(
+    script: str, action: str, env: dict[str, str], *, timeout: float = 180
+) -> tuple[int, str]:
+    """``bash deploy/local/<script> <action>``: its exit code and its output (with stderr)."""
+    proc = await asyncio.create_subprocess_exec(
+        "bash",
+        str(ROOT / "deploy" / "local" / script),
+        action,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:  # bounded: a script whose background children hold its output open never returns
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=timeout)
+    except TimeoutError:
+        proc.kill()
+        raise
+    assert proc.returncode is not None
+    return proc.returncode, out.decode()
+
+
+def alive(pid: int) -> bool:
+    """The process runs (a zombie, exited but not yet reaped, does not count)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
+
+
 async def eventually(check: Callable[[], Awaitable[bool]], *, timeout: float = 60.0) -> None:
     """Poll ``check`` until true. ``timeout`` only bounds a broken run; it is no speed target."""
     loop = asyncio.get_running_loop()

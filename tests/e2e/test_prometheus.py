@@ -22,9 +22,7 @@ import pytest
 import yaml
 
 from harness import SERVICES, Stack
-from stack import ROOT, RUN_ID, eventually, free_port
-
-SCRIPT = ROOT / "deploy" / "local" / "prometheus.sh"
+from stack import ROOT, RUN_ID, alive, eventually, free_port, run_script
 
 
 @dataclass(frozen=True)
@@ -48,32 +46,6 @@ class Prometheus:
         return reply["data"]
 
 
-async def script(action: str, env: dict[str, str]) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        "bash",
-        str(SCRIPT),
-        action,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:  # bounded: a script whose background child held its output open would never return
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout=120)
-    except TimeoutError:
-        proc.kill()
-        raise
-    assert proc.returncode is not None
-    return proc.returncode, out.decode()
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state not in ("Z", "X")
-
-
 @pytest.fixture(scope="module")
 async def prometheus(stack: Stack) -> AsyncIterator[Prometheus]:
     home = ROOT / ".local" / "test" / f"prometheus-{RUN_ID}"
@@ -89,16 +61,16 @@ async def prometheus(stack: Stack) -> AsyncIterator[Prometheus]:
         env[f"CREWLINE_{name.upper()}_METRICS_ADDR"] = netloc
     prom = Prometheus(f"http://127.0.0.1:{port}", env, home)
     try:
-        code, out = await script("up", env)
+        code, out = await run_script("prometheus.sh", "up", env)
         assert code == 0, out
         yield prom
     finally:
         pid = prom.pid() if (home / "run" / "prometheus.pid").exists() else None
-        code, out = await script("down", env)
+        code, out = await run_script("prometheus.sh", "down", env)
         assert code == 0, out
         if pid is not None:
             assert not alive(pid), f"prometheus (pid {pid}) still runs after down"
-        code, out = await script("status", env)
+        code, out = await run_script("prometheus.sh", "status", env)
         assert code == 3 and "stopped" in out, out
         shutil.rmtree(home, ignore_errors=True)
 
@@ -156,9 +128,9 @@ async def test_prometheus_evaluates_every_alert_rule_without_errors(
 
 async def test_up_again_keeps_the_running_prometheus(prometheus: Prometheus) -> None:
     before = prometheus.pid()
-    code, out = await script("up", prometheus.env)
+    code, out = await run_script("prometheus.sh", "up", prometheus.env)
     assert code == 0, out
     assert prometheus.pid() == before
     assert alive(before)
-    code, out = await script("status", prometheus.env)
+    code, out = await run_script("prometheus.sh", "status", prometheus.env)
     assert code == 0 and f"running on {prometheus.url} (pid {before}" in out, out

@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 
 from harness import SERVICES, service_env
-from stack import ROOT, RUN_ID, create_topics, fresh_database, kafka_settings, start_infra
+from stack import (
+    ROOT,
+    RUN_ID,
+    alive,
+    create_topics,
+    fresh_database,
+    kafka_settings,
+    run_script,
+    start_infra,
+)
 
 
 async def services_sh(action: str, env: dict[str, str]) -> str:
-    proc = await asyncio.create_subprocess_exec(
-        "bash",
-        str(ROOT / "deploy/local/services.sh"),
-        action,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:  # bounded: a script whose background children hold its output open never returns
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout=120)
-    except TimeoutError:
-        proc.kill()
-        raise
-    assert proc.returncode == 0, out.decode()
-    return out.decode()
+    code, out = await run_script("services.sh", action, env, timeout=120)
+    assert code == 0, out
+    return out
 
 
 def pid_files(home: Path) -> dict[str, int]:
@@ -38,14 +34,6 @@ def command_line(pid: int) -> str:
 
 def stopped_cleanly(home: Path, name: str) -> bool:
     return '"event": "service_stopped"' in (home / "log" / f"{name}.log").read_text()
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state not in ("Z", "X")
 
 
 async def test_up_starts_healthy_services_and_down_sigterms_those_very_processes() -> None:

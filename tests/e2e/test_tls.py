@@ -8,7 +8,6 @@ a client that trusts the CA connects without a certificate of its own.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -27,7 +26,15 @@ from crewline.v1 import client_admin_service_pb2_grpc
 
 from flow import unique
 from harness import SERVICES, ServiceProcess, service_env
-from stack import ROOT, create_topics, fresh_database, kafka_settings, run_secrets, start_infra
+from stack import (
+    ROOT,
+    create_topics,
+    fresh_database,
+    kafka_settings,
+    run_script,
+    run_secrets,
+    start_infra,
+)
 
 
 def make_certs(directory: Path) -> LocalCerts:
@@ -209,24 +216,6 @@ async def test_a_missing_certificate_file_stops_the_service_naming_the_variable(
     assert f"CREWLINE_GRPC_TLS_CERT_FILE: cannot read {missing}" in proc.log_text()
 
 
-async def script(action: str, env: dict[str, str]) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        "bash",
-        str(ROOT / "deploy/local/services.sh"),
-        action,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    try:  # bounded: a script whose background children hold its output open never returns
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout=180)
-    except TimeoutError:
-        proc.kill()
-        raise
-    assert proc.returncode is not None
-    return proc.returncode, out.decode()
-
-
 async def test_make_up_with_tls_makes_certificates_and_serves_every_service_over_mutual_tls(
     tmp_path: Path,
 ) -> None:
@@ -244,7 +233,7 @@ async def test_make_up_with_tls_makes_certificates_and_serves_every_service_over
     addrs = [env[f"CREWLINE_{n.upper()}_GRPC_ADDR"] for n in SERVICES]
     tls_dir = home / "tls"
     try:
-        code, up = await script("up", env)
+        code, up = await run_script("services.sh", "up", env)
         assert code == 0, up
         assert up.count("SERVING") == 3
         assert (tls_dir / "ca.pem").exists() and (tls_dir / "client.pem").exists()
@@ -259,13 +248,13 @@ async def test_make_up_with_tls_makes_certificates_and_serves_every_service_over
         # The running services' mode is remembered: a later plain `make up` keeps TLS,
         # and asking for plaintext while they run with TLS is refused, not half-done.
         remembered = {k: v for k, v in env.items() if k != "CREWLINE_TLS"}
-        code, again = await script("up", remembered)
+        code, again = await run_script("services.sh", "up", remembered)
         assert code == 0 and "starting" not in again and again.count("SERVING") == 3, again
-        code, status = await script("status", remembered)
+        code, status = await run_script("services.sh", "status", remembered)
         assert "mutual TLS" in status
-        code, refused = await script("up", {**env, "CREWLINE_TLS": "0"})
+        code, refused = await run_script("services.sh", "up", {**env, "CREWLINE_TLS": "0"})
         assert code != 0 and "make down" in refused
     finally:
-        code, down = await script("down", env)
+        code, down = await run_script("services.sh", "down", env)
         assert code == 0, down
     assert not (home / "run" / "services.tls").exists()
