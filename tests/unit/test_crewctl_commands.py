@@ -533,6 +533,7 @@ def test_the_command_tree_is_what_operators_expect() -> None:
         "block list",
         "project",
         "project create",
+        "project apply",
         "project get",
         "project list",
         "project update",
@@ -541,12 +542,14 @@ def test_the_command_tree_is_what_operators_expect() -> None:
         "project close",
         "task",
         "task get",
+        "task submit",
         "task list",
         "task cancel",
         "task add-slots",
         "task lifetime",
         "watch",
         "claim",
+        "claim create",
         "claim get",
         "claim list",
         "claim heartbeat",
@@ -574,6 +577,12 @@ def test_the_command_tree_is_what_operators_expect() -> None:
         "deadletters list",
         "deadletters replay",
         "health",
+        "offers",
+        "offers list",
+        "offers stream",
+        "completion",
+        "help",
+        "help exit-codes",
     }
 
 
@@ -589,4 +598,4 @@ def test_top_level_help_documents_exit_codes_and_completion(crewctl: Harness) ->
     text = crewctl.run("--help").stdout
     for code, meaning in EXIT_CODE_MEANINGS.items():
         assert f"{int(code)}  {meaning}" in text
-    assert "_CREWCTL_COMPLETE=bash_source crewctl" in text
+    assert 'eval "$(crewctl completion bash)"' in text

@@ -44,7 +44,7 @@ class FakeOps:
     calls: list[tuple[Any, ...]] = field(default_factory=list)
     refusal: RpcFailed | None = None
 
-    def connect(self, service: str, address: str, credential: str) -> FakeOps:
+    def connect(self, service: str, address: str, credential: str, tls: object) -> FakeOps:
         self.calls.append(("connect", service, address, credential))
         return self
 

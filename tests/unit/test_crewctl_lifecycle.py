@@ -912,6 +912,6 @@ def test_every_new_command_is_in_the_tree() -> None:
     task, claim, project = (root.commands[n] for n in ("task", "claim", "project"))
     assert isinstance(task, click.Group) and isinstance(claim, click.Group)
     assert isinstance(project, click.Group)
-    assert names(task) == {"get", "list", "cancel", "add-slots", "lifetime"}
-    assert names(claim) == {"get", "list", "heartbeat", "release", "submit"}
+    assert names(task) == {"get", "list", "cancel", "add-slots", "lifetime", "submit"}
+    assert names(claim) == {"create", "get", "list", "heartbeat", "release", "submit"}
     assert {"pause", "resume", "close"} <= names(project)

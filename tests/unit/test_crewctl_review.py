@@ -6,6 +6,7 @@ it sends."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,9 +33,10 @@ from crewline.ctl.ledger_api import (
 from crewline.ctl.ledger_rpc import GrpcLedger, batch_record, earnings_record, entry_record
 from crewline.ctl.main import cli
 from crewline.ctl.pb import enum_words
+from crewline.ctl.review_file import bonus_key, parse_decision
 from crewline.ctl.submission_api import NewBonus, SubmissionPage, SubmissionRecord
 from crewline.ctl.submission_rpc import GrpcSubmissions, submission_record
-from crewline.ctl.submissions import SUBMISSION_STATUSES, bonus_key, parse_decision
+from crewline.ctl.submissions import SUBMISSION_STATUSES
 from crewline.v1 import claim_pb2, events_pb2, money_pb2
 from crewline.v1 import ledger_service_pb2 as ledger_api
 from crewline.v1 import task_service_pb2 as task_api
@@ -648,7 +650,14 @@ def test_a_decisions_file_is_applied_in_order_and_a_rerun_sends_the_same(
 ) -> None:
     path = crewctl.write("decisions.jsonl", DECISIONS + "\n")
     summary = crewctl.json("submission", "review", "--decisions", path)
+    results = summary.pop("results")
     assert summary == {"decisions": 4, "accepted": 2, "rejected": 1, "bonuses": 1, "failed": []}
+    assert [(r["line"], r["decision"], r["outcome"]) for r in results] == [
+        (1, "accept", "applied"),
+        (2, "reject", "applied"),
+        (3, "bonus", "applied"),
+        (4, "accept", "applied"),
+    ]
     first = list(crewctl.calls)
     assert [c[0] for c in first] == ["accept", "reject", "grant_bonus", "accept"]
     assert first[2][1][2] == USD(500) and first[3][1] == ("s-4", "", True)
@@ -657,6 +666,50 @@ def test_a_decisions_file_is_applied_in_order_and_a_rerun_sends_the_same(
     assert crewctl.calls == first  # the same requests, the bonus with the same key
     human = crewctl.human("submission", "review", "--decisions", "-")  # stdin, empty
     assert "decisions" in human
+
+
+def test_an_accept_with_a_bonus_grants_both_and_reports_the_line(crewctl: Crewctl) -> None:
+    bonus = {"amount": "2.50", "currency": "usd", "reason": "Fast"}
+    path = crewctl.write(
+        "d.jsonl",
+        decisions(
+            {"submission_id": "s-1", "decision": "accept", "feedback": "Ok", "bonus": bonus},
+            {"submission_id": "s-2", "decision": "reject", "feedback": "No"},
+        ),
+    )
+    crewctl.fake.refusals["s-2"] = refusal("FAILED_PRECONDITION", "ALREADY_ACCEPTED")
+
+    result = crewctl.run("--json", "submission", "review", "--file", path)
+
+    assert result.exit_code == ExitCode.REFUSED
+    summary = json.loads(result.stdout)
+    assert [c[0] for c in crewctl.calls] == ["accept", "grant_bonus", "reject"]
+    granted = crewctl.calls[1][1]
+    assert granted[2] == USD(250) and granted[1] == bonus_key("s-1", USD(250), "Fast")
+    first, second = summary["results"]
+    assert (first["decision"], first["outcome"], first["error"]) == (
+        "accept+bonus",
+        "applied",
+        None,
+    )
+    assert (second["decision"], second["outcome"]) == ("reject", "failed")
+    assert "ALREADY_ACCEPTED" in second["error"]
+    assert (summary["accepted"], summary["bonuses"], summary["rejected"]) == (1, 1, 0)
+
+
+@pytest.mark.parametrize(
+    ("bonus", "message"),
+    [
+        ("5", '"bonus" must be an object'),
+        ({"amount": "5", "currency": "USD"}, '"bonus.reason" is required'),
+        ({"amount": 5.555, "currency": "USD", "reason": "x"}, "bonus.amount"),
+        ({"currency": "USD", "reason": "x"}, '"bonus.amount" is required'),
+    ],
+)
+def test_a_malformed_bonus_in_an_accept_names_its_field(bonus: Any, message: str) -> None:
+    line = json.dumps({"submission_id": "s", "decision": "accept", "bonus": bonus})
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_decision(1, line)
 
 
 def test_a_malformed_decisions_file_applies_nothing(crewctl: Crewctl) -> None:

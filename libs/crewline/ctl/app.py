@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
@@ -31,6 +31,9 @@ from crewline.ctl.output import print_json
 from crewline.ctl.project_api import Projects, ProjectsFactory
 from crewline.ctl.submission_api import Submissions, SubmissionsFactory
 from crewline.ctl.task_api import Tasks, TasksFactory
+
+if TYPE_CHECKING:
+    from crewline.tls import ClientTls
 
 T = TypeVar("T")
 # ctx.meta key: which credential a refused call was made with, to say which to check.
@@ -131,8 +134,19 @@ class State:
             "ledger": self.options.ledger,
         }
         try:
-            return config.resolve_addresses(flags, self.wiring.env, found)
+            addresses = config.resolve_addresses(flags, self.wiring.env, found)
         except config.ConfigError as err:
+            raise CtlError(str(err), exit_code=ExitCode.USAGE) from None
+        return replace(addresses, tls=self.client_tls())
+
+    def client_tls(self) -> ClientTls | None:
+        """TLS for every channel, from $CREWLINE_TLS_CA_FILE (and _CERT_FILE, _KEY_FILE for
+        mutual TLS); None (plaintext) when unset. A bad setting is a usage error."""
+        from crewline.tls import ClientTls, TlsConfigError  # imports gRPC: only when calling
+
+        try:
+            return ClientTls.from_env(self.wiring.env)
+        except TlsConfigError as err:
             raise CtlError(str(err), exit_code=ExitCode.USAGE) from None
 
     def operator_target(self, service: str) -> tuple[str, str]:

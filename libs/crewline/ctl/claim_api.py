@@ -7,7 +7,7 @@ is the real one, tests pass a fake. Records are JSON-ready dicts, like
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Protocol, TypedDict
 
 from crewline.ctl.api import MoneyRecord
@@ -55,10 +55,52 @@ class ClaimPage(TypedDict):
     next_page_token: str  # empty on the last page
 
 
+class OfferRecord(TypedDict):
+    """A task the contractor may claim now, and what a claim granted now is paid."""
+
+    task_id: str
+    project_id: str
+    title: str
+    instructions: str
+    pay_terms: PayTermsRecord
+    free_slots: int
+    priority: int
+    published_at: str | None
+    expires_at: str | None
+
+
+class OfferPage(TypedDict):
+    offers: list[OfferRecord]  # by priority (highest first), then oldest first
+    next_page_token: str  # empty on the last page
+
+
+class OfferEvent(TypedDict):
+    """One thing the offers stream said."""
+
+    # offered, withdrawn, snapshot_end (the offers so far are the whole set), resync
+    # (forget every offer: a fresh snapshot follows) or keepalive.
+    type: str
+    task_id: str  # offered, withdrawn
+    offer: OfferRecord | None  # offered
+    reason: str | None  # withdrawn: filled, claimed_by_you, not_eligible or closed
+    offers: int  # snapshot_end: how many offers the snapshot held
+
+
 class Claims(Protocol):
     """A contractor's claim calls. Each raises ``RpcFailed`` when refused."""
 
     def get_claim(self, claim_id: str) -> ClaimRecord: ...
+
+    def list_offers(self, project_id: str, page_size: int, page_token: str) -> OfferPage: ...
+
+    def stream_offers(self, project_id: str, max_offers: int) -> Iterator[OfferEvent]:
+        """The offers now, then every change, live; ends (or raises ``RpcFailed``) when the
+        connection does."""
+        ...
+
+    def claim_task(self, request_id: str, task_id: str) -> ClaimRecord:
+        """Take a slot of ``task_id``; the same request id returns the same claim."""
+        ...
 
     def list_claims(
         self, status: str | None, task_id: str, project_id: str, page_size: int, page_token: str

@@ -5,9 +5,18 @@ Protobuf stops here: replies become the records of ``crewline.ctl.claim_api``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from crewline.ctl.claim_api import ClaimPage, ClaimRecord, SegmentRecord
+from crewline.ctl.claim_api import (
+    ClaimPage,
+    ClaimRecord,
+    OfferEvent,
+    OfferPage,
+    OfferRecord,
+    SegmentRecord,
+)
 from crewline.ctl.config import Addresses
 from crewline.ctl.pb import enum_number, enum_word, money_field, timestamp_text
 from crewline.ctl.project_rpc import pay_terms_record
@@ -20,6 +29,48 @@ from crewline.v1 import work_service_pb2_grpc as api_grpc
 CLAIM_STATUS = api.ClaimStatus.DESCRIPTOR
 _END_REASON = claim_pb2.ClaimEndReason.DESCRIPTOR
 _REVIEW = claim_pb2.ReviewState.DESCRIPTOR
+_WITHDRAWAL = api.WithdrawalReason.DESCRIPTOR
+
+
+def offer_record(pb: api.Offer) -> OfferRecord:
+    """An Offer message as a record."""
+    return {
+        "task_id": pb.task_id,
+        "project_id": pb.project_id,
+        "title": pb.title,
+        "instructions": pb.instructions,
+        "pay_terms": pay_terms_record(pb.pay_terms),
+        "free_slots": pb.free_slots,
+        "priority": pb.priority,
+        "published_at": timestamp_text(pb, "published_at"),
+        "expires_at": timestamp_text(pb, "expires_at"),
+    }
+
+
+def _event(kind: str, **given: object) -> OfferEvent:
+    event: OfferEvent = {"type": kind, "task_id": "", "offer": None, "reason": None, "offers": 0}
+    event.update(given)  # type: ignore[typeddict-item]
+    return event
+
+
+def offer_events(pb: api.StreamOffersResponse) -> list[OfferEvent]:
+    """One message of the offers stream as the events it holds, in order."""
+    kind = pb.WhichOneof("event")
+    if kind == "changes":
+        found: list[OfferEvent] = []
+        for change in pb.changes.changes:
+            if change.WhichOneof("change") == "offered":
+                offer = offer_record(change.offered)
+                found.append(_event("offered", task_id=offer["task_id"], offer=offer))
+            elif change.WhichOneof("change") == "withdrawn":
+                reason = enum_word(_WITHDRAWAL, change.withdrawn.reason)
+                found.append(_event("withdrawn", task_id=change.withdrawn.task_id, reason=reason))
+        return found
+    if kind == "snapshot_end":
+        return [_event("snapshot_end", offers=pb.snapshot_end.offers)]
+    if kind in ("resync", "keepalive"):
+        return [_event(kind)]
+    return []
 
 
 def segment_record(pb: claim_pb2.WorkSegment) -> SegmentRecord:
@@ -79,8 +130,28 @@ class GrpcClaims:
                 address=addresses.matcher,
                 stub=api_grpc.WorkServiceStub,
                 credential=credential,
+                tls=addresses.tls,
             )
         )
+
+    def list_offers(self, project_id: str, page_size: int, page_token: str) -> OfferPage:
+        request = api.ListOffersRequest(
+            project_id=project_id, page_size=page_size, page_token=page_token
+        )
+        reply = self._calls.call("ListOffers", request)
+        return {
+            "offers": [offer_record(o) for o in reply.offers],
+            "next_page_token": reply.next_page_token,
+        }
+
+    def stream_offers(self, project_id: str, max_offers: int) -> Iterator[OfferEvent]:
+        request = api.StreamOffersRequest(project_id=project_id, max_offers=max_offers)
+        for reply in self._calls.stream("StreamOffers", request):
+            yield from offer_events(reply)
+
+    def claim_task(self, request_id: str, task_id: str) -> ClaimRecord:
+        request = api.ClaimTaskRequest(request_id=request_id, task_id=task_id)
+        return claim_record(self._calls.call("ClaimTask", request).claim)
 
     def get_claim(self, claim_id: str) -> ClaimRecord:
         reply = self._calls.call("GetClaim", api.GetClaimRequest(claim_id=claim_id))

@@ -7,14 +7,16 @@ The credential is the contractor's token (--credential or $CREWLINE_CREDENTIAL),
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC
 from typing import IO, Any
 
 import click
 
+from crewline.ctl.api import RpcFailed
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.claim_api import ClaimPage, ClaimRecord, SegmentRecord
-from crewline.ctl.output import print_record, print_rows, shorten
+from crewline.ctl.output import note, print_record, print_rows, shorten
 from crewline.ctl.pages import print_more, read_pages
 from crewline.ctl.params import Duration, parse_instant
 from crewline.ctl.projects import describe_terms, money_text
@@ -56,6 +58,8 @@ def print_page(page: ClaimPage) -> None:
 @click.group(
     "claim",
     epilog=example(
+        "crewctl offers list",
+        "crewctl claim create 0f3e8c1a-5b7d-4c2e-9a6f-1d2b3c4e5f60",
         "crewctl claim list --status active",
         f"crewctl claim heartbeat {_ID} --worked 25m",
         f"crewctl claim submit {_ID} --result-file answer.json --worked 40m",
@@ -67,6 +71,37 @@ def claim() -> None:
     The credential is a contractor token (--credential or $CREWLINE_CREDENTIAL), as
     `crewctl contractor token` issues it; never the operator credential.
     """
+
+
+@claim.command(
+    "create",
+    epilog=example(
+        "crewctl claim create 0f3e8c1a-5b7d-4c2e-9a6f-1d2b3c4e5f60",
+        "crewctl claim create 0f3e8c1a-5b7d-4c2e-9a6f-1d2b3c4e5f60 --request-id crewctl-7b2e",
+    ),
+)
+@click.argument("task_id")
+@click.option("--request-id", help="Idempotency key; default: a fresh crewctl-<uuid4>.")
+@pass_state
+def create(state: State, task_id: str, request_id: str | None) -> None:
+    """Claim a slot of TASK_ID (from `crewctl offers list`), first come first served.
+
+    The claim's lease runs out at its deadline_at unless you heartbeat or submit; its pay
+    terms are frozen now. A refusal says why (NO_FREE_SLOT, NOT_QUALIFIED, BLOCKED,
+    AT_CLAIM_LIMIT, ALREADY_CLAIMED). The request id makes it safe to retry: the same id
+    returns the same claim; on a failure crewctl says how to retry with it.
+    """
+    request_id = request_id or f"crewctl-{uuid.uuid4()}"
+    try:
+        granted = state.claims().claim_task(request_id, task_id)
+    except RpcFailed as failure:
+        if failure.code in ("UNAVAILABLE", "DEADLINE_EXCEEDED"):
+            note(
+                "To retry without claiming twice:"
+                f" crewctl claim create {task_id} --request-id {request_id}"
+            )
+        raise
+    state.emit(granted, print_claim)
 
 
 @claim.command("get", epilog=example(f"crewctl claim get {_ID}"))

@@ -11,8 +11,12 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crewline.settings import SettingsError, env_addr
+
+if TYPE_CHECKING:  # crewline.tls imports gRPC, which --help and completion never need
+    from crewline.tls import ClientTls
 
 SERVICES = ("dispatcher", "matcher", "ledger")
 DEFAULT_ADDRESSES = {
@@ -57,11 +61,12 @@ class ConfigFile:
 
 @dataclass(frozen=True, kw_only=True)
 class Addresses:
-    """host:port of each service."""
+    """host:port of each service, and the TLS to reach them with (None: plaintext)."""
 
     dispatcher: str
     matcher: str
     ledger: str
+    tls: ClientTls | None = None
 
     def of(self, service: str) -> str:
         """The address of ``service`` (one of ``SERVICES``)."""
@@ -126,8 +131,11 @@ def resolve_addresses(
     flags: Mapping[str, str | None], env: Mapping[str, str], config: ConfigFile
 ) -> Addresses:
     """Every service's address; ``flags`` maps service names to flag values."""
-    found = {s: resolve_address(s, flags.get(s), env, config) for s in SERVICES}
-    return Addresses(**found)
+
+    def one(service: str) -> str:
+        return resolve_address(service, flags.get(service), env, config)
+
+    return Addresses(dispatcher=one("dispatcher"), matcher=one("matcher"), ledger=one("ledger"))
 
 
 def default_credential_file(env: Mapping[str, str], cwd: Path) -> Path:

@@ -10,6 +10,7 @@ from typing import Any
 from crewline.ctl.deadletters import DeadLetterPage, DeadLetterRecord, Replayed
 from crewline.ctl.pb import enum_word, timestamp_text
 from crewline.ctl.rpc import RPC_TIMEOUT, ops_calls
+from crewline.tls import ClientTls
 from crewline.v1 import ops_service_pb2 as api
 
 
@@ -31,9 +32,15 @@ class GrpcDeadLetterOps:
     """Calls one service's OpsService with ``authorization: Bearer <operator credential>``."""
 
     def __init__(
-        self, service: str, address: str, credential: str, *, timeout: float = RPC_TIMEOUT
+        self,
+        service: str,
+        address: str,
+        credential: str,
+        *,
+        timeout: float = RPC_TIMEOUT,
+        tls: ClientTls | None = None,
     ) -> None:
-        self._calls = ops_calls(service, address, credential, timeout=timeout)
+        self._calls = ops_calls(service, address, credential, timeout=timeout, tls=tls)
 
     def _call(self, method: str, request: Any) -> Any:
         return self._calls.call(method, request)

@@ -10,12 +10,15 @@ Calls carry the operator credential. Records are JSON-ready dicts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, TypedDict
+from typing import TYPE_CHECKING, Protocol, TypedDict
 
 import click
 
 from crewline.ctl import config
 from crewline.ctl.app import State, example, pass_state
+
+if TYPE_CHECKING:
+    from crewline.tls import ClientTls
 from crewline.ctl.errors import ExitCode
 from crewline.ctl.output import note, print_record
 
@@ -53,14 +56,15 @@ class DeadLetterOps(Protocol):
 
 
 # Builds a DeadLetterOps for (service, address, operator credential).
-OpsFactory = Callable[[str, str, str], DeadLetterOps]
+# (The TLS to reach it with: None for plaintext.)
+OpsFactory = Callable[[str, str, str, "ClientTls | None"], DeadLetterOps]
 
 
-def grpc_ops(service: str, address: str, credential: str) -> DeadLetterOps:
+def grpc_ops(service: str, address: str, credential: str, tls: ClientTls | None) -> DeadLetterOps:
     """The real DeadLetterOps; gRPC imported only here, so --help stays quick."""
     from crewline.ctl.deadletter_rpc import GrpcDeadLetterOps
 
-    return GrpcDeadLetterOps(service, address, credential)
+    return GrpcDeadLetterOps(service, address, credential, tls=tls)
 
 
 # Tests replace it; the rest of crewctl's outside world is ``crewline.ctl.app.Wiring``.
@@ -69,7 +73,7 @@ connect: OpsFactory = grpc_ops
 
 def ops_of(state: State, service: str) -> DeadLetterOps:
     """``service``'s OpsService at its resolved address, with the operator credential."""
-    return connect(service, *state.operator_target(service))
+    return connect(service, *state.operator_target(service), state.client_tls())
 
 
 def print_page(page: DeadLetterPage) -> None:

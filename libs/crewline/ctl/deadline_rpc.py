@@ -12,6 +12,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from crewline.ctl.deadlines import DeadlinePage, DeadlineRecord, Rearmed
 from crewline.ctl.pb import enum_word, timestamp_text
 from crewline.ctl.rpc import RPC_TIMEOUT, ops_calls
+from crewline.tls import ClientTls
 from crewline.v1 import ops_service_pb2 as api
 
 
@@ -43,9 +44,15 @@ class GrpcDeadlineOps:
     """Calls one service's OpsService with ``authorization: Bearer <operator credential>``."""
 
     def __init__(
-        self, service: str, address: str, credential: str, *, timeout: float = RPC_TIMEOUT
+        self,
+        service: str,
+        address: str,
+        credential: str,
+        *,
+        timeout: float = RPC_TIMEOUT,
+        tls: ClientTls | None = None,
     ) -> None:
-        self._calls = ops_calls(service, address, credential, timeout=timeout)
+        self._calls = ops_calls(service, address, credential, timeout=timeout, tls=tls)
 
     def _call(self, method: str, request: Any) -> Any:
         return self._calls.call(method, request)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol, TypedDict
+from typing import TYPE_CHECKING, Protocol, TypedDict
 
 import click
 
 from crewline.ctl import config
 from crewline.ctl.app import State, example, pass_state
+
+if TYPE_CHECKING:
+    from crewline.tls import ClientTls
 from crewline.ctl.output import print_record, print_rows
 
 MAX_PAGE_SIZE = 500
@@ -52,14 +55,15 @@ class DeadlineOps(Protocol):
 
 
 # Builds a DeadlineOps for (service, address, operator credential).
-OpsFactory = Callable[[str, str, str], DeadlineOps]
+# (The TLS to reach it with: None for plaintext.)
+OpsFactory = Callable[[str, str, str, "ClientTls | None"], DeadlineOps]
 
 
-def grpc_ops(service: str, address: str, credential: str) -> DeadlineOps:
+def grpc_ops(service: str, address: str, credential: str, tls: ClientTls | None) -> DeadlineOps:
     """The real DeadlineOps; gRPC imported only here, so --help stays quick."""
     from crewline.ctl.deadline_rpc import GrpcDeadlineOps
 
-    return GrpcDeadlineOps(service, address, credential)
+    return GrpcDeadlineOps(service, address, credential, tls=tls)
 
 
 # Tests replace it; the rest of crewctl's outside world is ``crewline.ctl.app.Wiring``.
@@ -68,7 +72,7 @@ connect: OpsFactory = grpc_ops
 
 def ops_of(state: State, service: str) -> DeadlineOps:
     """``service``'s OpsService at its resolved address, with the operator credential."""
-    return connect(service, *state.operator_target(service))
+    return connect(service, *state.operator_target(service), state.client_tls())
 
 
 def print_dead(page: DeadlinePage) -> None:

@@ -22,7 +22,7 @@ class ExitCode(IntEnum):
 
 EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.OK: "ok",
-    ExitCode.REFUSED: "the server refused (any other gRPC error)",
+    ExitCode.REFUSED: "the server refused (any other gRPC error; also NOT_QUALIFIED, BLOCKED)",
     ExitCode.USAGE: "usage error (arguments, addresses, config file)",
     ExitCode.CREDENTIAL: "credential problem (UNAUTHENTICATED, PERMISSION_DENIED, none found)",
     ExitCode.NOT_FOUND: "not found (NOT_FOUND)",
@@ -66,6 +66,8 @@ _HINTS: dict[str, str] = {
     "DEADLINE_EXCEEDED": f"no answer in time; {STACK_HINT}",
 }
 _CREDENTIAL_CODES = ("UNAUTHENTICATED", "PERMISSION_DENIED")
+# PERMISSION_DENIED refusals about the contractor, not the credential: exit 1, not 3.
+_NOT_CREDENTIAL_REASONS = frozenset({"NOT_QUALIFIED", "BLOCKED"})
 _CUT = (
     "the lease is not extended any more, but work submitted before the claim's deadline_at"
     " is still reviewed and paid"
@@ -85,6 +87,15 @@ _REASON_HINTS: dict[str, str] = {
     ),
     "REVERT_WINDOW_OVER": "the rejection is older than the revert window and stands for good",
     "ALREADY_ACCEPTED": "accepted work is final (and paid); a bonus is the way to add to it",
+    "DEPENDENCY_UNAVAILABLE": (
+        "the service is up but its database or Kafka is not, for now; run the same command"
+        " again shortly (`crewctl health` shows when it is ready)"
+    ),
+    "NO_FREE_SLOT": "someone was faster; `crewctl offers list` shows what is still open",
+    "ALREADY_CLAIMED": "you hold a claim on this task; `crewctl claim list --status active`",
+    "AT_CLAIM_LIMIT": "submit or release a live claim first (`crewctl claim list --status active`)",
+    "NOT_QUALIFIED": "the project requires qualifications you do not hold",
+    "BLOCKED": "you are blocked from this project; an operator can lift it",
 }
 
 
@@ -118,10 +129,14 @@ def from_rpc(failure: RpcFailed, *, credential_hint: str | None = None) -> CtlEr
     ``credential_hint`` says which credential to check when the call was refused as
     unauthenticated (the operator credential's when not given).
     """
-    hint = _REASON_HINTS.get(failure.reason or "") or _HINTS.get(failure.code)
-    if credential_hint and failure.code in _CREDENTIAL_CODES:
+    reason_hint = _REASON_HINTS.get(failure.reason or "")
+    hint = reason_hint or _HINTS.get(failure.code)
+    if credential_hint and failure.code in _CREDENTIAL_CODES and not reason_hint:
         hint = credential_hint
-    return CtlError(describe(failure), exit_code=exit_code_for(failure.code), hint=hint)
+    code = exit_code_for(failure.code)
+    if failure.reason in _NOT_CREDENTIAL_REASONS:
+        code = ExitCode.REFUSED  # the credential is fine: the contractor may not do this
+    return CtlError(describe(failure), exit_code=code, hint=hint)
 
 
 def exit_codes_help() -> str:

@@ -117,6 +117,7 @@ class GrpcLedger:
                 stub=api_grpc.LedgerServiceStub,
                 credential=credential,
                 timeout=timeout,
+                tls=addresses.tls,
             )
         )
 

@@ -1,4 +1,4 @@
-"""crewctl: the command line for Crewline operators.
+"""crewctl: the command line for Crewline's operators, clients and contractors.
 
     crewctl [--json] [--config PATH] [--dispatcher|--matcher|--ledger HOST:PORT]
             [--credential CRED] COMMAND ...
@@ -6,15 +6,18 @@
 Commands: ``client create``, ``client key create|list|revoke``, ``contractor
 create|get|update|deactivate|token|revoke-token``, ``qualification type define|list``,
 ``qualification grant|revoke|list``, ``block create|lift|list``, ``payout run|get``,
-``ledger verify``, ``health``. Every call carries ``authorization: Bearer <operator
-credential>``, except a client's (``project ...``, ``task ...``, ``watch``,
-``submission ...``: its API key) and a contractor's (``claim ...``: its token);
-``statement`` and ``earnings`` are made as whoever the credential is. Settings are
-resolved in ``crewline.ctl.config``.
+``ledger verify``, ``deadletters``, ``deadline``, ``health`` (operators); ``project``
+(with ``apply -f FILE``), ``task`` (with ``submit --file JSONL``), ``watch``,
+``submission`` (clients); ``offers``, ``claim`` (contractors); ``statement``,
+``earnings``; ``completion``, ``help``. Every call carries ``authorization: Bearer
+<operator credential>``, except a client's (its API key) and a contractor's (its
+token); ``statement`` and ``earnings`` are made as whoever the credential is. Settings
+are resolved in ``crewline.ctl.config``; TLS comes from ``CREWLINE_TLS_*``
+(``crewline.tls``).
 
 Exit codes:
     0  ok
-    1  the server refused (any other gRPC error)
+    1  the server refused (any other gRPC error; also NOT_QUALIFIED, BLOCKED)
     2  usage error (Click's default; also bad addresses or config file)
     3  credential problem (UNAUTHENTICATED, PERMISSION_DENIED, or no credential found)
     4  not found (NOT_FOUND)
@@ -22,7 +25,7 @@ Exit codes:
     6  health: not every check says SERVING
     7  ledger verify: the books do not reconcile
 
-Shell completion is Click's: ``eval "$(_CREWCTL_COMPLETE=bash_source crewctl)"``.
+Also ``crewctl help exit-codes``. Shell completion: ``crewctl completion bash|zsh|fish``.
 """
 
 from __future__ import annotations
@@ -44,14 +47,16 @@ from crewline.ctl.deadletters import deadletters
 from crewline.ctl.deadlines import deadline
 from crewline.ctl.health import health
 from crewline.ctl.ledger import earnings, ledger, payout, statement
+from crewline.ctl.meta import COMPLETE_VAR, PROG, completion, help_
+from crewline.ctl.offers import offers
+from crewline.ctl.project_file import apply as project_apply
 from crewline.ctl.projects import project
 from crewline.ctl.qualifications import qualification
+from crewline.ctl.review_file import review
 from crewline.ctl.submissions import submission
+from crewline.ctl.task_file import submit as task_submit
 from crewline.ctl.tasks import task
 from crewline.ctl.watch import watch
-
-PROG = "crewctl"
-COMPLETE_VAR = "_CREWCTL_COMPLETE"
 
 _SETTINGS_HELP = """\b
 Settings, first found wins: flag > environment > config file > default.
@@ -64,14 +69,17 @@ Settings, first found wins: flag > environment > config file > default.
                $CREWLINE_HOME/secrets/operator.credential (CREWLINE_HOME: ./.local).
                `make operator-credential` prints the local stack's one.
                As a client (project, task, watch, submission) or a contractor
-               (claim): --credential; CREWLINE_CREDENTIAL (an API key, a token).
+               (offers, claim): --credential; CREWLINE_CREDENTIAL (an API key,
+               a token).
                statement, earnings: --credential, CREWLINE_CREDENTIAL, else the
                operator credential.
-  config file  --config; CREWCTL_CONFIG; ~/.config/crewline/crewctl.toml (TOML)"""
+  config file  --config; CREWCTL_CONFIG; ~/.config/crewline/crewctl.toml (TOML)
+  TLS          CREWLINE_TLS_CA_FILE (the servers' CA; turns TLS on), and
+               CREWLINE_TLS_CERT_FILE + CREWLINE_TLS_KEY_FILE for mutual TLS"""
 
 _COMPLETION_HELP = """\b
-Shell completion (Click's; zsh_source and fish_source likewise):
-  eval "$(_CREWCTL_COMPLETE=bash_source crewctl)"   # in ~/.bashrc"""
+Shell completion: crewctl completion bash|zsh|fish, e.g.
+  eval "$(crewctl completion bash)"   # in ~/.bashrc"""
 
 
 class CrewctlGroup(click.Group):
@@ -89,7 +97,12 @@ class CrewctlGroup(click.Group):
     cls=CrewctlGroup,
     epilog="\n\n".join(
         (
-            example("crewctl client create acme-labs", "crewctl --json client key list acme-labs"),
+            example(
+                "crewctl client create acme-labs",
+                "crewctl --json client key list acme-labs",
+                "CREWLINE_CREDENTIAL=$KEY crewctl project apply -f project.yaml",
+                "CREWLINE_CREDENTIAL=$TOKEN crewctl offers list",
+            ),
             _SETTINGS_HELP,
             errors.exit_codes_help(),
             _COMPLETION_HELP,
@@ -106,17 +119,22 @@ class CrewctlGroup(click.Group):
     "--credential",
     metavar="CRED",
     help="Operator credential; for project/task/watch/submission a client's API key, for"
-    " claim a contractor's token (visible to other local users; prefer env or a file).",
+    " offers/claim a contractor's token (visible to other local users; prefer env or a file).",
 )
 @click.pass_context
 def cli(ctx: click.Context, /, as_json: bool, **given: str | None) -> None:
-    """Operate Crewline: clients and their API keys; contractors, their tokens,
-    qualifications and blocks; payouts and the books; health. As a client: projects,
-    tasks, watch, review of submissions. As a contractor: claims and earnings."""
+    """Operate Crewline. As an operator: clients and their API keys; contractors, their
+    tokens, qualifications and blocks; payouts, the books, dead letters; health. As a
+    client: projects, tasks, watch, review of submissions. As a contractor: offers,
+    claims and earnings."""
     # A Wiring already in ctx.obj (tests) replaces the real environment and gRPC.
     wiring = ctx.obj if isinstance(ctx.obj, Wiring) else Wiring()
     ctx.obj = State(Options(json=as_json, **given), wiring)
 
+
+project.add_command(project_apply)
+task.add_command(task_submit)
+submission.add_command(review)
 
 cli.add_command(client)
 cli.add_command(contractor)
@@ -134,6 +152,9 @@ cli.add_command(earnings)
 cli.add_command(statement)
 cli.add_command(payout)
 cli.add_command(ledger)
+cli.add_command(offers)
+cli.add_command(completion)
+cli.add_command(help_)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -115,6 +115,7 @@ def task_service(
         stub=api_grpc.TaskServiceStub,
         credential=credential,
         timeout=timeout,
+        tls=addresses.tls,
     )
 
 

@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 import grpc
-from google.rpc import error_details_pb2  # type: ignore[import-untyped,unused-ignore]
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_status import rpc_status  # type: ignore[import-untyped,unused-ignore]
 
+from crewline import tls as channels
 from crewline.auth.credentials import bearer_metadata
+from crewline.client.errors import error_reason as error_reason  # re-exported: bench, tests
 from crewline.ctl.api import ApiKeyRecord, ClientRecord, HealthRow, NewApiKey, RpcFailed
 from crewline.ctl.config import SERVICES, Addresses
 from crewline.ctl.contractor_rpc import ContractorCalls
@@ -54,20 +54,6 @@ def key_record(key: client_api.ApiKey) -> ApiKeyRecord:
         "created_at": _timestamp(key, "created_at"),
         "revoked_at": _timestamp(key, "revoked_at"),
     }
-
-
-def error_reason(err: Any) -> str | None:
-    """The ``google.rpc.ErrorInfo`` reason in a failed call's status details, if any."""
-    try:
-        status = rpc_status.from_call(err)
-    except ValueError:  # details that contradict the status: ignore them
-        return None
-    for detail in status.details if status is not None else ():
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info.reason or None
-    return None
 
 
 def rpc_failed(err: Any, *, service: str, address: str) -> RpcFailed:
@@ -138,12 +124,17 @@ class ServiceCalls:
         stub: Callable[[grpc.Channel], Any],
         credential: str,
         timeout: float = RPC_TIMEOUT,
+        tls: channels.ClientTls | None = None,
     ) -> None:
         self._service = service
         self._address = address
         self._stub = stub
         self._metadata = bearer_metadata(credential)
         self._timeout = timeout
+        self._tls = tls
+
+    def _channel(self) -> grpc.Channel:
+        return channels.channel(self._address, self._tls)
 
     def _failed(self, err: Any) -> RpcFailed:
         return rpc_failed(err, service=self._service, address=self._address)
@@ -151,7 +142,7 @@ class ServiceCalls:
     def call(self, method: str, request: Any) -> Any:
         """A unary call's reply; ``RpcFailed`` when refused or unreachable."""
         try:
-            with grpc.insecure_channel(self._address) as channel:
+            with self._channel() as channel:
                 stub = self._stub(channel)
                 return getattr(stub, method)(
                     request, metadata=self._metadata, timeout=self._timeout
@@ -166,7 +157,7 @@ class ServiceCalls:
 
         UNAVAILABLE when the server goes away or sends nothing for ``silence`` seconds.
         """
-        with grpc.insecure_channel(self._address) as channel:
+        with self._channel() as channel:
             call = getattr(self._stub(channel), method)(request, metadata=self._metadata)
             quiet = Silence(silence, call.cancel)
             poll = min(1.0, silence / 4)
@@ -208,7 +199,7 @@ class GrpcAdmin(ContractorCalls):
     def _channel(self, service: str) -> Iterator[Any]:
         address = self._addresses.of(service)
         try:
-            with grpc.insecure_channel(address) as channel:
+            with channels.channel(address, self._addresses.tls) as channel:
                 yield channel
         except grpc.RpcError as err:
             raise rpc_failed(err, service=service, address=address) from None
@@ -251,7 +242,7 @@ class GrpcAdmin(ContractorCalls):
 
     def _health_row(self, service: str) -> HealthRow:
         address = self._addresses.of(service)
-        with grpc.insecure_channel(address) as channel:
+        with channels.channel(address, self._addresses.tls) as channel:
             stub = health_pb2_grpc.HealthStub(channel)
             liveness = self._probe(stub, "liveness")
             # Unreachable once is unreachable: don't wait out a second timeout.
@@ -273,7 +264,12 @@ class GrpcAdmin(ContractorCalls):
 
 
 def ops_calls(
-    service: str, address: str, credential: str, *, timeout: float = RPC_TIMEOUT
+    service: str,
+    address: str,
+    credential: str,
+    *,
+    timeout: float = RPC_TIMEOUT,
+    tls: channels.ClientTls | None = None,
 ) -> ServiceCalls:
     """``service``'s kernel OpsService (deadlines, dead letters), as the operator."""
     return ServiceCalls(
@@ -282,4 +278,5 @@ def ops_calls(
         stub=ops_grpc.OpsServiceStub,
         credential=credential,
         timeout=timeout,
+        tls=tls,
     )

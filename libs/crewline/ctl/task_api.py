@@ -66,10 +66,22 @@ class WatchEventRecord(TypedDict):
     event: dict[str, Any]  # the event's own fields (a task record for task_changed)
 
 
+class TaskSpecRecord(TypedDict):
+    """A task to submit: its idempotency key and its payload, JSON text."""
+
+    idempotency_key: str
+    payload_json: str
+
+
 class Tasks(Protocol):
     """A client's task calls and its event stream. Each raises ``RpcFailed`` when refused."""
 
     def get_task(self, task_id: str) -> TaskDetails: ...
+
+    def submit_tasks(self, project_id: str, specs: list[TaskSpecRecord]) -> list[TaskRecord]:
+        """Submit 1-1,000 tasks, all or nothing; the tasks in order. A key already used
+        returns the task it made."""
+        ...
 
     def list_tasks(
         self, project_id: str, status: str | None, page_size: int, page_token: str

@@ -22,6 +22,7 @@ from crewline.ctl.task_api import (
     TaskDetails,
     TaskPage,
     TaskRecord,
+    TaskSpecRecord,
     WatchEventRecord,
 )
 from crewline.protobuf import timestamp
@@ -141,6 +142,16 @@ class GrpcTasks:
             "task": task_record(reply.task),
             "submissions": [submission_record(s) for s in reply.submissions],
         }
+
+    def submit_tasks(self, project_id: str, specs: list[TaskSpecRecord]) -> list[TaskRecord]:
+        request = api.SubmitTasksRequest(
+            project_id=project_id,
+            tasks=[
+                api.TaskSpec(idempotency_key=s["idempotency_key"], payload_json=s["payload_json"])
+                for s in specs
+            ],
+        )
+        return [task_record(t) for t in self._calls.call("SubmitTasks", request).tasks]
 
     def list_tasks(
         self, project_id: str, status: str | None, page_size: int, page_token: str

@@ -81,9 +81,11 @@ class Follower:
         self._jitter = jitter
         self._notify = notify
         self.cursor = cursor
+        self.seen = 0
 
-    def run(self) -> None:
-        """Print events until interrupted; a refusal other than UNAVAILABLE raises."""
+    def run(self, *, limit: int | None = None) -> None:
+        """Print events until interrupted, or until ``limit`` were printed; a refusal other
+        than UNAVAILABLE raises."""
         attempt = 0
         while True:
             try:
@@ -92,6 +94,9 @@ class Follower:
                     for event in batch:
                         self._emit(event)
                         self.cursor = event["cursor"]
+                        self.seen += 1
+                        if self.seen == limit:
+                            return
                 why = "the stream ended"
             except RpcFailed as failure:
                 if failure.code not in RETRY_CODES:
@@ -117,6 +122,7 @@ def resume_hint(cursor: str, project_id: str) -> str:
         "crewctl watch",
         "crewctl watch --project 6f1c2a4e-8b1d-4f7e-9a51-3d2b7c9e0f12 --json",
         'crewctl watch --from "$CURSOR"',
+        'crewctl --json watch --from "$CURSOR" --limit 100 > events.jsonl',
     ),
 )
 @click.option("--project", "project_id", default="", help="Only this project's events.")
@@ -127,9 +133,14 @@ def resume_hint(cursor: str, project_id: str) -> str:
     metavar="CURSOR",
     help="Continue right after this event's cursor; default: from now on.",
 )
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    help="Stop after this many events (exit 0), printing the cursor to resume from.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line, with its cursor.")
 @pass_state
-def watch(state: State, project_id: str, cursor: str, as_json: bool) -> None:
+def watch(state: State, project_id: str, cursor: str, limit: int | None, as_json: bool) -> None:
     """Print the caller's task, claim and submission events as they happen, in order.
 
     One line per event; with --json (here or before `watch`) one JSON object per line,
@@ -150,7 +161,8 @@ def watch(state: State, project_id: str, cursor: str, as_json: bool) -> None:
         jitter=state.wiring.jitter,
     )
     try:
-        follower.run()
+        follower.run(limit=limit)
+        note(resume_hint(follower.cursor, project_id))
     except KeyboardInterrupt:
         note(resume_hint(follower.cursor, project_id))
     except RpcFailed:

@@ -1,0 +1,127 @@
+"""``crewctl offers list|stream``: the tasks a contractor may claim now, on the matcher,
+with the contractor's token."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from crewline.ctl.app import State, example, pass_state
+from crewline.ctl.claim_api import OfferEvent, OfferPage, OfferRecord
+from crewline.ctl.output import note, print_rows
+from crewline.ctl.pages import print_more, read_pages
+from crewline.ctl.projects import format_money
+
+_PROJECT = "6f1c2a4e-8b1d-4f7e-9a51-3d2b7c9e0f12"
+
+
+def pay_text(offer: OfferRecord) -> str:
+    terms = offer["pay_terms"]
+    amount = format_money(terms["amount_minor"], terms["currency"])
+    return f"{amount}/h" if terms["basis"] == "hourly" else amount
+
+
+def print_page(page: OfferPage) -> None:
+    rows = [{**o, "pay": pay_text(o)} for o in page["offers"]]
+    columns = ("task_id", "title", "pay", "free_slots", "priority", "expires_at")
+    print_rows("Offers", rows, columns)
+    print_more(page)
+
+
+def event_line(event: OfferEvent) -> str:
+    """One stream event as one line, for people."""
+    offer = event["offer"]
+    if event["type"] == "offered" and offer is not None:
+        return (
+            f"offered    task={offer['task_id']}  pay={pay_text(offer)}"
+            f"  free_slots={offer['free_slots']}  priority={offer['priority']}  {offer['title']}"
+        )
+    if event["type"] == "withdrawn":
+        return f"withdrawn  task={event['task_id']}  reason={event['reason'] or '-'}"
+    if event["type"] == "snapshot_end":
+        return f"-- {event['offers']} offers now; live changes follow --"
+    return f"-- {event['type']} --"
+
+
+@click.group(
+    "offers",
+    epilog=example(
+        "crewctl offers list",
+        f"crewctl offers stream --project {_PROJECT}",
+        "crewctl --json offers stream --snapshot-only | jq -r .task_id",
+    ),
+)
+def offers() -> None:
+    """The tasks a contractor may claim now, with the contractor's token.
+
+    The credential is a contractor token (--credential or $CREWLINE_CREDENTIAL). Claim
+    one with `crewctl claim create TASK_ID`.
+    """
+
+
+@offers.command("list", epilog=example("crewctl offers list", "crewctl --json offers list --all"))
+@click.option("--project", "project_id", default="", help="Only this project's tasks.")
+@click.option("--page-size", type=click.IntRange(0, 100), default=0, help="1-100; 0: 50.")
+@click.option("--page-token", default="", help="The previous page's token.")
+@click.option("--all", "every", is_flag=True, help="Every page, as one list.")
+@pass_state
+def list_(state: State, project_id: str, page_size: int, page_token: str, every: bool) -> None:
+    """The offers now, highest priority first, then oldest first."""
+    calls = state.claims()
+    page = read_pages(
+        lambda token: calls.list_offers(project_id, page_size, token), "offers", page_token, every
+    )
+    state.emit(page, print_page)
+
+
+@offers.command(
+    "stream",
+    epilog=example(
+        "crewctl offers stream",
+        "crewctl --json offers stream --snapshot-only",
+        "crewctl offers stream --limit 10",
+    ),
+)
+@click.option("--project", "project_id", default="", help="Only this project's tasks.")
+@click.option(
+    "--max-offers",
+    type=click.IntRange(0, 1000),
+    default=0,
+    help="Bound on the first snapshot, 1-1000; 0: 200. Later offers arrive as they open.",
+)
+@click.option("--snapshot-only", is_flag=True, help="Stop once the offers now are printed.")
+@click.option(
+    "--limit", type=click.IntRange(1), help="Stop after this many offered/withdrawn events."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@pass_state
+def stream(
+    state: State,
+    project_id: str,
+    max_offers: int,
+    snapshot_only: bool,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """Print the offers now, then every change, live, one line each (Ctrl-C ends it).
+
+    An offered task already printed replaces it; `withdrawn` says why a task left (filled,
+    claimed_by_you, not_eligible, closed). `resync` means: forget the offers so far, a
+    fresh snapshot follows. With --json (here or before `offers`) one JSON object a line;
+    keepalives are left out.
+    """
+    calls = state.claims()
+    as_json = as_json or state.options.json
+    seen = 0
+    try:
+        for event in calls.stream_offers(project_id, max_offers):
+            if event["type"] == "keepalive":
+                continue
+            click.echo(json.dumps(event, separators=(",", ":")) if as_json else event_line(event))
+            if event["type"] in ("offered", "withdrawn"):
+                seen += 1
+            if (snapshot_only and event["type"] == "snapshot_end") or seen == limit:
+                return
+    except KeyboardInterrupt:
+        note("Stopped.")
