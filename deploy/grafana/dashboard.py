@@ -94,58 +94,98 @@ def rpc_panels() -> list[PanelBuilder]:
 
 
 def work_panels() -> list[PanelBuilder]:
-    claims = 'crewline_matcher_rpc_requests_total{{method="ClaimTask", code="{code}"}}'
+    claims = "crewline_matcher_claims_total"
     return [
         graph(
             "Claims granted and lost races",
             "reqps",
-            "ClaimTask calls per second that won a slot (OK), and those refused because"
-            " the slots were taken first (FAILED_PRECONDITION, reason NO_FREE_SLOT).",
-            query(f"sum(rate({claims.format(code='OK')}{RATE}))", "granted"),
-            query(f"sum(rate({claims.format(code='FAILED_PRECONDITION')}{RATE}))", "lost race"),
+            "ClaimTask decisions per second, counted by the matcher where it grants the"
+            " slot: claims granted, races lost (every slot taken first: NO_FREE_SLOT), and"
+            " the other refusals by reason.",
+            query(f'sum(rate({claims}{{outcome="granted"}}{RATE}))', "granted"),
+            query(f'sum(rate({claims}{{outcome="NO_FREE_SLOT"}}{RATE}))', "lost race"),
+            query(
+                f"sum by (outcome) (rate({claims}"
+                f'{{outcome!~"granted|repeated|NO_FREE_SLOT"}}{RATE}))',
+                "refused {{outcome}}",
+            ),
         ),
         graph(
-            "Offers fan-out",
+            "Offers fan-out latency",
             "s",
-            "p99 time for the matcher to take in a task event (the offer pool's update,"
-            " transaction included), and offer stream messages queued per second by kind.",
-            query(
-                p99("crewline_matcher_event_handling_seconds", "topic, type"),
-                "ingest p99 {{type}}",
-            ),
-            query(
-                f"sum by (kind) (rate(crewline_matcher_offer_messages_total{RATE}))",
-                "stream {{kind}} /s",
+            "From a matcher replica taking in a change's notification (sent by PostgreSQL"
+            " at its commit) to the last offer or withdrawal it caused being queued on the"
+            " contractors' streams; one observation per burst of notifications.",
+            *(
+                query(
+                    f"histogram_quantile({q}, sum by (le) ("
+                    f"rate(crewline_matcher_offer_fanout_seconds_bucket{RATE})))",
+                    f"p{round(q * 100)}",
+                )
+                for q in (0.5, 0.99)
             ),
         ),
         graph(
             "Postings per second",
             "ops",
-            "Events the ledger applied per second (each posts pay, fee or bonus), and"
-            " PayPosted events it published.",
-            query(
-                "sum by (type) (rate(crewline_ledger_events_consumed_total"
-                f'{{outcome="applied"}}{RATE}))',
-                "applied {{type}}",
-            ),
-            query(f"sum(rate(crewline_ledger_outbox_published_total{RATE}))", "published"),
+            "Journal transactions the ledger booked per second, by kind (a pay includes"
+            " its platform fee). Redelivered events book nothing and count nothing.",
+            query(f"sum by (kind) (rate(crewline_ledger_postings_total{RATE}))", "{{kind}}"),
         ),
+        books_balanced(),
         stat.Panel()
         .title("Books verified")
-        .description("VerifyBooks calls over the dashboard's range, by status code.")
+        .description(
+            "VerifyBooks runs over the dashboard's range, by result: balanced when every"
+            " transaction sums to zero and every balance is the sum of its entries."
+        )
         .height(8)
-        .span(12)
+        .span(6)
         .datasource(DATASOURCE)
         .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]))
         .color_mode(common.BigValueColorMode.VALUE)
         .with_target(
             query(
-                "sum by (code) (increase(crewline_ledger_rpc_requests_total"
-                '{method="VerifyBooks"}[$__range]))',
-                "{{code}}",
+                "sum by (result) (increase(crewline_ledger_books_verified_total[$__range]))",
+                "{{result}}",
             ).instant()
         ),
     ]
+
+
+def books_balanced() -> PanelBuilder:
+    """The last verification's result: 0 on any replica is unbalanced books."""
+
+    def shown(text: str, color: str) -> model.ValueMappingResult:
+        return model.ValueMappingResult(text=text, color=color)
+
+    return (
+        stat.Panel()
+        .title("Books balanced")
+        .description(
+            "What the last VerifyBooks found (the worst over the ledger's replicas, each"
+            " reporting its own last run). CrewlineBooksUnbalanced pages on UNBALANCED."
+        )
+        .height(8)
+        .span(6)
+        .datasource(DATASOURCE)
+        .reduce_options(common_builders.ReduceDataOptions().calcs(["lastNotNull"]))
+        .color_mode(common.BigValueColorMode.BACKGROUND)
+        .mappings(
+            [
+                model.ValueMap(
+                    options={"0": shown("UNBALANCED", "red"), "1": shown("balanced", "green")}
+                ),
+                model.SpecialValueMap(
+                    options=model.DashboardSpecialValueMapOptions(
+                        match=model.SpecialValueMatch.NULL_AND_NAN,
+                        result=shown("not verified yet", "text"),
+                    )
+                ),
+            ]
+        )
+        .with_target(query("min(crewline_ledger_books_balanced)", "balanced").instant())
+    )
 
 
 def pipeline_panels() -> list[PanelBuilder]:

@@ -17,7 +17,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 async def bootstrap(settings: LedgerSettings, *, clock: Clock | None = None) -> Runtime:
     kit = await ServiceKit.create(settings.service, clock=clock)
-    deps = Deps.build(pool=kit.pool, clock=kit.clock, settings=settings)
+    deps = Deps.build(
+        pool=kit.pool, clock=kit.clock, settings=settings, registry=kit.metrics.registry
+    )
     consumer = kit.consumer(topics=handlers.TOPICS, routes=handlers.event_routes(deps))
     pruner = kit.pruner(consumer)
     return kit.runtime(

@@ -20,7 +20,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 async def bootstrap(settings: MatcherSettings, *, clock: Clock | None = None) -> Runtime:
     kit = await ServiceKit.create(settings.service, clock=clock)
-    deps = Deps.build(pool=kit.pool, clock=kit.clock, settings=settings)
+    deps = Deps.build(
+        pool=kit.pool, clock=kit.clock, settings=settings, registry=kit.metrics.registry
+    )
     hub = OfferHub(
         pool=kit.pool,
         dsn=settings.service.postgres.dsn,

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import asyncpg
 from google.protobuf.message import Message
+from prometheus_client import CollectorRegistry
 
 from crewline.auth.credentials import TokenSigner
 from crewline.events import CLAIMS_TOPIC, CONTRACTORS_TOPIC, IDENTITY_TOPIC
@@ -13,6 +14,7 @@ from crewline.publisher import Publisher, Route
 from crewline.timekeeping import Clock
 from crewline.v1 import events_pb2
 from matcher.adapters.claim_terms import ClaimTerms
+from matcher.adapters.metrics import ClaimMetrics
 from matcher.settings import MatcherSettings
 
 SERVICE = "matcher"
@@ -45,9 +47,17 @@ class Deps:
     publisher: Publisher
     signer: TokenSigner | None  # None when no signing key is configured
     claim_terms: ClaimTerms  # what a claim on a task would be granted under, cached
+    metrics: ClaimMetrics
 
     @classmethod
-    def build(cls, *, pool: asyncpg.Pool, clock: Clock, settings: MatcherSettings) -> Deps:
+    def build(
+        cls,
+        *,
+        pool: asyncpg.Pool,
+        clock: Clock,
+        settings: MatcherSettings,
+        registry: CollectorRegistry | None = None,  # the service's; a fresh one in tests
+    ) -> Deps:
         key = settings.token_signing_key
         return cls(
             pool=pool,
@@ -56,4 +66,5 @@ class Deps:
             publisher=Publisher(producer=SERVICE, routes=PUBLISHES),
             signer=TokenSigner(key) if key else None,
             claim_terms=ClaimTerms(),
+            metrics=ClaimMetrics(registry or CollectorRegistry(), SERVICE),
         )

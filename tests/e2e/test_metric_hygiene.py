@@ -140,6 +140,10 @@ async def test_the_traffic_made_labelled_series_to_check(pages: dict[str, str], 
     assert {s.labels["outcome"] for s in consumed.samples} >= {"applied"}
     if name == "matcher":
         assert "NOT_FOUND" in codes, codes
+        assert "crewline_matcher_claims" in families
+    if name == "ledger":
+        assert "crewline_ledger_postings" in families
+        assert "crewline_ledger_books_balanced" in families
 
 
 def test_the_rules_catch_ids_units_and_misnamed_counters() -> None:

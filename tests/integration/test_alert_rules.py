@@ -26,6 +26,8 @@ from crewline.outbox import OutboxRelay
 from crewline.settings import KafkaSettings
 from crewline.timekeeping import FakeClock
 from crewline.v1 import events_pb2
+from ledger.adapters.metrics import LedgerMetrics
+from matcher.adapters.metrics import ClaimMetrics
 from matcher.adapters.offer_hub import RESYNC, HubMetrics, OfferHub
 
 from stack import ROOT, eventually, free_port
@@ -116,12 +118,15 @@ def test_every_alert_has_a_test_where_it_fires_and_one_where_it_does_not() -> No
 
 
 def exported(service: str) -> set[str]:
-    """Every sample name the service may export: the kernel's metrics, and the matcher's
-    offer streams."""
+    """Every sample name the service may export: the kernel's metrics, the matcher's
+    claims and offer streams, and the ledger's postings and books."""
     metrics = Metrics.create(service)
     registry: CollectorRegistry = metrics.registry
     if service == "matcher":
         HubMetrics(registry, service)
+        ClaimMetrics(registry, service)
+    if service == "ledger":
+        LedgerMetrics(registry, service)
     names: set[str] = set()
     for family in registry.collect():
         names.add(family.name)
@@ -142,6 +147,21 @@ def test_the_rules_watch_metrics_the_services_export() -> None:
             assert having == ["matcher"], pattern
         else:  # a kernel metric: every service has it
             assert having == list(SERVICES), (pattern, having)
+
+
+def test_the_rules_name_in_full_only_metrics_their_service_exports() -> None:
+    """A metric named in full (one service's own, like the ledger's books) is exported
+    by the service its prefix names."""
+    exprs = [r["expr"] for g in load("alerts.yml")["groups"] for r in g["rules"]]
+    named = {
+        name
+        for expr in exprs
+        for name in re.findall(r"\bcrewline_[a-z0-9_]+", re.sub(r'__name__=~"[^"]+"', "", expr))
+    }
+    assert "crewline_ledger_books_balanced" in named
+    for name in sorted(named):
+        [service] = [s for s in SERVICES if name.startswith(f"crewline_{s}_")]
+        assert name in exported(service), name
 
 
 async def test_outbox_backlog_and_age_grow_while_kafka_is_away(pool: asyncpg.Pool) -> None:

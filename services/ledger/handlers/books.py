@@ -70,7 +70,9 @@ async def get_earnings(contractor_id: str | None, caller: Principal, deps: Deps)
 
 async def verify_books(deps: Deps) -> BooksReport:
     async with deps.pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-        return await books.books_report(conn, now=deps.clock.now())
+        report = await books.books_report(conn, now=deps.clock.now())
+    deps.metrics.verified(report)
+    return report
 
 
 async def reverse(transaction_id: str, memo: str, deps: Deps) -> JournalTransaction:
@@ -85,8 +87,9 @@ async def reverse(transaction_id: str, memo: str, deps: Deps) -> JournalTransact
         txn = postings.reversal(
             original, transaction_id=uuid.uuid4(), now=deps.clock.now(), memo=memo
         )
-        if await journal.post(conn, txn):
-            return txn
-        earlier = await journal.transaction_by_source(conn, txn.source)
-        assert earlier is not None
-        return earlier
+        if not await journal.post(conn, txn):
+            earlier = await journal.transaction_by_source(conn, txn.source)
+            assert earlier is not None
+            return earlier
+    deps.metrics.posted(txn.kind)  # committed
+    return txn

@@ -48,7 +48,9 @@ async def on_submission_accepted(
     posted, referred_by = await journal.accept(
         conn, work, txn, _pay_posted(deps, txn, work.contractor_id)
     )
-    if not posted:
+    if posted:
+        deps.metrics.posted(txn.kind)
+    else:
         log.info("pay_already_posted", submission_id=work.submission_id)
     if referred_by is not None:
         await _post_referral(
@@ -78,7 +80,9 @@ async def on_bonus_granted(
     txn = postings.bonus(
         granted, fee_bps=deps.settings.fee_bps, transaction_id=uuid.uuid4(), now=deps.clock.now()
     )
-    if not await journal.post(conn, txn, _pay_posted(deps, txn, granted.contractor_id)):
+    if await journal.post(conn, txn, _pay_posted(deps, txn, granted.contractor_id)):
+        deps.metrics.posted(txn.kind)
+    else:
         log.info("bonus_already_posted", bonus_id=granted.bonus_id)
 
 
@@ -93,7 +97,9 @@ async def on_claim_settled(
     txn = postings.settlement(
         settled, fee_bps=deps.settings.fee_bps, transaction_id=uuid.uuid4(), now=deps.clock.now()
     )
-    if not await journal.post(conn, txn, _pay_posted(deps, txn, settled.contractor_id)):
+    if await journal.post(conn, txn, _pay_posted(deps, txn, settled.contractor_id)):
+        deps.metrics.posted(txn.kind)
+    else:
         log.info("settlement_already_posted", claim_id=settled.claim_id)
 
 
@@ -120,5 +126,7 @@ async def _post_referral(conn: asyncpg.Connection, referral: Referral, deps: Dep
     )
     if txn is None:
         return
-    if not await journal.post(conn, txn, _pay_posted(deps, txn, referral.referred_by)):
+    if await journal.post(conn, txn, _pay_posted(deps, txn, referral.referred_by)):
+        deps.metrics.posted(txn.kind)
+    else:
         log.info("referral_already_posted", contractor_id=referral.contractor_id)

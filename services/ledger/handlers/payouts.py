@@ -14,6 +14,7 @@ from crewline.log import get_logger
 from ledger.adapters import journal, payouts
 from ledger.deps import Deps
 from ledger.domain import postings
+from ledger.domain.model import PostingKind
 from ledger.domain.payouts import PayoutBatch, RunPayoutBatch, pays_out
 
 log = get_logger(__name__)
@@ -30,7 +31,9 @@ async def run_payout_batch(cmd: RunPayoutBatch, deps: Deps) -> PayoutBatch:
             return batch
         for contractor_id in await payouts.pending(conn, cmd.batch_id):
             async with conn.transaction():
-                await _pay_out(conn, cmd, contractor_id, deps.clock.now())
+                paid = await _pay_out(conn, cmd, contractor_id, deps.clock.now())
+            if paid:
+                deps.metrics.posted(PostingKind.PAYOUT)  # committed
         await payouts.complete(conn, cmd.batch_id, deps.clock.now())
         done = await payouts.batch(conn, cmd.batch_id)
     assert done is not None
@@ -42,16 +45,16 @@ async def run_payout_batch(cmd: RunPayoutBatch, deps: Deps) -> PayoutBatch:
 
 async def _pay_out(
     conn: asyncpg.Connection, cmd: RunPayoutBatch, contractor_id: str, now: datetime
-) -> None:
+) -> bool:
     """All or nothing for one contractor: the whole balance moves, and the payout is
     recorded, in this one transaction; or, when the balance fell below the threshold
-    meanwhile (another batch paid it), the payout is skipped."""
+    meanwhile (another batch paid it), the payout is skipped. Whether it was booked."""
     balance = await payouts.lock_pending(conn, cmd.batch_id, contractor_id, cmd.threshold.currency)
     if balance is None:
-        return  # another run of this batch paid it
+        return False  # another run of this batch paid it
     if not pays_out(balance, cmd.threshold):
         await payouts.settle(conn, cmd.batch_id, contractor_id, amount=None, transaction_id=None)
-        return
+        return False
     txn = postings.payout(
         batch_id=cmd.batch_id,
         contractor_id=contractor_id,
@@ -64,6 +67,7 @@ async def _pay_out(
     await payouts.settle(
         conn, cmd.batch_id, contractor_id, amount=balance, transaction_id=txn.transaction_id
     )
+    return True
 
 
 async def get_payout_batch(batch_id: str, deps: Deps) -> PayoutBatch:

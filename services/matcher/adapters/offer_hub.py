@@ -16,6 +16,7 @@ a fresh snapshot. Losing the LISTEN connection resyncs every stream the same way
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
-from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from crewline.aio import Backoff, sleep_unless
 from crewline.health import WorkerHealth
@@ -45,6 +46,8 @@ _SIGNAL_NAMES = {
     offer_signals.PROJECT: "project_changed",
     offer_signals.PROJECT_CLOSED: "project_closed",
 }
+# A burst is handled in milliseconds; seconds mean the hub (or PostgreSQL) falls behind.
+_FANOUT_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
 class ResyncNeeded:
@@ -98,6 +101,16 @@ class HubMetrics:
             "Messages waiting in the open streams' buffers, all streams together",
             registry=registry,
         )
+        self.fanout = Histogram(
+            f"{p}_offer_fanout_seconds",
+            "For each burst of notifications that queued offer stream messages (offers or"
+            " withdrawals): from when this replica took in the burst's first notification"
+            " (PostgreSQL sends it when the change commits) to when the burst's last"
+            " message was queued on its stream. One observation per burst; the transit"
+            " from PostgreSQL to the replica is not included",
+            buckets=_FANOUT_BUCKETS,
+            registry=registry,
+        )
         self.fullest = Gauge(
             f"{p}_offer_stream_buffer_max_fill_ratio",
             "How full the fullest stream's buffer is (1: it overflows at the next message)",
@@ -139,6 +152,8 @@ class OfferHub:
         self._metrics.watch(self._open, buffer)
         self._stop = asyncio.Event()
         self._signals: list[str] = []
+        self._first_signal_at = 0.0  # perf_counter() when the pending burst began
+        self._queued = 0  # messages queued on streams so far: did a burst queue any?
         self._wake = asyncio.Event()
         self._by_contractor: dict[str, set[Stream]] = defaultdict(set)
         self._by_project: dict[str, set[Stream]] = defaultdict(set)
@@ -246,6 +261,7 @@ class OfferHub:
         try:
             stream.queue.put_nowait(item)
             self._metrics.messages.labels(kind).inc()
+            self._queued += 1
         except asyncio.QueueFull:
             self._resync(stream)
             self._metrics.overflows.inc()
@@ -317,7 +333,10 @@ class OfferHub:
                 self._wake.clear()
                 while self._signals and not self._stop.is_set():
                     batch, self._signals = self._signals, []
+                    began, queued = self._first_signal_at, self._queued
                     await self._handle(batch)
+                    if self._queued > queued:
+                        self._metrics.fanout.observe(time.perf_counter() - began)
                     self._health.ok(WORKER)
             if lost.is_set():
                 raise ConnectionError("the LISTEN connection closed")
@@ -326,6 +345,8 @@ class OfferHub:
                 await conn.close()
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        if not self._signals:
+            self._first_signal_at = time.perf_counter()
         self._signals.append(payload)
         self._wake.set()
 

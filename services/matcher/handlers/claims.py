@@ -119,12 +119,17 @@ async def claim_task(cmd: ClaimTask, deps: Deps) -> Granted:
                 assert claim is not None, "a grant is only made with the expected terms"
                 bind_contextvars(claim_id=str(claim_id))
                 payload = Payload(json=row["payload_json"], data=row["payload_bytes"])
+                deps.metrics.claimed("granted")
                 return Granted(claim, payload, row["instructions"], row["free_slots"])
             if outcome != "EXISTING":
-                raise refusal(outcome, cmd.task_id)
+                refused = refusal(outcome, cmd.task_id)  # the outcome is one of a fixed set
+                deps.metrics.claimed(outcome)
+                raise refused
+            deps.metrics.claimed("repeated")
             earlier = await repo.claim_with_work(conn, row["claim_id"])
             assert earlier is not None, "claim_task() found it under the request's lock"
             return Granted(earlier[0].answers(cmd), earlier[1], earlier[2], None)
+    deps.metrics.claimed("TERMS_CHANGED")
     raise Aborted(f"task {cmd.task_id}: its project kept changing; retry", reason="TERMS_CHANGED")
 
 
