@@ -116,6 +116,17 @@ class CtlError(click.ClickException):
         return self._exit_code
 
 
+def bad_lines(source: str, problems: list[str], *, nothing_done: str) -> CtlError:
+    """A file with bad lines: the first ten of them, one usage error, nothing applied."""
+    shown = "; ".join(problems[:10])
+    more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+    return CtlError(
+        f"{source}: {shown}{more}",
+        exit_code=ExitCode.USAGE,
+        hint=f"{nothing_done}; fix the lines and run it again",
+    )
+
+
 def describe(failure: RpcFailed) -> str:
     """One line: the status code, the details and the machine-readable reason."""
     reason = f" (reason: {failure.reason})" if failure.reason else ""

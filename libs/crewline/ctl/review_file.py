@@ -14,7 +14,7 @@ import click
 
 from crewline.ctl.api import MoneyRecord, RpcFailed
 from crewline.ctl.app import State, example, pass_state
-from crewline.ctl.errors import CtlError, ExitCode, describe
+from crewline.ctl.errors import ExitCode, bad_lines, describe
 from crewline.ctl.output import note, print_record, print_rows
 from crewline.ctl.submission_api import Submissions
 from crewline.ctl.submissions import money
@@ -153,13 +153,7 @@ def read_decisions(source: IO[str]) -> list[Decision]:
         except ValueError as err:
             problems.append(f"line {number}: {err}")
     if problems:
-        shown = "; ".join(problems[:10])
-        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
-        raise CtlError(
-            f"{source.name}: {shown}{more}",
-            exit_code=ExitCode.USAGE,
-            hint="nothing was applied; fix the lines and run it again",
-        )
+        raise bad_lines(source.name, problems, nothing_done="nothing was applied")
     return found
 
 

@@ -29,7 +29,7 @@ from rich.text import Text
 
 from crewline.ctl.api import RpcFailed
 from crewline.ctl.app import State, example, pass_state
-from crewline.ctl.errors import CtlError, ExitCode
+from crewline.ctl.errors import bad_lines
 from crewline.ctl.output import note, print_record
 from crewline.ctl.task_api import Tasks, TaskSpecRecord
 
@@ -102,13 +102,7 @@ def read_tasks(source: IO[str], key_field: str, prefix: str = "") -> list[Line]:
         seen[key] = number
         found.append(line)
     if problems:
-        shown = "; ".join(problems[:10])
-        more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
-        raise CtlError(
-            f"{source.name}: {shown}{more}",
-            exit_code=ExitCode.USAGE,
-            hint="nothing was submitted; fix the lines and run it again",
-        )
+        raise bad_lines(source.name, problems, nothing_done="nothing was submitted")
     return found
 
 
