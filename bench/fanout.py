@@ -3,30 +3,38 @@ a fifth of them not qualified for the project. Each round submits a batch of tas
 every eligible stream, the time from SubmitTasks returning until that stream received
 each task's offer.
 
-The streams live in WORKERS processes (spawned, each with its own event loop and gRPC
-channels), so one Python client is not the bottleneck. Their receipt times are
-time.monotonic(), which is CLOCK_MONOTONIC: one clock for every process on the host,
-so they compare with the submitting process's times.
+The streams are held by bench/streamgen, one Go process (built here with ``go build``),
+so the client costs the two shared cores little beside the matchers. It stamps each
+stream's first offer of a task with CLOCK_MONOTONIC, the clock time.monotonic() reads:
+one clock for every process on the host, so the stamps compare with this process's.
+
+PYSPY=<py-spy> adds a profile of each matcher over further rounds after the measured
+ones; STREAMGEN_CPU_PROFILE=<file> has streamgen write a Go CPU profile (go tool pprof).
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
+import json
 import os
+import shutil
+import subprocess
+import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import grpc
 
+from bench.claims import _profile, summarize_profile
 from bench.common import (
+    HOME,
+    ROOT,
     SETUP_CONCURRENCY,
     Stack,
     Summary,
@@ -38,20 +46,22 @@ from bench.common import (
     task_specs,
     wait_quiet,
 )
-from crewline.auth.credentials import bearer_metadata
 from crewline.client.errors import error_reason
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
-from crewline.v1 import project_pb2, work_service_pb2_grpc
-from crewline.v1 import work_service_pb2 as work_api
+from crewline.v1 import project_pb2
 from tools.demo_rpc import Metadata, bounded, call
 
 STREAMS = 5000
 INELIGIBLE_EVERY = 5  # contractor i is not qualified when i % 5 == 0: 20%
-WORKERS = 4  # client processes, 1,250 streams each
 STREAMS_PER_CHANNEL = 100  # one HTTP/2 connection per 100 streams
+READY_TIMEOUT = 120.0  # seconds for every stream to end its snapshot
+REPLY_LIMIT = 64 << 20  # bytes in one streamgen reply line (a round's receipts: ~1 MB)
+STREAMGEN = HOME / "bench" / "streamgen"
+GO = os.environ.get("GO", shutil.which("go") or "/usr/local/go/bin/go")
 ROUNDS, BATCH = 5, 10  # SubmitTasks calls, tasks per call
 THRESHOLD, GOOD, BAD = 80, 90, 40  # requirement >= 80; eligible hold 90, the others 40
 ROUND_TIMEOUT = 60.0
+PROFILE_SECONDS = 10  # py-spy per matcher, with PYSPY set, after the measured rounds
 
 
 @dataclass(frozen=True)
@@ -151,149 +161,116 @@ async def setup(stack: Stack) -> Setup:
     return Setup(client=client, project_id=project, tokens=tokens)
 
 
-# --- the client processes ------------------------------------------------------------
+# --- the client: bench/streamgen ----------------------------------------------------
 
 
-@dataclass
-class _State:
-    received: dict[str, list[tuple[int, float]]] = field(default_factory=lambda: defaultdict(list))
-    snapshot_ends: set[int] = field(default_factory=set)
-    kinds: Counter[str] = field(default_factory=Counter)
-    ended: dict[int, str] = field(default_factory=dict)
-    expected: int = 0
-    settled: asyncio.Event = field(default_factory=asyncio.Event)  # every stream ready or ended
-
-    def check(self) -> None:
-        if len(self.snapshot_ends | self.ended.keys()) >= self.expected:
-            self.settled.set()
-
-
-async def _stream(
-    index: int, stub: work_service_pb2_grpc.WorkServiceStub, token: str, project: str, s: _State
-) -> None:
-    request = work_api.StreamOffersRequest(project_id=project)
-    try:
-        async for message in stub.StreamOffers(request, metadata=bearer_metadata(token)):
-            kind = message.WhichOneof("event")
-            if kind == "changes":
-                at = time.monotonic()
-                for change in message.changes.changes:
-                    if change.WhichOneof("change") == "offered":
-                        s.received[change.offered.task_id].append((index, at))
-            elif kind == "snapshot_end":
-                s.snapshot_ends.add(index)
-                s.check()
-            s.kinds[str(kind)] += 1
-        s.ended[index] = "ended by the server"
-    except grpc.aio.AioRpcError as err:
-        s.ended[index] = f"{err.code().name}: {err.details()}"
-    s.check()
-
-
-async def _worker_main(conn: Connection, specs: list[tuple[int, str, str]], project: str) -> None:
-    s = _State(expected=len(specs))
-    loop = asyncio.get_running_loop()
-    channels: list[grpc.aio.Channel] = []
-    stubs: dict[str, list[work_service_pb2_grpc.WorkServiceStub]] = defaultdict(list)
-    per_target: Counter[str] = Counter()
-    tasks = []
-    for index, target, token in specs:
-        n = per_target[target]
-        per_target[target] += 1
-        if n % STREAMS_PER_CHANNEL == 0:  # a connection of its own, not a shared subchannel
-            channel = grpc.aio.insecure_channel(
-                target, options=[("grpc.use_local_subchannel_pool", 1)]
-            )
-            channels.append(channel)
-            stubs[target].append(work_service_pb2_grpc.WorkServiceStub(channel))
-        tasks.append(asyncio.create_task(_stream(index, stubs[target][-1], token, project, s)))
-    with suppress(TimeoutError):
-        await asyncio.wait_for(s.settled.wait(), 120)
-    conn.send(("ready", len(s.snapshot_ends), dict(s.ended)))
-    mine = [i for i, _, _ in specs if Setup.eligible(i)]
-    while True:
-        order: tuple[Any, ...] = await loop.run_in_executor(None, conn.recv)
-        if order[0] == "stop":
-            break
-        _, task_ids, timeout = order
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            got = [{i for i, _ in s.received.get(t, ())} for t in task_ids]
-            if all(len(g) >= len(mine) for g in got):
-                break
-            await asyncio.sleep(0.01)
-        conn.send(("round", {t: list(s.received.get(t, ())) for t in task_ids}, dict(s.ended)))
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    conn.send(("stopped", dict(s.kinds), dict(s.ended)))
-    await asyncio.gather(*(c.close() for c in channels))
-
-
-def _worker(conn: Connection, specs: list[tuple[int, str, str]], project: str) -> None:
-    asyncio.run(_worker_main(conn, specs, project))
+def build_streamgen() -> Path:
+    """``go build`` of bench/streamgen (Go's build cache makes a rebuild cheap)."""
+    STREAMGEN.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [GO, "build", "-o", str(STREAMGEN), "."], cwd=ROOT / "bench" / "streamgen", check=True
+    )
+    return STREAMGEN
 
 
 @dataclass
 class Fan:
-    pipes: list[Connection]
+    process: asyncio.subprocess.Process
     targets: list[str]
     opened_in: float
     client_pids: list[int]
 
+    async def order(self, order: dict[str, Any]) -> dict[str, Any]:
+        """Send streamgen one order; its one-line JSON reply."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(order).encode() + b"\n")
+        await self.process.stdin.drain()
+        return await self.reply()
+
+    async def reply(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
+        line = await self.process.stdout.readline()
+        if not line:
+            code = await self.process.wait()
+            raise RuntimeError(f"streamgen exited ({code}) without a reply")
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used, from /proc/<pid>/stat."""
+    """User + system CPU time a process (all its threads) has used, from /proc/<pid>/stat."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @asynccontextmanager
 async def streams(stack: Stack, setup: Setup, targets: list[str]) -> AsyncIterator[Fan]:
-    """STREAMS StreamOffers calls, contractor i on targets[i % len(targets)], held by WORKERS
-    processes; open (every snapshot ended) on entry, cancelled on exit."""
-    ctx = multiprocessing.get_context("spawn")
-    specs: list[list[tuple[int, str, str]]] = [[] for _ in range(WORKERS)]
-    for i, token in enumerate(setup.tokens):
-        specs[i % WORKERS].append((i, targets[i % len(targets)], token))
-    pipes, processes = [], []
-    started = time.monotonic()
-    for part in specs:
-        parent, child = ctx.Pipe()
-        p = ctx.Process(target=_worker, args=(child, part, setup.project_id), daemon=True)
-        p.start()
-        pipes.append(parent)
-        processes.append(p)
-    try:
-        ready = [await asyncio.to_thread(p.recv) for p in pipes]
-        opened_in = time.monotonic() - started
-        open_ = sum(r[1] for r in ready)
-        failed: dict[int, str] = {k: v for r in ready for k, v in r[2].items()}
-        print(
-            f"fanout: {open_}/{STREAMS} streams open (snapshot ended) in {opened_in:.1f}s"
-            f" across {len(targets)} replicas, {WORKERS} client processes"
-            + (f"; {len(failed)} failed, e.g. {next(iter(failed.values()))}" if failed else "")
+    """STREAMS StreamOffers calls, contractor i on targets[i % len(targets)], held by one
+    streamgen process; open (every snapshot ended) on entry, cancelled on exit."""
+    binary = await asyncio.to_thread(build_streamgen)
+    plan = {
+        "proto": "crewline/v1/work_service.proto",
+        "import_path": str(ROOT / "protos"),
+        "project_id": setup.project_id,
+        "streams_per_conn": STREAMS_PER_CHANNEL,
+        "ready_timeout": READY_TIMEOUT,
+        "cpu_profile": os.environ.get("STREAMGEN_CPU_PROFILE", ""),
+        "streams": [
+            {
+                "index": i,
+                "target": targets[i % len(targets)],
+                "token": token,
+                "eligible": Setup.eligible(i),
+            }
+            for i, token in enumerate(setup.tokens)
+        ],
+    }
+    with tempfile.TemporaryDirectory(prefix="fanout-") as tmp:
+        plan_file = Path(tmp) / "plan.json"  # the tokens: not on a command line
+        plan_file.write_text(json.dumps(plan))
+        started = time.monotonic()
+        process = await asyncio.create_subprocess_exec(
+            str(binary),
+            str(plan_file),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=REPLY_LIMIT,
         )
-        if open_ < STREAMS:
-            raise RuntimeError(f"only {open_} of {STREAMS} streams opened")
-        yield Fan(
-            pipes=pipes,
-            targets=targets,
-            opened_in=opened_in,
-            client_pids=[p.pid for p in processes if p.pid is not None],
-        )
-    finally:
-        kinds: Counter[str] = Counter()
-        for pipe in pipes:
-            with suppress(OSError, EOFError):
-                pipe.send(("stop",))
-                reply = await asyncio.to_thread(pipe.recv)
-                kinds.update(reply[1])
-        for p in processes:
-            await asyncio.to_thread(p.join, 30)
-            if p.is_alive():
-                p.kill()
-        print(f"fanout: streams closed; messages received by kind: {dict(kinds)}")
+        fan = Fan(process=process, targets=targets, opened_in=0.0, client_pids=[process.pid])
+        try:
+            ready = await fan.reply()
+            fan.opened_in = time.monotonic() - started
+            open_: int = ready["ready"]
+            failed: dict[str, str] = ready["ended"]
+            print(
+                f"fanout: {open_}/{STREAMS} streams open (snapshot ended) in"
+                f" {fan.opened_in:.1f}s across {len(targets)} replicas, one Go client process"
+                + (f"; {len(failed)} failed, e.g. {next(iter(failed.values()))}" if failed else "")
+            )
+            if open_ < STREAMS:
+                raise RuntimeError(f"only {open_} of {STREAMS} streams opened")
+            yield fan
+        finally:
+            kinds: dict[str, int] = {}
+            ended: dict[str, str] = {}
+            if process.returncode is None:
+                with suppress(OSError, RuntimeError, ValueError):
+                    reply = await asyncio.wait_for(fan.order({"stop": True}), 60)
+                    kinds, ended = reply["kinds"], reply["ended"]
+            try:
+                await asyncio.wait_for(process.wait(), 30)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+            print(
+                f"fanout: streams closed (streamgen exit {process.returncode}); messages"
+                f" received by kind: {kinds}"
+                + (
+                    f"; {len(ended)} ended early, e.g. {next(iter(ended.values()))}"
+                    if ended
+                    else ""
+                )
+            )
 
 
 async def measure(
@@ -301,7 +278,7 @@ async def measure(
 ) -> None:
     """``matchers``: name -> pid, for the CPU time each used during the rounds."""
     await wait_quiet()
-    groups = {**{n: [pid] for n, pid in matchers.items()}, "client processes": fan.client_pids}
+    groups = {**{n: [pid] for n, pid in matchers.items()}, "client (streamgen)": fan.client_pids}
     cpu = dict.fromkeys(groups, 0.0)
     busy = 0.0  # seconds from SubmitTasks to the last offer of each round
     latencies: list[float] = []
@@ -316,17 +293,16 @@ async def measure(
         task_ids = await submit_tasks(stack, setup.client, setup.project_id, specs)
         returned = time.monotonic()
         submit_ms.append((returned - sent) * 1000)
-        for pipe in fan.pipes:
-            pipe.send(("wait", task_ids, ROUND_TIMEOUT))
-        replies = [await asyncio.to_thread(p.recv) for p in fan.pipes]
+        reply = await fan.order({"wait": task_ids, "timeout": ROUND_TIMEOUT})
         busy += time.monotonic() - sent
         for n, pids in groups.items():
             cpu[n] += sum(cpu_seconds(p) for p in pids) - before[n]
         got: dict[str, dict[int, float]] = defaultdict(dict)
-        for reply in replies:
-            for task_id, receipts in reply[1].items():
-                for index, at in receipts:
-                    got[task_id].setdefault(index, at)  # the first offer of it on that stream
+        for task_id, receipts in reply["receipts"].items():
+            for index, ns in receipts:  # CLOCK_MONOTONIC, as time.monotonic()
+                got[task_id].setdefault(index, ns / 1e9)  # the first offer of it on that stream
+        if reply["ended"]:
+            print(f"fanout: round {r + 1}: {len(reply['ended'])} streams ended: {reply['ended']}")
         round_lat: list[float] = []
         for task_id in task_ids:
             for index, at in got[task_id].items():
@@ -342,6 +318,7 @@ async def measure(
             f"fanout: round {r + 1}: {BATCH} tasks -> {len(round_lat)} offers to eligible streams,"
             f" p50 {percentile(round_lat, 50) * 1000:.0f} ms, p99"
             f" {percentile(round_lat, 99) * 1000:.0f} ms, max {max(round_lat) * 1000:.0f} ms"
+            f" (first {min(round_lat) * 1000:.0f} ms)"
         )
         await asyncio.sleep(1)
     expected = ROUNDS * BATCH * len(eligible)
@@ -373,7 +350,29 @@ async def measure(
         f"p50 {percentile(submit_ms, 50):.0f} ms, max {max(submit_ms):.0f} ms",
     )
     summary.note(
-        f"fan-out client: {WORKERS} processes x {STREAMS // WORKERS} streams,"
+        f"fan-out client: one Go process (bench/streamgen) holding {STREAMS:,} streams,"
         f" {STREAMS_PER_CHANNEL} streams per HTTP/2 connection, on the same 2-core host as the"
-        " stack; receipt times include the client processes' own scheduling delay"
+        " stack; receipt times include the client's own scheduling delay"
     )
+    if os.environ.get("PYSPY"):
+        await profile(stack, setup, fan, matchers)
+
+
+async def profile(stack: Stack, setup: Setup, fan: Fan, matchers: dict[str, int]) -> None:
+    """py-spy on each matcher for PROFILE_SECONDS while rounds run back to back (not
+    counted in the figures: sampling slows the matchers); the shares per function."""
+    await wait_quiet()
+    raws = {n: HOME / "bench" / f"fanout-{n}.pyspy.txt" for n in matchers}
+    spies = {n: _profile(pid, PROFILE_SECONDS, raws[n]) for n, pid in matchers.items()}
+    rounds = 0
+    while any(spy is not None and spy.poll() is None for spy in spies.values()):
+        specs = task_specs(stack.name(f"fan-prof{rounds}"), BATCH, slots=1)
+        task_ids = await submit_tasks(stack, setup.client, setup.project_id, specs)
+        await fan.order({"wait": task_ids, "timeout": ROUND_TIMEOUT})
+        rounds += 1
+    for n, spy in spies.items():
+        if spy is not None and spy.wait() == 0 and raws[n].exists():
+            print(f"fanout: py-spy of matcher {n} over {rounds} rounds ({raws[n]}):")
+            print(summarize_profile(raws[n]))
+        else:
+            print(f"fanout: py-spy of matcher {n} failed")
