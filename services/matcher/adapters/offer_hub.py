@@ -85,6 +85,10 @@ class HubMetrics:
             ["kind"],
             registry=registry,
         )
+        # Bound once: a burst queues one message per offer per stream, thousands at a time.
+        self.message_kinds = {
+            k: self.messages.labels(k) for k in ("offered", "withdrawn", "resync")
+        }
         self.signals = Counter(
             f"{p}_offer_signals_total",
             "Notifications the hub handled, by kind",
@@ -260,7 +264,7 @@ class OfferHub:
         """Queue without waiting; a full queue becomes a single Resync marker."""
         try:
             stream.queue.put_nowait(item)
-            self._metrics.messages.labels(kind).inc()
+            self._metrics.message_kinds[kind].inc()
             self._queued += 1
         except asyncio.QueueFull:
             self._resync(stream)
@@ -276,7 +280,7 @@ class OfferHub:
             stream.queue.get_nowait()
         stream.queue.put_nowait(RESYNC)
         self._start_loading(stream)  # until its handler reads a fresh snapshot
-        self._metrics.messages.labels("resync").inc()
+        self._metrics.message_kinds["resync"].inc()
 
     def _offer(self, stream: Stream, offer: Offer) -> None:
         if stream.loading:

@@ -161,14 +161,21 @@ _WITHDRAWAL = {
 
 
 def offer_change(item: tuple[Offer, None] | tuple[uuid.UUID, WithdrawalReason]) -> api.OfferChange:
-    """One queued change of an offer stream (``offer_hub.StreamItem``, not a Resync)."""
+    """One queued change of an offer stream (``offer_hub.StreamItem``, not a Resync).
+    Callers copy it into their message and never change it (an offer's is cached)."""
     if item[1] is None:
         offer = item[0]
         assert isinstance(offer, Offer)
-        return api.OfferChange(offered=offer_to_pb(offer))
+        return _offered(offer)
     return api.OfferChange(
         withdrawn=api.OfferWithdrawn(task_id=str(item[0]), reason=_WITHDRAWAL[item[1]])
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _offered(offer: Offer) -> api.OfferChange:
+    """Cached like ``offer_to_pb``: built once for the thousands of streams it goes to."""
+    return api.OfferChange(offered=offer_to_pb(offer))
 
 
 @functools.lru_cache(maxsize=4096)

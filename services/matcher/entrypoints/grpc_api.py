@@ -47,7 +47,9 @@ class WorkServicer(api_grpc.WorkServiceServicer):
                 yield message
             while True:
                 try:
-                    first = await asyncio.wait_for(stream.queue.get(), keepalive)
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for makes a task per read.
+                    async with asyncio.timeout(keepalive):
+                        first = await stream.queue.get()
                 except TimeoutError:
                     now = timestamp(self._deps.clock.now())
                     yield api.StreamOffersResponse(keepalive=api.Keepalive(sent_at=now))
@@ -55,11 +57,13 @@ class WorkServicer(api_grpc.WorkServiceServicer):
                 batch = [first]  # and whatever else is queued: one message for the lot
                 while len(batch) < _CHANGES_PER_MESSAGE and not stream.queue.empty():
                     batch.append(stream.queue.get_nowait())
-                changes = [
-                    pb.offer_change(item) for item in batch if not isinstance(item, ResyncNeeded)
-                ]
+                response = api.StreamOffersResponse()
+                changes = response.changes.changes  # each change copied once, straight in
+                for item in batch:
+                    if not isinstance(item, ResyncNeeded):
+                        changes.append(pb.offer_change(item))
                 if changes:
-                    yield api.StreamOffersResponse(changes=api.OfferChanges(changes=changes))
+                    yield response
                 if any(isinstance(item, ResyncNeeded) for item in batch):
                     yield api.StreamOffersResponse(resync=api.Resync())
                     async for message in self._snapshot(stream, limit):
