@@ -31,6 +31,7 @@ async def bootstrap(settings: MatcherSettings, *, clock: Clock | None = None) ->
         service=SERVICE,
         worker_health=kit.worker_health,
         buffer=settings.offer_buffer,
+        coalesce=settings.offer_coalesce_seconds,
     )
     consumer = kit.consumer(
         topics=[TASKS_TOPIC, PROJECTS_TOPIC], routes=handlers.event_routes(deps)

@@ -18,6 +18,10 @@ class MatcherSettings:
     offer_buffer: int = 1000
     # An idle offer stream sends a keepalive this often.
     offer_keepalive_seconds: float = 15.0
+    # After a first notification, the hub gathers more for this long before it queues
+    # offers: the commits of one SubmitTasks (one per partition) then reach each stream as
+    # one message, not one each. A few ms of latency for far fewer writes per stream.
+    offer_coalesce_seconds: float = 0.02
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MatcherSettings:
@@ -32,4 +36,5 @@ class MatcherSettings:
             ),
             offer_buffer=env_int(env, "CREWLINE_OFFER_BUFFER", 1000),
             offer_keepalive_seconds=env_float(env, "CREWLINE_OFFER_KEEPALIVE_SECONDS", 15.0),
+            offer_coalesce_seconds=env_float(env, "CREWLINE_OFFER_COALESCE_SECONDS", 0.02),
         )

@@ -143,6 +143,7 @@ class OfferHub:
         service: str,
         worker_health: WorkerHealth,
         buffer: int = 1000,
+        coalesce: float = 0.0,
         connect: Callable[[str], Any] = asyncpg.connect,
     ) -> None:
         self._pool = pool
@@ -150,6 +151,7 @@ class OfferHub:
         self._clock = clock
         self._health = worker_health
         self._buffer = buffer
+        self._coalesce = coalesce  # seconds to gather notifications after the first
         self._connect = connect
         self._metrics = HubMetrics(registry, service)
         self._open: set[Stream] = set()
@@ -334,6 +336,8 @@ class OfferHub:
             self._health.ok(WORKER)
             while not self._stop.is_set() and not lost.is_set():
                 await self._wake.wait()
+                if self._coalesce > 0 and self._signals:
+                    await sleep_unless(self._stop, self._coalesce)  # let the burst gather
                 self._wake.clear()
                 while self._signals and not self._stop.is_set():
                     batch, self._signals = self._signals, []
