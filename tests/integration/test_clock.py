@@ -22,7 +22,7 @@ from crewline import clock
 from crewline.auth.credentials import new_operator_credential, sha256_hex
 from crewline.auth.principal import OPERATORS
 from crewline.clock import Deadline, DeadlineClock, DeadlineHandler, Scheduled
-from crewline.ctl.deadline_rpc import GrpcDeadlineOps
+from crewline.ctl.ops_rpc import GrpcOps
 from crewline.ctl.rpc import error_reason
 from crewline.edge import AccessPolicy
 from crewline.log import bound_contextvars
@@ -461,7 +461,7 @@ async def test_crewctl_calls_lists_and_rearms_through_the_real_service(
     ops: Ops, pool: asyncpg.Pool, metrics: Metrics, fake: FakeClock
 ) -> None:
     await dead_lettered(pool, metrics, fake, "lease/c1")
-    calls = GrpcDeadlineOps("dispatcher", ops.address, OPERATOR)
+    calls = GrpcOps("dispatcher", ops.address, OPERATOR)
     page = await asyncio.to_thread(calls.list_dead_lettered, "lease", 0, "")
     [record] = page["deadlines"]
     assert (record["ref"], record["state"], record["fired_at"]) == ("c1", "dead_lettered", None)

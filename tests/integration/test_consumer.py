@@ -24,7 +24,7 @@ from crewline.consumer import (
     ReplayOutcome,
 )
 from crewline.ctl.api import RpcFailed
-from crewline.ctl.deadletter_rpc import GrpcDeadLetterOps
+from crewline.ctl.ops_rpc import GrpcOps
 from crewline.dead_letters import Failure, classify
 from crewline.edge import AccessPolicy
 from crewline.errors import PermanentEventError
@@ -536,7 +536,7 @@ async def test_crewctl_lists_and_replays_through_a_service_built_by_the_kit(
     await runtime.server.start()
     try:
         await eventually(lambda: has_effect(effects, "end"))
-        calls = GrpcDeadLetterOps("ledger", f"127.0.0.1:{port}", OPERATOR)
+        calls = GrpcOps("ledger", f"127.0.0.1:{port}", OPERATOR)
         page = await asyncio.to_thread(calls.list_dead_letters, TASKS_TOPIC, 0, "")
         [record] = page["dead_letters"]
         assert (record["topic"], record["type"], record["replays"]) == (
@@ -562,7 +562,7 @@ async def test_crewctl_lists_and_replays_through_a_service_built_by_the_kit(
         with pytest.raises(RpcFailed) as bad:
             await asyncio.to_thread(calls.list_dead_letters, "tasks", 0, "")
         assert (bad.value.code, bad.value.details[:6]) == ("INVALID_ARGUMENT", "topic:")
-        stranger = GrpcDeadLetterOps("ledger", f"127.0.0.1:{port}", new_operator_credential())
+        stranger = GrpcOps("ledger", f"127.0.0.1:{port}", new_operator_credential())
         with pytest.raises(RpcFailed) as refused:
             await asyncio.to_thread(stranger.list_dead_letters, "", 0, "")
         assert refused.value.code == "UNAUTHENTICATED"

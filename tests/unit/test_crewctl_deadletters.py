@@ -14,10 +14,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from crewline.ctl import deadletters
 from crewline.ctl.api import RpcFailed
 from crewline.ctl.app import Wiring
-from crewline.ctl.deadletter_rpc import dead_letter_record
 from crewline.ctl.deadletters import DeadLetterPage, DeadLetterRecord, Replayed
 from crewline.ctl.errors import ExitCode
 from crewline.ctl.main import cli
+from crewline.ctl.ops_rpc import dead_letter_record
 from crewline.v1 import ops_service_pb2 as api
 
 AT = "2026-01-02T03:04:05Z"

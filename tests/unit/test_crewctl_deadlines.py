@@ -14,10 +14,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from crewline.ctl import deadlines
 from crewline.ctl.api import RpcFailed
 from crewline.ctl.app import Wiring
-from crewline.ctl.deadline_rpc import deadline_record, rearm_request
 from crewline.ctl.deadlines import DeadlinePage, DeadlineRecord, Rearmed
 from crewline.ctl.errors import ExitCode
 from crewline.ctl.main import cli
+from crewline.ctl.ops_rpc import deadline_record, rearm_request
 from crewline.v1 import ops_service_pb2 as api
 
 AT = "2026-01-02T03:04:05Z"

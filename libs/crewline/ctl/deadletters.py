@@ -62,9 +62,9 @@ OpsFactory = Callable[[str, str, str, "ClientTls | None"], DeadLetterOps]
 
 def grpc_ops(service: str, address: str, credential: str, tls: ClientTls | None) -> DeadLetterOps:
     """The real DeadLetterOps; gRPC imported only here, so --help stays quick."""
-    from crewline.ctl.deadletter_rpc import GrpcDeadLetterOps
+    from crewline.ctl.ops_rpc import GrpcOps
 
-    return GrpcDeadLetterOps(service, address, credential, tls=tls)
+    return GrpcOps(service, address, credential, tls=tls)
 
 
 # Tests replace it; the rest of crewctl's outside world is ``crewline.ctl.app.Wiring``.

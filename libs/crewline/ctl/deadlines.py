@@ -61,9 +61,9 @@ OpsFactory = Callable[[str, str, str, "ClientTls | None"], DeadlineOps]
 
 def grpc_ops(service: str, address: str, credential: str, tls: ClientTls | None) -> DeadlineOps:
     """The real DeadlineOps; gRPC imported only here, so --help stays quick."""
-    from crewline.ctl.deadline_rpc import GrpcDeadlineOps
+    from crewline.ctl.ops_rpc import GrpcOps
 
-    return GrpcDeadlineOps(service, address, credential, tls=tls)
+    return GrpcOps(service, address, credential, tls=tls)
 
 
 # Tests replace it; the rest of crewctl's outside world is ``crewline.ctl.app.Wiring``.

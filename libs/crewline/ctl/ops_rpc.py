@@ -1,6 +1,8 @@
-"""The kernel's OpsService for crewctl: dead-lettered deadlines, with the operator credential.
+"""The kernel's OpsService for crewctl (dead-lettered events and deadlines), with the
+operator credential.
 
-Protobuf stops here: replies become the records of ``crewline.ctl.deadlines``.
+Protobuf stops here: replies become the records of ``crewline.ctl.deadletters`` and
+``crewline.ctl.deadlines``.
 """
 
 from __future__ import annotations
@@ -9,11 +11,26 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from crewline.ctl.deadletters import DeadLetterPage, DeadLetterRecord, Replayed
 from crewline.ctl.deadlines import DeadlinePage, DeadlineRecord, Rearmed
 from crewline.ctl.pb import enum_word, timestamp_text
 from crewline.ctl.rpc import RPC_TIMEOUT, ops_calls
 from crewline.tls import ClientTls
 from crewline.v1 import ops_service_pb2 as api
+
+
+def dead_letter_record(pb: api.DeadLetter) -> DeadLetterRecord:
+    return {
+        "event_id": pb.event_id,
+        "topic": pb.topic,
+        "partition": pb.partition,
+        "offset": pb.offset,
+        "type": pb.type,
+        "error": pb.error,
+        "dead_at": timestamp_text(pb, "dead_at"),
+        "correlation_id": pb.correlation_id,
+        "replays": pb.replays,
+    }
 
 
 def deadline_record(pb: api.Deadline) -> DeadlineRecord:
@@ -40,8 +57,9 @@ def rearm_request(kind: str, ref: str, due_at: str | None) -> api.RearmDeadlineR
     return request
 
 
-class GrpcDeadlineOps:
-    """Calls one service's OpsService with ``authorization: Bearer <operator credential>``."""
+class GrpcOps:
+    """Calls one service's OpsService with ``authorization: Bearer <operator credential>``:
+    the ``DeadLetterOps`` and the ``DeadlineOps`` of crewctl's commands."""
 
     def __init__(
         self,
@@ -56,6 +74,23 @@ class GrpcDeadlineOps:
 
     def _call(self, method: str, request: Any) -> Any:
         return self._calls.call(method, request)
+
+    def list_dead_letters(self, topic: str, page_size: int, page_token: str) -> DeadLetterPage:
+        request = api.ListDeadLettersRequest(
+            topic=topic, page_size=page_size, page_token=page_token
+        )
+        reply = self._call("ListDeadLetters", request)
+        return {
+            "dead_letters": [dead_letter_record(d) for d in reply.dead_letters],
+            "next_page_token": reply.next_page_token,
+        }
+
+    def replay(self, event_id: str) -> Replayed:
+        reply = self._call("ReplayDeadLetter", api.ReplayDeadLetterRequest(event_id=event_id))
+        return {
+            "outcome": enum_word(api.ReplayOutcome.DESCRIPTOR, reply.outcome) or "unknown",
+            "dead_letter": dead_letter_record(reply.dead_letter),
+        }
 
     def list_dead_lettered(self, kind: str, page_size: int, page_token: str) -> DeadlinePage:
         request = api.ListDeadLetteredDeadlinesRequest(
