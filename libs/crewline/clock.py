@@ -53,7 +53,6 @@ from crewline.db import TRANSIENT_DB_ERRORS
 from crewline.health import WorkerHealth
 from crewline.log import bound_contextvars, current_correlation_id, get_logger
 from crewline.metrics import Metrics
-from crewline.retention import pruned_rows
 from crewline.timekeeping import Clock
 
 log = get_logger(__name__)
@@ -293,7 +292,7 @@ class DeadlineClock:
         self._retry_max = retry_max
         self._retention = retention
         self._prune_batch = prune_batch
-        self._pruned = pruned_rows(metrics)
+        self._pruned = metrics.rows_pruned
         self._pruned.labels("deadlines")  # shown at 0 before the first deletion
         self._maintenance_interval = maintenance_interval
         self._name = name

@@ -49,6 +49,7 @@ class Metrics:
     worker_failures: Counter
     worker_healthy: Gauge
     ready: Gauge
+    rows_pruned: Counter
 
     @classmethod
     def create(cls, service: str) -> Metrics:
@@ -177,6 +178,12 @@ class Metrics:
                 f"{p}_ready",
                 "1 while the readiness health check says SERVING, 0 otherwise (starting,"
                 " PostgreSQL away, a worker failing)",
+                registry=reg,
+            ),
+            rows_pruned=Counter(
+                f"{p}_retention_pruned_rows_total",
+                "Rows deleted once past their retention, by table",
+                ["table"],
                 registry=reg,
             ),
         )

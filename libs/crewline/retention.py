@@ -34,7 +34,6 @@ Rows deleted are counted in ``crewline_<service>_retention_pruned_rows_total{tab
 from __future__ import annotations
 
 import asyncio
-import weakref
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -43,7 +42,6 @@ import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
-from prometheus_client import CollectorRegistry, Counter
 
 from crewline.aio import sleep_unless
 from crewline.db import TRANSIENT_DB_ERRORS
@@ -185,29 +183,6 @@ class KafkaRecordGuard:
         return self._safe
 
 
-_COUNTERS: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
-
-
-def pruned_rows(metrics: Metrics) -> Counter:
-    """The service's ``retention_pruned_rows_total{table}`` counter, made once per registry.
-
-    Made here rather than in ``Metrics`` so that the pruners (this module's and the
-    deadline clock's) share it; its prefix is the service's, read off a kernel metric.
-    """
-    counter = _COUNTERS.get(metrics.registry)
-    if counter is None:
-        [backlog] = metrics.outbox_backlog.describe()
-        prefix = backlog.name.removesuffix("_outbox_backlog_events")
-        counter = Counter(
-            f"{prefix}_retention_pruned_rows_total",
-            "Rows deleted once past their retention, by table",
-            ["table"],
-            registry=metrics.registry,
-        )
-        _COUNTERS[metrics.registry] = counter
-    return counter
-
-
 class Pruner:
     """Runs ``jobs`` until stopped: a bounded batch per table per pass."""
 
@@ -230,7 +205,7 @@ class Pruner:
         self._jobs = tuple(jobs)
         self._batch_size = batch_size
         self._interval = interval
-        self._pruned = pruned_rows(metrics)
+        self._pruned = metrics.rows_pruned
         for job in self._jobs:
             self._pruned.labels(job.table)  # shown at 0 before the first deletion
         self._health = worker_health or WorkerHealth(metrics=metrics)
@@ -308,6 +283,5 @@ __all__ = [
     "PruneJob",
     "Pruner",
     "kernel_jobs",
-    "pruned_rows",
     "record_lifetime",
 ]
