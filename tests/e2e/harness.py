@@ -3,12 +3,15 @@ the test run's own. Tests talk to them only through gRPC and HTTP."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+from asyncio.subprocess import Process
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -41,6 +44,35 @@ SERVICES = ("dispatcher", "matcher", "ledger")
 # util-linux's setpriv sets that before exec; a preexec_fn would have to run Python
 # in a child forked while gRPC's threads run, which hung under load (seen here).
 _DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "TERM", "--"] if shutil.which("setpriv") else []
+
+
+def crewctl_process(*args: str, env: dict[str, str], cwd: Path = ROOT) -> Awaitable[Process]:
+    """``python -m crewline.ctl.main ARGS``, started with its output piped (not waited for)."""
+    return asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "crewline.ctl.main",
+        *args,
+        cwd=cwd,
+        env=env,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def run_crewctl(
+    *args: str, env: dict[str, str], cwd: Path = ROOT, timeout: float = 60
+) -> tuple[int, str, str]:
+    """crewctl run to its end: exit code, stdout, stderr (killed after ``timeout``)."""
+    proc = await crewctl_process(*args, env=env, cwd=cwd)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout=timeout)
+    except TimeoutError:
+        proc.kill()
+        raise
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
 
 
 @dataclass

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,8 +12,8 @@ from typing import Any
 import pytest
 
 from flow import unique
-from harness import SERVICES, Stack
-from stack import ROOT, free_port
+from harness import SERVICES, Stack, run_crewctl
+from stack import free_port
 
 EXIT_CREDENTIAL = 3
 EXIT_NOT_FOUND = 4
@@ -39,25 +37,8 @@ class Crewctl:
         return Crewctl({**self.env, **changes})
 
     async def __call__(self, *args: str) -> Outcome:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "crewline.ctl.main",
-            "--json",
-            *args,
-            cwd=ROOT,
-            env=self.env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        try:
-            out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-        except TimeoutError:
-            proc.kill()
-            raise
-        assert proc.returncode is not None
-        text = out.decode()
-        return Outcome(proc.returncode, json.loads(text) if text.strip() else None, err.decode())
+        code, out, err = await run_crewctl("--json", *args, env=self.env)
+        return Outcome(code, json.loads(out) if out.strip() else None, err)
 
     async def ok(self, *args: str) -> Any:
         """The JSON document of a command that must succeed."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +27,7 @@ from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
 from flow import unique
-from harness import SERVICES, Stack
+from harness import SERVICES, Stack, crewctl_process, run_crewctl
 from stack import eventually
 
 EXIT_REFUSED = 1
@@ -68,27 +67,10 @@ class Crewctl:
         return bearer(self.env["CREWLINE_CREDENTIAL"])
 
     def start(self, *args: str) -> Awaitable[asyncio.subprocess.Process]:
-        return asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "crewline.ctl.main",
-            *args,
-            cwd=self.cwd,
-            env=self.env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        return crewctl_process(*args, env=self.env, cwd=self.cwd)
 
     async def run(self, *args: str) -> Run:
-        proc = await self.start(*args)
-        try:
-            out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-        except TimeoutError:
-            proc.kill()
-            raise
-        assert proc.returncode is not None
-        return Run(proc.returncode, out.decode(), err.decode())
+        return Run(*await run_crewctl(*args, env=self.env, cwd=self.cwd))
 
     async def ok(self, *args: str) -> Run:
         done = await self.run(*args)

@@ -4,10 +4,8 @@ without the client certificate the call is refused at the handshake (exit 5)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,8 +15,8 @@ from test_tls import make_certs, running, tls_env
 from crewline.local_certs import LocalCerts
 
 from flow import unique
-from harness import ServiceProcess
-from stack import ROOT, run_secrets
+from harness import ServiceProcess, run_crewctl
+from stack import run_secrets
 
 EXIT_UNAVAILABLE = 5
 
@@ -36,20 +34,7 @@ async def dispatcher(crewctl_certs: LocalCerts, log_dir: Path) -> AsyncIterator[
 
 
 async def crewctl(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "crewline.ctl.main",
-        "--json",
-        *args,
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
+    return await run_crewctl("--json", *args, env=env)
 
 
 def client_env(dispatcher: ServiceProcess, certs: LocalCerts, tmp_path: Path) -> dict[str, str]:
