@@ -22,6 +22,9 @@ class MatcherSettings:
     # offers: the commits of one SubmitTasks (one per partition) then reach each stream as
     # one message, not one each. A few ms of latency for far fewer writes per stream.
     offer_coalesce_seconds: float = 0.02
+    # Group commit: at most this many ClaimTask calls go to PostgreSQL in one statement
+    # (those that arrived while the previous batch ran). 1 sends each on its own.
+    claim_batch_max: int = 64
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> MatcherSettings:
@@ -37,4 +40,5 @@ class MatcherSettings:
             offer_buffer=env_int(env, "CREWLINE_OFFER_BUFFER", 1000),
             offer_keepalive_seconds=env_float(env, "CREWLINE_OFFER_KEEPALIVE_SECONDS", 15.0),
             offer_coalesce_seconds=env_float(env, "CREWLINE_OFFER_COALESCE_SECONDS", 0.02),
+            claim_batch_max=env_int(env, "CREWLINE_CLAIM_BATCH_MAX", 64),
         )

@@ -8,9 +8,11 @@ eligibility refresh), so these tests exercise the claim path and the offer hub a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from datetime import timedelta
 
+import asyncpg
 import pytest
 
 from crewline.consumer import EventContext
@@ -23,6 +25,7 @@ from crewline.errors import (
 )
 from crewline.events import parse_envelope
 from crewline.money import Money
+from crewline.outbox import OutboxRow
 from crewline.pay_terms import Basis, PayTerms
 from crewline.protobuf import pay_terms_to_pb, requirement_to_pb, timestamp
 from crewline.qualifications import Comparator, Requirement
@@ -319,6 +322,82 @@ async def test_many_racing_for_the_last_slots_never_overfill(matcher_deps: Deps)
     assert len(granted) == 3 and len({g.contractor_id for g in granted}) == 3
     assert reasons == {"NO_FREE_SLOT"}
     assert all(isinstance(r, (model.Claim, DomainError)) for r in results)
+
+
+def batches(deps: Deps) -> tuple[float, float]:
+    """(batches sent, claims in them) so far, from the matcher's group-commit histogram."""
+    read = deps.metrics.registry.get_sample_value
+    return (
+        read("crewline_matcher_claim_batch_size_count") or 0.0,
+        read("crewline_matcher_claim_batch_size_sum") or 0.0,
+    )
+
+
+async def test_claims_that_arrive_together_share_a_commit_in_arrival_order(
+    matcher_deps: Deps,
+) -> None:
+    p = await project(matcher_deps, requirements=DERM)
+    t = await task(matcher_deps, p, slots=3)
+    await contractor(matcher_deps, "novice", derm=10)
+    assert (await refused(matcher_deps, "novice", t)).reason == "NOT_QUALIFIED"  # cache warm
+    racers = [await contractor(matcher_deps, f"c{i}", derm=90) for i in range(8)]
+    before = batches(matcher_deps)
+
+    # All reach the batcher before its first batch goes (nothing else awaits on the way):
+    # one statement, decided in arrival order as if one by one.
+    calls = [claim(matcher_deps, c, t, request=f"r-{c}") for c in racers]
+    calls += [
+        claim(matcher_deps, "c0", t, request="r-c0"),  # a copy of c0's request
+        claim(matcher_deps, "c1", t),  # c1 again, another request
+        claim(matcher_deps, "novice", t),
+    ]
+    results = await asyncio.gather(*calls, return_exceptions=True)
+
+    assert batches(matcher_deps) == (before[0] + 1, before[1] + len(calls))
+    granted = results[:3]
+    assert [r.contractor_id for r in granted if isinstance(r, model.Claim)] == ["c0", "c1", "c2"]
+    assert [getattr(r, "reason", r) for r in results[3:8]] == ["NO_FREE_SLOT"] * 5
+    assert results[8] == results[0]  # the same request: the same claim
+    assert [getattr(r, "reason", r) for r in results[9:]] == ["ALREADY_CLAIMED", "NOT_QUALIFIED"]
+    async with matcher_deps.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM claims") == 3
+        assert await conn.fetchval("SELECT free_slots FROM open_tasks WHERE task_id = $1", t) == 0
+    assert await outbox_types(matcher_deps.pool) == ["crewline.v1.ClaimGranted"] * 3
+
+
+async def test_a_batch_that_fails_as_a_whole_goes_again_one_claim_at_a_time(
+    matcher_deps: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One claim's error (here its event's id is taken, so the outbox insert fails) aborts
+    the batch's transaction: the others are applied again alone and granted."""
+    p = await project(matcher_deps, requirements=DERM)
+    tasks = [await task(matcher_deps, p) for _ in range(3)]
+    await claim(matcher_deps, await contractor(matcher_deps, "first", derm=90), tasks[0])
+    taken = (await matcher_deps.pool.fetchrow("SELECT event_id FROM outbox"))["event_id"]
+    await contractor(matcher_deps, "novice", derm=10)
+    for t in tasks[1:]:  # their terms cached: the three claims below reach the batcher at once
+        assert (await refused(matcher_deps, "novice", t)).reason == "NOT_QUALIFIED"
+    prepare = matcher_deps.publisher.prepare
+
+    def colliding(event: events_pb2.ClaimGranted) -> OutboxRow:
+        row = prepare(event)
+        return dataclasses.replace(row, event_id=taken) if event.contractor_id == "ben" else row
+
+    monkeypatch.setattr(matcher_deps.publisher, "prepare", colliding)
+    ana, ben, cyd = [await contractor(matcher_deps, c, derm=90) for c in ("ana", "ben", "cyd")]
+    splits = matcher_deps.metrics.batch_splits._value.get()
+    results = await asyncio.gather(
+        claim(matcher_deps, ana, tasks[1]),
+        claim(matcher_deps, ben, tasks[2]),
+        claim(matcher_deps, cyd, tasks[2]),
+        return_exceptions=True,
+    )
+
+    assert matcher_deps.metrics.batch_splits._value.get() == splits + 1
+    assert isinstance(results[0], model.Claim) and isinstance(results[2], model.Claim)
+    assert isinstance(results[1], asyncpg.UniqueViolationError)
+    holders = await matcher_deps.pool.fetch("SELECT contractor_id FROM claims")
+    assert sorted(r["contractor_id"] for r in holders) == ["ana", "cyd", "first"]
 
 
 async def test_offers_follow_eligibility_priority_and_age(

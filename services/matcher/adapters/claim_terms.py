@@ -45,13 +45,15 @@ class ClaimTerms:
         self._project_of: LRUCache[uuid.UUID, str] = LRUCache(tasks)
         self._projects: LRUCache[str, Expected] = LRUCache(projects)
 
-    async def expected(self, conn: asyncpg.Connection, task_id: uuid.UUID) -> Expected | None:
+    async def expected(
+        self, db: asyncpg.Pool | asyncpg.Connection, task_id: uuid.UUID
+    ) -> Expected | None:
         """The task's project as last seen; None for an unknown task."""
         project_id = self._project_of.get(task_id)
         found = self._projects.get(project_id) if project_id is not None else None
         if found is not None:
             return found
-        row = await conn.fetchrow(
+        row = await db.fetchrow(
             "SELECT t.project_id, p.client_id, p.revision, p.claim_timeout_seconds,"
             " p.terms_version, p.terms_basis, p.rate_currency, p.rate_minor, p.max_paid_seconds"
             " FROM open_tasks t JOIN projects p ON p.project_id = t.project_id"

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 # Every answer ClaimTask gives: a grant, a repeat of a request already granted (its
 # claim again, nothing new), or the reason a claim was refused (the ErrorInfo reason
@@ -39,6 +39,19 @@ class ClaimMetrics:
         )
         for outcome in CLAIM_OUTCOMES:
             self.claims.labels(outcome)
+        self.batch_size = Histogram(
+            f"{p}_claim_batch_size",
+            "ClaimTask calls sent to PostgreSQL together, in one statement and one commit"
+            " (group commit: the calls that arrived while the previous batch ran)",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+            registry=registry,
+        )
+        self.batch_splits = Counter(
+            f"{p}_claim_batch_splits_total",
+            "Claim batches PostgreSQL failed as a whole (a deadlock with another replica's"
+            " batch, or one claim's error), then applied again one claim at a time",
+            registry=registry,
+        )
 
     def claimed(self, outcome: str) -> None:
         self.claims.labels(outcome).inc()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -171,42 +172,68 @@ async def add_open_task(
     return bool(added)
 
 
-async def claim(
-    conn: asyncpg.Connection,
-    *,
-    claim_id: uuid.UUID,
-    task_id: uuid.UUID,
-    contractor_id: str,
-    request_id: str,
-    now: datetime,
-    expected: Expected | None,
-    proposed: Claim | None,
-    event: OutboxRow | None,
-) -> asyncpg.Record:
+@dataclass(frozen=True)
+class ClaimRequest:
+    """One ClaimTask's arguments to ``claim_task()``. ``proposed`` is the claim (and its
+    lease) the event announces, built from ``expected``; both None for an unknown task."""
+
+    claim_id: uuid.UUID
+    task_id: uuid.UUID
+    contractor_id: str
+    request_id: str
+    now: datetime
+    expected: Expected | None
+    proposed: Claim | None
+    event: OutboxRow | None
+
+    def arguments(self) -> tuple[object, ...]:
+        """claim_task()'s fifteen arguments, in order."""
+        expected, proposed, event = self.expected, self.proposed, self.event
+        return (
+            self.claim_id,
+            self.task_id,
+            self.contractor_id,
+            self.request_id,
+            self.now,
+            expected.project_id if expected else None,
+            expected.revision if expected else None,
+            event.event_id if event else None,
+            event.topic if event else None,
+            event.key if event else None,
+            event.envelope if event else None,
+            event.correlation_id if event else None,
+            proposed.lease_seconds if proposed else None,
+            proposed.deadline_at if proposed else None,
+            proposed.max_deadline_at if proposed else None,
+        )
+
+
+_CLAIM_ARGS = ", ".join(f"${i}" for i in range(1, 16))
+
+
+async def claim(conn: asyncpg.Connection, request: ClaimRequest) -> asyncpg.Record:
     """Every check, the grant and its event in one statement (the claim_task() SQL
-    function), committed on its own: one round trip. ``proposed`` is the claim (and its
-    lease) the event announces, built from ``expected``."""
-    row = await conn.fetchrow(
-        "SELECT * FROM claim_task($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,"
-        " $13, $14, $15)",
-        claim_id,
-        task_id,
-        contractor_id,
-        request_id,
-        now,
-        expected.project_id if expected else None,
-        expected.revision if expected else None,
-        event.event_id if event else None,
-        event.topic if event else None,
-        event.key if event else None,
-        event.envelope if event else None,
-        event.correlation_id if event else None,
-        proposed.lease_seconds if proposed else None,
-        proposed.deadline_at if proposed else None,
-        proposed.max_deadline_at if proposed else None,
-    )
+    function), committed on its own: one round trip."""
+    row = await conn.fetchrow(f"SELECT * FROM claim_task({_CLAIM_ARGS})", *request.arguments())
     assert row is not None, "claim_task() always returns one row"
     return row
+
+
+async def claim_many(
+    conn: asyncpg.Connection, requests: Sequence[ClaimRequest]
+) -> list[asyncpg.Record]:
+    """``claim`` for each request, in order, in one statement and one transaction
+    (claim_tasks(): group commit); their rows, in the same order."""
+    columns = list(zip(*(r.arguments() for r in requests), strict=True))
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT * FROM claim_tasks($1::uuid[], $2::uuid[], $3::text[], $4::text[],"
+        " $5::timestamptz[], $6::text[], $7::bigint[], $8::uuid[], $9::text[], $10::bytea[],"
+        " $11::bytea[], $12::text[], $13::integer[], $14::timestamptz[], $15::timestamptz[])"
+        " ORDER BY ord",
+        *columns,
+    )
+    assert len(rows) == len(requests), "claim_tasks() returns one row per claim"
+    return rows
 
 
 async def claim_with_work(

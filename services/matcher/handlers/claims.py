@@ -71,37 +71,39 @@ async def claim_task(cmd: ClaimTask, deps: Deps) -> Granted:
     lease: deadline and maximum, from the project's claim timeout) is built beforehand
     from the project revision the task is expected to be granted under; the statement
     refuses (STALE) if that is out of date, and the next attempt uses the one it returned.
+    Claims that arrive together share a statement and a commit (``deps.claims``: group
+    commit), each decided in arrival order exactly as it would be alone.
     """
     bind_contextvars(task_id=str(cmd.task_id), contractor_id=cmd.contractor_id)
     now = deps.clock.now()
     claim_id = uuid.uuid4()
-    async with deps.pool.acquire() as conn:
-        expected = await deps.claim_terms.expected(conn, cmd.task_id)
-        for _attempt in range(_ATTEMPTS):
-            claim = None
-            if expected is not None:
-                deadline, maximum = lease(
-                    granted_at=now,
-                    claim_timeout_seconds=expected.claim_timeout_seconds,
-                    terms=expected.terms,
-                )
-                claim = Claim(
-                    claim_id=claim_id,
-                    task_id=cmd.task_id,
-                    contractor_id=cmd.contractor_id,
-                    request_id=cmd.request_id,
-                    project_id=expected.project_id,
-                    client_id=expected.client_id,
-                    status=ClaimStatus.ACTIVE,
-                    terms=expected.terms,
-                    version=1,
-                    granted_at=now,
-                    lease_seconds=expected.claim_timeout_seconds,
-                    deadline_at=deadline,
-                    max_deadline_at=maximum,
-                )
-            row = await repo.claim(
-                conn,
+    expected = await deps.claim_terms.expected(deps.pool, cmd.task_id)
+    for _attempt in range(_ATTEMPTS):
+        claim = None
+        if expected is not None:
+            deadline, maximum = lease(
+                granted_at=now,
+                claim_timeout_seconds=expected.claim_timeout_seconds,
+                terms=expected.terms,
+            )
+            claim = Claim(
+                claim_id=claim_id,
+                task_id=cmd.task_id,
+                contractor_id=cmd.contractor_id,
+                request_id=cmd.request_id,
+                project_id=expected.project_id,
+                client_id=expected.client_id,
+                status=ClaimStatus.ACTIVE,
+                terms=expected.terms,
+                version=1,
+                granted_at=now,
+                lease_seconds=expected.claim_timeout_seconds,
+                deadline_at=deadline,
+                max_deadline_at=maximum,
+            )
+        # Group-committed with the claims that arrive while the previous batch runs.
+        row = await deps.claims.submit(
+            repo.ClaimRequest(
                 claim_id=claim_id,
                 task_id=cmd.task_id,
                 contractor_id=cmd.contractor_id,
@@ -111,24 +113,26 @@ async def claim_task(cmd: ClaimTask, deps: Deps) -> Granted:
                 proposed=claim,
                 event=deps.publisher.prepare(pb.claim_granted(claim)) if claim else None,
             )
-            outcome = row["outcome"]
-            if outcome == "STALE":
-                expected = deps.claim_terms.learn(cmd.task_id, row)
-                continue
-            if outcome == "GRANTED":
-                assert claim is not None, "a grant is only made with the expected terms"
-                bind_contextvars(claim_id=str(claim_id))
-                payload = Payload(json=row["payload_json"], data=row["payload_bytes"])
-                deps.metrics.claimed("granted")
-                return Granted(claim, payload, row["instructions"], row["free_slots"])
-            if outcome != "EXISTING":
-                refused = refusal(outcome, cmd.task_id)  # the outcome is one of a fixed set
-                deps.metrics.claimed(outcome)
-                raise refused
-            deps.metrics.claimed("repeated")
+        )
+        outcome = row["outcome"]
+        if outcome == "STALE":
+            expected = deps.claim_terms.learn(cmd.task_id, row)
+            continue
+        if outcome == "GRANTED":
+            assert claim is not None, "a grant is only made with the expected terms"
+            bind_contextvars(claim_id=str(claim_id))
+            payload = Payload(json=row["payload_json"], data=row["payload_bytes"])
+            deps.metrics.claimed("granted")
+            return Granted(claim, payload, row["instructions"], row["free_slots"])
+        if outcome != "EXISTING":
+            refused = refusal(outcome, cmd.task_id)  # the outcome is one of a fixed set
+            deps.metrics.claimed(outcome)
+            raise refused
+        deps.metrics.claimed("repeated")
+        async with deps.pool.acquire() as conn:
             earlier = await repo.claim_with_work(conn, row["claim_id"])
-            assert earlier is not None, "claim_task() found it under the request's lock"
-            return Granted(earlier[0].answers(cmd), earlier[1], earlier[2], None)
+        assert earlier is not None, "claim_task() found it under the request's lock"
+        return Granted(earlier[0].answers(cmd), earlier[1], earlier[2], None)
     deps.metrics.claimed("TERMS_CHANGED")
     raise Aborted(f"task {cmd.task_id}: its project kept changing; retry", reason="TERMS_CHANGED")
 
