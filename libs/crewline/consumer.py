@@ -261,27 +261,42 @@ class EventConsumer:
         if len(records) == 1:
             return [await self.apply(records[0])]
         started = time.perf_counter()
-        done: list[tuple[ConsumerRecord[bytes, bytes], envelope_pb2.EventEnvelope | None, str]]
-        try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                done = [(r, *await self._apply_in_group(conn, r)) for r in records]
-        except _GroupFailed:
-            return [await self.apply(r) for r in records]
+        parsed: list[
+            tuple[ConsumerRecord[bytes, bytes], envelope_pb2.EventEnvelope, Message | None]
+        ] = []
+        for record in records:
+            try:
+                env = parse_envelope(record.value)
+                parsed.append((record, env, self._types.unpack(env)))
+            except MalformedEvent:
+                return [await self.apply(r) for r in records]  # ``apply`` dead-letters it
+        done: list[tuple[ConsumerRecord[bytes, bytes], envelope_pb2.EventEnvelope, str]]
+        if all(payload is None for _, _, payload in parsed):
+            # None is ours (e.g. the ledger and ClaimGranted): nothing to apply or record.
+            done = [(record, env, "ignored") for record, env, _ in parsed]
+        else:
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    done = [
+                        (r, env, await self._apply_in_group(conn, r, env, p))
+                        for r, env, p in parsed
+                    ]
+            except _GroupFailed:
+                return [await self.apply(r) for r in records]
         share = (time.perf_counter() - started) / len(records)
         for record, env, outcome in done:
             self._account(record, env, outcome, share, group=len(records))
         return [outcome for _, _, outcome in done]
 
     async def _apply_in_group(
-        self, conn: asyncpg.Connection, record: ConsumerRecord[bytes, bytes]
-    ) -> tuple[envelope_pb2.EventEnvelope | None, str]:
-        try:
-            env = parse_envelope(record.value)
-            payload = self._types.unpack(env)
-        except MalformedEvent:
-            raise _GroupFailed from None  # ``apply`` dead-letters it
+        self,
+        conn: asyncpg.Connection,
+        record: ConsumerRecord[bytes, bytes],
+        env: envelope_pb2.EventEnvelope,
+        payload: Message | None,
+    ) -> str:
         if payload is None:
-            return env, "ignored"
+            return "ignored"
         ctx = _context(env, topic=record.topic, partition=record.partition, offset=record.offset)
         with _bound(env):
             try:
@@ -290,7 +305,7 @@ class EventConsumer:
                 if classify(exc) is Failure.TRANSIENT:
                     raise
                 raise _GroupFailed from None  # ``apply`` retries or dead-letters it
-        return env, "applied" if applied else "duplicate"
+        return "applied" if applied else "duplicate"
 
     async def _apply_in(
         self,
@@ -323,8 +338,10 @@ class EventConsumer:
         if env is None:
             return
         self._metrics.event_handling.labels(topic, env.type).observe(elapsed)
+        # Another consumer's events (the ledger sees every ClaimGranted) are not news.
+        emit = log.debug if outcome == "ignored" else log.info
         with _bound(env):
-            log.info(
+            emit(
                 "event_consumed",
                 outcome=outcome,
                 topic=record.topic,

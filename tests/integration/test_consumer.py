@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from google.protobuf.message import Message
 
 from crewline import dead_letters, errors
@@ -201,6 +201,33 @@ async def test_a_poisoned_event_in_a_group_is_dead_lettered_alone_and_the_rest_a
     outcomes = await effects.fetch("SELECT outcome, count(*) AS n FROM inbox GROUP BY outcome")
     assert {r["outcome"]: r["n"] for r in outcomes} == {"applied": 40}
     assert [d.error for d in await all_dead_letters(effects)] == ["ValueError: handler bug"]
+
+
+def record_at(offset: int, value: bytes) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(TASKS_TOPIC, 0, offset, 0, 0, b"k", value, None, 1, len(value), ())
+
+
+async def test_a_group_of_events_none_of_which_are_routed_here_needs_no_database(
+    kafka: KafkaSettings, metrics: Metrics
+) -> None:
+    """The ledger reads the claims topic for ClaimSettled and passes over every
+    ClaimGranted: a poll of those alone opens no transaction (here: a closed pool)."""
+    closed = await asyncpg.create_pool("postgresql://nobody@127.0.0.1:1/none", min_size=0)
+    await closed.close()
+    consumer = EventConsumer(
+        group_id="test",
+        topics=[TASKS_TOPIC],
+        routes={events_pb2.TaskPublished: record_effect},
+        pool=closed,
+        kafka=kafka,
+        metrics=metrics,
+        client_id="test-consumer",
+    )
+    granted = wrap(events_pb2.ClaimGranted(task_id="t"), producer="m", correlation_id="c")
+    others = [record_at(i, granted.SerializeToString()) for i in range(3)]
+    assert await consumer.apply_group(others) == ["ignored"] * 3
+    with pytest.raises(asyncpg.InterfaceError):  # one of ours among them: a transaction
+        await consumer.apply_group([*others, record_at(3, task_event("t1"))])
 
 
 # --- dead letters ----------------------------------------------------------------------

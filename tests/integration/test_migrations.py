@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import asyncpg
@@ -102,5 +103,28 @@ async def test_dispatcher_projects_migration_keeps_tasks_from_before_projects(
         assert (task["expires_at"] - task["created_at"]).days == 7
         assert (task["payload_json"], task["payload_bytes"], task["priority"]) == (None, None, 0)
         assert await pool.fetchval("SELECT reward_minor FROM submissions") == 900
+    finally:
+        await pool.close()
+
+
+async def test_a_pooled_connection_comes_back_without_the_callers_transaction_or_locks(
+    pg: PostgresSettings,
+) -> None:
+    """The pool skips asyncpg's reset query (one round trip per checkout): what it still
+    guarantees, and the migration lock, the one session-level lock, given back."""
+    pool = await create_pool(dataclasses.replace(pg, pool_max_size=1))
+    try:
+        await migrate(pool, component="kernel", directory=KERNEL_MIGRATIONS)
+        async with pool.acquire() as conn:
+            tx = conn.transaction()
+            await tx.start()
+            await conn.execute("SELECT pg_advisory_xact_lock(42)")
+            await conn.execute("CREATE TABLE left_open (x int)")
+            # Released without commit or rollback (a cancelled handler, say).
+        async with pool.acquire() as conn:  # the one connection again
+            assert not conn.is_in_transaction()
+            assert await conn.fetchval("SELECT to_regclass('left_open')") is None
+            held = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = $1"
+            assert await conn.fetchval(held, conn.get_server_pid()) == 0
     finally:
         await pool.close()
