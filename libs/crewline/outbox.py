@@ -147,7 +147,7 @@ class OutboxRelay:
         self._health.register(_WORKER)
         self._stopping = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
-        self._standby_gauges_at = 0.0  # a replica without the lock measures once a second
+        self._gauges_at = 0.0  # the backlog gauges are measured at most this often
 
     def stop(self) -> None:
         """Stop polling; ``run`` then publishes what is left and returns."""
@@ -238,17 +238,19 @@ class OutboxRelay:
         a passing reason stay unsent and the error is raised after the commit.
         """
         async with self._pool.acquire() as conn, conn.transaction():
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK):
-                now = asyncio.get_running_loop().time()
-                if now >= self._standby_gauges_at:  # else its gauges would go stale
-                    self._standby_gauges_at = now + 1.0
-                    await self.backlog(conn)
-                return 0
-            rows = await conn.fetch(
-                "SELECT id, topic, key, envelope, correlation_id FROM outbox"
-                " WHERE sent_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT $1",
+            # The lock and the batch in one round trip: (held, NULLs) when there is none.
+            found = await conn.fetch(
+                "SELECT lock.held, o.id, o.topic, o.key, o.envelope, o.correlation_id"
+                " FROM (SELECT pg_try_advisory_xact_lock($2) AS held) lock"
+                " LEFT JOIN LATERAL (SELECT * FROM outbox WHERE lock.held AND sent_at IS NULL"
+                " AND failed_at IS NULL ORDER BY id LIMIT $1) o ON true ORDER BY o.id",
                 self._batch_size,
+                _RELAY_LOCK,
             )
+            if not found[0]["held"]:  # another relay publishes: its gauges would go stale
+                await self._refresh_gauges(conn, at_most_every=1.0)
+                return 0
+            rows = [r for r in found if r["id"] is not None]
             if not rows:
                 self._metrics.outbox_backlog.set(0)
                 self._metrics.outbox_oldest_age.set(0)
@@ -262,10 +264,20 @@ class OutboxRelay:
             retry = await self._set_aside(conn, rows, outcomes)
         for r in sent:
             self._metrics.outbox_published.labels(topic=r["topic"]).inc()
-        await self.backlog()
+        # Under load the relay runs a batch every few milliseconds; Prometheus reads the
+        # gauges every few seconds.
+        await self._refresh_gauges(None, at_most_every=1.0)
         if retry is not None:
             raise retry
         return len(sent)
+
+    async def _refresh_gauges(
+        self, conn: asyncpg.Connection | None, *, at_most_every: float
+    ) -> None:
+        now = asyncio.get_running_loop().time()
+        if now >= self._gauges_at:
+            self._gauges_at = now + at_most_every
+            await self.backlog(conn)
 
     async def _send_all(self, rows: list[asyncpg.Record]) -> list[BaseException | None]:
         """Send every row, in order; each row's error, or None when Kafka acknowledged it."""
