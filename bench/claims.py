@@ -15,8 +15,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ import asyncpg
 from bench.common import (
     HOME,
     ROOT,
+    CpuMeter,
     Stack,
     Summary,
     new_client,
@@ -281,25 +284,83 @@ def summarize_profile(raw: Path, top: int = 15) -> str:
     return "\n".join(lines)
 
 
+async def alone_rate(stack: Stack) -> LoadResult:
+    """The matcher's own rate: the dispatcher and the ledger are stopped (SIGSTOP) while
+    it runs, as on a host of its own, so their consumers (which apply every ClaimGranted)
+    do not share the two cores; resumed after, they apply what Kafka kept for them, and
+    the dispatcher must then know every claim granted (none lost)."""
+    print("claims: seeding; the matcher alone")
+    seeded = await seed(stack, "alone")
+    await wait_quiet()
+    paused = [pid_of("dispatcher"), pid_of("ledger")]
+    for pid in paused:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        result = run_claimgen(stack, seeded, total=PAIRS)
+    finally:
+        for pid in paused:
+            os.kill(pid, signal.SIGCONT)
+    print(f"claims: {result.granted}/{result.requests} granted alone in {result.seconds:.1f}s")
+    known = await dispatcher_leases(stack, seeded, expect=result.granted)
+    if known != result.granted:
+        raise RuntimeError(f"the dispatcher knows {known} of the {result.granted} claims")
+    return result
+
+
+async def dispatcher_leases(
+    stack: Stack, seeded: Seeded, *, expect: int, timeout: float = 300.0
+) -> int:
+    """Claims on the seeded tasks the dispatcher has recorded, once it has ``expect`` of
+    them or ``timeout`` has passed."""
+    conn = await asyncpg.connect(stack.dispatcher_dsn)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            known: int = await conn.fetchval(
+                "SELECT count(*) FROM claim_leases WHERE task_id = ANY($1::uuid[])",
+                seeded.task_ids,
+            )
+            if known >= expect or time.monotonic() > deadline:
+                return known
+            await asyncio.sleep(1.0)
+    finally:
+        await conn.close()
+
+
 async def run(stack: Stack, summary: Summary, *, profile: bool = True) -> float:
-    """Claim throughput (vs pgbench), p50/p99 at half of it, and a profile; the max rate."""
+    """Claim throughput (vs pgbench) with the whole stack and with the matcher alone, the
+    CPU each part spends per claim, p50/p99 at half the rate, a profile; the max rate."""
     print("claims: seeding")
     seeded = await seed(stack, "thr")
     copy_dsn = copy_matcher_db(stack, "crewline_bench_pgbench")
     await wait_quiet()
     print(f"claims: {PAIRS} ClaimTask calls, {CONCURRENCY} in flight")
-    result = run_claimgen(stack, seeded, total=PAIRS)
+    with CpuMeter(children="load generator") as cpu:
+        result = run_claimgen(stack, seeded, total=PAIRS)
     refused = f"; errors {result.errors}" if result.errors else ""
     print(f"claims: {result.granted}/{result.requests} granted in {result.seconds:.1f}s{refused}")
     envelope = await sample_envelope(stack)
     print(f"claims: waited {await wait_quiet():.0f}s for the stack to go quiet; pgbench")
-    tps, pg_granted = await pgbench(stack, seeded, copy_dsn, envelope)
+    with CpuMeter(children="pgbench") as pg_cpu:
+        tps, pg_granted = await pgbench(stack, seeded, copy_dsn, envelope)
     rate = result.granted_per_s
     summary.add(
         "ClaimTask granted/s (gRPC, ghz runner, 64 in flight)",
         f"{rate:,.0f}/s ({result.granted}/{result.requests} granted)",
         f"pgbench {tps:,.0f} tps, {PG_CLIENTS} clients ({pg_granted} granted); "
         f"ratio {rate / tps:.2f}x (goal >= 0.5x)",
+    )
+    summary.add(
+        "CPU per granted claim, whole stack",
+        cpu.per(max(result.granted, 1)),
+        f"pgbench, per transaction: {pg_cpu.per(max(pg_granted, 1), parts=False)}",
+    )
+
+    alone = await alone_rate(stack)
+    summary.add(
+        "ClaimTask granted/s, matcher alone (dispatcher and ledger paused for the run)",
+        f"{alone.granted_per_s:,.0f}/s ({alone.granted}/{alone.requests} granted)",
+        f"the same pgbench: ratio {alone.granted_per_s / tps:.2f}x",
     )
 
     half = max(1, int(rate / 2))

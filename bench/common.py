@@ -46,6 +46,7 @@ class Stack:
     addresses: Addresses
     operator: Metadata
     matcher_dsn: str
+    dispatcher_dsn: str
     kafka_bootstrap: str
     topic_partitions: int
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
@@ -55,11 +56,13 @@ class Stack:
     def from_env(cls) -> Stack:
         env = os.environ
         matcher = ServiceSettings.from_env(name="matcher", grpc_port=50052, metrics_port=9102)
+        dispatcher = ServiceSettings.from_env(name="dispatcher", grpc_port=50051, metrics_port=9101)
         credential = resolve_credential(None, env, ConfigFile(), ROOT)
         return cls(
             addresses=Addresses.from_env(env),
             operator=bearer_metadata(credential),
             matcher_dsn=matcher.postgres.dsn,
+            dispatcher_dsn=dispatcher.postgres.dsn,
             kafka_bootstrap=matcher.kafka.bootstrap_servers,
             topic_partitions=matcher.kafka.topic_partitions,
         )
@@ -222,6 +225,82 @@ async def wait_quiet(*, idle: float = 0.8, timeout: float = 180.0) -> float:
         if (idle1 - idle0) / max(1, all1 - all0) >= idle:
             break
     return time.monotonic() - started
+
+
+def _role(cmdline: str) -> str | None:
+    """Which part of the stack a process is, by its command line; None for the rest."""
+    if cmdline.startswith("postgres: "):
+        parts = cmdline.split()
+        db = parts[2] if len(parts) > 2 and parts[2].startswith("crewline_") else ""
+        return f"PostgreSQL ({db.removeprefix('crewline_')})" if db else "PostgreSQL (own work)"
+    if "/postgres " in cmdline or cmdline.endswith("/postgres"):
+        return "PostgreSQL (own work)"
+    if "kafka.Kafka" in cmdline:
+        return "Kafka"
+    for service in ("dispatcher", "matcher", "ledger"):
+        if f"-m {service}" in cmdline:
+            return service
+    return None
+
+
+def _process_ticks() -> dict[tuple[int, str], int]:
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        role = _role(cmdline)
+        if role is not None:
+            fields = stat.rpartition(")")[2].split()
+            found[int(entry.name), role] = int(fields[11]) + int(fields[12])  # utime + stime
+    return found
+
+
+class CpuMeter:
+    """CPU seconds each part of the stack used while it was running (from /proc), and
+    this process's children (the load generator, pgbench) under ``children``."""
+
+    def __init__(self, children: str) -> None:
+        self._children = children
+
+    def __enter__(self) -> CpuMeter:
+        self._before = _process_ticks()
+        self._times = os.times()
+        self._busy = _busy_ticks()
+        self.seconds: dict[str, float] = {}
+        self.machine = 0.0  # every process, short-lived ones included (pgbench's backends)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        after, times, tick = _process_ticks(), os.times(), os.sysconf("SC_CLK_TCK")
+        self.machine = (_busy_ticks() - self._busy) / tick
+        for (pid, role), ticks in after.items():
+            used = (ticks - self._before.get((pid, role), 0)) / tick
+            self.seconds[role] = self.seconds.get(role, 0.0) + used
+        children = times.children_user + times.children_system
+        self.seconds[self._children] = children - (
+            self._times.children_user + self._times.children_system
+        )
+
+    def per(self, count: int, *, parts: bool = True, at_least: float = 0.05) -> str:
+        """CPU milliseconds per item: the machine's, then (``parts``) each part's that
+        used at least ``at_least`` seconds."""
+        machine = f"{1000 * self.machine / count:.2f} ms"
+        if not parts:
+            return machine
+        ordered = sorted(self.seconds.items(), key=lambda kv: -kv[1])
+        shown = [f"{role} {1000 * s / count:.2f}" for role, s in ordered if s >= at_least]
+        return f"{machine} ({', '.join(shown)})"
+
+
+def _busy_ticks() -> int:
+    """The host's CPU ticks not idle (nor waiting for I/O), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(fields[:8]) - fields[3] - fields[4]
 
 
 def pid_of(service: str) -> int:

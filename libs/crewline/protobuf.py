@@ -21,10 +21,15 @@ def money_from_pb(pb: money_pb2.Money) -> Money:
     return Money(pb.currency_code, pb.amount_minor)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def timestamp(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
+    """``Timestamp.FromDatetime``'s value (a naive time is UTC), computed from the offset
+    to the epoch: FromDatetime goes through ``utctimetuple()`` and was ~2% of the
+    matcher's CPU under a claims burst (each claim writes four times, twice)."""
+    delta = value.replace(tzinfo=UTC) - _EPOCH if value.tzinfo is None else value - _EPOCH
+    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
 
 
 def from_timestamp(ts: Timestamp) -> datetime:

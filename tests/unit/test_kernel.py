@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import base64
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from crewline import errors, outbox, paging
 from crewline.db import KERNEL_MIGRATIONS, load_migrations
 from crewline.edge import status_for
 from crewline.events import MalformedEvent, PayloadTypes, parse_envelope, wrap
+from crewline.protobuf import from_timestamp, timestamp
 from crewline.settings import ServiceSettings, SettingsError
 from crewline.v1 import events_pb2
 
@@ -192,3 +194,22 @@ def test_a_where_clause_numbers_only_the_filters_given() -> None:
     where.add("(at, id) > ({}, {})", 1, 2)
     assert where.sql == "client_id = $1 AND status = $2 AND (at, id) > ($3, $4)"
     assert where.args == ["acme", "open", 1, 2]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2026, 11, 22, 18, 47, 42, 123456, tzinfo=UTC),
+        datetime(2026, 11, 22, 19, 47, 42, 999999, tzinfo=timezone(timedelta(hours=1))),
+        datetime(1969, 12, 31, 23, 59, 59, 500000, tzinfo=UTC),  # before the epoch
+        datetime(1970, 1, 1, tzinfo=UTC),
+        datetime(2026, 3, 1, 12, 0, 0, 1),  # naive: UTC, as protobuf reads it
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    ],
+)
+def test_timestamps_are_protobufs_own_conversion(value: datetime) -> None:
+    expected = Timestamp()
+    expected.FromDatetime(value)
+    assert timestamp(value) == expected
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    assert from_timestamp(timestamp(value)) == aware
