@@ -38,7 +38,7 @@ from matcher.domain import model
 from matcher.domain.model import ClaimStatus, WithdrawalReason
 from matcher.handlers import claims, offers, projects
 
-from stack import outbox_types
+from stack import eventually, outbox_types
 
 CTX = EventContext("e", "c", "dispatcher", "t", 0, 0)
 DERM = [Requirement("domain.dermatology", Comparator.GREATER_OR_EQUAL, (80,))]
@@ -398,6 +398,50 @@ async def test_a_batch_that_fails_as_a_whole_goes_again_one_claim_at_a_time(
     assert isinstance(results[1], asyncpg.UniqueViolationError)
     holders = await matcher_deps.pool.fetch("SELECT contractor_id FROM claims")
     assert sorted(r["contractor_id"] for r in holders) == ["ana", "cyd", "first"]
+
+
+async def test_two_replicas_batches_on_the_same_tasks_in_opposite_orders_never_deadlock(
+    matcher_deps: Deps,
+) -> None:
+    """Replica A's batch claims t1 then t2, replica B's t2 then t1. Were each claim's locks
+    taken as it is decided, A would hold t1 and wait for t2 while B held t2 and waited for
+    t1: PostgreSQL would abort one batch (a split, after a second). Each batch takes all
+    its locks first, in one order, so one simply waits for the other."""
+    replica_b = Deps.build(
+        pool=matcher_deps.pool, clock=matcher_deps.clock, settings=matcher_deps.settings
+    )
+    p = await project(matcher_deps)
+    t1, t2 = await task(matcher_deps, p, slots=2), await task(matcher_deps, p, slots=2)
+    for deps in (matcher_deps, replica_b):  # both know the tasks' terms: no lookups on the way
+        for t in (t1, t2):
+            await deps.claim_terms.expected(deps.pool, t)
+    for c in ("c1", "c2", "c3", "c4"):
+        await contractor(matcher_deps, c)
+
+    async with matcher_deps.pool.acquire() as blocker, blocker.transaction():
+        # c2 and c4 held: each batch stops at its second claim's contractor (without the
+        # up-front locks: holding its first claim's task).
+        await blocker.execute(
+            "SELECT 1 FROM contractors WHERE contractor_id IN ('c2', 'c4') FOR UPDATE"
+        )
+        a = asyncio.gather(claim(matcher_deps, "c1", t1), claim(matcher_deps, "c2", t2))
+        b = asyncio.gather(claim(replica_b, "c3", t2), claim(replica_b, "c4", t1))
+
+        async def both_waiting() -> bool:
+            await blocker.execute("SELECT pg_stat_clear_snapshot()")  # else one per transaction
+            waiting = await blocker.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND datname = current_database()"
+            )
+            return bool(waiting == 2)
+
+        await eventually(both_waiting)
+    granted = [*await a, *await b]
+
+    assert sorted(g.contractor_id for g in granted) == ["c1", "c2", "c3", "c4"]
+    for deps in (matcher_deps, replica_b):
+        assert batches(deps) == (1, 2)  # each replica's two claims went as one batch
+        assert deps.metrics.batch_splits._value.get() == 0
 
 
 async def test_offers_follow_eligibility_priority_and_age(

@@ -8,13 +8,15 @@
 -- expected revision passes NULL in each of p_project_ids .. p_max_deadline_ats, as the
 -- single call does. Each claim's row comes back with its ordinal (ord, from 1).
 --
--- The batch's locks are held until its commit. Within one transaction claim_task()'s
--- locks are re-entrant (two copies of one request in a batch: the second is EXISTING).
--- Two batches in flight at once, e.g. on two replicas, can wait on each other in a cycle
--- (claim 1 of one batch and claim 2 of the other on the same task, and the reverse):
--- PostgreSQL then aborts one with a deadlock error, and the matcher applies that batch's
--- claims again one statement each. Nothing is granted twice: an aborted batch changed
--- nothing.
+-- The batch's locks are held until its commit, so two batches in flight at once (on two
+-- replicas) could each hold a lock the other's next claim needs: claim 1 of one batch
+-- and claim 2 of the other on the same task, and the reverse. Before deciding anything
+-- the batch therefore takes every lock its claims will take, kind by kind in the order
+-- claim_task() takes them (the requests' advisory locks, the projects' shared advisory
+-- locks, the contractors' rows, the tasks' rows), each kind sorted. Every batch and every
+-- single claim_task() then locks in one global order, and none waits on another in a
+-- cycle. Within the transaction the locks are re-entrant, so claim_task() takes them
+-- again for nothing; two copies of one request in a batch: the second is EXISTING.
 CREATE FUNCTION claim_tasks(
     p_claim_ids uuid[], p_task_ids uuid[], p_contractor_ids text[], p_request_ids text[],
     p_nows timestamptz[], p_project_ids text[], p_revisions bigint[],
@@ -29,6 +31,16 @@ CREATE FUNCTION claim_tasks(
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 BEGIN
+    PERFORM pg_advisory_xact_lock(l.k) FROM (
+        SELECT DISTINCT hashtextextended(r.c || chr(31) || r.q, 0) AS k
+        FROM unnest(p_contractor_ids, p_request_ids) AS r(c, q) ORDER BY 1) l;
+    PERFORM pg_advisory_xact_lock_shared(l.k) FROM (
+        SELECT DISTINCT hashtextextended('project' || chr(31) || ot.project_id, 0) AS k
+        FROM open_tasks ot WHERE ot.task_id = ANY(p_task_ids) ORDER BY 1) l;
+    PERFORM 1 FROM contractors co WHERE co.contractor_id = ANY(p_contractor_ids)
+        ORDER BY co.contractor_id FOR NO KEY UPDATE;
+    PERFORM 1 FROM open_tasks ot WHERE ot.task_id = ANY(p_task_ids)
+        ORDER BY ot.task_id FOR NO KEY UPDATE;
     FOR i IN 1 .. coalesce(cardinality(p_claim_ids), 0) LOOP
         RETURN QUERY SELECT i, c.* FROM claim_task(
             p_claim_ids[i], p_task_ids[i], p_contractor_ids[i], p_request_ids[i], p_nows[i],
