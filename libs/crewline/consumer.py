@@ -5,7 +5,8 @@ in ``inbox``; a redelivered event finds its id there and changes nothing. The
 records a poll brings from one partition are applied in order, up to
 ``GROUP_SIZE`` of them in one transaction (one commit instead of one each: a
 backlog clears many times faster). Offsets are committed to Kafka by hand, after
-that transaction, so a crash between the two redelivers, never loses.
+those transactions, every partition of a poll in one request, so a crash between
+the two redelivers, never loses.
 
 A failure is classified by ``crewline.dead_letters.classify``:
 
@@ -229,17 +230,18 @@ class EventConsumer:
                 await self.refresh_dead_letter_gauge()
                 gauge_at = loop.time() + DEAD_LETTER_GAUGE_SECONDS
             batch = await consumer.getmany(timeout_ms=200, max_records=500)
-            for tp, records in batch.items():
-                done = -1
-                try:
+            applied: dict[TopicPartition, int] = {}  # the next offset of each partition
+            try:
+                for tp, records in batch.items():
                     for start in range(0, len(records), GROUP_SIZE):
                         group = records[start : start + GROUP_SIZE]
                         await self._apply_with_retry(group)
-                        done = group[-1].offset
-                finally:
-                    if done >= 0:
-                        await consumer.commit({tp: done + 1})
-                        self._record_lag(consumer, tp, done + 1)
+                        applied[tp] = group[-1].offset + 1
+            finally:
+                if applied:  # what was applied, even if a later group failed: one request
+                    await consumer.commit(applied)
+                    for tp, position in applied.items():
+                        self._record_lag(consumer, tp, position)
             self._health.ok(self._name)
 
     async def _apply_with_retry(self, group: list[ConsumerRecord[bytes, bytes]]) -> None:
