@@ -6,6 +6,11 @@ n mod C claiming task n mod T, with C and T coprime, so all C*T requests are dis
 (one statement: claim_task(...), which writes the claim and its outbox row, as the
 matcher sends it) on a copy of the matcher's database
 dumped right after seeding, so both start from the same rows.
+
+Four runs: one matcher process, then two sharing its port (``bench.replicas``; the
+load generator's connections are spread over them by the kernel), each with the
+whole stack on the two cores and with the dispatcher and ledger paused for the run.
+After each, the dispatcher must have recorded every claim granted.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,12 +47,14 @@ from bench.common import (
     wait_pooled,
     wait_quiet,
 )
+from bench.replicas import replica
 from crewline.events import CLAIMS_TOPIC
 
 CONTRACTORS, TASKS = 200, 99  # coprime; each contractor claims 99 of its 100 allowed
 PAIRS = CONTRACTORS * TASKS
 PROFILED = 4000  # calls made while py-spy samples the matcher for 10 s
 CONCURRENCY = 64  # ghz workers (the matcher admits 256 calls in flight)
+CONNECTIONS = 8
 PG_CLIENTS = 10  # the matcher's pool size: it never uses more connections than this
 CLAIMGEN = HOME / "bench" / "claimgen"
 GO = os.environ.get("GO", shutil.which("go") or "/usr/local/go/bin/go")
@@ -104,7 +113,9 @@ def run_claimgen(stack: Stack, seeded: Seeded, *, total: int, rps: int = 0) -> L
         "prefix": stack.name(seeded.tag),
         "total": total,
         "concurrency": CONCURRENCY,
-        "connections": 1,
+        # Several connections: the kernel spreads connections, not calls, over the
+        # processes sharing the port.
+        "connections": CONNECTIONS,
         "rps": rps,
         "cpus": 1,
     }
@@ -284,27 +295,49 @@ def summarize_profile(raw: Path, top: int = 15) -> str:
     return "\n".join(lines)
 
 
-async def alone_rate(stack: Stack) -> LoadResult:
-    """The matcher's own rate: the dispatcher and the ledger are stopped (SIGSTOP) while
-    it runs, as on a host of its own, so their consumers (which apply every ClaimGranted)
-    do not share the two cores; resumed after, they apply what Kafka kept for them, and
-    the dispatcher must then know every claim granted (none lost)."""
-    print("claims: seeding; the matcher alone")
-    seeded = await seed(stack, "alone")
-    await wait_quiet()
-    paused = [pid_of("dispatcher"), pid_of("ledger")]
-    for pid in paused:
+@dataclass(frozen=True)
+class Measured:
+    result: LoadResult
+    cpu: CpuMeter
+    caught_up_s: float  # after the run, until the dispatcher had recorded every claim
+
+
+@asynccontextmanager
+async def paused(pids: list[int]) -> AsyncIterator[None]:
+    """The processes stopped (SIGSTOP) for the block, then resumed."""
+    for pid in pids:
         os.kill(pid, signal.SIGSTOP)
     try:
-        result = run_claimgen(stack, seeded, total=PAIRS)
+        yield
     finally:
-        for pid in paused:
+        for pid in pids:
             os.kill(pid, signal.SIGCONT)
-    print(f"claims: {result.granted}/{result.requests} granted alone in {result.seconds:.1f}s")
+
+
+async def measure(stack: Stack, tag: str, *, alone: bool) -> Measured:
+    """PAIRS claims on a freshly seeded project; with ``alone`` the dispatcher and the
+    ledger are stopped (SIGSTOP) for the run, as on hosts of their own, so that their
+    consumers (which apply every ClaimGranted) do not share the two cores. Either way,
+    the dispatcher must afterwards know every claim granted (none lost), and the time it
+    took to catch up is reported: a burst may outrun what the stack sustains."""
+    seeded = await seed(stack, tag)
+    await wait_quiet()
+    stop = [pid_of("dispatcher"), pid_of("ledger")] if alone else []
+    async with paused(stop):
+        with CpuMeter(children="load generator") as cpu:
+            result = await asyncio.to_thread(run_claimgen, stack, seeded, total=PAIRS)
+    ended = time.monotonic()
     known = await dispatcher_leases(stack, seeded, expect=result.granted)
     if known != result.granted:
         raise RuntimeError(f"the dispatcher knows {known} of the {result.granted} claims")
-    return result
+    caught_up = time.monotonic() - ended
+    errors = f"; errors {result.errors}" if result.errors else ""
+    print(
+        f"claims [{tag}]: {result.granted}/{result.requests} granted in {result.seconds:.1f}s"
+        f" ({result.granted_per_s:,.0f}/s){errors}; the dispatcher had them all"
+        f" {caught_up:.1f}s later"
+    )
+    return Measured(result, cpu, caught_up)
 
 
 async def dispatcher_leases(
@@ -322,52 +355,62 @@ async def dispatcher_leases(
             )
             if known >= expect or time.monotonic() > deadline:
                 return known
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(0.2)
     finally:
         await conn.close()
 
 
 async def run(stack: Stack, summary: Summary, *, profile: bool = True) -> float:
-    """Claim throughput (vs pgbench) with the whole stack and with the matcher alone, the
-    CPU each part spends per claim, p50/p99 at half the rate, a profile; the max rate."""
+    """Claim throughput against pgbench: with one matcher process and with two sharing
+    its port, each with the whole stack and with the matcher alone; the CPU each part
+    spends per claim; p50/p99 at half the first rate; a profile. Returns the first rate."""
     print("claims: seeding")
-    seeded = await seed(stack, "thr")
+    seeded = await seed(stack, "pg")
     copy_dsn = copy_matcher_db(stack, "crewline_bench_pgbench")
     await wait_quiet()
-    print(f"claims: {PAIRS} ClaimTask calls, {CONCURRENCY} in flight")
-    with CpuMeter(children="load generator") as cpu:
-        result = run_claimgen(stack, seeded, total=PAIRS)
-    refused = f"; errors {result.errors}" if result.errors else ""
-    print(f"claims: {result.granted}/{result.requests} granted in {result.seconds:.1f}s{refused}")
+    runs: dict[str, Measured] = {}
+    print(f"claims: {PAIRS} ClaimTask calls a run, {CONCURRENCY} in flight")
+    runs["one"] = await measure(stack, "one", alone=False)
+    runs["one-alone"] = await measure(stack, "one-alone", alone=True)
+    async with replica(share_port=True) as second:
+        print(f"claims: a second matcher process (pid {second.pid}) shares {second.addr}")
+        runs["two"] = await measure(stack, "two", alone=False)
+        runs["two-alone"] = await measure(stack, "two-alone", alone=True)
     envelope = await sample_envelope(stack)
     print(f"claims: waited {await wait_quiet():.0f}s for the stack to go quiet; pgbench")
     with CpuMeter(children="pgbench") as pg_cpu:
         tps, pg_granted = await pgbench(stack, seeded, copy_dsn, envelope)
-    rate = result.granted_per_s
-    summary.add(
-        "ClaimTask granted/s (gRPC, ghz runner, 64 in flight)",
-        f"{rate:,.0f}/s ({result.granted}/{result.requests} granted)",
-        f"pgbench {tps:,.0f} tps, {PG_CLIENTS} clients ({pg_granted} granted); "
-        f"ratio {rate / tps:.2f}x (goal >= 0.5x)",
-    )
-    summary.add(
-        "CPU per granted claim, whole stack",
-        cpu.per(max(result.granted, 1)),
-        f"pgbench, per transaction: {pg_cpu.per(max(pg_granted, 1), parts=False)}",
-    )
-
-    alone = await alone_rate(stack)
-    summary.add(
-        "ClaimTask granted/s, matcher alone (dispatcher and ledger paused for the run)",
-        f"{alone.granted_per_s:,.0f}/s ({alone.granted}/{alone.requests} granted)",
-        f"the same pgbench: ratio {alone.granted_per_s / tps:.2f}x",
-    )
+    for key, what in (
+        ("one", "one matcher process, whole stack"),
+        ("one-alone", "one matcher process, dispatcher and ledger paused"),
+        ("two", "two matcher processes sharing the port, whole stack"),
+        ("two-alone", "two matcher processes, dispatcher and ledger paused"),
+    ):
+        m = runs[key]
+        summary.add(
+            f"ClaimTask granted/s, {what}",
+            f"{m.result.granted_per_s:,.0f}/s ({m.result.granted}/{m.result.requests} granted;"
+            f" the dispatcher had every claim {m.caught_up_s:.1f}s after the run)",
+            f"pgbench {tps:,.0f} tps, {PG_CLIENTS} clients ({pg_granted} granted);"
+            f" ratio {m.result.granted_per_s / tps:.2f}x (goal >= 0.5x)",
+        )
+    for key in ("one", "two"):
+        m = runs[key]
+        summary.add(
+            f"CPU per granted claim, {key} matcher process{'es' if key == 'two' else ''},"
+            " whole stack",
+            m.cpu.per(max(m.result.granted, 1)),
+            f"pgbench, per transaction: {pg_cpu.per(max(pg_granted, 1), parts=False)}",
+        )
+    rate = runs["one"].result.granted_per_s
 
     half = max(1, int(rate / 2))
     print(f"claims: latency at {half}/s")
     seeded = await seed(stack, "lat")
     await wait_quiet()
-    lat = run_claimgen(stack, seeded, total=min(PAIRS, half * 20), rps=half)
+    lat = await asyncio.to_thread(
+        run_claimgen, stack, seeded, total=min(PAIRS, half * 20), rps=half
+    )
     summary.add(
         f"ClaimTask latency at half max ({half}/s)",
         f"p50 {lat.latency_ms[50]:.2f} ms, p99 {lat.latency_ms[99]:.2f} ms "

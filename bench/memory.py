@@ -2,100 +2,16 @@
 run in: fan-out to 5,000 streams across two replicas, RSS at idle / with the streams /
 with 100,000 open tasks, then the flat-cost measures on the primary alone.
 
-The replica is the primary's command with the primary's environment (read from
-/proc/<pid>/environ: the same database, Kafka and keys, so it joins the same consumer
-group), on other loopback ports; it is stopped (SIGTERM, then SIGKILL) before returning.
+The replica (``bench.replicas``) listens on a port of its own.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import signal
-import socket
-import subprocess
-import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from pathlib import Path
 
 from bench import fanout, flat
-from bench.common import HOME, Stack, Summary, pid_of, rss_mib
-from crewline.cli import wait_healthy
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@dataclass
-class Replica:
-    pid: int
-    addr: str
-    log: Path
-    process: subprocess.Popen[bytes]
-
-
-def _partitions_assigned(log: Path) -> bool:
-    if not log.exists():
-        return False
-    lines = [json.loads(x) for x in log.read_text().splitlines() if '"partitions_' in x]
-    return (
-        bool(lines)
-        and lines[-1]["event"] == "partitions_assigned"
-        and bool(lines[-1].get("partitions"))
-    )
-
-
-def _spawn_replica() -> Replica:
-    """The primary matcher's command and environment, on other loopback ports."""
-    primary = pid_of("matcher")
-    raw = Path(f"/proc/{primary}/environ").read_bytes().split(b"\0")
-    env = dict(e.decode().split("=", 1) for e in raw if b"=" in e)
-    argv = [a.decode() for a in Path(f"/proc/{primary}/cmdline").read_bytes().split(b"\0") if a]
-    grpc_port, metrics_port = free_port(), free_port()
-    addr = f"127.0.0.1:{grpc_port}"
-    env["CREWLINE_MATCHER_GRPC_ADDR"] = addr
-    env["CREWLINE_MATCHER_METRICS_ADDR"] = f"127.0.0.1:{metrics_port}"
-    env["CREWLINE_LOG_FORMAT"] = "json"
-    log = HOME / "log" / f"matcher-bench-replica-{grpc_port}.log"
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            argv, env=env, cwd=os.readlink(f"/proc/{primary}/cwd"), stdout=out, stderr=out
-        )
-    return Replica(pid=process.pid, addr=addr, log=log, process=process)
-
-
-@asynccontextmanager
-async def replica() -> AsyncIterator[Replica]:
-    """A second matcher on 127.0.0.1, healthy and holding Kafka partitions, until exit."""
-    rep = await asyncio.to_thread(_spawn_replica)
-    addr, log, process = rep.addr, rep.log, rep.process
-    try:
-        statuses = await wait_healthy([addr], timeout=90)
-        if statuses[addr] != "SERVING":
-            raise RuntimeError(
-                f"the matcher replica did not become healthy ({statuses}); see {log}"
-            )
-        deadline = time.monotonic() + 90
-        while not _partitions_assigned(log):  # the group has rebalanced onto it
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the matcher replica got no partitions; see {log}")
-            await asyncio.sleep(0.25)
-        yield rep
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.to_thread(process.wait, 60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            await asyncio.to_thread(process.wait)
-        print(f"memory: matcher replica (pid {rep.pid}) stopped, exit {process.returncode}")
+from bench.common import Stack, Summary, pid_of, rss_mib
+from bench.replicas import replica
 
 
 def _rss(what: str, pids: dict[str, int], summary: Summary, baseline: dict[str, float]) -> None:

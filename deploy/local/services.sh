@@ -66,7 +66,11 @@ up() {
       # service's default floor is 60 s), so the demo sees its clocks fire.
       export CREWLINE_DISPATCHER_MIN_DURATION_SECONDS="${CREWLINE_DISPATCHER_MIN_DURATION_SECONDS:-1}"
       # Only the matcher signs contractor tokens; the others verify with the public key.
-      if [[ "$svc" == matcher ]]; then export CREWLINE_TOKEN_SIGNING_KEY_FILE; fi
+      # It also lets more matcher processes share its port (the claims bench starts one).
+      if [[ "$svc" == matcher ]]; then
+        export CREWLINE_TOKEN_SIGNING_KEY_FILE
+        export CREWLINE_MATCHER_GRPC_REUSE_PORT="${CREWLINE_MATCHER_GRPC_REUSE_PORT:-1}"
+      fi
       exec nohup "$PY" -m "$svc" >>"${LOGS}/${svc}.log" 2>&1
     ) &
     echo $! >"${RUN}/${svc}.pid"

@@ -15,9 +15,6 @@ from grpc_reflection.v1alpha import reflection
 from crewline.tls import ServerTls
 
 _OPTIONS = [
-    # No SO_REUSEPORT: a second process on the same port must fail to start, not
-    # silently share the port with the first.
-    ("grpc.so_reuseport", 0),
     # grpc core answers CANCELLED, unseen by any interceptor, to calls beyond 1,000-3,000
     # waiting for the server (seen with 4,000 ClaimTask calls in flight). Let them reach
     # the edge, which answers RESOURCE_EXHAUSTED above its limit and counts it.
@@ -35,6 +32,7 @@ def build_server(
     service_names: Iterable[str],
     max_request_bytes: int | None = None,
     tls: ServerTls | None = None,
+    reuse_port: bool = False,
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     """A server bound to host:port with the given servicers, health and reflection.
 
@@ -42,8 +40,11 @@ def build_server(
     ``max_request_bytes`` raises gRPC's 4 MiB limit on a request message, for a
     service whose contract takes larger ones. With ``tls`` the port speaks only TLS
     (and, when it names a client CA, only to clients with a certificate it signed).
+    Without ``reuse_port`` (SO_REUSEPORT) a second process on the same port fails to
+    start instead of silently sharing the port with the first; processes that all ask
+    for it share the port, the kernel spreading connections among them.
     """
-    options = list(_OPTIONS)
+    options = [*_OPTIONS, ("grpc.so_reuseport", int(reuse_port))]
     if max_request_bytes is not None:
         options.append(("grpc.max_receive_message_length", max_request_bytes))
     server = grpc.aio.server(interceptors=list(interceptors), options=options)

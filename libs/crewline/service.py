@@ -145,6 +145,7 @@ class ServiceKit:
             service_names=service_names,
             max_request_bytes=max_request_bytes,
             tls=s.grpc_tls,
+            reuse_port=s.grpc_reuse_port,
         )
         relay = OutboxRelay(
             pool=self.pool,

@@ -47,6 +47,18 @@ def env_float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name}={raw!r} is not a number") from None
 
 
+def env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """``1``/``true``/``yes`` or ``0``/``false``/``no`` (any case); unset: ``default``."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes"):
+        return True
+    if raw in ("0", "false", "no"):
+        return False
+    raise SettingsError(f"{name}={raw!r} is not one of 1, true, yes, 0, false, no")
+
+
 def env_addr(env: Mapping[str, str], name: str, default: str) -> tuple[str, int]:
     """A ``host:port`` variable, split; loopback is the default host everywhere."""
     raw = env_str(env, name, default)
@@ -255,6 +267,10 @@ class ServiceSettings:
     max_in_flight: int = 256
     # Streaming calls (offers, watch) open at once; each holds little but lives long.
     max_streams: int = 10_000
+    # SO_REUSEPORT on the gRPC port: several processes of the service on one host share
+    # it, the kernel spreading connections among them (a process is one core of Python).
+    # Off by default, so that a second process on a taken port fails to start.
+    grpc_reuse_port: bool = False
 
     @classmethod
     def from_env(
@@ -283,6 +299,7 @@ class ServiceSettings:
             grpc_tls=grpc_tls_from_env(env),
             max_in_flight=env_int(env, f"{prefix}_MAX_IN_FLIGHT", 256),
             max_streams=env_int(env, f"{prefix}_MAX_STREAMS", 10_000),
+            grpc_reuse_port=env_bool(env, f"{prefix}_GRPC_REUSE_PORT", False),
             log_format=env_str(env, "CREWLINE_LOG_FORMAT", "auto"),
             shutdown_grace_seconds=env_float(env, "CREWLINE_SHUTDOWN_GRACE_SECONDS", 10.0),
             shutdown_delay_seconds=env_float(env, "CREWLINE_SHUTDOWN_DELAY_SECONDS", 0.0),

@@ -19,6 +19,7 @@ import grpc
 import pytest
 import structlog
 from google.protobuf.wrappers_pb2 import StringValue
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from structlog.testing import capture_logs as _capture_logs
 
 from crewline import errors
@@ -300,3 +301,50 @@ async def test_a_stream_body_that_is_not_the_message_is_invalid_argument(running
         await raw(bodies(), metadata=AS_OPERATOR)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert reason_of(err.value) == "INVALID_FIELD"
+
+
+async def test_a_taken_port_is_refused_unless_every_process_asks_to_share_it() -> None:
+    """Several processes of a service on one host share its port only when each sets
+    CREWLINE_<SERVICE>_GRPC_REUSE_PORT; the kernel then spreads connections among them."""
+    port = free_port()
+
+    def server(reuse: bool) -> tuple[grpc.aio.Server, Any]:
+        return build_server(
+            host="127.0.0.1",
+            port=port,
+            interceptors=[],
+            register=[],
+            service_names=[],
+            reuse_port=reuse,
+        )
+
+    first, _ = server(False)
+    await first.start()
+    try:
+        with pytest.raises(RuntimeError):
+            server(False)
+    finally:
+        await first.stop(None)
+
+    one, one_health = server(True)
+    two, two_health = server(True)
+    await one_health.set("", health_pb2.HealthCheckResponse.SERVING)
+    await two_health.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+    await one.start()
+    await two.start()
+    try:
+        seen = set()
+        for _ in range(32):  # each its own connection: all 32 on one server, p = 2**-31
+            options = [("grpc.use_local_subchannel_pool", 1)]
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options) as ch:
+                reply = await health_pb2_grpc.HealthStub(ch).Check(
+                    health_pb2.HealthCheckRequest(service="")
+                )
+                seen.add(reply.status)
+        assert seen == {
+            health_pb2.HealthCheckResponse.SERVING,
+            health_pb2.HealthCheckResponse.NOT_SERVING,
+        }
+    finally:
+        await one.stop(None)
+        await two.stop(None)

@@ -77,6 +77,7 @@ def test_settings_defaults_bind_loopback_and_the_documented_ports() -> None:
     )
     assert s.postgres.dsn == "postgresql://crewline@127.0.0.1:55432/crewline_matcher"
     assert s.kafka.bootstrap_servers == "127.0.0.1:59092"
+    assert not s.grpc_reuse_port  # a second process on the port fails to start
 
 
 def test_settings_are_overridden_by_environment() -> None:
@@ -84,16 +85,21 @@ def test_settings_are_overridden_by_environment() -> None:
         "CREWLINE_MATCHER_GRPC_ADDR": "127.0.0.1:6000",
         "CREWLINE_MATCHER_PG_DB": "other",
         "CREWLINE_KAFKA_NAMESPACE": "t1.",
+        "CREWLINE_MATCHER_GRPC_REUSE_PORT": "True",
     }
     s = ServiceSettings.from_env(name="matcher", grpc_port=50052, metrics_port=9102, env=env)
-    assert s.grpc_port == 6000
+    assert s.grpc_port == 6000 and s.grpc_reuse_port
     assert s.postgres.database == "other"
     assert s.kafka.topic("crewline.tasks.v1") == "t1.crewline.tasks.v1"
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("CREWLINE_MATCHER_GRPC_ADDR", "no-port"), ("CREWLINE_PG_PORT", "five")],
+    [
+        ("CREWLINE_MATCHER_GRPC_ADDR", "no-port"),
+        ("CREWLINE_PG_PORT", "five"),
+        ("CREWLINE_MATCHER_GRPC_REUSE_PORT", "maybe"),
+    ],
 )
 def test_malformed_setting_names_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
