@@ -628,9 +628,10 @@ async def _explain(conn: asyncpg.Connection, sql: str, *args: object) -> str:
     return f"{scan}: {touched} buffers, {took}"
 
 
+# The trigger's first statement (dispatcher migration 0006): its own transaction's events.
 WATCH_UNNUMBERED = (
     "SELECT array_agg(DISTINCT client_id ORDER BY client_id), max(id)"
-    " FROM watch_events WHERE seq IS NULL"
+    " FROM watch_events WHERE seq IS NULL AND xact = pg_current_xact_id()"
 )
 
 
