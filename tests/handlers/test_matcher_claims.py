@@ -328,8 +328,8 @@ def batches(deps: Deps) -> tuple[float, float]:
     """(batches sent, claims in them) so far, from the matcher's group-commit histogram."""
     read = deps.metrics.registry.get_sample_value
     return (
-        read("crewline_matcher_claim_batch_size_count") or 0.0,
-        read("crewline_matcher_claim_batch_size_sum") or 0.0,
+        read("crewline_matcher_claim_batch_rows_count") or 0.0,
+        read("crewline_matcher_claim_batch_rows_sum") or 0.0,
     )
 
 

@@ -40,7 +40,7 @@ class ClaimMetrics:
         for outcome in CLAIM_OUTCOMES:
             self.claims.labels(outcome)
         self.batch_size = Histogram(
-            f"{p}_claim_batch_size",
+            f"{p}_claim_batch_rows",
             "ClaimTask calls sent to PostgreSQL together, in one statement and one commit"
             " (group commit: the calls that arrived while the previous batch ran)",
             buckets=(1, 2, 4, 8, 16, 32, 64, 128),
