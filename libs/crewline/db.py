@@ -135,7 +135,13 @@ async def migrate(pool: asyncpg.Pool, *, component: str, directory: Path) -> lis
                 applied.append(m.version)
                 log.info("migration_applied", component=component, migration=m.name)
         finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+            try:
+                await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK)
+            except BaseException:
+                # The pool keeps no session state for us (``_release_as_is``): a
+                # connection that may still hold the session-level lock is closed.
+                conn.terminate()
+                raise
     return applied
 
 

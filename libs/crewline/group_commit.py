@@ -98,7 +98,8 @@ class GroupCommit(Generic[A, R]):
             if self._on_split is not None:
                 self._on_split(exc)
             for item, answer in batch:
-                await self._one(item, answer)
+                if not answer.done():  # a caller gone meanwhile: its claim is not made
+                    await self._one(item, answer)
             return
         for (_, answer), result in zip(batch, results, strict=True):
             if not answer.done():

@@ -238,19 +238,17 @@ class OutboxRelay:
         a passing reason stay unsent and the error is raised after the commit.
         """
         async with self._pool.acquire() as conn, conn.transaction():
-            # The lock and the batch in one round trip: (held, NULLs) when there is none.
-            found = await conn.fetch(
-                "SELECT lock.held, o.id, o.topic, o.key, o.envelope, o.correlation_id"
-                " FROM (SELECT pg_try_advisory_xact_lock($2) AS held) lock"
-                " LEFT JOIN LATERAL (SELECT * FROM outbox WHERE lock.held AND sent_at IS NULL"
-                " AND failed_at IS NULL ORDER BY id LIMIT $1) o ON true ORDER BY o.id",
-                self._batch_size,
-                _RELAY_LOCK,
-            )
-            if not found[0]["held"]:  # another relay publishes: its gauges would go stale
-                await self._refresh_gauges(conn, at_most_every=1.0)
+            # Two statements, not one: a statement reads the snapshot it started with, so
+            # one that took the lock as well could still see rows another relay had sent and
+            # committed while it was starting, and send them again.
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK):
+                await self._refresh_gauges(conn, at_most_every=1.0)  # else they go stale
                 return 0
-            rows = [r for r in found if r["id"] is not None]
+            rows = await conn.fetch(
+                "SELECT id, topic, key, envelope, correlation_id FROM outbox"
+                " WHERE sent_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT $1",
+                self._batch_size,
+            )
             if not rows:
                 self._metrics.outbox_backlog.set(0)
                 self._metrics.outbox_oldest_age.set(0)

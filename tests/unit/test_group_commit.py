@@ -28,6 +28,9 @@ class Fake:
         self.sent: list[list[int]] = []  # each call's items, single calls as [item]
         self.gate = asyncio.Event()
         self.gate.set()
+        self.batch_gate = asyncio.Event()  # holds a batch (not a single call) in flight
+        self.batch_gate.set()
+        self.batch_entered = asyncio.Event()
         self.entered = asyncio.Event()
         self.fail_batches_with: Exception | None = None
         self.sizes: list[int] = []
@@ -36,7 +39,9 @@ class Fake:
     async def many(self, items: Sequence[int]) -> list[int]:
         self.sent.append(list(items))
         self.entered.set()
+        self.batch_entered.set()
         await self.gate.wait()
+        await self.batch_gate.wait()
         if self.fail_batches_with is not None:
             raise self.fail_batches_with
         return [i * 10 for i in items]
@@ -95,6 +100,26 @@ async def test_one_items_error_splits_the_batch_and_only_that_caller_fails() -> 
     assert isinstance(results[2], Bad) and str(results[2]) == "item -3"
     assert fake.sent == [[1], [2, -3, 4], [2], [-3], [4]]  # again one by one, in order
     assert len(fake.splits) == 1
+
+
+async def test_a_caller_gone_while_its_batch_failed_is_not_applied_alone() -> None:
+    fake = Fake()
+    batcher = fake.batcher()
+    fake.gate.clear()
+    first = asyncio.ensure_future(batcher.submit(1))
+    await fake.entered.wait()
+    fake.fail_batches_with = Bad("the batch's transaction aborted")
+    fake.batch_gate.clear()
+    calls = [asyncio.ensure_future(batcher.submit(i)) for i in (2, -3, 4)]
+    await asyncio.sleep(0)
+    fake.gate.set()
+    await fake.batch_entered.wait()  # [2, -3, 4] is in the database
+    calls[2].cancel()
+    fake.batch_gate.set()
+    results = await asyncio.gather(first, *calls, return_exceptions=True)
+    assert results[:2] == [10, 20] and isinstance(results[2], Bad)
+    assert isinstance(results[3], asyncio.CancelledError)
+    assert fake.sent == [[1], [2, -3, 4], [2], [-3]]  # 4 not made alone for nobody
 
 
 async def test_an_error_no_item_causes_is_every_callers_answer() -> None:

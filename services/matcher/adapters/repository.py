@@ -130,10 +130,13 @@ async def save_project(conn: asyncpg.Connection, project: ProjectTerms) -> Proje
 
 
 async def reprioritise(conn: asyncpg.Connection, project_id: str, priority: int) -> None:
-    """Tasks that follow the project's priority take its new one; their own priorities stay."""
+    """Tasks that follow the project's priority take its new one; their own priorities stay.
+    Locked in task order first, as a claim batch locks them (claim_tasks()): two
+    statements locking several tasks each in different orders could deadlock."""
     await conn.execute(
-        "UPDATE open_tasks SET priority = $2 WHERE project_id = $1 AND NOT own_priority"
-        " AND priority <> $2",
+        "UPDATE open_tasks t SET priority = $2 FROM (SELECT task_id FROM open_tasks"
+        " WHERE project_id = $1 AND NOT own_priority AND priority <> $2"
+        " ORDER BY task_id FOR NO KEY UPDATE) mine WHERE t.task_id = mine.task_id",
         project_id,
         priority,
     )

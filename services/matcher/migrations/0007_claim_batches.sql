@@ -11,12 +11,21 @@
 -- The batch's locks are held until its commit, so two batches in flight at once (on two
 -- replicas) could each hold a lock the other's next claim needs: claim 1 of one batch
 -- and claim 2 of the other on the same task, and the reverse. Before deciding anything
--- the batch therefore takes every lock its claims will take, kind by kind in the order
+-- the batch therefore takes the locks its claims will take, kind by kind in the order
 -- claim_task() takes them (the requests' advisory locks, the projects' shared advisory
--- locks, the contractors' rows, the tasks' rows), each kind sorted. Every batch and every
--- single claim_task() then locks in one global order, and none waits on another in a
--- cycle. Within the transaction the locks are re-entrant, so claim_task() takes them
--- again for nothing; two copies of one request in a batch: the second is EXISTING.
+-- locks, the contractors' rows, the tasks' rows), each kind sorted. Two batches, or a
+-- batch and a single claim_task(), then never wait on each other in a cycle; so that
+-- reprioritising a project does not either, it locks the project's tasks in task order
+-- too. (A task published after the batch took its project locks is locked later, by
+-- claim_task(); shared project locks conflict only with a pause or close, which locks
+-- no contractor or task.) One writer of several tasks remains: the matcher's consumer,
+-- which applies a group of events (say TaskChanged for two tasks) in one transaction, in
+-- the events' order. A cycle with a batch is possible there; PostgreSQL detects it
+-- after deadlock_timeout (1 s) and aborts one: the batch's claims go again one by one
+-- (crewline_matcher_claim_batch_splits_total), or the group is retried. Nothing is
+-- granted twice: an aborted batch changed nothing. Within the transaction the locks are
+-- re-entrant, so claim_task() takes them again for nothing; two copies of one request in
+-- a batch: the second is EXISTING.
 CREATE FUNCTION claim_tasks(
     p_claim_ids uuid[], p_task_ids uuid[], p_contractor_ids text[], p_request_ids text[],
     p_nows timestamptz[], p_project_ids text[], p_revisions bigint[],
