@@ -65,6 +65,15 @@ class Fake:
         )
 
 
+async def in_flight(fake: Fake, batcher: GroupCommit[int, int]) -> asyncio.Future[int]:
+    """Item 1 sent alone and held "in the database" until ``fake.gate`` is set: what is
+    submitted meanwhile waits for the next batch."""
+    fake.gate.clear()
+    first = asyncio.ensure_future(batcher.submit(1))
+    await fake.entered.wait()
+    return first
+
+
 async def test_a_lone_call_goes_at_once_and_alone() -> None:
     fake = Fake()
     assert await fake.batcher().submit(7) == 70
@@ -74,9 +83,7 @@ async def test_a_lone_call_goes_at_once_and_alone() -> None:
 async def test_calls_arriving_while_a_batch_runs_go_next_together_in_order() -> None:
     fake = Fake()
     batcher = fake.batcher(max_batch=3)
-    fake.gate.clear()
-    first = asyncio.ensure_future(batcher.submit(1))
-    await fake.entered.wait()  # 1 is "in the database"
+    first = await in_flight(fake, batcher)
     rest = [asyncio.ensure_future(batcher.submit(i)) for i in range(2, 7)]
     await asyncio.sleep(0)
     fake.gate.set()
@@ -88,9 +95,7 @@ async def test_calls_arriving_while_a_batch_runs_go_next_together_in_order() -> 
 async def test_one_items_error_splits_the_batch_and_only_that_caller_fails() -> None:
     fake = Fake()
     batcher = fake.batcher()
-    fake.gate.clear()
-    first = asyncio.ensure_future(batcher.submit(1))
-    await fake.entered.wait()
+    first = await in_flight(fake, batcher)
     fake.fail_batches_with = Bad("the batch's transaction aborted")
     batch = [asyncio.ensure_future(batcher.submit(i)) for i in (2, -3, 4)]
     await asyncio.sleep(0)
@@ -105,9 +110,7 @@ async def test_one_items_error_splits_the_batch_and_only_that_caller_fails() -> 
 async def test_a_caller_gone_while_its_batch_failed_is_not_applied_alone() -> None:
     fake = Fake()
     batcher = fake.batcher()
-    fake.gate.clear()
-    first = asyncio.ensure_future(batcher.submit(1))
-    await fake.entered.wait()
+    first = await in_flight(fake, batcher)
     fake.fail_batches_with = Bad("the batch's transaction aborted")
     fake.batch_gate.clear()
     calls = [asyncio.ensure_future(batcher.submit(i)) for i in (2, -3, 4)]
@@ -125,9 +128,7 @@ async def test_a_caller_gone_while_its_batch_failed_is_not_applied_alone() -> No
 async def test_an_error_no_item_causes_is_every_callers_answer() -> None:
     fake = Fake()
     batcher = fake.batcher()
-    fake.gate.clear()
-    first = asyncio.ensure_future(batcher.submit(1))
-    await fake.entered.wait()
+    first = await in_flight(fake, batcher)
     fake.fail_batches_with = Away("connection lost")
     batch = [asyncio.ensure_future(batcher.submit(i)) for i in (2, 3)]
     await asyncio.sleep(0)
@@ -141,15 +142,13 @@ async def test_an_error_no_item_causes_is_every_callers_answer() -> None:
 async def test_a_caller_cancelled_before_its_batch_goes_is_left_out() -> None:
     fake = Fake()
     batcher = fake.batcher()
-    fake.gate.clear()
-    first = asyncio.ensure_future(batcher.submit(1))
-    await fake.entered.wait()
+    first = await in_flight(fake, batcher)
     gone = asyncio.ensure_future(batcher.submit(2))
     kept = asyncio.ensure_future(batcher.submit(3))
     await asyncio.sleep(0)
     gone.cancel()
     fake.gate.set()
-    assert await asyncio.gather(first, kept) == [10, 30]
+    assert list(await asyncio.gather(first, kept)) == [10, 30]
     assert fake.sent == [[1], [3]]
 
 
@@ -157,16 +156,14 @@ async def test_the_batcher_starts_again_after_going_idle() -> None:
     fake = Fake()
     batcher = fake.batcher()
     assert await batcher.submit(1) == 10
-    assert await asyncio.gather(batcher.submit(2), batcher.submit(3)) == [20, 30]
+    assert list(await asyncio.gather(batcher.submit(2), batcher.submit(3))) == [20, 30]
     assert fake.sent == [[1], [2, 3]]  # both arrived before the idle batcher's first batch
 
 
 async def test_cancelling_the_batch_cancels_its_callers_instead_of_leaving_them_waiting() -> None:
     fake = Fake()
     batcher = fake.batcher()
-    fake.gate.clear()
-    first = asyncio.ensure_future(batcher.submit(1))
-    await fake.entered.wait()
+    first = await in_flight(fake, batcher)
     waiting = asyncio.ensure_future(batcher.submit(2))
     await asyncio.sleep(0)
     flusher = batcher._flusher
