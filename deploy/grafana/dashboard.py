@@ -111,6 +111,20 @@ def work_panels() -> list[PanelBuilder]:
             ),
         ),
         graph(
+            "Claims per commit",
+            "short",
+            "Group commit: ClaimTask calls the matcher sent to PostgreSQL together, in one"
+            " statement and one commit (those that arrived while the previous batch ran),"
+            " on average per batch; and batches PostgreSQL failed as a whole (a deadlock,"
+            " or one claim's error), which went again one claim at a time.",
+            query(
+                f"sum(rate(crewline_matcher_claim_batch_rows_sum{RATE}))"
+                f" / sum(rate(crewline_matcher_claim_batch_rows_count{RATE}))",
+                "claims per batch",
+            ),
+            query(f"sum(rate(crewline_matcher_claim_batch_splits_total{RATE}))", "split batches/s"),
+        ),
+        graph(
             "Offers fan-out latency",
             "s",
             "From a matcher replica taking in a change's notification (sent by PostgreSQL"
