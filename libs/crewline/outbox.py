@@ -47,6 +47,7 @@ log = get_logger(__name__)
 
 _RELAY_LOCK = 0x6F75_7462_6F78  # "outbox"
 _WORKER = "outbox_relay"  # its name in health and metrics
+_GAUGE_SECONDS = 1.0  # the backlog gauges are measured at most this often
 # Errors that sending the same record again can never cure.
 _NEVER_ACCEPTED = (
     MessageSizeTooLargeError,
@@ -147,7 +148,7 @@ class OutboxRelay:
         self._health.register(_WORKER)
         self._stopping = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
-        self._gauges_at = 0.0  # the backlog gauges are measured at most this often
+        self._gauges_at = 0.0  # when the backlog gauges may be measured next
 
     def stop(self) -> None:
         """Stop polling; ``run`` then publishes what is left and returns."""
@@ -242,7 +243,7 @@ class OutboxRelay:
             # one that took the lock as well could still see rows another relay had sent and
             # committed while it was starting, and send them again.
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK):
-                await self._refresh_gauges(conn, at_most_every=1.0)  # else they go stale
+                await self._refresh_gauges(conn)  # else they go stale
                 return 0
             rows = await conn.fetch(
                 "SELECT id, topic, key, envelope, correlation_id FROM outbox"
@@ -262,19 +263,17 @@ class OutboxRelay:
             retry = await self._set_aside(conn, rows, outcomes)
         for r in sent:
             self._metrics.outbox_published.labels(topic=r["topic"]).inc()
-        # Under load the relay runs a batch every few milliseconds; Prometheus reads the
-        # gauges every few seconds.
-        await self._refresh_gauges(None, at_most_every=1.0)
+        await self._refresh_gauges(None)
         if retry is not None:
             raise retry
         return len(sent)
 
-    async def _refresh_gauges(
-        self, conn: asyncpg.Connection | None, *, at_most_every: float
-    ) -> None:
+    async def _refresh_gauges(self, conn: asyncpg.Connection | None) -> None:
+        """``backlog`` at most every ``_GAUGE_SECONDS``: under load the relay runs a batch
+        every few milliseconds, and Prometheus reads the gauges every few seconds."""
         now = asyncio.get_running_loop().time()
         if now >= self._gauges_at:
-            self._gauges_at = now + at_most_every
+            self._gauges_at = now + _GAUGE_SECONDS
             await self.backlog(conn)
 
     async def _send_all(self, rows: list[asyncpg.Record]) -> list[BaseException | None]:
