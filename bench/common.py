@@ -210,8 +210,10 @@ async def wait_pooled(stack: Stack, task_ids: Sequence[str], *, timeout: float =
 
 
 def _cpu_times() -> tuple[int, int]:
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return fields[3] + fields[4], sum(fields)  # idle + iowait, all
+    """The host's (idle + iowait, all) CPU ticks, from /proc/stat. The first eight fields:
+    the guest ones after them are counted in user and nice already."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return fields[3] + fields[4], sum(fields)
 
 
 async def wait_quiet(*, idle: float = 0.8, timeout: float = 180.0) -> float:
@@ -243,20 +245,25 @@ def _role(cmdline: str) -> str | None:
     return None
 
 
-def _process_ticks() -> dict[tuple[int, str], int]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process (all its threads) has used, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _process_seconds() -> dict[tuple[int, str], float]:
+    """CPU seconds so far of every process that is a part of the stack, by (pid, role)."""
     found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-            stat = (entry / "stat").read_text()
-        except OSError:
+            role = _role(cmdline)
+            if role is not None:
+                found[int(entry.name), role] = cpu_seconds(int(entry.name))
+        except OSError:  # gone meanwhile
             continue
-        role = _role(cmdline)
-        if role is not None:
-            fields = stat.rpartition(")")[2].split()
-            found[int(entry.name), role] = int(fields[11]) + int(fields[12])  # utime + stime
     return found
 
 
@@ -268,7 +275,7 @@ class CpuMeter:
         self._children = children
 
     def __enter__(self) -> CpuMeter:
-        self._before = _process_ticks()
+        self._before = _process_seconds()
         self._times = os.times()
         self._busy = _busy_ticks()
         self.seconds: dict[str, float] = {}
@@ -276,10 +283,10 @@ class CpuMeter:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        after, times, tick = _process_ticks(), os.times(), os.sysconf("SC_CLK_TCK")
-        self.machine = (_busy_ticks() - self._busy) / tick
-        for (pid, role), ticks in after.items():
-            used = (ticks - self._before.get((pid, role), 0)) / tick
+        after, times = _process_seconds(), os.times()
+        self.machine = (_busy_ticks() - self._busy) / os.sysconf("SC_CLK_TCK")
+        for (pid, role), used in after.items():
+            used -= self._before.get((pid, role), 0.0)
             self.seconds[role] = self.seconds.get(role, 0.0) + used
         children = times.children_user + times.children_system
         self.seconds[self._children] = children - (
@@ -298,9 +305,9 @@ class CpuMeter:
 
 
 def _busy_ticks() -> int:
-    """The host's CPU ticks not idle (nor waiting for I/O), from /proc/stat."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return sum(fields[:8]) - fields[3] - fields[4]
+    """The host's CPU ticks not idle (nor waiting for I/O)."""
+    idle, total = _cpu_times()
+    return total - idle
 
 
 def pid_of(service: str) -> int:

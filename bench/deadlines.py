@@ -27,11 +27,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 
-from bench.common import HOME, Summary
+from bench.common import HOME, Summary, cpu_seconds
 from crewline.clock import Deadline, DeadlineClock
 from crewline.db import KERNEL_MIGRATIONS, create_pool, migrate
 from crewline.log import configure_logging
@@ -138,12 +137,6 @@ class Firing:
     shares: str  # how many each replica fired
     cpu_seconds: list[float]  # each replica's, from start to the last deadline
     load: float  # the host's 1-minute load average as the last deadline fired
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def measure(conn: asyncpg.Connection, procs: list[subprocess.Popen[bytes]]) -> Firing:

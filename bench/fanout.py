@@ -38,6 +38,7 @@ from bench.common import (
     SETUP_CONCURRENCY,
     Stack,
     Summary,
+    cpu_seconds,
     new_client,
     new_contractors,
     new_project,
@@ -195,12 +196,6 @@ class Fan:
             raise RuntimeError(f"streamgen exited ({code}) without a reply")
         reply: dict[str, Any] = json.loads(line)
         return reply
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process (all its threads) has used, from /proc/<pid>/stat."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @asynccontextmanager
