@@ -11,6 +11,7 @@ A clock is the row ``(kind, ref)``: pending, fired, or dead-lettered.
   failed attempts (``ARMED``), and its handler is told the new generation. A fired
   clock is kept for ``retention`` (default 7 days) and then pruned; after that,
   ``schedule`` arms it afresh at generation 1.
+- ``schedule_many`` does the same for many clocks in one statement, without outcomes.
 - ``cancel`` removes a clock that has not fired, pending or dead-lettered.
 - A handler that moves its own clock (``schedule`` from inside it) leaves it pending at
   the new time instead of fired.
@@ -42,7 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -122,6 +123,27 @@ async def schedule(conn: asyncpg.Connection, *, kind: str, ref: str, due_at: dat
         ref,
     )
     return Scheduled.UNCHANGED if pending else Scheduled.FIRED
+
+
+async def schedule_many(
+    conn: asyncpg.Connection, *, kind: str, clocks: Sequence[tuple[str, datetime, str]]
+) -> None:
+    """``schedule`` for many clocks of one kind, in one statement: each ``(ref, due_at,
+    correlation_id)``, the refs distinct. For callers that need no outcome back."""
+    if not clocks:
+        return
+    await conn.execute(
+        "INSERT INTO deadlines (kind, ref, due_at, run_at, correlation_id)"
+        " SELECT $1, c.ref, c.due_at, c.due_at, c.correlation_id"
+        " FROM unnest($2::text[], $3::timestamptz[], $4::text[]) AS c(ref, due_at, correlation_id)"
+        " ON CONFLICT (kind, ref) DO UPDATE SET due_at = EXCLUDED.due_at, run_at = EXCLUDED.due_at"
+        " WHERE deadlines.fired_at IS NULL AND deadlines.dead_at IS NULL"
+        " AND deadlines.due_at <> EXCLUDED.due_at",
+        kind,
+        [ref for ref, _, _ in clocks],
+        [due_at for _, due_at, _ in clocks],
+        [correlation_id for _, _, correlation_id in clocks],
+    )
 
 
 async def rearm(conn: asyncpg.Connection, *, kind: str, ref: str, due_at: datetime) -> Scheduled:

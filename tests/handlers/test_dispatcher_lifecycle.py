@@ -17,7 +17,7 @@ from google.protobuf.message import Message
 
 from crewline import clock as kernel_clock
 from crewline.clock import DeadlineClock
-from crewline.consumer import EventContext
+from crewline.consumer import Batched, EventContext
 from crewline.errors import FailedPrecondition, InvalidArgument, NotFound
 from crewline.events import PayloadTypes, parse_envelope
 from crewline.health import WorkerHealth
@@ -236,6 +236,65 @@ async def test_claims_and_submissions_move_a_task_through_its_states(
     kinds = [kind for _, kind, _ in await logged(deps)]
     assert kinds.count("claim_granted") == 3 and kinds.count("work_submitted") == 2
     assert kinds.count("claim_ended") == 1 and kinds.count("submission_accepted") == 2
+
+
+async def test_a_run_of_grants_in_one_call_does_what_each_grant_alone_does(
+    dispatcher_deps: Deps, clock: FakeClock
+) -> None:
+    """The consumer hands a run of ClaimGranted to ``on_claims_granted`` in one call: the
+    tasks, lease clocks and Watch log end as they do when each is applied alone, a
+    repeated claim included, and each clock keeps its own event's correlation id."""
+    deps = dispatcher_deps
+    grant = handlers.event_routes(deps)[events_pb2.ClaimGranted]
+    assert isinstance(grant, Batched)
+    project = await new_project(deps)
+    alone = await new_tasks(deps, project, "a1", "a2")
+    together = await new_tasks(deps, project, "b1", "b2")
+    deadline = clock.now() + timedelta(minutes=10)
+    contexts = [
+        EventContext(str(uuid.uuid4()), f"corr-{i}", "matcher", "t", 0, i) for i in range(4)
+    ]
+
+    def grants(tasks: list[Task]) -> tuple[list[str], list[events_pb2.ClaimGranted]]:
+        claims = [new_claim() for _ in range(3)]
+        return claims, [
+            granted(tasks[0], claims[0], deadline),
+            granted(tasks[1], claims[1], deadline),
+            granted(tasks[0], claims[2], deadline + timedelta(minutes=1)),  # fills it
+            granted(tasks[0], claims[0], deadline),  # the first claim again
+        ]
+
+    alone_claims, alone_events = grants(alone)
+    async with deps.pool.acquire() as conn, conn.transaction():
+        for event, ctx in zip(alone_events, contexts, strict=True):
+            await grant(conn, event, ctx)
+    together_claims, together_events = grants(together)
+    async with deps.pool.acquire() as conn, conn.transaction():
+        await grant.many(conn, list(zip(together_events, contexts, strict=True)))
+
+    for a, b in zip(alone, together, strict=True):
+        a, b = await task_now(deps, a), await task_now(deps, b)
+        assert (b.status, b.claimed_count, b.live_claims, b.revision) == (
+            a.status,
+            a.claimed_count,
+            a.live_claims,
+            a.revision,
+        )
+    assert (await task_now(deps, together[0])).status is TaskStatus.IN_PROGRESS
+    for a_claim, b_claim, ctx in zip(alone_claims, together_claims, contexts[:3], strict=True):
+        a_clock, b_clock = await lease_clock(deps, a_claim), await lease_clock(deps, b_claim)
+        assert a_clock is not None and b_clock is not None
+        assert b_clock.deadline.due_at == a_clock.deadline.due_at
+        assert b_clock.deadline.correlation_id == ctx.correlation_id
+
+    def shape(tasks: list[Task]) -> list[tuple[int, str | None]]:
+        """The Watch log of ``tasks``: which task (by position) and what, in order."""
+        where = {str(t.task_id): i for i, t in enumerate(tasks)}
+        return [(where[e.task_id], kind) for _, kind, e in log if e.task_id in where]
+
+    log = await logged(deps)
+    assert shape(together) == shape(alone)
+    assert [kind for _, kind in shape(alone)].count("claim_granted") == 3
 
 
 async def test_redelivered_claim_events_change_nothing(

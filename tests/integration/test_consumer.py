@@ -18,6 +18,7 @@ from crewline import dead_letters, errors
 from crewline.auth.credentials import new_operator_credential, sha256_hex
 from crewline.consumer import (
     UNKNOWN_ATTEMPTS,
+    Batched,
     EventConsumer,
     EventContext,
     Handler,
@@ -228,6 +229,86 @@ async def test_a_group_of_events_none_of_which_are_routed_here_needs_no_database
     assert await consumer.apply_group(others) == ["ignored"] * 3
     with pytest.raises(asyncpg.InterfaceError):  # one of ours among them: a transaction
         await consumer.apply_group([*others, record_at(3, task_event("t1"))])
+
+
+def batched_consumer(
+    pool: asyncpg.Pool, kafka: KafkaSettings, metrics: Metrics
+) -> tuple[EventConsumer, list[list[str]]]:
+    """A consumer whose TaskPublished route is ``Batched`` and whose TaskChanged route is
+    a plain handler; and the task ids of each call of the batch handler."""
+    calls: list[list[str]] = []
+
+    async def many(conn: asyncpg.Connection, events: Sequence[tuple[Any, EventContext]]) -> None:
+        calls.append([event.task_id for event, _ in events])
+        for event, ctx in events:
+            await record_effect(conn, event, ctx)
+
+    async def changed(conn: asyncpg.Connection, event: Any, ctx: EventContext) -> None:
+        await conn.execute("INSERT INTO effects (task_id) VALUES ($1)", f"changed:{event.task_id}")
+
+    consumer = EventConsumer(
+        group_id="test",
+        topics=[TASKS_TOPIC],
+        routes={
+            events_pb2.TaskPublished: Batched(one=record_effect, many=many),
+            events_pb2.TaskChanged: changed,
+        },
+        pool=pool,
+        kafka=kafka,
+        metrics=metrics,
+        client_id="test-consumer",
+    )
+    return consumer, calls
+
+
+def changed_event(task_id: str) -> bytes:
+    env = wrap(events_pb2.TaskChanged(task_id=task_id), producer="t", correlation_id="c")
+    return env.SerializeToString()
+
+
+async def test_a_batched_route_takes_each_run_of_its_events_in_one_call_each_event_once(
+    effects: asyncpg.Pool, kafka: KafkaSettings, metrics: Metrics
+) -> None:
+    consumer, calls = batched_consumer(effects, kafka, metrics)
+    a = task_event("a")
+    values = [a, task_event("b"), a, changed_event("x"), task_event("c"), task_event("d")]
+    outcomes = await consumer.apply_group([record_at(i, v) for i, v in enumerate(values)])
+
+    assert outcomes == ["applied", "applied", "duplicate", "applied", "applied", "applied"]
+    assert calls == [["a", "b"], ["c", "d"]]  # the second copy of a never reached it
+    assert await effects_of(effects) == ["a", "b", "changed:x", "c", "d"]
+    inbox = await effects.fetch('SELECT "offset", outcome FROM inbox ORDER BY "offset"')
+    assert [(r["offset"], r["outcome"]) for r in inbox] == [
+        (0, "applied"),
+        (1, "applied"),
+        (3, "applied"),
+        (4, "applied"),
+        (5, "applied"),
+    ]
+
+    # Delivered again: all duplicates, and the batch handler is not called at all.
+    again = await consumer.apply_group([record_at(10, task_event("c")), record_at(11, a)])
+    assert again == ["applied", "duplicate"]  # a fresh copy of c is a new event id
+    assert calls[2:] == [["c"]]
+    repeat = [record_at(20 + i, v) for i, v in enumerate([a, values[1]])]
+    assert await consumer.apply_group(repeat) == ["duplicate", "duplicate"]
+    assert len(calls) == 3
+
+
+async def test_a_failing_batch_falls_back_to_one_event_at_a_time_and_only_the_culprit_fails(
+    effects: asyncpg.Pool, kafka: KafkaSettings, metrics: Metrics
+) -> None:
+    consumer, calls = batched_consumer(effects, kafka, metrics)
+    await refuse(effects, "refused", "no such project")
+    values = [task_event("a"), task_event("refused"), task_event("b")]
+    outcomes = await consumer.apply_group([record_at(i, v) for i, v in enumerate(values)])
+
+    assert outcomes == ["applied", "dead_lettered", "applied"]
+    assert calls == [["a", "refused", "b"]]  # tried together once, rolled back
+    assert await effects_of(effects) == ["a", "b"]
+    assert [d.error for d in await all_dead_letters(effects)] == [
+        "PermanentEventError: no such project"
+    ]
 
 
 # --- dead letters ----------------------------------------------------------------------

@@ -5,6 +5,7 @@ event finds nothing to do."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
@@ -41,6 +42,26 @@ async def insert(conn: asyncpg.Connection, lease: Lease) -> bool:
         lease.granted_at,
     )
     return bool(inserted)
+
+
+async def insert_many(conn: asyncpg.Connection, leases: Sequence[Lease]) -> set[uuid.UUID]:
+    """``insert`` for many claims in one statement; the claim ids not recorded before."""
+    rows = await conn.fetch(
+        "INSERT INTO claim_leases (claim_id, task_id, client_id, project_id, contractor_id,"
+        " state, deadline_at, granted_at)"
+        " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[],"
+        " $6::text[], $7::timestamptz[], $8::timestamptz[])"
+        " ON CONFLICT (claim_id) DO NOTHING RETURNING claim_id",
+        [lease.claim_id for lease in leases],
+        [lease.task_id for lease in leases],
+        [lease.client_id for lease in leases],
+        [lease.project_id for lease in leases],
+        [lease.contractor_id for lease in leases],
+        [lease.state.value for lease in leases],
+        [lease.deadline_at for lease in leases],
+        [lease.granted_at for lease in leases],
+    )
+    return {row["claim_id"] for row in rows}
 
 
 async def get(conn: asyncpg.Connection, claim_id: uuid.UUID) -> Lease | None:

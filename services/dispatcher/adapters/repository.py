@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import asyncpg
@@ -119,6 +119,18 @@ async def get_task(
     lock = " FOR UPDATE" if for_update else ""
     row = await conn.fetchrow(f"SELECT * FROM tasks WHERE task_id = $1{lock}", task_id)
     return _task(row) if row else None
+
+
+async def locked_tasks(
+    conn: asyncpg.Connection, task_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, Task]:
+    """The tasks found, each locked until commit, locked in task id order (as two such
+    calls on different tasks cannot wait on each other in a cycle)."""
+    rows = await conn.fetch(
+        "SELECT * FROM tasks WHERE task_id = ANY($1::uuid[]) ORDER BY task_id FOR UPDATE",
+        list(set(task_ids)),
+    )
+    return {row["task_id"]: _task(row) for row in rows}
 
 
 async def list_tasks(conn: asyncpg.Connection, query: ListTasks) -> list[Task]:

@@ -11,7 +11,7 @@ from functools import partial
 from google.protobuf.message import Message
 
 from crewline.clock import DeadlineHandler
-from crewline.consumer import Handler
+from crewline.consumer import Batched, Handler
 from crewline.v1 import events_pb2
 from dispatcher.deps import Deps
 from dispatcher.domain.leases import LEASE
@@ -21,7 +21,10 @@ from dispatcher.handlers import claims, deadlines, projects, tasks
 
 def event_routes(deps: Deps) -> dict[type[Message], Handler]:
     return {
-        events_pb2.ClaimGranted: partial(claims.on_claim_granted, deps=deps),
+        events_pb2.ClaimGranted: Batched(
+            one=partial(claims.on_claim_granted, deps=deps),
+            many=partial(claims.on_claims_granted, deps=deps),
+        ),
         events_pb2.ClaimExtended: partial(claims.on_claim_extended, deps=deps),
         events_pb2.ClaimEnded: partial(claims.on_claim_ended, deps=deps),
         events_pb2.WorkSubmitted: partial(claims.on_work_submitted, deps=deps),

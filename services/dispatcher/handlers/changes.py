@@ -42,11 +42,29 @@ async def record(
     """Store ``after`` (unless it is ``before``: nothing changed), log ``events`` and,
     when the client sees a change, a snapshot of the task in its Watch log; tell the
     pool with TaskChanged when its lifecycle, slots or lifetime moved."""
-    entries = list(events)
-    if after is not before:
-        await repo.save_task(conn, after)
-        if after.shows_change_from(before):
-            entries.append(lifecycle_pb.watch_task(after, at=after.updated_at))
-        if after.pool_changes_from(before):
-            await deps.publisher.publish(conn, lifecycle_pb.task_changed(after))
+    await record_all(conn, [(before, after, events)], deps)
+
+
+async def record_all(
+    conn: asyncpg.Connection,
+    steps: Sequence[tuple[Task, Task, Sequence[watch_log.Entry]]],
+    deps: Deps,
+) -> None:
+    """``record`` for a sequence of changes, in order, in a few statements: each task's
+    last state stored once, every Watch entry in one write, every TaskChanged in one."""
+    entries: list[watch_log.Entry] = []
+    saved: dict[uuid.UUID, Task] = {}
+    pool_events = []
+    for before, after, events in steps:
+        entries += events
+        if after is not before:
+            saved[after.task_id] = after
+            if after.shows_change_from(before):
+                entries.append(lifecycle_pb.watch_task(after, at=after.updated_at))
+            if after.pool_changes_from(before):
+                pool_events.append(lifecycle_pb.task_changed(after))
+    for task in saved.values():
+        await repo.save_task(conn, task)
+    if pool_events:
+        await deps.publisher.publish_many(conn, pool_events)
     await watch_log.append(conn, entries)

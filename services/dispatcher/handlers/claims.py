@@ -9,6 +9,7 @@ changes nothing even without the inbox.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -53,30 +54,69 @@ async def _task(conn: asyncpg.Connection, task_id: str) -> Task:
     return task
 
 
-async def on_claim_granted(
-    conn: asyncpg.Connection, event: events_pb2.ClaimGranted, ctx: EventContext, *, deps: Deps
-) -> None:
-    """A live claim more, and its lease clock, due at the claim's deadline."""
-    task = await _task(conn, event.task_id)
-    # A grant from before leases (a matcher not yet upgraded) has no deadline to keep.
-    deadline = from_timestamp(event.deadline_at) if event.HasField("deadline_at") else None
-    lease = Lease(
+def _lease(event: events_pb2.ClaimGranted, task: Task) -> Lease:
+    """The dispatcher's record of a granted claim. A grant from before leases (a matcher
+    not yet upgraded) has no deadline to keep."""
+    return Lease(
         claim_id=uuid.UUID(event.claim_id),
         task_id=task.task_id,
         client_id=task.client_id,
         project_id=task.project_id,
         contractor_id=event.contractor_id,
         state=LeaseState.LIVE,
-        deadline_at=deadline,
+        deadline_at=from_timestamp(event.deadline_at) if event.HasField("deadline_at") else None,
         granted_at=from_timestamp(event.granted_at),
     )
+
+
+async def on_claim_granted(
+    conn: asyncpg.Connection, event: events_pb2.ClaimGranted, ctx: EventContext, *, deps: Deps
+) -> None:
+    """A live claim more, and its lease clock, due at the claim's deadline."""
+    task = await _task(conn, event.task_id)
+    lease = _lease(event, task)
     if not await leases.insert(conn, lease):
         return
-    if deadline is not None:
-        await clock.schedule(conn, kind=LEASE, ref=event.claim_id, due_at=deadline)
+    if lease.deadline_at is not None:
+        await clock.schedule(conn, kind=LEASE, ref=event.claim_id, due_at=lease.deadline_at)
     granted = task.claim_granted(now=deps.clock.now())
     seen = _seen("claim_granted", event, granted, at=granted.updated_at)
     await changes.record(conn, task, granted, deps, events=[seen])
+
+
+async def on_claims_granted(
+    conn: asyncpg.Connection,
+    events: Sequence[tuple[events_pb2.ClaimGranted, EventContext]],
+    *,
+    deps: Deps,
+) -> None:
+    """``on_claim_granted`` for a run of grants, in order, in a few statements: the
+    tasks locked at once (in task id order), every lease and clock in one write each,
+    each task stored once. A burst of claims is caught up in a fraction of the time."""
+    wanted = {uuid.UUID(e.task_id) for e, _ in events}
+    tasks = await repo.locked_tasks(conn, wanted)
+    if missing := wanted - tasks.keys():
+        raise PermanentEventError(f"tasks {sorted(map(str, missing))} are not the dispatcher's")
+    new = await leases.insert_many(
+        conn, [_lease(e, tasks[uuid.UUID(e.task_id)]) for e, _ in events]
+    )
+    clocks: list[tuple[str, datetime, str]] = []
+    steps: list[tuple[Task, Task, Sequence[Entry]]] = []
+    for event, ctx in events:
+        claim_id = uuid.UUID(event.claim_id)
+        if claim_id not in new:
+            continue  # recorded before: a repeat
+        new.discard(claim_id)
+        if event.HasField("deadline_at"):
+            clocks.append((event.claim_id, from_timestamp(event.deadline_at), ctx.correlation_id))
+        task = tasks[uuid.UUID(event.task_id)]
+        granted = task.claim_granted(now=deps.clock.now())
+        steps.append(
+            (task, granted, [_seen("claim_granted", event, granted, at=granted.updated_at)])
+        )
+        tasks[granted.task_id] = granted
+    await clock.schedule_many(conn, kind=LEASE, clocks=clocks)
+    await changes.record_all(conn, steps, deps)
 
 
 async def on_claim_extended(
