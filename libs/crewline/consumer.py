@@ -5,8 +5,10 @@ in ``inbox``; a redelivered event finds its id there and changes nothing. The
 records a poll brings from one partition are applied in order, up to
 ``GROUP_SIZE`` of them in one transaction (one commit instead of one each: a
 backlog clears many times faster). Offsets are committed to Kafka by hand, after
-those transactions, every partition of a poll in one request, so a crash between
-the two redelivers, never loses.
+those transactions: every partition in one request, at most every ``COMMIT_SECONDS``
+(a busy consumer polls many times a second, and each commit is a write in Kafka),
+before a partition is handed to another replica, and on the way out. A crash between
+the two redelivers, never loses; the inbox drops what is redelivered.
 
 A failure is classified by ``crewline.dead_letters.classify``:
 
@@ -64,6 +66,7 @@ from crewline.v1 import envelope_pb2
 log = get_logger(__name__)
 
 GROUP_SIZE = 100  # records of one partition applied in one transaction
+COMMIT_SECONDS = 1.0  # applied offsets are committed to Kafka at most this often
 UNKNOWN_ATTEMPTS = 3  # tries of an event failing in an unforeseen way before it is dead
 DEAD_LETTER_GAUGE_SECONDS = 30.0  # other replicas dead-letter and replay too: re-read this often
 
@@ -115,14 +118,20 @@ class Replayed:
     dead_letter: DeadLetter  # as it is after the replay
 
 
-class _RebalanceLog(ConsumerRebalanceListener):  # type: ignore[misc]
-    """Logs which partitions this replica holds, as the group hands them out."""
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Logs which partitions this replica holds, as the group hands them out, and
+    commits what it applied from a partition before the partition goes to another."""
 
-    def __init__(self, group_id: str) -> None:
+    def __init__(
+        self, group_id: str, commit: Callable[[Iterable[TopicPartition]], Awaitable[None]]
+    ) -> None:
         self._group_id = group_id
+        self._commit = commit
 
     async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        revoked = list(revoked)
         log.info("partitions_revoked", group=self._group_id, partitions=_names(revoked))
+        await self._commit(revoked)
 
     async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         log.info("partitions_assigned", group=self._group_id, partitions=_names(assigned))
@@ -196,6 +205,8 @@ class EventConsumer:
         self._health.register(self._name)
         self._stopping = asyncio.Event()
         self.connected = False
+        self._consumer: AIOKafkaConsumer | None = None  # the Kafka consumer of this session
+        self._applied: dict[TopicPartition, int] = {}  # its next offsets, not yet committed
 
     @property
     def group_id(self) -> str:
@@ -215,18 +226,19 @@ class EventConsumer:
     async def run(self) -> None:
         backoff = Backoff()
         while not self._stopping.is_set():
-            consumer = make_consumer(
+            self._applied = {}
+            consumer = self._consumer = make_consumer(
                 self._kafka,
                 group_id=self._group_id,
                 client_id=self._client_id,
                 topics=self._topics,
-                listener=_RebalanceLog(self._group_id),
+                listener=_Rebalance(self._group_id, self._commit_revoked),
             )
             try:
                 await consumer.start()
                 self.connected = True
                 backoff.reset()
-                await self._consume(consumer)
+                await self._consume(consumer, self._applied)
             except _Stopping:
                 pass
             except KafkaError as exc:
@@ -242,27 +254,62 @@ class EventConsumer:
                 await consumer.stop()
             await sleep_unless(self._stopping, backoff.next())
 
-    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+    async def _consume(
+        self, consumer: AIOKafkaConsumer, applied: dict[TopicPartition, int]
+    ) -> None:
+        """Poll and apply until stopped; ``applied`` holds the offsets applied and not
+        yet committed, committed at most every ``COMMIT_SECONDS`` (one request for every
+        partition), when a partition is revoked, and on the way out: what was applied,
+        even if a later group failed."""
         loop = asyncio.get_running_loop()
         gauge_at = loop.time()
-        while not self._stopping.is_set():
-            if loop.time() >= gauge_at:
-                await self.refresh_dead_letter_gauge()
-                gauge_at = loop.time() + DEAD_LETTER_GAUGE_SECONDS
-            batch = await consumer.getmany(timeout_ms=200, max_records=500)
-            applied: dict[TopicPartition, int] = {}  # the next offset of each partition
-            try:
+        commit_at = gauge_at + COMMIT_SECONDS
+        try:
+            while not self._stopping.is_set():
+                if loop.time() >= gauge_at:
+                    await self.refresh_dead_letter_gauge()
+                    gauge_at = loop.time() + DEAD_LETTER_GAUGE_SECONDS
+                batch = await consumer.getmany(timeout_ms=200, max_records=500)
                 for tp, records in batch.items():
                     for start in range(0, len(records), GROUP_SIZE):
                         group = records[start : start + GROUP_SIZE]
                         await self._apply_with_retry(group)
                         applied[tp] = group[-1].offset + 1
-            finally:
-                if applied:  # what was applied, even if a later group failed: one request
-                    await consumer.commit(applied)
-                    for tp, position in applied.items():
-                        self._record_lag(consumer, tp, position)
-            self._health.ok(self._name)
+                if loop.time() >= commit_at:
+                    await self._commit(consumer, applied)
+                    commit_at = loop.time() + COMMIT_SECONDS
+                self._health.ok(self._name)
+        finally:
+            await self._commit(consumer, applied)
+
+    async def _commit_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        if self._consumer is None:
+            return
+        try:
+            await self._commit(self._consumer, self._applied, only=revoked)
+        except KafkaError as exc:  # their new holder applies them again: harmless
+            log.warning("consumer_commit_failed", group=self._group_id, error=str(exc))
+
+    async def _commit(
+        self,
+        consumer: AIOKafkaConsumer,
+        applied: dict[TopicPartition, int],
+        *,
+        only: Iterable[TopicPartition] | None = None,
+    ) -> None:
+        """Commit the applied offsets (of ``only`` these partitions, which are being
+        revoked) and forget them. A partition no longer held is left out: its new holder
+        applies those records again, and the inbox makes that harmless."""
+        chosen = list(applied) if only is None else [tp for tp in only if tp in applied]
+        offsets = {tp: applied.pop(tp) for tp in chosen}
+        if only is None:
+            held = consumer.assignment()
+            offsets = {tp: position for tp, position in offsets.items() if tp in held}
+        if not offsets:
+            return
+        await consumer.commit(offsets)
+        for tp, position in offsets.items():
+            self._record_lag(consumer, tp, position)
 
     async def _apply_with_retry(self, group: list[ConsumerRecord[bytes, bytes]]) -> None:
         backoff = Backoff()

@@ -14,6 +14,7 @@ import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from google.protobuf.message import Message
 
+from crewline import consumer as consumer_module
 from crewline import dead_letters, errors
 from crewline.auth.credentials import new_operator_credential, sha256_hex
 from crewline.consumer import (
@@ -229,6 +230,37 @@ async def test_a_group_of_events_none_of_which_are_routed_here_needs_no_database
     assert await consumer.apply_group(others) == ["ignored"] * 3
     with pytest.raises(asyncpg.InterfaceError):  # one of ours among them: a transaction
         await consumer.apply_group([*others, record_at(3, task_event("t1"))])
+
+
+async def test_a_partition_handed_to_another_replica_is_committed_first_so_none_is_applied_twice(
+    effects: asyncpg.Pool, kafka: KafkaSettings, metrics: Metrics, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offsets are committed at most every COMMIT_SECONDS; here never on that clock, so
+    only the commit before a rebalance hands a partition over can spare its new holder
+    from applying again what the first replica applied."""
+    monkeypatch.setattr(consumer_module, "COMMIT_SECONDS", 3600.0)
+    keys = [f"k{i}".encode() for i in range(12)]  # spread over every partition
+    for i, key in enumerate(keys):
+        await produce(kafka, [task_event(f"first-{i}")], key=key)
+    async with consuming(effects, kafka, metrics) as first:
+        await eventually(lambda: has_effect(effects, "first-11"))
+        await eventually(lambda: all_applied(effects, "first-", 12))
+        async with consuming(effects, kafka, metrics) as second:
+
+            async def both_hold_partitions() -> bool:
+                return all(c._consumer and c._consumer.assignment() for c in (first, second))
+
+            await eventually(both_hold_partitions)
+            for i, key in enumerate(keys):
+                await produce(kafka, [task_event(f"then-{i}")], key=key)
+            await eventually(lambda: all_applied(effects, "then-", 12))
+
+    assert not duplicates_seen(metrics, kafka)
+    assert len(await effects_of(effects)) == 24
+
+
+async def all_applied(pool: asyncpg.Pool, prefix: str, n: int) -> bool:
+    return sum(e.startswith(prefix) for e in await effects_of(pool)) == n
 
 
 def batched_consumer(
