@@ -4,7 +4,8 @@ Each record is applied in a PostgreSQL transaction that also records its event i
 in ``inbox``; a redelivered event finds its id there and changes nothing. The
 records a poll brings from one partition are applied in order, up to
 ``GROUP_SIZE`` of them in one transaction (one commit instead of one each: a
-backlog clears many times faster). Offsets are committed to Kafka by hand, after
+backlog clears many times faster), their inbox rows written in one statement, and a
+run of events of a ``Batched`` route handled by one call. Offsets are committed to Kafka by hand, after
 those transactions: every partition in one request, at most every ``COMMIT_SECONDS``
 (a busy consumer polls many times a second, and each commit is a write in Kafka),
 before a partition is handed to another replica, and on the way out. A crash between
@@ -139,6 +140,10 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
 
 def _names(partitions: Iterable[TopicPartition]) -> list[str]:
     return sorted(f"{tp.topic}:{tp.partition}" for tp in partitions)
+
+
+# A record of a group, its envelope, and its payload (None when it is not routed here).
+_Parsed = tuple[ConsumerRecord[bytes, bytes], envelope_pb2.EventEnvelope, Message | None]
 
 
 class _Stopping(Exception):
@@ -330,9 +335,7 @@ class EventConsumer:
         if len(records) == 1:
             return [await self.apply(records[0])]
         started = time.perf_counter()
-        parsed: list[
-            tuple[ConsumerRecord[bytes, bytes], envelope_pb2.EventEnvelope, Message | None]
-        ] = []
+        parsed: list[_Parsed] = []
         for record in records:
             try:
                 env = parse_envelope(record.value)
@@ -346,77 +349,69 @@ class EventConsumer:
         else:
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
-                    done = await self._apply_runs(conn, parsed)
+                    outcomes = await self._apply_runs(conn, parsed)
             except _GroupFailed:
                 return [await self.apply(r) for r in records]
+            done = [
+                (r, env, outcome) for (r, env, _), outcome in zip(parsed, outcomes, strict=True)
+            ]
         share = (time.perf_counter() - started) / len(records)
         for record, env, outcome in done:
             self._account(record, env, outcome, share, group=len(records))
         return [outcome for _, _, outcome in done]
 
-    async def _apply_runs(
-        self,
-        conn: asyncpg.Connection,
-        parsed: list[
-            tuple[ConsumerRecord[bytes, bytes], envelope_pb2.EventEnvelope, Message | None]
-        ],
-    ) -> list[tuple[ConsumerRecord[bytes, bytes], envelope_pb2.EventEnvelope, str]]:
-        """Each event in order: alone, or with the events of its type that follow it when
-        that type is ``Batched``."""
-        done = []
-        start = 0
-        while start < len(parsed):
-            record, env, payload = parsed[start]
-            many = self._batched.get(type(payload)) if payload is not None else None
-            end = start + 1
-            while many is not None and end < len(parsed) and type(parsed[end][2]) is type(payload):
-                end += 1
-            if end - start > 1 and many is not None:
-                done += await self._apply_run(conn, many, parsed[start:end])
-            else:
-                done.append((record, env, await self._apply_in_group(conn, record, env, payload)))
-            start = end
-        return done
-
-    async def _apply_run(
-        self,
-        conn: asyncpg.Connection,
-        many: BatchHandler,
-        run: list[tuple[ConsumerRecord[bytes, bytes], envelope_pb2.EventEnvelope, Message | None]],
-    ) -> list[tuple[ConsumerRecord[bytes, bytes], envelope_pb2.EventEnvelope, str]]:
-        """Events of one ``Batched`` type: their inbox rows in one statement, then the
-        new ones (the first copy of each) in one call."""
-        contexts = [
-            _context(env, topic=r.topic, partition=r.partition, offset=r.offset)
-            for r, env, _ in run
-        ]
+    async def _apply_runs(self, conn: asyncpg.Connection, parsed: list[_Parsed]) -> list[str]:
+        """Every routed event's inbox row in one statement, then each new event (the
+        first copy of each) in order: alone, or with the new events of its type that
+        follow it when that type is ``Batched``. The outcome of each."""
+        outcomes = ["ignored"] * len(parsed)
         try:
-            ids = [uuid.UUID(env.event_id) for _, env, _ in run]
-            new = await self._record_run(conn, run, ids)
-            fresh: list[tuple[Any, EventContext]] = []
-            outcomes = []
-            for (_, _, payload), event_id, ctx in zip(run, ids, contexts, strict=True):
-                if event_id in new:
-                    new.discard(event_id)  # a second copy in the run is a duplicate
-                    fresh.append((payload, ctx))
-                    outcomes.append("applied")
+            routed = [(i, r, env) for i, (r, env, p) in enumerate(parsed) if p is not None]
+            ids = {i: uuid.UUID(env.event_id) for i, _, env in routed}
+            new = await self._record_group(conn, routed, ids)
+            fresh: list[tuple[_Parsed, Message]] = []  # the events to apply, in order
+            for i, _, _ in routed:
+                outcomes[i] = "applied" if ids[i] in new else "duplicate"
+                if ids[i] in new:
+                    new.discard(ids[i])  # a second copy in the group is a duplicate
+                    payload = parsed[i][2]
+                    assert payload is not None, "routed"
+                    fresh.append((parsed[i], payload))
+            start = 0
+            while start < len(fresh):
+                kind = type(fresh[start][1])
+                many = self._batched.get(kind)
+                end = start + 1
+                while many and end < len(fresh) and type(fresh[end][1]) is kind:
+                    end += 1
+                if many is not None and end - start > 1:
+                    await many(conn, [self._event(item) for item, _ in fresh[start:end]])
                 else:
-                    outcomes.append("duplicate")
-            if fresh:
-                await many(conn, fresh)
+                    item, payload = fresh[start]
+                    with _bound(item[1]):
+                        await self._routes[kind](conn, payload, self._event(item)[1])
+                start = end
         except Exception as exc:
             if classify(exc) is Failure.TRANSIENT:
                 raise
             raise _GroupFailed from None  # ``apply`` retries or dead-letters the culprit
-        return [(r, env, outcome) for (r, env, _), outcome in zip(run, outcomes, strict=True)]
+        return outcomes
 
-    async def _record_run(
+    @staticmethod
+    def _event(parsed: _Parsed) -> tuple[Any, EventContext]:
+        record, env, payload = parsed
+        return payload, _context(
+            env, topic=record.topic, partition=record.partition, offset=record.offset
+        )
+
+    async def _record_group(
         self,
         conn: asyncpg.Connection,
-        run: list[tuple[ConsumerRecord[bytes, bytes], envelope_pb2.EventEnvelope, Message | None]],
-        ids: list[uuid.UUID],
+        routed: list[tuple[int, ConsumerRecord[bytes, bytes], envelope_pb2.EventEnvelope]],
+        ids: dict[int, uuid.UUID],
     ) -> set[uuid.UUID]:
-        """``_record`` for a run of events, in one statement; the ids it inserted."""
+        """``_record`` for the routed events of a group, in one statement; the ids it
+        inserted (a second copy of an event in the group is not inserted again)."""
         rows = await conn.fetch(
             'INSERT INTO inbox (consumer, event_id, event_type, topic, partition, "offset",'
             " outcome) SELECT $1, e.id, e.type, e.topic, e.partition, e.off, 'applied'"
@@ -424,32 +419,13 @@ class EventConsumer:
             " AS e(id, type, topic, partition, off)"
             " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
             self._group_id,
-            ids,
-            [env.type for _, env, _ in run],
-            [r.topic for r, _, _ in run],
-            [r.partition for r, _, _ in run],
-            [r.offset for r, _, _ in run],
+            [ids[i] for i, _, _ in routed],
+            [env.type for _, _, env in routed],
+            [r.topic for _, r, _ in routed],
+            [r.partition for _, r, _ in routed],
+            [r.offset for _, r, _ in routed],
         )
         return {row["event_id"] for row in rows}
-
-    async def _apply_in_group(
-        self,
-        conn: asyncpg.Connection,
-        record: ConsumerRecord[bytes, bytes],
-        env: envelope_pb2.EventEnvelope,
-        payload: Message | None,
-    ) -> str:
-        if payload is None:
-            return "ignored"
-        ctx = _context(env, topic=record.topic, partition=record.partition, offset=record.offset)
-        with _bound(env):
-            try:
-                applied = await self._apply_in(conn, env, payload, ctx)
-            except Exception as exc:
-                if classify(exc) is Failure.TRANSIENT:
-                    raise
-                raise _GroupFailed from None  # ``apply`` retries or dead-letters it
-        return "applied" if applied else "duplicate"
 
     async def _apply_in(
         self,
