@@ -8,12 +8,12 @@ the pay of every one (polled in its database: the last event of each partition, 
 commit implies its partition's earlier ones, then all 20,000 counted).
 
 The raw rate, in the same run, on a database of the bench's own with the ledger's
-schema: the same INSERTs the ledger issues for each event (the consumer's inbox row,
-then the one posting statement: the submission, the journal transaction, three balance
+schema: the same statements the ledger issues (the consumer's inbox row, then for each
+event the one posting statement: the submission, the journal transaction, three balance
 rows, three entries with their balance after, the PayPosted outbox row), prepared
 ahead and issued by a bare asyncpg loop on one connection, (a) one transaction per
-event, and (b) 100 events per transaction (the commit batching the ledger's consumer
-does): no Kafka, no event parsing, no handler.
+event, and (b) 100 events per transaction, their inbox rows in one statement (the
+batching the ledger's consumer does): no Kafka, no event parsing, no handler.
 
 Verify: 1,000,002 entries (333,334 pay transactions of three entries, 1,000 contractors,
 100 clients) seeded by SQL into that database, then the ledger's ``VerifyBooks`` query
@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from bench.common import Stack, Summary, wait_quiet
+from crewline.consumer import INBOX_GROUP, INBOX_ONE
 from crewline.db import KERNEL_MIGRATIONS, create_pool, migrate, migrate_service
 from crewline.events import TASKS_TOPIC, wrap
 from crewline.kafka import make_producer
@@ -154,13 +155,6 @@ async def fresh_database() -> asyncpg.Pool:
 
 Prepared = tuple[list[object], AcceptedWork, JournalTransaction, OutboxRow]
 
-# The consumer's inbox row (crewline.consumer), written before each posting.
-INBOX = (
-    'INSERT INTO inbox (consumer, event_id, event_type, topic, partition, "offset",'
-    " outcome, error) VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8)"
-    " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING 1"
-)
-
 
 def prepare(events: list[events_pb2.SubmissionAccepted]) -> list[Prepared]:
     """Each event's rows, built ahead: the loop that is timed only writes."""
@@ -170,13 +164,11 @@ def prepare(events: list[events_pb2.SubmissionAccepted]) -> list[Prepared]:
     for i, e in enumerate(events):
         inbox: list[object] = [
             "ledger",
-            str(uuid.uuid4()),
+            uuid.uuid4(),
             "crewline.v1.SubmissionAccepted",
             TASKS_TOPIC,
             i % 6,
             i,
-            "applied",
-            None,
         ]
         work = pb.accepted_work(e, now=now)
         txn = postings.pay(work, fee_bps=DEFAULT_FEE_BPS, transaction_id=uuid.uuid4(), now=now)
@@ -187,14 +179,23 @@ def prepare(events: list[events_pb2.SubmissionAccepted]) -> list[Prepared]:
 
 
 async def raw_inserts(pool: asyncpg.Pool, prepared: list[Prepared], *, group: int) -> float:
-    """Seconds for a bare loop to write every event's rows (its inbox row, then its
-    posting), ``group`` events a transaction."""
+    """Seconds for a bare loop to write every event's rows, ``group`` events a
+    transaction, with the consumer's own inbox statements: alone, the event's inbox row
+    then its posting; in a group, the group's inbox rows in one statement, then each
+    posting."""
     async with pool.acquire() as conn:
         started = time.monotonic()
         for at in range(0, len(prepared), group):
+            events = prepared[at : at + group]
             async with conn.transaction():
-                for inbox, work, txn, row in prepared[at : at + group]:
-                    await conn.fetchval(INBOX, *inbox)
+                if group == 1:
+                    await conn.fetchval(INBOX_ONE, *events[0][0], "applied")
+                else:
+                    rows = [inbox for inbox, _, _, _ in events]
+                    await conn.fetch(
+                        INBOX_GROUP, "ledger", *([r[k] for r in rows] for k in range(1, 6))
+                    )
+                for _, work, txn, row in events:
                     await journal.accept(conn, work, txn, row)
         return time.monotonic() - started
 

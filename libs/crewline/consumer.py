@@ -5,11 +5,11 @@ in ``inbox``; a redelivered event finds its id there and changes nothing. The
 records a poll brings from one partition are applied in order, up to
 ``GROUP_SIZE`` of them in one transaction (one commit instead of one each: a
 backlog clears many times faster), their inbox rows written in one statement, and a
-run of events of a ``Batched`` route handled by one call. Offsets are committed to Kafka by hand, after
-those transactions: every partition in one request, at most every ``COMMIT_SECONDS``
-(a busy consumer polls many times a second, and each commit is a write in Kafka),
-before a partition is handed to another replica, and on the way out. A crash between
-the two redelivers, never loses; the inbox drops what is redelivered.
+run of events of a ``Batched`` route handled by one call. Offsets are committed to
+Kafka by hand, after those transactions: every partition in one request, at most every
+``COMMIT_SECONDS`` (a busy consumer polls many times a second, and each commit is a
+write in Kafka), before a partition is handed to another replica, and on the way out.
+A crash between the two redelivers, never loses; the inbox drops what is redelivered.
 
 A failure is classified by ``crewline.dead_letters.classify``:
 
@@ -67,6 +67,19 @@ from crewline.v1 import envelope_pb2
 log = get_logger(__name__)
 
 GROUP_SIZE = 100  # records of one partition applied in one transaction
+# An event's inbox row ($7 its outcome); an event applied alone, or in a group.
+INBOX_ONE = (
+    'INSERT INTO inbox (consumer, event_id, event_type, topic, partition, "offset",'
+    " outcome) VALUES ($1, $2::uuid, $3, $4, $5, $6, $7)"
+    " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING 1"
+)
+INBOX_GROUP = (
+    'INSERT INTO inbox (consumer, event_id, event_type, topic, partition, "offset",'
+    " outcome) SELECT $1, e.id, e.type, e.topic, e.partition, e.off, 'applied'"
+    " FROM unnest($2::uuid[], $3::text[], $4::text[], $5::integer[], $6::bigint[])"
+    " AS e(id, type, topic, partition, off)"
+    " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"
+)
 COMMIT_SECONDS = 1.0  # applied offsets are committed to Kafka at most this often
 UNKNOWN_ATTEMPTS = 3  # tries of an event failing in an unforeseen way before it is dead
 DEAD_LETTER_GAUGE_SECONDS = 30.0  # other replicas dead-letter and replay too: re-read this often
@@ -413,11 +426,7 @@ class EventConsumer:
         """``_record`` for the routed events of a group, in one statement; the ids it
         inserted (a second copy of an event in the group is not inserted again)."""
         rows = await conn.fetch(
-            'INSERT INTO inbox (consumer, event_id, event_type, topic, partition, "offset",'
-            " outcome) SELECT $1, e.id, e.type, e.topic, e.partition, e.off, 'applied'"
-            " FROM unnest($2::uuid[], $3::text[], $4::text[], $5::integer[], $6::bigint[])"
-            " AS e(id, type, topic, partition, off)"
-            " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id",
+            INBOX_GROUP,
             self._group_id,
             [ids[i] for i, _, _ in routed],
             [env.type for _, _, env in routed],
@@ -653,9 +662,7 @@ class EventConsumer:
     ) -> bool:
         """Insert the event into the inbox; False when it was already there."""
         row = await conn.fetchval(
-            'INSERT INTO inbox (consumer, event_id, event_type, topic, partition, "offset",'
-            " outcome) VALUES ($1, $2::uuid, $3, $4, $5, $6, $7)"
-            " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING 1",
+            INBOX_ONE,
             self._group_id,
             env.event_id,
             env.type,
