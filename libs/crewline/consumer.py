@@ -32,9 +32,9 @@ error retries it, any other restarts the loop, which redelivers it.
 ``replay`` applies a dead letter again through the same routes and the same inbox
 (``crewline.ops``; ``crewctl deadletters replay``), once its cause is fixed.
 
-Each poll that was applied and committed is reported to ``WorkerHealth`` as
-``ok``; an unexpected error that restarts the loop is a failure. Kafka errors
-are not: Kafka being away is its probe's business, not this worker's.
+Each poll that was applied is reported to ``WorkerHealth`` as ``ok``; an unexpected
+error that restarts the loop is a failure. Kafka errors are not: Kafka being away is
+its probe's business, not this worker's.
 """
 
 from __future__ import annotations
@@ -298,15 +298,21 @@ class EventConsumer:
                     commit_at = loop.time() + COMMIT_SECONDS
                 self._health.ok(self._name)
         finally:
-            await self._commit(consumer, applied)
+            try:
+                await self._commit(consumer, applied)
+            except KafkaError as exc:  # not in place of the error that ended the loop
+                log.warning("consumer_commit_failed", group=self._group_id, error=str(exc))
 
     async def _commit_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        revoked = list(revoked)
         if self._consumer is None:
             return
         try:
             await self._commit(self._consumer, self._applied, only=revoked)
         except KafkaError as exc:  # their new holder applies them again: harmless
             log.warning("consumer_commit_failed", group=self._group_id, error=str(exc))
+        for tp in revoked:
+            self._applied.pop(tp, None)  # no longer ours, committed or not
 
     async def _commit(
         self,
@@ -316,18 +322,26 @@ class EventConsumer:
         only: Iterable[TopicPartition] | None = None,
     ) -> None:
         """Commit the applied offsets (of ``only`` these partitions, which are being
-        revoked) and forget them. A partition no longer held is left out: its new holder
-        applies those records again, and the inbox makes that harmless."""
-        chosen = list(applied) if only is None else [tp for tp in only if tp in applied]
-        offsets = {tp: applied.pop(tp) for tp in chosen}
+        revoked) and forget them once committed (a commit under way when a rebalance
+        starts is then made again by the revocation's). A partition no longer held is
+        dropped: its new holder applies those records again, which the inbox makes
+        harmless."""
         if only is None:
             held = consumer.assignment()
-            offsets = {tp: position for tp, position in offsets.items() if tp in held}
+            for tp in [tp for tp in applied if tp not in held]:
+                del applied[tp]
+            offsets = dict(applied)
+        else:
+            offsets = {tp: applied[tp] for tp in only if tp in applied}
         if not offsets:
             return
         await consumer.commit(offsets)
+        held = consumer.assignment()
         for tp, position in offsets.items():
-            self._record_lag(consumer, tp, position)
+            if applied.get(tp) == position:
+                del applied[tp]
+            if tp in held:  # else aiokafka refuses to say its high watermark
+                self._record_lag(consumer, tp, position)
 
     async def _apply_with_retry(self, group: list[ConsumerRecord[bytes, bytes]]) -> None:
         backoff = Backoff()
@@ -395,7 +409,7 @@ class EventConsumer:
                 kind = type(fresh[start][1])
                 many = self._batched.get(kind)
                 end = start + 1
-                while many and end < len(fresh) and type(fresh[end][1]) is kind:
+                while many is not None and end < len(fresh) and type(fresh[end][1]) is kind:
                     end += 1
                 if many is not None and end - start > 1:
                     await many(conn, [self._event(item) for item, _ in fresh[start:end]])
