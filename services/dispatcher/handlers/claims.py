@@ -18,7 +18,7 @@ from google.protobuf.message import Message
 from crewline import clock
 from crewline.consumer import EventContext
 from crewline.errors import PermanentEventError
-from crewline.log import bind_contextvars
+from crewline.log import bind_contextvars, new_correlation_id
 from crewline.protobuf import from_timestamp, money_from_pb, pay_terms_from_pb
 from crewline.v1 import events_pb2
 from dispatcher.adapters import leases, lifecycle_pb, submissions
@@ -108,7 +108,9 @@ async def on_claims_granted(
             continue  # recorded before: a repeat
         new.discard(claim_id)
         if event.HasField("deadline_at"):
-            clocks.append((event.claim_id, from_timestamp(event.deadline_at), ctx.correlation_id))
+            # As ``clock.schedule`` under the consumer's bound context would record it.
+            correlation_id = ctx.correlation_id or new_correlation_id()
+            clocks.append((event.claim_id, from_timestamp(event.deadline_at), correlation_id))
         task = tasks[uuid.UUID(event.task_id)]
         granted = task.claim_granted(now=deps.clock.now())
         steps.append(
