@@ -72,16 +72,9 @@ def _lease(event: events_pb2.ClaimGranted, task: Task) -> Lease:
 async def on_claim_granted(
     conn: asyncpg.Connection, event: events_pb2.ClaimGranted, ctx: EventContext, *, deps: Deps
 ) -> None:
-    """A live claim more, and its lease clock, due at the claim's deadline."""
-    task = await _task(conn, event.task_id)
-    lease = _lease(event, task)
-    if not await leases.insert(conn, lease):
-        return
-    if lease.deadline_at is not None:
-        await clock.schedule(conn, kind=LEASE, ref=event.claim_id, due_at=lease.deadline_at)
-    granted = task.claim_granted(now=deps.clock.now())
-    seen = _seen("claim_granted", event, granted, at=granted.updated_at)
-    await changes.record(conn, task, granted, deps, events=[seen])
+    """A live claim more, and its lease clock, due at the claim's deadline: the
+    consumer's single handler for ``on_claims_granted``, one grant."""
+    await on_claims_granted(conn, [(event, ctx)], deps=deps)
 
 
 async def on_claims_granted(
@@ -90,9 +83,11 @@ async def on_claims_granted(
     *,
     deps: Deps,
 ) -> None:
-    """``on_claim_granted`` for a run of grants, in order, in a few statements: the
-    tasks locked at once (in task id order), every lease and clock in one write each,
-    each task stored once. A burst of claims is caught up in a fraction of the time."""
+    """Grants, in order, each a live claim more on its task and a lease clock due at
+    the claim's deadline; a claim recorded before changes nothing. A few statements
+    for the lot: the tasks locked at once (in task id order), every lease and clock in
+    one write each, each task stored once; a burst of claims is caught up in a fraction
+    of the time one statement per step took."""
     wanted = {uuid.UUID(e.task_id) for e, _ in events}
     tasks = await repo.locked_tasks(conn, wanted)
     if missing := wanted - tasks.keys():
