@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from bench.common import Stack, Summary, wait_quiet
-from crewline.consumer import INBOX_GROUP, INBOX_ONE
+from crewline.consumer import INBOX
 from crewline.db import KERNEL_MIGRATIONS, create_pool, migrate, migrate_service
 from crewline.events import TASKS_TOPIC, wrap
 from crewline.kafka import make_producer
@@ -180,21 +180,17 @@ def prepare(events: list[events_pb2.SubmissionAccepted]) -> list[Prepared]:
 
 async def raw_inserts(pool: asyncpg.Pool, prepared: list[Prepared], *, group: int) -> float:
     """Seconds for a bare loop to write every event's rows, ``group`` events a
-    transaction, with the consumer's own inbox statements: alone, the event's inbox row
-    then its posting; in a group, the group's inbox rows in one statement, then each
+    transaction: their inbox rows in one statement (the consumer's own), then each
     posting."""
     async with pool.acquire() as conn:
         started = time.monotonic()
         for at in range(0, len(prepared), group):
             events = prepared[at : at + group]
+            rows = [inbox for inbox, _, _, _ in events]
             async with conn.transaction():
-                if group == 1:
-                    await conn.fetchval(INBOX_ONE, *events[0][0], "applied")
-                else:
-                    rows = [inbox for inbox, _, _, _ in events]
-                    await conn.fetch(
-                        INBOX_GROUP, "ledger", *([r[k] for r in rows] for k in range(1, 6))
-                    )
+                await conn.fetch(
+                    INBOX, "ledger", *([r[k] for r in rows] for k in range(1, 6)), "applied"
+                )
                 for _, work, txn, row in events:
                     await journal.accept(conn, work, txn, row)
         return time.monotonic() - started

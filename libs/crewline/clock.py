@@ -100,15 +100,21 @@ class DeadlineRecord:
         return "pending" if self.fired_at is None else "fired"
 
 
+# How an insert into ``deadlines`` treats a clock already there: moved while pending,
+# left alone once fired or dead-lettered (and not rewritten when the time is the same).
+_ARM_OR_MOVE = (
+    " ON CONFLICT (kind, ref) DO UPDATE SET due_at = EXCLUDED.due_at, run_at = EXCLUDED.due_at"
+    " WHERE deadlines.fired_at IS NULL AND deadlines.dead_at IS NULL"
+    " AND deadlines.due_at <> EXCLUDED.due_at"
+)
+
+
 async def schedule(conn: asyncpg.Connection, *, kind: str, ref: str, due_at: datetime) -> Scheduled:
     """Arm the clock ``(kind, ref)`` at ``due_at``, or move it while it is pending."""
     armed = await conn.fetchval(
         "INSERT INTO deadlines (kind, ref, due_at, run_at, correlation_id)"
         " VALUES ($1, $2, $3, $3, $4)"
-        " ON CONFLICT (kind, ref) DO UPDATE SET due_at = EXCLUDED.due_at, run_at = EXCLUDED.due_at"
-        " WHERE deadlines.fired_at IS NULL AND deadlines.dead_at IS NULL"
-        " AND deadlines.due_at <> EXCLUDED.due_at"
-        " RETURNING xmax = 0",  # true for the row this statement inserted
+        f"{_ARM_OR_MOVE} RETURNING xmax = 0",  # true for the row this statement inserted
         kind,
         ref,
         due_at,
@@ -136,9 +142,7 @@ async def schedule_many(
         "INSERT INTO deadlines (kind, ref, due_at, run_at, correlation_id)"
         " SELECT $1, c.ref, c.due_at, c.due_at, c.correlation_id"
         " FROM unnest($2::text[], $3::timestamptz[], $4::text[]) AS c(ref, due_at, correlation_id)"
-        " ON CONFLICT (kind, ref) DO UPDATE SET due_at = EXCLUDED.due_at, run_at = EXCLUDED.due_at"
-        " WHERE deadlines.fired_at IS NULL AND deadlines.dead_at IS NULL"
-        " AND deadlines.due_at <> EXCLUDED.due_at",
+        + _ARM_OR_MOVE,
         kind,
         [ref for ref, _, _ in clocks],
         [due_at for _, due_at, _ in clocks],

@@ -67,15 +67,11 @@ from crewline.v1 import envelope_pb2
 log = get_logger(__name__)
 
 GROUP_SIZE = 100  # records of one partition applied in one transaction
-# An event's inbox row ($7 its outcome); an event applied alone, or in a group.
-INBOX_ONE = (
+# Events' inbox rows, one statement for one event or a group ($7 their outcome); the ids
+# it inserted (not those there before, nor a second copy of one in the group).
+INBOX = (
     'INSERT INTO inbox (consumer, event_id, event_type, topic, partition, "offset",'
-    " outcome) VALUES ($1, $2::uuid, $3, $4, $5, $6, $7)"
-    " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING 1"
-)
-INBOX_GROUP = (
-    'INSERT INTO inbox (consumer, event_id, event_type, topic, partition, "offset",'
-    " outcome) SELECT $1, e.id, e.type, e.topic, e.partition, e.off, 'applied'"
+    " outcome) SELECT $1, e.id, e.type, e.topic, e.partition, e.off, $7"
     " FROM unnest($2::uuid[], $3::text[], $4::text[], $5::integer[], $6::bigint[])"
     " AS e(id, type, topic, partition, off)"
     " ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"
@@ -137,7 +133,7 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
     commits what it applied from a partition before the partition goes to another."""
 
     def __init__(
-        self, group_id: str, commit: Callable[[Iterable[TopicPartition]], Awaitable[None]]
+        self, group_id: str, commit: Callable[[list[TopicPartition]], Awaitable[None]]
     ) -> None:
         self._group_id = group_id
         self._commit = commit
@@ -256,7 +252,7 @@ class EventConsumer:
                 await consumer.start()
                 self.connected = True
                 backoff.reset()
-                await self._consume(consumer, self._applied)
+                await self._consume(consumer)
             except _Stopping:
                 pass
             except KafkaError as exc:
@@ -272,13 +268,12 @@ class EventConsumer:
                 await consumer.stop()
             await sleep_unless(self._stopping, backoff.next())
 
-    async def _consume(
-        self, consumer: AIOKafkaConsumer, applied: dict[TopicPartition, int]
-    ) -> None:
-        """Poll and apply until stopped; ``applied`` holds the offsets applied and not
-        yet committed, committed at most every ``COMMIT_SECONDS`` (one request for every
-        partition), when a partition is revoked, and on the way out: what was applied,
-        even if a later group failed."""
+    async def _consume(self, consumer: AIOKafkaConsumer) -> None:
+        """Poll and apply until stopped. The offsets applied (``_applied``) are committed
+        at most every ``COMMIT_SECONDS`` (one request for every partition), when a
+        partition is revoked, and on the way out: what was applied, even if a later
+        group failed."""
+        applied = self._applied
         loop = asyncio.get_running_loop()
         gauge_at = loop.time()
         commit_at = gauge_at + COMMIT_SECONDS
@@ -294,38 +289,34 @@ class EventConsumer:
                         await self._apply_with_retry(group)
                         applied[tp] = group[-1].offset + 1
                 if loop.time() >= commit_at:
-                    await self._commit(consumer, applied)
+                    await self._commit(consumer)
                     commit_at = loop.time() + COMMIT_SECONDS
                 self._health.ok(self._name)
         finally:
             try:
-                await self._commit(consumer, applied)
+                await self._commit(consumer)
             except KafkaError as exc:  # not in place of the error that ended the loop
                 log.warning("consumer_commit_failed", group=self._group_id, error=str(exc))
 
-    async def _commit_revoked(self, revoked: Iterable[TopicPartition]) -> None:
-        revoked = list(revoked)
+    async def _commit_revoked(self, revoked: list[TopicPartition]) -> None:
         if self._consumer is None:
             return
         try:
-            await self._commit(self._consumer, self._applied, only=revoked)
+            await self._commit(self._consumer, only=revoked)
         except KafkaError as exc:  # their new holder applies them again: harmless
             log.warning("consumer_commit_failed", group=self._group_id, error=str(exc))
         for tp in revoked:
             self._applied.pop(tp, None)  # no longer ours, committed or not
 
     async def _commit(
-        self,
-        consumer: AIOKafkaConsumer,
-        applied: dict[TopicPartition, int],
-        *,
-        only: Iterable[TopicPartition] | None = None,
+        self, consumer: AIOKafkaConsumer, *, only: list[TopicPartition] | None = None
     ) -> None:
         """Commit the applied offsets (of ``only`` these partitions, which are being
         revoked) and forget them once committed (a commit under way when a rebalance
         starts is then made again by the revocation's). A partition no longer held is
         dropped: its new holder applies those records again, which the inbox makes
         harmless."""
+        applied = self._applied
         if only is None:
             held = consumer.assignment()
             for tp in [tp for tp in applied if tp not in held]:
@@ -440,13 +431,14 @@ class EventConsumer:
         """``_record`` for the routed events of a group, in one statement; the ids it
         inserted (a second copy of an event in the group is not inserted again)."""
         rows = await conn.fetch(
-            INBOX_GROUP,
+            INBOX,
             self._group_id,
             [ids[i] for i, _, _ in routed],
             [env.type for _, _, env in routed],
             [r.topic for _, r, _ in routed],
             [r.partition for _, r, _ in routed],
             [r.offset for _, r, _ in routed],
+            "applied",
         )
         return {row["event_id"] for row in rows}
 
@@ -676,13 +668,13 @@ class EventConsumer:
     ) -> bool:
         """Insert the event into the inbox; False when it was already there."""
         row = await conn.fetchval(
-            INBOX_ONE,
+            INBOX,
             self._group_id,
-            env.event_id,
-            env.type,
-            ctx.topic,
-            ctx.partition,
-            ctx.offset,
+            [env.event_id],
+            [env.type],
+            [ctx.topic],
+            [ctx.partition],
+            [ctx.offset],
             outcome,
         )
         return row is not None

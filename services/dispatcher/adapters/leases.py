@@ -28,24 +28,11 @@ def _lease(row: asyncpg.Record) -> Lease:
 
 async def insert(conn: asyncpg.Connection, lease: Lease) -> bool:
     """Record a claim; False when it was recorded before."""
-    inserted = await conn.fetchval(
-        "INSERT INTO claim_leases (claim_id, task_id, client_id, project_id, contractor_id,"
-        " state, deadline_at, granted_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        " ON CONFLICT (claim_id) DO NOTHING RETURNING true",
-        lease.claim_id,
-        lease.task_id,
-        lease.client_id,
-        lease.project_id,
-        lease.contractor_id,
-        lease.state.value,
-        lease.deadline_at,
-        lease.granted_at,
-    )
-    return bool(inserted)
+    return lease.claim_id in await insert_many(conn, [lease])
 
 
 async def insert_many(conn: asyncpg.Connection, leases: Sequence[Lease]) -> set[uuid.UUID]:
-    """``insert`` for many claims in one statement; the claim ids not recorded before."""
+    """Record claims, in one statement; the claim ids not recorded before."""
     rows = await conn.fetch(
         "INSERT INTO claim_leases (claim_id, task_id, client_id, project_id, contractor_id,"
         " state, deadline_at, granted_at)"

@@ -92,21 +92,19 @@ async def on_claims_granted(
     tasks = await repo.locked_tasks(conn, wanted)
     if missing := wanted - tasks.keys():
         raise PermanentEventError(f"tasks {sorted(map(str, missing))} are not the dispatcher's")
-    new = await leases.insert_many(
-        conn, [_lease(e, tasks[uuid.UUID(e.task_id)]) for e, _ in events]
-    )
+    granted_leases = [_lease(e, tasks[uuid.UUID(e.task_id)]) for e, _ in events]
+    new = await leases.insert_many(conn, granted_leases)
     clocks: list[tuple[str, datetime, str]] = []
     steps: list[tuple[Task, Task, Sequence[Entry]]] = []
-    for event, ctx in events:
-        claim_id = uuid.UUID(event.claim_id)
-        if claim_id not in new:
+    for (event, ctx), lease in zip(events, granted_leases, strict=True):
+        if lease.claim_id not in new:
             continue  # recorded before: a repeat
-        new.discard(claim_id)
-        if event.HasField("deadline_at"):
+        new.discard(lease.claim_id)
+        if lease.deadline_at is not None:
             # As ``clock.schedule`` under the consumer's bound context would record it.
             correlation_id = ctx.correlation_id or new_correlation_id()
-            clocks.append((event.claim_id, from_timestamp(event.deadline_at), correlation_id))
-        task = tasks[uuid.UUID(event.task_id)]
+            clocks.append((event.claim_id, lease.deadline_at, correlation_id))
+        task = tasks[lease.task_id]
         granted = task.claim_granted(now=deps.clock.now())
         steps.append(
             (task, granted, [_seen("claim_granted", event, granted, at=granted.updated_at)])
