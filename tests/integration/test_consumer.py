@@ -87,14 +87,14 @@ def task_event(task_id: str) -> bytes:
     return task_envelope(task_id).SerializeToString()
 
 
-@asynccontextmanager
-async def consuming(
+def new_consumer(
     pool: asyncpg.Pool,
     kafka: KafkaSettings,
     metrics: Metrics,
     routes: Mapping[type[Message], Handler] | None = None,
-) -> AsyncIterator[EventConsumer]:
-    consumer = EventConsumer(
+) -> EventConsumer:
+    """The test's consumer of the tasks topic (TaskPublished: ``record_effect``)."""
+    return EventConsumer(
         group_id="test",
         topics=[TASKS_TOPIC],
         routes=routes or {events_pb2.TaskPublished: record_effect},
@@ -103,6 +103,16 @@ async def consuming(
         metrics=metrics,
         client_id="test-consumer",
     )
+
+
+@asynccontextmanager
+async def consuming(
+    pool: asyncpg.Pool,
+    kafka: KafkaSettings,
+    metrics: Metrics,
+    routes: Mapping[type[Message], Handler] | None = None,
+) -> AsyncIterator[EventConsumer]:
+    consumer = new_consumer(pool, kafka, metrics, routes)
     task = asyncio.create_task(consumer.run())
     try:
         yield consumer
@@ -216,15 +226,7 @@ async def test_a_group_of_events_none_of_which_are_routed_here_needs_no_database
     ClaimGranted: a poll of those alone opens no transaction (here: a closed pool)."""
     closed = await asyncpg.create_pool("postgresql://nobody@127.0.0.1:1/none", min_size=0)
     await closed.close()
-    consumer = EventConsumer(
-        group_id="test",
-        topics=[TASKS_TOPIC],
-        routes={events_pb2.TaskPublished: record_effect},
-        pool=closed,
-        kafka=kafka,
-        metrics=metrics,
-        client_id="test-consumer",
-    )
+    consumer = new_consumer(closed, kafka, metrics)
     granted = wrap(events_pb2.ClaimGranted(task_id="t"), producer="m", correlation_id="c")
     others = [record_at(i, granted.SerializeToString()) for i in range(3)]
     assert await consumer.apply_group(others) == ["ignored"] * 3
@@ -278,19 +280,11 @@ def batched_consumer(
     async def changed(conn: asyncpg.Connection, event: Any, ctx: EventContext) -> None:
         await conn.execute("INSERT INTO effects (task_id) VALUES ($1)", f"changed:{event.task_id}")
 
-    consumer = EventConsumer(
-        group_id="test",
-        topics=[TASKS_TOPIC],
-        routes={
-            events_pb2.TaskPublished: Batched(one=record_effect, many=many),
-            events_pb2.TaskChanged: changed,
-        },
-        pool=pool,
-        kafka=kafka,
-        metrics=metrics,
-        client_id="test-consumer",
-    )
-    return consumer, calls
+    routes = {
+        events_pb2.TaskPublished: Batched(one=record_effect, many=many),
+        events_pb2.TaskChanged: changed,
+    }
+    return new_consumer(pool, kafka, metrics, routes), calls
 
 
 def changed_event(task_id: str) -> bytes:
