@@ -48,9 +48,11 @@ RULES = {
 
 
 class Echo:
-    """Replies with the caller and the text; 'fail' raises NotFound, in any shape."""
+    """Replies with the caller and the text; 'fail' raises NotFound, in any shape. A unary
+    'huge' sends the database an int beyond bigint; 'closed' queries a closed connection."""
 
-    def __init__(self) -> None:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
         self.release = asyncio.Event()
         self.entered = 0
 
@@ -58,6 +60,12 @@ class Echo:
         if req.value == "block":
             self.entered += 1
             await self.release.wait()
+        if req.value == "huge":
+            await self.pool.fetchval("SELECT $1::bigint", 2**70)
+        if req.value == "closed":
+            async with self.pool.acquire() as conn:
+                await conn.close()
+                await conn.fetchval("SELECT 1")
         return StringValue(value=f"{principal_of(context)} {req.value}")
 
     async def server_stream(
@@ -137,7 +145,7 @@ async def running(pool: asyncpg.Pool) -> AsyncIterator[Running]:
         policy=AccessPolicy(RULES),
         max_in_flight=2,
     )
-    echo = Echo()
+    echo = Echo(pool)
     port = free_port()
     server, _ = build_server(
         host="127.0.0.1",
@@ -213,6 +221,23 @@ async def test_domain_error_inside_a_stream_maps_as_in_a_unary_call(running: Run
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
     assert reason_of(err.value) == "THING_NOT_FOUND"
     assert await running.counted("Bidi", "NOT_FOUND", 1)
+
+
+async def test_a_value_the_database_cannot_encode_is_internal_and_a_lost_connection_unavailable(
+    running: Running,
+) -> None:
+    """A request value that slipped past validation and that asyncpg cannot encode (an int
+    beyond bigint: its DataError, before the query is sent) is a bug, INTERNAL: retrying
+    cannot help. A closed connection (an InterfaceError) passes: UNAVAILABLE, retry."""
+    unary = running.stub("Unary", "unary_unary")
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await unary(StringValue(value="huge"), metadata=AS_OPERATOR)
+    assert err.value.code() == grpc.StatusCode.INTERNAL
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await unary(StringValue(value="closed"), metadata=AS_OPERATOR)
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert await running.counted("Unary", "INTERNAL", 1)
+    assert await running.counted("Unary", "UNAVAILABLE", 1)
 
 
 async def test_client_and_bidi_streams_count_what_they_receive(running: Running) -> None:
