@@ -9,6 +9,7 @@ SDK object of the same principal (one per principal and stack, its channels kept
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -237,8 +238,11 @@ async def offered(stack: Stack, contractor: str, task_id: str) -> bool:
     return task_id in await open_tasks(stack, contractor)
 
 
-async def wait_offered(stack: Stack, task_id: str) -> None:
-    await eventually(lambda: offered(stack, unique("probe"), task_id))
+async def wait_offered(stack: Stack, *task_ids: str) -> None:
+    """Until each task is on offer. A batch's tasks lie on several partitions, which the
+    matcher applies one after another: the last one pooled need not be the last submitted."""
+    for task_id in task_ids:
+        await eventually(functools.partial(offered, stack, unique("probe"), task_id))
 
 
 async def claim(

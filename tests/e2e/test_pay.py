@@ -202,7 +202,7 @@ async def test_a_referrer_is_paid_once_when_the_referred_contractors_first_work_
     await as_contractor(stack, referred, referred_by=referrer)
     project = await new_project(stack, reward=300, assignments_per_task=1)
     tasks = await tasks_in(stack, project, 2)
-    await wait_offered(stack, tasks[-1].task_id)
+    await wait_offered(stack, *(t.task_id for t in tasks))
     for task in tasks:
         granted = await claim(stack, referred, task.task_id)
         await hand_in(stack, referred, granted.claim_id)
@@ -279,7 +279,7 @@ async def test_a_payout_batch_moves_balances_above_the_threshold_once(stack: Sta
     rich, poor = unique("rich"), unique("poor")
     project = await new_project(stack, reward=5000)
     tasks = await tasks_in(stack, project, 2)
-    await wait_offered(stack, tasks[-1].task_id)
+    await wait_offered(stack, *(t.task_id for t in tasks))
     for worker, task in ((rich, tasks[0]), (poor, tasks[1])):
         granted = await claim(stack, worker, task.task_id)
         await hand_in(stack, worker, granted.claim_id)

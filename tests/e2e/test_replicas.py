@@ -140,11 +140,16 @@ async def test_tasks_reach_the_pool_whichever_replica_consumes_them(
 ) -> None:
     correlations = [unique("corr") for _ in range(30)]  # random keys: every partition gets some
     tasks = [await submit_task(stack, correlation_id=c) for c in correlations]
-    for task in tasks:
-        await wait_offered(stack, task.task_id)
+    await wait_offered(stack, *(t.task_id for t in tasks))
 
-    by_replica = consumed_by(stack.services["matcher-replica"], set(correlations))
-    by_primary = consumed_by(stack.services["matcher"], set(correlations))
+    def by(service: str) -> set[str]:
+        return consumed_by(stack.services[service], set(correlations))
+
+    async def all_logged() -> bool:  # a consumer logs an event once it has committed it
+        return len(by("matcher-replica")) + len(by("matcher")) >= len(correlations)
+
+    await eventually(all_logged)
+    by_replica, by_primary = by("matcher-replica"), by("matcher")
     assert by_replica and by_primary  # the group split the work...
     assert by_replica.isdisjoint(by_primary)  # ...and no event was applied twice
     assert by_replica | by_primary == set(correlations)
