@@ -22,7 +22,7 @@ from crewline.consumer import EventConsumer, ReplayOutcome
 from crewline.dead_letters import DeadLetter
 from crewline.edge import AccessPolicy
 from crewline.events import ALL_TOPICS
-from crewline.protobuf import from_timestamp, timestamp
+from crewline.protobuf import request_time, timestamp
 from crewline.timekeeping import Clock
 from crewline.v1 import ops_service_pb2 as api
 from crewline.v1 import ops_service_pb2_grpc as api_grpc
@@ -63,10 +63,7 @@ def due_at_of(request: api.RearmDeadlineRequest, now: datetime) -> datetime:
     """The requested due time (now when unset): a real time at most a year ahead."""
     if not request.HasField("due_at"):
         return now
-    try:
-        due_at = from_timestamp(request.due_at)
-    except (ValueError, OverflowError):
-        raise errors.InvalidArgument("due_at", "is not a valid time") from None
+    due_at = request_time(request.due_at, field="due_at")
     if due_at > now + MAX_AHEAD:
         raise errors.InvalidArgument("due_at", f"must be at most {MAX_AHEAD.days} days ahead")
     return due_at

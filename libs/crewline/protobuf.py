@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from crewline.errors import InvalidArgument
 from crewline.money import Money
 from crewline.pay_terms import Basis, PayTerms
 from crewline.qualifications import Comparator, Kind, Requirement
@@ -34,6 +35,15 @@ def timestamp(value: datetime) -> Timestamp:
 
 def from_timestamp(ts: Timestamp) -> datetime:
     return ts.ToDatetime(tzinfo=UTC)
+
+
+def request_time(ts: Timestamp, *, field: str) -> datetime:
+    """A time from a request; one no calendar holds (seconds or nanos out of range) is
+    refused, naming ``field``."""
+    try:
+        return from_timestamp(ts)
+    except (ValueError, OverflowError):
+        raise InvalidArgument(field, "is not a valid time") from None
 
 
 # Requirements and pay terms travel in requests (dispatcher), events (both) and

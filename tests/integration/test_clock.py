@@ -486,6 +486,10 @@ async def test_crewctl_calls_lists_and_rearms_through_the_real_service(
             ),
             "due_at",
         ),
+        (
+            ops_api.RearmDeadlineRequest(kind="lease", ref="a", due_at=Timestamp(nanos=-1)),
+            "due_at",
+        ),
         (ops_api.ListDeadLetteredDeadlinesRequest(page_size=501), "page_size"),
         (ops_api.ListDeadLetteredDeadlinesRequest(page_token="garbage"), "page_token"),
         (ops_api.ListDeadLetteredDeadlinesRequest(kind="no/such"), "kind"),

@@ -16,6 +16,7 @@ from crewline.pay_terms import Basis, PayTerms
 from crewline.settings import SettingsError
 from crewline.v1 import task_service_pb2
 from dispatcher.adapters import lifecycle_pb
+from dispatcher.adapters import protobuf as dispatcher_pb
 from dispatcher.domain import bonuses, lifecycle, model, review
 from dispatcher.domain.projects import Project
 from dispatcher.domain.tasks import Lifecycle, Task, TaskStatus
@@ -380,6 +381,22 @@ def test_a_lifetime_request_without_a_real_time_names_expires_at(
     with pytest.raises(InvalidArgument) as err:
         lifecycle_pb.update_task_lifetime_command(req, client_id="acme")
     assert err.value.field == "expires_at"
+
+
+@pytest.mark.parametrize(
+    "since", [Timestamp(seconds=-(10**12)), Timestamp(seconds=10**12), Timestamp(nanos=-1)]
+)
+def test_a_task_listing_since_no_real_time_names_updated_since(since: Timestamp) -> None:
+    req = task_service_pb2.ListTasksRequest(updated_since=since)
+    with pytest.raises(InvalidArgument) as err:
+        dispatcher_pb.list_tasks_query(req, client_id="acme")
+    assert err.value.field == "updated_since"
+
+
+def test_a_task_listing_since_a_real_time_keeps_it() -> None:
+    req = task_service_pb2.ListTasksRequest(updated_since=Timestamp(seconds=1_700_000_000))
+    query = dispatcher_pb.list_tasks_query(req, client_id="acme")
+    assert query.updated_since == datetime.fromtimestamp(1_700_000_000, UTC)
 
 
 # --- review and bonuses --------------------------------------------------------------------

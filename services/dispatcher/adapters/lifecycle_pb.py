@@ -8,10 +8,8 @@ from datetime import datetime
 from typing import Literal
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
 
-from crewline.errors import InvalidArgument
-from crewline.protobuf import from_timestamp, timestamp
+from crewline.protobuf import request_time, timestamp
 from crewline.v1 import events_pb2, task_service_pb2
 from dispatcher.adapters.protobuf import task_to_pb
 from dispatcher.adapters.watch_log import Entry
@@ -24,16 +22,6 @@ _LIFECYCLE = {
     Lifecycle.CANCELLED: events_pb2.TASK_LIFECYCLE_CANCELLED,
     Lifecycle.EXPIRED: events_pb2.TASK_LIFECYCLE_EXPIRED,
 }
-
-
-def request_time(ts: Timestamp, *, field: str, present: bool) -> datetime | None:
-    """A time from a request: None when unset; a time no calendar holds is refused."""
-    if not present:
-        return None
-    try:
-        return from_timestamp(ts)
-    except ValueError:
-        raise InvalidArgument(field, "is not a valid time") from None
 
 
 def cancel_task_command(
@@ -53,8 +41,8 @@ def add_slots_command(
 def update_task_lifetime_command(
     req: task_service_pb2.UpdateTaskLifetimeRequest, *, client_id: str
 ) -> lifecycle.UpdateTaskLifetime:
-    expires_at = request_time(
-        req.expires_at, field="expires_at", present=req.HasField("expires_at")
+    expires_at = (
+        request_time(req.expires_at, field="expires_at") if req.HasField("expires_at") else None
     )
     return lifecycle.update_task_lifetime(
         client_id=client_id, task_id=req.task_id, expires_at=expires_at

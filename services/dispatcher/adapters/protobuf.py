@@ -10,8 +10,8 @@ from crewline.money import Money
 from crewline.pay_terms import Basis, PayTerms, pay_terms
 from crewline.protobuf import (
     COMPARATORS,
-    from_timestamp,
     pay_terms_to_pb,
+    request_time,
     requirement_to_pb,
     timestamp,
 )
@@ -130,7 +130,11 @@ def list_tasks_query(req: task_service_pb2.ListTasksRequest, *, client_id: str) 
         page_token=req.page_token,
         project_id=req.project_id,
         status=_STATUS_FROM_PB.get(req.status),
-        updated_since=from_timestamp(req.updated_since) if req.HasField("updated_since") else None,
+        updated_since=(
+            request_time(req.updated_since, field="updated_since")
+            if req.HasField("updated_since")
+            else None
+        ),
     )
 
 

@@ -55,9 +55,13 @@ async def list_statement(
     return account, entries, encode_token(str(entries[-1].entry_id)) if more else ""
 
 
+_MAX_ENTRY_ID = 2**63 - 1  # entry ids are bigint
+
+
 def _entry_of(token: str) -> int:
     [text] = decode_token(token, parts=1)
-    if not text.isdigit():
+    # ASCII digits only ("²".isdigit() is true, and int() refuses it), within bigint.
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > _MAX_ENTRY_ID:
         raise not_ours()
     return int(text)
 
