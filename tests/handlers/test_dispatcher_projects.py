@@ -152,6 +152,17 @@ async def test_requirements_name_only_types_the_matcher_defined(
         )
     assert err.value.field == "project.requirements[0].scores[1]"
 
+    # A name PostgreSQL could not even look up (a NUL byte) is refused by name, first.
+    nul = (reqs[0], RequirementSpec("locale\x00", Comparator.EXISTS))
+    with pytest.raises(InvalidArgument) as err:
+        await project_handlers.create_project(create_cmd(requirements=nul), dispatcher_deps)
+    assert err.value.field == "requirements[1].qualification"
+    with pytest.raises(InvalidArgument) as err:
+        await project_handlers.update_project(
+            update_cmd(project.project_id, requirements=nul), dispatcher_deps
+        )
+    assert err.value.field == "project.requirements[1].qualification"
+
 
 def update_cmd(
     project_id: str, *, expected_revision: int = 0, client: str = "acme", **changes: Any

@@ -14,7 +14,7 @@ from crewline.log import bind_contextvars
 from crewline.paging import PageCursor
 from crewline.pay_terms import PayTerms
 from crewline.protobuf import KINDS
-from crewline.qualifications import Requirement
+from crewline.qualifications import Requirement, type_name
 from crewline.v1 import events_pb2
 from dispatcher.adapters import projects as repo
 from dispatcher.adapters import protobuf as pb
@@ -33,7 +33,12 @@ from dispatcher.domain.projects import (
 async def _requirements(
     conn: asyncpg.Connection, specs: tuple[RequirementSpec, ...], *, field: str
 ) -> tuple[Requirement, ...]:
-    types = await repo.qualification_kinds(conn, {s.qualification for s in specs})
+    # Names are checked before they are looked up (one with a NUL byte would make the
+    # lookup fail in PostgreSQL); resolve_requirements checks the rest.
+    names = {
+        type_name(s.qualification, field=f"{field}[{i}].qualification") for i, s in enumerate(specs)
+    }
+    types = await repo.qualification_kinds(conn, names)
     return resolve_requirements(specs, types, field=field)
 
 
