@@ -16,6 +16,7 @@ from crewline import validate
 from crewline.errors import InvalidArgument
 
 _SEPARATOR = "|"
+_MAX_BIGINT = 2**63 - 1
 
 
 def not_ours(field: str = "page_token") -> InvalidArgument:
@@ -50,6 +51,14 @@ def token_time(text: str, *, field: str = "page_token") -> datetime:
     if at.tzinfo is None:
         raise not_ours(field)
     return at
+
+
+def token_bigint(text: str, *, field: str = "page_token") -> int:
+    """A non-negative PostgreSQL bigint from a token part: ASCII digits only ("²" is a
+    digit to ``str.isdigit`` and not to ``int``), at most 2**63 - 1."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > _MAX_BIGINT:
+        raise not_ours(field)
+    return int(text)
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,6 @@ def update_task_lifetime(
 # --- Watch -------------------------------------------------------------------------------
 
 _CURSOR_TAG = "w"  # so a page token of another list is not taken for a watch cursor
-_MAX_SEQ = 2**63 - 1
 
 
 def watch_cursor(seq: int) -> str:
@@ -91,11 +90,9 @@ def watch(*, client_id: str, cursor: str, project_id: str) -> Watch:
     after = None
     if cursor:
         tag, seq = paging.decode_token(cursor, parts=2, field="cursor")
-        if tag != _CURSOR_TAG or not (seq.isascii() and seq.isdigit()) or len(seq) > 19:
+        if tag != _CURSOR_TAG:
             raise paging.not_ours("cursor")
-        after = int(seq)
-        if after > _MAX_SEQ:  # PostgreSQL's bigint
-            raise paging.not_ours("cursor")
+        after = paging.token_bigint(seq, field="cursor")
     return Watch(
         client_id=validate.identifier(client_id, field="client_id"),
         after=after,

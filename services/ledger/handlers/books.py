@@ -10,7 +10,7 @@ from crewline import validate
 from crewline.auth.principal import Principal
 from crewline.errors import NotFound
 from crewline.money import Money
-from crewline.paging import decode_token, encode_token, not_ours, page_size
+from crewline.paging import decode_token, encode_token, page_size, token_bigint
 from ledger.adapters import books, journal
 from ledger.deps import Deps
 from ledger.domain import postings
@@ -55,15 +55,9 @@ async def list_statement(
     return account, entries, encode_token(str(entries[-1].entry_id)) if more else ""
 
 
-_MAX_ENTRY_ID = 2**63 - 1  # entry ids are bigint
-
-
 def _entry_of(token: str) -> int:
     [text] = decode_token(token, parts=1)
-    # ASCII digits only ("²".isdigit() is true, and int() refuses it), within bigint.
-    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > _MAX_ENTRY_ID:
-        raise not_ours()
-    return int(text)
+    return token_bigint(text)
 
 
 async def get_earnings(contractor_id: str | None, caller: Principal, deps: Deps) -> Earnings:
