@@ -153,6 +153,8 @@ def _names(partitions: Iterable[TopicPartition]) -> list[str]:
 
 # A record of a group, its envelope, and its payload (None when it is not routed here).
 _Parsed = tuple[ConsumerRecord[bytes, bytes], envelope_pb2.EventEnvelope, Message | None]
+# One that is routed here.
+_Routed = tuple[ConsumerRecord[bytes, bytes], envelope_pb2.EventEnvelope, Message]
 
 
 class _Stopping(Exception):
@@ -384,30 +386,28 @@ class EventConsumer:
         follow it when that type is ``Batched``. The outcome of each."""
         outcomes = ["ignored"] * len(parsed)
         try:
-            routed = [(i, r, env) for i, (r, env, p) in enumerate(parsed) if p is not None]
-            ids = {i: uuid.UUID(env.event_id) for i, _, env in routed}
+            routed = [(i, (r, env, p)) for i, (r, env, p) in enumerate(parsed) if p is not None]
+            ids = {i: uuid.UUID(env.event_id) for i, (_, env, _) in routed}
             new = await self._record_group(conn, routed, ids)
-            fresh: list[tuple[_Parsed, Message]] = []  # the events to apply, in order
-            for i, _, _ in routed:
+            fresh: list[_Routed] = []  # the events to apply, in order
+            for i, item in routed:
                 outcomes[i] = "applied" if ids[i] in new else "duplicate"
                 if ids[i] in new:
                     new.discard(ids[i])  # a second copy in the group is a duplicate
-                    payload = parsed[i][2]
-                    assert payload is not None, "routed"
-                    fresh.append((parsed[i], payload))
+                    fresh.append(item)
             start = 0
             while start < len(fresh):
-                kind = type(fresh[start][1])
+                kind = type(fresh[start][2])
                 many = self._batched.get(kind)
                 end = start + 1
-                while many is not None and end < len(fresh) and type(fresh[end][1]) is kind:
+                while many is not None and end < len(fresh) and type(fresh[end][2]) is kind:
                     end += 1
                 if many is not None and end - start > 1:
-                    await many(conn, [self._event(item) for item, _ in fresh[start:end]])
+                    await many(conn, [self._event(item) for item in fresh[start:end]])
                 else:
-                    item, payload = fresh[start]
-                    with _bound(item[1]):
-                        await self._routes[kind](conn, payload, self._event(item)[1])
+                    payload, ctx = self._event(fresh[start])
+                    with _bound(fresh[start][1]):
+                        await self._routes[kind](conn, payload, ctx)
                 start = end
         except Exception as exc:
             if classify(exc) is Failure.TRANSIENT:
@@ -416,8 +416,8 @@ class EventConsumer:
         return outcomes
 
     @staticmethod
-    def _event(parsed: _Parsed) -> tuple[Any, EventContext]:
-        record, env, payload = parsed
+    def _event(routed: _Routed) -> tuple[Any, EventContext]:
+        record, env, payload = routed
         return payload, _context(
             env, topic=record.topic, partition=record.partition, offset=record.offset
         )
@@ -425,7 +425,7 @@ class EventConsumer:
     async def _record_group(
         self,
         conn: asyncpg.Connection,
-        routed: list[tuple[int, ConsumerRecord[bytes, bytes], envelope_pb2.EventEnvelope]],
+        routed: list[tuple[int, _Routed]],
         ids: dict[int, uuid.UUID],
     ) -> set[uuid.UUID]:
         """``_record`` for the routed events of a group, in one statement; the ids it
@@ -433,11 +433,11 @@ class EventConsumer:
         rows = await conn.fetch(
             INBOX,
             self._group_id,
-            [ids[i] for i, _, _ in routed],
-            [env.type for _, _, env in routed],
-            [r.topic for _, r, _ in routed],
-            [r.partition for _, r, _ in routed],
-            [r.offset for _, r, _ in routed],
+            [ids[i] for i, _ in routed],
+            [env.type for _, (_, env, _) in routed],
+            [r.topic for _, (r, _, _) in routed],
+            [r.partition for _, (r, _, _) in routed],
+            [r.offset for _, (r, _, _) in routed],
             "applied",
         )
         return {row["event_id"] for row in rows}
