@@ -159,11 +159,19 @@ def _pg_args(dsn: str) -> tuple[str, list[str]]:
     return database, ["-h", host, "-p", port, "-U", user]
 
 
+def _new_db(stack: Stack, name: str, *createdb: str) -> str:
+    """The database ``name`` made afresh (dropped first if there), with ``createdb``'s
+    further options, beside the matcher's; its DSN."""
+    _, conn = _pg_args(stack.matcher_dsn)
+    subprocess.run(["dropdb", *conn, "--if-exists", name], check=True)
+    subprocess.run(["createdb", *conn, *createdb, name], check=True)
+    return stack.matcher_dsn.rsplit("/", 1)[0] + "/" + name
+
+
 def copy_matcher_db(stack: Stack, copy: str) -> str:
     """The matcher's database (schema and rows) copied to ``copy``; its DSN."""
     database, conn = _pg_args(stack.matcher_dsn)
-    subprocess.run(["dropdb", *conn, "--if-exists", copy], check=True)
-    subprocess.run(["createdb", *conn, copy], check=True)
+    dsn = _new_db(stack, copy)
     dump = subprocess.Popen(["pg_dump", *conn, "-d", database], stdout=subprocess.PIPE)
     subprocess.run(
         ["psql", *conn, "-q", "-d", copy, "-v", "ON_ERROR_STOP=1"],
@@ -173,15 +181,7 @@ def copy_matcher_db(stack: Stack, copy: str) -> str:
     )
     if dump.wait() != 0:
         raise RuntimeError("pg_dump failed")
-    return stack.matcher_dsn.rsplit("/", 1)[0] + "/" + copy
-
-
-def clone_db(stack: Stack, template: str, copy: str) -> str:
-    """A fresh copy of the database ``template`` (CREATE DATABASE ... TEMPLATE); its DSN."""
-    _, conn = _pg_args(stack.matcher_dsn)
-    subprocess.run(["dropdb", *conn, "--if-exists", copy], check=True)
-    subprocess.run(["createdb", *conn, "-T", template, copy], check=True)
-    return stack.matcher_dsn.rsplit("/", 1)[0] + "/" + copy
+    return dsn
 
 
 async def sample_envelope(stack: Stack) -> bytes:
@@ -200,7 +200,7 @@ async def pgbench(
     stack: Stack, seeded: Seeded, template: str, envelope: bytes
 ) -> tuple[float, int]:
     """pgbench's tps on a fresh copy of ``template`` and the claims it granted there."""
-    copy_dsn = clone_db(stack, template, f"{template}_run")
+    copy_dsn = _new_db(stack, f"{template}_run", "-T", template)  # a fresh copy
     conn = await asyncpg.connect(copy_dsn)
     try:
         await conn.execute(

@@ -162,8 +162,7 @@ def prepare(events: list[events_pb2.SubmissionAccepted]) -> list[Prepared]:
     now = datetime.now(UTC)
     out: list[Prepared] = []
     for i, e in enumerate(events):
-        inbox: list[object] = [
-            "ledger",
+        inbox: list[object] = [  # the consumer's inbox row, after its consumer's name
             uuid.uuid4(),
             "crewline.v1.SubmissionAccepted",
             TASKS_TOPIC,
@@ -188,9 +187,7 @@ async def raw_inserts(pool: asyncpg.Pool, prepared: list[Prepared], *, group: in
             events = prepared[at : at + group]
             rows = [inbox for inbox, _, _, _ in events]
             async with conn.transaction():
-                await conn.fetch(
-                    INBOX, "ledger", *([r[k] for r in rows] for k in range(1, 6)), "applied"
-                )
+                await conn.fetch(INBOX, "ledger", *map(list, zip(*rows, strict=True)), "applied")
                 for _, work, txn, row in events:
                     await journal.accept(conn, work, txn, row)
         return time.monotonic() - started
