@@ -160,20 +160,29 @@ running_pid() { # prints the broker pid if our broker is running
   printf '%s\n' "$pid"
 }
 
+started_since() { # started_since LOG_OFFSET: has the broker logged its start since then?
+  # grep reads to the end (no -q): a grep that quits at the first match leaves tail
+  # writing into a closed pipe, and under pipefail its SIGPIPE (141) fails the test
+  # whenever more than a pipe's worth of log follows the line, as it does when a
+  # restarted broker loads many consumer groups; every later poll then fails too.
+  tail -c +"$(($1 + 1))" "$K_LOG" 2>/dev/null | grep -F 'Kafka Server started' >/dev/null
+}
+
 wait_started() { # wait_started PID LOG_OFFSET
   local pid="$1" off="$2" deadline=$((SECONDS + CREWLINE_KAFKA_START_TIMEOUT))
   while ((SECONDS < deadline)); do
     if ! crewline_pid_alive "$pid"; then
-      tail -n 40 "$K_LOG" >&2 || true; tail -n 20 "$K_OUT" >&2 || true
+      crewline_log "broker exited during startup; the last lines of ${K_OUT} and ${K_LOG}:"
+      tail -n 20 "$K_OUT" >&2 || true; tail -n 20 "$K_LOG" >&2 || true
       crewline_die "broker exited during startup (logs: ${K_LOG}, ${K_OUT})"
     fi
-    if crewline_port_open "${CREWLINE_KAFKA_HOST}" "${CREWLINE_KAFKA_PORT}" \
-        && tail -c +"$((off + 1))" "$K_LOG" 2>/dev/null | grep -q 'Kafka Server started'; then
+    if crewline_port_open "${CREWLINE_KAFKA_HOST}" "${CREWLINE_KAFKA_PORT}" && started_since "$off"; then
       return 0
     fi
     sleep 0.25
   done
-  tail -n 40 "$K_LOG" >&2 || true
+  crewline_log "broker not ready after ${CREWLINE_KAFKA_START_TIMEOUT}s; the last lines of ${K_LOG}:"
+  tail -n 20 "$K_LOG" >&2 || true
   crewline_die "broker not ready on ${ADDR} after ${CREWLINE_KAFKA_START_TIMEOUT}s (pid ${pid}; log ${K_LOG})"
 }
 

@@ -70,6 +70,7 @@ find_prometheus() {
 }
 
 cmd_up() {
+  local pid
   crewline_lock prometheus
   find_prometheus
   mkdir -p "${DIR}/data" "$(dirname "$PIDFILE")" "$(dirname "$LOG")"
@@ -98,9 +99,13 @@ cmd_up() {
       >>"$LOG" 2>&1 </dev/null 9>&- &  # 9: our lock, not to be held by Prometheus
     echo $! >"$PIDFILE"
   fi
+  # Watched by pid, not by running(): until the child has exec'd, its command line is
+  # still this script's, and running() would take a Prometheus still starting for one
+  # that exited (with nothing in its log yet).
+  pid="$(pid_of)"
   local waited=0
   until ready; do
-    if ! running; then
+    if ! crewline_pid_alive "$pid"; then
       tail -n 20 "$LOG" >&2 || true
       crewline_die "prometheus exited; see $LOG"
     fi
