@@ -84,9 +84,12 @@ def cursor_of(token: str) -> tuple[datetime, str, str] | None:
         return None
     at, kind, ref = paging.decode_token(token, parts=3)
     try:
-        return paging.token_time(at), bytes.fromhex(kind).decode(), bytes.fromhex(ref).decode()
-    except ValueError:
+        kind, ref = bytes.fromhex(kind).decode(), bytes.fromhex(ref).decode()
+    except ValueError:  # not hex, or not UTF-8
         raise paging.not_ours() from None
+    if "\x00" in kind + ref:  # no deadline's kind or ref holds one: PostgreSQL text cannot
+        raise paging.not_ours()
+    return paging.token_time(at), kind, ref
 
 
 def deadline_to_pb(record: clock.DeadlineRecord) -> api.Deadline:
@@ -120,17 +123,6 @@ def topic_of(value: str) -> str | None:
 def event_id_of(value: str) -> uuid.UUID:
     """An event id: a UUID, as the dead letters list shows it."""
     return validate.uuid_id(value, field="event_id")
-
-
-def dead_letter_cursor_of(token: str) -> paging.PageCursor | None:
-    """(dead_at, event_id) after which a page of dead letters starts; None for the first."""
-    after = paging.cursor_of(token)
-    if after is not None:
-        try:
-            uuid.UUID(after.id)
-        except ValueError:
-            raise paging.not_ours() from None
-    return after
 
 
 def dead_letter_to_pb(letter: DeadLetter) -> api.DeadLetter:
@@ -190,7 +182,7 @@ class OpsServicer(api_grpc.OpsServiceServicer):
     ) -> api.ListDeadLettersResponse:
         topic = topic_of(request.topic)
         size = paging.page_size(request.page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE)
-        after = dead_letter_cursor_of(request.page_token)
+        after = paging.cursor_of(request.page_token)  # (dead_at, event_id)
         async with self._pool.acquire() as conn:
             found = await dead_letters.list_open(conn, topic=topic, after=after, limit=size + 1)
         page = found[:size]

@@ -2,21 +2,26 @@
 
 Tokens are base64 text, so callers treat them as opaque; a token this module did not
 write is ``InvalidArgument`` on ``page_token``. ``encode_token`` / ``decode_token``
-are the plumbing for any sort key; ``PageCursor`` is the common (time, id) one.
+are the plumbing for any sort key; ``PageCursor`` is the common (time, UUID) one. A
+part read back from a token is checked as far as the query it feeds needs: a value
+PostgreSQL would refuse (a time out of range, a NUL, a number wider than its column)
+must be the caller's ``InvalidArgument``, not the server's ``INTERNAL``.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from crewline import validate
 from crewline.errors import InvalidArgument
 
 _SEPARATOR = "|"
-_MAX_BIGINT = 2**63 - 1
+MAX_BIGINT = 2**63 - 1  # PostgreSQL's bigint
+MAX_INTEGER = 2**31 - 1  # PostgreSQL's integer
 
 
 def not_ours(field: str = "page_token") -> InvalidArgument:
@@ -43,27 +48,38 @@ def decode_token(token: str, *, parts: int, field: str = "page_token") -> list[s
 
 
 def token_time(text: str, *, field: str = "page_token") -> datetime:
-    """A timezone-aware time from a token part."""
+    """A time from a token part, with its timezone, in UTC. A time that has no UTC
+    date (year 1 at +14:00) is not ours; asyncpg could not send it."""
     try:
         at = datetime.fromisoformat(text)
-    except ValueError:
+        if at.tzinfo is None:
+            raise not_ours(field)
+        return at.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise not_ours(field) from None
-    if at.tzinfo is None:
-        raise not_ours(field)
-    return at
 
 
-def token_bigint(text: str, *, field: str = "page_token") -> int:
-    """A non-negative PostgreSQL bigint from a token part: ASCII digits only ("²" is a
-    digit to ``str.isdigit`` and not to ``int``), at most 2**63 - 1."""
-    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > _MAX_BIGINT:
+def token_uint(text: str, *, field: str = "page_token", maximum: int = MAX_BIGINT) -> int:
+    """A non-negative integer from a token part, at most ``maximum`` (PostgreSQL's
+    bigint unless the column is narrower): ASCII digits only ("²" is a digit to
+    ``str.isdigit`` and not to ``int``; ``int`` takes " 7" and "7_0")."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > maximum:
         raise not_ours(field)
     return int(text)
 
 
+def token_uuid(text: str, *, field: str = "page_token") -> str:
+    """A UUID from a token part, written the one way Crewline writes UUIDs."""
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise not_ours(field) from None
+
+
 @dataclass(frozen=True)
 class PageCursor:
-    """Where a page ended, for lists ordered by (a time, an id)."""
+    """Where a page ended, for lists ordered by (a time, an id). Every such id is a
+    UUID (some are stored as text), so one read back from a token must be one."""
 
     at: datetime
     id: str
@@ -74,7 +90,7 @@ class PageCursor:
     @classmethod
     def from_token(cls, token: str, *, field: str = "page_token") -> PageCursor:
         at, key = decode_token(token, parts=2, field=field)
-        return cls(token_time(at, field=field), key)
+        return cls(token_time(at, field=field), token_uuid(key, field=field))
 
 
 def cursor_of(token: str, *, field: str = "page_token") -> PageCursor | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from crewline.errors import InvalidArgument
-from crewline.money import Money
+from crewline.money import MAX_AMOUNT_MINOR, Money
 
 MIN_PAID_SECONDS = 60
 MAX_PAID_SECONDS = 30 * 24 * 3600
@@ -66,4 +66,13 @@ def pay_terms(
             f"{field}.hourly.max_paid_seconds",
             f"must be between {MIN_PAID_SECONDS} and {MAX_PAID_SECONDS}",
         )
-    return PayTerms(basis=basis, rate=rate, max_paid_seconds=max_paid_seconds)
+    terms = PayTerms(basis=basis, rate=rate, max_paid_seconds=max_paid_seconds)
+    # A claim's pay is one amount: the most it can earn must be one the books take.
+    if terms.earned(max_paid_seconds).amount_minor > MAX_AMOUNT_MINOR:
+        most = MAX_AMOUNT_MINOR * 3600 // rate.amount_minor
+        raise InvalidArgument(
+            f"{field}.hourly.max_paid_seconds",
+            f"at this rate would pay more than {MAX_AMOUNT_MINOR} minor units for one claim;"
+            f" must be at most {most}",
+        )
+    return terms

@@ -41,7 +41,14 @@ def test_page_tokens_round_trip_kinds_and_refs_of_any_text() -> None:
 
 
 @pytest.mark.parametrize(
-    "token", ["garbage", paging.encode_token(NOW.isoformat(), "not hex", "6162")]
+    "token",
+    [
+        "garbage",
+        paging.encode_token(NOW.isoformat(), "not hex", "6162"),
+        paging.encode_token(NOW.isoformat(), "6c65617365", "ff"),  # not UTF-8
+        paging.encode_token(NOW.isoformat(), "6c65617365", "6100"),  # a NUL: PostgreSQL text can't
+        paging.encode_token("0001-01-01T00:00:00+01:00", "6c65617365", "6162"),  # no UTC date
+    ],
 )
 def test_a_token_the_service_did_not_issue_is_invalid_page_token(token: str) -> None:
     with pytest.raises(errors.InvalidArgument) as err:

@@ -169,14 +169,22 @@ async def test_enqueue_outside_a_transaction_is_refused() -> None:
 
 def test_page_tokens_round_trip_and_any_other_token_names_the_field() -> None:
     at = datetime(2026, 1, 1, 12, 0, 0, 123_456, tzinfo=UTC)
-    cursor = paging.PageCursor(at, "p-1")
+    key = str(uuid.uuid4())
+    cursor = paging.PageCursor(at, key)
     assert paging.PageCursor.from_token(cursor.token()) == cursor
     assert paging.decode_token(paging.encode_token("7", "x", "y"), parts=3) == ["7", "x", "y"]
+    # Another way to write the same time or UUID reads back as the one Crewline writes.
+    other = paging.encode_token("2026-01-01T14:00:00.123456+02:00", "{" + key.upper() + "}")
+    assert paging.PageCursor.from_token(other) == cursor
     foreign = [
         "%%%",
         "bm90IGEgY3Vyc29y",  # "not a cursor"
-        paging.encode_token("2026-01-01T12:00:00", "x"),  # no timezone
-        paging.encode_token("yesterday", "x"),
+        paging.encode_token("2026-01-01T12:00:00", key),  # no timezone
+        paging.encode_token("yesterday", key),
+        paging.encode_token("0001-01-01T00:00:00+14:00", key),  # no UTC date: asyncpg can't send it
+        paging.encode_token("9999-12-31T23:59:59-14:00", key),
+        paging.encode_token(at.isoformat(), "p-1"),  # every cursor's id is a UUID
+        paging.encode_token(at.isoformat(), key[:-1] + "\x00"),  # PostgreSQL text can't hold NUL
         paging.encode_token("7", "x", "y"),  # three parts, two expected
         base64.urlsafe_b64encode(b"\xff|\xfe").decode(),  # not UTF-8
     ]

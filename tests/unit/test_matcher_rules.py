@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from crewline import paging
 from crewline.errors import FailedPrecondition, InvalidArgument
 from crewline.events import wrap
 from crewline.money import Money
@@ -349,7 +350,16 @@ def test_page_token_round_trips_and_a_forged_one_names_the_field() -> None:
     cursor = model.OfferCursor(80, datetime.now(UTC), uuid.uuid4())
     query = model.list_offers(contractor_id="ann", page_size=10, page_token=cursor.token())
     assert query.after == cursor
-    for forged in ("nonsense", "bm90fGF8dG9rZW4=", cursor.token()[:-4]):
+    at = cursor.published_at.isoformat()
+    forged_tokens = (
+        "nonsense",
+        "bm90fGF8dG9rZW4=",
+        cursor.token()[:-4],
+        paging.encode_token(str(2**31), at, str(cursor.task_id)),  # wider than the column
+        paging.encode_token("-1", at, str(cursor.task_id)),
+        paging.encode_token("80", at, "x"),
+    )
+    for forged in forged_tokens:
         with pytest.raises(InvalidArgument) as err:
             model.list_offers(contractor_id="ann", page_size=10, page_token=forged)
         assert err.value.field == "page_token"

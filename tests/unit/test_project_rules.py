@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from crewline.errors import Aborted, FailedPrecondition, InvalidArgument
-from crewline.money import Money
-from crewline.pay_terms import Basis, PayTerms
+from crewline.money import MAX_AMOUNT_MINOR, Money
+from crewline.pay_terms import Basis, PayTerms, pay_terms
 from crewline.qualifications import Comparator, Kind, Requirement
 from dispatcher.domain import projects
 from dispatcher.domain.projects import Project, ProjectFields, ProjectState, RequirementSpec
@@ -97,6 +97,16 @@ def test_the_limits_themselves_are_taken() -> None:
         max_claims_per_contractor=1_000_000,
     )
     assert (project.assignments_per_task, project.priority) == (1000, 100)
+
+
+def test_hourly_terms_whose_most_one_claim_can_earn_the_books_cannot_take_are_refused() -> None:
+    rate = Money("USD", 7 * 10**9)  # $70M an hour: the most is 514,285 s of it
+    most = pay_terms(basis=Basis.HOURLY, rate=rate, max_paid_seconds=514_285, field="pay_terms")
+    assert most.earned(30 * 86_400).amount_minor == 999_998_611_112 <= MAX_AMOUNT_MINOR
+    with pytest.raises(InvalidArgument) as err:
+        pay_terms(basis=Basis.HOURLY, rate=rate, max_paid_seconds=514_286, field="pay_terms")
+    assert err.value.field == "pay_terms.hourly.max_paid_seconds"
+    assert "at most 514285" in str(err.value)
 
 
 @pytest.mark.parametrize(

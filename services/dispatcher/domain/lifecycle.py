@@ -92,7 +92,7 @@ def watch(*, client_id: str, cursor: str, project_id: str) -> Watch:
         tag, seq = paging.decode_token(cursor, parts=2, field="cursor")
         if tag != _CURSOR_TAG:
             raise paging.not_ours("cursor")
-        after = paging.token_bigint(seq, field="cursor")
+        after = paging.token_uint(seq, field="cursor")
     return Watch(
         client_id=validate.identifier(client_id, field="client_id"),
         after=after,

@@ -10,7 +10,7 @@ from crewline import validate
 from crewline.auth.principal import Principal
 from crewline.errors import NotFound
 from crewline.money import Money
-from crewline.paging import decode_token, encode_token, page_size, token_bigint
+from crewline.paging import decode_token, encode_token, page_size, token_uint
 from ledger.adapters import books, journal
 from ledger.deps import Deps
 from ledger.domain import postings
@@ -57,7 +57,7 @@ async def list_statement(
 
 def _entry_of(token: str) -> int:
     [text] = decode_token(token, parts=1)
-    return token_bigint(text)
+    return token_uint(text)
 
 
 async def get_earnings(contractor_id: str | None, caller: Principal, deps: Deps) -> Earnings:

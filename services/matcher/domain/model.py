@@ -239,10 +239,11 @@ class OfferCursor:
     @classmethod
     def from_token(cls, token: str) -> OfferCursor:
         priority, at, task_id = paging.decode_token(token, parts=3)
-        try:
-            return cls(int(priority), paging.token_time(at), uuid.UUID(task_id))
-        except ValueError:
-            raise paging.not_ours() from None
+        return cls(
+            paging.token_uint(priority, maximum=paging.MAX_INTEGER),
+            paging.token_time(at),
+            uuid.UUID(paging.token_uuid(task_id)),
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -345,17 +346,11 @@ def list_claims(
     task_id: str = "",
     project_id: str = "",
 ) -> ListClaims:
-    after = None
-    if page_token:
-        cursor = paging.PageCursor.from_token(page_token)
-        try:
-            after = (cursor.at, uuid.UUID(cursor.id))
-        except ValueError:
-            raise paging.not_ours() from None
+    cursor = paging.cursor_of(page_token)
     return ListClaims(
         contractor_id=validate.identifier(contractor_id, field="contractor_id"),
         page_size=paging.page_size(page_size, default=DEFAULT_PAGE_SIZE, maximum=MAX_PAGE_SIZE),
-        after=after,
+        after=(cursor.at, uuid.UUID(cursor.id)) if cursor else None,
         status=status,
         task_id=validate.uuid_id(task_id, field="task_id") if task_id else None,
         project_id=str(validate.uuid_id(project_id, field="project_id")) if project_id else None,
