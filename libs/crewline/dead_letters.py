@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
-from asyncpg.exceptions import _base as asyncpg_base
 
 from crewline import errors
 from crewline.db import TRANSIENT_DB_ERRORS
@@ -43,11 +42,10 @@ _PERMANENT: tuple[type[BaseException], ...] = (
     MalformedEvent,
     errors.PermanentEventError,
     errors.DomainError,
-    asyncpg.exceptions.DataError,  # SQLSTATE class 22
+    # SQLSTATE class 22; asyncpg also raises it for an argument it cannot encode (an int
+    # beyond bigint, a malformed UUID) before the query is sent.
+    asyncpg.exceptions.DataError,
     asyncpg.exceptions.IntegrityConstraintViolationError,  # SQLSTATE class 23
-    # Raised by asyncpg before the query is sent (e.g. an int beyond bigint). It is an
-    # InterfaceError, which TRANSIENT_DB_ERRORS would retry forever: classify it first.
-    asyncpg_base.DataError,
 )
 # Domain errors that mean "the same thing may work later".
 _RETRY_LATER = (errors.Aborted, errors.ResourceExhausted)
