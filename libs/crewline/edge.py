@@ -17,6 +17,7 @@ explicitly; nothing below the entrypoint reads it from ambient state.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -39,6 +40,10 @@ from crewline.metrics import Metrics
 log = get_logger(__name__)
 
 CORRELATION_METADATA = "x-correlation-id"
+# A caller's correlation id is kept when it is one printable ASCII word of at most 128
+# characters; else the call gets a new one. It goes into every log line, event and
+# deadline the call causes, so its size is Crewline's to bound, not the caller's.
+_CORRELATION_ID = re.compile(r"[!-~]{1,128}")
 ERROR_DOMAIN = "crewline.dev"
 _STATUS_DETAILS = "grpc-status-details-bin"
 
@@ -177,7 +182,12 @@ class _Call:
         self.method = method
         self.name = method.rsplit("/", 1)[-1]
         self.metadata = dict(context.invocation_metadata() or ())
-        self.correlation_id = self.metadata.get(CORRELATION_METADATA) or new_correlation_id()
+        given = self.metadata.get(CORRELATION_METADATA, "")
+        self.correlation_id = (
+            given
+            if isinstance(given, str) and _CORRELATION_ID.fullmatch(given)
+            else new_correlation_id()
+        )
         self.code = grpc.StatusCode.OK
         self.principal: Principal | None = None
         self.sent = self.received = 0

@@ -10,6 +10,7 @@ whatever the shape.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ from crewline.auth.authenticator import Authenticator
 from crewline.auth.credentials import new_operator_credential, sha256_hex
 from crewline.auth.principal import CLIENTS, OPERATORS
 from crewline.ctl.rpc import error_reason
-from crewline.edge import AccessPolicy, EdgeInterceptor, principal_of
+from crewline.edge import CORRELATION_METADATA, AccessPolicy, EdgeInterceptor, principal_of
 from crewline.grpc_server import build_server
 from crewline.metrics import Metrics
 from crewline.settings import AuthSettings
@@ -186,6 +187,27 @@ async def test_unary_call_is_authenticated_logged_once_and_counted(running: Runn
     [line] = lines(logs, "rpc")
     assert (line["code"], line["principal"], line["rpc"]) == ("OK", "operator:operator", "Unary")
     assert await running.counted("Unary", "OK", 1)
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("corr-1:a/b=", True), ("x" * 128, True), ("x" * 129, False), ("two words", False)],
+)
+async def test_a_callers_correlation_id_is_kept_only_when_short_and_printable(
+    running: Running, given: str, kept: bool
+) -> None:
+    with capture_logs() as logs:
+        call = running.stub("Unary", "unary_unary")(
+            StringValue(value="hi"), metadata=(*AS_OPERATOR, (CORRELATION_METADATA, given))
+        )
+        await call
+        trailing = dict(await call.trailing_metadata() or ())
+    [line] = lines(logs, "rpc")
+    assert line["correlation_id"] == trailing[CORRELATION_METADATA]
+    if kept:
+        assert trailing[CORRELATION_METADATA] == given
+    else:  # a fresh one, as for a call that gave none
+        assert re.fullmatch(r"[0-9a-f]{32}", str(trailing[CORRELATION_METADATA]))
 
 
 async def test_server_stream_logs_open_and_close_with_its_message_count(running: Running) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from crewline import errors, outbox, paging
+from crewline.auth.credentials import TokenVerifier, new_signing_key_pem
 from crewline.db import KERNEL_MIGRATIONS, load_migrations
 from crewline.edge import status_for
 from crewline.events import MalformedEvent, PayloadTypes, parse_envelope, wrap
@@ -227,3 +229,24 @@ def test_timestamps_are_protobufs_own_conversion(value: datetime) -> None:
     assert timestamp(value) == expected
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
     assert from_timestamp(timestamp(value)) == aware
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"alg": "EdDSA", "kid": 1},  # PyJWT: the key id must be a string
+        {"alg": "EdDSA", "crit": ["x"]},  # an extension nobody supports
+        {"crit": 5},
+    ],
+)
+def test_a_token_whose_header_pyjwt_refuses_is_malformed_not_a_server_error(
+    header: dict[str, object],
+) -> None:
+    _, public = new_signing_key_pem()
+
+    def part(value: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    with pytest.raises(errors.Unauthenticated) as err:
+        TokenVerifier([public]).verify(f"{part(header)}.{part({})}.AAAA", now=datetime.now(UTC))
+    assert err.value.reason == "CREDENTIAL_MALFORMED"

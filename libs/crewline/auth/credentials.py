@@ -205,7 +205,7 @@ class TokenVerifier:
     def _decode(self, token: str) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
+        except jwt.InvalidTokenError:  # DecodeError, and what PyJWT checks in the header
             raise refuse(Failure.MALFORMED, "not a well-formed token") from None
         key = self._keys.get(str(header.get("kid", "")))
         if key is None or header.get("alg") != _ALGORITHM:
