@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 
 from crewline.errors import InvalidArgument
@@ -209,7 +209,7 @@ def requirement(
     return Requirement(name, comparator, tuple(checked))
 
 
-def check_count(requirements: Sequence[Requirement], *, field: str) -> None:
+def check_count(requirements: Sized, *, field: str) -> None:
     if len(requirements) > MAX_REQUIREMENTS:
         raise InvalidArgument(field, f"must hold at most {MAX_REQUIREMENTS} requirements")
 

@@ -163,6 +163,12 @@ async def test_requirements_name_only_types_the_matcher_defined(
         )
     assert err.value.field == "project.requirements[1].qualification"
 
+    # Too many are refused before any name is checked or looked up.
+    many = tuple(RequirementSpec(f"nobody.{i}\x00", Comparator.EXISTS) for i in range(10_000))
+    with pytest.raises(InvalidArgument) as err:
+        await project_handlers.create_project(create_cmd(requirements=many), dispatcher_deps)
+    assert err.value.field == "requirements" and "at most 20" in str(err.value)
+
 
 def update_cmd(
     project_id: str, *, expected_revision: int = 0, client: str = "acme", **changes: Any

@@ -482,3 +482,6 @@ def test_request_segments_out_of_range_or_unset_name_the_field() -> None:
     with pytest.raises(InvalidArgument) as err:
         pb.segments_from_pb([good, broken])
     assert err.value.field == "segments[1].started_at"
+    with pytest.raises(InvalidArgument) as err:  # too many: refused before any is read
+        pb.segments_from_pb([broken] + [good] * model.MAX_SEGMENTS)
+    assert err.value.field == "segments"

@@ -14,7 +14,7 @@ from crewline.log import bind_contextvars
 from crewline.paging import PageCursor
 from crewline.pay_terms import PayTerms
 from crewline.protobuf import KINDS
-from crewline.qualifications import Requirement, type_name
+from crewline.qualifications import Requirement, check_count, type_name
 from crewline.v1 import events_pb2
 from dispatcher.adapters import projects as repo
 from dispatcher.adapters import protobuf as pb
@@ -33,8 +33,10 @@ from dispatcher.domain.projects import (
 async def _requirements(
     conn: asyncpg.Connection, specs: tuple[RequirementSpec, ...], *, field: str
 ) -> tuple[Requirement, ...]:
-    # Names are checked before they are looked up (one with a NUL byte would make the
-    # lookup fail in PostgreSQL); resolve_requirements checks the rest.
+    # Their count and names are checked before the names are looked up (a request of
+    # 4 MB could name 10^5 of them; one with a NUL byte would make the lookup fail in
+    # PostgreSQL); resolve_requirements checks the rest.
+    check_count(specs, field=field)
     names = {
         type_name(s.qualification, field=f"{field}[{i}].qualification") for i, s in enumerate(specs)
     }

@@ -16,12 +16,14 @@ from crewline.protobuf import (
     money_to_pb,
     pay_terms_from_pb,
     pay_terms_to_pb,
+    request_time,
     requirement_from_pb,
     timestamp,
 )
 from crewline.v1 import claim_pb2, events_pb2, project_pb2
 from crewline.v1 import work_service_pb2 as api
 from matcher.domain.model import (
+    MAX_SEGMENTS,
     Claim,
     ClaimStatus,
     EndReason,
@@ -81,16 +83,13 @@ def segments_from_pb(
     segments: Sequence[claim_pb2.WorkSegment],
 ) -> list[tuple[datetime | None, datetime | None]]:
     """A request's segments as (started_at, ended_at), None where unset; a timestamp out
-    of range names its field."""
+    of range names its field. Too many are refused before any is read."""
 
     def at(ts: Timestamp, present: bool, field: str) -> datetime | None:
-        if not present:
-            return None
-        try:
-            return from_timestamp(ts)
-        except (ValueError, OverflowError):
-            raise InvalidArgument(field, "is not a valid timestamp") from None
+        return request_time(ts, field=field) if present else None
 
+    if len(segments) > MAX_SEGMENTS:
+        raise InvalidArgument("segments", f"must be at most {MAX_SEGMENTS}")
     return [
         (
             at(s.started_at, s.HasField("started_at"), f"segments[{i}].started_at"),
