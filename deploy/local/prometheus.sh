@@ -129,6 +129,7 @@ cmd_down() {
   if crewline_pid_alive "$pid"; then
     crewline_log "did not stop in 30s; SIGKILL"
     kill -KILL "$pid" || true
+    while crewline_pid_alive "$pid"; do sleep 0.1; done  # 'down' returns once it is gone
   fi
   rm -f "$PIDFILE"
 }

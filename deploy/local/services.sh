@@ -95,7 +95,11 @@ down() {
     pid=$(pid_of "$svc"); [[ -n "$pid" ]] || continue
     # The drain takes up to the gRPC grace plus the outbox drain (10 s + 10 s by default).
     for _ in $(seq 1 300); do crewline_pid_alive "$pid" || break; sleep 0.2; done
-    if crewline_pid_alive "$pid"; then crewline_log "$svc did not stop in 60s; SIGKILL"; kill -KILL "$pid" || true; fi
+    if crewline_pid_alive "$pid"; then
+      crewline_log "$svc did not stop in 60s; SIGKILL"
+      kill -KILL "$pid" || true
+      while crewline_pid_alive "$pid"; do sleep 0.1; done  # 'down' returns once it is gone
+    fi
     rm -f "${RUN}/${svc}.pid"
   done
   rm -f "${RUN}/services.tls"

@@ -107,9 +107,15 @@ class ServiceProcess:
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def log_lines(self) -> list[str]:
+        """The log's complete lines: one the service is still writing is left for the
+        next read, so each line read can be parsed as JSON."""
+        text = self.log_text()
+        return text[: text.rfind("\n") + 1].splitlines()
+
     async def holds_partitions(self) -> bool:
         """Its consumer group has handed it a share of the partitions (from its log)."""
-        lines = [json.loads(x) for x in self.log_text().splitlines() if "partitions_" in x]
+        lines = [json.loads(x) for x in self.log_lines() if "partitions_" in x]
         return (
             bool(lines)
             and lines[-1]["event"] == "partitions_assigned"

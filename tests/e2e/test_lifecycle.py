@@ -312,8 +312,22 @@ async def test_cancel_and_pause_mid_claim_follow_the_work_in_progress_policy(
     a = await claim(stack, cut, cancelled_task.task_id)
     b = await claim(stack, finisher, cancelled_task.task_id)
 
+    # The leases are 5 s so that a lapses soon after the cancel. Until the cancel reaches
+    # the matcher, every wait renews both, so neither lapses first on a slow machine.
+    async def renewed_until_cut() -> bool:
+        """Renews a (1 s worked) and b; true once the matcher refuses both as cut."""
+        refused_as_cut = 0
+        for who, claim_id, worked in ((cut, a.claim_id, 1), (finisher, b.claim_id, 0)):
+            try:
+                await heartbeat(stack, who, claim_id, worked=worked)
+            except grpc.aio.AioRpcError as err:
+                assert error_reason(err) == "TASK_CANCELLED", err
+                refused_as_cut += 1
+        return refused_as_cut == 2
+
     async def reported_a_second() -> bool:
         """A report of 1 s worked is accepted once the claim has been live that long."""
+        await heartbeat(stack, finisher, b.claim_id)
         try:
             await heartbeat(stack, cut, a.claim_id, worked=1)
         except grpc.aio.AioRpcError as err:
@@ -324,13 +338,10 @@ async def test_cancel_and_pause_mid_claim_follow_the_work_in_progress_policy(
     await eventually(reported_a_second)
 
     async def both_claims_known() -> bool:  # so the task's counts hold still below
+        assert not await renewed_until_cut()
         return (await get_task(stack, client, cancelled_task.task_id)).task.live_claims == 2
 
     await eventually(both_claims_known)
-    # b's 5 s lease starts again here, so that it need only outlast the cancel's way to
-    # the matcher, not the waits above as well (on a slow machine they add up).
-    renewed = await heartbeat(stack, finisher, b.claim_id)
-    assert renewed.deadline_at.ToDatetime() > b.deadline_at.ToDatetime()
     cancelled = await stack.tasks.CancelTask(
         task_api.CancelTaskRequest(task_id=cancelled_task.task_id, reason="wrong batch"),
         metadata=md,
@@ -341,14 +352,12 @@ async def test_cancel_and_pause_mid_claim_follow_the_work_in_progress_policy(
     )
     assert twice.task == cancelled.task  # a no-op returning the same task
 
-    async def cut_short() -> bool:
-        return (
-            await get_claim(stack, cut, a.claim_id)
-        ).cut == claim_pb2.CLAIM_END_REASON_TASK_CANCELLED
-
-    await eventually(cut_short)
-    submitted = await submit_work(stack, finisher, b.claim_id)  # before its deadline: kept
+    await eventually(renewed_until_cut)
+    # b was renewed a moment ago, so this is before its deadline: kept.
+    submitted = await submit_work(stack, finisher, b.claim_id)
     assert submitted.status == work_api.CLAIM_STATUS_SUBMITTED
+    a_now = await get_claim(stack, cut, a.claim_id)
+    assert a_now.cut == claim_pb2.CLAIM_END_REASON_TASK_CANCELLED
     refused_beat = await refused(heartbeat(stack, cut, a.claim_id, worked=1))
     assert refused_beat.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert error_reason(refused_beat) == "TASK_CANCELLED"
@@ -384,10 +393,17 @@ async def test_cancel_and_pause_mid_claim_follow_the_work_in_progress_policy(
     assert paused.project.state == project_pb2.PROJECT_STATE_PAUSED
 
     async def paused_in_matcher() -> bool:
-        found = await get_claim(stack, cut, p.claim_id)
-        return found.cut == claim_pb2.CLAIM_END_REASON_PROJECT_PAUSED
+        """Renews p until the pause reaches the matcher, which then refuses it as cut."""
+        try:
+            await heartbeat(stack, cut, p.claim_id)
+        except grpc.aio.AioRpcError as err:
+            assert error_reason(err) == "PROJECT_PAUSED", err
+            return True
+        return False
 
     await eventually(paused_in_matcher)
+    p_now = await get_claim(stack, cut, p.claim_id)
+    assert p_now.cut == claim_pb2.CLAIM_END_REASON_PROJECT_PAUSED
     no_claim = await refused(claim(stack, late, paused_task.task_id))
     assert error_reason(no_claim) == "TASK_CLOSED"
     lapsed = await wait_claim(stack, cut, p.claim_id, ENDED)

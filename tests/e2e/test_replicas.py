@@ -42,7 +42,7 @@ from stack import eventually
 def consumed_by(service: ServiceProcess, correlations: set[str]) -> set[str]:
     """Which of these correlation ids the service's consumer applied (not skipped as duplicate)."""
     found = set()
-    for line in service.log_text().splitlines():
+    for line in service.log_lines():
         if '"event_consumed"' in line:
             entry = json.loads(line)
             if entry["outcome"] == "applied" and entry["correlation_id"] in correlations:
@@ -165,7 +165,7 @@ async def test_tasks_reach_the_pool_whichever_replica_consumes_them(
 def applied_event_ids(service: ServiceProcess) -> Counter[str]:
     """How many times the service's consumer applied each event id (from its log)."""
     applied: Counter[str] = Counter()
-    for line in service.log_text().splitlines():
+    for line in service.log_lines():
         if '"event_consumed"' in line:
             entry = json.loads(line)
             if entry["outcome"] == "applied":
