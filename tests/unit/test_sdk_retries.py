@@ -1,4 +1,5 @@
-"""The SDK's retry policy, as gRPC applies it: a loopback server that fails on purpose.
+"""The SDK's retry policy, as gRPC applies it (crewctl's too): a loopback server that
+fails on purpose.
 
 No Crewline service runs here: the server is a stand-in that answers UNAVAILABLE or
 RESOURCE_EXHAUSTED a set number of times and records every attempt, so the test sees
@@ -7,6 +8,7 @@ what gRPC's own retries sent (the e2e tier checks the real services' idempotency
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,8 +17,10 @@ import grpc
 import pytest
 
 from crewline.client import Client, Endpoints, Operator, Overloaded, Unavailable, build
+from crewline.ctl.api import RpcFailed
+from crewline.ctl.rpc import ServiceCalls
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
-from crewline.v1 import project_pb2
+from crewline.v1 import contractor_admin_service_pb2_grpc, project_pb2, task_service_pb2_grpc
 from crewline.v1 import task_service_pb2 as task_api
 
 
@@ -163,5 +167,50 @@ async def test_one_channel_serves_every_call_of_an_object() -> None:
             await client.create_project(title="b", pay_terms=terms)
             assert client._rpc.channel("dispatcher") is first
         assert client._rpc._channels == {}  # closed on leaving the block
+    finally:
+        await server.stop(None)
+
+
+@pytest.mark.parametrize(
+    "flaky_projects",
+    [Flaky(2, grpc.StatusCode.UNAVAILABLE), Flaky(2, grpc.StatusCode.RESOURCE_EXHAUSTED)],
+    indirect=True,
+)
+async def test_crewctl_retries_what_the_sdk_retries(flaky_projects: tuple[Flaky, str]) -> None:
+    flaky, address = flaky_projects
+    calls = ServiceCalls(
+        service="dispatcher",
+        address=address,
+        stub=task_service_pb2_grpc.TaskServiceStub,
+        credential="crwk_test",
+    )
+    request = task_api.CreateProjectRequest(request_id="r-1", title="t")
+    # crewctl is synchronous: its call runs on a thread while this loop serves.
+    reply = await asyncio.to_thread(calls.call, "CreateProject", request)
+    assert reply.project.project_id == "p-r-1"
+    assert [a.request_id for a in flaky.attempts] == ["r-1"] * 3
+
+
+async def test_crewctl_does_not_retry_what_the_sdk_does_not() -> None:
+    flaky = Flaky(1)
+    server, address = await serve(
+        "crewline.v1.ContractorAdminService",
+        "IssueContractorToken",
+        flaky,
+        token_answer,
+        contractor_admin.IssueContractorTokenResponse,
+        contractor_admin.IssueContractorTokenRequest,
+    )
+    calls = ServiceCalls(
+        service="matcher",
+        address=address,
+        stub=contractor_admin_service_pb2_grpc.ContractorAdminServiceStub,
+        credential="crwo_x",
+    )
+    request = contractor_admin.IssueContractorTokenRequest(contractor_id="ann")
+    try:
+        with pytest.raises(RpcFailed) as failed:
+            await asyncio.to_thread(calls.call, "IssueContractorToken", request)
+        assert failed.value.code == "UNAVAILABLE" and len(flaky.attempts) == 1
     finally:
         await server.stop(None)

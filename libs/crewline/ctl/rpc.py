@@ -12,14 +12,16 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from crewline import tls as channels
 from crewline.auth.credentials import bearer_metadata
+from crewline.client.config import Service
 from crewline.client.errors import error_reason as error_reason  # re-exported: bench, tests
+from crewline.client.transport import channel_options
 from crewline.ctl.api import ApiKeyRecord, ClientRecord, HealthRow, NewApiKey, RpcFailed
 from crewline.ctl.config import SERVICES, Addresses
 from crewline.ctl.contractor_rpc import ContractorCalls
@@ -54,6 +56,14 @@ def key_record(key: client_api.ApiKey) -> ApiKeyRecord:
         "created_at": _timestamp(key, "created_at"),
         "revoked_at": _timestamp(key, "revoked_at"),
     }
+
+
+def retrying(service: str) -> list[tuple[str, Any]]:
+    """The SDK's channel options for ``service``: crewctl retries the calls the SDK
+    retries (UNAVAILABLE, RESOURCE_EXHAUSTED), by the same rules, within its timeout."""
+    if service not in SERVICES:
+        raise ValueError(f"not a Crewline service: {service!r}")
+    return channel_options(cast(Service, service))
 
 
 def rpc_failed(err: Any, *, service: str, address: str) -> RpcFailed:
@@ -134,7 +144,7 @@ class ServiceCalls:
         self._tls = tls
 
     def _channel(self) -> grpc.Channel:
-        return channels.channel(self._address, self._tls)
+        return channels.channel(self._address, self._tls, retrying(self._service))
 
     def _failed(self, err: Any) -> RpcFailed:
         return rpc_failed(err, service=self._service, address=self._address)
@@ -199,7 +209,7 @@ class GrpcAdmin(ContractorCalls):
     def _channel(self, service: str) -> Iterator[Any]:
         address = self._addresses.of(service)
         try:
-            with channels.channel(address, self._addresses.tls) as channel:
+            with channels.channel(address, self._addresses.tls, retrying(service)) as channel:
                 yield channel
         except grpc.RpcError as err:
             raise rpc_failed(err, service=service, address=address) from None
