@@ -73,6 +73,18 @@ async def serve(
     return server, f"127.0.0.1:{port}"
 
 
+async def serve_tokens(flaky: Flaky) -> tuple[grpc.aio.Server, str]:
+    """A stand-in matcher whose IssueContractorToken is ``flaky``."""
+    return await serve(
+        "crewline.v1.ContractorAdminService",
+        "IssueContractorToken",
+        flaky,
+        token_answer,
+        contractor_admin.IssueContractorTokenResponse,
+        contractor_admin.IssueContractorTokenRequest,
+    )
+
+
 @pytest.fixture
 async def flaky_projects(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Flaky, str]]:
     flaky: Flaky = request.param
@@ -131,14 +143,7 @@ async def test_overload_that_outlasts_the_retries_is_raised_as_overloaded(
 
 async def test_a_call_that_would_do_something_new_each_time_is_not_retried() -> None:
     flaky = Flaky(1)
-    server, address = await serve(
-        "crewline.v1.ContractorAdminService",
-        "IssueContractorToken",
-        flaky,
-        token_answer,
-        contractor_admin.IssueContractorTokenResponse,
-        contractor_admin.IssueContractorTokenRequest,
-    )
+    server, address = await serve_tokens(flaky)
     try:
         async with Operator(credential="crwo_x", endpoints=Endpoints(matcher=address)) as op:
             with pytest.raises(Unavailable):
@@ -193,14 +198,7 @@ async def test_crewctl_retries_what_the_sdk_retries(flaky_projects: tuple[Flaky,
 
 async def test_crewctl_does_not_retry_what_the_sdk_does_not() -> None:
     flaky = Flaky(1)
-    server, address = await serve(
-        "crewline.v1.ContractorAdminService",
-        "IssueContractorToken",
-        flaky,
-        token_answer,
-        contractor_admin.IssueContractorTokenResponse,
-        contractor_admin.IssueContractorTokenRequest,
-    )
+    server, address = await serve_tokens(flaky)
     calls = ServiceCalls(
         service="matcher",
         address=address,
