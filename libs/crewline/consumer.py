@@ -391,10 +391,12 @@ class EventConsumer:
             new = await self._record_group(conn, routed, ids)
             fresh: list[_Routed] = []  # the events to apply, in order
             for i, item in routed:
-                outcomes[i] = "applied" if ids[i] in new else "duplicate"
                 if ids[i] in new:
                     new.discard(ids[i])  # a second copy in the group is a duplicate
                     fresh.append(item)
+                    outcomes[i] = "applied"
+                else:
+                    outcomes[i] = "duplicate"
             start = 0
             while start < len(fresh):
                 kind = type(fresh[start][2])

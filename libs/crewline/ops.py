@@ -61,9 +61,9 @@ def ref_of(value: str) -> str:
 
 def due_at_of(request: api.RearmDeadlineRequest, now: datetime) -> datetime:
     """The requested due time (now when unset): a real time at most a year ahead."""
-    if not request.HasField("due_at"):
+    due_at = request_time(request, "due_at")
+    if due_at is None:
         return now
-    due_at = request_time(request.due_at, field="due_at")
     if due_at > now + MAX_AHEAD:
         raise errors.InvalidArgument("due_at", f"must be at most {MAX_AHEAD.days} days ahead")
     return due_at

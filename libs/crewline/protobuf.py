@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from crewline.errors import InvalidArgument
@@ -37,13 +38,16 @@ def from_timestamp(ts: Timestamp) -> datetime:
     return ts.ToDatetime(tzinfo=UTC)
 
 
-def request_time(ts: Timestamp, *, field: str) -> datetime:
-    """A time from a request; one no calendar holds (seconds or nanos out of range) is
-    refused, naming ``field``."""
+def request_time(message: Message, name: str, *, field: str | None = None) -> datetime | None:
+    """The time in a request's Timestamp field ``name``; None when it is unset. One no
+    calendar holds (seconds or nanos out of range) is refused, naming ``field`` (by
+    default ``name``)."""
+    if not message.HasField(name):
+        return None
     try:
-        return from_timestamp(ts)
+        return from_timestamp(getattr(message, name))
     except (ValueError, OverflowError):
-        raise InvalidArgument(field, "is not a valid time") from None
+        raise InvalidArgument(field or name, "is not a valid time") from None
 
 
 # Requirements and pay terms travel in requests (dispatcher), events (both) and

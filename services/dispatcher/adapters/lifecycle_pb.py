@@ -41,11 +41,8 @@ def add_slots_command(
 def update_task_lifetime_command(
     req: task_service_pb2.UpdateTaskLifetimeRequest, *, client_id: str
 ) -> lifecycle.UpdateTaskLifetime:
-    expires_at = (
-        request_time(req.expires_at, field="expires_at") if req.HasField("expires_at") else None
-    )
     return lifecycle.update_task_lifetime(
-        client_id=client_id, task_id=req.task_id, expires_at=expires_at
+        client_id=client_id, task_id=req.task_id, expires_at=request_time(req, "expires_at")
     )
 
 

@@ -130,11 +130,7 @@ def list_tasks_query(req: task_service_pb2.ListTasksRequest, *, client_id: str) 
         page_token=req.page_token,
         project_id=req.project_id,
         status=_STATUS_FROM_PB.get(req.status),
-        updated_since=(
-            request_time(req.updated_since, field="updated_since")
-            if req.HasField("updated_since")
-            else None
-        ),
+        updated_since=request_time(req, "updated_since"),
     )
 
 

@@ -7,8 +7,6 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from crewline.errors import InvalidArgument
 from crewline.money import Money
 from crewline.protobuf import (
@@ -84,16 +82,12 @@ def segments_from_pb(
 ) -> list[tuple[datetime | None, datetime | None]]:
     """A request's segments as (started_at, ended_at), None where unset; a timestamp out
     of range names its field. Too many are refused before any is read."""
-
-    def at(ts: Timestamp, present: bool, field: str) -> datetime | None:
-        return request_time(ts, field=field) if present else None
-
     if len(segments) > MAX_SEGMENTS:
         raise InvalidArgument("segments", f"must be at most {MAX_SEGMENTS}")
     return [
         (
-            at(s.started_at, s.HasField("started_at"), f"segments[{i}].started_at"),
-            at(s.ended_at, s.HasField("ended_at"), f"segments[{i}].ended_at"),
+            request_time(s, "started_at", field=f"segments[{i}].started_at"),
+            request_time(s, "ended_at", field=f"segments[{i}].ended_at"),
         )
         for i, s in enumerate(segments)
     ]
