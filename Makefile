@@ -9,7 +9,8 @@ UV_VERSION := 0.13.8
 UV         := $(LOCAL)/uv/bin/uv
 VENV       := .venv
 PY         := $(VENV)/bin/python
-GEN_DIR    := libs/crewline/v1
+SDK_DIR    := packages/crewline-client
+GEN_DIR    := $(SDK_DIR)/crewline/v1
 PROTOS     := $(wildcard protos/crewline/v1/*.proto)
 STACK      := bash deploy/local/stack.sh
 
@@ -25,14 +26,14 @@ help:  ## list the targets
 $(UV):
 	bash deploy/local/uv.sh install $(UV_VERSION) $@
 
-$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+$(VENV)/.synced: $(UV) pyproject.toml packages/*/pyproject.toml uv.lock
 	py="$$(bash deploy/local/uv.sh python $(PYTHON_BIN) $(UV))" && $(UV) sync --frozen --python "$$py"
 	touch $@
 
 $(GEN_DIR)/.generated: $(VENV)/.synced $(PROTOS)
 	rm -rf $(GEN_DIR) && mkdir -p $(GEN_DIR)
-	PATH="$(abspath $(VENV)/bin):$$PATH" $(PY) -m grpc_tools.protoc -Iprotos --python_out=libs --grpc_python_out=libs \
-	    --mypy_out=libs --mypy_grpc_out=libs $(PROTOS)
+	PATH="$(abspath $(VENV)/bin):$$PATH" $(PY) -m grpc_tools.protoc -Iprotos --python_out=$(SDK_DIR) \
+	    --grpc_python_out=$(SDK_DIR) --mypy_out=$(SDK_DIR) --mypy_grpc_out=$(SDK_DIR) $(PROTOS)
 	touch $(GEN_DIR)/__init__.py $@
 
 install: $(GEN_DIR)/.generated  ## Python env (uv, locked) and generated protobuf code
@@ -45,9 +46,10 @@ node_modules/.bin/buf: package.json package-lock.json
 
 lint: install node_modules/.bin/buf  ## buf lint, ruff, mypy; Compose, Kubernetes and dashboard checks
 	node_modules/.bin/buf lint
-	$(VENV)/bin/ruff check libs services tests tools bench examples
-	$(VENV)/bin/ruff format --check libs services tests tools bench examples
-	$(VENV)/bin/mypy libs/crewline services tools bench examples
+	$(VENV)/bin/ruff check libs services packages tests tools bench examples
+	$(VENV)/bin/ruff format --check libs services packages tests tools bench examples
+	$(VENV)/bin/mypy libs/crewline services packages/crewline-client/crewline packages/crewctl/crewline \
+	    tools bench examples
 	$(VENV)/bin/ruff check deploy
 	$(VENV)/bin/ruff format --check deploy
 	$(VENV)/bin/mypy deploy/grafana

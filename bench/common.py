@@ -18,7 +18,7 @@ from pathlib import Path
 import asyncpg
 import grpc
 
-from crewline.auth.credentials import bearer_metadata
+from crewline.client.metadata import bearer_metadata
 from crewline.ctl.config import ConfigFile, resolve_credential
 from crewline.settings import ServiceSettings
 from crewline.v1 import client_admin_service_pb2 as client_admin

@@ -22,8 +22,8 @@ from bench.common import (
     wait_pooled,
     wait_quiet,
 )
-from crewline.auth.credentials import bearer_metadata
 from crewline.client.errors import error_reason
+from crewline.client.metadata import bearer_metadata
 from crewline.v1 import work_service_pb2 as work_api
 
 CONTRACTORS, TASKS, SLOTS = 2000, 100, 3

@@ -30,7 +30,7 @@ from bench.common import (
     wait_quiet,
 )
 from bench.fanout import GOOD, define_score_type, grant, qualified_project, wait_eligible
-from crewline.auth.credentials import bearer_metadata
+from crewline.client.metadata import bearer_metadata
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 from tools.demo_rpc import Metadata, call

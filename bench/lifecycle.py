@@ -63,7 +63,7 @@ from bench.common import (
     wait_quiet,
 )
 from bench.fanout import GOOD, define_score_type, grant, qualified_project, wait_eligible
-from crewline.auth.credentials import bearer_metadata
+from crewline.client.metadata import bearer_metadata
 from crewline.clock import Deadline
 from crewline.log import bound_contextvars
 from crewline.settings import ServiceSettings

@@ -5,7 +5,7 @@ python -m crewline.cli wait-healthy ADDR... [-t S]  wait until each gRPC health 
 python -m crewline.cli secrets DIR                make the local stack's keys if missing
 python -m crewline.cli certs DIR [--host H]...    make a local CA, server and client certificates
 
-wait-healthy speaks TLS when CREWLINE_TLS_CA_FILE is set (see crewline.tls).
+wait-healthy speaks TLS when CREWLINE_TLS_CA_FILE is set (see crewline.client.tls).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from crewline import local_certs
 from crewline.auth import local_secrets
+from crewline.client.tls import ClientTls, aio_channel
 from crewline.events import ALL_TOPICS
 from crewline.kafka import ensure_topics
 from crewline.settings import KafkaSettings
-from crewline.tls import ClientTls, aio_channel
 
 
 async def health_status(addr: str, *, timeout: float = 2.0, tls: ClientTls | None = None) -> str:

@@ -31,15 +31,14 @@ from google.rpc import error_details_pb2, status_pb2
 
 from crewline import errors
 from crewline.auth.authenticator import Authenticator
-from crewline.auth.credentials import AUTHORIZATION_METADATA
 from crewline.auth.principal import Kind, Principal
+from crewline.client.metadata import AUTHORIZATION_METADATA, CORRELATION_METADATA
 from crewline.db import TRANSIENT_DB_ERRORS
 from crewline.log import bound_contextvars, get_logger, new_correlation_id
 from crewline.metrics import Metrics
 
 log = get_logger(__name__)
 
-CORRELATION_METADATA = "x-correlation-id"
 # A caller's correlation id is kept when it is one printable ASCII word of at most 128
 # characters; else the call gets a new one. It goes into every log line, event and
 # deadline the call causes, so its size is Crewline's to bound, not the caller's.

@@ -16,9 +16,9 @@ from typing import Any
 
 import grpc
 
-from crewline.auth.credentials import bearer_metadata as bearer
 from crewline.client import Client, Contractor, CrewlineError, Endpoints, Operator, build
 from crewline.client.base import Base
+from crewline.client.metadata import bearer_metadata as bearer
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import project_pb2

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import IO
 
 from crewline.cli import wait_healthy
+from crewline.client.tls import ClientTls
 from crewline.settings import KafkaSettings
-from crewline.tls import ClientTls
 from crewline.v1 import (
     client_admin_service_pb2_grpc,
     contractor_admin_service_pb2_grpc,

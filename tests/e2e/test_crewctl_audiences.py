@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from crewline.auth.credentials import bearer_metadata as bearer
+from crewline.client.metadata import bearer_metadata as bearer
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import ledger_service_pb2 as ledger_api

@@ -18,9 +18,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from crewline.auth.credentials import bearer_metadata
+from crewline.client.metadata import bearer_metadata
+from crewline.client.tls import ClientTls, aio_channel
 from crewline.local_certs import LocalCerts
-from crewline.tls import ClientTls, aio_channel
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import client_admin_service_pb2_grpc
 

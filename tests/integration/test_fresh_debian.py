@@ -41,7 +41,7 @@ def project(tmp_path: Path) -> Path:
     (copy / "deploy" / "local").mkdir(parents=True)
     for script in ("uv.sh", "env.sh"):
         shutil.copy(ROOT / "deploy" / "local" / script, copy / "deploy" / "local" / script)
-    for tree in ("libs", "services"):
+    for tree in ("libs", "services", "packages"):
         shutil.copytree(ROOT / tree, copy / tree, ignore=shutil.ignore_patterns("__pycache__"))
     return copy
 
@@ -87,7 +87,11 @@ def assert_set_up(project: Path, result: subprocess.CompletedProcess[str]) -> No
         [project / ".local/uv/bin/uv", "--version"], capture_output=True, text=True, check=True
     )
     assert uv.stdout.startswith(f"uv {UV_VERSION} ")
-    probe = "import sys, grpc, asyncpg, crewline; print(sys.version_info[:2], crewline.__file__)"
+    # crewline is a namespace package: the server's kernel, the SDK's and crewctl's packages.
+    probe = (
+        "import sys, grpc, asyncpg, crewline.edge, crewline.client, crewline.ctl;"
+        " print(sys.version_info[:2], crewline.edge.__file__, crewline.ctl.__file__)"
+    )
     venv = subprocess.run(
         [project / ".venv/bin/python", "-c", probe],
         capture_output=True,
@@ -96,7 +100,8 @@ def assert_set_up(project: Path, result: subprocess.CompletedProcess[str]) -> No
         check=True,
     )
     assert venv.stdout.startswith("(3, 11) ")
-    assert venv.stdout.split()[-1].startswith(str(project))  # the copy itself, editable
+    # the copy itself, editable: the server and the workspace's members
+    assert all(path.startswith(str(project)) for path in venv.stdout.split()[-2:])
 
 
 def test_set_up_needs_no_venv_module(project: Path, bin_dir: Path, tmp_path: Path) -> None:

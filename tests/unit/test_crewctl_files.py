@@ -13,6 +13,7 @@ from typing import Any, cast
 import pytest
 from click.testing import CliRunner
 
+from crewline.client.tls import ClientTls
 from crewline.ctl.api import RpcFailed
 from crewline.ctl.app import Wiring
 from crewline.ctl.claim_rpc import offer_events
@@ -31,7 +32,6 @@ from crewline.ctl.project_file import (
 )
 from crewline.ctl.task_api import TaskRecord, TaskSpecRecord
 from crewline.ctl.task_file import Line, batches, read_tasks, submit_all
-from crewline.tls import ClientTls
 from crewline.v1 import money_pb2, project_pb2
 from crewline.v1 import work_service_pb2 as work_api
 

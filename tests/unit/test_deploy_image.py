@@ -48,7 +48,7 @@ def test_everything_copied_from_the_context_exists_and_is_not_ignored() -> None:
     for source in sources:
         assert (ROOT / source).exists(), source
         assert in_context(source.rstrip("/")), source
-    assert not in_context("libs/crewline/v1")  # generated in the image, never copied in
+    assert not in_context("packages/crewline-client/crewline/v1")  # generated in the image, never copied in
     assert not in_context(".venv") and not in_context(".local")
 
 

@@ -33,7 +33,6 @@ OPERATOR_PREFIX = "crwo_"
 _API_KEY = re.compile(r"crwk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 _OPERATOR = re.compile(r"crwo_[A-Za-z0-9_-]{43}")
 _JWT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
-AUTHORIZATION_METADATA = "authorization"
 ISSUER = AUDIENCE = "crewline"
 TOKEN_KIND = "contractor"
 _ALGORITHM = "EdDSA"
@@ -65,11 +64,6 @@ def digest_matches(secret: str, digests: Iterable[str]) -> bool:
     """Whether the secret's SHA-256 is one of ``digests``, compared in constant time."""
     mine = sha256_hex(secret)
     return any(hmac.compare_digest(mine, d) for d in digests)
-
-
-def bearer_metadata(credential: str) -> tuple[tuple[str, str]]:
-    """The call metadata that presents ``credential``: what every caller sends."""
-    return ((AUTHORIZATION_METADATA, f"Bearer {credential}"),)
 
 
 def bearer(value: str | None) -> str:

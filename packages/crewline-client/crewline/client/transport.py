@@ -17,12 +17,11 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf.message import Message
 
-from crewline.auth.credentials import bearer_metadata
 from crewline.client.config import SERVICES, Endpoints, Service
 from crewline.client.errors import from_rpc_error
+from crewline.client.metadata import CORRELATION_METADATA, bearer_metadata
 from crewline.client.streams import StreamCall
-from crewline.edge import CORRELATION_METADATA
-from crewline.tls import aio_channel
+from crewline.client.tls import aio_channel
 from crewline.v1 import (
     client_admin_service_pb2,
     contractor_admin_service_pb2,

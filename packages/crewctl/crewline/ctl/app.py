@@ -33,7 +33,7 @@ from crewline.ctl.submission_api import Submissions, SubmissionsFactory
 from crewline.ctl.task_api import Tasks, TasksFactory
 
 if TYPE_CHECKING:
-    from crewline.tls import ClientTls
+    from crewline.client.tls import ClientTls
 
 T = TypeVar("T")
 # ctx.meta key: which credential a refused call was made with, to say which to check.
@@ -142,7 +142,7 @@ class State:
     def client_tls(self) -> ClientTls | None:
         """TLS for every channel, from $CREWLINE_TLS_CA_FILE (and _CERT_FILE, _KEY_FILE for
         mutual TLS); None (plaintext) when unset. A bad setting is a usage error."""
-        from crewline.tls import ClientTls, TlsConfigError  # imports gRPC: only when calling
+        from crewline.client.tls import ClientTls, TlsConfigError  # imports gRPC: only when calling
 
         try:
             return ClientTls.from_env(self.wiring.env)

@@ -18,7 +18,7 @@ from crewline.ctl import config
 from crewline.ctl.app import State, example, pass_state
 
 if TYPE_CHECKING:
-    from crewline.tls import ClientTls
+    from crewline.client.tls import ClientTls
 from crewline.ctl.errors import ExitCode
 from crewline.ctl.output import note, print_record
 

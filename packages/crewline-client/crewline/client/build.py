@@ -15,6 +15,12 @@ from crewline.v1 import money_pb2, project_pb2
 from crewline.v1 import task_service_pb2 as task_api
 
 Payload = str | bytes | dict[str, Any] | list[Any]
+# The comparators a requirement may use, by name ("greater_or_equal"), in the proto's order.
+COMPARATORS: tuple[str, ...] = tuple(
+    name.removeprefix("COMPARATOR_").lower()
+    for name in project_pb2.Comparator.keys()
+    if name != "COMPARATOR_UNSPECIFIED"
+)
 
 
 def money(amount_minor: int, currency: str = "USD") -> money_pb2.Money:
@@ -38,6 +44,13 @@ def hourly(rate: money_pb2.Money, *, max_paid_seconds: int) -> project_pb2.PayTe
     return project_pb2.PayTerms(
         hourly=project_pb2.HourlyPay(rate=rate, max_paid_seconds=max_paid_seconds)
     )
+
+
+def comparator(name: str) -> project_pb2.Comparator.ValueType:
+    """The comparator named ``name`` (one of ``COMPARATORS``, e.g. ``greater_or_equal``)."""
+    if name not in COMPARATORS:
+        raise ValueError(f"{name!r} is not a comparator: one of {', '.join(COMPARATORS)}")
+    return project_pb2.Comparator.Value(f"COMPARATOR_{name.upper()}")
 
 
 def requirement(

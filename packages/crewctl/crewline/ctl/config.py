@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crewline.settings import SettingsError, env_addr
-
-if TYPE_CHECKING:  # crewline.tls imports gRPC, which --help and completion never need
-    from crewline.tls import ClientTls
+if TYPE_CHECKING:  # crewline.client.tls imports gRPC, which --help and completion never need
+    from crewline.client.tls import ClientTls
 
 SERVICES = ("dispatcher", "matcher", "ledger")
 DEFAULT_ADDRESSES = {
@@ -120,11 +118,11 @@ def resolve_address(
         (f"`{service}` in {config.describe()}", config.values.get(service, "")),
     )
     source, raw = next(((s, r) for s, r in candidates if r.strip()), ("default", ""))
-    try:
-        host, port = env_addr({source: raw}, source, DEFAULT_ADDRESSES[service])
-    except SettingsError as err:
-        raise ConfigError(str(err)) from None
-    return f"{host}:{port}"
+    value = raw.strip() or DEFAULT_ADDRESSES[service]
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ConfigError(f"{source}={value!r} is not host:port")
+    return f"{host}:{int(port)}"
 
 
 def resolve_addresses(

@@ -14,6 +14,7 @@ from typing import Any, cast
 
 import click
 
+from crewline.client.build import COMPARATORS
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import print_record, print_rows
 from crewline.ctl.pages import print_more, read_pages
@@ -25,7 +26,6 @@ from crewline.ctl.project_api import (
     ProjectRecord,
     RequirementRecord,
 )
-from crewline.qualifications import Comparator
 
 # ISO 4217 currencies whose minor unit is not a hundredth.
 _DECIMALS = {
@@ -34,19 +34,19 @@ _DECIMALS = {
     **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
 }
 _SYMBOLS = {
-    "<": Comparator.LESS_THAN,
-    "<=": Comparator.LESS_OR_EQUAL,
-    ">": Comparator.GREATER_THAN,
-    ">=": Comparator.GREATER_OR_EQUAL,
-    "=": Comparator.EQUAL,
-    "==": Comparator.EQUAL,
-    "!=": Comparator.NOT_EQUAL,
+    "<": "less_than",
+    "<=": "less_or_equal",
+    ">": "greater_than",
+    ">=": "greater_or_equal",
+    "=": "equal",
+    "==": "equal",
+    "!=": "not_equal",
 }
 _INTEGER = re.compile(r"-?\d+")
 REQUIREMENT_HELP = (
     "QUALIFICATION:COMPARATOR[:V1,V2,...], e.g. 'domain.dermatology:>=:80',"
     " 'locale:in:US,CA', 'credential.bar:exists'. Comparators: "
-    + ", ".join(c.value for c in Comparator)
+    + ", ".join(COMPARATORS)
     + " (or < <= > >= = !=). Whole numbers are scores, anything else strings. Repeatable."
 )
 
@@ -71,17 +71,14 @@ def parse_requirement(text: str) -> RequirementRecord:
     if len(parts) < 2 or not parts[0]:
         raise click.BadParameter(f"{text!r}: expected {REQUIREMENT_HELP.split(',')[0]}")
     name, word = parts[0], parts[1].strip().lower()
-    comparator = _SYMBOLS.get(word)
-    if comparator is None:
-        try:
-            comparator = Comparator(word)
-        except ValueError:
-            raise click.BadParameter(f"{text!r}: {word!r} is not a comparator") from None
+    comparator = _SYMBOLS.get(word, word)
+    if comparator not in COMPARATORS:
+        raise click.BadParameter(f"{text!r}: {word!r} is not a comparator")
     raw = [v for v in parts[2].split(",") if v] if len(parts) == 3 else []
     values: list[int | str] = (
         [int(v) for v in raw] if raw and all(_INTEGER.fullmatch(v) for v in raw) else list(raw)
     )
-    return {"qualification": name, "comparator": comparator.value, "values": values}
+    return {"qualification": name, "comparator": comparator, "values": values}
 
 
 def pay_terms(

@@ -5,7 +5,7 @@
 - ``CREWLINE_CREDENTIAL``: a client's API key or a contractor's token.
 - ``CREWLINE_OPERATOR_CREDENTIAL``: the operator credential.
 - ``CREWLINE_TLS_CA_FILE`` (and ``CREWLINE_TLS_CERT_FILE``/``CREWLINE_TLS_KEY_FILE`` for
-  mutual TLS): TLS, when set (see ``crewline.tls``).
+  mutual TLS): TLS, when set (see ``crewline.client.tls``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from crewline.tls import ClientTls
+from crewline.client.tls import ClientTls
 
 Service = Literal["dispatcher", "matcher", "ledger"]
 SERVICES: tuple[Service, ...] = ("dispatcher", "matcher", "ledger")

@@ -17,7 +17,7 @@ from crewline.ctl import config
 from crewline.ctl.app import State, example, pass_state
 
 if TYPE_CHECKING:
-    from crewline.tls import ClientTls
+    from crewline.client.tls import ClientTls
 from crewline.ctl.output import print_record, print_rows
 
 MAX_PAGE_SIZE = 500

@@ -13,7 +13,7 @@ create|get|update|deactivate|token|revoke-token``, ``qualification type define|l
 <operator credential>``, except a client's (its API key) and a contractor's (its
 token); ``statement`` and ``earnings`` are made as whoever the credential is. Settings
 are resolved in ``crewline.ctl.config``; TLS comes from ``CREWLINE_TLS_*``
-(``crewline.tls``).
+(``crewline.client.tls``).
 
 Exit codes:
     0  ok

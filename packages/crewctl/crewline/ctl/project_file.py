@@ -31,7 +31,6 @@ from crewline.ctl.project_api import (
     RequirementRecord,
 )
 from crewline.ctl.projects import parse_requirement, pay_terms, print_project
-from crewline.qualifications import Comparator
 
 FILE_FORMAT = """\b
   title: Dermatology ratings       # required; names the project unless project_id is set
@@ -224,7 +223,7 @@ def load_project_file(path: Path) -> ProjectFile:
 
 
 def _same_requirement(r: RequirementRecord) -> tuple[str, str, tuple[str, ...]]:
-    return r["qualification"], Comparator(r["comparator"]).value, tuple(map(str, r["values"]))
+    return r["qualification"], r["comparator"], tuple(map(str, r["values"]))
 
 
 def _same_terms(t: PayTermsRecord) -> tuple[object, ...]:

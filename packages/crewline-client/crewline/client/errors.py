@@ -16,7 +16,7 @@ import grpc
 from google.rpc import error_details_pb2  # type: ignore[import-untyped,unused-ignore]
 from grpc_status import rpc_status  # type: ignore[import-untyped,unused-ignore]
 
-from crewline.edge import CORRELATION_METADATA
+from crewline.client.metadata import CORRELATION_METADATA
 
 
 def error_info(err: Any) -> tuple[str | None, dict[str, str]]:

@@ -11,11 +11,11 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from crewline.client.tls import ClientTls
 from crewline.ctl.deadletters import DeadLetterPage, DeadLetterRecord, Replayed
 from crewline.ctl.deadlines import DeadlinePage, DeadlineRecord, Rearmed
 from crewline.ctl.pb import enum_word, timestamp_text
 from crewline.ctl.rpc import RPC_TIMEOUT, ops_calls
-from crewline.tls import ClientTls
 from crewline.v1 import ops_service_pb2 as api
 
 

@@ -17,10 +17,10 @@ from typing import Any, Protocol, cast
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from crewline import tls as channels
-from crewline.auth.credentials import bearer_metadata
+from crewline.client import tls as channels
 from crewline.client.config import Service
 from crewline.client.errors import error_reason as error_reason  # re-exported: bench, tests
+from crewline.client.metadata import bearer_metadata
 from crewline.client.transport import channel_options
 from crewline.ctl.api import ApiKeyRecord, ClientRecord, HealthRow, NewApiKey, RpcFailed
 from crewline.ctl.config import SERVICES, Addresses
