@@ -17,7 +17,7 @@ STACK      := bash deploy/local/stack.sh
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install gen lint k8s-render test test-unit demo bench up down status logs clean operator-credential
+.PHONY: help install gen dist lint k8s-render test test-unit demo bench up down status logs clean operator-credential
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,11 +40,17 @@ install: $(GEN_DIR)/.generated  ## Python env (uv, locked) and generated protobu
 
 gen: $(GEN_DIR)/.generated  ## generate Python code from protos/
 
+# The three distributions (crewline-client, crewctl, crewline-server): sdists, and wheels built
+# from them, so what a wheel holds is what its sdist can rebuild.
+DIST := dist
+dist: install  ## build the SDK, crewctl and server wheels (and sdists) into dist/
+	rm -rf $(DIST) && $(UV) build --all-packages --out-dir $(DIST)
+
 node_modules/.bin/buf: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-lint: install node_modules/.bin/buf  ## buf lint, ruff, mypy; Compose, Kubernetes and dashboard checks
+lint: install node_modules/.bin/buf dist  ## buf lint, ruff, mypy, the three wheels; Compose, Kubernetes and dashboard checks
 	node_modules/.bin/buf lint
 	$(VENV)/bin/ruff check libs services packages tests tools bench examples
 	$(VENV)/bin/ruff format --check libs services packages tests tools bench examples

@@ -1,0 +1,97 @@
+"""The three distributions, built and installed as their users install them.
+
+Each wheel is built by uv from the workspace and installed into a venv of its own, with
+the locked versions of its dependencies only (``uv export`` of that package), so what a
+user of the SDK gets is what is checked: nothing of the server rides along.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from stack import ROOT
+
+UV = ROOT / ".local" / "uv" / "bin" / "uv"
+# What the server needs and a lab's program must not load by importing the SDK.
+SERVER_ONLY = ("asyncpg", "aiokafka", "structlog", "prometheus_client", "click", "cryptography")
+
+
+def uv(*args: str | Path, cwd: Path = ROOT) -> str:
+    done = subprocess.run(
+        [UV, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, f"uv {' '.join(map(str, args))}:\n{done.stdout}{done.stderr}"
+    return done.stdout
+
+
+def install(tmp: Path, *packages: str) -> Path:
+    """A fresh venv holding ``packages`` (workspace members) from their wheels, and their
+    locked dependencies; its python."""
+    wheels = tmp / "wheels"
+    for package in packages:
+        uv("build", "--package", package, "--wheel", "--out-dir", wheels)
+    requirements = tmp / "requirements.txt"
+    uv(
+        *("export", "--frozen", "--no-dev", "--no-emit-workspace", "--no-hashes"),
+        *(arg for p in packages for arg in ("--package", p)),
+        *("--output-file", requirements),
+    )
+    venv = tmp / "venv"
+    uv("venv", "--python", sys.executable, venv)
+    python = venv / "bin" / "python"
+    uv("pip", "install", "--python", python, "-r", requirements, *sorted(wheels.glob("*.whl")))
+    return python
+
+
+@pytest.fixture(scope="module")
+def sdk_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return install(tmp_path_factory.mktemp("sdk"), "crewline-client")
+
+
+def run(python: Path, code: str) -> str:
+    done = subprocess.run(
+        [python, "-c", code], capture_output=True, text=True, timeout=120, cwd="/"
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_sdk_wheel_installs_alone_and_imports_nothing_of_the_server(
+    sdk_python: Path,
+) -> None:
+    listed = run(
+        sdk_python,
+        "import importlib.metadata as m, json;"
+        " print(json.dumps(sorted(d.metadata['Name'].lower() for d in m.distributions())))",
+    )
+    installed = set(json.loads(listed))
+    assert "crewline-client" in installed
+    assert not {"crewline-server", "crewctl", "asyncpg", "aiokafka", "click"} & installed
+
+    probe = (
+        "import sys, json\n"
+        "import crewline.client, crewline.client.sync\n"
+        "from crewline.v1 import task_service_pb2, work_service_pb2_grpc\n"
+        "print(json.dumps({'file': crewline.client.__file__, 'modules': sorted(sys.modules)}))\n"
+    )
+    seen = json.loads(run(sdk_python, probe))
+    assert seen["file"].startswith(str(sdk_python.parents[1]))  # the wheel, not the checkout
+    loaded = {name.split(".")[0] for name in seen["modules"]}
+    assert not set(SERVER_ONLY) & loaded
+    assert not {"dispatcher", "matcher", "ledger"} & loaded
+    assert "crewline.edge" not in seen["modules"]
+
+
+def test_the_sdk_wheel_carries_its_generated_code_and_types(sdk_python: Path) -> None:
+    found = run(
+        sdk_python,
+        "import importlib.resources as r;"
+        " v1 = r.files('crewline.v1'); c = r.files('crewline.client');"
+        " print(v1.joinpath('task_service_pb2.pyi').is_file(), c.joinpath('py.typed').is_file())",
+    )
+    assert found.split() == ["True", "True"]
