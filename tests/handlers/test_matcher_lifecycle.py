@@ -460,8 +460,13 @@ async def test_a_cut_hourly_claim_is_settled_for_the_time_reported_and_nothing_e
     assert paid.reason == claim_pb2.CLAIM_END_REASON_TASK_CANCELLED
     assert paid.client_id == "acme" and paid.pay_terms.hourly.max_paid_seconds == 3600
     assert settled[str(c.claim_id)].amount.amount_minor == 47
-    # Released after the cut: it ended without work all the same, and is settled.
-    assert ends[str(c.claim_id)].reason == claim_pb2.CLAIM_END_REASON_RELEASED
+    # Released after the cut: it ended without work all the same, with the cut's reason,
+    # which explains its settlement; a repeat of the release changes nothing.
+    assert ends[str(c.claim_id)].reason == claim_pb2.CLAIM_END_REASON_TASK_CANCELLED
+    assert settled[str(c.claim_id)].reason == claim_pb2.CLAIM_END_REASON_TASK_CANCELLED
+    again = await release(matcher_deps, "cara", c)
+    assert again.end_reason is EndReason.TASK_CANCELLED
+    assert len(await events(matcher_deps, events_pb2.ClaimEnded)) == len(ends)
 
 
 async def test_a_task_whose_lifetime_ends_takes_no_claims_but_running_ones_go_on(

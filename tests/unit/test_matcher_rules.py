@@ -254,6 +254,22 @@ def test_a_lapsed_claim_ends_with_the_cut_reason_or_the_task_lifetime() -> None:
     assert lapsed is not None and lapsed.end_reason is EndReason.PROJECT_PAUSED
 
 
+def test_a_released_cut_claim_ends_with_the_cut_reason_and_a_repeat_changes_nothing() -> None:
+    cut = replace(make_claim(), cut=EndReason.TASK_CANCELLED)
+    released = cut.release(now=after(10))
+    assert (released.status, released.end_reason) == (ClaimStatus.ENDED, EndReason.TASK_CANCELLED)
+    assert released.release(now=after(20)) is released
+    with pytest.raises(FailedPrecondition) as err:
+        released.submit(now=after(20))
+    assert err.value.reason == "CLAIM_ENDED"
+    # A cut claim that lapsed was not released: releasing it is refused as expired.
+    lapsed = cut.expire(now=after(600), fired_for=after(600), task_over=False)
+    assert lapsed is not None and lapsed.end_reason is EndReason.TASK_CANCELLED
+    with pytest.raises(FailedPrecondition) as err:
+        lapsed.release(now=after(700))
+    assert err.value.reason == "CLAIM_EXPIRED"
+
+
 def test_only_a_cut_hourly_claim_with_time_reported_is_settled() -> None:
     hourly = make_claim(terms=HOURLY)  # $36.00 an hour: one cent a second
     beat = hourly.heartbeat(now=after(301), worked=301)

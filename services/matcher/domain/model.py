@@ -484,7 +484,7 @@ class Claim:
         """A claim that has ended, or whose deadline has passed, takes nothing more."""
         if self.status is not ClaimStatus.ACTIVE:
             assert self.end_reason is not None
-            lapsed = self.end_reason not in (EndReason.SUBMITTED, EndReason.RELEASED)
+            lapsed = self.end_reason is not EndReason.SUBMITTED and not self.released
             raise FailedPrecondition(
                 f"claim {self.claim_id} has ended ({self.end_reason})",
                 reason="CLAIM_EXPIRED" if lapsed else "CLAIM_ENDED",
@@ -583,15 +583,27 @@ class Claim:
             return self
         return replace(self, deadline_at=deadline, worked_seconds=worked, version=self.version + 1)
 
+    @property
+    def released(self) -> bool:
+        """Whether the contractor gave the slot back. A cut claim released ends with the
+        cut's reason, before its deadline; one that lapsed ends at or after it."""
+        if self.status is not ClaimStatus.ENDED or self.ended_at is None:
+            return False
+        if self.end_reason is EndReason.RELEASED:
+            return True
+        return self.cut is not None and self.ended_at < self.deadline_at
+
     def release(self, *, now: datetime) -> Claim:
-        """Give the slot back. Repeating it is a no-op."""
-        if self.status is ClaimStatus.ENDED and self.end_reason is EndReason.RELEASED:
+        """Give the slot back: the claim ends as released, or with the cut's reason when
+        the client cut it short (it ended without work, as a lapse would). Repeating it
+        is a no-op."""
+        if self.released:
             return self
         self._refuse_unless_live(now)
         return replace(
             self,
             status=ClaimStatus.ENDED,
-            end_reason=EndReason.RELEASED,
+            end_reason=self.cut or EndReason.RELEASED,
             ended_at=now,
             version=self.version + 1,
         )
