@@ -767,14 +767,40 @@ async def test_time_worked_mistakes_name_the_field_and_change_nothing(
     assert (await current(matcher_deps, "ana", granted)).status is ClaimStatus.ACTIVE
 
     # Segments up to now, from the very grant: 100 + 180.5 s; hourly at $36/h, 1 cent a second.
-    done = await submit(matcher_deps, "ana", granted, segments=[(at(0), at(100)), (at(119.5), now)])
+    tracked = [(at(0), at(100)), (at(119.5), now)]
+    done = await submit(matcher_deps, "ana", granted, segments=tracked)
     assert (done.worked_seconds, done.earned) == (280, Money("USD", 280))
     assert await current(matcher_deps, "ana", granted) == done
-    # A repeat (with other figures) returns the submission unchanged.
-    assert await submit(matcher_deps, "ana", granted, worked_seconds=5) == done
+    # The same again returns the submission unchanged; other figures are refused.
+    assert await submit(matcher_deps, "ana", granted, segments=tracked) == done
+    other = await unchanged(matcher_deps, submit(matcher_deps, "ana", granted, worked_seconds=5))
+    assert isinstance(other, FailedPrecondition) and other.reason == "ALREADY_SUBMITTED"
     (work,) = await events(matcher_deps, events_pb2.WorkSubmitted)
     assert (work.reward.amount_minor, work.worked_seconds, len(work.segments)) == (280, 280, 2)
     assert from_timestamp(work.segments[1].started_at) == at(119.5)
+
+
+async def test_other_work_for_a_submitted_claim_is_refused_and_the_first_stands(
+    matcher_deps: Deps,
+) -> None:
+    p = await project(matcher_deps)
+    await contractor(matcher_deps, "ana")
+    granted = await claim(matcher_deps, "ana", await task(matcher_deps, p))
+
+    def work(result: bytes) -> model.SubmitWork:
+        return model.submit_work(claim_id=str(granted.claim_id), contractor_id="ana", result=result)
+
+    done = await claims.submit_work(work(b"first"), matcher_deps)
+    # A retry of the same request (the same result, no time given) gets the same answer.
+    assert await claims.submit_work(work(b"first"), matcher_deps) == done
+    edited = await unchanged(matcher_deps, claims.submit_work(work(b"edited"), matcher_deps))
+    assert isinstance(edited, FailedPrecondition) and edited.reason == "ALREADY_SUBMITTED"
+    (submitted,) = await events(matcher_deps, events_pb2.WorkSubmitted)
+    assert submitted.result == b"first"
+    kept = await matcher_deps.pool.fetchval(
+        "SELECT result FROM claims WHERE claim_id = $1", granted.claim_id
+    )
+    assert kept == b"first"
 
 
 async def test_with_no_time_given_the_last_heartbeat_report_counts(

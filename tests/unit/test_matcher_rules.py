@@ -20,6 +20,7 @@ from matcher.domain.model import (
     EndReason,
     ProjectState,
     ReviewState,
+    SubmitWork,
     TaskLifecycle,
     TaskState,
     WorkSegment,
@@ -144,6 +145,22 @@ def test_submitting_an_active_claim_moves_it_and_bumps_its_version() -> None:
 def test_submitting_twice_returns_the_submitted_claim_unchanged() -> None:
     done = make_claim().submit(now=after(1))
     assert done.submit(now=after(2)) is done
+
+
+def test_submitted_work_is_repeated_only_as_it_was() -> None:
+    done = make_claim().submit(now=after(30), worked=20)
+
+    def again(result: bytes, worked: int | None = None) -> SubmitWork:
+        return SubmitWork(
+            claim_id=done.claim_id, contractor_id="ann", result=result, worked_seconds=worked
+        )
+
+    assert done.resubmitted(again(b"5"), kept=b"5") is done
+    assert done.resubmitted(again(b"5", worked=20), kept=b"5") is done
+    for other in (again(b"6"), again(b"5", worked=21)):
+        with pytest.raises(FailedPrecondition) as err:
+            done.resubmitted(other, kept=b"5")
+        assert err.value.reason == "ALREADY_SUBMITTED"
 
 
 def test_a_submission_at_or_after_the_deadline_is_refused_as_expired() -> None:

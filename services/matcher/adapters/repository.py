@@ -262,6 +262,12 @@ async def get_claim(
     return _claim(row) if row else None
 
 
+async def kept_result(conn: asyncpg.Connection, claim_id: uuid.UUID) -> bytes:
+    """The work stored with a submitted claim."""
+    result = await conn.fetchval("SELECT result FROM claims WHERE claim_id = $1", claim_id)
+    return bytes(result or b"")
+
+
 async def save_claim(
     conn: asyncpg.Connection, claim: Claim, *, result: bytes | None = None
 ) -> bool:

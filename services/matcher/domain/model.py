@@ -540,6 +540,24 @@ class Claim:
             version=self.version + 1,
         )
 
+    def resubmitted(self, cmd: SubmitWork, *, kept: bytes) -> Claim:
+        """This submitted claim, when ``cmd`` hands in the same work again (``kept`` is
+        the result stored): the same result bytes and the same time worked (the same
+        segments, and worked_seconds unset or equal to the seconds recorded). Other
+        work is refused: a submission is final, and its first work stands."""
+        assert self.status is ClaimStatus.SUBMITTED, "only submitted work is repeated"
+        same_time = cmd.segments == self.segments and cmd.worked_seconds in (
+            None,
+            self.worked_seconds,
+        )
+        if cmd.result != kept or not same_time:
+            raise FailedPrecondition(
+                f"claim {self.claim_id} was already submitted with other work or time;"
+                " a submission is final and the first one stands",
+                reason="ALREADY_SUBMITTED",
+            )
+        return self
+
     def reviewed(self, review: ReviewState, *, feedback: str, at: datetime) -> Claim | None:
         """The client's review of the submitted work (from the dispatcher's events): None
         when it changes nothing. Accepted is final; a rejection may later be overridden by

@@ -146,8 +146,8 @@ def _own(claim: Claim | None, ref: ClaimRef | SubmitWork | HeartbeatClaim) -> Cl
 
 async def submit_work(cmd: SubmitWork, deps: Deps) -> Claim:
     """Hand in work for a live claim before its deadline, with the time worked (which,
-    with the claim's frozen terms, decides what it earns); a repeat returns the submitted
-    claim unchanged.
+    with the claim's frozen terms, decides what it earns); a repeat of the same work
+    returns the submitted claim unchanged, other work is refused (ALREADY_SUBMITTED).
 
     The claim's row is locked first, so concurrent copies of one request queue here
     and each later copy finds the claim submitted: the same answer, never a conflict.
@@ -157,6 +157,8 @@ async def submit_work(cmd: SubmitWork, deps: Deps) -> Claim:
     bind_contextvars(claim_id=str(cmd.claim_id), contractor_id=cmd.contractor_id)
     async with deps.pool.acquire() as conn, conn.transaction():
         claim = _own(await repo.get_claim(conn, cmd.claim_id, for_update=True), cmd)
+        if claim.status is ClaimStatus.SUBMITTED:
+            return claim.resubmitted(cmd, kept=await repo.kept_result(conn, cmd.claim_id))
         submitted = claim.submit(
             now=deps.clock.now(), segments=cmd.segments, worked=cmd.worked_seconds
         )
