@@ -24,12 +24,14 @@ from crewline.timekeeping import FakeClock
 from crewline.v1 import contractor_admin_service_pb2 as admin_api
 from crewline.v1 import events_pb2, project_pb2
 from dispatcher.deps import Deps
-from dispatcher.domain import model, projects
+from dispatcher.domain import lifecycle, model, projects, review
 from dispatcher.domain.projects import ProjectFields, ProjectState, RequirementSpec
 from dispatcher.domain.tasks import TaskStatus
 from dispatcher.handlers import claims as claim_handlers
 from dispatcher.handlers import projects as project_handlers
+from dispatcher.handlers import review as review_handlers
 from dispatcher.handlers import tasks as task_handlers
+from dispatcher.handlers import watch as watch_handlers
 from dispatcher.settings import DispatcherSettings
 
 from stack import outbox_types
@@ -230,6 +232,51 @@ async def test_another_clients_project_is_not_found_anywhere(dispatcher_deps: De
         )
     with pytest.raises(NotFound):
         await project_handlers.get_project(str(uuid.uuid4()), ACME, dispatcher_deps)
+
+
+async def test_lists_and_watch_of_a_project_not_the_callers_are_not_found(
+    dispatcher_deps: Deps,
+) -> None:
+    project_id = await new_project(dispatcher_deps)
+    await task_handlers.submit_tasks(batch(project_id, spec("k")), dispatcher_deps)
+    # Another client's project and a project nobody has answer alike: existence never leaks.
+    for client, project in (("globex", project_id), ("acme", str(uuid.uuid4()))):
+        tasks = model.list_tasks(client_id=client, page_size=0, page_token="", project_id=project)
+        with pytest.raises(NotFound):
+            await task_handlers.list_tasks(tasks, dispatcher_deps)
+        subs = review.list_submissions(
+            client_id=client,
+            task_id="",
+            project_id=project,
+            status=None,
+            page_size=0,
+            page_token="",
+        )
+        with pytest.raises(NotFound):
+            await review_handlers.list_submissions(subs, dispatcher_deps)
+        with pytest.raises(NotFound):
+            await watch_handlers.start(
+                lifecycle.watch(client_id=client, cursor="", project_id=project), dispatcher_deps
+            )
+    # The owner lists and watches it; so do owners of tasks from before projects, whose
+    # project ids name no project.
+    await dispatcher_deps.pool.execute(
+        "UPDATE tasks SET project_id = 'legacy-derm' WHERE client_id = 'acme'"
+    )
+    for project, count in ((project_id, 0), ("legacy-derm", 1)):
+        query = model.list_tasks(client_id="acme", page_size=0, page_token="", project_id=project)
+        assert len((await task_handlers.list_tasks(query, dispatcher_deps))[0]) == count
+        subs = review.list_submissions(
+            client_id="acme",
+            task_id="",
+            project_id=project,
+            status=None,
+            page_size=0,
+            page_token="",
+        )
+        assert await review_handlers.list_submissions(subs, dispatcher_deps) == ([], None)
+        watched = lifecycle.watch(client_id="acme", cursor="", project_id=project)
+        await watch_handlers.start(watched, dispatcher_deps)
 
 
 async def test_projects_are_listed_newest_first_a_page_at_a_time(

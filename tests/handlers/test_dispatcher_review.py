@@ -615,11 +615,11 @@ async def test_submissions_are_listed_oldest_first_by_task_project_and_state(
     _, with_task = await task_handlers.get_task(one.task_id, acme, deps)
     assert [str(s.submission_id) for s, _ in with_task] == [order[0], order[2], order[4]]
     assert all(s.result is None for s, _ in with_task)
-    # Another client sees none of them; a project not theirs lists nothing.
+    # Another client sees none of them: neither a project nor a task not theirs.
     other = review_pb.list_submissions_query(
         api.ListSubmissionsRequest(project_id=one.project_id), client_id="globex"
     )
-    assert (await review.list_submissions(other, deps)) == ([], None)
+    await refused(review.list_submissions(other, deps), NotFound)
     theirs = review_pb.list_submissions_query(
         api.ListSubmissionsRequest(task_id=str(one.task_id)), client_id="globex"
     )

@@ -156,6 +156,19 @@ async def get_project(
     return _project(row) if row else None
 
 
+async def client_holds(conn: asyncpg.Connection, client_id: str, project_id: str) -> bool:
+    """Whether ``project_id`` is the client's: a project of theirs, or the project id
+    their tasks from before projects hold (no project row names it)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM projects WHERE project_id = $1 AND client_id = $2)"
+            " OR EXISTS (SELECT 1 FROM tasks WHERE project_id = $1 AND client_id = $2)",
+            project_id,
+            client_id,
+        )
+    )
+
+
 async def pay_terms_history(conn: asyncpg.Connection, project_id: str) -> list[PayTerms]:
     rows = await conn.fetch(
         "SELECT * FROM project_pay_terms WHERE project_id = $1 ORDER BY version", project_id

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from crewline.errors import NotFound
-from dispatcher.adapters import lifecycle_pb, watch_log
+from dispatcher.adapters import lifecycle_pb, projects, watch_log
 from dispatcher.adapters import repository as repo
 from dispatcher.deps import Deps
 from dispatcher.domain.tasks import Task
@@ -29,6 +29,13 @@ async def owned_task(
     if task is None or task.client_id != client_id:
         raise NotFound(f"task {task_id} not found")
     return task
+
+
+async def own_project_id(conn: asyncpg.Connection, project_id: str, client_id: str) -> None:
+    """Refuse a project id that is not the caller's (a filter of a list or of Watch): an
+    unknown one and another client's both answer NOT_FOUND, so existence never leaks."""
+    if not await projects.client_holds(conn, client_id, project_id):
+        raise NotFound(f"project {project_id} not found")
 
 
 async def record(

@@ -38,10 +38,12 @@ async def list_submissions(
     query: ListSubmissions, deps: Deps
 ) -> tuple[list[Shown], PageCursor | None]:
     """One page of the client's submissions of a task or project, oldest first. A task
-    not the caller's is NOT_FOUND; a project filter only filters (as ListTasks)."""
+    or project not the caller's is NOT_FOUND."""
     async with deps.pool.acquire() as conn:
         if query.task_id is not None:
             await changes.owned_task(conn, query.task_id, query.client_id, lock=False)
+        if query.project_id is not None:
+            await changes.own_project_id(conn, query.project_id, query.client_id)
         page, more = query.page(await subs.listed(conn, query))
         found = await subs.bonuses_of(conn, [s.submission_id for s in page])
     return [(s, found.get(s.submission_id, [])) for s in page], more

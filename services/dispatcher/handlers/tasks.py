@@ -81,8 +81,11 @@ async def get_task(
 
 
 async def list_tasks(query: ListTasks, deps: Deps) -> tuple[list[Task], PageCursor | None]:
-    """One page of the caller's tasks, least recently updated first, and the next page's start."""
+    """One page of the caller's tasks, least recently updated first, and the next page's
+    start. A project not the caller's is NOT_FOUND."""
     async with deps.pool.acquire() as conn:
+        if query.project_id is not None:
+            await changes.own_project_id(conn, query.project_id, query.client_id)
         found = await repo.list_tasks(conn, query)
     page = found[: query.page_size]
     return page, (page[-1].cursor if len(found) > query.page_size else None)

@@ -19,14 +19,18 @@ from crewline.errors import FailedPrecondition, InvalidArgument
 from dispatcher.adapters import watch_log
 from dispatcher.deps import Deps
 from dispatcher.domain.lifecycle import Watch
+from dispatcher.handlers import changes
 
 PAGE = 500  # events read at once
 
 
 async def start(query: Watch, deps: Deps) -> int:
     """The number the stream continues after: the cursor's, or the client's latest
-    (no cursor: from now on). A cursor past the latest is none the client was given."""
+    (no cursor: from now on). A cursor past the latest is none the client was given; a
+    project not the client's is NOT_FOUND."""
     async with deps.pool.acquire() as conn:
+        if query.project_id is not None:
+            await changes.own_project_id(conn, query.project_id, query.client_id)
         head = await watch_log.head(conn, query.client_id)
         if query.after is None:
             return head
