@@ -4,12 +4,35 @@ Pure Python: the domain raises these without knowing about gRPC. Each class
 carries its own status code (by name) and a machine-readable ``reason`` that
 travels to the caller as ``google.rpc.ErrorInfo``, so an app can act on the
 reason without parsing prose. A subclass that forgets its code fails at import.
+
+Messages quote what the caller sent, and travel back in the call's trailing metadata,
+which a default gRPC client takes only up to 8 KiB. So every error bounds its own
+message and metadata (``bounded``): a caller's 9,000-character value must not turn a
+refusal into the client's RESOURCE_EXHAUSTED "received metadata size exceeds limit".
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import ClassVar
+
+QUOTED_CHARS = 64  # a long value in a message shows this many characters and its length
+MESSAGE_BYTES = 1024  # a whole message at most, in UTF-8
+_LONG_VALUE = re.compile(rf"\S{{{QUOTED_CHARS + 1},}}")
+
+
+def bounded(text: str) -> str:
+    """``text`` fit to travel in a status: each run of more than ``QUOTED_CHARS``
+    non-blank characters (a value quoted from the request) cut to its first ones and its
+    length, and the whole at most ``MESSAGE_BYTES`` bytes of UTF-8."""
+    whole = len(text)
+    text = _LONG_VALUE.sub(lambda m: f"{m[0][:QUOTED_CHARS]}...({len(m[0])} characters)", text)
+    data = text.encode()
+    if len(data) <= MESSAGE_BYTES:
+        return text
+    cut = data[: MESSAGE_BYTES - 40].decode(errors="ignore")
+    return f"{cut}...({whole} characters in all)"
 
 
 class DomainError(Exception):
@@ -26,10 +49,11 @@ class DomainError(Exception):
     def __init__(
         self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None
     ) -> None:
+        message = bounded(message)
         super().__init__(message)
         self.message = message
         self.reason = reason or self.default_reason
-        self.metadata = dict(metadata or {})
+        self.metadata = {key: bounded(value) for key, value in (metadata or {}).items()}
 
 
 class InvalidArgument(DomainError):

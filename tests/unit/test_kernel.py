@@ -154,6 +154,18 @@ def test_invalid_argument_names_its_field_in_message_and_metadata() -> None:
     assert (err.reason, err.metadata) == ("INVALID_FIELD", {"field": "reward.amount_minor"})
 
 
+def test_an_error_quotes_a_long_value_by_its_start_and_length_and_stays_small() -> None:
+    err = errors.InvalidArgument("update_mask", f"{'p' * 9000!r} is not a field")
+    assert err.message == f"update_mask: '{'p' * 63}...(9002 characters) is not a field"
+    assert errors.InvalidArgument("f", "short 'value'").message == "f: short 'value'"
+    # Many short words, or wide characters, are capped as a whole, in bytes.
+    for problem in ("word " * 2000, "é" * 60 + " " + "€ " * 3000):
+        err = errors.FailedPrecondition(problem, metadata={"field": "x" * 500})
+        assert len(err.message.encode()) <= errors.MESSAGE_BYTES
+        assert err.message.endswith(f"...({len(problem)} characters in all)")
+        assert err.metadata == {"field": f"{'x' * 64}...(500 characters)"}
+
+
 async def test_enqueue_outside_a_transaction_is_refused() -> None:
     class NotInTransaction:
         def is_in_transaction(self) -> bool:

@@ -291,6 +291,11 @@ def test_earnings_are_a_contractors_own_or_any_for_operators() -> None:
     for bad in (None, "has space"):
         with pytest.raises(InvalidArgument):
             readable_contractor(bad, OPERATOR)
+    # A malformed id is refused as such before the access check, whoever asks.
+    for caller in (ANN, OPERATOR):
+        with pytest.raises(InvalidArgument) as err:
+            readable_contractor("c" * 5000, caller)
+        assert err.value.field == "contractor_id"
 
 
 @pytest.mark.parametrize(

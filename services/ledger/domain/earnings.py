@@ -54,11 +54,14 @@ class Earnings:
 
 def readable_contractor(requested: str | None, caller: Principal) -> str:
     """Whose earnings ``caller`` may read: a contractor their own (another's answers
-    NOT_FOUND), an operator anyone's, named."""
+    NOT_FOUND), an operator anyone's, named. The id is checked first, so a malformed one
+    is INVALID_ARGUMENT whoever asks."""
+    if requested is not None:
+        validate.identifier(requested, field="contractor_id")
     if caller.kind is Kind.CONTRACTOR:
         if requested is not None and requested != caller.id:
             raise NotFound(f"contractor {requested} not found")
         return caller.id
     if requested is None:
         raise InvalidArgument("contractor_id", "is required for an operator")
-    return validate.identifier(requested, field="contractor_id")
+    return requested
