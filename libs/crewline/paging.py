@@ -68,6 +68,15 @@ def token_uint(text: str, *, field: str = "page_token", maximum: int = MAX_BIGIN
     return int(text)
 
 
+def token_identifier(text: str, *, field: str = "page_token") -> str:
+    """A caller-chosen id (a contractor's, a client's, a batch's) from a token part,
+    held to the rules ``validate.identifier`` holds new ids to."""
+    try:
+        return validate.identifier(text, field=field)
+    except InvalidArgument:
+        raise not_ours(field) from None
+
+
 def token_uuid(text: str, *, field: str = "page_token") -> str:
     """A UUID from a token part, written the one way Crewline writes UUIDs."""
     try:

@@ -7,6 +7,7 @@ from crewline.qualifications import Kind, Value
 from crewline.v1 import contractor_admin_service_pb2 as admin_api
 from crewline.v1 import events_pb2, project_pb2
 from matcher.domain.blocks import Block
+from matcher.domain.contractor_list import ListedContractor
 from matcher.domain.contractors import Contractor, ContractorToken
 from matcher.domain.qualifications import Change, Held, HistoryEntry, QualificationType
 
@@ -35,6 +36,14 @@ def contractor_to_pb(contractor: Contractor) -> admin_api.Contractor:
         active=contractor.active,
         updated_at=timestamp(contractor.updated_at),
         revision=contractor.revision,
+    )
+
+
+def listed_contractor_to_pb(listed: ListedContractor) -> admin_api.ListedContractor:
+    return admin_api.ListedContractor(
+        contractor=contractor_to_pb(listed.contractor),
+        blocked=listed.blocked,
+        blocked_everywhere=listed.blocked_everywhere,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Literal
 
 import asyncpg
 
+from matcher.domain.contractor_list import ListContractors, ListedContractor
 from matcher.domain.contractors import Contractor, ContractorToken
 
 # A row lock on the contractor: "share" lets others read it but not change it (a token
@@ -94,6 +95,41 @@ async def save_deactivated(conn: asyncpg.Connection, c: Contractor, *, reason: s
         c.revision,
         reason,
     )
+
+
+# Each filter is NULL (anything) or the value to match; the blocks come from the
+# blocks_in_force index, the qualification from contractor_qualifications' key.
+_LIST = """
+SELECT c.*, f.blocked, f.blocked_everywhere FROM contractors c
+CROSS JOIN LATERAL (
+    SELECT count(*) > 0 AS blocked, count(*) FILTER (WHERE b.project_id IS NULL) > 0
+           AS blocked_everywhere
+    FROM blocks b WHERE b.contractor_id = c.contractor_id AND b.lifted_at IS NULL) f
+WHERE c.contractor_id > $1
+  AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM contractor_qualifications q
+                                   WHERE q.contractor_id = c.contractor_id
+                                   AND q.qualification = $2))
+  AND ($3::bool IS NULL OR f.blocked = $3)
+  AND ($4::bool IS NULL OR c.active = $4)
+ORDER BY c.contractor_id LIMIT $5
+"""
+
+
+async def list_contractors(
+    conn: asyncpg.Connection, query: ListContractors, *, limit: int
+) -> list[ListedContractor]:
+    """Up to ``limit`` contractors that pass the query's filters, by id."""
+    rows = await conn.fetch(
+        _LIST, query.after or "", query.qualification, query.blocked, query.active, limit
+    )
+    return [
+        ListedContractor(
+            contractor=_contractor(r),
+            blocked=r["blocked"],
+            blocked_everywhere=r["blocked_everywhere"],
+        )
+        for r in rows
+    ]
 
 
 def _token(row: asyncpg.Record) -> ContractorToken:

@@ -13,7 +13,7 @@ from crewline.v1 import contractor_admin_service_pb2 as admin_api
 from crewline.v1 import contractor_admin_service_pb2_grpc as admin_grpc
 from matcher.adapters import contractor_protobuf as pb
 from matcher.deps import Deps
-from matcher.domain import blocks, contractors, qualifications
+from matcher.domain import blocks, contractor_list, contractors, qualifications
 from matcher.handlers import blocks as block_handlers
 from matcher.handlers import contractors as contractor_handlers
 from matcher.handlers import qualifications as qualification_handlers
@@ -53,6 +53,21 @@ class ContractorAdminServicer(admin_grpc.ContractorAdminServiceServicer):
         contractor_id = _contractor_id(request.contractor_id)
         contractor = await contractor_handlers.get_contractor(contractor_id, self._deps)
         return admin_api.GetContractorResponse(contractor=pb.contractor_to_pb(contractor))
+
+    async def ListContractors(
+        self, request: admin_api.ListContractorsRequest, context: Context
+    ) -> admin_api.ListContractorsResponse:
+        query = contractor_list.list_contractors(
+            qualification=request.qualification,
+            blocked=request.blocked if request.HasField("blocked") else None,
+            active=request.active if request.HasField("active") else None,
+            size=request.page_size,
+            page_token=request.page_token,
+        )
+        found, token = await contractor_handlers.list_contractors(query, self._deps)
+        return admin_api.ListContractorsResponse(
+            contractors=[pb.listed_contractor_to_pb(c) for c in found], next_page_token=token
+        )
 
     async def UpdateContractor(
         self, request: admin_api.UpdateContractorRequest, context: Context
@@ -183,6 +198,7 @@ POLICY = AccessPolicy.of(
     {
         "CreateContractor": OPERATORS,
         "GetContractor": OPERATORS,
+        "ListContractors": OPERATORS,
         "UpdateContractor": OPERATORS,
         "DeactivateContractor": OPERATORS,
         "IssueContractorToken": OPERATORS,

@@ -19,7 +19,9 @@ from crewline.log import bind_contextvars
 from matcher.adapters import contractor_protobuf as pb
 from matcher.adapters import contractors as repo
 from matcher.adapters import eligibility
+from matcher.adapters import qualifications as qualification_repo
 from matcher.deps import Deps
+from matcher.domain.contractor_list import ListContractors, ListedContractor
 from matcher.domain.contractors import (
     Contractor,
     ContractorToken,
@@ -28,6 +30,7 @@ from matcher.domain.contractors import (
     IssueToken,
     UpdateContractor,
 )
+from matcher.domain.qualifications import unknown_type
 
 
 async def existing(
@@ -64,6 +67,20 @@ async def create_contractor(cmd: CreateContractor, deps: Deps) -> Contractor:
 async def get_contractor(contractor_id: str, deps: Deps) -> Contractor:
     async with deps.pool.acquire() as conn:
         return await existing(conn, contractor_id)
+
+
+async def list_contractors(
+    query: ListContractors, deps: Deps
+) -> tuple[list[ListedContractor], str]:
+    """A page of contractors by id, and the next page's token ("" after the last)."""
+    async with deps.pool.acquire() as conn:
+        if query.qualification is not None:
+            if await qualification_repo.get_type(conn, query.qualification) is None:
+                raise unknown_type(query.qualification)
+        found = await repo.list_contractors(conn, query, limit=query.limit + 1)
+    page = found[: query.limit]
+    more = len(found) > query.limit
+    return page, ListContractors.next_token(page[-1].contractor) if more else ""
 
 
 async def update_contractor(cmd: UpdateContractor, deps: Deps) -> Contractor:

@@ -1,6 +1,7 @@
 """``Operator``: the platform's own calls: clients and keys (dispatcher), contractors,
-tokens, qualifications and blocks (matcher); and, from ``Upkeep``, payouts and
-verification (ledger), each service's dead letters and deadlines, and health."""
+tokens, qualifications and blocks (matcher); from ``Listings``, the lists of contractors,
+clients and bonuses; and, from ``Upkeep``, payouts and verification (ledger), each
+service's dead letters and deadlines, and health."""
 
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ from crewline.client.config import (
     credential_from,
 )
 from crewline.client.ids import request_id_or_new
+from crewline.client.listings import Listings
 from crewline.client.streams import Reconnect
 from crewline.client.transport import Reply
-from crewline.client.upkeep import Upkeep
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import project_pb2
@@ -27,7 +28,7 @@ CLIENT_ADMIN = "crewline.v1.ClientAdminService"
 CONTRACTOR_ADMIN = "crewline.v1.ContractorAdminService"
 
 
-class Operator(Upkeep):
+class Operator(Listings):
     """The operator's calls, authenticated by the operator credential (default
     ``CREWLINE_OPERATOR_CREDENTIAL``). ``async with`` closes its channels."""
 

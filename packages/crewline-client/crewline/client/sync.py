@@ -258,3 +258,5 @@ class Operator(_LedgerReads[aio_operator.Operator]):
     rearm_deadline = _call(_A.rearm_deadline)
     health = _call(_A.health)
     health_all = _call(_A.health_all)
+    list_contractors_page = _call(_A.list_contractors_page)
+    contractors = _iterate(_A.contractors)

@@ -1,0 +1,62 @@
+"""What an operator lists: contractors (matcher), clients and bonuses (dispatcher).
+``Operator`` has these calls; they live here to keep each module short."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+from crewline.client import paging
+from crewline.client.upkeep import Upkeep
+from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
+
+
+class Listings(Upkeep):
+    """The operator's lists, each as one page and as every item, page by page."""
+
+    async def list_contractors_page(
+        self,
+        *,
+        qualification: str = "",
+        blocked: bool | None = None,
+        active: bool | None = None,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> contractor_admin.ListContractorsResponse:
+        """One page of contractors, by id. ``qualification``: only those holding it;
+        ``blocked``/``active``: only those with (True) or without (False) a block in
+        force / only active or deactivated ones; None lets every one through."""
+        request = contractor_admin.ListContractorsRequest(
+            qualification=qualification, page_size=page_size, page_token=page_token
+        )
+        if blocked is not None:
+            request.blocked = blocked
+        if active is not None:
+            request.active = active
+        return await self._rpc.unary(
+            "matcher",
+            "crewline.v1.ContractorAdminService/ListContractors",
+            request,
+            contractor_admin.ListContractorsResponse,
+        )
+
+    def contractors(
+        self,
+        *,
+        qualification: str = "",
+        blocked: bool | None = None,
+        active: bool | None = None,
+        page_size: int = 0,
+    ) -> AsyncIterator[contractor_admin.ListedContractor]:
+        """Every contractor that passes the filters (as ``list_contractors_page``)."""
+
+        async def fetch(token: str) -> tuple[Sequence[contractor_admin.ListedContractor], str]:
+            page = await self.list_contractors_page(
+                qualification=qualification,
+                blocked=blocked,
+                active=active,
+                page_size=page_size,
+                page_token=token,
+            )
+            return page.contractors, page.next_page_token
+
+        return paging.items(fetch)
