@@ -15,12 +15,8 @@ from dispatcher.adapters import watch_log
 from dispatcher.adapters.watch_hub import WatchHub
 from dispatcher.deps import SERVICE, Deps
 from dispatcher.domain.model import MAX_BATCH, MAX_PAYLOAD_BYTES
-from dispatcher.entrypoints.grpc_api import (
-    POLICY,
-    SERVICE_NAMES,
-    ClientAdminServicer,
-    TaskServicer,
-)
+from dispatcher.entrypoints.client_admin import ClientAdminServicer
+from dispatcher.entrypoints.grpc_api import POLICY, SERVICE_NAMES, TaskServicer
 from dispatcher.settings import DispatcherSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"

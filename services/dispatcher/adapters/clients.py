@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from crewline.auth import store
-from dispatcher.domain.clients import Client
+from dispatcher.domain.clients import Client, ListClients, ListedClient
 
 
 async def insert_client(conn: asyncpg.Connection, client: Client) -> bool:
@@ -19,13 +19,29 @@ async def insert_client(conn: asyncpg.Connection, client: Client) -> bool:
     return bool(inserted)
 
 
-async def get_client(conn: asyncpg.Connection, client_id: str) -> Client | None:
-    row = await conn.fetchrow("SELECT * FROM clients WHERE client_id = $1", client_id)
-    if row is None:
-        return None
+def _client(row: asyncpg.Record) -> Client:
     return Client(
         client_id=row["client_id"], display_name=row["display_name"], created_at=row["created_at"]
     )
+
+
+async def get_client(conn: asyncpg.Connection, client_id: str) -> Client | None:
+    row = await conn.fetchrow("SELECT * FROM clients WHERE client_id = $1", client_id)
+    return None if row is None else _client(row)
+
+
+async def list_clients(
+    conn: asyncpg.Connection, query: ListClients, *, limit: int
+) -> list[ListedClient]:
+    """Up to ``limit`` clients after the query's, by id, with their unrevoked keys."""
+    rows = await conn.fetch(
+        "SELECT c.*, (SELECT count(*) FROM api_keys k"
+        "             WHERE k.client_id = c.client_id AND k.revoked_at IS NULL) AS keys"
+        " FROM clients c WHERE c.client_id > $1 ORDER BY c.client_id LIMIT $2",
+        query.after or "",
+        limit,
+    )
+    return [ListedClient(client=_client(r), active_api_keys=r["keys"]) for r in rows]
 
 
 async def lock_request(conn: asyncpg.Connection, request_id: str) -> None:

@@ -17,7 +17,7 @@ from crewline.protobuf import (
 )
 from crewline.v1 import client_admin_service_pb2 as admin_api
 from crewline.v1 import events_pb2, project_pb2, task_service_pb2
-from dispatcher.domain.clients import Client
+from dispatcher.domain.clients import Client, ListedClient
 from dispatcher.domain.model import (
     ListTasks,
     SubmitTasks,
@@ -154,6 +154,12 @@ def client_to_pb(client: Client) -> admin_api.Client:
         client_id=client.client_id,
         display_name=client.display_name,
         created_at=timestamp(client.created_at),
+    )
+
+
+def listed_client_to_pb(listed: ListedClient) -> admin_api.ListedClient:
+    return admin_api.ListedClient(
+        client=client_to_pb(listed.client), active_api_keys=listed.active_api_keys
     )
 
 

@@ -7,8 +7,11 @@ from datetime import datetime
 
 from crewline import validate
 from crewline.errors import AlreadyExists
+from crewline.paging import decode_token, encode_token, page_size, token_identifier
 
 MAX_DISPLAY_NAME = 200
+PAGE = 50
+PAGE_MAX = 500
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,3 +55,29 @@ def create_api_key(*, request_id: str, client_id: str) -> CreateApiKey:
         request_id=validate.identifier(request_id, field="request_id"),
         client_id=validate.identifier(client_id, field="client_id"),
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListedClient:
+    client: Client
+    active_api_keys: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListClients:
+    """Query: clients by id, after ``after``."""
+
+    limit: int
+    after: str | None
+
+    @staticmethod
+    def next_token(last: Client) -> str:
+        return encode_token(last.client_id)
+
+
+def list_clients(*, size: int, page_token: str) -> ListClients:
+    after = None
+    if page_token:
+        [text] = decode_token(page_token, parts=1)
+        after = token_identifier(text)
+    return ListClients(limit=page_size(size, default=PAGE, maximum=PAGE_MAX), after=after)

@@ -11,11 +11,9 @@ from collections.abc import AsyncIterator
 import grpc
 
 from crewline import validate
-from crewline.auth.principal import CLIENTS, OPERATORS
+from crewline.auth.principal import CLIENTS
 from crewline.edge import AccessPolicy, principal_of
 from crewline.protobuf import pay_terms_to_pb
-from crewline.v1 import client_admin_service_pb2 as admin_api
-from crewline.v1 import client_admin_service_pb2_grpc as admin_grpc
 from crewline.v1 import project_pb2
 from crewline.v1 import task_service_pb2 as api
 from crewline.v1 import task_service_pb2_grpc as api_grpc
@@ -23,10 +21,9 @@ from dispatcher.adapters import lifecycle_pb, review_pb
 from dispatcher.adapters import protobuf as pb
 from dispatcher.adapters.watch_hub import WatchHub
 from dispatcher.deps import Deps
-from dispatcher.domain import clients, projects
+from dispatcher.domain import projects
 from dispatcher.domain.projects import ProjectState
-from dispatcher.entrypoints import watch
-from dispatcher.handlers import clients as client_handlers
+from dispatcher.entrypoints import client_admin, watch
 from dispatcher.handlers import projects as project_handlers
 from dispatcher.handlers import review as review_handlers
 from dispatcher.handlers import tasks as task_handlers
@@ -224,77 +221,33 @@ class TaskServicer(api_grpc.TaskServiceServicer):
         api_grpc.add_TaskServiceServicer_to_server(self, server)
 
 
-class ClientAdminServicer(admin_grpc.ClientAdminServiceServicer):
-    """For operators: clients and their API keys."""
-
-    def __init__(self, deps: Deps) -> None:
-        self._deps = deps
-
-    async def CreateClient(
-        self, request: admin_api.CreateClientRequest, context: grpc.aio.ServicerContext
-    ) -> admin_api.CreateClientResponse:
-        cmd = clients.create_client(client_id=request.client_id, display_name=request.display_name)
-        client = await client_handlers.create_client(cmd, self._deps)
-        return admin_api.CreateClientResponse(client=pb.client_to_pb(client))
-
-    async def CreateApiKey(
-        self, request: admin_api.CreateApiKeyRequest, context: grpc.aio.ServicerContext
-    ) -> admin_api.CreateApiKeyResponse:
-        cmd = clients.create_api_key(request_id=request.request_id, client_id=request.client_id)
-        key, secret = await client_handlers.create_api_key(cmd, self._deps)
-        return admin_api.CreateApiKeyResponse(key=pb.api_key_to_pb(key), secret=secret or "")
-
-    async def ListApiKeys(
-        self, request: admin_api.ListApiKeysRequest, context: grpc.aio.ServicerContext
-    ) -> admin_api.ListApiKeysResponse:
-        client_id = validate.identifier(request.client_id, field="client_id")
-        keys = await client_handlers.list_api_keys(client_id, self._deps)
-        return admin_api.ListApiKeysResponse(keys=[pb.api_key_to_pb(k) for k in keys])
-
-    async def RevokeApiKey(
-        self, request: admin_api.RevokeApiKeyRequest, context: grpc.aio.ServicerContext
-    ) -> admin_api.RevokeApiKeyResponse:
-        key_id = validate.identifier(request.key_id, field="key_id")
-        key = await client_handlers.revoke_api_key(key_id, self._deps)
-        return admin_api.RevokeApiKeyResponse(key=pb.api_key_to_pb(key))
-
-    def register(self, server: grpc.aio.Server) -> None:
-        admin_grpc.add_ClientAdminServiceServicer_to_server(self, server)
-
-
 _TASKS = api.DESCRIPTOR.services_by_name["TaskService"]
-_ADMIN = admin_api.DESCRIPTOR.services_by_name["ClientAdminService"]
-SERVICE_NAMES = (_TASKS.full_name, _ADMIN.full_name)
-POLICY = AccessPolicy.of(
-    _TASKS,
-    {
-        "CreateProject": CLIENTS,
-        "GetProject": CLIENTS,
-        "ListProjects": CLIENTS,
-        "UpdateProject": CLIENTS,
-        "SubmitTasks": CLIENTS,
-        "SubmitTask": CLIENTS,
-        "GetTask": CLIENTS,
-        "ListTasks": CLIENTS,
-        "CancelTask": CLIENTS,
-        "AddSlots": CLIENTS,
-        "UpdateTaskLifetime": CLIENTS,
-        "PauseProject": CLIENTS,
-        "ResumeProject": CLIENTS,
-        "CloseProject": CLIENTS,
-        "Watch": CLIENTS,
-        "ListSubmissions": CLIENTS,
-        "GetSubmission": CLIENTS,
-        "AcceptSubmission": CLIENTS,
-        "RejectSubmission": CLIENTS,
-        "GrantBonus": CLIENTS,
-    },
-) | AccessPolicy.of(
-    _ADMIN,
-    {
-        "CreateClient": OPERATORS,
-        "CreateApiKey": OPERATORS,
-        "ListApiKeys": OPERATORS,
-        "RevokeApiKey": OPERATORS,
-    },
+SERVICE_NAMES = (_TASKS.full_name, client_admin.SERVICE.full_name)
+POLICY = (
+    AccessPolicy.of(
+        _TASKS,
+        {
+            "CreateProject": CLIENTS,
+            "GetProject": CLIENTS,
+            "ListProjects": CLIENTS,
+            "UpdateProject": CLIENTS,
+            "SubmitTasks": CLIENTS,
+            "SubmitTask": CLIENTS,
+            "GetTask": CLIENTS,
+            "ListTasks": CLIENTS,
+            "CancelTask": CLIENTS,
+            "AddSlots": CLIENTS,
+            "UpdateTaskLifetime": CLIENTS,
+            "PauseProject": CLIENTS,
+            "ResumeProject": CLIENTS,
+            "CloseProject": CLIENTS,
+            "Watch": CLIENTS,
+            "ListSubmissions": CLIENTS,
+            "GetSubmission": CLIENTS,
+            "AcceptSubmission": CLIENTS,
+            "RejectSubmission": CLIENTS,
+            "GrantBonus": CLIENTS,
+        },
+    )
+    | client_admin.POLICY
 )

@@ -1,4 +1,5 @@
-"""Operators' commands on clients and their API keys (the dispatcher is their system of record)."""
+"""Operators' commands on clients and their API keys (the dispatcher is their system of
+record), and their list of clients."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from crewline.log import bind_contextvars
 from dispatcher.adapters import clients as repo
 from dispatcher.adapters import protobuf as pb
 from dispatcher.deps import Deps
-from dispatcher.domain.clients import Client, CreateApiKey, CreateClient
+from dispatcher.domain.clients import Client, CreateApiKey, CreateClient, ListClients, ListedClient
 
 
 async def create_client(cmd: CreateClient, deps: Deps) -> Client:
@@ -28,6 +29,15 @@ async def create_client(cmd: CreateClient, deps: Deps) -> Client:
         existing = await repo.get_client(conn, cmd.client_id)
         assert existing is not None, "ON CONFLICT said the row exists"
         return existing.answers(cmd)
+
+
+async def list_clients(query: ListClients, deps: Deps) -> tuple[list[ListedClient], str]:
+    """A page of clients by id, and the next page's token ("" after the last)."""
+    async with deps.pool.acquire() as conn:
+        found = await repo.list_clients(conn, query, limit=query.limit + 1)
+    page = found[: query.limit]
+    more = len(found) > query.limit
+    return page, ListClients.next_token(page[-1].client) if more else ""
 
 
 async def create_api_key(cmd: CreateApiKey, deps: Deps) -> tuple[store.ApiKeyRecord, str | None]:

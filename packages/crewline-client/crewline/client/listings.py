@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from crewline.client import paging
 from crewline.client.upkeep import Upkeep
+from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 
 
@@ -58,5 +59,26 @@ class Listings(Upkeep):
                 page_token=token,
             )
             return page.contractors, page.next_page_token
+
+        return paging.items(fetch)
+
+    async def list_clients_page(
+        self, *, page_size: int = 0, page_token: str = ""
+    ) -> client_admin.ListClientsResponse:
+        """One page of clients, by id, each with its count of valid API keys."""
+        request = client_admin.ListClientsRequest(page_size=page_size, page_token=page_token)
+        return await self._rpc.unary(
+            "dispatcher",
+            "crewline.v1.ClientAdminService/ListClients",
+            request,
+            client_admin.ListClientsResponse,
+        )
+
+    def clients(self, *, page_size: int = 0) -> AsyncIterator[client_admin.ListedClient]:
+        """Every client, by id, page by page."""
+
+        async def fetch(token: str) -> tuple[Sequence[client_admin.ListedClient], str]:
+            page = await self.list_clients_page(page_size=page_size, page_token=token)
+            return page.clients, page.next_page_token
 
         return paging.items(fetch)

@@ -260,3 +260,5 @@ class Operator(_LedgerReads[aio_operator.Operator]):
     health_all = _call(_A.health_all)
     list_contractors_page = _call(_A.list_contractors_page)
     contractors = _iterate(_A.contractors)
+    list_clients_page = _call(_A.list_clients_page)
+    clients = _iterate(_A.clients)
