@@ -7,10 +7,11 @@ from collections.abc import Sequence
 
 from crewline.errors import InvalidArgument
 from crewline.protobuf import money_to_pb, pay_terms_to_pb, timestamp
+from crewline.v1 import client_admin_service_pb2 as admin_api
 from crewline.v1 import events_pb2
 from crewline.v1 import task_service_pb2 as api
 from dispatcher.domain import bonuses, review
-from dispatcher.domain.bonuses import Bonus
+from dispatcher.domain.bonuses import Bonus, ListedBonus
 from dispatcher.domain.review import AcceptedBy, Submission, SubmissionStatus
 
 _STATUS = {
@@ -107,6 +108,17 @@ def bonus_to_pb(bonus: Bonus) -> api.Bonus:
         amount=money_to_pb(bonus.amount),
         reason=bonus.reason,
         granted_at=timestamp(bonus.granted_at),
+    )
+
+
+def listed_bonus_to_pb(listed: ListedBonus) -> admin_api.ListedBonus:
+    return admin_api.ListedBonus(
+        bonus=bonus_to_pb(listed.bonus),
+        submission_id=str(listed.bonus.submission_id),
+        task_id=str(listed.task_id),
+        project_id=listed.project_id,
+        client_id=listed.bonus.client_id,
+        contractor_id=listed.contractor_id,
     )
 
 

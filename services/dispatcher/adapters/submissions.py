@@ -11,7 +11,7 @@ import asyncpg
 from crewline.db import Where
 from crewline.money import Money
 from crewline.pay_terms import Basis, PayTerms
-from dispatcher.domain.bonuses import Bonus
+from dispatcher.domain.bonuses import Bonus, ListBonuses, ListedBonus
 from dispatcher.domain.review import AcceptedBy, ListSubmissions, Submission, SubmissionStatus
 
 # Every column but the result, which is up to 512 KiB: read only where it is shown.
@@ -220,3 +220,33 @@ async def bonuses_of(
     for row in rows:
         found.setdefault(row["submission_id"], []).append(_bonus(row))
     return found
+
+
+async def listed_bonuses(
+    conn: asyncpg.Connection, query: ListBonuses, *, limit: int
+) -> list[ListedBonus]:
+    """Up to ``limit`` bonuses before the query's cursor, newest first, each with its
+    submission's task, project and contractor. Only the filters given go into the
+    statement."""
+    where = Where("true")
+    if query.client_id is not None:
+        where.add("b.client_id = {}", query.client_id)
+    if query.project_id is not None:
+        where.add("s.project_id = {}", query.project_id)
+    if query.before is not None:
+        where.add("(b.granted_at, b.bonus_id) < ({}, {}::uuid)", query.before.at, query.before.id)
+    rows = await conn.fetch(
+        "SELECT b.*, s.task_id, s.project_id, s.contractor_id"
+        f" FROM bonuses b JOIN submissions s USING (submission_id) WHERE {where.sql}"
+        f" ORDER BY b.granted_at DESC, b.bonus_id DESC LIMIT {limit:d}",
+        *where.args,
+    )
+    return [
+        ListedBonus(
+            bonus=_bonus(r),
+            task_id=r["task_id"],
+            project_id=r["project_id"],
+            contractor_id=r["contractor_id"],
+        )
+        for r in rows
+    ]

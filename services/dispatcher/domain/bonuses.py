@@ -12,12 +12,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from crewline import validate
+from crewline import paging, validate
 from crewline.errors import InvalidArgument
 from crewline.money import Money
+from crewline.paging import PageCursor
 from dispatcher.domain.review import Submission, required_text
 
 MAX_REASON = 500
+PAGE = 50
+PAGE_MAX = 500
 # uuid5 namespace for bonus ids; the name is "<client_id>/<idempotency_key>" (neither
 # may hold "/", so the name is unambiguous).
 BONUS_NAMESPACE = uuid.UUID("5d0c6f0e-4f0a-5b8e-9c61-2b1c9a3e7b10")
@@ -94,4 +97,38 @@ def grant_bonus(
         idempotency_key=validate.identifier(idempotency_key, field="idempotency_key"),
         amount=Money.positive(currency=currency, amount_minor=amount_minor, field="amount"),
         reason=required_text(reason, field="reason", max_length=MAX_REASON),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListedBonus:
+    """A bonus, with the work it was granted on."""
+
+    bonus: Bonus
+    task_id: uuid.UUID
+    project_id: str
+    contractor_id: str
+
+    @property
+    def cursor(self) -> PageCursor:
+        return PageCursor(self.bonus.granted_at, str(self.bonus.bonus_id))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListBonuses:
+    """Query: bonuses newest first, before ``before``; a filter None lets all through."""
+
+    client_id: str | None
+    project_id: str | None
+    limit: int
+    before: PageCursor | None
+
+
+def list_bonuses(*, client_id: str, project_id: str, size: int, page_token: str) -> ListBonuses:
+    return ListBonuses(
+        client_id=validate.identifier(client_id, field="client_id") if client_id else None,
+        # Tasks from before projects may hold any identifier as their project id.
+        project_id=validate.identifier(project_id, field="project_id") if project_id else None,
+        limit=paging.page_size(size, default=PAGE, maximum=PAGE_MAX),
+        before=paging.cursor_of(page_token),
     )

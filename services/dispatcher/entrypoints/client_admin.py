@@ -1,4 +1,4 @@
-"""The dispatcher's operator service: clients and their API keys."""
+"""The dispatcher's operator service: clients, their API keys, and the bonuses they granted."""
 
 from __future__ import annotations
 
@@ -12,15 +12,16 @@ from crewline.edge import AccessPolicy
 from crewline.v1 import client_admin_service_pb2 as admin_api
 from crewline.v1 import client_admin_service_pb2_grpc as admin_grpc
 from dispatcher.adapters import protobuf as pb
+from dispatcher.adapters import review_pb
 from dispatcher.deps import Deps
-from dispatcher.domain import clients
+from dispatcher.domain import bonuses, clients
 from dispatcher.handlers import clients as client_handlers
 
 Context: TypeAlias = grpc.aio.ServicerContext
 
 
 class ClientAdminServicer(admin_grpc.ClientAdminServiceServicer):
-    """For operators: clients and their API keys."""
+    """For operators: clients, their API keys, and the bonuses they granted."""
 
     def __init__(self, deps: Deps) -> None:
         self._deps = deps
@@ -62,6 +63,20 @@ class ClientAdminServicer(admin_grpc.ClientAdminServiceServicer):
         key = await client_handlers.revoke_api_key(key_id, self._deps)
         return admin_api.RevokeApiKeyResponse(key=pb.api_key_to_pb(key))
 
+    async def ListBonuses(
+        self, request: admin_api.ListBonusesRequest, context: Context
+    ) -> admin_api.ListBonusesResponse:
+        query = bonuses.list_bonuses(
+            client_id=request.client_id,
+            project_id=request.project_id,
+            size=request.page_size,
+            page_token=request.page_token,
+        )
+        found, token = await client_handlers.list_bonuses(query, self._deps)
+        return admin_api.ListBonusesResponse(
+            bonuses=[review_pb.listed_bonus_to_pb(b) for b in found], next_page_token=token
+        )
+
     def register(self, server: grpc.aio.Server) -> None:
         admin_grpc.add_ClientAdminServiceServicer_to_server(self, server)
 
@@ -75,5 +90,6 @@ POLICY = AccessPolicy.of(
         "CreateApiKey": OPERATORS,
         "ListApiKeys": OPERATORS,
         "RevokeApiKey": OPERATORS,
+        "ListBonuses": OPERATORS,
     },
 )

@@ -1,5 +1,5 @@
 """Operators' commands on clients and their API keys (the dispatcher is their system of
-record), and their list of clients."""
+record), and their lists of clients and of the bonuses clients granted."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from crewline.errors import InvalidArgument, NotFound
 from crewline.log import bind_contextvars
 from dispatcher.adapters import clients as repo
 from dispatcher.adapters import protobuf as pb
+from dispatcher.adapters import submissions
 from dispatcher.deps import Deps
+from dispatcher.domain.bonuses import ListBonuses, ListedBonus
 from dispatcher.domain.clients import Client, CreateApiKey, CreateClient, ListClients, ListedClient
 
 
@@ -38,6 +40,15 @@ async def list_clients(query: ListClients, deps: Deps) -> tuple[list[ListedClien
     page = found[: query.limit]
     more = len(found) > query.limit
     return page, ListClients.next_token(page[-1].client) if more else ""
+
+
+async def list_bonuses(query: ListBonuses, deps: Deps) -> tuple[list[ListedBonus], str]:
+    """A page of bonuses, newest first, and the next page's token ("" after the last)."""
+    async with deps.pool.acquire() as conn:
+        found = await submissions.listed_bonuses(conn, query, limit=query.limit + 1)
+    page = found[: query.limit]
+    more = len(found) > query.limit
+    return page, page[-1].cursor.token() if more else ""
 
 
 async def create_api_key(cmd: CreateApiKey, deps: Deps) -> tuple[store.ApiKeyRecord, str | None]:

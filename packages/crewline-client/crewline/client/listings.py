@@ -82,3 +82,31 @@ class Listings(Upkeep):
             return page.clients, page.next_page_token
 
         return paging.items(fetch)
+
+    async def list_bonuses_page(
+        self, *, client_id: str = "", project_id: str = "", page_size: int = 0, page_token: str = ""
+    ) -> client_admin.ListBonusesResponse:
+        """One page of bonuses, newest first; only ``client_id``'s, or only on
+        ``project_id``'s submissions, when given."""
+        request = client_admin.ListBonusesRequest(
+            client_id=client_id, project_id=project_id, page_size=page_size, page_token=page_token
+        )
+        return await self._rpc.unary(
+            "dispatcher",
+            "crewline.v1.ClientAdminService/ListBonuses",
+            request,
+            client_admin.ListBonusesResponse,
+        )
+
+    def bonuses(
+        self, *, client_id: str = "", project_id: str = "", page_size: int = 0
+    ) -> AsyncIterator[client_admin.ListedBonus]:
+        """Every bonus that passes the filters (as ``list_bonuses_page``), newest first."""
+
+        async def fetch(token: str) -> tuple[Sequence[client_admin.ListedBonus], str]:
+            page = await self.list_bonuses_page(
+                client_id=client_id, project_id=project_id, page_size=page_size, page_token=token
+            )
+            return page.bonuses, page.next_page_token
+
+        return paging.items(fetch)

@@ -262,3 +262,5 @@ class Operator(_LedgerReads[aio_operator.Operator]):
     contractors = _iterate(_A.contractors)
     list_clients_page = _call(_A.list_clients_page)
     clients = _iterate(_A.clients)
+    list_bonuses_page = _call(_A.list_bonuses_page)
+    bonuses = _iterate(_A.bonuses)
