@@ -16,6 +16,7 @@ Addresses and credentials come from arguments or the environment (see
 
 from __future__ import annotations
 
+from crewline.client import results
 from crewline.client.build import hourly, money, per_submission, requirement, task, usd
 from crewline.client.client import Client
 from crewline.client.config import ConfigError, Endpoints
@@ -36,6 +37,7 @@ from crewline.client.errors import (
 )
 from crewline.client.offers import Offered, OfferEvent, OfferStream, Resync, SnapshotEnd, Withdrawn
 from crewline.client.operator import Operator
+from crewline.client.results import *  # noqa: F403 (the results' own __all__)
 from crewline.client.review import WatchStream
 from crewline.client.streams import Reconnect
 
@@ -72,3 +74,6 @@ __all__ = [
     "task",
     "usd",
 ]
+
+# What the calls return: typed results, money and enums (crewline.client.results).
+__all__ += results.__all__

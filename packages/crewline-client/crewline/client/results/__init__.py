@@ -1,0 +1,75 @@
+"""What the SDK's calls return: typed, documented results instead of generated messages.
+
+Each result is a frozen dataclass built by ``from_pb(message)``; ``raw`` keeps the
+message it came from. Money is ``Money`` (``$12.50 USD``: a ``Decimal`` amount and
+integer minor units), enums are ``StrEnum`` names (``TaskStatus.OPEN``), times are aware
+UTC datetimes (None when unset).
+"""
+
+from __future__ import annotations
+
+from crewline.client.results.enums import (
+    AcceptedBy,
+    ClaimEndReason,
+    ClaimStatus,
+    Comparator,
+    PayoutStatus,
+    PostingKind,
+    ProjectState,
+    ProtoEnum,
+    QualificationKind,
+    ReviewState,
+    SubmissionStatus,
+    TaskStatus,
+    WithdrawalReason,
+)
+from crewline.client.results.ledger import Balance, BooksCheck, StatementEntry, StatementPage
+from crewline.client.results.money import DECIMALS, Money, decimals, minor_units
+from crewline.client.results.pay import Earnings, EarningsLine, Payout, PayoutBatch
+from crewline.client.results.projects import Project, ProjectDetails
+from crewline.client.results.submissions import Bonus, BonusGrant, Submission
+from crewline.client.results.tasks import Task, TaskDetails
+from crewline.client.results.terms import PayTerms, Requirement, WorkSegment
+from crewline.client.results.wire import Page
+from crewline.client.results.work import Claim, Offer
+
+__all__ = [
+    "DECIMALS",
+    "AcceptedBy",
+    "Balance",
+    "Bonus",
+    "BonusGrant",
+    "BooksCheck",
+    "Claim",
+    "ClaimEndReason",
+    "ClaimStatus",
+    "Comparator",
+    "Earnings",
+    "EarningsLine",
+    "Money",
+    "Offer",
+    "Page",
+    "PayTerms",
+    "Payout",
+    "PayoutBatch",
+    "PayoutStatus",
+    "PostingKind",
+    "Project",
+    "ProjectDetails",
+    "ProjectState",
+    "ProtoEnum",
+    "QualificationKind",
+    "Requirement",
+    "ReviewState",
+    "StatementEntry",
+    "StatementPage",
+    "Submission",
+    "SubmissionStatus",
+    "Task",
+    "TaskDetails",
+    "TaskStatus",
+    "WithdrawalReason",
+    "WorkSegment",
+    "decimals",
+    "minor_units",
+]
