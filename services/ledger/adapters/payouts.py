@@ -13,23 +13,42 @@ from ledger.domain.payouts import Payout, PayoutBatch, RunPayoutBatch
 _CONTRACTOR = "contractor:"
 
 
+def _chosen(currency: str, threshold: str) -> str:
+    """The contractors a batch chooses, with their balances: a balance in the currency
+    at or above the threshold (both given as placeholders). A run and a preview both
+    choose by this statement."""
+    return (
+        f"SELECT substr(b.account_id, {len(_CONTRACTOR) + 1}) AS contractor_id,"
+        f" b.balance_minor FROM balances b WHERE b.account_id LIKE '{_CONTRACTOR}%'"
+        f" AND b.currency = {currency} AND b.balance_minor >= {threshold}"
+    )
+
+
 async def open_batch(conn: asyncpg.Connection, cmd: RunPayoutBatch, now: datetime) -> None:
     """Make the batch, choosing its contractors (balance at or above the threshold now),
     unless a batch of that id exists already (then nothing is written)."""
     await conn.execute(
         "WITH batch AS ("
         "  INSERT INTO payout_batches (batch_id, currency, threshold_minor, created_at)"
-        "  VALUES ($1, $2, $3, $4) ON CONFLICT (batch_id) DO NOTHING RETURNING batch_id)"
+        "  VALUES ($1, $2, $3, $4) ON CONFLICT (batch_id) DO NOTHING RETURNING batch_id),"
+        f" chosen AS ({_chosen('$2', '$3')})"
         " INSERT INTO payouts (batch_id, contractor_id, status)"
-        " SELECT batch.batch_id, substr(b.account_id, $5), 'pending' FROM batch, balances b"
-        " WHERE b.account_id LIKE 'contractor:%' AND b.currency = $2"
-        " AND b.balance_minor >= $3",
+        " SELECT batch.batch_id, chosen.contractor_id, 'pending' FROM batch, chosen",
         cmd.batch_id,
         cmd.threshold.currency,
         cmd.threshold.amount_minor,
         now,
-        len(_CONTRACTOR) + 1,
     )
+
+
+async def chosen(conn: asyncpg.Connection, threshold: Money) -> list[tuple[str, Money]]:
+    """What ``open_batch`` would choose now, by contractor id: (contractor, balance)."""
+    rows = await conn.fetch(
+        f"SELECT * FROM ({_chosen('$1', '$2')}) c ORDER BY contractor_id",
+        threshold.currency,
+        threshold.amount_minor,
+    )
+    return [(r["contractor_id"], Money(threshold.currency, r["balance_minor"])) for r in rows]
 
 
 async def pending(conn: asyncpg.Connection, batch_id: str) -> list[str]:

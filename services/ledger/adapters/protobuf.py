@@ -14,8 +14,15 @@ from crewline.protobuf import from_timestamp, money_from_pb, money_to_pb, timest
 from crewline.v1 import events_pb2
 from crewline.v1 import ledger_service_pb2 as api
 from ledger.domain.earnings import Earnings, EarningsLine
-from ledger.domain.model import BooksReport, Entry, JournalTransaction, PostingKind, StatementEntry
-from ledger.domain.payouts import PayoutBatch
+from ledger.domain.model import (
+    BooksReport,
+    Entry,
+    JournalTransaction,
+    PostingKind,
+    StatementEntry,
+    contractor_account,
+)
+from ledger.domain.payouts import PayoutBatch, PayoutPreview
 from ledger.domain.postings import (
     AcceptedWork,
     GrantedBonus,
@@ -185,4 +192,22 @@ def batch_to_pb(batch: PayoutBatch) -> api.PayoutBatch:
         ],
         total=money_to_pb(batch.total),
         created_at=timestamp(batch.created_at),
+        payout_count=len(batch.payouts),
+        completed_at=timestamp(batch.completed_at) if batch.completed_at else None,
+    )
+
+
+def preview_to_pb(preview: PayoutPreview) -> api.PreviewPayoutBatchResponse:
+    return api.PreviewPayoutBatchResponse(
+        threshold=money_to_pb(preview.threshold),
+        payouts=[
+            api.PayoutPreview(
+                contractor_id=contractor_id,
+                account_id=contractor_account(contractor_id),
+                amount=money_to_pb(amount),
+            )
+            for contractor_id, amount in preview.payouts
+        ],
+        total=money_to_pb(preview.total),
+        previewed_at=timestamp(preview.previewed_at),
     )

@@ -4,7 +4,8 @@ An operator runs a batch with an id of their choosing and a threshold: every
 contractor whose balance in the threshold's currency is at least the threshold is
 paid out in full, each in a transaction of its own (all or nothing per contractor).
 The batch id is its idempotency key forever: running it again returns the same
-batch, and running it with another threshold is refused.
+batch, and running it with another threshold is refused. A preview shows what a run
+would pay now, chosen by the same rule (``pays_out``), and keeps nothing.
 """
 
 from __future__ import annotations
@@ -66,3 +67,24 @@ def pays_out(balance: Money, threshold: Money) -> bool:
     return balance.currency == threshold.currency and balance.amount_minor >= max(
         threshold.amount_minor, 1
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class PreviewPayoutBatch:
+    threshold: Money
+
+    def __post_init__(self) -> None:
+        checked_amount(self.threshold, field="threshold")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PayoutPreview:
+    """What a batch run at ``previewed_at`` would pay: each chosen contractor's balance."""
+
+    threshold: Money
+    previewed_at: datetime
+    payouts: tuple[tuple[str, Money], ...]  # (contractor id, amount), by contractor id
+
+    @property
+    def total(self) -> Money:
+        return Money(self.threshold.currency, sum(m.amount_minor for _, m in self.payouts))

@@ -16,7 +16,7 @@ from crewline.v1 import ledger_service_pb2_grpc as api_grpc
 from ledger.adapters import protobuf as pb
 from ledger.deps import Deps
 from ledger.domain import model
-from ledger.domain.payouts import RunPayoutBatch
+from ledger.domain.payouts import PreviewPayoutBatch, RunPayoutBatch
 from ledger.handlers import books, payouts
 
 
@@ -76,6 +76,12 @@ class LedgerServicer(api_grpc.LedgerServiceServicer):
         batch = await payouts.get_payout_batch(request.batch_id, self._deps)
         return api.GetPayoutBatchResponse(batch=pb.batch_to_pb(batch))
 
+    async def PreviewPayoutBatch(
+        self, request: api.PreviewPayoutBatchRequest, context: grpc.aio.ServicerContext
+    ) -> api.PreviewPayoutBatchResponse:
+        cmd = PreviewPayoutBatch(threshold=money_from_pb(request.threshold))
+        return pb.preview_to_pb(await payouts.preview_payout_batch(cmd, self._deps))
+
     def register(self, server: grpc.aio.Server) -> None:
         api_grpc.add_LedgerServiceServicer_to_server(self, server)
 
@@ -91,5 +97,6 @@ POLICY = AccessPolicy.of(
         "VerifyBooks": OPERATORS,
         "RunPayoutBatch": OPERATORS,
         "GetPayoutBatch": OPERATORS,
+        "PreviewPayoutBatch": OPERATORS,
     },
 )

@@ -1,5 +1,6 @@
 """Payout batches (operators): each contractor at or above the threshold paid out in
-full, in a transaction of their own; the batch id is the batch's idempotency key."""
+full, in a transaction of their own; the batch id is the batch's idempotency key. A
+preview chooses as a run does and writes nothing."""
 
 from __future__ import annotations
 
@@ -15,7 +16,13 @@ from ledger.adapters import journal, payouts
 from ledger.deps import Deps
 from ledger.domain import postings
 from ledger.domain.model import PostingKind
-from ledger.domain.payouts import PayoutBatch, RunPayoutBatch, pays_out
+from ledger.domain.payouts import (
+    PayoutBatch,
+    PayoutPreview,
+    PreviewPayoutBatch,
+    RunPayoutBatch,
+    pays_out,
+)
 
 log = get_logger(__name__)
 
@@ -77,3 +84,19 @@ async def get_payout_batch(batch_id: str, deps: Deps) -> PayoutBatch:
     if batch is None:
         raise NotFound(f"payout batch {batch_id} not found")
     return batch
+
+
+async def preview_payout_batch(cmd: PreviewPayoutBatch, deps: Deps) -> PayoutPreview:
+    """What a batch with this threshold would pay if it ran now: the contractors its run
+    would choose (the same statement) and pay (the same rule), each balance read in one
+    snapshot. Nothing is written."""
+    async with (
+        deps.pool.acquire() as conn,
+        conn.transaction(readonly=True, isolation="repeatable_read"),
+    ):
+        chosen = await payouts.chosen(conn, cmd.threshold)
+    return PayoutPreview(
+        threshold=cmd.threshold,
+        previewed_at=deps.clock.now(),
+        payouts=tuple((c, balance) for c, balance in chosen if pays_out(balance, cmd.threshold)),
+    )

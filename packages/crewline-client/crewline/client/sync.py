@@ -264,3 +264,4 @@ class Operator(_LedgerReads[aio_operator.Operator]):
     clients = _iterate(_A.clients)
     list_bonuses_page = _call(_A.list_bonuses_page)
     bonuses = _iterate(_A.bonuses)
+    preview_payout_batch = _call(_A.preview_payout_batch)

@@ -54,6 +54,16 @@ class Upkeep(LedgerReads):
         reply = await self._ledger("GetPayoutBatch", request, ledger_api.GetPayoutBatchResponse)
         return reply.batch
 
+    async def preview_payout_batch(
+        self, *, threshold: money_pb2.Money
+    ) -> ledger_api.PreviewPayoutBatchResponse:
+        """What ``run_payout_batch`` with ``threshold`` would pay if it ran now: each
+        contractor and amount, and the total. Writes nothing; no batch id."""
+        request = ledger_api.PreviewPayoutBatchRequest(threshold=threshold)
+        return await self._ledger(
+            "PreviewPayoutBatch", request, ledger_api.PreviewPayoutBatchResponse
+        )
+
     # --- dead letters and deadlines (each service's OpsService) ---------------
 
     async def dead_letters_page(
