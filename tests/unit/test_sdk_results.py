@@ -18,6 +18,7 @@ from crewline.client import build
 from crewline.client import results as r
 from crewline.client.results.enums import ENUMS, prefix
 from crewline.v1 import claim_pb2, money_pb2, project_pb2
+from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import ledger_service_pb2 as ledger_api
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
@@ -50,6 +51,9 @@ MAPPED: list[tuple[type[Message], type[Any], dict[str, str], dict[str, str]]] = 
     (ledger_api.GetEarningsResponse, r.Earnings, {}, {}),
     (ledger_api.Payout, r.Payout, {}, {}),
     (ledger_api.PayoutBatch, r.PayoutBatch, {"currency_code": "currency"}, {}),
+    (ledger_api.PayoutPreview, r.PayoutPreview, {}, {}),
+    (ledger_api.PreviewPayoutBatchResponse, r.PayoutBatchPreview, {}, {}),
+    (client_admin.ListedBonus, r.ListedBonus, {}, {}),
 ]
 # Messages read through another's from_pb (their fields land in that result).
 READ_INSIDE = {project_pb2.PerSubmissionPay, project_pb2.HourlyPay}
@@ -60,6 +64,7 @@ PAGES = [
     task_api.ListSubmissionsResponse,
     work_api.ListOffersResponse,
     work_api.ListMyClaimsResponse,
+    client_admin.ListBonusesResponse,
 ]
 
 

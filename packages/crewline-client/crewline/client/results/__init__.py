@@ -25,9 +25,16 @@ from crewline.client.results.enums import (
 )
 from crewline.client.results.ledger import Balance, BooksCheck, StatementEntry, StatementPage
 from crewline.client.results.money import DECIMALS, Money, decimals, minor_units
-from crewline.client.results.pay import Earnings, EarningsLine, Payout, PayoutBatch
+from crewline.client.results.pay import (
+    Earnings,
+    EarningsLine,
+    Payout,
+    PayoutBatch,
+    PayoutBatchPreview,
+    PayoutPreview,
+)
 from crewline.client.results.projects import Project, ProjectDetails
-from crewline.client.results.submissions import Bonus, BonusGrant, Submission
+from crewline.client.results.submissions import Bonus, BonusGrant, ListedBonus, Submission
 from crewline.client.results.tasks import Task, TaskDetails
 from crewline.client.results.terms import PayTerms, Requirement, WorkSegment
 from crewline.client.results.wire import Page
@@ -46,12 +53,15 @@ __all__ = [
     "Comparator",
     "Earnings",
     "EarningsLine",
+    "ListedBonus",
     "Money",
     "Offer",
     "Page",
     "PayTerms",
     "Payout",
     "PayoutBatch",
+    "PayoutBatchPreview",
+    "PayoutPreview",
     "PayoutStatus",
     "PostingKind",
     "Project",

@@ -173,3 +173,65 @@ class PayoutBatch:
 
     def __repr__(self) -> str:
         return brief(self, "batch_id", "total", "threshold", "payout_count")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutPreview:
+    """A payout a batch run now would book: ``contractor_id``, ``account_id``
+    (``contractor:<id>``), ``amount`` (the account's whole balance in the currency)."""
+
+    contractor_id: str
+    account_id: str
+    amount: Money | None
+    raw: ledger_api.PayoutPreview = field(
+        default_factory=ledger_api.PayoutPreview, repr=False, compare=False
+    )
+
+    @classmethod
+    def from_pb(cls, message: ledger_api.PayoutPreview) -> PayoutPreview:
+        return cls(
+            contractor_id=message.contractor_id,
+            account_id=message.account_id,
+            amount=money_of(message, "amount"),
+            raw=message,
+        )
+
+    def __str__(self) -> str:
+        return f"{self.amount} to {self.contractor_id}"
+
+    def __repr__(self) -> str:
+        return f"PayoutPreview({str(self)!r})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PayoutBatchPreview:
+    """What a payout batch run with ``threshold`` would pay if it ran now: ``payouts`` (by
+    contractor), ``total``, and ``previewed_at``, when the balances were read. Nothing
+    is reserved: balances that change before the run change what it pays."""
+
+    threshold: Money | None
+    payouts: tuple[PayoutPreview, ...]
+    total: Money | None
+    previewed_at: datetime | None
+    raw: ledger_api.PreviewPayoutBatchResponse = field(
+        default_factory=ledger_api.PreviewPayoutBatchResponse, repr=False, compare=False
+    )
+
+    @classmethod
+    def from_pb(cls, message: ledger_api.PreviewPayoutBatchResponse) -> PayoutBatchPreview:
+        return cls(
+            threshold=money_of(message, "threshold"),
+            payouts=tuple(map(PayoutPreview.from_pb, message.payouts)),
+            total=money_of(message, "total"),
+            previewed_at=time_of(message, "previewed_at"),
+            raw=message,
+        )
+
+    def __str__(self) -> str:
+        return (
+            f"a payout batch now would pay {len(self.payouts)} contractors {self.total}"
+            f" in all (threshold {self.threshold}, balances at {when(self.previewed_at)})"
+        )
+
+    def __repr__(self) -> str:
+        return brief(self, "threshold", "total", "payouts")

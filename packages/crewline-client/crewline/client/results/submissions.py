@@ -9,6 +9,7 @@ from datetime import datetime
 from crewline.client.results.enums import AcceptedBy, SubmissionStatus
 from crewline.client.results.money import Money
 from crewline.client.results.wire import brief, money_of, time_of
+from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import task_service_pb2 as task_api
 
 
@@ -135,3 +136,38 @@ class BonusGrant:
 
     def __repr__(self) -> str:
         return f"BonusGrant({self.bonus!r}, submission={self.submission.submission_id!r})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListedBonus:
+    """A bonus as the operator's list of bonuses shows it: the ``bonus``, and where it
+    was granted: ``submission_id``, ``task_id``, ``project_id``, ``client_id`` (who
+    granted it) and ``contractor_id`` (who received it)."""
+
+    bonus: Bonus
+    submission_id: str
+    task_id: str
+    project_id: str
+    client_id: str
+    contractor_id: str
+    raw: client_admin.ListedBonus = field(
+        default_factory=client_admin.ListedBonus, repr=False, compare=False
+    )
+
+    @classmethod
+    def from_pb(cls, message: client_admin.ListedBonus) -> ListedBonus:
+        return cls(
+            bonus=Bonus.from_pb(message.bonus),
+            submission_id=message.submission_id,
+            task_id=message.task_id,
+            project_id=message.project_id,
+            client_id=message.client_id,
+            contractor_id=message.contractor_id,
+            raw=message,
+        )
+
+    def __str__(self) -> str:
+        return f"{self.bonus} from {self.client_id} to {self.contractor_id}"
+
+    def __repr__(self) -> str:
+        return f"ListedBonus({self.bonus!r}, contractor_id={self.contractor_id!r})"
