@@ -7,8 +7,15 @@ from datetime import datetime
 
 import asyncpg
 
+from crewline.db import Where
 from crewline.money import Money
-from ledger.domain.payouts import Payout, PayoutBatch, RunPayoutBatch
+from ledger.domain.payouts import (
+    BatchSummary,
+    ListPayoutBatches,
+    Payout,
+    PayoutBatch,
+    RunPayoutBatch,
+)
 
 _CONTRACTOR = "contractor:"
 
@@ -136,3 +143,30 @@ async def batch(conn: asyncpg.Connection, batch_id: str) -> PayoutBatch | None:
             for r in rows
         ),
     )
+
+
+async def summaries(conn: asyncpg.Connection, query: ListPayoutBatches) -> list[BatchSummary]:
+    """Up to ``limit`` + 1 batches, newest first, each with its payouts counted and summed."""
+    where = Where("true")
+    if query.before is not None:
+        where.add("(pb.created_at, pb.batch_id) < ({}, {})", *query.before)
+    rows = await conn.fetch(
+        "SELECT pb.*, count(p.batch_id) AS payouts,"
+        " coalesce(sum(p.amount_minor), 0)::bigint AS total"
+        " FROM payout_batches pb"
+        " LEFT JOIN payouts p ON p.batch_id = pb.batch_id AND p.status = 'in_flight'"
+        f" WHERE {where.sql} GROUP BY pb.batch_id"
+        f" ORDER BY pb.created_at DESC, pb.batch_id DESC LIMIT {query.limit + 1:d}",
+        *where.args,
+    )
+    return [
+        BatchSummary(
+            batch_id=r["batch_id"],
+            threshold=Money(r["currency"], r["threshold_minor"]),
+            created_at=r["created_at"],
+            completed_at=r["completed_at"],
+            payout_count=r["payouts"],
+            total=Money(r["currency"], r["total"]),
+        )
+        for r in rows
+    ]

@@ -22,7 +22,7 @@ from ledger.domain.model import (
     StatementEntry,
     contractor_account,
 )
-from ledger.domain.payouts import PayoutBatch, PayoutPreview
+from ledger.domain.payouts import BatchSummary, PayoutBatch, PayoutPreview
 from ledger.domain.postings import (
     AcceptedWork,
     GrantedBonus,
@@ -193,6 +193,18 @@ def batch_to_pb(batch: PayoutBatch) -> api.PayoutBatch:
         total=money_to_pb(batch.total),
         created_at=timestamp(batch.created_at),
         payout_count=len(batch.payouts),
+        completed_at=timestamp(batch.completed_at) if batch.completed_at else None,
+    )
+
+
+def batch_summary_to_pb(batch: BatchSummary) -> api.PayoutBatch:
+    return api.PayoutBatch(
+        batch_id=batch.batch_id,
+        currency_code=batch.threshold.currency,
+        threshold=money_to_pb(batch.threshold),
+        total=money_to_pb(batch.total),
+        created_at=timestamp(batch.created_at),
+        payout_count=batch.payout_count,
         completed_at=timestamp(batch.completed_at) if batch.completed_at else None,
     )
 

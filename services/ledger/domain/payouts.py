@@ -17,8 +17,12 @@ from datetime import datetime
 from crewline import validate
 from crewline.errors import InvalidArgument
 from crewline.money import Money
+from crewline.paging import decode_token, encode_token, page_size, token_identifier, token_time
 from ledger.domain.money import checked_amount
 from ledger.domain.postings import payout_source
+
+PAGE = 50
+PAGE_MAX = 500
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,3 +92,34 @@ class PayoutPreview:
     @property
     def total(self) -> Money:
         return Money(self.threshold.currency, sum(m.amount_minor for _, m in self.payouts))
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchSummary:
+    """A batch as listed: its payouts counted and summed, not shown."""
+
+    batch_id: str
+    threshold: Money
+    created_at: datetime
+    completed_at: datetime | None
+    payout_count: int
+    total: Money
+
+    def next_token(self) -> str:
+        return encode_token(self.created_at.isoformat(), self.batch_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListPayoutBatches:
+    """Query: batches newest first, before (created_at, batch_id) ``before``."""
+
+    limit: int
+    before: tuple[datetime, str] | None
+
+
+def list_payout_batches(*, size: int, page_token: str) -> ListPayoutBatches:
+    before = None
+    if page_token:
+        at, batch_id = decode_token(page_token, parts=2)
+        before = (token_time(at), token_identifier(batch_id))
+    return ListPayoutBatches(limit=page_size(size, default=PAGE, maximum=PAGE_MAX), before=before)

@@ -16,7 +16,7 @@ from crewline.v1 import ledger_service_pb2_grpc as api_grpc
 from ledger.adapters import protobuf as pb
 from ledger.deps import Deps
 from ledger.domain import model
-from ledger.domain.payouts import PreviewPayoutBatch, RunPayoutBatch
+from ledger.domain.payouts import PreviewPayoutBatch, RunPayoutBatch, list_payout_batches
 from ledger.handlers import books, payouts
 
 
@@ -82,6 +82,15 @@ class LedgerServicer(api_grpc.LedgerServiceServicer):
         cmd = PreviewPayoutBatch(threshold=money_from_pb(request.threshold))
         return pb.preview_to_pb(await payouts.preview_payout_batch(cmd, self._deps))
 
+    async def ListPayoutBatches(
+        self, request: api.ListPayoutBatchesRequest, context: grpc.aio.ServicerContext
+    ) -> api.ListPayoutBatchesResponse:
+        query = list_payout_batches(size=request.page_size, page_token=request.page_token)
+        found, token = await payouts.list_payout_batches(query, self._deps)
+        return api.ListPayoutBatchesResponse(
+            batches=[pb.batch_summary_to_pb(b) for b in found], next_page_token=token
+        )
+
     def register(self, server: grpc.aio.Server) -> None:
         api_grpc.add_LedgerServiceServicer_to_server(self, server)
 
@@ -98,5 +107,6 @@ POLICY = AccessPolicy.of(
         "RunPayoutBatch": OPERATORS,
         "GetPayoutBatch": OPERATORS,
         "PreviewPayoutBatch": OPERATORS,
+        "ListPayoutBatches": OPERATORS,
     },
 )

@@ -1,6 +1,6 @@
 """Payout batches (operators): each contractor at or above the threshold paid out in
 full, in a transaction of their own; the batch id is the batch's idempotency key. A
-preview chooses as a run does and writes nothing."""
+preview chooses as a run does and writes nothing; batches are listed newest first."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from ledger.deps import Deps
 from ledger.domain import postings
 from ledger.domain.model import PostingKind
 from ledger.domain.payouts import (
+    BatchSummary,
+    ListPayoutBatches,
     PayoutBatch,
     PayoutPreview,
     PreviewPayoutBatch,
@@ -100,3 +102,13 @@ async def preview_payout_batch(cmd: PreviewPayoutBatch, deps: Deps) -> PayoutPre
         previewed_at=deps.clock.now(),
         payouts=tuple((c, balance) for c, balance in chosen if pays_out(balance, cmd.threshold)),
     )
+
+
+async def list_payout_batches(
+    query: ListPayoutBatches, deps: Deps
+) -> tuple[list[BatchSummary], str]:
+    """A page of batches, newest first, and the next page's token ("" after the last)."""
+    async with deps.pool.acquire() as conn:
+        found = await payouts.summaries(conn, query)
+    page = found[: query.limit]
+    return page, page[-1].next_token() if len(found) > query.limit else ""

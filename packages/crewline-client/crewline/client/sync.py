@@ -265,3 +265,5 @@ class Operator(_LedgerReads[aio_operator.Operator]):
     list_bonuses_page = _call(_A.list_bonuses_page)
     bonuses = _iterate(_A.bonuses)
     preview_payout_batch = _call(_A.preview_payout_batch)
+    list_payout_batches_page = _call(_A.list_payout_batches_page)
+    payout_batches = _iterate(_A.payout_batches)

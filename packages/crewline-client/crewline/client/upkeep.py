@@ -64,6 +64,25 @@ class Upkeep(LedgerReads):
             "PreviewPayoutBatch", request, ledger_api.PreviewPayoutBatchResponse
         )
 
+    async def list_payout_batches_page(
+        self, *, page_size: int = 0, page_token: str = ""
+    ) -> ledger_api.ListPayoutBatchesResponse:
+        """One page of payout batches, newest first, each counted and summed but without
+        its payouts (``get_payout_batch`` has them)."""
+        request = ledger_api.ListPayoutBatchesRequest(page_size=page_size, page_token=page_token)
+        return await self._ledger(
+            "ListPayoutBatches", request, ledger_api.ListPayoutBatchesResponse
+        )
+
+    def payout_batches(self, *, page_size: int = 0) -> AsyncIterator[ledger_api.PayoutBatch]:
+        """Every payout batch, newest first, page by page."""
+
+        async def fetch(token: str) -> tuple[Sequence[ledger_api.PayoutBatch], str]:
+            page = await self.list_payout_batches_page(page_size=page_size, page_token=token)
+            return page.batches, page.next_page_token
+
+        return paging.items(fetch)
+
     # --- dead letters and deadlines (each service's OpsService) ---------------
 
     async def dead_letters_page(
