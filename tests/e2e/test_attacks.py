@@ -30,7 +30,7 @@ from crewline.events import IDENTITY_TOPIC
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import ledger_service_pb2 as ledger_api
-from crewline.v1 import project_pb2
+from crewline.v1 import money_pb2, project_pb2
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
@@ -338,6 +338,37 @@ def privileged_calls(stack: Stack, md: Metadata, w: World) -> list[tuple[str, At
         (
             "VerifyBooks",
             lambda: stack.ledger.VerifyBooks(ledger_api.VerifyBooksRequest(), metadata=md),
+        ),
+        (
+            "ListContractors",
+            lambda: stack.contractors.ListContractors(
+                contractor_admin.ListContractorsRequest(), metadata=md
+            ),
+        ),
+        (
+            "ListClients",
+            lambda: stack.clients.ListClients(client_admin.ListClientsRequest(), metadata=md),
+        ),
+        (
+            "ListBonuses",
+            lambda: stack.clients.ListBonuses(
+                client_admin.ListBonusesRequest(client_id=w.b_id), metadata=md
+            ),
+        ),
+        (
+            "PreviewPayoutBatch",
+            lambda: stack.ledger.PreviewPayoutBatch(
+                ledger_api.PreviewPayoutBatchRequest(
+                    threshold=money_pb2.Money(currency_code="USD", amount_minor=1)
+                ),
+                metadata=md,
+            ),
+        ),
+        (
+            "ListPayoutBatches",
+            lambda: stack.ledger.ListPayoutBatches(
+                ledger_api.ListPayoutBatchesRequest(), metadata=md
+            ),
         ),
     ]
 
