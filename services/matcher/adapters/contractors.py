@@ -7,6 +7,7 @@ from typing import Literal
 
 import asyncpg
 
+from crewline.db import Where
 from matcher.domain.contractor_list import ListContractors, ListedContractor
 from matcher.domain.contractors import Contractor, ContractorToken
 
@@ -97,30 +98,34 @@ async def save_deactivated(conn: asyncpg.Connection, c: Contractor, *, reason: s
     )
 
 
-# Each filter is NULL (anything) or the value to match; the blocks come from the
-# blocks_in_force index, the qualification from contractor_qualifications' key.
-_LIST = """
+# The blocks in force come from the blocks_in_force index.
+_LISTED = """
 SELECT c.*, f.blocked, f.blocked_everywhere FROM contractors c
 CROSS JOIN LATERAL (
     SELECT count(*) > 0 AS blocked, count(*) FILTER (WHERE b.project_id IS NULL) > 0
            AS blocked_everywhere
     FROM blocks b WHERE b.contractor_id = c.contractor_id AND b.lifted_at IS NULL) f
-WHERE c.contractor_id > $1
-  AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM contractor_qualifications q
-                                   WHERE q.contractor_id = c.contractor_id
-                                   AND q.qualification = $2))
-  AND ($3::bool IS NULL OR f.blocked = $3)
-  AND ($4::bool IS NULL OR c.active = $4)
-ORDER BY c.contractor_id LIMIT $5
 """
 
 
 async def list_contractors(
     conn: asyncpg.Connection, query: ListContractors, *, limit: int
 ) -> list[ListedContractor]:
-    """Up to ``limit`` contractors that pass the query's filters, by id."""
+    """Up to ``limit`` contractors that pass the query's filters, by id. Only the
+    filters given go into the statement."""
+    where = Where("c.contractor_id > {}", query.after or "")
+    if query.qualification is not None:
+        where.add(
+            "EXISTS (SELECT 1 FROM contractor_qualifications q"
+            " WHERE q.contractor_id = c.contractor_id AND q.qualification = {})",
+            query.qualification,
+        )
+    if query.blocked is not None:
+        where.add("f.blocked = {}", query.blocked)
+    if query.active is not None:
+        where.add("c.active = {}", query.active)
     rows = await conn.fetch(
-        _LIST, query.after or "", query.qualification, query.blocked, query.active, limit
+        f"{_LISTED} WHERE {where.sql} ORDER BY c.contractor_id LIMIT {limit:d}", *where.args
     )
     return [
         ListedContractor(
