@@ -3,9 +3,12 @@
 #   docker run IMAGE python -m dispatcher   (or matcher, ledger; the default is dispatcher)
 # crewctl and `python -m crewline.cli` (topics, wait-healthy) are in it too.
 #
-# Stages: deps (the locked runtime packages), gen (protobuf code from protos/, as
-# `make gen` does, so generated code is never committed), build (the project itself,
-# installed into the venv, not editable), runtime (only the venv, as a non-root user).
+# Stages: gen (protobuf code from protos/, as `make gen` does, so generated code is never
+# committed), wheels (the three distributions of the workspace, built with `uv build`:
+# crewline-server, crewline-client with the generated code inside, crewctl), deps (the
+# locked runtime packages), build (the deps' venv with the three wheels installed),
+# runtime (only that venv, as a non-root user).
+# deploy/image/build.sh (`make image`) builds it with podman from a local Debian base.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG UV_VERSION=0.13.8
@@ -16,34 +19,48 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN pip install "uv==${UV_VERSION}"
 ENV UV_FROZEN=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never UV_COMPILE_BYTECODE=1
 WORKDIR /app
-
-# The locked runtime dependencies, in their own layer: it changes only with uv.lock.
-FROM uv AS deps
-ENV UV_PROJECT_ENVIRONMENT=/app/.venv
+# What uv needs to read the workspace and its lock: the members' metadata, no sources.
 COPY pyproject.toml uv.lock README.md ./
-RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --no-dev --no-install-project
+COPY packages/crewline-client/pyproject.toml packages/crewline-client/
+COPY packages/crewctl/pyproject.toml packages/crewctl/
 
 # grpc_tools.protoc from the locked dev group, in a throwaway environment.
 FROM uv AS gen
 ENV UV_PROJECT_ENVIRONMENT=/gen/.venv
-COPY pyproject.toml uv.lock README.md ./
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --only-group dev --no-install-project
+    uv sync --only-group dev --no-install-workspace
 COPY protos/ protos/
-RUN mkdir -p libs/crewline/v1 \
-    && /gen/.venv/bin/python -m grpc_tools.protoc -Iprotos --python_out=libs \
-       --grpc_python_out=libs protos/crewline/v1/*.proto \
-    && touch libs/crewline/v1/__init__.py
+RUN mkdir -p packages/crewline-client/crewline/v1 \
+    && /gen/.venv/bin/python -m grpc_tools.protoc -Iprotos \
+       --python_out=packages/crewline-client --grpc_python_out=packages/crewline-client \
+       protos/crewline/v1/*.proto \
+    && touch packages/crewline-client/crewline/v1/__init__.py
 
-# The project, with the generated code, installed as a wheel into the deps' venv.
-FROM deps AS build
+# The three distributions, as `make dist` builds them: sdists, and wheels built from them;
+# the SDK's hold the generated code.
+FROM uv AS wheels
 COPY libs/ libs/
 COPY services/ services/
-COPY --from=gen /app/libs/crewline/v1/ libs/crewline/v1/
+COPY packages/ packages/
+COPY --from=gen /app/packages/crewline-client/crewline/v1/ packages/crewline-client/crewline/v1/
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --no-dev --no-editable \
-    && /app/.venv/bin/python -c "import crewline.v1.task_service_pb2, dispatcher, matcher, ledger"
+    uv build --all-packages --out-dir /dist
+
+# The locked runtime dependencies of the three, in their own layer: it changes only with
+# uv.lock. Hashes from the lock are checked; the workspace's own packages come as wheels.
+FROM uv AS deps
+ENV VIRTUAL_ENV=/app/.venv
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv export --quiet --no-dev --all-packages --no-emit-workspace --output-file /tmp/requirements.txt \
+    && uv venv /app/.venv \
+    && uv pip install --requirement /tmp/requirements.txt
+
+FROM deps AS build
+COPY --from=wheels /dist/ /dist/
+RUN --mount=type=cache,target=/root/.cache/uv \
+    uv pip install --no-deps /dist/*.whl \
+    && uv pip check \
+    && /app/.venv/bin/python -c "import crewline.v1.task_service_pb2, crewline.ctl.main, dispatcher, matcher, ledger"
 
 FROM ${PYTHON_IMAGE} AS runtime
 ARG UID=10001
@@ -55,7 +72,7 @@ RUN groupadd --system --gid "${UID}" crewline \
     && install -d -o "${UID}" -g "${UID}" -m 0700 /var/lib/crewline/secrets
 # /var/lib/crewline/secrets: where Compose's setup writes the local key material (a new
 # named volume takes this directory's owner); Kubernetes mounts its Secrets there instead.
-# Only the venv: sources, protos and build tools stay in the build stages.
+# Only the venv: sources, protos, wheels and build tools stay in the build stages.
 COPY --from=build /app/.venv /app/.venv
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \

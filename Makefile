@@ -17,7 +17,7 @@ STACK      := bash deploy/local/stack.sh
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install gen dist lint k8s-render test test-unit demo bench up down status logs clean operator-credential
+.PHONY: help install gen dist lint k8s-render image test test-unit demo bench up down status logs clean operator-credential
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -82,6 +82,9 @@ k8s-render:  ## render each Kubernetes overlay into .local/k8s/<overlay>.yaml
 	    name=$$(basename $$o); kubectl kustomize $$o >$(K8S_OUT)/$$name.yaml || exit 1; \
 	    echo "rendered $(K8S_OUT)/$$name.yaml"; \
 	done
+
+image:  ## the container image, with podman on a Debian base made here (deploy/image/README.md)
+	bash deploy/image/build.sh
 
 up: install  ## start PostgreSQL, Kafka and the three services (idempotent)
 	$(STACK) up
