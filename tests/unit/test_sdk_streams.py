@@ -269,3 +269,22 @@ async def test_connecting_a_watch_first_returns_where_it_starts_and_loses_nothin
     assert (await anext(watch)).task_id == "c1"
     assert calls.opened == [""]  # the same call, not a second one
     await watch.aclose()
+
+
+async def test_a_reconnection_is_told_why_and_how_long_it_waits() -> None:
+    told: list[tuple[str, float]] = []
+    policy = Reconnect(
+        initial_backoff=0.01,
+        max_backoff=0.05,
+        give_up_after=60.0,
+        on_reconnect=lambda why, delay: told.append((why, delay)),
+    )
+    calls = Calls(FakeCall(["a"], unavailable()), FakeCall(["b"]), FakeCall(["c"]))
+    stream = reconnecting(calls.open, method="m", policy=policy, sleep=calls.sleep)
+
+    got = [await anext(stream) for _ in range(5)]
+
+    assert got == ["a", RECONNECTED, "b", RECONNECTED, "c"]
+    assert [why for why, _ in told] == ["m: UNAVAILABLE: connection reset", "the stream ended"]
+    assert [delay for _, delay in told] == calls.sleeps
+    await stream.aclose()

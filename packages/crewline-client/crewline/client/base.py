@@ -21,7 +21,7 @@ class Base:
     def __init__(
         self,
         *,
-        credential: str,
+        credential: str | None,
         endpoints: Endpoints | None,
         addresses: Mapping[Service, str | None],
         timeout: float = DEFAULT_TIMEOUT,

@@ -77,6 +77,14 @@ def resolve(
     )
 
 
+def credential_or_none(
+    given: str | None, *, variable: str, env: Mapping[str, str] | None
+) -> str | None:
+    """``given``, else ``variable`` from the environment; None when neither."""
+    env = os.environ if env is None else env
+    return (given or env.get(variable, "")).strip() or None
+
+
 def credential_from(
     given: str | None, *, variable: str, env: Mapping[str, str] | None, who: str
 ) -> str:

@@ -64,7 +64,13 @@ class Contractor(LedgerReads):
                 "matcher", method, request, work_api.StreamOffersResponse
             )
 
-        return OfferStream(open_call, method=method, policy=self._reconnect)
+        return OfferStream(
+            open_call,
+            method=method,
+            policy=self._reconnect,
+            service="matcher",
+            address=self.endpoints.matcher,
+        )
 
     async def list_offers_page(
         self, *, project_id: str = "", page_size: int = 0, page_token: str = ""
@@ -171,12 +177,13 @@ class Contractor(LedgerReads):
 
     # --- pay -----------------------------------------------------------------
 
-    async def earnings(self) -> ledger_api.GetEarningsResponse:
-        """The contractor's pay by project, by week and in total, with hourly figures."""
+    async def earnings(self, *, contractor_id: str = "") -> ledger_api.GetEarningsResponse:
+        """The contractor's pay by project, by week and in total, with hourly figures.
+        ``contractor_id``: empty, or the contractor's own id (another's is NOT_FOUND)."""
         return await self._rpc.unary(
             "ledger",
             f"{LEDGER}/GetEarnings",
-            ledger_api.GetEarningsRequest(),
+            ledger_api.GetEarningsRequest(contractor_id=contractor_id),
             ledger_api.GetEarningsResponse,
         )
 

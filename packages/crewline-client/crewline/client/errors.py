@@ -54,6 +54,8 @@ class CrewlineError(Exception):
         method: str = "",
         correlation_id: str | None = None,
         rpc_error: grpc.RpcError | None = None,
+        service: str = "",
+        address: str = "",
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -63,6 +65,9 @@ class CrewlineError(Exception):
         self.metadata = dict(metadata or {})
         self.method = method
         self.correlation_id = correlation_id
+        # Which service was called, at which address ("" when not known).
+        self.service = service
+        self.address = address
         # The gRPC error underneath, for what the fields above leave out.
         self.rpc_error = rpc_error
 
@@ -164,8 +169,11 @@ def _trailing(err: Any, key: str) -> str | None:
     return None
 
 
-def from_rpc_error(err: grpc.RpcError, *, method: str = "") -> CrewlineError:
-    """The ``CrewlineError`` subclass for a failed call (``CrewlineError`` for other codes)."""
+def from_rpc_error(
+    err: grpc.RpcError, *, method: str = "", service: str = "", address: str = ""
+) -> CrewlineError:
+    """The ``CrewlineError`` subclass for a failed call (``CrewlineError`` for other codes),
+    naming the ``service`` called and its ``address`` when given."""
     code: grpc.StatusCode = err.code()
     reason, metadata = error_info(err)
     cls = _BY_CODE.get(code, CrewlineError)
@@ -178,4 +186,6 @@ def from_rpc_error(err: grpc.RpcError, *, method: str = "") -> CrewlineError:
         method=method,
         correlation_id=_trailing(err, CORRELATION_METADATA),
         rpc_error=err,
+        service=service,
+        address=address,
     )

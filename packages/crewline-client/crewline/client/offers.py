@@ -94,11 +94,15 @@ class OfferStream:
         method: str,
         policy: Reconnect = DEFAULT_RECONNECT,
         sleep: Callable[[float], Any] = asyncio.sleep,
+        service: str = "",
+        address: str = "",
     ) -> None:
         self.current: dict[str, work_api.Offer] = {}
         self.reconnects = 0
         self._open = open_call
         self._method = method
+        self._service = service
+        self._address = address
         self._policy = policy
         self._sleep = sleep
         self._iter: AsyncGenerator[OfferEvent, None] | None = None
@@ -124,7 +128,12 @@ class OfferStream:
 
     async def _events(self) -> AsyncGenerator[OfferEvent, None]:
         stream = reconnecting(
-            self._open, method=self._method, policy=self._policy, sleep=self._sleep
+            self._open,
+            method=self._method,
+            policy=self._policy,
+            sleep=self._sleep,
+            service=self._service,
+            address=self._address,
         )
         try:
             async for response in stream:

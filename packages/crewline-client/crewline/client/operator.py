@@ -15,6 +15,7 @@ from crewline.client.config import (
     OPERATOR_CREDENTIAL_ENV,
     Endpoints,
     credential_from,
+    credential_or_none,
 )
 from crewline.client.ids import request_id_or_new
 from crewline.client.listings import Listings
@@ -30,7 +31,11 @@ CONTRACTOR_ADMIN = "crewline.v1.ContractorAdminService"
 
 class Operator(Listings):
     """The operator's calls, authenticated by the operator credential (default
-    ``CREWLINE_OPERATOR_CREDENTIAL``). ``async with`` closes its channels."""
+    ``CREWLINE_OPERATOR_CREDENTIAL``). ``async with`` closes its channels.
+
+    With ``credential_required=False`` and no credential given or set, calls go without
+    one: the health calls answer so (a probe needs no secret), every other is refused.
+    """
 
     def __init__(
         self,
@@ -43,10 +48,15 @@ class Operator(Listings):
         timeout: float = DEFAULT_TIMEOUT,
         reconnect: Reconnect | None = None,
         env: Mapping[str, str] | None = None,
+        credential_required: bool = True,
     ) -> None:
         super().__init__(
-            credential=credential_from(
-                credential, variable=OPERATOR_CREDENTIAL_ENV, env=env, who="Operator"
+            credential=(
+                credential_from(
+                    credential, variable=OPERATOR_CREDENTIAL_ENV, env=env, who="Operator"
+                )
+                if credential_required
+                else credential_or_none(credential, variable=OPERATOR_CREDENTIAL_ENV, env=env)
             ),
             endpoints=endpoints,
             addresses={"dispatcher": dispatcher, "matcher": matcher, "ledger": ledger},

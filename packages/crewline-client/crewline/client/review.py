@@ -41,7 +41,14 @@ class Review(LedgerReads):
                 task_api.WatchResponse,
             )
 
-        return WatchStream(open_at, cursor=cursor, method=method, policy=self._reconnect)
+        return WatchStream(
+            open_at,
+            cursor=cursor,
+            method=method,
+            policy=self._reconnect,
+            service="dispatcher",
+            address=self.endpoints.dispatcher,
+        )
 
     # --- review --------------------------------------------------------------
 

@@ -18,7 +18,7 @@ import random
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, Generic, Protocol, TypeVar
 
 import grpc
@@ -64,13 +64,16 @@ class Reconnect:
 
     ``silence``: seconds without any message (the servers send keepalives every 15 s)
     after which the connection is taken for dead. ``give_up_after``: seconds of failing
-    to get a single message before the stream raises ``Unavailable``.
+    to get a single message before the stream raises ``Unavailable`` (``math.inf``:
+    never). ``on_reconnect``: called before each wait with why the call ended and the
+    seconds it waits, e.g. to tell a user (it runs on the SDK's event loop: keep it short).
     """
 
     initial_backoff: float = 0.2
     max_backoff: float = 5.0
     silence: float = 50.0
     give_up_after: float = 120.0
+    on_reconnect: Callable[[str, float], object] | None = field(default=None, compare=False)
 
     def delay(self, failures: int) -> float:
         """The wait before reconnect number ``failures`` (1, 2, ...), with full jitter
@@ -89,8 +92,11 @@ async def reconnecting(
     policy: Reconnect = DEFAULT_RECONNECT,
     sleep: Callable[[float], Any] = asyncio.sleep,
     clock: Callable[[], float] = time.monotonic,
+    service: str = "",
+    address: str = "",
 ) -> AsyncGenerator[M | Reconnected, None]:
-    """The messages of ``open_call()``'s calls, one call after another (see the module)."""
+    """The messages of ``open_call()``'s calls, one call after another (see the module);
+    an error names ``service`` and ``address`` when given."""
     failures = 0
     failing_since: float | None = None
     while True:
@@ -109,7 +115,7 @@ async def reconnecting(
                 failures, failing_since = 0, None
                 yield message
         except grpc.RpcError as err:
-            error = from_rpc_error(err, method=method)
+            error = from_rpc_error(err, method=method, service=service, address=address)
             if error.code not in RECONNECT_CODES:
                 raise error from None
             problem = str(error)
@@ -122,8 +128,13 @@ async def reconnecting(
                 f"gave up reconnecting after {policy.give_up_after:.0f} s: {problem}",
                 code=grpc.StatusCode.UNAVAILABLE,
                 method=method,
+                service=service,
+                address=address,
             )
-        await sleep(policy.delay(failures))
+        delay = policy.delay(failures)
+        if policy.on_reconnect is not None:
+            policy.on_reconnect(problem, delay)
+        await sleep(delay)
         yield RECONNECTED
 
 
@@ -164,11 +175,15 @@ class CursorStream(Generic[W, E]):
         method: str,
         policy: Reconnect = DEFAULT_RECONNECT,
         sleep: Callable[[float], Any] = asyncio.sleep,
+        service: str = "",
+        address: str = "",
     ) -> None:
         self.cursor = cursor
         self.reconnects = 0
         self._open_at = open_at
         self._method = method
+        self._service = service
+        self._address = address
         self._policy = policy
         self._sleep = sleep
         self._responses: AsyncGenerator[W | Reconnected, None] | None = None
@@ -203,6 +218,8 @@ class CursorStream(Generic[W, E]):
                 method=self._method,
                 policy=self._policy,
                 sleep=self._sleep,
+                service=self._service,
+                address=self._address,
             )
         return self._responses
 

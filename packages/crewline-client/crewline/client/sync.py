@@ -258,6 +258,7 @@ class Operator(_LedgerReads[aio_operator.Operator]):
     rearm_deadline = _call(_A.rearm_deadline)
     health = _call(_A.health)
     health_all = _call(_A.health_all)
+    health_report = _call(_A.health_report)
     list_contractors_page = _call(_A.list_contractors_page)
     contractors = _iterate(_A.contractors)
     list_clients_page = _call(_A.list_clients_page)

@@ -161,7 +161,9 @@ class Transport:
                 timeout=self.timeout if timeout is None else timeout,
             )
         except grpc.RpcError as err:
-            raise from_rpc_error(err, method=method) from None
+            raise from_rpc_error(
+                err, method=method, service=service, address=self.endpoints.of(service)
+            ) from None
         return answer
 
     def server_stream(

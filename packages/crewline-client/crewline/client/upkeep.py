@@ -4,7 +4,9 @@ health. ``Operator`` has these calls; they live here to keep each module short."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import grpc
@@ -22,6 +24,21 @@ from crewline.v1 import ledger_service_pb2 as ledger_api
 from crewline.v1 import money_pb2, ops_service_pb2
 
 UNREACHABLE = "UNREACHABLE"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceHealth:
+    """One service's answers to the liveness and the readiness check: ``SERVING``,
+    ``NOT_SERVING``, ..., ``UNREACHABLE``, or the status code of a refusal."""
+
+    service: Service
+    address: str
+    liveness: str
+    readiness: str
+
+    @property
+    def serving(self) -> bool:
+        return self.liveness == self.readiness == "SERVING"
 
 
 class Upkeep(LedgerReads):
@@ -171,6 +188,23 @@ class Upkeep(LedgerReads):
     async def health_all(self, *, check: str = "readiness") -> dict[Service, str]:
         """Every service's ``health``."""
         return {service: await self.health(service, check=check) for service in SERVICES}
+
+    async def health_report(self) -> list[ServiceHealth]:
+        """Liveness and readiness of every service, the services checked side by side. A
+        service whose liveness is UNREACHABLE is not asked again for its readiness."""
+        return list(await asyncio.gather(*(self._service_health(s) for s in SERVICES)))
+
+    async def _service_health(self, service: Service) -> ServiceHealth:
+        liveness = await self.health(service, check="liveness")
+        readiness = (
+            liveness if liveness == UNREACHABLE else await self.health(service, check="readiness")
+        )
+        return ServiceHealth(
+            service=service,
+            address=self.endpoints.of(service),
+            liveness=liveness,
+            readiness=readiness,
+        )
 
     # --- plumbing ------------------------------------------------------------
 
