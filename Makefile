@@ -50,7 +50,7 @@ node_modules/.bin/buf: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-lint: install node_modules/.bin/buf dist  ## buf lint, ruff, mypy, the three wheels; Compose, Kubernetes and dashboard checks
+lint: install node_modules/.bin/buf dist  ## buf lint, ruff, mypy, the three wheels, the docs site; Compose, Kubernetes and dashboard checks
 	node_modules/.bin/buf lint
 	$(VENV)/bin/ruff check libs services packages tests tools bench examples
 	$(VENV)/bin/ruff format --check libs services packages tests tools bench examples
@@ -62,6 +62,7 @@ lint: install node_modules/.bin/buf dist  ## buf lint, ruff, mypy, the three whe
 	promtool="$$(bash deploy/local/promtool.sh)" && $$promtool check rules deploy/prometheus/alerts.yml \
 	    && cd deploy/prometheus && $$promtool test rules alerts_test.yml
 	$(VENV)/bin/hadolint Dockerfile
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet --site-dir $(LOCAL)/site
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose/compose.yaml
 	$(MAKE) --no-print-directory k8s-render
 	@for f in $(K8S_OUT)/*.yaml; do \
