@@ -34,8 +34,10 @@ from crewline.v1 import events_pb2, project_pb2
 from matcher.adapters import eligibility
 from matcher.adapters.offer_hub import OfferHub, ResyncNeeded, Stream
 from matcher.deps import Deps
-from matcher.domain import model
-from matcher.domain.model import ClaimStatus, WithdrawalReason
+from matcher.domain import commands
+from matcher.domain.claims import Claim
+from matcher.domain.offers import WithdrawalReason
+from matcher.domain.statuses import ClaimStatus
 from matcher.handlers import claims, offers, projects
 
 from stack import eventually, outbox_types
@@ -148,10 +150,8 @@ async def task(deps: Deps, project_id: str, *, slots: int = 1, priority: int = 1
     return task_id
 
 
-async def claim(
-    deps: Deps, contractor_id: str, task_id: uuid.UUID, request: str = ""
-) -> model.Claim:
-    cmd = model.claim_task(
+async def claim(deps: Deps, contractor_id: str, task_id: uuid.UUID, request: str = "") -> Claim:
+    cmd = commands.claim_task(
         request_id=request or uuid.uuid4().hex, contractor_id=contractor_id, task_id=str(task_id)
     )
     return (await claims.claim_task(cmd, deps)).claim
@@ -179,7 +179,7 @@ async def test_a_grant_freezes_the_terms_and_carries_the_work(matcher_deps: Deps
     p = await project(matcher_deps, requirements=DERM)
     t = await task(matcher_deps, p)
     await contractor(matcher_deps, "ana", derm=90)
-    cmd = model.claim_task(request_id="r-1", contractor_id="ana", task_id=str(t))
+    cmd = commands.claim_task(request_id="r-1", contractor_id="ana", task_id=str(t))
     made = await claims.claim_task(cmd, matcher_deps)
     granted, payload, instructions = made.claim, made.payload, made.instructions
     assert granted.status is ClaimStatus.ACTIVE and granted.terms == USD_25
@@ -194,7 +194,7 @@ async def test_a_grant_freezes_the_terms_and_carries_the_work(matcher_deps: Deps
     t2 = await task(matcher_deps, p)
     assert (await claim(matcher_deps, "ben", t2)).terms == raised
     submitted = await claims.submit_work(
-        model.submit_work(claim_id=str(granted.claim_id), contractor_id="ana", result=b"4"),
+        commands.submit_work(claim_id=str(granted.claim_id), contractor_id="ana", result=b"4"),
         matcher_deps,
     )
     assert submitted.terms == USD_25 and submitted.earned == Money("USD", 2500)
@@ -219,7 +219,7 @@ async def test_hourly_work_earns_the_frozen_rate_for_the_time_up_to_the_cap(
     await project(matcher_deps, project_id=p, terms=doubled, claim_timeout=4 * 3600, revision=2)
     clock.advance(timedelta(minutes=30))
     done = await claims.submit_work(
-        model.submit_work(
+        commands.submit_work(
             claim_id=str(first.claim_id), contractor_id="ana", result=b"x", worked_seconds=1200
         ),
         matcher_deps,
@@ -235,7 +235,7 @@ async def test_hourly_work_earns_the_frozen_rate_for_the_time_up_to_the_cap(
         (start + timedelta(hours=2), start + timedelta(hours=3)),
     ]
     late = await claims.submit_work(
-        model.submit_work(
+        commands.submit_work(
             claim_id=str(second.claim_id), contractor_id="ana", result=b"x", segments=tracked
         ),
         matcher_deps,
@@ -295,7 +295,7 @@ async def test_claim_limits_concurrent_and_per_project(matcher_deps: Deps) -> No
     at_limit = await refused(matcher_deps, "ana", await task(matcher_deps, p))
     assert isinstance(at_limit, FailedPrecondition) and at_limit.reason == "AT_CLAIM_LIMIT"
     await claims.submit_work(
-        model.submit_work(claim_id=str(first.claim_id), contractor_id="ana", result=b"x"),
+        commands.submit_work(claim_id=str(first.claim_id), contractor_id="ana", result=b"x"),
         matcher_deps,
     )
     await claim(
@@ -317,11 +317,11 @@ async def test_many_racing_for_the_last_slots_never_overfill(matcher_deps: Deps)
     results = await asyncio.gather(
         *(claim(matcher_deps, c, t) for c in racers), return_exceptions=True
     )
-    granted = [r for r in results if isinstance(r, model.Claim)]
+    granted = [r for r in results if isinstance(r, Claim)]
     reasons = {r.reason for r in results if isinstance(r, DomainError)}
     assert len(granted) == 3 and len({g.contractor_id for g in granted}) == 3
     assert reasons == {"NO_FREE_SLOT"}
-    assert all(isinstance(r, (model.Claim, DomainError)) for r in results)
+    assert all(isinstance(r, (Claim, DomainError)) for r in results)
 
 
 def batches(deps: Deps) -> tuple[float, float]:
@@ -355,7 +355,7 @@ async def test_claims_that_arrive_together_share_a_commit_in_arrival_order(
 
     assert batches(matcher_deps) == (before[0] + 1, before[1] + len(calls))
     granted = results[:3]
-    assert [r.contractor_id for r in granted if isinstance(r, model.Claim)] == ["c0", "c1", "c2"]
+    assert [r.contractor_id for r in granted if isinstance(r, Claim)] == ["c0", "c1", "c2"]
     assert [getattr(r, "reason", r) for r in results[3:8]] == ["NO_FREE_SLOT"] * 5
     assert results[8] == results[0]  # the same request: the same claim
     assert [getattr(r, "reason", r) for r in results[9:]] == ["ALREADY_CLAIMED", "NOT_QUALIFIED"]
@@ -394,7 +394,7 @@ async def test_a_batch_that_fails_as_a_whole_goes_again_one_claim_at_a_time(
     )
 
     assert matcher_deps.metrics.batch_splits._value.get() == splits + 1
-    assert isinstance(results[0], model.Claim) and isinstance(results[2], model.Claim)
+    assert isinstance(results[0], Claim) and isinstance(results[2], Claim)
     assert isinstance(results[1], asyncpg.UniqueViolationError)
     holders = await matcher_deps.pool.fetch("SELECT contractor_id FROM claims")
     assert sorted(r["contractor_id"] for r in holders) == ["ana", "cyd", "first"]
@@ -457,18 +457,18 @@ async def test_offers_follow_eligibility_priority_and_age(
     await contractor(matcher_deps, "novice", derm=10)
 
     async def offered(who: str, size: int = 50) -> list[uuid.UUID]:
-        query = model.list_offers(contractor_id=who, page_size=size)
+        query = commands.list_offers(contractor_id=who, page_size=size)
         page, _ = await offers.list_offers(query, matcher_deps)
         return [o.task_id for o in page]
 
     assert await offered("ana") == [first, older, newer]
     assert await offered("novice") == [first]
     page, cursor = await offers.list_offers(
-        model.list_offers(contractor_id="ana", page_size=2), matcher_deps
+        commands.list_offers(contractor_id="ana", page_size=2), matcher_deps
     )
     assert cursor is not None
     rest, end = await offers.list_offers(
-        model.list_offers(contractor_id="ana", page_size=2, page_token=cursor.token()),
+        commands.list_offers(contractor_id="ana", page_size=2, page_token=cursor.token()),
         matcher_deps,
     )
     assert [o.task_id for o in page + rest] == [first, older, newer] and end is None
@@ -528,7 +528,9 @@ async def test_a_stream_gets_new_tasks_and_loses_them_when_filled_claimed_or_ine
 
     async def claim_here(who: str, task_id: uuid.UUID) -> None:
         """As the servicer does: claim, then tell this replica's hub."""
-        cmd = model.claim_task(request_id=uuid.uuid4().hex, contractor_id=who, task_id=str(task_id))
+        cmd = commands.claim_task(
+            request_id=uuid.uuid4().hex, contractor_id=who, task_id=str(task_id)
+        )
         made = await claims.claim_task(cmd, matcher_deps)
         assert made.free_slots is not None
         hub.claimed(task_id, who, made.free_slots)
@@ -600,7 +602,7 @@ async def test_a_project_priority_change_reorders_its_tasks_but_not_their_own(
 
     async def order() -> list[uuid.UUID]:
         page, _ = await offers.list_offers(
-            model.list_offers(contractor_id="ana", page_size=10), matcher_deps
+            commands.list_offers(contractor_id="ana", page_size=10), matcher_deps
         )
         return [o.task_id for o in page]
 

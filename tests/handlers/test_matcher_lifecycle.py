@@ -31,8 +31,10 @@ from crewline.v1 import claim_pb2, events_pb2, project_pb2
 from matcher.adapters import protobuf as pb
 from matcher.adapters.offer_hub import OfferHub, Stream
 from matcher.deps import Deps
-from matcher.domain import model
-from matcher.domain.model import ClaimStatus, EndReason, ReviewState, WithdrawalReason
+from matcher.domain import commands
+from matcher.domain.claims import Claim
+from matcher.domain.offers import WithdrawalReason
+from matcher.domain.statuses import ClaimStatus, EndReason, ReviewState
 from matcher.handlers import claims, offers
 
 M = TypeVar("M", bound=Message)
@@ -70,7 +72,7 @@ async def deliver(deps: Deps, handler: Callable[..., Awaitable[None]], event: Me
         await handler(conn, event, CTX, deps=deps)
 
 
-async def elapse(deps: Deps, granted: model.Claim, deadline: datetime) -> None:
+async def elapse(deps: Deps, granted: Claim, deadline: datetime) -> None:
     """The dispatcher's lease clock for the claim fired for ``deadline``."""
     event = events_pb2.LeaseElapsed(
         claim_id=str(granted.claim_id),
@@ -103,26 +105,28 @@ async def task_changed(
     return event
 
 
-async def heartbeat(deps: Deps, who: str, granted: model.Claim, worked: int = 0) -> model.Claim:
-    cmd = model.heartbeat_claim(
+async def heartbeat(deps: Deps, who: str, granted: Claim, worked: int = 0) -> Claim:
+    cmd = commands.heartbeat_claim(
         claim_id=str(granted.claim_id), contractor_id=who, worked_seconds=worked
     )
     return await claims.heartbeat_claim(cmd, deps)
 
 
-async def release(deps: Deps, who: str, granted: model.Claim) -> model.Claim:
-    cmd = model.claim_ref(claim_id=str(granted.claim_id), contractor_id=who)
+async def release(deps: Deps, who: str, granted: Claim) -> Claim:
+    cmd = commands.claim_ref(claim_id=str(granted.claim_id), contractor_id=who)
     return await claims.release_claim(cmd, deps)
 
 
-async def submit(deps: Deps, who: str, granted: model.Claim, **time: Any) -> model.Claim:
+async def submit(deps: Deps, who: str, granted: Claim, **time: Any) -> Claim:
     """Submit work; ``time`` is the time worked (segments=, worked_seconds=)."""
-    cmd = model.submit_work(claim_id=str(granted.claim_id), contractor_id=who, result=b"5", **time)
+    cmd = commands.submit_work(
+        claim_id=str(granted.claim_id), contractor_id=who, result=b"5", **time
+    )
     return await claims.submit_work(cmd, deps)
 
 
-async def current(deps: Deps, who: str, granted: model.Claim) -> model.Claim:
-    cmd = model.claim_ref(claim_id=str(granted.claim_id), contractor_id=who)
+async def current(deps: Deps, who: str, granted: Claim) -> Claim:
+    cmd = commands.claim_ref(claim_id=str(granted.claim_id), contractor_id=who)
     return (await claims.get_claim(cmd, deps))[0]
 
 
@@ -347,7 +351,7 @@ async def test_submission_racing_expiry_has_exactly_one_winner_every_time(
         granted = await claim(matcher_deps, "ana", t)
         clock.set(granted.deadline_at - timedelta(microseconds=1))
 
-        async def late_submit(delay: float, granted: model.Claim = granted) -> model.Claim:
+        async def late_submit(delay: float, granted: Claim = granted) -> Claim:
             await asyncio.sleep(delay)  # varies who gets there first; asserts nothing
             return await submit(matcher_deps, "ana", granted)
 
@@ -554,7 +558,7 @@ async def test_pause_cuts_and_withdraws_resume_offers_again_and_close_ends_it(
     closed = await unchanged(matcher_deps, claim(matcher_deps, "ben", t))
     assert isinstance(closed, FailedPrecondition) and closed.reason == "TASK_CLOSED"
     page, _ = await offers.list_offers(
-        model.list_offers(contractor_id="cara", page_size=10), matcher_deps
+        commands.list_offers(contractor_id="cara", page_size=10), matcher_deps
     )
     assert page == []
     # Redelivered: nothing changes.
@@ -599,7 +603,7 @@ async def test_a_pause_racing_claims_leaves_no_claim_uncut(
         *(claim(matcher_deps, c, t) for c in racers[20:]),
         return_exceptions=True,
     )
-    granted = [r for r in results if isinstance(r, model.Claim)]
+    granted = [r for r in results if isinstance(r, Claim)]
     refusals = {r.reason for r in results if isinstance(r, DomainError)}
     assert refusals <= {"TASK_CLOSED"}
     assert len(granted) + sum(isinstance(r, DomainError) for r in results) == 40
@@ -631,13 +635,15 @@ async def test_list_my_claims_is_newest_first_paged_and_filtered(
         found: list[uuid.UUID] = []
         token = ""
         while True:
-            query = model.list_claims(contractor_id="ana", page_size=2, page_token=token, **filters)
+            query = commands.list_claims(
+                contractor_id="ana", page_size=2, page_token=token, **filters
+            )
             page, more = await claims.list_my_claims(query, matcher_deps)
             assert len(page) <= 2
             found += [c.claim_id for c in page]
             if more is None:
                 return found
-            token = model.claim_cursor(*more)
+            token = commands.claim_cursor(*more)
 
     newest_first = [c.claim_id for c in reversed(mine)]
     assert await listed() == newest_first
@@ -650,7 +656,7 @@ async def test_list_my_claims_is_newest_first_paged_and_filtered(
     assert await listed(status=ClaimStatus.SUBMITTED) == [mine[1].claim_id]
     assert await listed(project_id=q) == [mine[4].claim_id, mine[3].claim_id]
     assert await listed(task_id=str(mine[0].task_id)) == [mine[0].claim_id]
-    query = model.list_claims(contractor_id="ben", page_size=10)
+    query = commands.list_claims(contractor_id="ben", page_size=10)
     page, _ = await claims.list_my_claims(query, matcher_deps)
     assert [c.contractor_id for c in page] == ["ben"]
 
@@ -682,7 +688,7 @@ async def test_every_mistake_gets_its_code_and_reason_and_changes_nothing(
         bad = await unchanged(matcher_deps, heartbeat(matcher_deps, "ana", granted, worked=worked))
         assert isinstance(bad, InvalidArgument) and bad.field == "worked_seconds"
     with pytest.raises(InvalidArgument) as err:
-        model.heartbeat_claim(
+        commands.heartbeat_claim(
             claim_id=str(granted.claim_id), contractor_id="ana", worked_seconds=-5
         )
     assert err.value.field == "worked_seconds"
@@ -787,8 +793,10 @@ async def test_other_work_for_a_submitted_claim_is_refused_and_the_first_stands(
     await contractor(matcher_deps, "ana")
     granted = await claim(matcher_deps, "ana", await task(matcher_deps, p))
 
-    def work(result: bytes) -> model.SubmitWork:
-        return model.submit_work(claim_id=str(granted.claim_id), contractor_id="ana", result=result)
+    def work(result: bytes) -> commands.SubmitWork:
+        return commands.submit_work(
+            claim_id=str(granted.claim_id), contractor_id="ana", result=result
+        )
 
     done = await claims.submit_work(work(b"first"), matcher_deps)
     # A retry of the same request (the same result, no time given) gets the same answer.
@@ -818,9 +826,7 @@ async def test_with_no_time_given_the_last_heartbeat_report_counts(
     assert (nothing.worked_seconds, nothing.earned) == (0, Money("USD", 1))
 
 
-def review_event(
-    granted: model.Claim, review: ReviewState, at: datetime, feedback: str = ""
-) -> Message:
+def review_event(granted: Claim, review: ReviewState, at: datetime, feedback: str = "") -> Message:
     if review is ReviewState.ACCEPTED:
         return events_pb2.SubmissionAccepted(
             submission_id=str(granted.claim_id),
@@ -909,6 +915,6 @@ async def test_reviews_reach_the_contractors_claim_once_and_accepted_is_final(
 
     # ListMyClaims shows the same.
     page, _ = await claims.list_my_claims(
-        model.list_claims(contractor_id="ana", page_size=10), matcher_deps
+        commands.list_claims(contractor_id="ana", page_size=10), matcher_deps
     )
     assert {c.claim_id: c.review for c in page} == {c.claim_id: c.review for c in seen.values()}

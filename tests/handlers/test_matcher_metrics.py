@@ -18,7 +18,7 @@ from crewline.v1 import project_pb2
 from matcher.adapters.metrics import CLAIM_OUTCOMES
 from matcher.adapters.offer_hub import OfferHub
 from matcher.deps import Deps
-from matcher.domain import model
+from matcher.domain import grants
 
 from stack import eventually
 
@@ -41,7 +41,7 @@ async def refusal_reason(deps: Deps, contractor_id: str, task_id: uuid.UUID) -> 
 
 
 def test_the_claim_outcomes_are_a_grant_a_repeat_and_every_refusal_reason() -> None:
-    refusals = set(model._REFUSALS)  # what the claim_task() statement may answer
+    refusals = set(grants._REFUSALS)  # what the claim_task() statement may answer
     assert set(CLAIM_OUTCOMES) == {"granted", "repeated", "TERMS_CHANGED"} | refusals
     assert len(CLAIM_OUTCOMES) == len(set(CLAIM_OUTCOMES))
 

@@ -13,18 +13,11 @@ from crewline.money import Money
 from crewline.pay_terms import Basis, PayTerms
 from crewline.protobuf import timestamp
 from crewline.v1 import claim_pb2, events_pb2, money_pb2
-from matcher.domain import model
-from matcher.domain.model import (
-    Claim,
-    ClaimStatus,
-    EndReason,
-    ProjectState,
-    ReviewState,
-    SubmitWork,
-    TaskLifecycle,
-    TaskState,
-    WorkSegment,
-)
+from matcher.domain import commands, grants, offers
+from matcher.domain.claims import Claim
+from matcher.domain.commands import SubmitWork, WorkSegment
+from matcher.domain.statuses import ClaimStatus, EndReason, ProjectState, ReviewState, TaskLifecycle
+from matcher.domain.tasks import TaskState
 
 TASK = str(uuid.uuid4())
 
@@ -40,7 +33,7 @@ def make_claim(
     terms: PayTerms = PER_SUBMISSION,
     timeout: int = 600,
 ) -> Claim:
-    deadline, maximum = model.lease(granted_at=GRANTED, claim_timeout_seconds=timeout, terms=terms)
+    deadline, maximum = grants.lease(granted_at=GRANTED, claim_timeout_seconds=timeout, terms=terms)
     return Claim(
         claim_id=uuid.uuid4(),
         task_id=uuid.UUID(TASK),
@@ -73,24 +66,24 @@ def after(seconds: float) -> datetime:
 )
 def test_bad_claim_request_names_the_field(kwargs: dict[str, str], field: str) -> None:
     with pytest.raises(InvalidArgument) as err:
-        model.claim_task(**kwargs)
+        commands.claim_task(**kwargs)
     assert err.value.field == field
 
 
 def test_oversized_result_is_refused() -> None:
     with pytest.raises(InvalidArgument) as err:
-        model.submit_work(
+        commands.submit_work(
             claim_id=str(uuid.uuid4()),
             contractor_id="ann",
-            result=b"x" * (model.MAX_RESULT_BYTES + 1),
+            result=b"x" * (commands.MAX_RESULT_BYTES + 1),
         )
     assert err.value.field == "result"
 
 
 def test_page_size_zero_means_default_and_too_big_is_refused() -> None:
-    assert model.list_offers(contractor_id="ann", page_size=0).page_size == 50
+    assert commands.list_offers(contractor_id="ann", page_size=0).page_size == 50
     with pytest.raises(InvalidArgument) as err:
-        model.list_offers(contractor_id="ann", page_size=101)
+        commands.list_offers(contractor_id="ann", page_size=101)
     assert err.value.field == "page_size"
 
 
@@ -104,14 +97,14 @@ def test_page_size_zero_means_default_and_too_big_is_refused() -> None:
 )
 def test_bad_stream_request_names_the_field(kwargs: dict[str, object], field: str) -> None:
     with pytest.raises(InvalidArgument) as err:
-        model.stream_offers(**kwargs)  # type: ignore[arg-type]
+        commands.stream_offers(**kwargs)  # type: ignore[arg-type]
     assert err.value.field == field
 
 
 def test_refusals_carry_their_reason_and_code() -> None:
     task = uuid.uuid4()
     codes = {
-        outcome: (model.refusal(outcome, task).code, model.refusal(outcome, task).reason)
+        outcome: (grants.refusal(outcome, task).code, grants.refusal(outcome, task).reason)
         for outcome in (
             "NOT_FOUND",
             "NOT_QUALIFIED",
@@ -190,9 +183,9 @@ def test_an_ended_claim_refusal_reasons() -> None:
 
 
 def test_the_lease_maximum_is_four_timeouts_or_the_paid_hours_plus_one() -> None:
-    deadline, maximum = model.lease(granted_at=GRANTED, claim_timeout_seconds=600, terms=HOURLY)
+    deadline, maximum = grants.lease(granted_at=GRANTED, claim_timeout_seconds=600, terms=HOURLY)
     assert (deadline, maximum) == (after(600), after(7200 + 600))
-    deadline, maximum = model.lease(
+    deadline, maximum = grants.lease(
         granted_at=GRANTED, claim_timeout_seconds=3600, terms=PER_SUBMISSION
     )
     assert (deadline, maximum) == (after(3600), after(4 * 3600))
@@ -231,7 +224,7 @@ def test_worked_seconds_may_not_go_down_nor_be_negative() -> None:
         beat.heartbeat(now=after(400), worked=100)
     assert err.value.field == "worked_seconds"
     with pytest.raises(InvalidArgument) as err:
-        model.heartbeat_claim(claim_id=str(uuid.uuid4()), contractor_id="ann", worked_seconds=-1)
+        commands.heartbeat_claim(claim_id=str(uuid.uuid4()), contractor_id="ann", worked_seconds=-1)
     assert err.value.field == "worked_seconds"
 
 
@@ -327,8 +320,8 @@ def test_a_task_is_claimable_while_live_in_its_lifetime_and_its_project_active()
 
 
 def test_list_claims_parses_filters_and_round_trips_its_cursor() -> None:
-    token = model.claim_cursor(GRANTED, uuid.UUID(TASK))
-    query = model.list_claims(
+    token = commands.claim_cursor(GRANTED, uuid.UUID(TASK))
+    query = commands.list_claims(
         contractor_id="ann",
         page_size=0,
         page_token=token,
@@ -338,21 +331,21 @@ def test_list_claims_parses_filters_and_round_trips_its_cursor() -> None:
     assert query.after == (GRANTED, uuid.UUID(TASK)) and query.page_size == 50
     for bad, field in (
         ({"page_token": "nonsense"}, "page_token"),
-        ({"page_token": model.paging.PageCursor(GRANTED, "x").token()}, "page_token"),
+        ({"page_token": paging.PageCursor(GRANTED, "x").token()}, "page_token"),
         ({"task_id": "nope"}, "task_id"),
         ({"project_id": "nope"}, "project_id"),
         ({"page_size": 101}, "page_size"),
     ):
         with pytest.raises(InvalidArgument) as err:
-            model.list_claims(contractor_id="ann", **{"page_size": 10, **bad})  # type: ignore[arg-type]
+            commands.list_claims(contractor_id="ann", **{"page_size": 10, **bad})  # type: ignore[arg-type]
         assert err.value.field == field
 
 
 def test_repeated_claim_request_must_name_the_same_task() -> None:
     claim = make_claim()
-    same = model.claim_task(request_id="r1", contractor_id="ann", task_id=TASK)
+    same = commands.claim_task(request_id="r1", contractor_id="ann", task_id=TASK)
     assert claim.answers(same) is claim
-    other = model.claim_task(request_id="r1", contractor_id="ann", task_id=str(uuid.uuid4()))
+    other = commands.claim_task(request_id="r1", contractor_id="ann", task_id=str(uuid.uuid4()))
     with pytest.raises(InvalidArgument) as err:
         claim.answers(other)
     assert err.value.field == "request_id"
@@ -364,12 +357,12 @@ def test_the_largest_result_allowed_still_fits_in_one_kafka_record() -> None:
         task_id=TASK,
         contractor_id="c" * 128,
         reward=money_pb2.Money(currency_code="USD", amount_minor=10**12),
-        result=b"x" * model.MAX_RESULT_BYTES,
+        result=b"x" * commands.MAX_RESULT_BYTES,
         segments=[
             claim_pb2.WorkSegment(
                 started_at=timestamp(after(2 * i)), ended_at=timestamp(after(2 * i + 1.5))
             )
-            for i in range(model.MAX_SEGMENTS)
+            for i in range(commands.MAX_SEGMENTS)
         ],
         worked_seconds=10**9,
         granted_at=timestamp(GRANTED),
@@ -380,8 +373,8 @@ def test_the_largest_result_allowed_still_fits_in_one_kafka_record() -> None:
 
 
 def test_page_token_round_trips_and_a_forged_one_names_the_field() -> None:
-    cursor = model.OfferCursor(80, datetime.now(UTC), uuid.uuid4())
-    query = model.list_offers(contractor_id="ann", page_size=10, page_token=cursor.token())
+    cursor = offers.OfferCursor(80, datetime.now(UTC), uuid.uuid4())
+    query = commands.list_offers(contractor_id="ann", page_size=10, page_token=cursor.token())
     assert query.after == cursor
     at = cursor.published_at.isoformat()
     forged_tokens = (
@@ -394,7 +387,7 @@ def test_page_token_round_trips_and_a_forged_one_names_the_field() -> None:
     )
     for forged in forged_tokens:
         with pytest.raises(InvalidArgument) as err:
-            model.list_offers(contractor_id="ann", page_size=10, page_token=forged)
+            commands.list_offers(contractor_id="ann", page_size=10, page_token=forged)
         assert err.value.field == "page_token"
 
 
@@ -405,8 +398,8 @@ def segments(*spans: tuple[float, float]) -> list[tuple[datetime | None, datetim
     return [(after(a), after(b)) for a, b in spans]
 
 
-def submit_cmd(**kwargs: object) -> model.SubmitWork:
-    return model.submit_work(
+def submit_cmd(**kwargs: object) -> commands.SubmitWork:
+    return commands.submit_work(
         claim_id=TASK,
         contractor_id="ann",
         result=b"r",
@@ -437,21 +430,21 @@ def test_bad_time_worked_names_the_field(kwargs: dict[str, object], field: str) 
 def test_segments_may_touch_and_come_in_any_order() -> None:
     cmd = submit_cmd(segments=segments((60, 120), (0, 60), (200, 230.5)))
     assert cmd.worked_seconds is None and len(cmd.segments) == 3
-    assert model.tracked_seconds(cmd.segments) == 150  # 150.5 s, rounded down
+    assert commands.tracked_seconds(cmd.segments) == 150  # 150.5 s, rounded down
     assert submit_cmd(worked_seconds=0).worked_seconds is None  # 0: not given
 
 
 def test_segments_must_lie_within_the_claims_life() -> None:
     claim = make_claim()
-    early = model.work_segments([(GRANTED - timedelta(seconds=1), after(10))])
+    early = commands.work_segments([(GRANTED - timedelta(seconds=1), after(10))])
     with pytest.raises(InvalidArgument) as err:
         claim.submit(now=after(100), segments=early)
     assert err.value.field == "segments[0].started_at"
-    future = model.work_segments(segments((0, 10), (50, 100.001)))
+    future = commands.work_segments(segments((0, 10), (50, 100.001)))
     with pytest.raises(InvalidArgument) as err:
         claim.submit(now=after(100), segments=future)
     assert err.value.field == "segments[1].ended_at"
-    whole = model.work_segments(segments((0, 100)))
+    whole = commands.work_segments(segments((0, 100)))
     assert claim.submit(now=after(100), segments=whole).worked_seconds == 100
 
 
@@ -469,7 +462,7 @@ def test_with_neither_the_last_heartbeat_report_counts() -> None:
     assert done.worked_seconds == 240 and done.earned == Money("USD", 240)
     given = beat.submit(now=after(400), worked=100)  # an explicit figure replaces it
     assert given.worked_seconds == 100 and given.earned == Money("USD", 100)
-    tracked = beat.submit(now=after(400), segments=model.work_segments(segments((10, 70))))
+    tracked = beat.submit(now=after(400), segments=commands.work_segments(segments((10, 70))))
     assert tracked.worked_seconds == 60 and tracked.segments == (WorkSegment(after(10), after(70)),)
 
 
@@ -516,5 +509,5 @@ def test_request_segments_out_of_range_or_unset_name_the_field() -> None:
         pb.segments_from_pb([good, broken])
     assert err.value.field == "segments[1].started_at"
     with pytest.raises(InvalidArgument) as err:  # too many: refused before any is read
-        pb.segments_from_pb([broken] + [good] * model.MAX_SEGMENTS)
+        pb.segments_from_pb([broken] + [good] * commands.MAX_SEGMENTS)
     assert err.value.field == "segments"

@@ -32,7 +32,8 @@ from crewline.log import get_logger
 from crewline.timekeeping import Clock
 from matcher.adapters import eligibility, offer_signals
 from matcher.adapters import repository as repo
-from matcher.domain.model import ListOffers, Offer, WithdrawalReason
+from matcher.domain.commands import ListOffers
+from matcher.domain.offers import Offer, WithdrawalReason
 
 log = get_logger(__name__)
 WORKER = "offer_hub"

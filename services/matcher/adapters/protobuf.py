@@ -20,20 +20,11 @@ from crewline.protobuf import (
 )
 from crewline.v1 import claim_pb2, events_pb2, project_pb2
 from crewline.v1 import work_service_pb2 as api
-from matcher.domain.model import (
-    MAX_SEGMENTS,
-    Claim,
-    ClaimStatus,
-    EndReason,
-    Offer,
-    Payload,
-    ProjectState,
-    ProjectTerms,
-    ReviewState,
-    TaskLifecycle,
-    WithdrawalReason,
-    WorkSegment,
-)
+from matcher.domain.claims import Claim
+from matcher.domain.commands import MAX_SEGMENTS, WorkSegment
+from matcher.domain.offers import Offer, WithdrawalReason
+from matcher.domain.statuses import ClaimStatus, EndReason, ProjectState, ReviewState, TaskLifecycle
+from matcher.domain.tasks import Payload, ProjectTerms
 
 # A project's claim timeout when its event predates the field (the dispatcher's default).
 DEFAULT_CLAIM_TIMEOUT_SECONDS = 3600

@@ -15,21 +15,11 @@ from crewline.db import Where
 from crewline.outbox import OutboxRow
 from matcher.adapters.claim_terms import Expected, terms_of
 from matcher.adapters.eligibility import requirements_of
-from matcher.domain.model import (
-    Claim,
-    ClaimStatus,
-    EndReason,
-    ListClaims,
-    ListOffers,
-    Offer,
-    Payload,
-    ProjectState,
-    ProjectTerms,
-    ReviewState,
-    TaskLifecycle,
-    TaskState,
-    WorkSegment,
-)
+from matcher.domain.claims import Claim
+from matcher.domain.commands import ListClaims, ListOffers, WorkSegment
+from matcher.domain.offers import Offer
+from matcher.domain.statuses import ClaimStatus, EndReason, ProjectState, ReviewState, TaskLifecycle
+from matcher.domain.tasks import Payload, ProjectTerms, TaskState
 
 
 def _claim(row: asyncpg.Record) -> Claim:

@@ -19,7 +19,7 @@ from crewline.v1 import work_service_pb2_grpc as api_grpc
 from matcher.adapters import protobuf as pb
 from matcher.adapters.offer_hub import OfferHub, ResyncNeeded, Stream
 from matcher.deps import Deps
-from matcher.domain import model
+from matcher.domain import commands
 from matcher.entrypoints import contractor_admin
 from matcher.handlers import claims, offers
 
@@ -37,7 +37,7 @@ class WorkServicer(api_grpc.WorkServiceServicer):
     async def StreamOffers(
         self, request: api.StreamOffersRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[api.StreamOffersResponse]:
-        limit, project_id = model.stream_offers(
+        limit, project_id = commands.stream_offers(
             max_offers=request.max_offers, project_id=request.project_id
         )
         keepalive = self._deps.settings.offer_keepalive_seconds
@@ -84,7 +84,7 @@ class WorkServicer(api_grpc.WorkServiceServicer):
     async def ListOffers(
         self, request: api.ListOffersRequest, context: grpc.aio.ServicerContext
     ) -> api.ListOffersResponse:
-        query = model.list_offers(
+        query = commands.list_offers(
             contractor_id=principal_of(context).id,
             page_size=request.page_size,
             page_token=request.page_token,
@@ -99,7 +99,7 @@ class WorkServicer(api_grpc.WorkServiceServicer):
     async def ClaimTask(
         self, request: api.ClaimTaskRequest, context: grpc.aio.ServicerContext
     ) -> api.ClaimTaskResponse:
-        cmd = model.claim_task(
+        cmd = commands.claim_task(
             request_id=request.request_id,
             contractor_id=principal_of(context).id,
             task_id=request.task_id,
@@ -114,7 +114,7 @@ class WorkServicer(api_grpc.WorkServiceServicer):
     async def SubmitWork(
         self, request: api.SubmitWorkRequest, context: grpc.aio.ServicerContext
     ) -> api.SubmitWorkResponse:
-        cmd = model.submit_work(
+        cmd = commands.submit_work(
             claim_id=request.claim_id,
             contractor_id=principal_of(context).id,
             result=request.result,
@@ -127,7 +127,7 @@ class WorkServicer(api_grpc.WorkServiceServicer):
     async def HeartbeatClaim(
         self, request: api.HeartbeatClaimRequest, context: grpc.aio.ServicerContext
     ) -> api.HeartbeatClaimResponse:
-        cmd = model.heartbeat_claim(
+        cmd = commands.heartbeat_claim(
             claim_id=request.claim_id,
             contractor_id=principal_of(context).id,
             worked_seconds=request.worked_seconds,
@@ -138,14 +138,14 @@ class WorkServicer(api_grpc.WorkServiceServicer):
     async def ReleaseClaim(
         self, request: api.ReleaseClaimRequest, context: grpc.aio.ServicerContext
     ) -> api.ReleaseClaimResponse:
-        cmd = model.claim_ref(claim_id=request.claim_id, contractor_id=principal_of(context).id)
+        cmd = commands.claim_ref(claim_id=request.claim_id, contractor_id=principal_of(context).id)
         claim = await claims.release_claim(cmd, self._deps)
         return api.ReleaseClaimResponse(claim=pb.claim_to_pb(claim))
 
     async def GetClaim(
         self, request: api.GetClaimRequest, context: grpc.aio.ServicerContext
     ) -> api.GetClaimResponse:
-        cmd = model.claim_ref(claim_id=request.claim_id, contractor_id=principal_of(context).id)
+        cmd = commands.claim_ref(claim_id=request.claim_id, contractor_id=principal_of(context).id)
         claim, payload, instructions = await claims.get_claim(cmd, self._deps)
         return api.GetClaimResponse(claim=pb.claim_to_pb(claim, payload, instructions))
 
@@ -153,7 +153,7 @@ class WorkServicer(api_grpc.WorkServiceServicer):
         self, request: api.ListMyClaimsRequest, context: grpc.aio.ServicerContext
     ) -> api.ListMyClaimsResponse:
         """Claims without their work (GetClaim has it): a page stays small."""
-        query = model.list_claims(
+        query = commands.list_claims(
             contractor_id=principal_of(context).id,
             page_size=request.page_size,
             page_token=request.page_token,
@@ -164,7 +164,7 @@ class WorkServicer(api_grpc.WorkServiceServicer):
         page, more = await claims.list_my_claims(query, self._deps)
         return api.ListMyClaimsResponse(
             claims=[pb.claim_to_pb(c) for c in page],
-            next_page_token=model.claim_cursor(*more) if more else "",
+            next_page_token=commands.claim_cursor(*more) if more else "",
         )
 
     def register(self, server: grpc.aio.Server) -> None:

@@ -29,22 +29,11 @@ from matcher.adapters import offer_signals
 from matcher.adapters import protobuf as pb
 from matcher.adapters import repository as repo
 from matcher.deps import Deps
-from matcher.domain.model import (
-    Claim,
-    ClaimRef,
-    ClaimStatus,
-    ClaimTask,
-    EndReason,
-    HeartbeatClaim,
-    ListClaims,
-    Payload,
-    ReviewState,
-    SubmitWork,
-    TaskLifecycle,
-    TaskState,
-    lease,
-    refusal,
-)
+from matcher.domain.claims import Claim
+from matcher.domain.commands import ClaimRef, ClaimTask, HeartbeatClaim, ListClaims, SubmitWork
+from matcher.domain.grants import lease, refusal
+from matcher.domain.statuses import ClaimStatus, EndReason, ReviewState, TaskLifecycle
+from matcher.domain.tasks import Payload, TaskState
 
 log = get_logger(__name__)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from matcher.adapters import repository as repo
 from matcher.deps import Deps
-from matcher.domain.model import ListOffers, Offer, OfferCursor
+from matcher.domain.commands import ListOffers
+from matcher.domain.offers import Offer, OfferCursor
 
 
 async def list_offers(query: ListOffers, deps: Deps) -> tuple[list[Offer], OfferCursor | None]:

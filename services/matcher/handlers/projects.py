@@ -12,7 +12,7 @@ from matcher.adapters import eligibility, offer_signals
 from matcher.adapters import protobuf as pb
 from matcher.adapters import repository as repo
 from matcher.deps import Deps
-from matcher.domain.model import CUT_BY_PROJECT, ProjectState
+from matcher.domain.statuses import CUT_BY_PROJECT, ProjectState
 
 log = get_logger(__name__)
 

@@ -1,0 +1,64 @@
+"""What a contractor is offered: a task they may claim now, where a page of offers ends,
+and why an offer stream takes one back. Pure: no I/O, no protobuf."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from crewline import paging
+from crewline.pay_terms import PayTerms
+
+
+class WithdrawalReason(enum.StrEnum):
+    """Why an offer stream takes a task back."""
+
+    FILLED = "filled"  # every slot is taken
+    CLAIMED_BY_YOU = "claimed_by_you"
+    NOT_ELIGIBLE = "not_eligible"  # a lost qualification, a block, a new requirement
+    CLOSED = "closed"  # cancelled, expired, project paused or closed
+
+
+@dataclass(frozen=True)
+class OfferCursor:
+    """Where a page of offers ended: offers are ordered by priority (highest first),
+    then age (oldest first), then task id."""
+
+    priority: int
+    published_at: datetime
+    task_id: uuid.UUID
+
+    def token(self) -> str:
+        return paging.encode_token(
+            str(self.priority), self.published_at.isoformat(), str(self.task_id)
+        )
+
+    @classmethod
+    def from_token(cls, token: str) -> OfferCursor:
+        priority, at, task_id = paging.decode_token(token, parts=3)
+        return cls(
+            paging.token_uint(priority, maximum=paging.MAX_INTEGER),
+            paging.token_time(at),
+            uuid.UUID(paging.token_uuid(task_id)),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Offer:
+    """A task the contractor may claim now, with what a claim granted now would pay."""
+
+    task_id: uuid.UUID
+    project_id: str
+    title: str
+    instructions: str
+    terms: PayTerms
+    free_slots: int
+    priority: int
+    published_at: datetime
+    expires_at: datetime | None
+
+    @property
+    def cursor(self) -> OfferCursor:
+        return OfferCursor(self.priority, self.published_at, self.task_id)
