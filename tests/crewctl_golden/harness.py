@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from grpc_standin import Answer, Refusal, Script, StandIns
 
 from crewline.ctl.main import cli
@@ -159,3 +159,46 @@ def missing(what: str) -> Refusal:
 def invalid(field: str, message: str) -> Refusal:
     """INVALID_ARGUMENT naming the field, as the services answer bad input."""
     return Refusal("INVALID_ARGUMENT", message, "INVALID_ARGUMENT", {"field": field})
+
+
+@dataclass
+class Crewctl:
+    """crewctl run in-process against the stand-ins, as ``caller``, for tests that check one
+    behaviour rather than a whole golden: its result, and the requests the servers got."""
+
+    servers: StandIns
+    caller: str = "operator"
+    env: dict[str, str | None] = field(default_factory=dict)
+    cwd: Path = FILES
+
+    def run(
+        self, *argv: str, input: str | None = None, **answers: Answer | Sequence[Answer]
+    ) -> Result:
+        """Run ``argv`` with the servers answering ``answers`` (by method, as in ``case``)."""
+        played = case("run", "run", script=answers).script
+        self.servers.play(played)
+        with contextlib.chdir(self.cwd):
+            return CliRunner().invoke(
+                cli,
+                list(argv),
+                env={**environment(self.servers, self.caller), **self.env},
+                input=input,
+                prog_name="crewctl",
+            )
+
+    def json(self, *argv: str, **answers: Answer | Sequence[Answer]) -> Any:
+        """``--json argv``'s document; the command must succeed."""
+        result = self.run("--json", *argv, **answers)
+        assert result.exit_code == 0, (result.stdout, result.stderr)
+        return json.loads(result.stdout)
+
+    def requests(self, method: str | None = None) -> list[dict[str, Any]]:
+        """The requests received (of ``method``, e.g. ``"CreateApiKey"``), in order."""
+        return [
+            r.request
+            for r in self.servers.received
+            if method is None or r.method.endswith(f"/{method}")
+        ]
+
+    def authorizations(self) -> list[str | None]:
+        return [r.authorization for r in self.servers.received]

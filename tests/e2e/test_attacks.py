@@ -25,7 +25,7 @@ from crewline.auth.credentials import (
     new_operator_credential,
     new_signing_key_pem,
 )
-from crewline.ctl.rpc import error_reason
+from crewline.client.errors import error_reason
 from crewline.events import IDENTITY_TOPIC
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin

@@ -20,7 +20,7 @@ import pytest
 from google.protobuf.message import Message
 
 from crewline.client import Refused
-from crewline.ctl.rpc import error_reason
+from crewline.client.errors import error_reason
 from crewline.events import CLAIMS_TOPIC, TASKS_TOPIC, PayloadTypes, parse_envelope
 from crewline.v1 import claim_pb2, events_pb2, project_pb2, task_service_pb2_grpc
 from crewline.v1 import task_service_pb2 as task_api

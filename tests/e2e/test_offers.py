@@ -10,7 +10,7 @@ from typing import Any
 import grpc
 import pytest
 
-from crewline.ctl.rpc import error_reason
+from crewline.client.errors import error_reason
 from crewline.v1 import contractor_admin_service_pb2 as admin
 from crewline.v1 import money_pb2, project_pb2
 from crewline.v1 import task_service_pb2 as task_api

@@ -16,7 +16,7 @@ import grpc
 from aiokafka import AIOKafkaProducer
 from google.protobuf import field_mask_pb2
 
-from crewline.ctl.rpc import error_reason
+from crewline.client.errors import error_reason
 from crewline.events import TASKS_TOPIC, wrap
 from crewline.v1 import claim_pb2, events_pb2, ledger_service_pb2, money_pb2, project_pb2
 from crewline.v1 import task_service_pb2 as task_api

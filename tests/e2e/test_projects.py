@@ -7,7 +7,7 @@ import time
 import grpc
 from google.protobuf import field_mask_pb2
 
-from crewline.ctl.rpc import error_reason
+from crewline.client.errors import error_reason
 from crewline.events import PROJECTS_TOPIC, TASKS_TOPIC, PayloadTypes, parse_envelope
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import events_pb2, money_pb2, project_pb2

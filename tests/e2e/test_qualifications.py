@@ -11,8 +11,8 @@ import grpc
 import pytest
 from google.protobuf import field_mask_pb2
 
+from crewline.client.errors import error_reason
 from crewline.client.metadata import bearer_metadata
-from crewline.ctl.rpc import error_reason
 from crewline.v1 import contractor_admin_service_pb2 as admin
 from crewline.v1 import project_pb2, work_service_pb2
 

@@ -16,8 +16,8 @@ import grpc
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from crewline.client.errors import error_reason
 from crewline.client.metadata import CORRELATION_METADATA
-from crewline.ctl.rpc import error_reason
 from crewline.v1 import ledger_service_pb2 as ledger_api
 from crewline.v1 import ledger_service_pb2_grpc, task_service_pb2_grpc, work_service_pb2_grpc
 from crewline.v1 import task_service_pb2 as task_api

@@ -21,9 +21,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from crewline import clock
 from crewline.auth.credentials import new_operator_credential, sha256_hex
 from crewline.auth.principal import OPERATORS
+from crewline.client import Endpoints, Operator
+from crewline.client.errors import error_reason
 from crewline.clock import Deadline, DeadlineClock, DeadlineHandler, Scheduled
-from crewline.ctl.ops_rpc import GrpcOps
-from crewline.ctl.rpc import error_reason
 from crewline.edge import AccessPolicy
 from crewline.log import bound_contextvars
 from crewline.metrics import Metrics
@@ -457,20 +457,28 @@ async def test_rearm_deadline_brings_a_dead_letter_back_as_the_next_generation(
     assert await fired_rows(fired) == [("a", 2, 0)]
 
 
-async def test_crewctl_calls_lists_and_rearms_through_the_real_service(
+async def test_the_sdk_lists_and_rearms_through_the_real_service(
     ops: Ops, pool: asyncpg.Pool, metrics: Metrics, fake: FakeClock
 ) -> None:
     await dead_lettered(pool, metrics, fake, "lease/c1")
-    calls = GrpcOps("dispatcher", ops.address, OPERATOR)
-    page = await asyncio.to_thread(calls.list_dead_lettered, "lease", 0, "")
-    [record] = page["deadlines"]
-    assert (record["ref"], record["state"], record["fired_at"]) == ("c1", "dead_lettered", None)
-    later = (fake.now() + timedelta(hours=1)).isoformat()
-    rearmed = await asyncio.to_thread(calls.rearm, "lease", "c1", later)
-    assert (rearmed["outcome"], rearmed["deadline"]["state"]) == ("armed", "pending")
-    assert rearmed["deadline"]["due_at"] == "2026-01-01T13:00:01Z"
-    again = await asyncio.to_thread(calls.rearm, "lease", "c1", later)
-    assert again["outcome"] == "unchanged"
+    at = Endpoints(dispatcher=ops.address)
+    async with Operator(credential=OPERATOR, endpoints=at, env={}) as operator:
+        page = await operator.dead_lettered_deadlines_page("dispatcher", kind="lease")
+        [found] = page.deadlines
+        assert (found.ref, found.state, found.HasField("fired_at")) == (
+            "c1",
+            ops_api.DEADLINE_STATE_DEAD_LETTERED,
+            False,
+        )
+        later = fake.now() + timedelta(hours=1)
+        rearmed = await operator.rearm_deadline("dispatcher", kind="lease", ref="c1", due_at=later)
+        assert (rearmed.outcome, rearmed.deadline.state) == (
+            ops_api.REARM_OUTCOME_ARMED,
+            ops_api.DEADLINE_STATE_PENDING,
+        )
+        assert rearmed.deadline.due_at.ToJsonString() == "2026-01-01T13:00:01Z"
+        again = await operator.rearm_deadline("dispatcher", kind="lease", ref="c1", due_at=later)
+        assert again.outcome == ops_api.REARM_OUTCOME_UNCHANGED
 
 
 @pytest.mark.parametrize(

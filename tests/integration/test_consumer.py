@@ -17,6 +17,7 @@ from google.protobuf.message import Message
 from crewline import consumer as consumer_module
 from crewline import dead_letters, errors
 from crewline.auth.credentials import new_operator_credential, sha256_hex
+from crewline.client import CrewlineError, Endpoints, Operator
 from crewline.consumer import (
     UNKNOWN_ATTEMPTS,
     Batched,
@@ -25,8 +26,6 @@ from crewline.consumer import (
     Handler,
     ReplayOutcome,
 )
-from crewline.ctl.api import RpcFailed
-from crewline.ctl.ops_rpc import GrpcOps
 from crewline.dead_letters import Failure, classify
 from crewline.edge import AccessPolicy
 from crewline.errors import PermanentEventError
@@ -636,7 +635,7 @@ async def test_ops_replay_of_an_unknown_event_is_not_found(pool: asyncpg.Pool) -
     assert missing.value.reason == "DEAD_LETTER_NOT_FOUND"
 
 
-# --- through a service: ServiceKit wiring, the edge, crewctl's gRPC calls ---------------
+# --- through a service: ServiceKit wiring, the edge, the SDK's operator calls ---------------
 
 OPERATOR = new_operator_credential()
 
@@ -671,36 +670,44 @@ async def test_crewctl_lists_and_replays_through_a_service_built_by_the_kit(
     await runtime.server.start()
     try:
         await eventually(lambda: has_effect(effects, "end"))
-        calls = GrpcOps("ledger", f"127.0.0.1:{port}", OPERATOR)
-        page = await asyncio.to_thread(calls.list_dead_letters, TASKS_TOPIC, 0, "")
-        [record] = page["dead_letters"]
-        assert (record["topic"], record["type"], record["replays"]) == (
-            TASKS_TOPIC,
-            "crewline.v1.TaskPublished",
-            0,
-        )
-        assert record["error"] == "PermanentEventError: currency XYZ is unknown"
+        at = Endpoints(ledger=f"127.0.0.1:{port}")
+        async with Operator(credential=OPERATOR, endpoints=at, env={}) as ops:
+            page = await ops.dead_letters_page("ledger", topic=TASKS_TOPIC)
+            [letter] = page.dead_letters
+            assert (letter.topic, letter.type, letter.replays) == (
+                TASKS_TOPIC,
+                "crewline.v1.TaskPublished",
+                0,
+            )
+            assert letter.error == "PermanentEventError: currency XYZ is unknown"
 
-        failed = await asyncio.to_thread(calls.replay, record["event_id"])
-        assert (failed["outcome"], failed["dead_letter"]["replays"]) == ("failed", 1)
-        await effects.execute("DELETE FROM refusals")
-        applied = await asyncio.to_thread(calls.replay, record["event_id"])
-        assert applied["outcome"] == "applied"
-        again = await asyncio.to_thread(calls.replay, record["event_id"])
-        assert again["outcome"] == "already_applied"
-        assert await effects_of(effects) == ["end", "refused"]
-        assert (await asyncio.to_thread(calls.list_dead_letters, "", 0, ""))["dead_letters"] == []
+            failed = await ops.replay_dead_letter("ledger", letter.event_id)
+            assert (failed.outcome, failed.dead_letter.replays) == (
+                ops_api.REPLAY_OUTCOME_FAILED,
+                1,
+            )
+            await effects.execute("DELETE FROM refusals")
+            applied = await ops.replay_dead_letter("ledger", letter.event_id)
+            assert applied.outcome == ops_api.REPLAY_OUTCOME_APPLIED
+            again = await ops.replay_dead_letter("ledger", letter.event_id)
+            assert again.outcome == ops_api.REPLAY_OUTCOME_ALREADY_APPLIED
+            assert await effects_of(effects) == ["end", "refused"]
+            assert list((await ops.dead_letters_page("ledger")).dead_letters) == []
 
-        with pytest.raises(RpcFailed) as missing:
-            await asyncio.to_thread(calls.replay, str(uuid.uuid4()))
-        assert (missing.value.code, missing.value.reason) == ("NOT_FOUND", "DEAD_LETTER_NOT_FOUND")
-        with pytest.raises(RpcFailed) as bad:
-            await asyncio.to_thread(calls.list_dead_letters, "tasks", 0, "")
-        assert (bad.value.code, bad.value.details[:6]) == ("INVALID_ARGUMENT", "topic:")
-        stranger = GrpcOps("ledger", f"127.0.0.1:{port}", new_operator_credential())
-        with pytest.raises(RpcFailed) as refused:
-            await asyncio.to_thread(stranger.list_dead_letters, "", 0, "")
-        assert refused.value.code == "UNAUTHENTICATED"
+            with pytest.raises(CrewlineError) as missing:
+                await ops.replay_dead_letter("ledger", str(uuid.uuid4()))
+            assert (missing.value.code_name, missing.value.reason) == (
+                "NOT_FOUND",
+                "DEAD_LETTER_NOT_FOUND",
+            )
+            with pytest.raises(CrewlineError) as bad:
+                await ops.dead_letters_page("ledger", topic="tasks")
+            assert (bad.value.code_name, bad.value.message[:6]) == ("INVALID_ARGUMENT", "topic:")
+        stranger = Operator(credential=new_operator_credential(), endpoints=at, env={})
+        async with stranger:
+            with pytest.raises(CrewlineError) as refused:
+                await stranger.dead_letters_page("ledger")
+        assert refused.value.code_name == "UNAUTHENTICATED"
     finally:
         consumer.stop()
         await consuming_task

@@ -27,8 +27,8 @@ from crewline import errors
 from crewline.auth.authenticator import Authenticator
 from crewline.auth.credentials import new_operator_credential, sha256_hex
 from crewline.auth.principal import CLIENTS, OPERATORS
+from crewline.client.errors import error_reason
 from crewline.client.metadata import CORRELATION_METADATA
-from crewline.ctl.rpc import error_reason
 from crewline.edge import AccessPolicy, EdgeInterceptor, principal_of
 from crewline.grpc_server import build_server
 from crewline.metrics import Metrics

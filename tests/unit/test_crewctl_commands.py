@@ -1,4 +1,5 @@
-"""crewctl without servers: settings precedence, error mapping, help, and --json output."""
+"""crewctl's settings precedence, error mapping, help, and --json output (against stand-in
+servers where a command calls one)."""
 
 from __future__ import annotations
 
@@ -7,29 +8,20 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import click
 import grpc
 import pytest
-from click.testing import CliRunner, Result
-from google.protobuf import any_pb2, timestamp_pb2
-from google.rpc import error_details_pb2, status_pb2  # type: ignore[import-untyped,unused-ignore]
+from crewctl_golden.harness import Crewctl
+from google.protobuf import timestamp_pb2
+from grpc_standin import Refusal, StandIns
 
+from crewline.client.errors import CrewlineError
 from crewline.ctl import config
-from crewline.ctl.api import (
-    ApiKeyRecord,
-    ClientRecord,
-    HealthRow,
-    NewApiKey,
-    NewToken,
-    RpcFailed,
-    TokenRecord,
-)
-from crewline.ctl.app import Wiring
 from crewline.ctl.errors import EXIT_CODE_MEANINGS, ExitCode, exit_code_for, from_rpc
 from crewline.ctl.main import cli
-from crewline.ctl.rpc import GrpcAdmin, key_record, rpc_failed
+from crewline.ctl.records.clients import ApiKeyRecord, key_record
+from crewline.ctl.records.contractors import TokenRecord
 from crewline.v1 import client_admin_service_pb2 as client_api
 
 CRED = "op-secret"
@@ -212,9 +204,13 @@ def test_status_codes_map_to_documented_exit_codes(status: str, code: ExitCode) 
     assert exit_code_for(status) == code
 
 
-def failure(code: str, reason: str | None = None) -> RpcFailed:
-    return RpcFailed(
-        service="dispatcher", address="h:1", code=code, details="key k9 not found", reason=reason
+def failure(code: str, reason: str | None = None) -> CrewlineError:
+    return CrewlineError(
+        "key k9 not found",
+        code=grpc.StatusCode[code],
+        reason=reason,
+        service="dispatcher",
+        address="h:1",
     )
 
 
@@ -235,38 +231,6 @@ def test_refusals_with_an_obvious_next_step_say_it(code: str, hint: str) -> None
     assert hint in from_rpc(failure(code)).format_message()
 
 
-class FailedCall(grpc.RpcError):  # type: ignore[misc]
-    """What a unary call raises, with rich status details in its trailing metadata."""
-
-    def __init__(self, code: grpc.StatusCode, details: str, status: status_pb2.Status) -> None:
-        self._code, self._details = code, details
-        self._trailers = (("grpc-status-details-bin", status.SerializeToString()),)
-
-    def code(self) -> grpc.StatusCode:
-        return self._code
-
-    def details(self) -> str:
-        return self._details
-
-    def trailing_metadata(self) -> tuple[tuple[str, bytes], ...]:
-        return self._trailers
-
-
-def test_reason_is_read_from_error_info_in_the_status_details() -> None:
-    detail = any_pb2.Any()
-    detail.Pack(error_details_pb2.ErrorInfo(reason="API_KEY_REVOKED", domain="crewline.dev"))
-    status = status_pb2.Status(code=16, message="key revoked", details=[detail])
-    err = FailedCall(grpc.StatusCode.UNAUTHENTICATED, "key revoked", status)
-
-    failed = rpc_failed(err, service="matcher", address="h:2")
-
-    assert (failed.code, failed.details, failed.reason) == (
-        "UNAUTHENTICATED",
-        "key revoked",
-        "API_KEY_REVOKED",
-    )
-
-
 def test_every_exit_code_has_a_meaning() -> None:
     assert set(EXIT_CODE_MEANINGS) == set(ExitCode)
 
@@ -282,211 +246,198 @@ def test_key_record_shows_revoked_at_only_once_revoked() -> None:
     assert key_record(key)["revoked_at"] == "2026-01-02T03:05:05Z"
 
 
-def test_grpc_admin_sends_the_credential_as_a_bearer_token() -> None:
-    addresses = config.resolve_addresses({}, {}, config.ConfigFile())
-    assert GrpcAdmin(addresses, CRED)._metadata == (("authorization", f"Bearer {CRED}"),)
-    assert GrpcAdmin(addresses, None)._metadata == ()
+# --- the command line, against stand-in servers ----------------------------------------
+
+KEY_PB = {"key_id": "k1", "client_id": "acme", "created_at": "2026-01-02T03:04:05Z"}
+REVOKED_PB = {**KEY_PB, "revoked_at": "2026-01-03T00:00:00Z"}
+TOKEN_PB = {
+    "token_id": "t1",
+    "contractor_id": "dr-lee",
+    "issued_at": "2026-01-02T03:04:05Z",
+    "expires_at": "2026-01-02T04:04:05Z",
+}
 
 
-# --- the command line, over a fake Admin -----------------------------------------------
-
-
-@dataclass
-class FakeAdmin:
-    """Canned answers; records every call. Stands in for the gRPC layer."""
-
-    calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
-    secret: str | None = "crwk_k1_s3cr3t"
-    health_rows: list[HealthRow] = field(default_factory=list)
-    refusal: RpcFailed | None = None
-
-    def _called(self, name: str, *args: Any) -> None:
-        self.calls.append((name, args))
-        if self.refusal:
-            raise self.refusal
-
-    def create_client(self, client_id: str, display_name: str) -> ClientRecord:
-        self._called("create_client", client_id, display_name)
-        return {"client_id": client_id, "display_name": display_name, "created_at": None}
-
-    def create_api_key(self, client_id: str, request_id: str) -> NewApiKey:
-        self._called("create_api_key", client_id, request_id)
-        return {"key": KEY, "secret": self.secret}
-
-    def list_api_keys(self, client_id: str) -> list[ApiKeyRecord]:
-        self._called("list_api_keys", client_id)
-        return [KEY, {**KEY, "key_id": "k2", "revoked_at": "2026-01-03T00:00:00Z"}]
-
-    def revoke_api_key(self, key_id: str) -> ApiKeyRecord:
-        self._called("revoke_api_key", key_id)
-        return {**KEY, "key_id": key_id, "revoked_at": "2026-01-03T00:00:00Z"}
-
-    def create_contractor(
-        self, contractor_id: str, display_name: str, *profile: Any
-    ) -> dict[str, Any]:  # the profile and its record are test_crewctl_operator_commands'
-        self._called("create_contractor", contractor_id, display_name)
-        return {"contractor_id": contractor_id, "display_name": display_name, "created_at": None}
-
-    def issue_token(self, contractor_id: str, ttl_seconds: int) -> NewToken:
-        self._called("issue_token", contractor_id, ttl_seconds)
-        return {"token": TOKEN, "secret": "eyJ.token.sig"}
-
-    def revoke_token(self, token_id: str) -> TokenRecord:
-        self._called("revoke_token", token_id)
-        return {**TOKEN, "token_id": token_id, "revoked_at": "2026-01-02T03:30:00Z"}
-
-    def health(self) -> list[HealthRow]:
-        self._called("health")
-        return self.health_rows
-
-
-@dataclass
-class Harness:
-    """Runs crewctl in-process with a fake Admin and a fake environment."""
-
-    tmp_path: Path
-    admin: FakeAdmin = field(default_factory=FakeAdmin)
-    env: dict[str, str] = field(default_factory=lambda: {"CREWLINE_OPERATOR_CREDENTIAL": CRED})
-    connected: list[tuple[config.Addresses, str | None]] = field(default_factory=list)
-
-    def connect(self, addresses: config.Addresses, credential: str | None) -> FakeAdmin:
-        self.connected.append((addresses, credential))
-        return self.admin
-
-    def run(self, *args: str) -> Result:
-        wiring = Wiring(env=self.env, cwd=self.tmp_path, home=self.tmp_path, connect=self.connect)
-        return CliRunner().invoke(cli, list(args), obj=wiring, prog_name="crewctl")
-
-    def json(self, *args: str) -> Any:
-        result = self.run("--json", *args)
-        assert result.exit_code == 0, result.output
-        return json.loads(result.stdout)
+@pytest.fixture(scope="module")
+def servers() -> Iterator[StandIns]:
+    with StandIns() as started:
+        yield started
 
 
 @pytest.fixture
-def crewctl(tmp_path: Path) -> Harness:
-    return Harness(tmp_path)
+def crewctl(servers: StandIns, tmp_path: Path) -> Crewctl:
+    return Crewctl(servers, env={"CREWLINE_OPERATOR_CREDENTIAL": CRED}, cwd=tmp_path)
 
 
-def test_client_create_prints_the_client_as_one_json_object(crewctl: Harness) -> None:
-    out = crewctl.json("client", "create", "acme", "--name", "Acme Labs")
+def test_client_create_prints_the_client_as_one_json_object(crewctl: Crewctl) -> None:
+    out = crewctl.json(
+        "client",
+        "create",
+        "acme",
+        "--name",
+        "Acme Labs",
+        CreateClient={"client": {"client_id": "acme", "display_name": "Acme Labs"}},
+    )
     assert out == {"client_id": "acme", "display_name": "Acme Labs", "created_at": None}
-    assert crewctl.connected[0][1] == CRED
+    assert crewctl.authorizations() == [f"Bearer {CRED}"]
 
 
-def test_key_create_generates_a_request_id_and_prints_the_secret_once(crewctl: Harness) -> None:
-    result = crewctl.run("--json", "client", "key", "create", "acme")
+def test_key_create_generates_a_request_id_and_prints_the_secret_once(crewctl: Crewctl) -> None:
+    answer = {"key": KEY_PB, "secret": "crwk_k1_s3cr3t"}
+    result = crewctl.run("--json", "client", "key", "create", "acme", CreateApiKey=answer)
 
     assert result.exit_code == 0
     assert json.loads(result.stdout) == {"key": KEY, "secret": "crwk_k1_s3cr3t"}
     assert "shown only now" in result.stderr
-    [(_, (client_id, request_id))] = crewctl.admin.calls
-    assert client_id == "acme" and request_id.startswith("crewctl-")
-    uuid.UUID(request_id.removeprefix("crewctl-"))
+    [sent] = crewctl.requests("CreateApiKey")
+    assert sent["client_id"] == "acme" and sent["request_id"].startswith("crewctl-")
+    uuid.UUID(sent["request_id"].removeprefix("crewctl-"))
 
 
-def test_key_create_passes_a_given_request_id(crewctl: Harness) -> None:
-    crewctl.json("client", "key", "create", "acme", "--request-id", "r-1")
-    assert crewctl.admin.calls == [("create_api_key", ("acme", "r-1"))]
+def test_key_create_passes_a_given_request_id(crewctl: Crewctl) -> None:
+    answer = {"key": KEY_PB, "secret": "s"}
+    crewctl.json("client", "key", "create", "acme", "--request-id", "r-1", CreateApiKey=answer)
+    assert crewctl.requests("CreateApiKey") == [{"client_id": "acme", "request_id": "r-1"}]
 
 
-def test_key_create_repeated_shows_no_secret_and_says_why(crewctl: Harness) -> None:
-    crewctl.admin.secret = None
-    assert crewctl.json("client", "key", "create", "acme")["secret"] is None
-    result = crewctl.run("client", "key", "create", "acme", "--request-id", "r-1")
+def test_key_create_repeated_shows_no_secret_and_says_why(crewctl: Crewctl) -> None:
+    again = {"key": KEY_PB}
+    assert crewctl.json("client", "key", "create", "acme", CreateApiKey=again)["secret"] is None
+    result = crewctl.run(
+        "client", "key", "create", "acme", "--request-id", "r-1", CreateApiKey=again
+    )
     assert "No secret" in result.stdout and "shown only now" not in result.stdout
 
 
-def test_key_create_human_output_marks_the_secret_as_shown_only_now(crewctl: Harness) -> None:
-    result = crewctl.run("client", "key", "create", "acme")
+def test_key_create_human_output_marks_the_secret_as_shown_only_now(crewctl: Crewctl) -> None:
+    answer = {"key": KEY_PB, "secret": "crwk_k1_s3cr3t"}
+    result = crewctl.run("client", "key", "create", "acme", CreateApiKey=answer)
     assert result.exit_code == 0
     assert "shown only now" in result.stdout
     assert "crwk_k1_s3cr3t" in result.stdout.splitlines()  # alone on its line, unwrapped
 
 
-def test_key_list_prints_one_json_array(crewctl: Harness) -> None:
-    keys = crewctl.json("client", "key", "list", "acme")
+def test_key_list_prints_one_json_array(crewctl: Crewctl) -> None:
+    listed = {"keys": [KEY_PB, {**REVOKED_PB, "key_id": "k2"}]}
+    keys = crewctl.json("client", "key", "list", "acme", ListApiKeys=listed)
     assert [k["key_id"] for k in keys] == ["k1", "k2"]
     assert [k["revoked_at"] is None for k in keys] == [True, False]
 
 
-def test_key_revoke_prints_the_revoked_key(crewctl: Harness) -> None:
-    key = crewctl.json("client", "key", "revoke", "k7")
+def test_key_revoke_prints_the_revoked_key(crewctl: Crewctl) -> None:
+    revoked = {"key": {**REVOKED_PB, "key_id": "k7"}}
+    key = crewctl.json("client", "key", "revoke", "k7", RevokeApiKey=revoked)
     assert key["key_id"] == "k7" and key["revoked_at"]
+    assert crewctl.requests() == [{"key_id": "k7"}]
 
 
-def test_contractor_commands_print_json_objects(crewctl: Harness) -> None:
-    made = crewctl.json("contractor", "create", "dr-lee", "--name", "Dr. Lee")
-    issued = crewctl.json("contractor", "token", "dr-lee", "--ttl", "3600")
-    revoked = crewctl.json("contractor", "revoke-token", "t9")
+def test_contractor_commands_print_json_objects(crewctl: Crewctl) -> None:
+    made = crewctl.json(
+        "contractor",
+        "create",
+        "dr-lee",
+        "--name",
+        "Dr. Lee",
+        CreateContractor={"contractor": {"contractor_id": "dr-lee", "display_name": "Dr. Lee"}},
+    )
+    issued = crewctl.json(
+        "contractor",
+        "token",
+        "dr-lee",
+        "--ttl",
+        "3600",
+        IssueContractorToken={"token": TOKEN_PB, "secret": "eyJ.token.sig"},
+    )
+    assert crewctl.requests() == [{"contractor_id": "dr-lee", "ttl_seconds": "3600"}]
+    revoked = crewctl.json(
+        "contractor",
+        "revoke-token",
+        "t9",
+        RevokeContractorToken={
+            "token": {**TOKEN_PB, "token_id": "t9", "revoked_at": "2026-01-02T03:30:00Z"}
+        },
+    )
 
     assert made["contractor_id"] == "dr-lee"
     assert issued == {"token": TOKEN, "secret": "eyJ.token.sig"}
     assert revoked["token_id"] == "t9" and revoked["revoked_at"]
-    assert ("issue_token", ("dr-lee", 3600)) in crewctl.admin.calls
 
 
-def test_token_ttl_out_of_range_is_a_usage_error(crewctl: Harness) -> None:
+def test_token_ttl_out_of_range_is_a_usage_error(crewctl: Crewctl) -> None:
     assert crewctl.run("contractor", "token", "dr-lee", "--ttl", "-5").exit_code == 2
-    assert crewctl.admin.calls == []
+    assert crewctl.requests() == []
 
 
-def health_rows(readiness: str) -> list[HealthRow]:
+def health_rows(crewctl: Crewctl, readiness: str) -> list[dict[str, str]]:
     return [
-        {"service": s, "address": f"h:{i}", "liveness": "SERVING", "readiness": readiness}
-        for i, s in enumerate(config.SERVICES)
+        {
+            "service": s,
+            "address": crewctl.servers.address(s),
+            "liveness": "SERVING",
+            "readiness": readiness,
+        }
+        for s in config.SERVICES
     ]
 
 
-def test_health_all_serving_exits_zero_with_a_json_report(crewctl: Harness) -> None:
-    crewctl.admin.health_rows = health_rows("SERVING")
-    report = crewctl.json("health")
-    assert report == {"serving": True, "services": health_rows("SERVING")}
+def checks(readiness: str) -> list[dict[str, str]]:
+    """The answers to liveness, then readiness."""
+    return [{"status": "SERVING"}, {"status": readiness}]
 
 
-def test_health_not_all_serving_exits_6_and_still_prints_the_report(crewctl: Harness) -> None:
-    crewctl.admin.health_rows = health_rows("NOT_SERVING")
-    result = crewctl.run("--json", "health")
+def test_health_all_serving_exits_zero_with_a_json_report(crewctl: Crewctl) -> None:
+    report = crewctl.json("health", Check=checks("SERVING"))
+    assert report == {"serving": True, "services": health_rows(crewctl, "SERVING")}
+
+
+def test_health_not_all_serving_exits_6_and_still_prints_the_report(crewctl: Crewctl) -> None:
+    result = crewctl.run("--json", "health", Check=checks("NOT_SERVING"))
     assert result.exit_code == ExitCode.UNHEALTHY
     assert json.loads(result.stdout)["serving"] is False
-    human = crewctl.run("health")
+    human = crewctl.run("health", Check=checks("NOT_SERVING"))
     assert human.exit_code == ExitCode.UNHEALTHY and "NOT_SERVING" in human.stdout
 
 
-def test_health_needs_no_credential(crewctl: Harness) -> None:
-    crewctl.env = {}
-    crewctl.admin.health_rows = health_rows("SERVING")
-    assert crewctl.run("health").exit_code == 0
-    assert crewctl.connected[0][1] is None
+def test_health_needs_no_credential(crewctl: Crewctl) -> None:
+    crewctl.caller, crewctl.env = "none", {}
+    assert crewctl.run("health", Check=checks("SERVING")).exit_code == 0
+    assert set(crewctl.authorizations()) == {None}
 
 
-def test_refusal_exits_with_its_code_and_one_line_on_stderr(crewctl: Harness) -> None:
-    crewctl.admin.refusal = failure("NOT_FOUND", reason="API_KEY_NOT_FOUND")
-    result = crewctl.run("--json", "client", "key", "revoke", "k9")
+def test_refusal_exits_with_its_code_and_one_line_on_stderr(crewctl: Crewctl) -> None:
+    refused = Refusal("NOT_FOUND", "key k9 not found", "API_KEY_NOT_FOUND")
+    result = crewctl.run("--json", "client", "key", "revoke", "k9", RevokeApiKey=refused)
     assert result.exit_code == ExitCode.NOT_FOUND
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
     assert "NOT_FOUND" in line and "API_KEY_NOT_FOUND" in line
 
 
-def test_missing_credential_exits_3_before_any_call(crewctl: Harness) -> None:
-    crewctl.env = {}
+def test_missing_credential_exits_3_before_any_call(crewctl: Crewctl) -> None:
+    crewctl.caller, crewctl.env = "none", {}
     result = crewctl.run("client", "key", "list", "acme")
     assert result.exit_code == ExitCode.CREDENTIAL
     assert "make operator-credential" in result.stderr
-    assert crewctl.connected == []
+    assert crewctl.requests() == []
 
 
-def test_flags_beat_env_for_addresses_and_credential(crewctl: Harness) -> None:
+def test_flags_beat_env_for_addresses_and_credential(crewctl: Crewctl) -> None:
     crewctl.env["CREWLINE_DISPATCHER_GRPC_ADDR"] = "env-host:1"
+    flag = crewctl.servers.address("dispatcher")
     crewctl.json(
-        "--dispatcher", "flag-host:2", "--credential", "flag-cred", "client", "create", "a"
+        "--dispatcher",
+        flag,
+        "--credential",
+        "flag-cred",
+        "client",
+        "create",
+        "a",
+        CreateClient={"client": {"client_id": "a"}},
     )
-    addresses, credential = crewctl.connected[0]
-    assert (addresses.dispatcher, credential) == ("flag-host:2", "flag-cred")
+    assert crewctl.authorizations() == ["Bearer flag-cred"]
 
 
-def test_bad_address_or_config_file_is_a_usage_error(crewctl: Harness) -> None:
+def test_bad_address_or_config_file_is_a_usage_error(crewctl: Crewctl) -> None:
     assert crewctl.run("--matcher", "nope", "contractor", "create", "x").exit_code == 2
     assert crewctl.run("--config", "missing.toml", "client", "create", "x").exit_code == 2
 
@@ -587,14 +538,14 @@ def test_the_command_tree_is_what_operators_expect() -> None:
 
 
 @pytest.mark.parametrize("path", EVERY_COMMAND, ids=lambda p: " ".join(p) or "crewctl")
-def test_every_help_shows_an_example(crewctl: Harness, path: list[str]) -> None:
+def test_every_help_shows_an_example(crewctl: Crewctl, path: list[str]) -> None:
     result = crewctl.run(*path, "--help")
     assert result.exit_code == 0
     example = result.stdout.split("Example:", 1)[1]
     assert " ".join(["crewctl", *path]) in example
 
 
-def test_top_level_help_documents_exit_codes_and_completion(crewctl: Harness) -> None:
+def test_top_level_help_documents_exit_codes_and_completion(crewctl: Crewctl) -> None:
     text = crewctl.run("--help").stdout
     for code, meaning in EXIT_CODE_MEANINGS.items():
         assert f"{int(code)}  {meaning}" in text

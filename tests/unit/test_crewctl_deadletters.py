@@ -1,23 +1,19 @@
-"""``crewctl deadletters ...`` without servers: the calls made, where, output and exit codes."""
+"""``crewctl deadletters``: list and replay a service's dead letters through the
+kernel's OpsService, with the operator credential, against stand-in servers."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from crewctl_golden.harness import Crewctl
 from google.protobuf.timestamp_pb2 import Timestamp
+from grpc_standin import Refusal, StandIns
 
-from crewline.ctl import deadletters
-from crewline.ctl.api import RpcFailed
-from crewline.ctl.app import Wiring
-from crewline.ctl.deadletters import DeadLetterPage, DeadLetterRecord, Replayed
 from crewline.ctl.errors import ExitCode
-from crewline.ctl.main import cli
-from crewline.ctl.ops_rpc import dead_letter_record
+from crewline.ctl.records.ops import DeadLetterRecord, dead_letter_record
 from crewline.v1 import ops_service_pb2 as api
 
 AT = "2026-01-02T03:04:05Z"
@@ -35,156 +31,133 @@ DEAD: DeadLetterRecord = {
 }
 
 
-@dataclass
-class FakeOps:
-    """Canned pages (by token) and a canned replay outcome; records every call."""
-
-    pages: dict[str, DeadLetterPage] = field(default_factory=dict)
-    outcome: str = "applied"
-    calls: list[tuple[Any, ...]] = field(default_factory=list)
-    refusal: RpcFailed | None = None
-
-    def connect(self, service: str, address: str, credential: str, tls: object) -> FakeOps:
-        self.calls.append(("connect", service, address, credential))
-        return self
-
-    def list_dead_letters(self, topic: str, page_size: int, page_token: str) -> DeadLetterPage:
-        self.calls.append(("list", topic, page_size, page_token))
-        if self.refusal:
-            raise self.refusal
-        return self.pages.get(page_token, {"dead_letters": [], "next_page_token": ""})
-
-    def replay(self, event_id: str) -> Replayed:
-        self.calls.append(("replay", event_id))
-        if self.refusal:
-            raise self.refusal
-        error = "PermanentEventError: still unknown" if self.outcome == "failed" else DEAD["error"]
-        letter: DeadLetterRecord = {**DEAD, "event_id": event_id, "replays": 1, "error": error}
-        return {"outcome": self.outcome, "dead_letter": letter}
+@pytest.fixture(scope="module")
+def servers() -> Iterator[StandIns]:
+    with StandIns() as started:
+        yield started
 
 
 @pytest.fixture
-def ops(monkeypatch: pytest.MonkeyPatch) -> FakeOps:
-    fake = FakeOps()
-    monkeypatch.setattr(deadletters, "connect", fake.connect)
-    return fake
+def crewctl(servers: StandIns, tmp_path: Path) -> Crewctl:
+    return Crewctl(servers, env={"CREWLINE_OPERATOR_CREDENTIAL": "op-secret"}, cwd=tmp_path)
 
 
-def run(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Result:
-    env = {"CREWLINE_OPERATOR_CREDENTIAL": "op-secret"} if env is None else env
-    wiring = Wiring(env=env, cwd=tmp_path, home=tmp_path)
-    return CliRunner().invoke(cli, list(args), obj=wiring, prog_name="crewctl")
+def replayed(outcome: str, error: str = DEAD["error"]) -> dict[str, object]:
+    letter = {**DEAD, "replays": 1, "error": error}
+    return {"outcome": f"REPLAY_OUTCOME_{outcome.upper()}", "dead_letter": letter}
 
 
-def test_list_asks_the_ledger_by_default_with_the_operator_credential(
-    ops: FakeOps, tmp_path: Path
-) -> None:
-    ops.pages[""] = {"dead_letters": [DEAD], "next_page_token": "t2"}
-    result = run(tmp_path, "deadletters", "list", "--topic", "crewline.tasks.v1")
+def test_list_asks_the_ledger_by_default_with_the_operator_credential(crewctl: Crewctl) -> None:
+    result = crewctl.run(
+        "deadletters",
+        "list",
+        "--topic",
+        "crewline.tasks.v1",
+        ListDeadLetters={"dead_letters": [DEAD], "next_page_token": "t2"},
+    )
     assert result.exit_code == 0, result.output
-    assert ops.calls == [
-        ("connect", "ledger", "127.0.0.1:50053", "op-secret"),
-        ("list", "crewline.tasks.v1", 0, ""),
-    ]
+    [call] = crewctl.servers.received
+    assert (call.server, call.authorization) == ("ledger", "Bearer op-secret")
+    assert call.request == {"topic": "crewline.tasks.v1"}
     assert EVENT_ID in result.stdout and "currency XYZ" in result.stdout
     assert "More: --page-token t2" in result.stdout
 
 
-def test_list_all_joins_every_page_in_one_json_document(ops: FakeOps, tmp_path: Path) -> None:
+def test_list_all_joins_every_page_in_one_json_document(crewctl: Crewctl) -> None:
     second: DeadLetterRecord = {**DEAD, "event_id": "e2", "offset": 42}
-    ops.pages[""] = {"dead_letters": [DEAD], "next_page_token": "t2"}
-    ops.pages["t2"] = {"dead_letters": [second], "next_page_token": ""}
+    pages = [{"dead_letters": [DEAD], "next_page_token": "t2"}, {"dead_letters": [second]}]
     for args in (
         ("--json", "deadletters", "list", "--all"),
         ("deadletters", "list", "--all", "--json"),
     ):
-        result = run(tmp_path, *args)
+        result = crewctl.run(*args, ListDeadLetters=pages)
         assert result.exit_code == 0, result.output
         page = json.loads(result.stdout)
         assert page == {"dead_letters": [DEAD, second], "next_page_token": ""}
+        assert crewctl.requests() == [{}, {"page_token": "t2"}]
 
 
-def test_list_passes_page_size_and_token(ops: FakeOps, tmp_path: Path) -> None:
-    result = run(tmp_path, "deadletters", "list", "--page-size", "10", "--page-token", "t9")
+def test_list_passes_page_size_and_token(crewctl: Crewctl) -> None:
+    result = crewctl.run(
+        "deadletters", "list", "--page-size", "10", "--page-token", "t9", ListDeadLetters={}
+    )
     assert result.exit_code == 0, result.output
-    assert ops.calls[-1] == ("list", "", 10, "t9")
+    assert crewctl.requests() == [{"page_size": 10, "page_token": "t9"}]
     assert "Dead letters: 0" in result.stdout
 
 
-def test_service_flag_and_its_address_choose_where_the_call_goes(
-    ops: FakeOps, tmp_path: Path
-) -> None:
-    result = run(
-        tmp_path, "--dispatcher", "10.0.0.5:6000", "deadletters", "list", "--service", "dispatcher"
+def test_service_flag_and_its_address_choose_where_the_call_goes(crewctl: Crewctl) -> None:
+    address = crewctl.servers.address("matcher")  # any server answers every service
+    result = crewctl.run(
+        "--dispatcher",
+        address,
+        "deadletters",
+        "list",
+        "--service",
+        "dispatcher",
+        ListDeadLetters={},
     )
     assert result.exit_code == 0, result.output
-    assert ops.calls[0] == ("connect", "dispatcher", "10.0.0.5:6000", "op-secret")
+    assert [r.server for r in crewctl.servers.received] == ["matcher"]
 
 
-def test_replay_applied_prints_the_outcome_and_exits_zero(ops: FakeOps, tmp_path: Path) -> None:
-    result = run(tmp_path, "--json", "deadletters", "replay", EVENT_ID)
+def test_replay_applied_prints_the_outcome_and_exits_zero(crewctl: Crewctl) -> None:
+    result = crewctl.run(
+        "--json", "deadletters", "replay", EVENT_ID, ReplayDeadLetter=replayed("applied")
+    )
     assert result.exit_code == 0, result.output
-    assert ops.calls == [
-        ("connect", "ledger", "127.0.0.1:50053", "op-secret"),
-        ("replay", EVENT_ID),
-    ]
-    replayed = json.loads(result.stdout)
-    assert (replayed["outcome"], replayed["dead_letter"]["replays"]) == ("applied", 1)
-    ops.outcome = "already_applied"
-    human = run(tmp_path, "deadletters", "replay", EVENT_ID, "--service", "matcher")
+    [call] = crewctl.servers.received
+    assert (call.server, call.request) == ("ledger", {"event_id": EVENT_ID})
+    found = json.loads(result.stdout)
+    assert (found["outcome"], found["dead_letter"]["replays"]) == ("applied", 1)
+    human = crewctl.run(
+        "deadletters",
+        "replay",
+        EVENT_ID,
+        "--service",
+        "matcher",
+        ReplayDeadLetter=replayed("already_applied"),
+    )
     assert human.exit_code == 0 and "already_applied" in human.stdout
-    assert ops.calls[-2][:2] == ("connect", "matcher")
+    assert [r.server for r in crewctl.servers.received] == ["matcher"]
 
 
-def test_replay_that_fails_again_prints_the_new_error_and_exits_1(
-    ops: FakeOps, tmp_path: Path
-) -> None:
-    ops.outcome = "failed"
-    result = run(tmp_path, "deadletters", "replay", EVENT_ID, "--json")
+def test_replay_that_fails_again_prints_the_new_error_and_exits_1(crewctl: Crewctl) -> None:
+    again = replayed("failed", "PermanentEventError: still unknown")
+    result = crewctl.run("deadletters", "replay", EVENT_ID, "--json", ReplayDeadLetter=again)
     assert result.exit_code == ExitCode.REFUSED
     assert json.loads(result.stdout)["dead_letter"]["error"] == "PermanentEventError: still unknown"
     assert "still unknown" in result.stderr
 
 
-def test_unknown_event_exits_not_found_with_the_reason(ops: FakeOps, tmp_path: Path) -> None:
-    ops.refusal = RpcFailed(
-        service="ledger",
-        address="127.0.0.1:50053",
-        code="NOT_FOUND",
-        details=f"no dead letter {EVENT_ID}",
-        reason="DEAD_LETTER_NOT_FOUND",
-    )
-    result = run(tmp_path, "deadletters", "replay", EVENT_ID)
+def test_unknown_event_exits_not_found_with_the_reason(crewctl: Crewctl) -> None:
+    refused = Refusal("NOT_FOUND", f"no dead letter {EVENT_ID}", "DEAD_LETTER_NOT_FOUND")
+    result = crewctl.run("deadletters", "replay", EVENT_ID, ReplayDeadLetter=refused)
     assert result.exit_code == ExitCode.NOT_FOUND
     assert "DEAD_LETTER_NOT_FOUND" in result.stderr
 
 
-def test_bad_input_refused_by_the_service_exits_1_naming_the_field(
-    ops: FakeOps, tmp_path: Path
-) -> None:
-    ops.refusal = RpcFailed(
-        service="ledger",
-        address="127.0.0.1:50053",
-        code="INVALID_ARGUMENT",
-        details="topic: must be one of crewline.tasks.v1, ...",
-        reason="INVALID_FIELD",
+def test_bad_input_refused_by_the_service_exits_1_naming_the_field(crewctl: Crewctl) -> None:
+    refused = Refusal(
+        "INVALID_ARGUMENT", "topic: must be one of crewline.tasks.v1, ...", "INVALID_FIELD"
     )
-    result = run(tmp_path, "deadletters", "list", "--topic", "tasks")
+    result = crewctl.run("deadletters", "list", "--topic", "tasks", ListDeadLetters=refused)
     assert result.exit_code == ExitCode.REFUSED
     assert "topic:" in result.stderr
 
 
-def test_no_operator_credential_exits_3_without_calling(ops: FakeOps, tmp_path: Path) -> None:
+def test_no_operator_credential_exits_3_without_calling(crewctl: Crewctl) -> None:
+    crewctl.caller, crewctl.env = "none", {}
     for args in (("deadletters", "list"), ("deadletters", "replay", EVENT_ID)):
-        result = run(tmp_path, *args, env={})
+        result = crewctl.run(*args)
         assert result.exit_code == ExitCode.CREDENTIAL
-    assert ops.calls == []
+        assert crewctl.requests() == []
 
 
-def test_replay_needs_an_event_id(ops: FakeOps, tmp_path: Path) -> None:
-    result = run(tmp_path, "deadletters", "replay")
+def test_replay_needs_an_event_id(crewctl: Crewctl) -> None:
+    result = crewctl.run("deadletters", "replay")
     assert result.exit_code == ExitCode.USAGE
-    assert ops.calls == []
+    assert crewctl.requests() == []
 
 
 def test_dead_letter_messages_become_records() -> None:

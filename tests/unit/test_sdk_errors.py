@@ -23,7 +23,6 @@ from crewline.client import (
 )
 from crewline.client.config import credential_from
 from crewline.client.ids import new_request_id, request_id_or_new
-from crewline.ctl import rpc as ctl_rpc
 
 
 class FakeRpcError(grpc.RpcError):
@@ -116,11 +115,6 @@ def test_refused_claim_reason_reads_as_the_server_sent_it() -> None:
     )
     assert isinstance(err, errors.FailedPrecondition)  # the same class as Refused
     assert err.reason == "NO_FREE_SLOT"
-
-
-def test_crewctl_reads_reasons_through_the_sdk() -> None:
-    assert ctl_rpc.error_reason is errors.error_reason
-    assert ctl_rpc.error_reason(FakeRpcError(grpc.StatusCode.NOT_FOUND, "x", reason="R")) == "R"
 
 
 def test_endpoints_and_credentials_come_from_the_environment_or_defaults() -> None:

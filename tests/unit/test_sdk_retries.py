@@ -1,4 +1,4 @@
-"""The SDK's retry policy, as gRPC applies it (crewctl's too): a loopback server that
+"""The SDK's retry policy, as gRPC applies it (to crewctl's calls too): a loopback server that
 fails on purpose.
 
 No Crewline service runs here: the server is a stand-in that answers UNAVAILABLE or
@@ -9,18 +9,19 @@ what gRPC's own retries sent (the e2e tier checks the real services' idempotency
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
 import pytest
+from click.testing import CliRunner, Result
 
 from crewline.client import Client, Endpoints, Operator, Overloaded, Unavailable, build
-from crewline.ctl.api import RpcFailed
-from crewline.ctl.rpc import ServiceCalls
+from crewline.ctl.main import cli
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
-from crewline.v1 import contractor_admin_service_pb2_grpc, project_pb2, task_service_pb2_grpc
+from crewline.v1 import project_pb2
 from crewline.v1 import task_service_pb2 as task_api
 
 
@@ -176,6 +177,13 @@ async def test_one_channel_serves_every_call_of_an_object() -> None:
         await server.stop(None)
 
 
+def crewctl(*args: str, **addresses: str) -> Result:
+    """crewctl as a user runs it, at these addresses (``dispatcher=...``), with a credential."""
+    env = {f"CREWLINE_{name.upper()}_GRPC_ADDR": at for name, at in addresses.items()}
+    env |= {"CREWLINE_CREDENTIAL": "crwk_test", "CREWLINE_OPERATOR_CREDENTIAL": "crwo_x"}
+    return CliRunner().invoke(cli, ["--json", *args], env=env, prog_name="crewctl")
+
+
 @pytest.mark.parametrize(
     "flaky_projects",
     [Flaky(2, grpc.StatusCode.UNAVAILABLE), Flaky(2, grpc.StatusCode.RESOURCE_EXHAUSTED)],
@@ -183,32 +191,30 @@ async def test_one_channel_serves_every_call_of_an_object() -> None:
 )
 async def test_crewctl_retries_what_the_sdk_retries(flaky_projects: tuple[Flaky, str]) -> None:
     flaky, address = flaky_projects
-    calls = ServiceCalls(
-        service="dispatcher",
-        address=address,
-        stub=task_service_pb2_grpc.TaskServiceStub,
-        credential="crwk_test",
+    # crewctl is synchronous: it runs on a thread while this loop serves.
+    result = await asyncio.to_thread(
+        crewctl,
+        "project",
+        "create",
+        "t",
+        "--reward",
+        "1",
+        "USD",
+        "--request-id",
+        "r-1",
+        dispatcher=address,
     )
-    request = task_api.CreateProjectRequest(request_id="r-1", title="t")
-    # crewctl is synchronous: its call runs on a thread while this loop serves.
-    reply = await asyncio.to_thread(calls.call, "CreateProject", request)
-    assert reply.project.project_id == "p-r-1"
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["project_id"] == "p-r-1"
     assert [a.request_id for a in flaky.attempts] == ["r-1"] * 3
 
 
 async def test_crewctl_does_not_retry_what_the_sdk_does_not() -> None:
     flaky = Flaky(1)
     server, address = await serve_tokens(flaky)
-    calls = ServiceCalls(
-        service="matcher",
-        address=address,
-        stub=contractor_admin_service_pb2_grpc.ContractorAdminServiceStub,
-        credential="crwo_x",
-    )
-    request = contractor_admin.IssueContractorTokenRequest(contractor_id="ann")
     try:
-        with pytest.raises(RpcFailed) as failed:
-            await asyncio.to_thread(calls.call, "IssueContractorToken", request)
-        assert failed.value.code == "UNAVAILABLE" and len(flaky.attempts) == 1
+        result = await asyncio.to_thread(crewctl, "contractor", "token", "ann", matcher=address)
+        assert result.exit_code == 5 and "UNAVAILABLE" in result.stderr
+        assert len(flaky.attempts) == 1
     finally:
         await server.stop(None)

@@ -7,8 +7,6 @@ completion never read files or fail on a missing credential.
 from __future__ import annotations
 
 import os
-import random
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,8 +15,6 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from crewline.ctl import config
-from crewline.ctl.api import Admin, AdminFactory
-from crewline.ctl.claim_api import Claims, ClaimsFactory
 from crewline.ctl.errors import (
     CALLER_HINT,
     CLIENT_KEY_HINT,
@@ -26,64 +22,53 @@ from crewline.ctl.errors import (
     CtlError,
     ExitCode,
 )
-from crewline.ctl.ledger_api import Ledger, LedgerFactory
 from crewline.ctl.output import print_json
-from crewline.ctl.project_api import Projects, ProjectsFactory
-from crewline.ctl.submission_api import Submissions, SubmissionsFactory
-from crewline.ctl.task_api import Tasks, TasksFactory
 
 if TYPE_CHECKING:
+    from crewline.client import sync
+    from crewline.client.config import Endpoints
+    from crewline.client.streams import Reconnect
     from crewline.client.tls import ClientTls
 
 T = TypeVar("T")
 # ctx.meta key: which credential a refused call was made with, to say which to check.
 CREDENTIAL_HINT = "crewctl.credential_hint"
 
+# Each builds an SDK client for the resolved endpoints and credential.
+OperatorFactory = Callable[["Endpoints", "str | None"], "sync.Operator"]
+ClientFactory = Callable[["Endpoints", str, "Reconnect | None"], "sync.Client"]
+ContractorFactory = Callable[["Endpoints", str], "sync.Contractor"]
+
 
 def _os_environ() -> Mapping[str, str]:
     return os.environ
 
 
-def grpc_admin(addresses: config.Addresses, credential: str | None) -> Admin:
-    """The real Admin. gRPC is imported only here, so --help and completion stay quick."""
-    from crewline.ctl.rpc import GrpcAdmin
-
-    return GrpcAdmin(addresses, credential)
+# The SDK (and gRPC) is imported only in these, so --help and completion stay quick.
+# crewctl resolves every setting itself: the SDK is given no environment to read.
 
 
-def grpc_projects(addresses: config.Addresses, credential: str) -> Projects:
-    """The real Projects, for a client's API key; gRPC imported only here."""
-    from crewline.ctl.project_rpc import GrpcProjects
+def sdk_operator(endpoints: Endpoints, credential: str | None) -> sync.Operator:
+    """The SDK's Operator; without a credential it calls without one (health)."""
+    from crewline.client import sync
 
-    return GrpcProjects(addresses, credential)
-
-
-def grpc_tasks(addresses: config.Addresses, credential: str) -> Tasks:
-    """The real Tasks, for a client's API key; gRPC imported only here."""
-    from crewline.ctl.task_rpc import GrpcTasks
-
-    return GrpcTasks.connect(addresses, credential)
+    return sync.Operator(
+        credential=credential, endpoints=endpoints, env={}, credential_required=False
+    )
 
 
-def grpc_claims(addresses: config.Addresses, credential: str) -> Claims:
-    """The real Claims, for a contractor's token; gRPC imported only here."""
-    from crewline.ctl.claim_rpc import GrpcClaims
+def sdk_client(endpoints: Endpoints, credential: str, reconnect: Reconnect | None) -> sync.Client:
+    """The SDK's Client, for a client's API key."""
+    from crewline.client import sync
 
-    return GrpcClaims.connect(addresses, credential)
-
-
-def grpc_submissions(addresses: config.Addresses, credential: str) -> Submissions:
-    """The real Submissions, for a client's API key; gRPC imported only here."""
-    from crewline.ctl.submission_rpc import GrpcSubmissions
-
-    return GrpcSubmissions.connect(addresses, credential)
+    return sync.Client(credential=credential, endpoints=endpoints, env={}, reconnect=reconnect)
 
 
-def grpc_ledger(addresses: config.Addresses, credential: str) -> Ledger:
-    """The real Ledger, for any caller's credential; gRPC imported only here."""
-    from crewline.ctl.ledger_rpc import GrpcLedger
+def sdk_contractor(endpoints: Endpoints, credential: str) -> sync.Contractor:
+    """The SDK's Contractor, for a contractor's token."""
+    from crewline.client import sync
 
-    return GrpcLedger.connect(addresses, credential)
+    return sync.Contractor(credential=credential, endpoints=endpoints, env={})
 
 
 @dataclass(frozen=True)
@@ -93,15 +78,9 @@ class Wiring:
     env: Mapping[str, str] = field(default_factory=_os_environ)
     cwd: Path = field(default_factory=Path.cwd)
     home: Path = field(default_factory=Path.home)
-    connect: AdminFactory = grpc_admin
-    connect_projects: ProjectsFactory = grpc_projects
-    connect_tasks: TasksFactory = grpc_tasks
-    connect_claims: ClaimsFactory = grpc_claims
-    connect_submissions: SubmissionsFactory = grpc_submissions
-    connect_ledger: LedgerFactory = grpc_ledger
-    # How `crewctl watch` waits before reconnecting, and the jitter of that wait (0-1).
-    sleep: Callable[[float], None] = time.sleep
-    jitter: Callable[[], float] = random.random
+    operator: OperatorFactory = sdk_operator
+    client: ClientFactory = sdk_client
+    contractor: ContractorFactory = sdk_contractor
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,7 +106,9 @@ class State:
         except config.ConfigError as err:
             raise CtlError(str(err), exit_code=ExitCode.USAGE) from None
 
-    def _addresses(self, found: config.ConfigFile) -> config.Addresses:
+    def _endpoints(self, found: config.ConfigFile) -> Endpoints:
+        from crewline.client.config import Endpoints
+
         flags = {
             "dispatcher": self.options.dispatcher,
             "matcher": self.options.matcher,
@@ -137,7 +118,12 @@ class State:
             addresses = config.resolve_addresses(flags, self.wiring.env, found)
         except config.ConfigError as err:
             raise CtlError(str(err), exit_code=ExitCode.USAGE) from None
-        return replace(addresses, tls=self.client_tls())
+        return Endpoints(
+            dispatcher=addresses.dispatcher,
+            matcher=addresses.matcher,
+            ledger=addresses.ledger,
+            tls=self.client_tls(),
+        )
 
     def client_tls(self) -> ClientTls | None:
         """TLS for every channel, from $CREWLINE_TLS_CA_FILE (and _CERT_FILE, _KEY_FILE for
@@ -148,16 +134,6 @@ class State:
             return ClientTls.from_env(self.wiring.env)
         except TlsConfigError as err:
             raise CtlError(str(err), exit_code=ExitCode.USAGE) from None
-
-    def operator_target(self, service: str) -> tuple[str, str]:
-        """``service``'s resolved address and the operator credential (for OpsService)."""
-        found = self._config()
-        try:
-            flag = getattr(self.options, service)
-            address = config.resolve_address(service, flag, self.wiring.env, found)
-        except config.ConfigError as err:
-            raise CtlError(str(err), exit_code=ExitCode.USAGE) from None
-        return address, self.credential(found)
 
     def with_json(self, as_json: bool) -> State:
         """This state with a command's own --json (the same as crewctl's) applied."""
@@ -172,76 +148,64 @@ class State:
         except config.CredentialError as err:
             raise CtlError(str(err), exit_code=ExitCode.CREDENTIAL) from None
 
-    def admin(self, *, credential_required: bool = True) -> Admin:
-        """An Admin for the resolved addresses and operator credential.
+    def operator(self, *, credential_required: bool = True) -> sync.Operator:
+        """The SDK's Operator for the resolved endpoints and operator credential.
 
         Without ``credential_required`` (health checks) a missing credential means
         calling without one.
         """
         found = self._config()
-        addresses = self._addresses(found)
+        endpoints = self._endpoints(found)
         try:
             credential: str | None = self.credential(found)
         except CtlError:
             if credential_required:
                 raise
             credential = None
-        return self.wiring.connect(addresses, credential)
+        return self.wiring.operator(endpoints, credential)
 
     def _caller(
         self, resolve: Callable[[str | None, Mapping[str, str]], str], hint: str
-    ) -> tuple[config.Addresses, str]:
-        """Addresses and the caller's own credential (a client's key, a contractor's token)."""
-        addresses = self._addresses(self._config())
+    ) -> tuple[Endpoints, str]:
+        """Endpoints and the caller's own credential (a client's key, a contractor's token)."""
+        endpoints = self._endpoints(self._config())
         ctx = click.get_current_context(silent=True)
         if ctx is not None:
             ctx.meta[CREDENTIAL_HINT] = hint
         try:
-            return addresses, resolve(self.options.credential, self.wiring.env)
+            return endpoints, resolve(self.options.credential, self.wiring.env)
         except config.CredentialError as err:
             raise CtlError(str(err), exit_code=ExitCode.CREDENTIAL) from None
 
-    def projects(self) -> Projects:
-        """A client's calls, with the client's API key (--credential, $CREWLINE_CREDENTIAL)."""
-        return self.wiring.connect_projects(
-            *self._caller(config.resolve_client_credential, CLIENT_KEY_HINT)
-        )
+    def client(self, *, reconnect: Reconnect | None = None) -> sync.Client:
+        """The SDK's Client, with the client's API key (--credential, $CREWLINE_CREDENTIAL);
+        ``reconnect``: how its streams reconnect (the SDK's default when None)."""
+        endpoints, credential = self._caller(config.resolve_client_credential, CLIENT_KEY_HINT)
+        return self.wiring.client(endpoints, credential, reconnect)
 
-    def tasks(self) -> Tasks:
-        """A client's task calls and Watch, with the client's API key."""
-        return self.wiring.connect_tasks(
-            *self._caller(config.resolve_client_credential, CLIENT_KEY_HINT)
-        )
-
-    def claims(self) -> Claims:
-        """A contractor's claim calls, with the contractor's token (--credential,
+    def contractor(self) -> sync.Contractor:
+        """The SDK's Contractor, with the contractor's token (--credential,
         $CREWLINE_CREDENTIAL)."""
-        return self.wiring.connect_claims(
+        return self.wiring.contractor(
             *self._caller(config.resolve_contractor_credential, CONTRACTOR_TOKEN_HINT)
         )
 
-    def submissions(self) -> Submissions:
-        """A client's review calls, with the client's API key."""
-        return self.wiring.connect_submissions(
-            *self._caller(config.resolve_client_credential, CLIENT_KEY_HINT)
-        )
-
-    def ledger(self, *, operator: bool = False) -> Ledger:
-        """The ledger's calls. As an operator (``operator``): the operator credential.
-        Otherwise as whoever the credential is: --credential, else $CREWLINE_CREDENTIAL (a
-        client's API key or a contractor's token), else the operator credential."""
+    def ledger(self) -> sync.Operator | sync.Contractor:
+        """The ledger's reads as whoever the credential is: --credential, else
+        $CREWLINE_CREDENTIAL (a client's API key or a contractor's token: the ledger tells
+        them apart, the SDK's Contractor carries the call), else the operator credential
+        (the SDK's Operator)."""
         found = self._config()
-        addresses = self._addresses(found)
-        ctx = click.get_current_context(silent=True)
-        own = None
-        if not operator:
-            try:
-                own = config.resolve_contractor_credential(self.options.credential, self.wiring.env)
-            except config.CredentialError:
-                own = None
-        if ctx is not None and own:  # else the operator credential's hint, the default
-            ctx.meta[CREDENTIAL_HINT] = CALLER_HINT
-        return self.wiring.connect_ledger(addresses, own or self.credential(found))
+        try:
+            own = config.resolve_contractor_credential(self.options.credential, self.wiring.env)
+        except config.CredentialError:
+            own = None
+        if own:
+            ctx = click.get_current_context(silent=True)
+            if ctx is not None:  # else the operator credential's hint, the default
+                ctx.meta[CREDENTIAL_HINT] = CALLER_HINT
+            return self.wiring.contractor(self._endpoints(found), own)
+        return self.wiring.operator(self._endpoints(found), self.credential(found))
 
     def emit(self, data: T, render: Callable[[T], None]) -> None:
         """``data`` as JSON with ``--json``, else through ``render``."""

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from crewline.ctl.api import BlockRecord
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.clients import new_request_id
 from crewline.ctl.output import print_record, print_rows
+from crewline.ctl.records.contractors import BlockRecord, block_record
 
 
 def print_blocks(found: list[BlockRecord]) -> None:
@@ -46,10 +46,14 @@ def create(
     state: State, contractor_id: str, reason: str, project: str, block_id: str | None
 ) -> None:
     """Bar CONTRACTOR_ID from a project, or from all; their offers stop at once."""
-    placed = state.admin().block_contractor(
-        block_id or new_request_id(), contractor_id, project, reason
-    )
-    state.emit(placed, lambda b: print_record("Block", b))
+    with state.operator() as operator:
+        placed = operator.block(
+            contractor_id,
+            project_id=project,
+            reason=reason,
+            block_id=block_id or new_request_id(),
+        )
+    state.emit(block_record(placed), lambda b: print_record("Block", b))
 
 
 @block.command("lift", epilog=example("crewctl block lift coi-dr-lee"))
@@ -57,7 +61,9 @@ def create(
 @pass_state
 def lift(state: State, block_id: str) -> None:
     """Lift the block BLOCK_ID. Lifting a lifted block changes nothing."""
-    state.emit(state.admin().lift_block(block_id), lambda b: print_record("Block", b))
+    with state.operator() as operator:
+        lifted = block_record(operator.lift_block(block_id))
+    state.emit(lifted, lambda b: print_record("Block", b))
 
 
 @block.command("list", epilog=example("crewctl block list dr-lee"))
@@ -65,4 +71,6 @@ def lift(state: State, block_id: str) -> None:
 @pass_state
 def list_blocks(state: State, contractor_id: str) -> None:
     """Every block of CONTRACTOR_ID, lifted ones included, oldest first."""
-    state.emit(state.admin().list_blocks(contractor_id), print_blocks)
+    with state.operator() as operator:
+        found = [block_record(b) for b in operator.blocks(contractor_id)]
+    state.emit(found, print_blocks)

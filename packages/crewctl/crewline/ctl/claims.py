@@ -13,13 +13,21 @@ from typing import IO, Any
 
 import click
 
-from crewline.ctl.api import RpcFailed
 from crewline.ctl.app import State, example, pass_state
-from crewline.ctl.claim_api import ClaimPage, ClaimRecord, SegmentRecord
+from crewline.ctl.errors import refusal, unreachable
 from crewline.ctl.output import note, print_record, print_rows, shorten
 from crewline.ctl.pages import print_more, read_pages
 from crewline.ctl.params import Duration, parse_instant
 from crewline.ctl.projects import describe_terms, money_text
+from crewline.ctl.records.claims import (
+    ClaimPage,
+    ClaimRecord,
+    SegmentRecord,
+    claim_page_record,
+    claim_record,
+    segment_pb,
+    status_number,
+)
 
 CLAIM_STATUSES = ("active", "submitted", "ended")
 _ID = "01JA2B3C4D5E6F7G8H9J0KMNPQ"
@@ -93,15 +101,17 @@ def create(state: State, task_id: str, request_id: str | None) -> None:
     """
     request_id = request_id or f"crewctl-{uuid.uuid4()}"
     try:
-        granted = state.claims().claim_task(request_id, task_id)
-    except RpcFailed as failure:
-        if failure.code in ("UNAVAILABLE", "DEADLINE_EXCEEDED"):
+        with state.contractor() as contractor:
+            granted = contractor.claim(task_id, request_id=request_id)
+    except Exception as error:
+        failure = refusal(error)
+        if failure is not None and unreachable(failure):
             note(
                 "To retry without claiming twice:"
                 f" crewctl claim create {task_id} --request-id {request_id}"
             )
         raise
-    state.emit(granted, print_claim)
+    state.emit(claim_record(granted), print_claim)
 
 
 @claim.command("get", epilog=example(f"crewctl claim get {_ID}"))
@@ -109,7 +119,9 @@ def create(state: State, task_id: str, request_id: str | None) -> None:
 @pass_state
 def get(state: State, claim_id: str) -> None:
     """The claim CLAIM_ID: its lease, the time reported, and how it ended."""
-    state.emit(state.claims().get_claim(claim_id), print_claim)
+    with state.contractor() as contractor:
+        found = claim_record(contractor.get_claim(claim_id))
+    state.emit(found, print_claim)
 
 
 @claim.command(
@@ -138,14 +150,22 @@ def list_(
     every: bool,
 ) -> None:
     """The caller's claims, newest first."""
-    calls = state.claims()
-    status = status.lower() if status else None
-    page = read_pages(
-        lambda token: calls.list_claims(status, task_id, project_id, page_size, token),
-        "claims",
-        page_token,
-        every,
-    )
+    number = status_number(status.lower() if status else None)
+    with state.contractor() as contractor:
+        page = read_pages(
+            lambda token: claim_page_record(
+                contractor.list_claims_page(
+                    status=number,  # type: ignore[arg-type]  # an enum's number
+                    task_id=task_id,
+                    project_id=project_id,
+                    page_size=page_size,
+                    page_token=token,
+                )
+            ),
+            "claims",
+            page_token,
+            every,
+        )
     state.emit(page, print_page)
 
 
@@ -174,7 +194,9 @@ def heartbeat(state: State, claim_id: str, worked_seconds: int) -> None:
     claim the client cut short (cancelled, paused, closed) takes no more heartbeats, but
     its work may still be submitted until its deadline.
     """
-    state.emit(state.claims().heartbeat(claim_id, worked_seconds), print_claim)
+    with state.contractor() as contractor:
+        extended = claim_record(contractor.heartbeat(claim_id, worked_seconds=worked_seconds))
+    state.emit(extended, print_claim)
 
 
 @claim.command("release", epilog=example(f"crewctl claim release {_ID}"))
@@ -185,7 +207,9 @@ def release(state: State, claim_id: str) -> None:
 
     A released claim is not paid.
     """
-    state.emit(state.claims().release(claim_id), print_claim)
+    with state.contractor() as contractor:
+        released = claim_record(contractor.release(claim_id))
+    state.emit(released, print_claim)
 
 
 def read_segments(source: IO[str]) -> list[SegmentRecord]:
@@ -271,5 +295,11 @@ def submit(
         raise click.UsageError("give --worked or --segments, not both")
     segments = read_segments(segments_file) if segments_file is not None else []
     result = result_file.read()
-    submitted = state.claims().submit(claim_id, result, worked_seconds or 0, segments)
-    state.emit(submitted, print_claim)
+    with state.contractor() as contractor:
+        submitted = contractor.submit(
+            claim_id,
+            result,
+            worked_seconds=worked_seconds or 0,
+            segments=[segment_pb(s) for s in segments],
+        )
+    state.emit(claim_record(submitted), print_claim)

@@ -8,6 +8,7 @@ import click
 
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import note, print_keys, print_new_key, print_record
+from crewline.ctl.records.clients import client_record, key_record, new_key_record
 
 
 def new_request_id() -> str:
@@ -35,7 +36,9 @@ def create(state: State, client_id: str, name: str) -> None:
 
     Idempotent: the same id and name return the same client.
     """
-    state.emit(state.admin().create_client(client_id, name), lambda c: print_record("Client", c))
+    with state.operator() as operator:
+        made = client_record(operator.create_client(client_id, display_name=name))
+    state.emit(made, lambda c: print_record("Client", c))
 
 
 @client.group("key", epilog=example("crewctl client key list acme-labs"))
@@ -59,7 +62,9 @@ def key() -> None:
 @pass_state
 def create_key(state: State, client_id: str, request_id: str | None) -> None:
     """Create an API key for CLIENT_ID and print its secret, which is shown only now."""
-    created = state.admin().create_api_key(client_id, request_id or new_request_id())
+    with state.operator() as operator:
+        reply = operator.create_api_key(client_id, request_id=request_id or new_request_id())
+    created = new_key_record(reply)
     state.emit(created, print_new_key)
     if state.options.json and created["secret"]:
         note("The secret in this output is shown only now; Crewline keeps only a hash.")
@@ -70,7 +75,9 @@ def create_key(state: State, client_id: str, request_id: str | None) -> None:
 @pass_state
 def list_keys(state: State, client_id: str) -> None:
     """Every API key of CLIENT_ID, revoked ones included (never a secret)."""
-    state.emit(state.admin().list_api_keys(client_id), print_keys)
+    with state.operator() as operator:
+        keys = [key_record(k) for k in operator.api_keys(client_id)]
+    state.emit(keys, print_keys)
 
 
 @key.command("revoke", epilog=example("crewctl client key revoke 3f9c2a7d1b"))
@@ -81,4 +88,6 @@ def revoke_key(state: State, key_id: str) -> None:
 
     Revoking a revoked key changes nothing.
     """
-    state.emit(state.admin().revoke_api_key(key_id), lambda k: print_record("API key", k))
+    with state.operator() as operator:
+        revoked = key_record(operator.revoke_api_key(key_id))
+    state.emit(revoked, lambda k: print_record("API key", k))

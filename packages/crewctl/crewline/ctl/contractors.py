@@ -7,9 +7,16 @@ from typing import Any, TypeVar
 
 import click
 
-from crewline.ctl.api import ContractorRecord, ProfileFields
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import note, print_new_token, print_record
+from crewline.ctl.records.contractors import (
+    ContractorRecord,
+    ProfileFields,
+    contractor_record,
+    new_token_record,
+    profile_contractor,
+    token_record,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 MAX_TTL_SECONDS = 30 * 24 * 3600
@@ -99,8 +106,17 @@ def create(
     Idempotent: the same id and fields return the same contractor.
     """
     fields = profile(domains, languages, locale, max_claims)
-    created = state.admin().create_contractor(contractor_id, name, fields, referred_by)
-    state.emit(created, print_contractor)
+    with state.operator() as operator:
+        created = operator.create_contractor(
+            contractor_id,
+            display_name=name,
+            domains=fields.get("domains", ()),
+            languages=fields.get("languages", ()),
+            locale=fields.get("locale", ""),
+            max_concurrent_claims=fields.get("max_concurrent_claims", 0),
+            referred_by=referred_by,
+        )
+    state.emit(contractor_record(created), print_contractor)
 
 
 @contractor.command("get", epilog=example("crewctl contractor get dr-lee"))
@@ -108,7 +124,9 @@ def create(
 @pass_state
 def get(state: State, contractor_id: str) -> None:
     """Show the contractor CONTRACTOR_ID."""
-    state.emit(state.admin().get_contractor(contractor_id), print_contractor)
+    with state.operator() as operator:
+        found = contractor_record(operator.get_contractor(contractor_id))
+    state.emit(found, print_contractor)
 
 
 @contractor.command(
@@ -142,7 +160,11 @@ def update(
         raise click.UsageError(
             "nothing to update: give --name, --domains, --languages, --locale or --max-claims"
         )
-    state.emit(state.admin().update_contractor(contractor_id, changes), print_contractor)
+    with state.operator() as operator:
+        updated = operator.update_contractor(
+            profile_contractor(contractor_id, changes), paths=list(changes)
+        )
+    state.emit(contractor_record(updated), print_contractor)
 
 
 @contractor.command(
@@ -157,7 +179,9 @@ def deactivate(state: State, contractor_id: str, reason: str) -> None:
 
     Claims already running may still be submitted. Repeating it changes nothing.
     """
-    state.emit(state.admin().deactivate_contractor(contractor_id, reason), print_contractor)
+    with state.operator() as operator:
+        deactivated = operator.deactivate_contractor(contractor_id, reason=reason)
+    state.emit(contractor_record(deactivated), print_contractor)
 
 
 @contractor.command(
@@ -175,7 +199,8 @@ def deactivate(state: State, contractor_id: str, reason: str) -> None:
 @pass_state
 def token(state: State, contractor_id: str, ttl: int) -> None:
     """Issue a signed token for CONTRACTOR_ID and print it; it is shown only now."""
-    issued = state.admin().issue_token(contractor_id, ttl)
+    with state.operator() as operator:
+        issued = new_token_record(operator.issue_token(contractor_id, ttl_seconds=ttl))
     state.emit(issued, print_new_token)
     if state.options.json:
         note("The token in this output is shown only now; Crewline keeps only its id.")
@@ -186,5 +211,6 @@ def token(state: State, contractor_id: str, ttl: int) -> None:
 @pass_state
 def revoke_token(state: State, token_id: str) -> None:
     """Revoke the token TOKEN_ID before it expires, on every service within seconds."""
-    revoked = state.admin().revoke_token(token_id)
+    with state.operator() as operator:
+        revoked = token_record(operator.revoke_token(token_id))
     state.emit(revoked, lambda t: print_record("Contractor token", t))

@@ -9,71 +9,18 @@ Calls carry the operator credential. Records are JSON-ready dicts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol, TypedDict
+from typing import Any
 
 import click
 
 from crewline.ctl import config
 from crewline.ctl.app import State, example, pass_state
-
-if TYPE_CHECKING:
-    from crewline.client.tls import ClientTls
 from crewline.ctl.errors import ExitCode
 from crewline.ctl.output import note, print_record
+from crewline.ctl.pages import read_pages
+from crewline.ctl.records.ops import DeadLetterPage, Replayed, dead_letter_page, replayed_record
 
 MAX_PAGE_SIZE = 500
-
-
-class DeadLetterRecord(TypedDict):
-    event_id: str
-    topic: str  # without the deployment's namespace, e.g. crewline.tasks.v1
-    partition: int
-    offset: int
-    type: str  # the event's type, e.g. crewline.v1.SubmissionAccepted; '' if it did not parse
-    error: str  # the first failure's, then the last replay's
-    dead_at: str | None
-    correlation_id: str
-    replays: int
-
-
-class DeadLetterPage(TypedDict):
-    dead_letters: list[DeadLetterRecord]
-    next_page_token: str  # empty on the last page
-
-
-class Replayed(TypedDict):
-    outcome: str  # applied, failed or already_applied
-    dead_letter: DeadLetterRecord
-
-
-class DeadLetterOps(Protocol):
-    """One service's OpsService calls. Each raises ``RpcFailed`` when refused."""
-
-    def list_dead_letters(self, topic: str, page_size: int, page_token: str) -> DeadLetterPage: ...
-
-    def replay(self, event_id: str) -> Replayed: ...
-
-
-# Builds a DeadLetterOps for (service, address, operator credential).
-# (The TLS to reach it with: None for plaintext.)
-OpsFactory = Callable[[str, str, str, "ClientTls | None"], DeadLetterOps]
-
-
-def grpc_ops(service: str, address: str, credential: str, tls: ClientTls | None) -> DeadLetterOps:
-    """The real DeadLetterOps; gRPC imported only here, so --help stays quick."""
-    from crewline.ctl.ops_rpc import GrpcOps
-
-    return GrpcOps(service, address, credential, tls=tls)
-
-
-# Tests replace it; the rest of crewctl's outside world is ``crewline.ctl.app.Wiring``.
-connect: OpsFactory = grpc_ops
-
-
-def ops_of(state: State, service: str) -> DeadLetterOps:
-    """``service``'s OpsService at its resolved address, with the operator credential."""
-    return connect(service, *state.operator_target(service), state.client_tls())
 
 
 def print_page(page: DeadLetterPage) -> None:
@@ -143,13 +90,16 @@ def list_(
     it stays until a replay applies it (crewctl deadletters replay). Services count
     them in crewline_<service>_dead_letters_total and _dead_letters_open.
     """
-    ops = ops_of(state, service)
-    page = ops.list_dead_letters(topic, page_size, page_token)
-    found = list(page["dead_letters"])
-    while every and page["next_page_token"]:
-        page = ops.list_dead_letters(topic, page_size, page["next_page_token"])
-        found.extend(page["dead_letters"])
-    result: DeadLetterPage = {"dead_letters": found, "next_page_token": page["next_page_token"]}
+    on: Any = service  # one of config.SERVICES, as the option's choices say
+    with state.operator() as operator:
+        result = read_pages(
+            lambda token: dead_letter_page(
+                operator.dead_letters_page(on, topic=topic, page_size=page_size, page_token=token)
+            ),
+            "dead_letters",
+            page_token,
+            every,
+        )
     state.with_json(as_json).emit(result, print_page)
 
 
@@ -173,7 +123,9 @@ def replay(ctx: click.Context, state: State, event_id: str, service: str, as_jso
     (it stays, with the new error; exits 1) or already_applied (nothing done).
     An unknown EVENT_ID is NOT_FOUND (exit 4).
     """
-    replayed = ops_of(state, service).replay(event_id)
+    on: Any = service  # one of config.SERVICES, as the option's choices say
+    with state.operator() as operator:
+        replayed = replayed_record(operator.replay_dead_letter(on, event_id))
     state.with_json(as_json).emit(replayed, print_replayed)
     if replayed["outcome"] == "failed":
         note(f"Not applied: {replayed['dead_letter']['error']}")

@@ -7,72 +7,18 @@ keeps Crewline's clocks (leases, task lifetimes, auto-accept), so it is the defa
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, TypedDict
+from typing import Any
 
 import click
 
 from crewline.ctl import config
 from crewline.ctl.app import State, example, pass_state
-
-if TYPE_CHECKING:
-    from crewline.client.tls import ClientTls
 from crewline.ctl.output import print_record, print_rows
+from crewline.ctl.pages import read_pages
+from crewline.ctl.records.ops import DeadlinePage, Rearmed, deadline_page, rearmed_record
 
 MAX_PAGE_SIZE = 500
-
-
-class DeadlineRecord(TypedDict):
-    kind: str
-    ref: str
-    generation: int
-    state: str  # pending, fired or dead_lettered
-    due_at: str | None
-    attempts: int  # failed handler runs in this generation
-    last_error: str | None
-    dead_at: str | None
-    fired_at: str | None
-    correlation_id: str
-
-
-class DeadlinePage(TypedDict):
-    deadlines: list[DeadlineRecord]
-    next_page_token: str  # empty on the last page
-
-
-class Rearmed(TypedDict):
-    deadline: DeadlineRecord
-    outcome: str  # armed, moved or unchanged
-
-
-class DeadlineOps(Protocol):
-    """One service's OpsService calls. Each raises ``RpcFailed`` when refused."""
-
-    def list_dead_lettered(self, kind: str, page_size: int, page_token: str) -> DeadlinePage: ...
-
-    def rearm(self, kind: str, ref: str, due_at: str | None) -> Rearmed: ...
-
-
-# Builds a DeadlineOps for (service, address, operator credential).
-# (The TLS to reach it with: None for plaintext.)
-OpsFactory = Callable[[str, str, str, "ClientTls | None"], DeadlineOps]
-
-
-def grpc_ops(service: str, address: str, credential: str, tls: ClientTls | None) -> DeadlineOps:
-    """The real DeadlineOps; gRPC imported only here, so --help stays quick."""
-    from crewline.ctl.ops_rpc import GrpcOps
-
-    return GrpcOps(service, address, credential, tls=tls)
-
-
-# Tests replace it; the rest of crewctl's outside world is ``crewline.ctl.app.Wiring``.
-connect: OpsFactory = grpc_ops
-
-
-def ops_of(state: State, service: str) -> DeadlineOps:
-    """``service``'s OpsService at its resolved address, with the operator credential."""
-    return connect(service, *state.operator_target(service), state.client_tls())
 
 
 def print_dead(page: DeadlinePage) -> None:
@@ -128,13 +74,18 @@ def dead(
     Each waits until it is re-armed (crewctl deadline rearm) or its clock is
     cancelled. Services count them in crewline_<service>_deadlines_dead_letters.
     """
-    ops = ops_of(state, service)
-    page = ops.list_dead_lettered(kind, page_size, page_token)
-    found = list(page["deadlines"])
-    while every and page["next_page_token"]:
-        page = ops.list_dead_lettered(kind, page_size, page["next_page_token"])
-        found.extend(page["deadlines"])
-    result: DeadlinePage = {"deadlines": found, "next_page_token": page["next_page_token"]}
+    on: Any = service  # one of config.SERVICES, as the option's choices say
+    with state.operator() as operator:
+        result = read_pages(
+            lambda token: deadline_page(
+                operator.dead_lettered_deadlines_page(
+                    on, kind=kind, page_size=page_size, page_token=token
+                )
+            ),
+            "deadlines",
+            page_token,
+            every,
+        )
     state.with_json(as_json).emit(result, print_dead)
 
 
@@ -174,5 +125,8 @@ def rearm(
     A dead-lettered or fired clock gets generation + 1 and no failed attempts; a
     pending one is moved. A clock that does not exist is NOT_FOUND (exit 4).
     """
-    rearmed = ops_of(state, service).rearm(kind, ref, due_at)
+    on: Any = service  # one of config.SERVICES, as the option's choices say
+    at = datetime.fromisoformat(due_at) if due_at is not None else None
+    with state.operator() as operator:
+        rearmed = rearmed_record(operator.rearm_deadline(on, kind=kind, ref=ref, due_at=at))
     state.with_json(as_json).emit(rearmed, print_rearmed)

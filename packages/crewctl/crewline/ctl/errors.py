@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 import click
 
-from crewline.ctl.api import RpcFailed
+if TYPE_CHECKING:
+    from crewline.client.errors import CrewlineError
 
 
 class ExitCode(IntEnum):
@@ -127,24 +130,39 @@ def bad_lines(source: str, problems: list[str], *, nothing_done: str) -> CtlErro
     )
 
 
-def describe(failure: RpcFailed) -> str:
-    """One line: the status code, the details and the machine-readable reason."""
+def refusal(error: BaseException) -> CrewlineError | None:
+    """``error`` when it is the SDK's refusal of a call, else None. The SDK is not
+    imported here: until a command has called it, nothing can be its refusal."""
+    if "crewline.client.errors" not in sys.modules:
+        return None
+    from crewline.client.errors import CrewlineError
+
+    return error if isinstance(error, CrewlineError) else None
+
+
+def unreachable(failure: CrewlineError) -> bool:
+    """The call may not have reached the service (so a retry may be needed)."""
+    return failure.code_name in ("UNAVAILABLE", "DEADLINE_EXCEEDED")
+
+
+def describe(failure: CrewlineError) -> str:
+    """One line: the status code, the details, the machine-readable reason, and where."""
     reason = f" (reason: {failure.reason})" if failure.reason else ""
-    details = failure.details or "no details"
-    return f"{failure.code}: {details}{reason} [{failure.service} at {failure.address}]"
+    details = failure.message or "no details"
+    return f"{failure.code_name}: {details}{reason} [{failure.service} at {failure.address}]"
 
 
-def from_rpc(failure: RpcFailed, *, credential_hint: str | None = None) -> CtlError:
+def from_rpc(failure: CrewlineError, *, credential_hint: str | None = None) -> CtlError:
     """The error crewctl reports for a failed call.
 
     ``credential_hint`` says which credential to check when the call was refused as
     unauthenticated (the operator credential's when not given).
     """
     reason_hint = _REASON_HINTS.get(failure.reason or "")
-    hint = reason_hint or _HINTS.get(failure.code)
-    if credential_hint and failure.code in _CREDENTIAL_CODES and not reason_hint:
+    hint = reason_hint or _HINTS.get(failure.code_name)
+    if credential_hint and failure.code_name in _CREDENTIAL_CODES and not reason_hint:
         hint = credential_hint
-    code = exit_code_for(failure.code)
+    code = exit_code_for(failure.code_name)
     if failure.reason in _NOT_CREDENTIAL_REASONS:
         code = ExitCode.REFUSED  # the credential is fine: the contractor may not do this
     return CtlError(describe(failure), exit_code=code, hint=hint)

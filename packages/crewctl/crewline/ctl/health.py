@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from crewline.ctl.api import HealthReport
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import UP_HINT, ExitCode
-from crewline.ctl.output import health_ok, note, print_health
+from crewline.ctl.output import note, print_health
+from crewline.ctl.records.ops import health_report
 
 
 @click.command(
@@ -24,8 +24,8 @@ def health(ctx: click.Context, state: State) -> None:
     (a short timeout each; UNREACHABLE when it cannot connect). Exits 6 unless
     every check says SERVING. The --json output is {"serving": bool, "services": [...]}.
     """
-    rows = state.admin(credential_required=False).health()
-    report: HealthReport = {"serving": health_ok(rows), "services": rows}
+    with state.operator(credential_required=False) as operator:
+        report = health_report(operator.health_report())
     state.emit(report, lambda r: print_health(r["services"]))
     if not report["serving"]:
         note(f"Not every check says SERVING; {UP_HINT}")

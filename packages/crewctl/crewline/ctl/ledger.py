@@ -15,16 +15,21 @@ import click
 
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import ExitCode
-from crewline.ctl.ledger_api import (
+from crewline.ctl.output import note, print_record, print_rows
+from crewline.ctl.pages import print_more, read_pages
+from crewline.ctl.projects import money_text
+from crewline.ctl.records.ledger import (
     EarningsLineRecord,
     EarningsRecord,
     PayoutBatchRecord,
     StatementPage,
     VerifyRecord,
+    batch_record,
+    earnings_record,
+    statement_record,
+    verify_record,
 )
-from crewline.ctl.output import note, print_record, print_rows
-from crewline.ctl.pages import print_more, read_pages
-from crewline.ctl.projects import money_text
+from crewline.ctl.records.submissions import money_pb
 from crewline.ctl.submissions import money
 
 MAX_PAGE_SIZE = 500
@@ -83,7 +88,8 @@ def verify(ctx: click.Context, state: State) -> None:
     exactly once and no rejected one at all; prints what it checked, with counts.
     Exits 7 unless everything reconciles (the report is printed either way).
     """
-    report = state.ledger(operator=True).verify_books()
+    with state.operator() as operator:
+        report = verify_record(operator.verify_books())
     state.emit(report, print_verify)
     if not reconciled(report):
         wrong = ", ".join(f"{k}={report[k]}" for k in TROUBLE if report[k])  # type: ignore[literal-required]
@@ -137,8 +143,10 @@ def run(state: State, batch_id: str, threshold: tuple[str, str]) -> None:
     out in full, each all or nothing. The batch id makes it safe to run again, forever:
     the same id returns the same batch (with another threshold it is refused).
     """
-    value = money(*threshold)
-    state.emit(state.ledger(operator=True).run_payout_batch(batch_id, value), print_batch)
+    value = money_pb(money(*threshold))
+    with state.operator() as operator:
+        batch = batch_record(operator.run_payout_batch(threshold=value, batch_id=batch_id))
+    state.emit(batch, print_batch)
 
 
 @payout.command("get", epilog=example(f"crewctl payout get {_BATCH}"))
@@ -146,7 +154,9 @@ def run(state: State, batch_id: str, threshold: tuple[str, str]) -> None:
 @pass_state
 def get_batch(state: State, batch_id: str) -> None:
     """The payout batch BATCH_ID and its payouts."""
-    state.emit(state.ledger(operator=True).get_payout_batch(batch_id), print_batch)
+    with state.operator() as operator:
+        batch = batch_record(operator.get_payout_batch(batch_id))
+    state.emit(batch, print_batch)
 
 
 # --- statement --------------------------------------------------------------------------
@@ -193,13 +203,15 @@ def statement(state: State, account_id: str, page_size: int, page_token: str, ev
     A client or a contractor sees their own account (their API key or token in
     --credential or $CREWLINE_CREDENTIAL); an operator any account (--account).
     """
-    calls = state.ledger()
-    page = read_pages(
-        lambda token: calls.list_statement(account_id, page_size, token),
-        "entries",
-        page_token,
-        every,
-    )
+    with state.ledger() as reader:
+        page = read_pages(
+            lambda token: statement_record(
+                reader.statement_page(account_id=account_id, page_size=page_size, page_token=token)
+            ),
+            "entries",
+            page_token,
+            every,
+        )
     state.emit(page, print_statement)
 
 
@@ -244,4 +256,6 @@ def earnings(state: State, contractor_id: str) -> None:
     shown apart. A contractor sees their own (their token in --credential or
     $CREWLINE_CREDENTIAL); an operator anyone's (--contractor).
     """
-    state.emit(state.ledger().get_earnings(contractor_id), print_earnings)
+    with state.ledger() as reader:
+        found = earnings_record(reader.earnings(contractor_id=contractor_id))
+    state.emit(found, print_earnings)

@@ -37,7 +37,6 @@ from typing import Any
 import click
 
 from crewline.ctl import errors
-from crewline.ctl.api import RpcFailed
 from crewline.ctl.app import CREDENTIAL_HINT, Options, State, Wiring, example
 from crewline.ctl.blocks import block
 from crewline.ctl.claims import claim
@@ -88,7 +87,10 @@ class CrewctlGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except RpcFailed as failure:
+        except Exception as error:
+            failure = errors.refusal(error)
+            if failure is None:
+                raise
             hint = ctx.meta.get(CREDENTIAL_HINT)  # set when a client or contractor called
             raise errors.from_rpc(failure, credential_hint=hint) from None
 
@@ -127,7 +129,7 @@ def cli(ctx: click.Context, /, as_json: bool, **given: str | None) -> None:
     tokens, qualifications and blocks; payouts, the books, dead letters; health. As a
     client: projects, tasks, watch, review of submissions. As a contractor: offers,
     claims and earnings."""
-    # A Wiring already in ctx.obj (tests) replaces the real environment and gRPC.
+    # A Wiring already in ctx.obj (tests) replaces the real environment and SDK clients.
     wiring = ctx.obj if isinstance(ctx.obj, Wiring) else Wiring()
     ctx.obj = State(Options(json=as_json, **given), wiring)
 

@@ -8,10 +8,16 @@ import json
 import click
 
 from crewline.ctl.app import State, example, pass_state
-from crewline.ctl.claim_api import OfferEvent, OfferPage, OfferRecord
 from crewline.ctl.output import note, print_rows
 from crewline.ctl.pages import print_more, read_pages
 from crewline.ctl.projects import format_money
+from crewline.ctl.records.claims import (
+    OfferEvent,
+    OfferPage,
+    OfferRecord,
+    offer_event_record,
+    offer_page_record,
+)
 
 _PROJECT = "6f1c2a4e-8b1d-4f7e-9a51-3d2b7c9e0f12"
 
@@ -68,10 +74,17 @@ def offers() -> None:
 @pass_state
 def list_(state: State, project_id: str, page_size: int, page_token: str, every: bool) -> None:
     """The offers now, highest priority first, then oldest first."""
-    calls = state.claims()
-    page = read_pages(
-        lambda token: calls.list_offers(project_id, page_size, token), "offers", page_token, every
-    )
+    with state.contractor() as contractor:
+        page = read_pages(
+            lambda token: offer_page_record(
+                contractor.list_offers_page(
+                    project_id=project_id, page_size=page_size, page_token=token
+                )
+            ),
+            "offers",
+            page_token,
+            every,
+        )
     state.emit(page, print_page)
 
 
@@ -111,17 +124,20 @@ def stream(
     fresh snapshot follows. With --json (here or before `offers`) one JSON object a line;
     keepalives are left out.
     """
-    calls = state.claims()
     as_json = as_json or state.options.json
     seen = 0
-    try:
-        for event in calls.stream_offers(project_id, max_offers):
-            if event["type"] == "keepalive":
-                continue
-            click.echo(json.dumps(event, separators=(",", ":")) if as_json else event_line(event))
-            if event["type"] in ("offered", "withdrawn"):
-                seen += 1
-            if (snapshot_only and event["type"] == "snapshot_end") or seen == limit:
-                return
-    except KeyboardInterrupt:
-        note("Stopped.")
+    with state.contractor() as contractor:
+        events = contractor.stream_offers(project_id=project_id, max_offers=max_offers)
+        try:
+            for found in events:
+                event = offer_event_record(found)
+                line = json.dumps(event, separators=(",", ":")) if as_json else event_line(event)
+                click.echo(line)
+                if event["type"] in ("offered", "withdrawn"):
+                    seen += 1
+                if (snapshot_only and event["type"] == "snapshot_end") or seen == limit:
+                    return
+        except KeyboardInterrupt:
+            note("Stopped.")
+        finally:
+            events.close()

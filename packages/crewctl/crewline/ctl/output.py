@@ -14,7 +14,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from crewline.ctl.api import ApiKeyRecord, HealthRow, NewApiKey, NewToken
+from crewline.ctl.records.clients import ApiKeyRecord, NewApiKey
+from crewline.ctl.records.contractors import NewToken
+from crewline.ctl.records.ops import HealthRow
 
 NONE = "-"
 
@@ -95,11 +97,6 @@ def print_new_token(issued: NewToken) -> None:
     """An issued token, then the bearer credential."""
     print_record("Contractor token", issued["token"])
     _print_secret("Token", issued["secret"], "Crewline keeps only its id")
-
-
-def health_ok(rows: Sequence[HealthRow]) -> bool:
-    """Whether every liveness and readiness check says SERVING."""
-    return all(r["liveness"] == "SERVING" and r["readiness"] == "SERVING" for r in rows)
 
 
 def print_health(rows: Sequence[HealthRow]) -> None:

@@ -1,18 +1,26 @@
 """Protobuf values as the plain values of crewctl's records, written once.
 
 Timestamps become RFC 3339 text, enum values lower-case words without the enum's
-prefix (``TASK_STATUS_IN_PROGRESS`` -> ``in_progress``), unset ones ``None``.
+prefix (``TASK_STATUS_IN_PROGRESS`` -> ``in_progress``), unset ones ``None``. Enums are
+read from the message's own descriptor, so nothing here imports generated code.
 """
 
 from __future__ import annotations
 
-from google.protobuf.descriptor import EnumDescriptor
-from google.protobuf.message import Message
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from crewline.ctl.api import MoneyRecord
-from crewline.v1 import money_pb2
+if TYPE_CHECKING:
+    from google.protobuf.descriptor import EnumDescriptor
+    from google.protobuf.message import Message
 
 _UNSPECIFIED = "UNSPECIFIED"
+
+
+class MoneyRecord(TypedDict):
+    """An amount in the currency's minor units (cents): 1250 USD is 12.50 USD."""
+
+    currency: str
+    amount_minor: int
 
 
 def timestamp_text(message: Message, name: str) -> str | None:
@@ -22,7 +30,8 @@ def timestamp_text(message: Message, name: str) -> str | None:
     return str(getattr(message, name).ToJsonString())
 
 
-def money_record(money: money_pb2.Money) -> MoneyRecord:
+def money_record(money: Any) -> MoneyRecord:
+    """A crewline.v1.Money as a record."""
     return {"currency": money.currency_code, "amount_minor": money.amount_minor}
 
 
@@ -46,6 +55,12 @@ def enum_word(enum: EnumDescriptor, number: int) -> str | None:
     if value is None:  # a value newer than this crewctl
         return str(number)
     return value.name.removeprefix(_prefix(enum)).lower()
+
+
+def field_word(message: Message, name: str) -> str | None:
+    """The enum field ``name`` of ``message`` as a word (see ``enum_word``)."""
+    enum: Any = message.DESCRIPTOR.fields_by_name[name].enum_type
+    return enum_word(enum, getattr(message, name))
 
 
 def enum_words(enum: EnumDescriptor) -> list[str]:

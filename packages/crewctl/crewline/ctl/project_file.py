@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict, cast
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 import click
 import yaml
@@ -23,14 +23,20 @@ from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import CtlError, ExitCode
 from crewline.ctl.output import print_record
 from crewline.ctl.params import parse_duration
-from crewline.ctl.project_api import (
+from crewline.ctl.projects import parse_requirement, pay_terms, print_project
+from crewline.ctl.records.projects import (
     PayTermsRecord,
     ProjectFields,
     ProjectRecord,
-    Projects,
     RequirementRecord,
+    create_project,
+    page_record,
+    project_record,
+    update_project,
 )
-from crewline.ctl.projects import parse_requirement, pay_terms, print_project
+
+if TYPE_CHECKING:
+    from crewline.client.sync import Client
 
 FILE_FORMAT = """\b
   title: Dermatology ratings       # required; names the project unless project_id is set
@@ -257,16 +263,16 @@ def apply_request_id(fields: ProjectFields) -> str:
     return f"apply-{uuid.uuid5(_APPLY_IDS, canonical)}"
 
 
-def find_project(calls: Projects, wanted: ProjectFile) -> ProjectRecord | None:
+def find_project(client: Client, wanted: ProjectFile) -> ProjectRecord | None:
     """The project the file means: by project_id, else the caller's one (not closed)
     with its title; None when there is none."""
     if wanted.project_id:
-        return calls.get_project(wanted.project_id)["project"]
+        return project_record(client.get_project(wanted.project_id).project)
     title = wanted.fields["title"]
     found: list[ProjectRecord] = []
     token = ""
     while True:
-        page = calls.list_projects(100, token)
+        page = page_record(client.list_projects_page(page_size=100, page_token=token))
         found.extend(p for p in page["projects"] if p["title"] == title and p["state"] != "closed")
         token = page["next_page_token"]
         if not token:
@@ -281,9 +287,9 @@ def find_project(calls: Projects, wanted: ProjectFile) -> ProjectRecord | None:
     return found[0] if found else None
 
 
-def apply_project(calls: Projects, wanted: ProjectFile) -> Applied:
+def apply_project(client: Client, wanted: ProjectFile) -> Applied:
     """Create the project, or change what differs; nothing when nothing does."""
-    current = find_project(calls, wanted)
+    current = find_project(client, wanted)
     if current is None:
         if "pay_terms" not in wanted.fields:
             raise CtlError(
@@ -292,25 +298,25 @@ def apply_project(calls: Projects, wanted: ProjectFile) -> Applied:
                 hint="add pay: {per_submission: 12.50 USD} (or hourly) to create it",
             )
         fields = cast(ProjectFields, {"instructions": "", **wanted.fields})
-        created = calls.create_project(apply_request_id(fields), fields)
-        project = _move(calls, created, wanted.state)
+        created = create_project(client, apply_request_id(fields), fields)
+        project = _move(client, created, wanted.state)
         return {"action": "created", "changed": sorted(wanted.fields), "project": project}
     changes = differences(wanted.fields, current)
     project = current
     if changes:
-        project = calls.update_project(current["project_id"], changes, current["revision"])
-    moved = _move(calls, project, wanted.state)
+        project = update_project(client, current["project_id"], changes, current["revision"])
+    moved = _move(client, project, wanted.state)
     changed = sorted(changes) + (["state"] if moved["state"] != project["state"] else [])
     action = "updated" if changed else "unchanged"
     return {"action": action, "changed": changed, "project": moved}
 
 
-def _move(calls: Projects, project: ProjectRecord, state: str) -> ProjectRecord:
+def _move(client: Client, project: ProjectRecord, state: str) -> ProjectRecord:
     if not state or state == project["state"]:
         return project
     if state == "paused":
-        return calls.pause_project(project["project_id"])
-    return calls.resume_project(project["project_id"])
+        return project_record(client.pause_project(project["project_id"]))
+    return project_record(client.resume_project(project["project_id"]))
 
 
 def print_applied(applied: Applied) -> None:
@@ -343,4 +349,6 @@ def print_applied(applied: Applied) -> None:
 @pass_state
 def apply(state: State, path: Path) -> None:
     wanted = load_project_file(path)
-    state.emit(apply_project(state.projects(), wanted), print_applied)
+    with state.client() as client:
+        applied = apply_project(client, wanted)
+    state.emit(applied, print_applied)

@@ -18,13 +18,18 @@ from crewline.client.build import COMPARATORS
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import print_record, print_rows
 from crewline.ctl.pages import print_more, read_pages
-from crewline.ctl.project_api import (
+from crewline.ctl.records.projects import (
     PayTermsRecord,
     ProjectDetails,
     ProjectFields,
     ProjectPage,
     ProjectRecord,
     RequirementRecord,
+    create_project,
+    details_record,
+    page_record,
+    project_record,
+    update_project,
 )
 
 # ISO 4217 currencies whose minor unit is not a hundredth.
@@ -269,7 +274,9 @@ def create(state: State, /, title: str, request_id: str | None, **options: Any) 
     fields["title"] = title
     fields.setdefault("instructions", "")
     request_id = request_id or f"crewctl-{uuid.uuid4()}"
-    state.emit(state.projects().create_project(request_id, fields), print_project)
+    with state.client() as client:
+        created = create_project(client, request_id, fields)
+    state.emit(created, print_project)
 
 
 @project.command("get", epilog=example("crewctl project get 6f1c2a4e-8b1d-4f7e-9a51-3d2b7c9e0f12"))
@@ -277,7 +284,9 @@ def create(state: State, /, title: str, request_id: str | None, **options: Any) 
 @pass_state
 def get(state: State, project_id: str) -> None:
     """The project PROJECT_ID and every version of its pay terms."""
-    state.emit(state.projects().get_project(project_id), print_details)
+    with state.client() as client:
+        details = details_record(client.get_project(project_id))
+    state.emit(details, print_details)
 
 
 @project.command(
@@ -289,10 +298,15 @@ def get(state: State, project_id: str) -> None:
 @pass_state
 def list_(state: State, page_size: int, page_token: str, every: bool) -> None:
     """The caller's projects, newest first."""
-    calls = state.projects()
-    page = read_pages(
-        lambda token: calls.list_projects(page_size, token), "projects", page_token, every
-    )
+    with state.client() as client:
+        page = read_pages(
+            lambda token: page_record(
+                client.list_projects_page(page_size=page_size, page_token=token)
+            ),
+            "projects",
+            page_token,
+            every,
+        )
     state.emit(page, print_page)
 
 
@@ -329,7 +343,8 @@ def update(
         changes["requirements"] = []
     if not changes:
         raise click.UsageError("nothing to change: give at least one field option")
-    updated = state.projects().update_project(project_id, changes, expected_revision)
+    with state.client() as client:
+        updated = update_project(client, project_id, changes, expected_revision)
     state.emit(updated, print_project)
 
 
@@ -350,7 +365,9 @@ _RUNNING_CLAIMS = (
 @click.argument("project_id")
 @pass_state
 def pause(state: State, project_id: str) -> None:
-    state.emit(state.projects().pause_project(project_id), print_project)
+    with state.client() as client:
+        paused = project_record(client.pause_project(project_id))
+    state.emit(paused, print_project)
 
 
 @project.command("resume", epilog=example(f"crewctl project resume {_ID}"))
@@ -362,7 +379,9 @@ def resume(state: State, project_id: str) -> None:
     Claims cut by the pause stay cut. Resuming an active project changes nothing; a
     closed one is refused.
     """
-    state.emit(state.projects().resume_project(project_id), print_project)
+    with state.client() as client:
+        resumed = project_record(client.resume_project(project_id))
+    state.emit(resumed, print_project)
 
 
 @project.command(
@@ -378,4 +397,6 @@ def resume(state: State, project_id: str) -> None:
 def close(state: State, project_id: str, yes: bool) -> None:
     if not yes:
         click.confirm(f"Close project {project_id} for good?", abort=True, err=True)
-    state.emit(state.projects().close_project(project_id), print_project)
+    with state.client() as client:
+        closed = project_record(client.close_project(project_id))
+    state.emit(closed, print_project)

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import click
 
-from crewline.ctl.api import QualificationsReport, QualificationTypeRecord
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import print_record, print_rows
-
-KINDS = ("score", "presence", "string")
+from crewline.ctl.records.contractors import (
+    KINDS,
+    QualificationsReport,
+    QualificationTypeRecord,
+    kind_number,
+    qualification_record,
+    qualification_type_record,
+    qualifications_report,
+)
 
 
 def print_types(types: list[QualificationTypeRecord]) -> None:
@@ -63,15 +69,22 @@ def define(state: State, name: str, kind: str, description: str) -> None:
 
     Idempotent: the same name and kind return the same type. Projects may then require it.
     """
-    defined = state.admin().define_qualification_type(name, kind, description)
-    state.emit(defined, lambda t: print_record("Qualification type", t))
+    with state.operator() as operator:
+        defined = operator.define_qualification_type(
+            name,
+            kind=kind_number(kind),  # type: ignore[arg-type]  # an enum's number
+            description=description,
+        )
+    state.emit(qualification_type_record(defined), lambda t: print_record("Qualification type", t))
 
 
 @qualification_type.command("list", epilog=example("crewctl qualification type list"))
 @pass_state
 def list_types(state: State) -> None:
     """Every qualification type, by name."""
-    state.emit(state.admin().list_qualification_types(), print_types)
+    with state.operator() as operator:
+        types = [qualification_type_record(t) for t in operator.qualification_types()]
+    state.emit(types, print_types)
 
 
 @qualification.command(
@@ -94,8 +107,9 @@ def grant(state: State, contractor_id: str, name: str, score: int | None, text: 
     """
     if score is not None and text is not None:
         raise click.UsageError("give --score or --text, not both")
-    held = state.admin().grant_qualification(contractor_id, name, score, text)
-    state.emit(held, lambda q: print_record("Qualification", q))
+    with state.operator() as operator:
+        held = operator.grant_qualification(contractor_id, name, score=score, text=text)
+    state.emit(qualification_record(held), lambda q: print_record("Qualification", q))
 
 
 @qualification.command(
@@ -108,7 +122,8 @@ def grant(state: State, contractor_id: str, name: str, score: int | None, text: 
 @pass_state
 def revoke(state: State, contractor_id: str, name: str, reason: str) -> None:
     """Revoke the qualification NAME from CONTRACTOR_ID; if not held, nothing changes."""
-    state.admin().revoke_qualification(contractor_id, name, reason)
+    with state.operator() as operator:
+        operator.revoke_qualification(contractor_id, name, reason=reason)
     result = {"contractor_id": contractor_id, "qualification": name, "held": False}
     state.emit(result, lambda r: print_record("Qualification revoked", r))
 
@@ -118,4 +133,7 @@ def revoke(state: State, contractor_id: str, name: str, reason: str) -> None:
 @pass_state
 def list_held(state: State, contractor_id: str) -> None:
     """The qualifications CONTRACTOR_ID holds, and every change to them."""
-    state.emit(state.admin().list_qualifications(contractor_id), print_report)
+    with state.operator() as operator:
+        held = operator.qualifications(contractor_id)
+        report = qualifications_report(contractor_id, held, operator.qualification_types())
+    state.emit(report, print_report)

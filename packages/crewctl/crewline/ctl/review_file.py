@@ -8,16 +8,19 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import IO, Any, TypedDict
+from typing import IO, TYPE_CHECKING, Any, TypedDict
 
 import click
 
-from crewline.ctl.api import MoneyRecord, RpcFailed
 from crewline.ctl.app import State, example, pass_state
-from crewline.ctl.errors import ExitCode, bad_lines, describe
+from crewline.ctl.errors import ExitCode, bad_lines, describe, refusal
 from crewline.ctl.output import note, print_record, print_rows
-from crewline.ctl.submission_api import Submissions
+from crewline.ctl.pb import MoneyRecord
+from crewline.ctl.records.submissions import money_pb
 from crewline.ctl.submissions import money
+
+if TYPE_CHECKING:
+    from crewline.client.sync import Client
 
 DECISIONS = ("accept", "reject", "bonus")
 # Refusals that concern one decision: the file goes on. Any other (the stack is down,
@@ -157,25 +160,33 @@ def read_decisions(source: IO[str]) -> list[Decision]:
     return found
 
 
-def apply(calls: Submissions, decision: Decision, counts: ReviewSummary) -> None:
+def _grant(client: Client, submission_id: str, key: str, amount: MoneyRecord, reason: str) -> None:
+    client.grant_bonus(submission_id, amount=money_pb(amount), reason=reason, idempotency_key=key)
+
+
+def apply(client: Client, decision: Decision, counts: ReviewSummary) -> None:
     """Apply one line (its review, then its bonus), counting each step that succeeds."""
     if decision.decision == "accept":
-        calls.accept(decision.submission_id, decision.feedback, decision.override)
+        client.accept(
+            decision.submission_id,
+            feedback=decision.feedback,
+            override_rejection=decision.override,
+        )
         counts["accepted"] += 1
     elif decision.decision == "reject":
-        calls.reject(decision.submission_id, decision.feedback)
+        client.reject(decision.submission_id, feedback=decision.feedback)
         counts["rejected"] += 1
     else:
         assert decision.amount is not None
-        calls.grant_bonus(decision.submission_id, decision.key, decision.amount, decision.reason)
+        _grant(client, decision.submission_id, decision.key, decision.amount, decision.reason)
         counts["bonuses"] += 1
     if decision.bonus is not None:
         extra = decision.bonus
-        calls.grant_bonus(decision.submission_id, extra.key, extra.amount, extra.reason)
+        _grant(client, decision.submission_id, extra.key, extra.amount, extra.reason)
         counts["bonuses"] += 1
 
 
-def review_decisions(calls: Submissions, decisions: list[Decision]) -> ReviewSummary:
+def review_decisions(client: Client, decisions: list[Decision]) -> ReviewSummary:
     """Apply each decision in order; refusals of one decision are collected, and any
     other refusal stops the run (it says how far it got)."""
     summary: ReviewSummary = {
@@ -196,9 +207,12 @@ def review_decisions(calls: Submissions, decisions: list[Decision]) -> ReviewSum
             "error": None,
         }
         try:
-            apply(calls, decision, summary)
-        except RpcFailed as failure:
-            if failure.code not in _PER_DECISION:
+            apply(client, decision, summary)
+        except Exception as error:
+            failure = refusal(error)
+            if failure is None:
+                raise
+            if failure.code_name not in _PER_DECISION:
                 note(
                     f"Stopped at line {decision.line} after {len(summary['results'])} decisions;"
                     " run the file again once fixed: decisions already applied are not"
@@ -263,7 +277,8 @@ def review(ctx: click.Context, state: State, source: IO[str]) -> None:
     paid twice. Exits 1 if any decision was refused (they are listed with the reason).
     """
     decisions = read_decisions(source)
-    summary = review_decisions(state.submissions(), decisions)
+    with state.client() as client:
+        summary = review_decisions(client, decisions)
     state.emit(summary, print_summary)
     if summary["failed"]:
         note(f"{len(summary['failed'])} decision(s) refused; see the list above")

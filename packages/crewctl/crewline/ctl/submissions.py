@@ -13,20 +13,29 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import click
 
-from crewline.ctl.api import MoneyRecord, RpcFailed
 from crewline.ctl.app import State, example, pass_state
+from crewline.ctl.errors import refusal
 from crewline.ctl.output import note, print_record, print_rows, shorten
 from crewline.ctl.pages import print_more, read_pages
+from crewline.ctl.pb import MoneyRecord
 from crewline.ctl.projects import money_text, positive_minor_units
-from crewline.ctl.submission_api import (
+from crewline.ctl.records.submissions import (
     NewBonus,
     SubmissionPage,
     SubmissionRecord,
-    Submissions,
+    money_pb,
+    new_bonus_record,
+    page_record,
+    status_number,
+    submission_record,
 )
+
+if TYPE_CHECKING:
+    from crewline.client.sync import Client
 
 SUBMISSION_STATUSES = ("pending_review", "accepted", "rejected")
 MAX_PAGE_SIZE = 500
@@ -75,13 +84,27 @@ def _one_of(project_id: str, task_id: str) -> None:
         raise click.UsageError("give --project or --task (one of them)")
 
 
+def list_page(
+    client: Client, project_id: str, task_id: str, status: str | None, size: int, token: str
+) -> SubmissionPage:
+    """One page of the submissions of a project or a task, by ``status`` word if given."""
+    reply = client.list_submissions_page(
+        project_id=project_id,
+        task_id=task_id,
+        status=status_number(status),  # type: ignore[arg-type]  # an enum's number
+        page_size=size,
+        page_token=token,
+    )
+    return page_record(reply)
+
+
 def _every(
-    calls: Submissions, project_id: str, task_id: str, status: str | None
+    client: Client, project_id: str, task_id: str, status: str | None
 ) -> Iterator[list[SubmissionRecord]]:
     """Every page of the submissions, in order."""
     token = ""
     while True:
-        page = calls.list_submissions(project_id, task_id, status, MAX_PAGE_SIZE, token)
+        page = list_page(client, project_id, task_id, status, MAX_PAGE_SIZE, token)
         yield page["submissions"]
         token = page["next_page_token"]
         if not token:
@@ -142,14 +165,14 @@ def list_(
 ) -> None:
     """The submissions of a project (--project) or a task (--task), oldest first."""
     _one_of(project_id, task_id)
-    calls = state.submissions()
     status = status.lower() if status else None
-    page = read_pages(
-        lambda token: calls.list_submissions(project_id, task_id, status, page_size, token),
-        "submissions",
-        page_token,
-        every,
-    )
+    with state.client() as client:
+        page = read_pages(
+            lambda token: list_page(client, project_id, task_id, status, page_size, token),
+            "submissions",
+            page_token,
+            every,
+        )
     state.emit(page, print_page)
 
 
@@ -158,7 +181,9 @@ def list_(
 @pass_state
 def get(state: State, submission_id: str) -> None:
     """The submission SUBMISSION_ID: its result, review, earnings and bonuses."""
-    state.emit(state.submissions().get_submission(submission_id), print_submission)
+    with state.client() as client:
+        found = submission_record(client.get_submission(submission_id))
+    state.emit(found, print_submission)
 
 
 @submission.command(
@@ -182,8 +207,11 @@ def accept(state: State, submission_id: str, feedback: str, override_rejection: 
     Accepting accepted work returns it unchanged. Rejected work needs
     --override-rejection, within 30 days of the rejection.
     """
-    accepted = state.submissions().accept(submission_id, feedback, override_rejection)
-    state.emit(accepted, print_submission)
+    with state.client() as client:
+        accepted = client.accept(
+            submission_id, feedback=feedback, override_rejection=override_rejection
+        )
+    state.emit(submission_record(accepted), print_submission)
 
 
 @submission.command(
@@ -202,7 +230,9 @@ def reject(state: State, submission_id: str, feedback: str) -> None:
     Accepted work cannot be rejected. Rejecting again with the same feedback returns
     the submission unchanged.
     """
-    state.emit(state.submissions().reject(submission_id, feedback), print_submission)
+    with state.client() as client:
+        rejected = submission_record(client.reject(submission_id, feedback=feedback))
+    state.emit(rejected, print_submission)
 
 
 @submission.command(
@@ -234,14 +264,18 @@ def bonus(
     value = money(amount, currency)
     key = key or f"crewctl-{uuid.uuid4()}"
     try:
-        granted = state.submissions().grant_bonus(submission_id, key, value, reason)
-    except RpcFailed:
-        note(
-            f"To retry without paying twice: crewctl submission bonus {submission_id}"
-            f" {amount} {currency} --reason {json.dumps(reason)} --key {key}"
-        )
+        with state.client() as client:
+            granted = client.grant_bonus(
+                submission_id, amount=money_pb(value), reason=reason, idempotency_key=key
+            )
+    except Exception as error:
+        if refusal(error):
+            note(
+                f"To retry without paying twice: crewctl submission bonus {submission_id}"
+                f" {amount} {currency} --reason {json.dumps(reason)} --key {key}"
+            )
         raise
-    state.emit(granted, print_new_bonus)
+    state.emit(new_bonus_record(granted), print_new_bonus)
 
 
 @submission.command(
@@ -262,10 +296,10 @@ def export(state: State, project_id: str, task_id: str, status: str | None) -> N
     A count goes to stderr. --json changes nothing: the output is always JSON Lines.
     """
     _one_of(project_id, task_id)
-    calls = state.submissions()
     count = 0
-    for page in _every(calls, project_id, task_id, status.lower() if status else None):
-        for sub in page:
-            click.echo(json.dumps(sub, separators=(",", ":"), ensure_ascii=False))
-        count += len(page)
+    with state.client() as client:
+        for page in _every(client, project_id, task_id, status.lower() if status else None):
+            for sub in page:
+                click.echo(json.dumps(sub, separators=(",", ":"), ensure_ascii=False))
+            count += len(page)
     note(f"Exported {count} submission{'s' if count != 1 else ''}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, TypedDict
+from typing import IO, TYPE_CHECKING, TypedDict
 
 import click
 from rich.console import Console
@@ -27,11 +27,13 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from crewline.ctl.api import RpcFailed
 from crewline.ctl.app import State, example, pass_state
-from crewline.ctl.errors import bad_lines
+from crewline.ctl.errors import bad_lines, refusal
 from crewline.ctl.output import note, print_record
-from crewline.ctl.task_api import Tasks, TaskSpecRecord
+from crewline.ctl.records.tasks import TaskSpecRecord, spec_pb
+
+if TYPE_CHECKING:
+    from crewline.client.sync import Client
 
 MAX_BATCH = 1000  # SubmitTasks takes at most this many tasks
 MAX_KEY = 128
@@ -148,7 +150,7 @@ def progress_bar(console: Console) -> Progress:
 
 
 def submit_all(
-    calls: Tasks,
+    client: Client,
     project_id: str,
     lines: Sequence[Line],
     size: int,
@@ -164,18 +166,20 @@ def submit_all(
     }
     for batch in batches(lines, size):
         try:
-            tasks = calls.submit_tasks(project_id, [line.spec for line in batch])
-        except RpcFailed:
-            note(
-                f"Batch {done['batches'] + 1} (lines {batch[0].number}-{batch[-1].number}) was"
-                f" refused; the {done['tasks']} tasks before it are in. Fix the cause and run"
-                " the same command again: tasks already submitted are not submitted twice"
-            )
+            tasks = client.submit_tasks(project_id, [spec_pb(line.spec) for line in batch])
+        except Exception as error:
+            if refusal(error):
+                note(
+                    f"Batch {done['batches'] + 1} (lines {batch[0].number}-{batch[-1].number})"
+                    f" was refused; the {done['tasks']} tasks before it are in. Fix the cause"
+                    " and run the same command again: tasks already submitted are not"
+                    " submitted twice"
+                )
             raise
         done["batches"] += 1
         done["tasks"] += len(tasks)
-        done["first_task_id"] = done["first_task_id"] or (tasks[0]["task_id"] if tasks else None)
-        done["last_task_id"] = tasks[-1]["task_id"] if tasks else done["last_task_id"]
+        done["first_task_id"] = done["first_task_id"] or (tasks[0].task_id if tasks else None)
+        done["last_task_id"] = tasks[-1].task_id if tasks else done["last_task_id"]
         advance(len(batch))
     return done
 
@@ -241,13 +245,15 @@ def submit(
     key for different content is refused). Slots, priority and lifetime are the project's.
     """
     lines = read_tasks(source, key_field, key_prefix)
-    calls = state.tasks()
     console = Console(stderr=True)
     show = not (no_progress or state.options.json) and console.is_terminal
-    if not show:
-        done = submit_all(calls, project_id, lines, batch_size, lambda _: None)
-    else:
-        with progress_bar(console) as bar:
-            job = bar.add_task("Submitting", total=len(lines))
-            done = submit_all(calls, project_id, lines, batch_size, lambda n: bar.advance(job, n))
+    with state.client() as client:
+        if not show:
+            done = submit_all(client, project_id, lines, batch_size, lambda _: None)
+        else:
+            with progress_bar(console) as bar:
+                job = bar.add_task("Submitting", total=len(lines))
+                done = submit_all(
+                    client, project_id, lines, batch_size, lambda n: bar.advance(job, n)
+                )
     state.emit(done, print_submitted)

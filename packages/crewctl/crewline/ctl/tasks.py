@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import click
 
-from crewline.ctl.api import RpcFailed
 from crewline.ctl.app import State, example, pass_state
+from crewline.ctl.errors import refusal
 from crewline.ctl.output import note, print_record, print_rows, shorten
 from crewline.ctl.pages import print_more, read_pages
 from crewline.ctl.params import Duration, Instant, parse_instant
-from crewline.ctl.task_api import NewSlots, TaskDetails, TaskPage, TaskRecord, Tasks
+from crewline.ctl.records.tasks import (
+    NewSlots,
+    TaskDetails,
+    TaskPage,
+    TaskRecord,
+    details_record,
+    page_record,
+    status_number,
+    task_record,
+)
+
+if TYPE_CHECKING:
+    from crewline.client.sync import Client
 
 TASK_STATUSES = ("open", "in_progress", "completed", "expired", "cancelled")
 MAX_SLOTS = 1000
@@ -73,7 +86,9 @@ def task() -> None:
 @pass_state
 def get(state: State, task_id: str) -> None:
     """The task TASK_ID, its counts and its submissions."""
-    state.emit(state.tasks().get_task(task_id), print_details)
+    with state.client() as client:
+        details = details_record(client.get_task(task_id))
+    state.emit(details, print_details)
 
 
 @task.command(
@@ -100,14 +115,21 @@ def list_(
     every: bool,
 ) -> None:
     """The caller's tasks, least recently updated first."""
-    calls = state.tasks()
-    status = status.lower() if status else None
-    page = read_pages(
-        lambda token: calls.list_tasks(project_id, status, page_size, token),
-        "tasks",
-        page_token,
-        every,
-    )
+    number = status_number(status.lower() if status else None)
+    with state.client() as client:
+        page = read_pages(
+            lambda token: page_record(
+                client.list_tasks_page(
+                    project_id=project_id,
+                    status=number,  # type: ignore[arg-type]  # an enum's number
+                    page_size=page_size,
+                    page_token=token,
+                )
+            ),
+            "tasks",
+            page_token,
+            every,
+        )
     state.emit(page, print_page)
 
 
@@ -126,7 +148,9 @@ def cancel(state: State, task_id: str, reason: str) -> None:
     claim that ends without work is paid for the time tracked so far. Cancelling again
     returns the same task; a completed task is refused.
     """
-    state.emit(state.tasks().cancel_task(task_id, reason), print_task)
+    with state.client() as client:
+        cancelled = task_record(client.cancel_task(task_id, reason=reason))
+    state.emit(cancelled, print_task)
 
 
 @task.command(
@@ -148,14 +172,16 @@ def add_slots(state: State, task_id: str, slots: int, request_id: str | None) ->
     """
     request_id = request_id or f"crewctl-{uuid.uuid4()}"
     try:
-        updated = state.tasks().add_slots(request_id, task_id, slots)
-    except RpcFailed:
-        note(
-            f"To retry without adding twice: crewctl task add-slots {task_id} {slots}"
-            f" --request-id {request_id}"
-        )
+        with state.client() as client:
+            updated = client.add_slots(task_id, slots, request_id=request_id)
+    except Exception as error:
+        if refusal(error):
+            note(
+                f"To retry without adding twice: crewctl task add-slots {task_id} {slots}"
+                f" --request-id {request_id}"
+            )
         raise
-    added: NewSlots = {"request_id": request_id, "task": updated}
+    added: NewSlots = {"request_id": request_id, "task": task_record(updated)}
     state.emit(added, print_new_slots)
 
 
@@ -185,15 +211,16 @@ def lifetime(
     """
     if (expires_at is None) == (extend_by is None):
         raise click.UsageError("give --expires-at or --extend-by (one of them)")
-    calls = state.tasks()
-    if expires_at is None:
-        expires_at = _extended(calls, task_id, extend_by or 0)
-    state.emit(calls.update_task_lifetime(task_id, expires_at.astimezone(UTC)), print_task)
+    with state.client() as client:
+        if expires_at is None:
+            expires_at = _extended(client, task_id, extend_by or 0)
+        moved = client.update_task_lifetime(task_id, expires_at=expires_at.astimezone(UTC))
+    state.emit(task_record(moved), print_task)
 
 
-def _extended(calls: Tasks, task_id: str, seconds: int) -> datetime:
+def _extended(client: Client, task_id: str, seconds: int) -> datetime:
     """The task's current end, ``seconds`` later."""
-    current = calls.get_task(task_id)["task"]["expires_at"]
+    current = task_record(client.get_task(task_id).task)["expires_at"]
     if current is None:
         raise click.UsageError(f"task {task_id} has no end to extend; give --expires-at")
     return parse_instant(current) + timedelta(seconds=seconds)

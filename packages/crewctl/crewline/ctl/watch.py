@@ -1,26 +1,31 @@
 """``crewctl watch``: a client's task, claim and submission events, live, one line each.
 
-The stream is followed across disconnects: on UNAVAILABLE (or an ended stream) crewctl
-waits a growing, jittered while and reconnects from the last cursor it printed, so
-nothing is missed or repeated. Ctrl-C ends it and prints that cursor to stderr.
+The SDK's Watch follows the stream across disconnects: when the connection is lost it
+waits a growing, jittered while and reconnects from the last event handed on, so nothing
+is missed or repeated; crewctl says so on stderr each time. Ctrl-C ends it and prints
+the cursor to resume from.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
-from typing import Any
+import math
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
-from crewline.ctl.api import RpcFailed
 from crewline.ctl.app import State, example, pass_state
-from crewline.ctl.errors import describe
+from crewline.ctl.errors import refusal
 from crewline.ctl.output import note
 from crewline.ctl.projects import format_money
-from crewline.ctl.task_api import WatchEventRecord
+from crewline.ctl.records.tasks import WatchEventRecord, watch_event_record
 
-RETRY_CODES = frozenset({"UNAVAILABLE"})
+if TYPE_CHECKING:
+    from crewline.client.review import WatchStream
+    from crewline.client.streams import Reconnect
+    from crewline.client.sync import SyncIterator
+    from crewline.v1 import task_service_pb2 as task_api
+
 FIRST_DELAY = 0.5  # seconds before the first reconnection; doubles up to MAX_DELAY
 MAX_DELAY = 30.0
 
@@ -34,12 +39,6 @@ _SHOWN: dict[str, tuple[str, ...]] = {
     "submission_accepted": ("submission_id", "contractor_id", "accepted_by"),
     "claim_settled": ("claim_id", "contractor_id", "amount", "worked_seconds", "reason"),
 }
-
-
-def backoff(attempt: int, jitter: float) -> float:
-    """Seconds to wait before reconnection ``attempt`` (0, 1, ...): 0.5 s doubling up to
-    30 s, times 0.5-1 (``jitter`` in 0-1) so many watchers do not reconnect in step."""
-    return min(MAX_DELAY, FIRST_DELAY * 2.0 ** min(attempt, 16)) * (0.5 + jitter / 2)
 
 
 def _shown(value: Any) -> str:
@@ -62,51 +61,29 @@ def json_line(record: WatchEventRecord) -> str:
     return json.dumps(record, separators=(",", ":"))
 
 
-class Follower:
-    """Follows a Watch across disconnects; ``cursor`` is the last event's, once printed."""
+def cursor_of(events: SyncIterator[task_api.WatchEvent]) -> str:
+    """Where the stream stands: the cursor of the last event it handed on."""
+    stream = cast("WatchStream", events.source)
+    return stream.cursor
 
-    def __init__(
-        self,
-        open_stream: Callable[[str], Iterable[list[WatchEventRecord]]],
-        emit: Callable[[WatchEventRecord], None],
-        *,
-        cursor: str = "",
-        sleep: Callable[[float], None],
-        jitter: Callable[[], float],
-        notify: Callable[[str], None] = note,
-    ) -> None:
-        self._open = open_stream
-        self._emit = emit
-        self._sleep = sleep
-        self._jitter = jitter
-        self._notify = notify
-        self.cursor = cursor
-        self.seen = 0
 
-    def run(self, *, limit: int | None = None) -> None:
-        """Print events until interrupted, or until ``limit`` were printed; a refusal other
-        than UNAVAILABLE raises."""
-        attempt = 0
-        while True:
-            try:
-                for batch in self._open(self.cursor):
-                    attempt = 0  # connected: even a keepalive (empty batch) proves it
-                    for event in batch:
-                        self._emit(event)
-                        self.cursor = event["cursor"]
-                        self.seen += 1
-                        if self.seen == limit:
-                            return
-                why = "the stream ended"
-            except RpcFailed as failure:
-                if failure.code not in RETRY_CODES:
-                    raise
-                why = describe(failure)
-            delay = backoff(attempt, self._jitter())
-            attempt += 1
-            since = f"cursor {self.cursor}" if self.cursor else "now (no event yet)"
-            self._notify(f"watch: {why}; reconnecting in {delay:.1f} s from {since}")
-            self._sleep(delay)
+def reconnect_policy(stream: dict[str, Any]) -> Reconnect:
+    """Reconnect for as long as it takes, telling the user each time from where
+    (``stream["events"]``: the stream, once open, for its cursor)."""
+    from crewline.client.streams import Reconnect
+
+    def told(why: str, delay: float) -> None:
+        events = stream.get("events")
+        cursor = cursor_of(events) if events is not None else ""
+        since = f"cursor {cursor}" if cursor else "now (no event yet)"
+        note(f"watch: {why}; reconnecting in {delay:.1f} s from {since}")
+
+    return Reconnect(
+        initial_backoff=FIRST_DELAY,
+        max_backoff=MAX_DELAY,
+        give_up_after=math.inf,
+        on_reconnect=told,
+    )
 
 
 def resume_hint(cursor: str, project_id: str) -> str:
@@ -151,20 +128,23 @@ def watch(state: State, project_id: str, cursor: str, limit: int | None, as_json
     Without --from it starts from now; until the first event arrives there is no cursor
     to resume from, so a connection lost before then can miss the events in between.
     """
-    calls = state.tasks()
     render = json_line if as_json or state.options.json else event_line
-    follower = Follower(
-        lambda at: calls.watch(at, project_id),
-        lambda record: click.echo(render(record)),
-        cursor=cursor,
-        sleep=state.wiring.sleep,
-        jitter=state.wiring.jitter,
-    )
-    try:
-        follower.run(limit=limit)
-        note(resume_hint(follower.cursor, project_id))
-    except KeyboardInterrupt:
-        note(resume_hint(follower.cursor, project_id))
-    except RpcFailed:
-        note(resume_hint(follower.cursor, project_id))
-        raise
+    stream: dict[str, Any] = {}
+    seen = 0
+    with state.client(reconnect=reconnect_policy(stream)) as client:
+        events = stream["events"] = client.watch(project_id=project_id, cursor=cursor)
+        try:
+            for event in events:
+                click.echo(render(watch_event_record(event)))
+                seen += 1
+                if seen == limit:
+                    break
+        except KeyboardInterrupt:
+            pass
+        except Exception as error:
+            if refusal(error):
+                note(resume_hint(cursor_of(events), project_id))
+            raise
+        finally:
+            events.close()
+        note(resume_hint(cursor_of(events), project_id))

@@ -1,0 +1,117 @@
+"""A client's submissions and bonuses, as records."""
+
+from __future__ import annotations
+
+import base64
+from typing import TYPE_CHECKING, TypedDict
+
+from crewline.ctl.pb import MoneyRecord, enum_number, field_word, money_field, timestamp_text
+
+if TYPE_CHECKING:
+    from crewline.v1 import money_pb2
+    from crewline.v1 import task_service_pb2 as task_api
+
+
+class BonusRecord(TypedDict):
+    bonus_id: str
+    idempotency_key: str  # the same key returns the same bonus, forever
+    amount: MoneyRecord | None
+    reason: str
+    granted_at: str | None
+
+
+class SubmissionRecord(TypedDict):
+    """A submission as its client reviews it (its id is the claim's)."""
+
+    submission_id: str
+    task_id: str
+    project_id: str
+    contractor_id: str
+    status: str | None  # pending_review, accepted or rejected
+    submitted_at: str | None
+    earned: MoneyRecord | None  # what it is paid when accepted
+    worked_seconds: int
+    reviewed_at: str | None
+    accepted_by: str | None  # client, auto_accept or override
+    feedback: str
+    revert_until: str | None  # until when a rejection may still be overridden
+    auto_accept_at: str | None  # when unreviewed work is accepted automatically
+    bonuses: list[BonusRecord]
+    # The result: as text when it is UTF-8, else base64 (one of them is set).
+    result_text: str | None
+    result_base64: str | None
+
+
+class SubmissionPage(TypedDict):
+    submissions: list[SubmissionRecord]
+    next_page_token: str  # empty on the last page
+
+
+class NewBonus(TypedDict):
+    bonus: BonusRecord
+    submission: SubmissionRecord
+
+
+def result_fields(result: bytes) -> tuple[str | None, str | None]:
+    """A result as (text, None) when it is UTF-8, else (None, base64)."""
+    try:
+        return result.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return None, base64.b64encode(result).decode()
+
+
+def bonus_record(pb: task_api.Bonus) -> BonusRecord:
+    return {
+        "bonus_id": pb.bonus_id,
+        "idempotency_key": pb.idempotency_key,
+        "amount": money_field(pb, "amount"),
+        "reason": pb.reason,
+        "granted_at": timestamp_text(pb, "granted_at"),
+    }
+
+
+def submission_record(pb: task_api.Submission) -> SubmissionRecord:
+    """A Submission message as a record."""
+    text, encoded = result_fields(pb.result)
+    return {
+        "submission_id": pb.submission_id,
+        "task_id": pb.task_id,
+        "project_id": pb.project_id,
+        "contractor_id": pb.contractor_id,
+        "status": field_word(pb, "status"),
+        "submitted_at": timestamp_text(pb, "submitted_at"),
+        "earned": money_field(pb, "earned"),
+        "worked_seconds": pb.worked_seconds,
+        "reviewed_at": timestamp_text(pb, "reviewed_at"),
+        "accepted_by": field_word(pb, "accepted_by"),
+        "feedback": pb.feedback,
+        "revert_until": timestamp_text(pb, "revert_until"),
+        "auto_accept_at": timestamp_text(pb, "auto_accept_at"),
+        "bonuses": [bonus_record(b) for b in pb.bonuses],
+        "result_text": text,
+        "result_base64": encoded,
+    }
+
+
+def page_record(reply: task_api.ListSubmissionsResponse) -> SubmissionPage:
+    return {
+        "submissions": [submission_record(s) for s in reply.submissions],
+        "next_page_token": reply.next_page_token,
+    }
+
+
+def new_bonus_record(reply: task_api.GrantBonusResponse) -> NewBonus:
+    return {"bonus": bonus_record(reply.bonus), "submission": submission_record(reply.submission)}
+
+
+def money_pb(record: MoneyRecord) -> money_pb2.Money:
+    from crewline.v1 import money_pb2
+
+    return money_pb2.Money(currency_code=record["currency"], amount_minor=record["amount_minor"])
+
+
+def status_number(word: str | None) -> int:
+    """A submission status word as its number (0: any)."""
+    from crewline.v1 import task_service_pb2 as task_api
+
+    return enum_number(task_api.SubmissionStatus.DESCRIPTOR, word) if word else 0
