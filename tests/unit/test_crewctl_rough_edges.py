@@ -1,0 +1,91 @@
+"""The rough edges a new user of crewctl met, each against the stand-in servers: what
+crewctl prints, its exit code and what it sends."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from crewctl_golden.harness import Crewctl
+from crewctl_golden.records import SUBMISSION
+from grpc_standin import StandIns
+
+from crewline.ctl.decisions import BONUS_FIELDS, EXAMPLES, LINE_FIELDS, parse_decision
+from crewline.ctl.errors import ExitCode
+from crewline.ctl.main import cli
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[StandIns]:
+    with StandIns() as started:
+        yield started
+
+
+@pytest.fixture
+def as_client(servers: StandIns, tmp_path: Path) -> Crewctl:
+    return Crewctl(servers, caller="client", cwd=tmp_path)
+
+
+@pytest.fixture
+def as_operator(servers: StandIns, tmp_path: Path) -> Crewctl:
+    return Crewctl(servers, caller="operator", cwd=tmp_path)
+
+
+def _help(*command: str) -> str:
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(cli, [*command, "--help"], prog_name="crewctl")
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+# --- the decisions file: one shape, documented from the parser's own tables ------------
+
+
+def test_a_bonus_decision_in_the_documented_shape_grants_the_bonus(
+    as_client: Crewctl, tmp_path: Path
+) -> None:
+    line = {
+        "submission_id": "s-1",
+        "decision": "bonus",
+        "bonus": {"amount": "1.00", "currency": "USD", "reason": "Fast", "key": "k-1"},
+    }
+    (tmp_path / "d.jsonl").write_text(json.dumps(line) + "\n")
+    granted = {"bonus": {**SUBMISSION["bonuses"][0], "idempotency_key": "k-1"}}
+
+    summary = as_client.json(
+        "submission",
+        "review",
+        "--file",
+        "d.jsonl",
+        GrantBonus={**granted, "submission": SUBMISSION},
+    )
+
+    assert summary["bonuses"] == 1 and summary["results"][0]["decision"] == "bonus"
+    [sent] = as_client.requests("GrantBonus")
+    assert sent["amount"] == {"currency_code": "USD", "amount_minor": "100"}
+    assert sent["idempotency_key"] == "k-1"
+
+
+def test_bonus_fields_beside_the_decision_are_refused_saying_where_they_go(
+    as_client: Crewctl, tmp_path: Path
+) -> None:
+    line = {"submission_id": "s", "decision": "bonus", "amount": "1", "currency": "USD"}
+    (tmp_path / "d.jsonl").write_text(json.dumps(line) + "\n")
+
+    result = as_client.run("submission", "review", "--file", "d.jsonl")
+
+    assert result.exit_code == ExitCode.USAGE
+    assert '"amount" belongs under "bonus"' in result.stderr
+    assert as_client.requests() == []
+
+
+def test_the_help_lists_every_field_and_each_of_its_examples_parses() -> None:
+    shown = _help("submission", "review")
+    for field in (*LINE_FIELDS, *BONUS_FIELDS):
+        assert f"  {field.name}  " in shown
+    for number, example in enumerate(EXAMPLES, start=1):
+        assert json.dumps(example) in shown
+        parse_decision(number, json.dumps(example))
