@@ -95,3 +95,28 @@ def test_the_sdk_wheel_carries_its_generated_code_and_types(sdk_python: Path) ->
         " print(v1.joinpath('task_service_pb2.pyi').is_file(), c.joinpath('py.typed').is_file())",
     )
     assert found.split() == ["True", "True"]
+
+
+def test_crewctl_installs_on_the_sdk_alone_and_needs_nothing_of_the_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    python = install(tmp_path_factory.mktemp("crewctl"), "crewline-client", "crewctl")
+    crewctl = python.parent / "crewctl"
+    shown = subprocess.run([crewctl, "--help"], capture_output=True, text=True, timeout=60, cwd="/")
+    assert shown.returncode == 0, shown.stderr
+    assert "Usage: crewctl" in shown.stdout
+
+    probe = (
+        "import importlib, json, pkgutil, sys\n"
+        "import crewline.ctl\n"
+        "names = [m.name for m in pkgutil.walk_packages(crewline.ctl.__path__, 'crewline.ctl.')]\n"
+        "for name in names: importlib.import_module(name)\n"
+        "print(json.dumps({'imported': names, 'modules': sorted(sys.modules)}))\n"
+    )
+    seen = json.loads(run(python, probe))
+    assert "crewline.ctl.main" in seen["imported"]
+    loaded = {name.split(".")[0] for name in seen["modules"]}
+    assert not {"asyncpg", "aiokafka", "structlog", "prometheus_client"} & loaded
+    assert not {"dispatcher", "matcher", "ledger"} & loaded
+    kernel = {m for m in seen["modules"] if m.startswith("crewline.")}
+    assert all(m.startswith(("crewline.ctl", "crewline.client", "crewline.v1")) for m in kernel)
