@@ -111,7 +111,7 @@ def create(state: State, task_id: str, request_id: str | None) -> None:
                 f" crewctl claim create {task_id} --request-id {request_id}"
             )
         raise
-    state.emit(claim_record(granted), print_claim)
+    state.emit(claim_record(granted.raw), print_claim)
 
 
 @claim.command("get", epilog=example(f"crewctl claim get {_ID}"))
@@ -120,7 +120,7 @@ def create(state: State, task_id: str, request_id: str | None) -> None:
 def get(state: State, claim_id: str) -> None:
     """The claim CLAIM_ID: its lease, the time reported, and how it ended."""
     with state.contractor() as contractor:
-        found = claim_record(contractor.get_claim(claim_id))
+        found = claim_record(contractor.get_claim(claim_id).raw)
     state.emit(found, print_claim)
 
 
@@ -195,7 +195,7 @@ def heartbeat(state: State, claim_id: str, worked_seconds: int) -> None:
     its work may still be submitted until its deadline.
     """
     with state.contractor() as contractor:
-        extended = claim_record(contractor.heartbeat(claim_id, worked_seconds=worked_seconds))
+        extended = claim_record(contractor.heartbeat(claim_id, worked_seconds=worked_seconds).raw)
     state.emit(extended, print_claim)
 
 
@@ -208,7 +208,7 @@ def release(state: State, claim_id: str) -> None:
     A released claim is not paid.
     """
     with state.contractor() as contractor:
-        released = claim_record(contractor.release(claim_id))
+        released = claim_record(contractor.release(claim_id).raw)
     state.emit(released, print_claim)
 
 
@@ -302,4 +302,4 @@ def submit(
             worked_seconds=worked_seconds or 0,
             segments=[segment_pb(s) for s in segments],
         )
-    state.emit(claim_record(submitted), print_claim)
+    state.emit(claim_record(submitted.raw), print_claim)

@@ -89,7 +89,7 @@ def verify(ctx: click.Context, state: State) -> None:
     Exits 7 unless everything reconciles (the report is printed either way).
     """
     with state.operator() as operator:
-        report = verify_record(operator.verify_books())
+        report = verify_record(operator.verify_books().raw)
     state.emit(report, print_verify)
     if not reconciled(report):
         wrong = ", ".join(f"{k}={report[k]}" for k in TROUBLE if report[k])  # type: ignore[literal-required]
@@ -145,7 +145,7 @@ def run(state: State, batch_id: str, threshold: tuple[str, str]) -> None:
     """
     value = money_pb(money(*threshold))
     with state.operator() as operator:
-        batch = batch_record(operator.run_payout_batch(threshold=value, batch_id=batch_id))
+        batch = batch_record(operator.run_payout_batch(threshold=value, batch_id=batch_id).raw)
     state.emit(batch, print_batch)
 
 
@@ -155,7 +155,7 @@ def run(state: State, batch_id: str, threshold: tuple[str, str]) -> None:
 def get_batch(state: State, batch_id: str) -> None:
     """The payout batch BATCH_ID and its payouts."""
     with state.operator() as operator:
-        batch = batch_record(operator.get_payout_batch(batch_id))
+        batch = batch_record(operator.get_payout_batch(batch_id).raw)
     state.emit(batch, print_batch)
 
 
@@ -206,7 +206,9 @@ def statement(state: State, account_id: str, page_size: int, page_token: str, ev
     with state.ledger() as reader:
         page = read_pages(
             lambda token: statement_record(
-                reader.statement_page(account_id=account_id, page_size=page_size, page_token=token)
+                reader.statement_page(
+                    account_id=account_id, page_size=page_size, page_token=token
+                ).raw
             ),
             "entries",
             page_token,
@@ -257,5 +259,5 @@ def earnings(state: State, contractor_id: str) -> None:
     $CREWLINE_CREDENTIAL); an operator anyone's (--contractor).
     """
     with state.ledger() as reader:
-        found = earnings_record(reader.earnings(contractor_id=contractor_id))
+        found = earnings_record(reader.earnings(contractor_id=contractor_id).raw)
     state.emit(found, print_earnings)

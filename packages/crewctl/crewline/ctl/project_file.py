@@ -267,7 +267,7 @@ def find_project(client: Client, wanted: ProjectFile) -> ProjectRecord | None:
     """The project the file means: by project_id, else the caller's one (not closed)
     with its title; None when there is none."""
     if wanted.project_id:
-        return project_record(client.get_project(wanted.project_id).project)
+        return project_record(client.get_project(wanted.project_id).project.raw)
     title = wanted.fields["title"]
     found: list[ProjectRecord] = []
     token = ""
@@ -315,8 +315,8 @@ def _move(client: Client, project: ProjectRecord, state: str) -> ProjectRecord:
     if not state or state == project["state"]:
         return project
     if state == "paused":
-        return project_record(client.pause_project(project["project_id"]))
-    return project_record(client.resume_project(project["project_id"]))
+        return project_record(client.pause_project(project["project_id"]).raw)
+    return project_record(client.resume_project(project["project_id"]).raw)
 
 
 def print_applied(applied: Applied) -> None:

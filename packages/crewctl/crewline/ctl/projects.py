@@ -291,7 +291,7 @@ def create(state: State, /, title: str, request_id: str | None, **options: Any) 
 def get(state: State, project_id: str) -> None:
     """The project PROJECT_ID and every version of its pay terms."""
     with state.client() as client:
-        details = details_record(client.get_project(project_id))
+        details = details_record(client.get_project(project_id).raw)
     state.emit(details, print_details)
 
 
@@ -372,7 +372,7 @@ _RUNNING_CLAIMS = (
 @pass_state
 def pause(state: State, project_id: str) -> None:
     with state.client() as client:
-        paused = project_record(client.pause_project(project_id))
+        paused = project_record(client.pause_project(project_id).raw)
     state.emit(paused, print_project)
 
 
@@ -386,7 +386,7 @@ def resume(state: State, project_id: str) -> None:
     closed one is refused.
     """
     with state.client() as client:
-        resumed = project_record(client.resume_project(project_id))
+        resumed = project_record(client.resume_project(project_id).raw)
     state.emit(resumed, print_project)
 
 
@@ -404,5 +404,5 @@ def close(state: State, project_id: str, yes: bool) -> None:
     if not yes:
         click.confirm(f"Close project {project_id} for good?", abort=True, err=True)
     with state.client() as client:
-        closed = project_record(client.close_project(project_id))
+        closed = project_record(client.close_project(project_id).raw)
     state.emit(closed, print_project)

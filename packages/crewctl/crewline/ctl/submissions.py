@@ -182,7 +182,7 @@ def list_(
 def get(state: State, submission_id: str) -> None:
     """The submission SUBMISSION_ID: its result, review, earnings and bonuses."""
     with state.client() as client:
-        found = submission_record(client.get_submission(submission_id))
+        found = submission_record(client.get_submission(submission_id).raw)
     state.emit(found, print_submission)
 
 
@@ -211,7 +211,7 @@ def accept(state: State, submission_id: str, feedback: str, override_rejection: 
         accepted = client.accept(
             submission_id, feedback=feedback, override_rejection=override_rejection
         )
-    state.emit(submission_record(accepted), print_submission)
+    state.emit(submission_record(accepted.raw), print_submission)
 
 
 @submission.command(
@@ -231,7 +231,7 @@ def reject(state: State, submission_id: str, feedback: str) -> None:
     the submission unchanged.
     """
     with state.client() as client:
-        rejected = submission_record(client.reject(submission_id, feedback=feedback))
+        rejected = submission_record(client.reject(submission_id, feedback=feedback).raw)
     state.emit(rejected, print_submission)
 
 
@@ -275,7 +275,7 @@ def bonus(
                 f" {amount} {currency} --reason {json.dumps(reason)} --key {key}"
             )
         raise
-    state.emit(new_bonus_record(granted), print_new_bonus)
+    state.emit(new_bonus_record(granted.raw), print_new_bonus)
 
 
 @submission.command(

@@ -87,7 +87,7 @@ def task() -> None:
 def get(state: State, task_id: str) -> None:
     """The task TASK_ID, its counts and its submissions."""
     with state.client() as client:
-        details = details_record(client.get_task(task_id))
+        details = details_record(client.get_task(task_id).raw)
     state.emit(details, print_details)
 
 
@@ -149,7 +149,7 @@ def cancel(state: State, task_id: str, reason: str) -> None:
     returns the same task; a completed task is refused.
     """
     with state.client() as client:
-        cancelled = task_record(client.cancel_task(task_id, reason=reason))
+        cancelled = task_record(client.cancel_task(task_id, reason=reason).raw)
     state.emit(cancelled, print_task)
 
 
@@ -181,7 +181,7 @@ def add_slots(state: State, task_id: str, slots: int, request_id: str | None) ->
                 f" --request-id {request_id}"
             )
         raise
-    added: NewSlots = {"request_id": request_id, "task": task_record(updated)}
+    added: NewSlots = {"request_id": request_id, "task": task_record(updated.raw)}
     state.emit(added, print_new_slots)
 
 
@@ -215,12 +215,12 @@ def lifetime(
         if expires_at is None:
             expires_at = _extended(client, task_id, extend_by or 0)
         moved = client.update_task_lifetime(task_id, expires_at=expires_at.astimezone(UTC))
-    state.emit(task_record(moved), print_task)
+    state.emit(task_record(moved.raw), print_task)
 
 
 def _extended(client: Client, task_id: str, seconds: int) -> datetime:
     """The task's current end, ``seconds`` later."""
-    current = task_record(client.get_task(task_id).task)["expires_at"]
+    current = task_record(client.get_task(task_id).task.raw)["expires_at"]
     if current is None:
         raise click.UsageError(f"task {task_id} has no end to extend; give --expires-at")
     return parse_instant(current) + timedelta(seconds=seconds)

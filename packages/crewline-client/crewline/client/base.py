@@ -8,6 +8,7 @@ from typing import Self
 
 from crewline.client import paging
 from crewline.client.config import DEFAULT_TIMEOUT, Endpoints, Service, resolve
+from crewline.client.results import Balance, StatementEntry, StatementPage
 from crewline.client.streams import Reconnect
 from crewline.client.transport import Transport
 from crewline.v1 import ledger_service_pb2 as ledger_api
@@ -55,21 +56,23 @@ class Base:
 class LedgerReads(Base):
     """The ledger calls every principal may make (its own account only, unless operator)."""
 
-    async def balance(self, *, account_id: str = "") -> ledger_api.GetBalanceResponse:
+    async def balance(self, *, account_id: str = "") -> Balance:
         """The balances of ``account_id`` (``client:<id>``, ``contractor:<id>``, or a
         platform account); empty: the caller's own account."""
-        return await self._rpc.unary(
+        reply = await self._rpc.unary(
             "ledger",
             f"{LEDGER}/GetBalance",
             ledger_api.GetBalanceRequest(account_id=account_id),
             ledger_api.GetBalanceResponse,
         )
+        return Balance.from_pb(reply)
 
     async def statement_page(
         self, *, account_id: str = "", page_size: int = 0, page_token: str = ""
-    ) -> ledger_api.ListStatementResponse:
-        """One page of the account's statement (empty ``account_id``: the caller's own)."""
-        return await self._rpc.unary(
+    ) -> StatementPage:
+        """One page of the account's statement, newest first (empty ``account_id``: the
+        caller's own)."""
+        reply = await self._rpc.unary(
             "ledger",
             f"{LEDGER}/ListStatement",
             ledger_api.ListStatementRequest(
@@ -77,13 +80,14 @@ class LedgerReads(Base):
             ),
             ledger_api.ListStatementResponse,
         )
+        return StatementPage.from_pb(reply)
 
     def statement(
         self, *, account_id: str = "", page_size: int = 0
-    ) -> AsyncIterator[ledger_api.StatementEntry]:
+    ) -> AsyncIterator[StatementEntry]:
         """Every entry of the account's statement, page by page."""
 
-        async def fetch(token: str) -> tuple[Sequence[ledger_api.StatementEntry], str]:
+        async def fetch(token: str) -> tuple[Sequence[StatementEntry], str]:
             page = await self.statement_page(
                 account_id=account_id, page_size=page_size, page_token=token
             )

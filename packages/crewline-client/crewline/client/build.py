@@ -6,15 +6,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from google.protobuf import timestamp_pb2
 
 from crewline.client.ids import request_id_or_new
+from crewline.client.results.enums import ProtoEnum, prefix
+from crewline.client.results.money import Money
 from crewline.v1 import money_pb2, project_pb2
 from crewline.v1 import task_service_pb2 as task_api
 
+if TYPE_CHECKING:
+    from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
+
 Payload = str | bytes | dict[str, Any] | list[Any]
+V = TypeVar("V", bound=int)
 # The comparators a requirement may use, by name ("greater_or_equal"), in the proto's order.
 COMPARATORS: tuple[str, ...] = tuple(
     name.removeprefix("COMPARATOR_").lower()
@@ -28,6 +34,20 @@ def money(amount_minor: int, currency: str = "USD") -> money_pb2.Money:
     if isinstance(amount_minor, bool) or not isinstance(amount_minor, int):
         raise TypeError(f"amount_minor must be an int of minor units, not {amount_minor!r}")
     return money_pb2.Money(currency_code=currency, amount_minor=amount_minor)
+
+
+def money_message(amount: Money | money_pb2.Money) -> money_pb2.Money:
+    """An amount given as ``Money`` (``Money.of("12.50", "USD")``) or as a message."""
+    return amount.to_pb() if isinstance(amount, Money) else amount
+
+
+def enum_number(value: ProtoEnum | V, enum: _EnumTypeWrapper[V]) -> V:
+    """A filter given as an SDK enum (``TaskStatus.OPEN``) or as the proto's number."""
+    if not isinstance(value, ProtoEnum):
+        return value
+    if value.descriptor() is not enum.DESCRIPTOR:
+        raise TypeError(f"{type(value).__name__}.{value.name} is not a {enum.DESCRIPTOR.name}")
+    return enum.Value(prefix(enum.DESCRIPTOR) + value.value)
 
 
 def usd(cents: int) -> money_pb2.Money:

@@ -9,9 +9,10 @@ from datetime import datetime
 from google.protobuf import field_mask_pb2
 
 from crewline.client import paging
-from crewline.client.build import Payload, task, timestamp
+from crewline.client.build import Payload, enum_number, task, timestamp
 from crewline.client.config import CREDENTIAL_ENV, DEFAULT_TIMEOUT, Endpoints, credential_from
 from crewline.client.ids import request_id_or_new
+from crewline.client.results import Page, Project, ProjectDetails, Task, TaskDetails, TaskStatus
 from crewline.client.review import Review
 from crewline.client.streams import Reconnect
 from crewline.v1 import project_pb2
@@ -62,7 +63,7 @@ class Client(Review):
         priority: int = 0,
         max_claims_per_contractor: int = 0,
         request_id: str | None = None,
-    ) -> project_pb2.Project:
+    ) -> Project:
         """A new project; the same ``request_id`` returns the same project forever (one is
         made when not given, and kept across retries)."""
         request = task_api.CreateProjectRequest(
@@ -79,25 +80,27 @@ class Client(Review):
             max_claims_per_contractor=max_claims_per_contractor,
         )
         reply = await self._call("CreateProject", request, task_api.CreateProjectResponse)
-        return reply.project
+        return Project.from_pb(reply.project)
 
-    async def get_project(self, project_id: str) -> task_api.GetProjectResponse:
+    async def get_project(self, project_id: str) -> ProjectDetails:
         """The project and the history of its pay terms."""
         request = task_api.GetProjectRequest(project_id=project_id)
-        return await self._call("GetProject", request, task_api.GetProjectResponse)
+        reply = await self._call("GetProject", request, task_api.GetProjectResponse)
+        return ProjectDetails.from_pb(reply)
 
     async def list_projects_page(
         self, *, page_size: int = 0, page_token: str = ""
-    ) -> task_api.ListProjectsResponse:
+    ) -> Page[Project]:
         request = task_api.ListProjectsRequest(page_size=page_size, page_token=page_token)
-        return await self._call("ListProjects", request, task_api.ListProjectsResponse)
+        reply = await self._call("ListProjects", request, task_api.ListProjectsResponse)
+        return Page.from_pb(reply, Project.from_pb)
 
-    def projects(self, *, page_size: int = 0) -> AsyncIterator[project_pb2.Project]:
+    def projects(self, *, page_size: int = 0) -> AsyncIterator[Project]:
         """Every project of the caller, newest first."""
 
-        async def fetch(token: str) -> tuple[Sequence[project_pb2.Project], str]:
+        async def fetch(token: str) -> tuple[Sequence[Project], str]:
             page = await self.list_projects_page(page_size=page_size, page_token=token)
-            return page.projects, page.next_page_token
+            return page.items, page.next_page_token
 
         return paging.items(fetch)
 
@@ -107,7 +110,7 @@ class Client(Review):
         *,
         paths: Iterable[str],
         expected_revision: int = 0,
-    ) -> project_pb2.Project:
+    ) -> Project:
         """Sets the fields named in ``paths`` (e.g. ``["title", "pay_terms"]``) to their
         values in ``project`` (whose ``project_id`` names it). Not retried: repeating it
         makes a new revision."""
@@ -117,32 +120,32 @@ class Client(Review):
             expected_revision=expected_revision,
         )
         reply = await self._call("UpdateProject", request, task_api.UpdateProjectResponse)
-        return reply.project
+        return Project.from_pb(reply.project)
 
-    async def pause_project(self, project_id: str) -> project_pb2.Project:
+    async def pause_project(self, project_id: str) -> Project:
         request = task_api.PauseProjectRequest(project_id=project_id)
-        return (await self._call("PauseProject", request, task_api.PauseProjectResponse)).project
+        reply = await self._call("PauseProject", request, task_api.PauseProjectResponse)
+        return Project.from_pb(reply.project)
 
-    async def resume_project(self, project_id: str) -> project_pb2.Project:
+    async def resume_project(self, project_id: str) -> Project:
         request = task_api.ResumeProjectRequest(project_id=project_id)
         reply = await self._call("ResumeProject", request, task_api.ResumeProjectResponse)
-        return reply.project
+        return Project.from_pb(reply.project)
 
-    async def close_project(self, project_id: str) -> project_pb2.Project:
+    async def close_project(self, project_id: str) -> Project:
         """For good: a closed project takes no tasks and offers nothing again."""
         request = task_api.CloseProjectRequest(project_id=project_id)
-        return (await self._call("CloseProject", request, task_api.CloseProjectResponse)).project
+        reply = await self._call("CloseProject", request, task_api.CloseProjectResponse)
+        return Project.from_pb(reply.project)
 
     # --- tasks ---------------------------------------------------------------
 
-    async def submit_tasks(
-        self, project_id: str, tasks: Iterable[task_api.TaskSpec]
-    ) -> list[task_api.Task]:
+    async def submit_tasks(self, project_id: str, tasks: Iterable[task_api.TaskSpec]) -> list[Task]:
         """Publishes up to 1,000 tasks (see ``crewline.client.task``), all or nothing; in
         request order. Each task's idempotency key returns the same task forever."""
         request = task_api.SubmitTasksRequest(project_id=project_id, tasks=list(tasks))
         reply = await self._call("SubmitTasks", request, task_api.SubmitTasksResponse)
-        return list(reply.tasks)
+        return [Task.from_pb(each) for each in reply.tasks]
 
     async def submit_task(
         self,
@@ -154,7 +157,7 @@ class Client(Review):
         priority: int | None = None,
         lifetime_seconds: int = 0,
         correlation_id: str | None = None,
-    ) -> task_api.Task:
+    ) -> Task:
         """Publishes one task (``payload`` as in ``crewline.client.task``)."""
         spec = task(
             payload,
@@ -167,40 +170,45 @@ class Client(Review):
         reply = await self._call(
             "SubmitTask", request, task_api.SubmitTaskResponse, correlation_id=correlation_id
         )
-        return reply.task
+        return Task.from_pb(reply.task)
 
-    async def get_task(self, task_id: str) -> task_api.GetTaskResponse:
+    async def get_task(self, task_id: str) -> TaskDetails:
         """The task, its counts and its submissions."""
         request = task_api.GetTaskRequest(task_id=task_id)
-        return await self._call("GetTask", request, task_api.GetTaskResponse)
+        return TaskDetails.from_pb(await self._call("GetTask", request, task_api.GetTaskResponse))
 
     async def list_tasks_page(
         self,
         *,
         project_id: str = "",
-        status: task_api.TaskStatus.ValueType = task_api.TASK_STATUS_UNSPECIFIED,
+        status: TaskStatus | task_api.TaskStatus.ValueType = task_api.TASK_STATUS_UNSPECIFIED,
         updated_since: datetime | None = None,
         page_size: int = 0,
         page_token: str = "",
-    ) -> task_api.ListTasksResponse:
+    ) -> Page[Task]:
+        """One page of tasks; ``status``: only those in it (``TaskStatus.OPEN``)."""
         request = task_api.ListTasksRequest(
-            project_id=project_id, status=status, page_size=page_size, page_token=page_token
+            project_id=project_id,
+            status=enum_number(status, task_api.TaskStatus),
+            page_size=page_size,
+            page_token=page_token,
         )
         if updated_since is not None:
             request.updated_since.CopyFrom(timestamp(updated_since))
-        return await self._call("ListTasks", request, task_api.ListTasksResponse)
+        reply = await self._call("ListTasks", request, task_api.ListTasksResponse)
+        return Page.from_pb(reply, Task.from_pb)
 
     def tasks(
         self,
         *,
         project_id: str = "",
-        status: task_api.TaskStatus.ValueType = task_api.TASK_STATUS_UNSPECIFIED,
+        status: TaskStatus | task_api.TaskStatus.ValueType = task_api.TASK_STATUS_UNSPECIFIED,
         updated_since: datetime | None = None,
         page_size: int = 0,
-    ) -> AsyncIterator[task_api.Task]:
+    ) -> AsyncIterator[Task]:
         """Every task matching the filters, least recently updated first."""
 
-        async def fetch(token: str) -> tuple[Sequence[task_api.Task], str]:
+        async def fetch(token: str) -> tuple[Sequence[Task], str]:
             page = await self.list_tasks_page(
                 project_id=project_id,
                 status=status,
@@ -208,28 +216,28 @@ class Client(Review):
                 page_size=page_size,
                 page_token=token,
             )
-            return page.tasks, page.next_page_token
+            return page.items, page.next_page_token
 
         return paging.items(fetch)
 
-    async def cancel_task(self, task_id: str, *, reason: str = "") -> task_api.Task:
+    async def cancel_task(self, task_id: str, *, reason: str = "") -> Task:
         """Stops the task: its open slots are withdrawn. Cancelling again returns it."""
         request = task_api.CancelTaskRequest(task_id=task_id, reason=reason)
-        return (await self._call("CancelTask", request, task_api.CancelTaskResponse)).task
+        reply = await self._call("CancelTask", request, task_api.CancelTaskResponse)
+        return Task.from_pb(reply.task)
 
-    async def add_slots(
-        self, task_id: str, slots: int, *, request_id: str | None = None
-    ) -> task_api.Task:
+    async def add_slots(self, task_id: str, slots: int, *, request_id: str | None = None) -> Task:
         """Adds ``slots`` assignments to a live task; idempotent on ``request_id``."""
         request = task_api.AddSlotsRequest(
             request_id=request_id_or_new(request_id), task_id=task_id, slots=slots
         )
-        return (await self._call("AddSlots", request, task_api.AddSlotsResponse)).task
+        reply = await self._call("AddSlots", request, task_api.AddSlotsResponse)
+        return Task.from_pb(reply.task)
 
-    async def update_task_lifetime(self, task_id: str, *, expires_at: datetime) -> task_api.Task:
+    async def update_task_lifetime(self, task_id: str, *, expires_at: datetime) -> Task:
         """Moves the end of a live task's lifetime to ``expires_at`` (timezone-aware)."""
         request = task_api.UpdateTaskLifetimeRequest(
             task_id=task_id, expires_at=timestamp(expires_at)
         )
         reply = await self._call("UpdateTaskLifetime", request, task_api.UpdateTaskLifetimeResponse)
-        return reply.task
+        return Task.from_pb(reply.task)

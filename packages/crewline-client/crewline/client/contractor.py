@@ -9,9 +9,11 @@ from google.protobuf.message import Message
 
 from crewline.client import paging
 from crewline.client.base import LEDGER, LedgerReads
+from crewline.client.build import enum_number
 from crewline.client.config import CREDENTIAL_ENV, DEFAULT_TIMEOUT, Endpoints, credential_from
 from crewline.client.ids import request_id_or_new
 from crewline.client.offers import OfferStream
+from crewline.client.results import Claim, ClaimStatus, Earnings, Offer, Page, WorkSegment
 from crewline.client.streams import Reconnect, StreamCall
 from crewline.client.transport import Reply
 from crewline.v1 import claim_pb2
@@ -74,44 +76,47 @@ class Contractor(LedgerReads):
 
     async def list_offers_page(
         self, *, project_id: str = "", page_size: int = 0, page_token: str = ""
-    ) -> work_api.ListOffersResponse:
+    ) -> Page[Offer]:
         request = work_api.ListOffersRequest(
             project_id=project_id, page_size=page_size, page_token=page_token
         )
-        return await self._call("ListOffers", request, work_api.ListOffersResponse)
+        reply = await self._call("ListOffers", request, work_api.ListOffersResponse)
+        return Page.from_pb(reply, Offer.from_pb)
 
-    def offers(self, *, project_id: str = "", page_size: int = 0) -> AsyncIterator[work_api.Offer]:
+    def offers(self, *, project_id: str = "", page_size: int = 0) -> AsyncIterator[Offer]:
         """Every offer open to the contractor now (by priority, then age), page by page."""
 
-        async def fetch(token: str) -> tuple[Sequence[work_api.Offer], str]:
+        async def fetch(token: str) -> tuple[Sequence[Offer], str]:
             page = await self.list_offers_page(
                 project_id=project_id, page_size=page_size, page_token=token
             )
-            return page.offers, page.next_page_token
+            return page.items, page.next_page_token
 
         return paging.items(fetch)
 
     # --- claims --------------------------------------------------------------
 
-    async def claim(self, task_id: str, *, request_id: str | None = None) -> work_api.Claim:
+    async def claim(self, task_id: str, *, request_id: str | None = None) -> Claim:
         """Takes one slot of the task. Refusals are ``Refused``/``AlreadyExists`` with a
         ``reason``: NO_FREE_SLOT, NOT_QUALIFIED, BLOCKED, AT_CLAIM_LIMIT, ALREADY_CLAIMED.
         The same ``request_id`` returns the same claim (one is made when not given)."""
         request = work_api.ClaimTaskRequest(
             request_id=request_id_or_new(request_id), task_id=task_id
         )
-        return (await self._call("ClaimTask", request, work_api.ClaimTaskResponse)).claim
+        reply = await self._call("ClaimTask", request, work_api.ClaimTaskResponse)
+        return Claim.from_pb(reply.claim)
 
-    async def heartbeat(self, claim_id: str, *, worked_seconds: int = 0) -> work_api.Claim:
+    async def heartbeat(self, claim_id: str, *, worked_seconds: int = 0) -> Claim:
         """Extends the claim's lease and reports the total time worked so far."""
         request = work_api.HeartbeatClaimRequest(claim_id=claim_id, worked_seconds=worked_seconds)
         reply = await self._call("HeartbeatClaim", request, work_api.HeartbeatClaimResponse)
-        return reply.claim
+        return Claim.from_pb(reply.claim)
 
-    async def release(self, claim_id: str) -> work_api.Claim:
+    async def release(self, claim_id: str) -> Claim:
         """Gives the slot back at once."""
         request = work_api.ReleaseClaimRequest(claim_id=claim_id)
-        return (await self._call("ReleaseClaim", request, work_api.ReleaseClaimResponse)).claim
+        reply = await self._call("ReleaseClaim", request, work_api.ReleaseClaimResponse)
+        return Claim.from_pb(reply.claim)
 
     async def submit(
         self,
@@ -119,51 +124,56 @@ class Contractor(LedgerReads):
         result: bytes | str,
         *,
         worked_seconds: int = 0,
-        segments: Iterable[claim_pb2.WorkSegment] = (),
-    ) -> work_api.Claim:
+        segments: Iterable[WorkSegment | claim_pb2.WorkSegment] = (),
+    ) -> Claim:
         """Hands in the work (a str is sent as UTF-8) with the time worked: seconds, or
-        tracked segments, or neither (the last heartbeat's report counts)."""
+        tracked ``segments``, or neither (the last heartbeat's report counts)."""
         request = work_api.SubmitWorkRequest(
             claim_id=claim_id,
             result=result.encode() if isinstance(result, str) else result,
             worked_seconds=worked_seconds,
-            segments=list(segments),
+            segments=[s.to_pb() if isinstance(s, WorkSegment) else s for s in segments],
         )
-        return (await self._call("SubmitWork", request, work_api.SubmitWorkResponse)).claim
+        reply = await self._call("SubmitWork", request, work_api.SubmitWorkResponse)
+        return Claim.from_pb(reply.claim)
 
-    async def get_claim(self, claim_id: str) -> work_api.Claim:
+    async def get_claim(self, claim_id: str) -> Claim:
         request = work_api.GetClaimRequest(claim_id=claim_id)
-        return (await self._call("GetClaim", request, work_api.GetClaimResponse)).claim
+        reply = await self._call("GetClaim", request, work_api.GetClaimResponse)
+        return Claim.from_pb(reply.claim)
 
     async def list_claims_page(
         self,
         *,
-        status: work_api.ClaimStatus.ValueType = work_api.CLAIM_STATUS_UNSPECIFIED,
+        status: ClaimStatus | work_api.ClaimStatus.ValueType = work_api.CLAIM_STATUS_UNSPECIFIED,
         task_id: str = "",
         project_id: str = "",
         page_size: int = 0,
         page_token: str = "",
-    ) -> work_api.ListMyClaimsResponse:
+    ) -> Page[Claim]:
+        """One page of the caller's claims; ``status``: only those in it
+        (``ClaimStatus.ACTIVE``)."""
         request = work_api.ListMyClaimsRequest(
-            status=status,
+            status=enum_number(status, work_api.ClaimStatus),
             task_id=task_id,
             project_id=project_id,
             page_size=page_size,
             page_token=page_token,
         )
-        return await self._call("ListMyClaims", request, work_api.ListMyClaimsResponse)
+        reply = await self._call("ListMyClaims", request, work_api.ListMyClaimsResponse)
+        return Page.from_pb(reply, Claim.from_pb)
 
     def claims(
         self,
         *,
-        status: work_api.ClaimStatus.ValueType = work_api.CLAIM_STATUS_UNSPECIFIED,
+        status: ClaimStatus | work_api.ClaimStatus.ValueType = work_api.CLAIM_STATUS_UNSPECIFIED,
         task_id: str = "",
         project_id: str = "",
         page_size: int = 0,
-    ) -> AsyncIterator[work_api.Claim]:
+    ) -> AsyncIterator[Claim]:
         """Every claim of the caller matching the filters, newest first."""
 
-        async def fetch(token: str) -> tuple[Sequence[work_api.Claim], str]:
+        async def fetch(token: str) -> tuple[Sequence[Claim], str]:
             page = await self.list_claims_page(
                 status=status,
                 task_id=task_id,
@@ -171,21 +181,22 @@ class Contractor(LedgerReads):
                 page_size=page_size,
                 page_token=token,
             )
-            return page.claims, page.next_page_token
+            return page.items, page.next_page_token
 
         return paging.items(fetch)
 
     # --- pay -----------------------------------------------------------------
 
-    async def earnings(self, *, contractor_id: str = "") -> ledger_api.GetEarningsResponse:
+    async def earnings(self, *, contractor_id: str = "") -> Earnings:
         """The contractor's pay by project, by week and in total, with hourly figures.
         ``contractor_id``: empty, or the contractor's own id (another's is NOT_FOUND)."""
-        return await self._rpc.unary(
+        reply = await self._rpc.unary(
             "ledger",
             f"{LEDGER}/GetEarnings",
             ledger_api.GetEarningsRequest(contractor_id=contractor_id),
             ledger_api.GetEarningsResponse,
         )
+        return Earnings.from_pb(reply)
 
     async def _call(self, method: str, request: Message, reply: type[Reply]) -> Reply:
         return await self._rpc.unary("matcher", f"{WORK}/{method}", request, reply)

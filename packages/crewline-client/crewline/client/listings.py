@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 
 from crewline.client import paging
+from crewline.client.results import ListedBonus, Page
 from crewline.client.upkeep import Upkeep
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
@@ -85,28 +86,29 @@ class Listings(Upkeep):
 
     async def list_bonuses_page(
         self, *, client_id: str = "", project_id: str = "", page_size: int = 0, page_token: str = ""
-    ) -> client_admin.ListBonusesResponse:
+    ) -> Page[ListedBonus]:
         """One page of bonuses, newest first; only ``client_id``'s, or only on
         ``project_id``'s submissions, when given."""
         request = client_admin.ListBonusesRequest(
             client_id=client_id, project_id=project_id, page_size=page_size, page_token=page_token
         )
-        return await self._rpc.unary(
+        reply = await self._rpc.unary(
             "dispatcher",
             "crewline.v1.ClientAdminService/ListBonuses",
             request,
             client_admin.ListBonusesResponse,
         )
+        return Page.from_pb(reply, ListedBonus.from_pb)
 
     def bonuses(
         self, *, client_id: str = "", project_id: str = "", page_size: int = 0
-    ) -> AsyncIterator[client_admin.ListedBonus]:
+    ) -> AsyncIterator[ListedBonus]:
         """Every bonus that passes the filters (as ``list_bonuses_page``), newest first."""
 
-        async def fetch(token: str) -> tuple[Sequence[client_admin.ListedBonus], str]:
+        async def fetch(token: str) -> tuple[Sequence[ListedBonus], str]:
             page = await self.list_bonuses_page(
                 client_id=client_id, project_id=project_id, page_size=page_size, page_token=token
             )
-            return page.bonuses, page.next_page_token
+            return page.items, page.next_page_token
 
         return paging.items(fetch)

@@ -3,15 +3,16 @@
 The server's ``StreamOffersResponse`` carries batches of changes, keepalives, resyncs and
 the end of a snapshot. ``OfferStream`` hands on one event at a time:
 
-- ``Offered``: a task the contractor may claim now (an offer for a task already offered
-  replaces it);
-- ``Withdrawn``: an offer that is gone, and why;
+- ``Offered``: a task the contractor may claim now, as an ``Offer`` (an offer for a task
+  already offered replaces it);
+- ``Withdrawn``: an offer that is gone, and why (a ``WithdrawalReason``);
 - ``Resync``: forget every offer so far, a fresh snapshot follows: sent by the server
   when the app fell behind, and by the SDK itself after reconnecting (the server sends
   the current offers again on connect);
 - ``SnapshotEnd``: the snapshot is complete; live changes follow.
 
-Keepalives are not handed on. ``current`` holds the offers as of the last event.
+Keepalives are not handed on. ``current`` holds the offers as of the last event, by
+task id.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from crewline.client.results import Offer, WithdrawalReason
 from crewline.client.streams import (
     DEFAULT_RECONNECT,
     Reconnect,
@@ -33,7 +35,7 @@ from crewline.v1 import work_service_pb2 as work_api
 
 @dataclass(frozen=True)
 class Offered:
-    offer: work_api.Offer
+    offer: Offer
 
     @property
     def task_id(self) -> str:
@@ -42,13 +44,11 @@ class Offered:
 
 @dataclass(frozen=True)
 class Withdrawn:
-    task_id: str
-    reason: work_api.WithdrawalReason.ValueType
+    """``reason``: FILLED, CLAIMED_BY_YOU, NOT_ELIGIBLE or CLOSED (None for a reason newer
+    than this SDK)."""
 
-    @property
-    def reason_name(self) -> str:
-        """E.g. ``"FILLED"``."""
-        return work_api.WithdrawalReason.Name(self.reason).removeprefix("WITHDRAWAL_REASON_")
+    task_id: str
+    reason: WithdrawalReason | None
 
 
 @dataclass(frozen=True)
@@ -73,9 +73,11 @@ def events_of(response: work_api.StreamOffersResponse) -> list[OfferEvent]:
         found: list[OfferEvent] = []
         for change in response.changes.changes:
             if change.WhichOneof("change") == "offered":
-                found.append(Offered(change.offered))
+                found.append(Offered(Offer.from_pb(change.offered)))
             elif change.WhichOneof("change") == "withdrawn":
-                found.append(Withdrawn(change.withdrawn.task_id, change.withdrawn.reason))
+                withdrawn = change.withdrawn
+                reason = WithdrawalReason.from_pb(withdrawn.reason)
+                found.append(Withdrawn(withdrawn.task_id, reason))
         return found
     if kind == "resync":
         return [Resync()]
@@ -97,7 +99,7 @@ class OfferStream:
         service: str = "",
         address: str = "",
     ) -> None:
-        self.current: dict[str, work_api.Offer] = {}
+        self.current: dict[str, Offer] = {}
         self.reconnects = 0
         self._open = open_call
         self._method = method

@@ -5,12 +5,15 @@ each module short."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from typing import TypeAlias
 
 from google.protobuf.message import Message
 
 from crewline.client import paging
 from crewline.client.base import LedgerReads
+from crewline.client.build import enum_number, money_message
 from crewline.client.ids import request_id_or_new
+from crewline.client.results import BonusGrant, Money, Page, Submission, SubmissionStatus
 from crewline.client.streams import CursorStream, StreamCall
 from crewline.client.transport import Reply
 from crewline.v1 import money_pb2
@@ -18,6 +21,7 @@ from crewline.v1 import task_service_pb2 as task_api
 
 TASKS = "crewline.v1.TaskService"
 WatchStream = CursorStream[task_api.WatchResponse, task_api.WatchEvent]
+SubmissionStatusNumber: TypeAlias = task_api.SubmissionStatus.ValueType
 
 
 class Review(LedgerReads):
@@ -57,30 +61,33 @@ class Review(LedgerReads):
         *,
         project_id: str = "",
         task_id: str = "",
-        status: task_api.SubmissionStatus.ValueType = task_api.SUBMISSION_STATUS_UNSPECIFIED,
+        status: SubmissionStatus | SubmissionStatusNumber = task_api.SUBMISSION_STATUS_UNSPECIFIED,
         page_size: int = 0,
         page_token: str = "",
-    ) -> task_api.ListSubmissionsResponse:
+    ) -> Page[Submission]:
+        """One page of the project's or task's submissions; ``status``: only those in it
+        (``SubmissionStatus.PENDING_REVIEW``)."""
         request = task_api.ListSubmissionsRequest(
             project_id=project_id,
             task_id=task_id,
-            status=status,
+            status=enum_number(status, task_api.SubmissionStatus),
             page_size=page_size,
             page_token=page_token,
         )
-        return await self._call("ListSubmissions", request, task_api.ListSubmissionsResponse)
+        reply = await self._call("ListSubmissions", request, task_api.ListSubmissionsResponse)
+        return Page.from_pb(reply, Submission.from_pb)
 
     def submissions(
         self,
         *,
         project_id: str = "",
         task_id: str = "",
-        status: task_api.SubmissionStatus.ValueType = task_api.SUBMISSION_STATUS_UNSPECIFIED,
+        status: SubmissionStatus | SubmissionStatusNumber = task_api.SUBMISSION_STATUS_UNSPECIFIED,
         page_size: int = 0,
-    ) -> AsyncIterator[task_api.Submission]:
+    ) -> AsyncIterator[Submission]:
         """Every submission of the project or task (one of them), by ``status`` if given."""
 
-        async def fetch(token: str) -> tuple[Sequence[task_api.Submission], str]:
+        async def fetch(token: str) -> tuple[Sequence[Submission], str]:
             page = await self.list_submissions_page(
                 project_id=project_id,
                 task_id=task_id,
@@ -88,18 +95,18 @@ class Review(LedgerReads):
                 page_size=page_size,
                 page_token=token,
             )
-            return page.submissions, page.next_page_token
+            return page.items, page.next_page_token
 
         return paging.items(fetch)
 
-    async def get_submission(self, submission_id: str) -> task_api.Submission:
+    async def get_submission(self, submission_id: str) -> Submission:
         request = task_api.GetSubmissionRequest(submission_id=submission_id)
         reply = await self._call("GetSubmission", request, task_api.GetSubmissionResponse)
-        return reply.submission
+        return Submission.from_pb(reply.submission)
 
     async def accept(
         self, submission_id: str, *, feedback: str = "", override_rejection: bool = False
-    ) -> task_api.Submission:
+    ) -> Submission:
         """Accepts pending work (paid once); with ``override_rejection``, rejected work
         within its revert window."""
         request = task_api.AcceptSubmissionRequest(
@@ -108,30 +115,32 @@ class Review(LedgerReads):
             override_rejection=override_rejection,
         )
         reply = await self._call("AcceptSubmission", request, task_api.AcceptSubmissionResponse)
-        return reply.submission
+        return Submission.from_pb(reply.submission)
 
-    async def reject(self, submission_id: str, *, feedback: str) -> task_api.Submission:
+    async def reject(self, submission_id: str, *, feedback: str) -> Submission:
         """Rejects pending work; ``feedback`` (required) is shown to the contractor."""
         request = task_api.RejectSubmissionRequest(submission_id=submission_id, feedback=feedback)
         reply = await self._call("RejectSubmission", request, task_api.RejectSubmissionResponse)
-        return reply.submission
+        return Submission.from_pb(reply.submission)
 
     async def grant_bonus(
         self,
         submission_id: str,
         *,
-        amount: money_pb2.Money,
+        amount: Money | money_pb2.Money,
         reason: str,
         idempotency_key: str | None = None,
-    ) -> task_api.GrantBonusResponse:
-        """A bonus on a submission; the same ``idempotency_key`` returns the same bonus."""
+    ) -> BonusGrant:
+        """A bonus of ``amount`` (``Money.of("2.00", "USD")``) on a submission; the same
+        ``idempotency_key`` returns the same bonus."""
         request = task_api.GrantBonusRequest(
             submission_id=submission_id,
             idempotency_key=request_id_or_new(idempotency_key),
-            amount=amount,
+            amount=money_message(amount),
             reason=reason,
         )
-        return await self._call("GrantBonus", request, task_api.GrantBonusResponse)
+        reply = await self._call("GrantBonus", request, task_api.GrantBonusResponse)
+        return BonusGrant.from_pb(reply)
 
     async def _call(
         self,

@@ -15,10 +15,18 @@ from grpc_health.v1 import health_pb2
 
 from crewline.client import paging
 from crewline.client.base import LEDGER, LedgerReads
-from crewline.client.build import timestamp
+from crewline.client.build import money_message, timestamp
 from crewline.client.config import SERVICES, Service
 from crewline.client.errors import CrewlineError
 from crewline.client.ids import request_id_or_new
+from crewline.client.results import (
+    BooksCheck,
+    Earnings,
+    Money,
+    Page,
+    PayoutBatch,
+    PayoutBatchPreview,
+)
 from crewline.client.transport import HEALTH, OPS, Reply
 from crewline.v1 import ledger_service_pb2 as ledger_api
 from crewline.v1 import money_pb2, ops_service_pb2
@@ -46,57 +54,62 @@ class Upkeep(LedgerReads):
 
     # --- ledger --------------------------------------------------------------
 
-    async def earnings(self, contractor_id: str) -> ledger_api.GetEarningsResponse:
+    async def earnings(self, contractor_id: str) -> Earnings:
         request = ledger_api.GetEarningsRequest(contractor_id=contractor_id)
-        return await self._ledger("GetEarnings", request, ledger_api.GetEarningsResponse)
+        reply = await self._ledger("GetEarnings", request, ledger_api.GetEarningsResponse)
+        return Earnings.from_pb(reply)
 
-    async def verify_books(self) -> ledger_api.VerifyBooksResponse:
+    async def verify_books(self) -> BooksCheck:
         """Whether the books balance, and every submission was paid exactly once."""
         request = ledger_api.VerifyBooksRequest()
-        return await self._ledger("VerifyBooks", request, ledger_api.VerifyBooksResponse)
+        reply = await self._ledger("VerifyBooks", request, ledger_api.VerifyBooksResponse)
+        return BooksCheck.from_pb(reply)
 
     async def run_payout_batch(
-        self, *, threshold: money_pb2.Money, batch_id: str | None = None
-    ) -> ledger_api.PayoutBatch:
-        """Pays out every contractor balance at or above ``threshold``; the same
-        ``batch_id`` returns the same batch (one is made when not given)."""
+        self, *, threshold: Money | money_pb2.Money, batch_id: str | None = None
+    ) -> PayoutBatch:
+        """Pays out every contractor balance at or above ``threshold``
+        (``Money.of("50", "USD")``); the same ``batch_id`` returns the same batch (one is
+        made when not given)."""
         request = ledger_api.RunPayoutBatchRequest(
-            batch_id=request_id_or_new(batch_id), threshold=threshold
+            batch_id=request_id_or_new(batch_id), threshold=money_message(threshold)
         )
         reply = await self._ledger("RunPayoutBatch", request, ledger_api.RunPayoutBatchResponse)
-        return reply.batch
+        return PayoutBatch.from_pb(reply.batch)
 
-    async def get_payout_batch(self, batch_id: str) -> ledger_api.PayoutBatch:
+    async def get_payout_batch(self, batch_id: str) -> PayoutBatch:
         request = ledger_api.GetPayoutBatchRequest(batch_id=batch_id)
         reply = await self._ledger("GetPayoutBatch", request, ledger_api.GetPayoutBatchResponse)
-        return reply.batch
+        return PayoutBatch.from_pb(reply.batch)
 
     async def preview_payout_batch(
-        self, *, threshold: money_pb2.Money
-    ) -> ledger_api.PreviewPayoutBatchResponse:
+        self, *, threshold: Money | money_pb2.Money
+    ) -> PayoutBatchPreview:
         """What ``run_payout_batch`` with ``threshold`` would pay if it ran now: each
         contractor and amount, and the total. Writes nothing; no batch id."""
-        request = ledger_api.PreviewPayoutBatchRequest(threshold=threshold)
-        return await self._ledger(
+        request = ledger_api.PreviewPayoutBatchRequest(threshold=money_message(threshold))
+        reply = await self._ledger(
             "PreviewPayoutBatch", request, ledger_api.PreviewPayoutBatchResponse
         )
+        return PayoutBatchPreview.from_pb(reply)
 
     async def list_payout_batches_page(
         self, *, page_size: int = 0, page_token: str = ""
-    ) -> ledger_api.ListPayoutBatchesResponse:
+    ) -> Page[PayoutBatch]:
         """One page of payout batches, newest first, each counted and summed but without
         its payouts (``get_payout_batch`` has them)."""
         request = ledger_api.ListPayoutBatchesRequest(page_size=page_size, page_token=page_token)
-        return await self._ledger(
+        reply = await self._ledger(
             "ListPayoutBatches", request, ledger_api.ListPayoutBatchesResponse
         )
+        return Page.from_pb(reply, PayoutBatch.from_pb)
 
-    def payout_batches(self, *, page_size: int = 0) -> AsyncIterator[ledger_api.PayoutBatch]:
+    def payout_batches(self, *, page_size: int = 0) -> AsyncIterator[PayoutBatch]:
         """Every payout batch, newest first, page by page."""
 
-        async def fetch(token: str) -> tuple[Sequence[ledger_api.PayoutBatch], str]:
+        async def fetch(token: str) -> tuple[Sequence[PayoutBatch], str]:
             page = await self.list_payout_batches_page(page_size=page_size, page_token=token)
-            return page.batches, page.next_page_token
+            return page.items, page.next_page_token
 
         return paging.items(fetch)
 

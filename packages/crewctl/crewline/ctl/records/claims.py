@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from crewline.ctl.pb import (
     MoneyRecord,
     enum_number,
-    enum_word,
     field_word,
     money_field,
     timestamp_text,
@@ -16,8 +15,7 @@ from crewline.ctl.records.projects import PayTermsRecord, pay_terms_record
 from crewline.ctl.records.tasks import payload
 
 if TYPE_CHECKING:
-    from google.protobuf.descriptor import EnumDescriptor
-
+    from crewline.client import results
     from crewline.v1 import claim_pb2
     from crewline.v1 import work_service_pb2 as work_api
 
@@ -118,20 +116,14 @@ def offer_event_record(event: Any) -> OfferEvent:
     """One event of the SDK's offers stream (``crewline.client.offers``) as a record."""
     kind = type(event).__name__
     if kind == "Offered":
-        offer = offer_record(event.offer)
+        offer = offer_record(event.offer.raw)
         return _event("offered", task_id=offer["task_id"], offer=offer)
-    if kind == "Withdrawn":
-        reason = enum_word(_withdrawal(), event.reason)
+    if kind == "Withdrawn":  # its reason: a WithdrawalReason (FILLED), or None
+        reason = event.reason.lower() if event.reason else None
         return _event("withdrawn", task_id=event.task_id, reason=reason)
     if kind == "SnapshotEnd":
         return _event("snapshot_end", offers=event.offers)
     return _event("resync")
-
-
-def _withdrawal() -> EnumDescriptor:
-    from crewline.v1 import work_service_pb2 as work_api
-
-    return work_api.WithdrawalReason.DESCRIPTOR
 
 
 def segment_record(pb: claim_pb2.WorkSegment) -> SegmentRecord:
@@ -180,16 +172,16 @@ def claim_record(pb: work_api.Claim) -> ClaimRecord:
     }
 
 
-def claim_page_record(reply: work_api.ListMyClaimsResponse) -> ClaimPage:
+def claim_page_record(reply: results.Page[results.Claim]) -> ClaimPage:
     return {
-        "claims": [claim_record(c) for c in reply.claims],
+        "claims": [claim_record(c.raw) for c in reply.items],
         "next_page_token": reply.next_page_token,
     }
 
 
-def offer_page_record(reply: work_api.ListOffersResponse) -> OfferPage:
+def offer_page_record(reply: results.Page[results.Offer]) -> OfferPage:
     return {
-        "offers": [offer_record(o) for o in reply.offers],
+        "offers": [offer_record(o.raw) for o in reply.items],
         "next_page_token": reply.next_page_token,
     }
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from crewline.ctl.pb import field_word, timestamp_text
 
 if TYPE_CHECKING:
-    from crewline.client import sync
+    from crewline.client import results, sync
     from crewline.v1 import project_pb2
     from crewline.v1 import task_service_pb2 as task_api
 
@@ -120,9 +120,9 @@ def details_record(reply: task_api.GetProjectResponse) -> ProjectDetails:
     }
 
 
-def page_record(reply: task_api.ListProjectsResponse) -> ProjectPage:
+def page_record(reply: results.Page[results.Project]) -> ProjectPage:
     return {
-        "projects": [project_record(p) for p in reply.projects],
+        "projects": [project_record(p.raw) for p in reply.items],
         "next_page_token": reply.next_page_token,
     }
 
@@ -171,7 +171,7 @@ def project_pb(project_id: str, fields: ProjectFields) -> project_pb2.Project:
 def create_project(client: sync.Client, request_id: str, fields: ProjectFields) -> ProjectRecord:
     """CreateProject with ``fields`` (title and pay terms among them), as a record."""
     values = project_values(fields)
-    return project_record(client.create_project(request_id=request_id, **values))
+    return project_record(client.create_project(request_id=request_id, **values).raw)
 
 
 def update_project(
@@ -179,6 +179,7 @@ def update_project(
 ) -> ProjectRecord:
     """UpdateProject setting exactly ``changes`` (their names are the mask), as a record."""
     project = project_pb(project_id, changes)
-    return project_record(
-        client.update_project(project, paths=list(changes), expected_revision=expected_revision)
+    updated = client.update_project(
+        project, paths=list(changes), expected_revision=expected_revision
     )
+    return project_record(updated.raw)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypedDict
 from crewline.ctl.pb import MoneyRecord, enum_number, field_word, money_field, timestamp_text
 
 if TYPE_CHECKING:
+    from crewline.client import results
     from crewline.v1 import money_pb2
     from crewline.v1 import task_service_pb2 as task_api
 
@@ -93,9 +94,9 @@ def submission_record(pb: task_api.Submission) -> SubmissionRecord:
     }
 
 
-def page_record(reply: task_api.ListSubmissionsResponse) -> SubmissionPage:
+def page_record(reply: results.Page[results.Submission]) -> SubmissionPage:
     return {
-        "submissions": [submission_record(s) for s in reply.submissions],
+        "submissions": [submission_record(s.raw) for s in reply.items],
         "next_page_token": reply.next_page_token,
     }
 

@@ -14,6 +14,7 @@ from crewline.ctl.records.projects import pay_terms_record
 if TYPE_CHECKING:
     from google.protobuf.message import Message
 
+    from crewline.client import results
     from crewline.v1 import task_service_pb2 as task_api
 
 
@@ -178,9 +179,9 @@ def details_record(reply: task_api.GetTaskResponse) -> TaskDetails:
     }
 
 
-def page_record(reply: task_api.ListTasksResponse) -> TaskPage:
+def page_record(reply: results.Page[results.Task]) -> TaskPage:
     return {
-        "tasks": [task_record(t) for t in reply.tasks],
+        "tasks": [task_record(t.raw) for t in reply.items],
         "next_page_token": reply.next_page_token,
     }
 
