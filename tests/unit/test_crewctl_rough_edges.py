@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from crewctl_golden.harness import Crewctl
 from crewctl_golden.records import SUBMISSION
 from grpc_standin import StandIns
@@ -34,8 +35,6 @@ def as_operator(servers: StandIns, tmp_path: Path) -> Crewctl:
 
 
 def _help(*command: str) -> str:
-    from click.testing import CliRunner
-
     result = CliRunner().invoke(cli, [*command, "--help"], prog_name="crewctl")
     assert result.exit_code == 0, result.output
     return result.output
@@ -89,3 +88,45 @@ def test_the_help_lists_every_field_and_each_of_its_examples_parses() -> None:
     for number, example in enumerate(EXAMPLES, start=1):
         assert json.dumps(example) in shown
         parse_decision(number, json.dumps(example))
+
+
+# --- global options anywhere, and --version ---------------------------------------------
+
+
+def test_global_options_are_taken_after_the_command_too(servers: StandIns) -> None:
+    crewctl = Crewctl(servers, caller="none")
+
+    result = crewctl.run(
+        "client", "key", "list", "acme-labs", "--credential", "crwo_late", "--json", ListApiKeys={}
+    )
+
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout) == []
+    assert crewctl.authorizations() == ["Bearer crwo_late"]
+
+
+def test_a_value_after_double_dash_is_not_taken_as_a_global_option() -> None:
+    from crewline.ctl.meta import hoist_global_options
+
+    args = ["task", "get", "--json", "--credential=k", "x", "--", "--json"]
+    assert hoist_global_options(cli, args) == [
+        "--json",
+        "--credential=k",
+        "task",
+        "get",
+        "x",
+        "--",
+        "--json",
+    ]
+
+
+def test_version_says_which_crewctl_and_where_it_runs_from() -> None:
+    from importlib import metadata
+
+    import crewline.ctl
+
+    result = CliRunner().invoke(cli, ["--version"], prog_name="crewctl")
+
+    assert result.exit_code == 0
+    assert result.output.startswith(f"crewctl {metadata.version('crewctl')} (crewline-client ")
+    assert str(Path(crewline.ctl.__file__).resolve().parent) in result.output

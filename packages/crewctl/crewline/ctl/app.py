@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -134,10 +134,6 @@ class State:
             return ClientTls.from_env(self.wiring.env)
         except TlsConfigError as err:
             raise CtlError(str(err), exit_code=ExitCode.USAGE) from None
-
-    def with_json(self, as_json: bool) -> State:
-        """This state with a command's own --json (the same as crewctl's) applied."""
-        return replace(self, options=replace(self.options, json=True)) if as_json else self
 
     def credential(self, found: config.ConfigFile) -> str:
         """The operator credential, or a CtlError (exit code 3) saying where it looked."""

@@ -47,7 +47,6 @@ service_option = click.option(
     show_default=True,
     help="Whose consumer (the ledger keeps the books).",
 )
-json_option = click.option("--json", "as_json", is_flag=True, help="As crewctl --json.")
 
 
 @click.group(
@@ -73,16 +72,9 @@ def deadletters() -> None:
 @click.option("--page-size", type=click.IntRange(0, MAX_PAGE_SIZE), default=0, help="1-500; 0: 50.")
 @click.option("--page-token", default="", help="The previous page's token.")
 @click.option("--all", "every", is_flag=True, help="Every page, as one list.")
-@json_option
 @pass_state
 def list_(
-    state: State,
-    service: str,
-    topic: str,
-    page_size: int,
-    page_token: str,
-    every: bool,
-    as_json: bool,
+    state: State, service: str, topic: str, page_size: int, page_token: str, every: bool
 ) -> None:
     """List the open dead letters, oldest first, with their error.
 
@@ -100,7 +92,7 @@ def list_(
             page_token,
             every,
         )
-    state.with_json(as_json).emit(result, print_page)
+    state.emit(result, print_page)
 
 
 @deadletters.command(
@@ -112,10 +104,9 @@ def list_(
 )
 @click.argument("event_id")
 @service_option
-@json_option
 @pass_state
 @click.pass_context
-def replay(ctx: click.Context, state: State, event_id: str, service: str, as_json: bool) -> None:
+def replay(ctx: click.Context, state: State, event_id: str, service: str) -> None:
     """Apply the dead letter EVENT_ID again, once its cause is fixed.
 
     It goes through the consumer's own handler and its idempotency, so it is
@@ -126,7 +117,7 @@ def replay(ctx: click.Context, state: State, event_id: str, service: str, as_jso
     on: Any = service  # one of config.SERVICES, as the option's choices say
     with state.operator() as operator:
         replayed = replayed_record(operator.replay_dead_letter(on, event_id))
-    state.with_json(as_json).emit(replayed, print_replayed)
+    state.emit(replayed, print_replayed)
     if replayed["outcome"] == "failed":
         note(f"Not applied: {replayed['dead_letter']['error']}")
         ctx.exit(ExitCode.REFUSED)

@@ -39,7 +39,6 @@ service_option = click.option(
     show_default=True,
     help="Whose clocks (the dispatcher keeps Crewline's).",
 )
-json_option = click.option("--json", "as_json", is_flag=True, help="As crewctl --json.")
 
 
 @click.group(
@@ -58,16 +57,9 @@ def deadline() -> None:
 @click.option("--page-size", type=click.IntRange(0, MAX_PAGE_SIZE), default=0, help="1-500; 0: 50.")
 @click.option("--page-token", default="", help="The previous page's token.")
 @click.option("--all", "every", is_flag=True, help="Every page, as one list.")
-@json_option
 @pass_state
 def dead(
-    state: State,
-    kind: str,
-    service: str,
-    page_size: int,
-    page_token: str,
-    every: bool,
-    as_json: bool,
+    state: State, kind: str, service: str, page_size: int, page_token: str, every: bool
 ) -> None:
     """List dead-lettered deadlines, oldest first, with their last error.
 
@@ -86,7 +78,7 @@ def dead(
             page_token,
             every,
         )
-    state.with_json(as_json).emit(result, print_dead)
+    state.emit(result, print_dead)
 
 
 def rfc3339(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -115,11 +107,8 @@ def rfc3339(ctx: click.Context, param: click.Parameter, value: str | None) -> st
     "--at", "due_at", metavar="TIME", callback=rfc3339, help="RFC 3339 due time; default: now."
 )
 @service_option
-@json_option
 @pass_state
-def rearm(
-    state: State, kind: str, ref: str, due_at: str | None, service: str, as_json: bool
-) -> None:
+def rearm(state: State, kind: str, ref: str, due_at: str | None, service: str) -> None:
     """Arm the clock KIND REF again: its handler runs at --at (default now).
 
     A dead-lettered or fired clock gets generation + 1 and no failed attempts; a
@@ -129,4 +118,4 @@ def rearm(
     at = datetime.fromisoformat(due_at) if due_at is not None else None
     with state.operator() as operator:
         rearmed = rearmed_record(operator.rearm_deadline(on, kind=kind, ref=ref, due_at=at))
-    state.with_json(as_json).emit(rearmed, print_rearmed)
+    state.emit(rearmed, print_rearmed)

@@ -46,7 +46,14 @@ from crewline.ctl.deadletters import deadletters
 from crewline.ctl.deadlines import deadline
 from crewline.ctl.health import health
 from crewline.ctl.ledger import earnings, ledger, payout, statement
-from crewline.ctl.meta import COMPLETE_VAR, PROG, completion, help_
+from crewline.ctl.meta import (
+    COMPLETE_VAR,
+    PROG,
+    completion,
+    help_,
+    hoist_global_options,
+    print_version,
+)
 from crewline.ctl.offers import offers
 from crewline.ctl.project_file import apply as project_apply
 from crewline.ctl.projects import project
@@ -82,7 +89,11 @@ Shell completion: crewctl completion bash|zsh|fish, e.g.
 
 
 class CrewctlGroup(click.Group):
-    """The root group: a refused call anywhere below becomes a one-line error."""
+    """The root group: its options are taken anywhere on the line, and a refused call
+    anywhere below becomes a one-line error."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(self, args))
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -123,12 +134,22 @@ class CrewctlGroup(click.Group):
     help="Operator credential; for project/task/watch/submission a client's API key, for"
     " offers/claim a contractor's token (visible to other local users; prefer env or a file).",
 )
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=print_version,
+    help="Print crewctl's version and where it runs from, and exit.",
+)
 @click.pass_context
 def cli(ctx: click.Context, /, as_json: bool, **given: str | None) -> None:
     """Operate Crewline. As an operator: clients and their API keys; contractors, their
     tokens, qualifications and blocks; payouts, the books, dead letters; health. As a
     client: projects, tasks, watch, review of submissions. As a contractor: offers,
-    claims and earnings."""
+    claims and earnings.
+
+    The options below may also be given after the command: `crewctl offers list --json`."""
     # A Wiring already in ctx.obj (tests) replaces the real environment and SDK clients.
     wiring = ctx.obj if isinstance(ctx.obj, Wiring) else Wiring()
     ctx.obj = State(Options(json=as_json, **given), wiring)

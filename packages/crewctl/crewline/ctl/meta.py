@@ -1,6 +1,12 @@
-"""Commands about crewctl itself: ``crewctl completion SHELL`` and ``crewctl help exit-codes``."""
+"""About crewctl itself: ``crewctl completion SHELL``, ``crewctl help exit-codes``,
+``crewctl --version``, and the global options taken anywhere on the command line."""
 
 from __future__ import annotations
+
+import platform
+import sys
+from importlib import metadata
+from pathlib import Path
 
 import click
 from click.shell_completion import get_completion_class
@@ -52,3 +58,57 @@ def exit_codes(state: State) -> None:
     """The exit codes scripts can rely on (also at the end of `crewctl --help`)."""
     rows = [{"code": int(code), "meaning": text} for code, text in EXIT_CODE_MEANINGS.items()]
     state.emit(rows, lambda shown: print_rows("Exit codes", shown, ("code", "meaning")))
+
+
+def version_text() -> str:
+    """crewctl's version and the SDK's, and where this crewctl runs from."""
+
+    def installed(name: str) -> str:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return "\n".join(
+        (
+            f"{PROG} {installed('crewctl')} (crewline-client {installed('crewline-client')},"
+            f" Python {platform.python_version()})",
+            f"  code:        {Path(__file__).resolve().parent}",
+            f"  interpreter: {sys.executable}",
+        )
+    )
+
+
+def print_version(ctx: click.Context, _: click.Parameter, given: bool) -> None:
+    """``--version``: print ``version_text`` and exit."""
+    if given and not ctx.resilient_parsing:
+        click.echo(version_text())
+        ctx.exit()
+
+
+def hoist_global_options(root: click.Command, args: list[str]) -> list[str]:
+    """``args`` with the root command's own options (and their values) moved to the
+    front, so ``crewctl offers list --json`` reads as ``crewctl --json offers list``.
+    Everything after ``--`` stays where it is."""
+    takes_value = {
+        name: not param.is_flag
+        for param in root.params
+        if isinstance(param, click.Option)
+        for name in param.opts
+    }
+    front: list[str] = []
+    rest: list[str] = []
+    tokens = iter(args)
+    for token in tokens:
+        if token == "--":
+            rest.extend((token, *tokens))
+            break
+        name = token.split("=", 1)[0]
+        if name not in takes_value:
+            rest.append(token)
+            continue
+        front.append(token)
+        value = next(tokens, None) if takes_value[name] and "=" not in token else None
+        if value is not None:
+            front.append(value)
+    return front + rest

@@ -107,7 +107,6 @@ def list_(state: State, project_id: str, page_size: int, page_token: str, every:
 @click.option(
     "--limit", type=click.IntRange(1), help="Stop after this many offered/withdrawn events."
 )
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @pass_state
 def stream(
     state: State,
@@ -115,16 +114,15 @@ def stream(
     max_offers: int,
     snapshot_only: bool,
     limit: int | None,
-    as_json: bool,
 ) -> None:
     """Print the offers now, then every change, live, one line each (Ctrl-C ends it).
 
     An offered task already printed replaces it; `withdrawn` says why a task left (filled,
     claimed_by_you, not_eligible, closed). `resync` means: forget the offers so far, a
-    fresh snapshot follows. With --json (here or before `offers`) one JSON object a line;
+    fresh snapshot follows. With --json one JSON object a line;
     keepalives are left out.
     """
-    as_json = as_json or state.options.json
+    as_json = state.options.json
     seen = 0
     with state.contractor() as contractor:
         events = contractor.stream_offers(project_id=project_id, max_offers=max_offers)

@@ -115,12 +115,11 @@ def resume_hint(cursor: str, project_id: str) -> str:
     type=click.IntRange(1),
     help="Stop after this many events (exit 0), printing the cursor to resume from.",
 )
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per line, with its cursor.")
 @pass_state
-def watch(state: State, project_id: str, cursor: str, limit: int | None, as_json: bool) -> None:
+def watch(state: State, project_id: str, cursor: str, limit: int | None) -> None:
     """Print the caller's task, claim and submission events as they happen, in order.
 
-    One line per event; with --json (here or before `watch`) one JSON object per line,
+    One line per event; with --json one JSON object per line,
     each with its cursor. When the dispatcher is unavailable it reconnects, waiting a
     little longer each time, from the last event printed: nothing is missed or repeated.
     Ctrl-C ends it (exit 0) and prints the last cursor to stderr, to resume with --from.
@@ -128,7 +127,7 @@ def watch(state: State, project_id: str, cursor: str, limit: int | None, as_json
     Without --from it starts from now; until the first event arrives there is no cursor
     to resume from, so a connection lost before then can miss the events in between.
     """
-    render = json_line if as_json or state.options.json else event_line
+    render = json_line if state.options.json else event_line
     stream: dict[str, Any] = {}
     seen = 0
     with state.client(reconnect=reconnect_policy(stream)) as client:
