@@ -130,3 +130,24 @@ def test_version_says_which_crewctl_and_where_it_runs_from() -> None:
     assert result.exit_code == 0
     assert result.output.startswith(f"crewctl {metadata.version('crewctl')} (crewline-client ")
     assert str(Path(crewline.ctl.__file__).resolve().parent) in result.output
+
+
+# --- a claim's id is its submission's id, and the help says so --------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "other_name"),
+    [
+        (("claim", "get"), "SUBMISSION_ID"),
+        (("claim", "heartbeat"), "SUBMISSION_ID"),
+        (("claim", "submit"), "SUBMISSION_ID"),
+        (("submission", "get"), "CLAIM_ID"),
+        (("submission", "accept"), "claim's id"),
+        (("submission", "reject"), "claim's id"),
+        (("submission", "bonus"), "claim's id"),
+    ],
+)
+def test_commands_taking_a_claim_or_submission_id_say_it_is_the_same_value(
+    command: tuple[str, ...], other_name: str
+) -> None:
+    assert other_name in " ".join(_help(*command).split())

@@ -77,7 +77,9 @@ def claim() -> None:
     """A contractor's claims, on the matcher, with the contractor's token.
 
     The credential is a contractor token (--credential or $CREWLINE_CREDENTIAL), as
-    `crewctl contractor token` issues it; never the operator credential.
+    `crewctl contractor token` issues it; never the operator credential. A claim's id is
+    also the id of the submission it hands in: the client's `crewctl submission`
+    commands call it SUBMISSION_ID.
     """
 
 
@@ -118,7 +120,10 @@ def create(state: State, task_id: str, request_id: str | None) -> None:
 @click.argument("claim_id")
 @pass_state
 def get(state: State, claim_id: str) -> None:
-    """The claim CLAIM_ID: its lease, the time reported, and how it ended."""
+    """The claim CLAIM_ID: its lease, the time reported, and how it ended.
+
+    CLAIM_ID is also the id of the submission it hands in (a client's SUBMISSION_ID).
+    """
     with state.contractor() as contractor:
         found = claim_record(contractor.get_claim(claim_id).raw)
     state.emit(found, print_claim)
@@ -192,7 +197,8 @@ def heartbeat(state: State, claim_id: str, worked_seconds: int) -> None:
     The lease never moves past the claim's max_deadline_at. The time worked is the total
     so far: never less than an earlier report, nor more than the claim has been live. A
     claim the client cut short (cancelled, paused, closed) takes no more heartbeats, but
-    its work may still be submitted until its deadline.
+    its work may still be submitted until its deadline. CLAIM_ID is also the id of the
+    submission it hands in (a client's SUBMISSION_ID).
     """
     with state.contractor() as contractor:
         extended = claim_record(contractor.heartbeat(claim_id, worked_seconds=worked_seconds).raw)
@@ -205,7 +211,7 @@ def heartbeat(state: State, claim_id: str, worked_seconds: int) -> None:
 def release(state: State, claim_id: str) -> None:
     """Give CLAIM_ID's slot back at once; it is offered again if the task is still open.
 
-    A released claim is not paid.
+    A released claim is not paid. CLAIM_ID is also the id its submission would have had.
     """
     with state.contractor() as contractor:
         released = claim_record(contractor.release(claim_id).raw)
@@ -288,8 +294,10 @@ def submit(
     The time worked is --worked or --segments (not both); with neither, the last
     heartbeat's report counts. On hourly terms the claim earns its frozen rate times
     the time worked, up to the project's cap; `crewctl claim get` then shows what it
-    earns and, once the client reviews it, the review and any feedback. Submitting
-    again returns the submitted claim unchanged.
+    earns and, once the client reviews it, the review and any feedback. Submitting the
+    same work again returns the submitted claim unchanged; other work is refused
+    (ALREADY_SUBMITTED): a submission is final. The submission takes CLAIM_ID as its
+    id: the client reviews it as SUBMISSION_ID.
     """
     if worked_seconds is not None and segments_file is not None:
         raise click.UsageError("give --worked or --segments, not both")

@@ -128,6 +128,9 @@ def submission() -> None:
     rejection carries feedback the contractor sees, and may be overridden within 30 days
     (accept --override-rejection). Work not reviewed by its auto_accept_at is accepted
     automatically. The credential is an API key (--credential or $CREWLINE_CREDENTIAL).
+
+    A submission's id is the id of the claim that handed it in: SUBMISSION_ID here is the
+    contractor's CLAIM_ID.
     """
 
 
@@ -180,7 +183,10 @@ def list_(
 @click.argument("submission_id")
 @pass_state
 def get(state: State, submission_id: str) -> None:
-    """The submission SUBMISSION_ID: its result, review, earnings and bonuses."""
+    """The submission SUBMISSION_ID: its result, review, earnings and bonuses.
+
+    SUBMISSION_ID is the id of the claim that handed it in (the contractor's CLAIM_ID).
+    """
     with state.client() as client:
         found = submission_record(client.get_submission(submission_id).raw)
     state.emit(found, print_submission)
@@ -202,7 +208,7 @@ def get(state: State, submission_id: str) -> None:
 )
 @pass_state
 def accept(state: State, submission_id: str, feedback: str, override_rejection: bool) -> None:
-    """Accept SUBMISSION_ID: the contractor is paid for it, once.
+    """Accept SUBMISSION_ID (its claim's id): the contractor is paid for it, once.
 
     Accepting accepted work returns it unchanged. Rejected work needs
     --override-rejection, within 30 days of the rejection.
@@ -224,7 +230,7 @@ def accept(state: State, submission_id: str, feedback: str, override_rejection: 
 @click.option("--feedback", required=True, help="Why (1-2,000 characters); the contractor sees it.")
 @pass_state
 def reject(state: State, submission_id: str, feedback: str) -> None:
-    """Reject SUBMISSION_ID with feedback: it is not paid, unless you override the
+    """Reject SUBMISSION_ID (its claim's id) with feedback: it is not paid, unless you override the
     rejection within 30 days (accept --override-rejection).
 
     Accepted work cannot be rejected. Rejecting again with the same feedback returns
@@ -256,7 +262,7 @@ def bonus(
     state: State, submission_id: str, amount: str, currency: str, reason: str, key: str | None
 ) -> None:
     """Pay a bonus of AMOUNT CURRENCY (e.g. 5.00 USD, the submission's currency) on
-    SUBMISSION_ID, on top of its pay; the platform fee is charged on top.
+    SUBMISSION_ID (its claim's id), on top of its pay; the platform fee is charged on top.
 
     The key makes it safe to retry, forever: the same key returns the same bonus, and
     is refused for a different bonus.
