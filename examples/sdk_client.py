@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from crewline.client import Client, per_submission, task, usd
+from crewline.client import Client, Money, per_submission, task, usd
 
 QUESTIONS = [
     "Is a 6 mm asymmetric mole with uneven colour a reason for referral?",
@@ -46,10 +46,12 @@ async def main(count: int) -> None:
                 await client.accept(work.claim_id, feedback="Clear and well sourced.")
                 verdict = "accepted"
                 if reviewed == 0:
-                    await client.grant_bonus(
-                        work.claim_id, amount=usd(300), reason="First in, and thorough."
+                    grant = await client.grant_bonus(
+                        work.claim_id,
+                        amount=Money.of("3.00", "USD"),
+                        reason="First in, and thorough.",
                     )
-                    verdict += " + 3.00 USD bonus"
+                    verdict += f" + {grant.bonus.amount} bonus"
             else:
                 await client.reject(work.claim_id, feedback="Please cite a source.")
                 verdict = "rejected"
@@ -59,9 +61,8 @@ async def main(count: int) -> None:
                 break
 
         await watch.aclose()
-        balance = await client.balance()
-        owed = ", ".join(f"{m.amount_minor / 100:.2f} {m.currency_code}" for m in balance.balances)
-        print(f"reviewed {reviewed} submissions; account {balance.account_id}: {owed}")
+        balance = await client.balance()  # prints as client:<id>: -$18.60 USD
+        print(f"reviewed {reviewed} submissions; account {balance}")
 
 
 if __name__ == "__main__":

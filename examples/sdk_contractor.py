@@ -39,7 +39,7 @@ async def main(count: int, project_id: str) -> None:
                 print(f"  {event.task_id[:8]}: not claimed ({err.reason})")
                 continue
             started = time.monotonic()
-            question = json.loads(claim.payload_json).get("question", "")
+            question = json.loads(claim.payload or "{}").get("question", "")
             await asyncio.sleep(1)  # the work itself
             await me.heartbeat(claim.claim_id, worked_seconds=worked(started))  # still on it
             await asyncio.sleep(1)
@@ -53,9 +53,7 @@ async def main(count: int, project_id: str) -> None:
 
         claims = [c async for c in me.claims()]
         print(f"{len(claims)} claims on record")
-        earnings = await me.earnings()
-        for line in earnings.total:
-            print(f"earned so far: {line.paid.amount_minor / 100:.2f} {line.paid.currency_code}")
+        print(await me.earnings())  # earnings of <id>: $12.50 USD for 1 submission (...)
 
 
 if __name__ == "__main__":

@@ -11,9 +11,17 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from crewline.client import Contractor, Operator
-from crewline.v1 import claim_pb2, events_pb2, ledger_service_pb2, work_service_pb2
-from crewline.v1 import task_service_pb2 as task_api
+from crewline.client import (
+    BooksCheck,
+    Claim,
+    ClaimStatus,
+    Contractor,
+    Money,
+    Operator,
+    PostingKind,
+    Submission,
+    SubmissionStatus,
+)
 from tools.demo_client import SimulatedClient
 from tools.demo_contractor import Journal
 from tools.demo_market import CURRENCY, MarketPlan, Pay, Verdict, hourly_pay_minor
@@ -27,7 +35,7 @@ LEDGER_POLL = 0.5
 class Submitted:
     """The run's submissions, as the dispatcher has them, summed per contractor/client."""
 
-    all: list[tuple[str, task_api.Submission]] = field(default_factory=list)  # (project, s)
+    all: list[tuple[str, Submission]] = field(default_factory=list)  # (project, s)
     work: Counter[str] = field(default_factory=Counter)  # contractor -> accepted pay
     bonus: Counter[str] = field(default_factory=Counter)
     accepted: Counter[str] = field(default_factory=Counter)
@@ -50,47 +58,52 @@ async def submissions(clients: list[SimulatedClient], fee_bps: int) -> Submitted
             async for s in client.sdk.submissions(project_id=project_id, page_size=100):
                 found.all.append((key, s))
                 who = s.contractor_id
-                if s.status == task_api.SUBMISSION_STATUS_ACCEPTED:
+                if s.status is SubmissionStatus.ACCEPTED:
                     found.accepted[who] += 1
-                    found.work[who] += s.earned.amount_minor
+                    found.work[who] += minor(s.earned)
                     found.worked[who] += s.worked_seconds
-                    found.charged[client.key] += s.earned.amount_minor + fee_minor(
-                        s.earned.amount_minor, fee_bps
+                    found.charged[client.key] += minor(s.earned) + fee_minor(
+                        minor(s.earned), fee_bps
                     )
-                elif s.status == task_api.SUBMISSION_STATUS_REJECTED:
+                elif s.status is SubmissionStatus.REJECTED:
                     found.rejected[who] += 1
                 for b in s.bonuses:
-                    found.bonus[who] += b.amount.amount_minor
-                    found.charged[client.key] += b.amount.amount_minor + fee_minor(
-                        b.amount.amount_minor, fee_bps
+                    found.bonus[who] += minor(b.amount)
+                    found.charged[client.key] += minor(b.amount) + fee_minor(
+                        minor(b.amount), fee_bps
                     )
     return found
+
+
+def minor(amount: Money | None) -> int:
+    """An amount in minor units (cents), 0 when there is none."""
+    return 0 if amount is None else amount.minor
 
 
 @dataclass(frozen=True, kw_only=True)
 class Account:
     balance: int
-    by_kind: dict[int, int]  # PostingKind -> sum of the entries
+    by_kind: dict[PostingKind | None, int]  # sum of the entries of each kind
     payouts: dict[str, int]  # source -> amount moved out (positive)
 
 
 async def account(operator: Operator, account_id: str) -> Account:
-    by_kind: Counter[int] = Counter()
+    by_kind: Counter[PostingKind | None] = Counter()
     payouts: dict[str, int] = {}
     async for e in operator.statement(account_id=account_id, page_size=500):
-        if e.amount.currency_code != CURRENCY:
+        if e.amount is None or e.amount.currency != CURRENCY:
             continue
-        by_kind[e.kind] += e.amount.amount_minor
-        if e.kind == events_pb2.POSTING_KIND_PAYOUT:
-            payouts[e.source] = -e.amount.amount_minor
-    reply = await operator.balance(account_id=account_id)
-    balance = sum(m.amount_minor for m in reply.balances if m.currency_code == CURRENCY)
+        by_kind[e.kind] += e.amount.minor
+        if e.kind is PostingKind.PAYOUT:
+            payouts[e.source] = -e.amount.minor
+    found = await operator.balance(account_id=account_id)
+    balance = sum(m.minor for m in found.balances if m.currency == CURRENCY)
     return Account(balance=balance, by_kind=dict(by_kind), payouts=payouts)
 
 
 def earned(a: Account) -> int:
     """Everything credited but payouts: pay, bonuses, referrals, settlements."""
-    return sum(v for k, v in a.by_kind.items() if k != events_pb2.POSTING_KIND_PAYOUT)
+    return sum(v for k, v in a.by_kind.items() if k is not PostingKind.PAYOUT)
 
 
 async def contractor_accounts(operator: Operator, plan: MarketPlan) -> dict[str, Account]:
@@ -124,7 +137,7 @@ async def tasks_by_state(clients: list[SimulatedClient]) -> tuple[dict[str, int]
     for client in clients:
         for project_id in client.project_ids.values():
             async for t in client.sdk.tasks(project_id=project_id, page_size=500):
-                states.append(task_api.TaskStatus.Name(t.status).removeprefix("TASK_STATUS_"))
+                states.append(str(t.status))
                 over += t.accepted_count > t.slots
     return by_label(["completed"], (s.lower() for s in states)), len(states), over
 
@@ -146,10 +159,9 @@ async def claims_by_end(
     return dict(zip(ids, counted, strict=True))
 
 
-def _claim_state(c: work_service_pb2.Claim) -> str:
-    if c.status == work_service_pb2.CLAIM_STATUS_ENDED:
-        return claim_pb2.ClaimEndReason.Name(c.end_reason).removeprefix("CLAIM_END_REASON_").lower()
-    return work_service_pb2.ClaimStatus.Name(c.status).removeprefix("CLAIM_STATUS_").lower()
+def _claim_state(c: Claim) -> str:
+    state = c.end_reason if c.status is ClaimStatus.ENDED else c.status
+    return str(state).lower()
 
 
 def expected_earnings(plan: MarketPlan, journal: Journal, found: Submitted) -> tuple[int, int]:
@@ -158,7 +170,7 @@ def expected_earnings(plan: MarketPlan, journal: Journal, found: Submitted) -> t
     reported = {(p.task_id, p.contractor_id): p for p in journal.pieces.values()}
     total, unknown = 0, 0
     for key, s in found.all:
-        if s.status != task_api.SUBMISSION_STATUS_ACCEPTED:
+        if s.status is not SubmissionStatus.ACCEPTED:
             continue
         piece = reported.get((s.task_id, s.contractor_id))
         if piece is None:
@@ -179,7 +191,7 @@ def verdict_counts(clients: list[SimulatedClient]) -> Counter[Verdict]:
     return Counter(v for c in clients for v in c.reviewed.values())
 
 
-def book_checks(books: ledger_service_pb2.VerifyBooksResponse) -> list[Check]:
+def book_checks(books: BooksCheck) -> list[Check]:
     return [
         check("books balanced (VerifyBooks)", True, books.balanced),
         check("unbalanced transactions", 0, books.unbalanced_transaction_count),
@@ -199,17 +211,14 @@ def contractor_lines(
     lines = []
     for p in plan.contractors:
         a = accounts[p.id]
-        extra = sum(
-            a.by_kind.get(k, 0)
-            for k in (events_pb2.POSTING_KIND_BONUS, events_pb2.POSTING_KIND_REFERRAL)
-        )
+        extra = sum(a.by_kind.get(k, 0) for k in (PostingKind.BONUS, PostingKind.REFERRAL))
         lines.append(
             ContractorLine(
                 contractor_id=p.id,
                 claims=sum(claims[p.id].values()),
                 accepted=found.accepted[p.id],
                 rejected=found.rejected[p.id],
-                work_minor=a.by_kind.get(events_pb2.POSTING_KIND_PAY, 0),
+                work_minor=a.by_kind.get(PostingKind.PAY, 0),
                 extra_minor=extra,
                 paid_out_minor=sum(a.payouts.values()),
                 balance_minor=a.balance,
@@ -219,11 +228,11 @@ def contractor_lines(
     return tuple(lines)
 
 
-def sum_kind(accounts: dict[str, Account], kind: int) -> int:
+def sum_kind(accounts: dict[str, Account], kind: PostingKind) -> int:
     return sum(a.by_kind.get(kind, 0) for a in accounts.values())
 
 
-def by_contractor(accounts: dict[str, Account], kind: int) -> dict[str, int]:
+def by_contractor(accounts: dict[str, Account], kind: PostingKind) -> dict[str, int]:
     return {i: a.by_kind.get(kind, 0) for i, a in accounts.items()}
 
 
@@ -231,9 +240,8 @@ def mismatched(expected: Counter[str], found: dict[str, int]) -> int:
     return sum(expected[i] != v for i, v in found.items())
 
 
-def grouped(pairs: list[tuple[str, task_api.Submission]]) -> dict[str, int]:
+def grouped(pairs: list[tuple[str, Submission]]) -> dict[str, int]:
     names: defaultdict[str, int] = defaultdict(int)
     for _, s in pairs:
-        name = task_api.SubmissionStatus.Name(s.status).removeprefix("SUBMISSION_STATUS_")
-        names[name.lower()] += 1
+        names[str(s.status).lower()] += 1
     return dict(names)

@@ -8,9 +8,19 @@ import asyncio
 import time
 from collections.abc import Mapping
 
-from crewline.client import Client, CrewlineError, InvalidArgument, build
+from crewline.client import (
+    Client,
+    CrewlineError,
+    InvalidArgument,
+    Money,
+    Project,
+    ProjectState,
+    Submission,
+    SubmissionStatus,
+    TaskStatus,
+    build,
+)
 from crewline.v1 import project_pb2
-from crewline.v1 import task_service_pb2 as task_api
 from tools.demo_contractor import Journal
 from tools.demo_display import Tracker
 from tools.demo_market import (
@@ -125,13 +135,13 @@ class SimulatedClient:
     async def _sweep(self, spec: ProjectSpec) -> None:
         pending = self._sdk.submissions(
             project_id=self.project_ids[spec.key],
-            status=task_api.SUBMISSION_STATUS_PENDING_REVIEW,
+            status=SubmissionStatus.PENDING_REVIEW,
             page_size=100,
         )
         async for submission in pending:
             await self._review(spec, submission)
 
-    async def _review(self, spec: ProjectSpec, submission: task_api.Submission) -> None:
+    async def _review(self, spec: ProjectSpec, submission: Submission) -> None:
         sid = submission.submission_id
         profile = self._profiles[submission.contractor_id]
         task = self.task_plans[submission.task_id]
@@ -144,7 +154,7 @@ class SimulatedClient:
                 if verdict is Verdict.BONUS:
                     await self._sdk.grant_bonus(
                         sid,
-                        amount=build.money(bonus_minor(spec, accepted.earned.amount_minor)),
+                        amount=_bonus(spec, accepted.earned),
                         reason="Thorough, well-sourced work",
                         idempotency_key=f"demo-{self._plan.run_id}-bonus-{sid}",
                     )
@@ -185,17 +195,22 @@ class SimulatedClient:
         found = 0
         for spec in self.specs:
             if spec.paused_midway:
-                reply = await self._sdk.get_project(self.project_ids[spec.key])
-                found += reply.project.state == project_pb2.PROJECT_STATE_ACTIVE
+                details = await self._sdk.get_project(self.project_ids[spec.key])
+                found += details.project.state is ProjectState.ACTIVE
         return found
 
     async def all_completed(self) -> bool:
         for project_id in self.project_ids.values():
             async for t in self._sdk.tasks(project_id=project_id, page_size=500):
-                if t.status != task_api.TASK_STATUS_COMPLETED:
+                if t.status is not TaskStatus.COMPLETED:
                     return False
         return True
 
 
-def _state(project: project_pb2.Project) -> str:
-    return project_pb2.ProjectState.Name(project.state).removeprefix("PROJECT_STATE_").lower()
+def _state(project: Project) -> str:
+    return str(project.state).lower()
+
+
+def _bonus(spec: ProjectSpec, earned: Money | None) -> Money:
+    """The bonus on work that earned ``earned``."""
+    return Money.from_minor(bonus_minor(spec, earned.minor if earned else 0), CURRENCY)

@@ -15,8 +15,16 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from crewline.client import Contractor, CrewlineError, Offered, Refused, Resync, Withdrawn
-from crewline.v1 import work_service_pb2 as work_api
+from crewline.client import (
+    Claim,
+    Contractor,
+    CrewlineError,
+    Offer,
+    Offered,
+    Refused,
+    Resync,
+    Withdrawn,
+)
 from tools.demo_display import Tracker
 from tools.demo_market import ContractorProfile, Pay, ProjectSpec
 
@@ -64,7 +72,7 @@ class SimulatedContractor:
         self.profile, self._sdk, self._projects = profile, sdk, projects
         self._rng = random.Random(f"{seed}/{profile.number}")  # the same in every run
         self._tracker, self._journal, self._stop = tracker, journal, stop
-        self._offers: dict[str, work_api.Offer] = {}  # the run's offers, in arrival order
+        self._offers: dict[str, Offer] = {}  # the run's offers, in arrival order
         self._refused: set[str] = set()
         self._news = asyncio.Event()
 
@@ -95,14 +103,14 @@ class SimulatedContractor:
                 case Resync():
                     self._offers.clear()
 
-    def _pick(self) -> work_api.Offer | None:
+    def _pick(self) -> Offer | None:
         open_ = [o for t, o in self._offers.items() if t not in self._refused]
         if not open_:
             return None
         open_.sort(key=lambda o: -o.priority)  # stable: oldest first within a priority
         return self._rng.choice(open_[:PICK_AMONG])
 
-    async def _try(self, offer: work_api.Offer) -> None:
+    async def _try(self, offer: Offer) -> None:
         try:
             claim = await self._sdk.claim(task_id=offer.task_id)
         except CrewlineError as err:
@@ -116,7 +124,7 @@ class SimulatedContractor:
         self._tracker.add("granted")
         await self._handle(claim, self._projects[offer.project_id])
 
-    async def _handle(self, claim: work_api.Claim, project: ProjectSpec) -> None:
+    async def _handle(self, claim: Claim, project: ProjectSpec) -> None:
         started = time.monotonic()
         if self._rng.random() < self.profile.flakiness:
             await self._abandon(claim)
@@ -156,7 +164,7 @@ class SimulatedContractor:
         except Refused:
             pass  # at its maximum, or ended: the submission will say which
 
-    async def _abandon(self, claim: work_api.Claim) -> None:
+    async def _abandon(self, claim: Claim) -> None:
         """Half give the slot back; half walk away and let the lease run out."""
         await asyncio.sleep(self._rng.uniform(0.1, 0.5))
         if self._rng.random() < 0.5:

@@ -8,8 +8,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from crewline.client import Contractor, Operator, build
-from crewline.v1 import events_pb2, ledger_service_pb2
+from crewline.client import BooksCheck, Contractor, Money, Operator, PayoutBatch, PostingKind
 from tools import demo_audit as audit
 from tools.demo_client import SimulatedClient
 from tools.demo_contractor import Journal, SimulatedContractor
@@ -59,7 +58,7 @@ class Findings:
     """What the services say about the run, after its payout batch."""
 
     found: audit.Submitted
-    batch: ledger_service_pb2.PayoutBatch
+    batch: PayoutBatch
     states: dict[str, int]
     published: int
     over_accepted: int
@@ -67,7 +66,7 @@ class Findings:
     accounts: dict[str, audit.Account]  # contractor id -> account
     client_balances: dict[str, int]  # ClientSpec.key -> balance
     paused_active: int
-    books: ledger_service_pb2.VerifyBooksResponse
+    books: BooksCheck
 
 
 async def reconcile(
@@ -86,7 +85,7 @@ async def reconcile(
     ):
         errors.append(f"the ledger did not post every payment within {LEDGER_WAIT:.0f} s")
     batch = await operator.run_payout_batch(
-        threshold=build.money(config.payout_threshold_minor, CURRENCY),
+        threshold=Money.from_minor(config.payout_threshold_minor, CURRENCY),
         batch_id=f"demo-{plan.run_id}-payout",
     )
     f = await _find(operator, market, found, batch)
@@ -110,7 +109,7 @@ async def _find(
     operator: Operator,
     market: Market,
     found: audit.Submitted,
-    batch: ledger_service_pb2.PayoutBatch,
+    batch: PayoutBatch,
 ) -> Findings:
     plan = market.plan
     states, published, over = await audit.tasks_by_state(market.clients)
@@ -159,10 +158,10 @@ def _summary(
         money={
             "accepted work paid": sum(found.work.values()),
             "bonuses paid": sum(found.bonus.values()),
-            "referral bonus paid": audit.sum_kind(f.accounts, events_pb2.POSTING_KIND_REFERRAL),
+            "referral bonus paid": audit.sum_kind(f.accounts, PostingKind.REFERRAL),
             "clients charged (pay + fee)": sum(found.charged.values()),
             f"paid out to {len(ours)} contractor{'' if len(ours) == 1 else 's'}": sum(
-                p.amount.amount_minor for p in ours
+                audit.minor(p.amount) for p in ours
             ),
             "left in their balances": sum(a.balance for a in f.accounts.values()),
         },
@@ -227,9 +226,9 @@ def _review_checks(market: Market, found: audit.Submitted) -> list[Check]:
 def _money_checks(market: Market, f: Findings, terms: LedgerTerms) -> list[Check]:
     plan, found, accounts, client_balances = market.plan, f.found, f.accounts, f.client_balances
     reckoned, unknown = audit.expected_earnings(plan, market.journal, found)
-    pay = audit.by_contractor(accounts, events_pb2.POSTING_KIND_PAY)
-    bonus = audit.by_contractor(accounts, events_pb2.POSTING_KIND_BONUS)
-    referral = audit.by_contractor(accounts, events_pb2.POSTING_KIND_REFERRAL)
+    pay = audit.by_contractor(accounts, PostingKind.PAY)
+    bonus = audit.by_contractor(accounts, PostingKind.BONUS)
+    referral = audit.by_contractor(accounts, PostingKind.REFERRAL)
     due = found.referral_due(plan, terms.referral_bonus_minor)
     return [
         check("accepted pieces the demo cannot account for", 0, unknown),
@@ -248,7 +247,7 @@ def _money_checks(market: Market, f: Findings, terms: LedgerTerms) -> list[Check
         check_usd(
             "settlements (no hourly work was cut)",
             0,
-            audit.sum_kind(accounts, events_pb2.POSTING_KIND_SETTLEMENT),
+            audit.sum_kind(accounts, PostingKind.SETTLEMENT),
         ),
         check(
             "contractor balances other than credits less payouts",
@@ -272,7 +271,7 @@ def _payout_checks(f: Findings, threshold: int) -> list[Check]:
     """The batch's payouts to the run's contractors are the ones their statements show,
     and it left none of them at or above the threshold."""
     ours = {
-        p.contractor_id: p.amount.amount_minor
+        p.contractor_id: audit.minor(p.amount)
         for p in f.batch.payouts
         if p.contractor_id in f.accounts
     }
@@ -298,6 +297,6 @@ def _payout_checks(f: Findings, threshold: int) -> list[Check]:
 
 def _referral_note(plan: MarketPlan, accounts: dict[str, audit.Account]) -> str:
     referred = next(p for p in plan.contractors if p.referred_by)
-    paid = accounts[referred.referred_by or ""].by_kind.get(events_pb2.POSTING_KIND_REFERRAL, 0)
+    paid = accounts[referred.referred_by or ""].by_kind.get(PostingKind.REFERRAL, 0)
     short = referred.id.rsplit("-", 1)[-1], (referred.referred_by or "").rsplit("-", 1)[-1]
     return f"{short[0]} was referred by {short[1]}: referral bonus {format_usd(paid)}"

@@ -8,7 +8,7 @@ from datetime import datetime
 from crewline.client.results.enums import PayoutStatus
 from crewline.client.results.ledger import amounts
 from crewline.client.results.money import Money
-from crewline.client.results.wire import brief, money_of, time_of, when
+from crewline.client.results.wire import brief, counted, money_of, time_of, when
 from crewline.v1 import ledger_service_pb2 as ledger_api
 
 
@@ -49,7 +49,7 @@ class EarningsLine:
     def __str__(self) -> str:
         hourly = f", {self.per_claimed_hour} per claimed hour" if self.per_claimed_hour else ""
         label = f"{self.key}: " if self.key else ""
-        return f"{label}{self.paid} for {self.submissions} submissions{hourly}"
+        return f"{label}{self.paid} for {counted(self.submissions, 'submission')}{hourly}"
 
     def __repr__(self) -> str:
         return f"EarningsLine({str(self)!r})"
@@ -89,7 +89,7 @@ class Earnings:
         other = f"; other pay {amounts(self.other)}" if self.other else ""
         return (
             f"earnings of {self.contractor_id}: {total}{other}"
-            f" ({len(self.by_project)} projects, {len(self.by_week)} weeks)"
+            f" ({counted(len(self.by_project), 'project')}, {counted(len(self.by_week), 'week')})"
         )
 
     def __repr__(self) -> str:

@@ -44,6 +44,11 @@ def when(at: datetime | None) -> str:
     return "-" if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 submission``, ``3 submissions``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def brief(result: object, *names: str) -> str:
     """``Task(task_id='t1', status=OPEN)``: a result's repr from a few of its fields."""
     shown = ", ".join(f"{name}={_short(getattr(result, name))}" for name in names)
