@@ -1,32 +1,26 @@
-"""``crewctl project ...`` without servers: parsing, the calls made, output, credentials."""
+"""``crewctl project ...``: parsing, and, against stand-in servers, the requests sent, the
+output and the credential used."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import click
 import pytest
-from click.testing import CliRunner, Result
-from google.protobuf import field_mask_pb2
+from crewctl_golden.harness import Crewctl
+from grpc_standin import Refusal, StandIns
 
-from crewline.ctl import config
-from crewline.ctl.api import RpcFailed
-from crewline.ctl.app import Wiring
 from crewline.ctl.errors import ExitCode
-from crewline.ctl.main import cli
-from crewline.ctl.project_api import (
-    PayTermsRecord,
-    ProjectDetails,
-    ProjectFields,
-    ProjectPage,
-    ProjectRecord,
-)
-from crewline.ctl.project_rpc import fill_project, project_record
 from crewline.ctl.projects import minor_units, parse_requirement
-from crewline.v1 import task_service_pb2 as api
+from crewline.ctl.records.projects import (
+    PayTermsRecord,
+    ProjectRecord,
+    pay_terms_pb,
+    project_record,
+    requirement_pb,
+)
+from crewline.v1 import project_pb2
 
 KEY = "crwk_k1_client-secret"
 TERMS: PayTermsRecord = {
@@ -53,8 +47,27 @@ PROJECT: ProjectRecord = {
     "priority": 0,
     "max_claims_per_contractor": 0,
     "revision": 1,
+    "state": "active",
     "created_at": "2026-01-02T03:04:05Z",
     "updated_at": "2026-01-02T03:04:05Z",
+}
+# TERMS and PROJECT as the dispatcher sends them, in protobuf's JSON form.
+TERMS_PB = {
+    "version": 1,
+    "per_submission": {"reward": {"currency_code": "USD", "amount_minor": 1250}},
+    "effective_at": "2026-01-02T03:04:05Z",
+}
+PROJECT_PB: dict[str, Any] = {
+    **PROJECT,
+    "requirements": [
+        {
+            "qualification": "domain.dermatology",
+            "comparator": "COMPARATOR_GREATER_OR_EQUAL",
+            "scores": [80],
+        }
+    ],
+    "pay_terms": TERMS_PB,
+    "state": "PROJECT_STATE_ACTIVE",
 }
 
 
@@ -100,96 +113,38 @@ def test_malformed_requirements_are_usage_errors(text: str) -> None:
         parse_requirement(text)
 
 
-def test_update_fields_become_the_update_mask_and_the_project_message() -> None:
-    request = api.UpdateProjectRequest()
-    changes: ProjectFields = {
-        "title": "New",
-        "requirements": [parse_requirement("locale:in:US")],
-        "pay_terms": {**TERMS, "basis": "hourly", "max_paid_seconds": 600},
-    }
-    paths = fill_project(request.project, changes)
-    assert paths == ["title", "requirements", "pay_terms"]
-    assert request.project.requirements[0].strings == ["US"]
-    assert request.project.pay_terms.hourly.max_paid_seconds == 600
-    assert field_mask_pb2.FieldMask(paths=paths).paths == paths
-
-
 def test_a_project_message_becomes_a_record() -> None:
-    request = api.CreateProjectRequest()
-    fill_project(request, {"requirements": PROJECT["requirements"], "pay_terms": TERMS})
-    pb = api.CreateProjectResponse().project
-    pb.project_id, pb.title = PROJECT["project_id"], PROJECT["title"]
-    pb.requirements.extend(request.requirements)
-    pb.pay_terms.CopyFrom(request.pay_terms)
+    pb = project_pb2.Project(
+        project_id=PROJECT["project_id"],
+        title=PROJECT["title"],
+        requirements=[requirement_pb(r) for r in PROJECT["requirements"]],
+        pay_terms=pay_terms_pb(TERMS),
+    )
     record = project_record(pb)
     assert record["requirements"] == PROJECT["requirements"]
     assert record["pay_terms"] == {**TERMS, "version": 0, "effective_at": None}
 
 
-# --- the command line, over fake calls -------------------------------------------------
-
-
-@dataclass
-class FakeProjects:
-    calls: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
-    refusal: RpcFailed | None = None
-    pages: int = 1
-
-    def _called(self, name: str, *args: Any) -> None:
-        self.calls.append((name, args))
-        if self.refusal:
-            raise self.refusal
-
-    def create_project(self, request_id: str, fields: ProjectFields) -> ProjectRecord:
-        self._called("create_project", request_id, fields)
-        return PROJECT
-
-    def get_project(self, project_id: str) -> ProjectDetails:
-        self._called("get_project", project_id)
-        return {"project": PROJECT, "pay_terms_history": [TERMS]}
-
-    def list_projects(self, page_size: int, page_token: str) -> ProjectPage:
-        self._called("list_projects", page_size, page_token)
-        n = int(page_token or 0) + 1
-        return {"projects": [PROJECT], "next_page_token": str(n) if n < self.pages else ""}
-
-    def update_project(
-        self, project_id: str, changes: ProjectFields, expected_revision: int
-    ) -> ProjectRecord:
-        self._called("update_project", project_id, changes, expected_revision)
-        return {**PROJECT, "revision": 2}
-
-
-@dataclass
-class Crewctl:
-    tmp_path: Path
-    projects: FakeProjects = field(default_factory=FakeProjects)
-    env: dict[str, str] = field(default_factory=lambda: {"CREWLINE_CREDENTIAL": KEY})
-    connected: list[str] = field(default_factory=list)
-
-    def connect(self, addresses: config.Addresses, credential: str) -> FakeProjects:
-        self.connected.append(credential)
-        return self.projects
-
-    def run(self, *args: str) -> Result:
-        wiring = Wiring(
-            env=self.env,
-            cwd=self.tmp_path,
-            home=self.tmp_path,
-            connect=lambda *_: pytest.fail("project commands never use the operator Admin"),
-            connect_projects=self.connect,
-        )
-        return CliRunner().invoke(cli, list(args), obj=wiring, prog_name="crewctl")
-
-    def json(self, *args: str) -> Any:
-        result = self.run("--json", *args)
-        assert result.exit_code == 0, result.output
-        return json.loads(result.stdout)
+# --- the command line, against stand-in servers ------------------------------------------
 
 
 @pytest.fixture
-def crewctl(tmp_path: Path) -> Crewctl:
-    return Crewctl(tmp_path)
+def crewctl(servers: StandIns, tmp_path: Path) -> Crewctl:
+    # The operator credential is there too: project commands must not use it.
+    env: dict[str, str | None] = {
+        "CREWLINE_CREDENTIAL": KEY,
+        "CREWLINE_OPERATOR_CREDENTIAL": "op-secret",
+    }
+    return Crewctl(servers, caller="client", env=env, cwd=tmp_path)
+
+
+ANSWER = {"project": PROJECT_PB}
+UPDATED = {"project": {**PROJECT_PB, "revision": 2}}
+
+
+def mask(request: dict[str, Any]) -> set[str]:
+    """An UpdateProject request's field mask (its JSON form is camelCase, comma-separated)."""
+    return set(request["update_mask"].split(","))
 
 
 def test_create_sends_every_field_given_with_a_fresh_request_id(crewctl: Crewctl) -> None:
@@ -208,16 +163,20 @@ def test_create_sends_every_field_given_with_a_fresh_request_id(crewctl: Crewctl
         "3",
         "--priority",
         "40",
+        CreateProject=ANSWER,
     )
     assert out == PROJECT
-    [(name, (request_id, fields))] = crewctl.projects.calls
-    assert name == "create_project" and request_id.startswith("crewctl-")
-    assert fields["title"] == "Dermatology ratings" and fields["instructions"] == ""
-    assert fields["pay_terms"]["amount_minor"] == 1250
-    assert [r["qualification"] for r in fields["requirements"]] == ["domain.dermatology", "locale"]
-    assert (fields["assignments_per_task"], fields["priority"]) == (3, 40)
-    assert "claim_timeout_seconds" not in fields  # not given: the server's default
-    assert crewctl.connected == [KEY]
+    [sent] = crewctl.requests("CreateProject")
+    assert sent["request_id"].startswith("crewctl-")
+    assert sent["title"] == "Dermatology ratings"
+    assert sent.get("instructions", "") == ""  # "" is protobuf's unset: not in its JSON
+    assert sent["pay_terms"] == {
+        "per_submission": {"reward": {"currency_code": "USD", "amount_minor": "1250"}}
+    }
+    assert [r["qualification"] for r in sent["requirements"]] == ["domain.dermatology", "locale"]
+    assert (sent["assignments_per_task"], sent["priority"]) == (3, 40)
+    assert "claim_timeout_seconds" not in sent  # not given: the server's default
+    assert crewctl.authorizations() == [f"Bearer {KEY}"]
 
 
 def test_create_hourly_needs_a_cap_and_some_pay_terms(crewctl: Crewctl) -> None:
@@ -225,58 +184,112 @@ def test_create_hourly_needs_a_cap_and_some_pay_terms(crewctl: Crewctl) -> None:
     assert crewctl.run("project", "create", "T", "--hourly", "30", "USD").exit_code == 2
     both = ("--reward", "1", "USD", "--hourly", "30", "USD", "--cap", "60")
     assert crewctl.run("project", "create", "T", *both).exit_code == 2
-    assert crewctl.projects.calls == []
-    crewctl.json("project", "create", "T", "--hourly", "30", "USD", "--cap", "7200")
-    [(_, (_, fields))] = crewctl.projects.calls
-    assert fields["pay_terms"]["basis"] == "hourly"
-    assert fields["pay_terms"]["max_paid_seconds"] == 7200
+    assert crewctl.requests() == []
+    hourly = ("--hourly", "30", "USD", "--cap", "7200")
+    crewctl.json("project", "create", "T", *hourly, CreateProject=ANSWER)
+    [sent] = crewctl.requests("CreateProject")
+    assert sent["pay_terms"] == {
+        "hourly": {
+            "rate": {"currency_code": "USD", "amount_minor": "3000"},
+            "max_paid_seconds": "7200",
+        }
+    }
+
+
+def test_update_fields_become_the_update_mask_and_the_project_message(crewctl: Crewctl) -> None:
+    crewctl.json(
+        "project",
+        "update",
+        "p-1",
+        "--title",
+        "New",
+        "--requirement",
+        "locale:in:US",
+        "--hourly",
+        "12.50",
+        "USD",
+        "--cap",
+        "600",
+        UpdateProject=UPDATED,
+    )
+    [sent] = crewctl.requests("UpdateProject")
+    assert mask(sent) == {"title", "requirements", "payTerms"}
+    assert sent["project"]["requirements"][0]["strings"] == ["US"]
+    assert sent["project"]["pay_terms"]["hourly"]["max_paid_seconds"] == "600"
 
 
 def test_update_sends_only_the_fields_given(crewctl: Crewctl) -> None:
     out = crewctl.json(
-        "project", "update", "p-1", "--reward", "15", "USD", "--expected-revision", "1"
+        "project",
+        "update",
+        "p-1",
+        "--reward",
+        "15",
+        "USD",
+        "--expected-revision",
+        "1",
+        UpdateProject=UPDATED,
     )
     assert out["revision"] == 2
-    [(_, (project_id, changes, expected))] = crewctl.projects.calls
-    assert (project_id, list(changes), expected) == ("p-1", ["pay_terms"], 1)
-    crewctl.json("project", "update", "p-1", "--no-requirements", "--title", "New")
-    assert crewctl.projects.calls[1][1][1] == {"requirements": [], "title": "New"}
+    [sent] = crewctl.requests("UpdateProject")
+    assert (sent["project"]["project_id"], mask(sent), sent["expected_revision"]) == (
+        "p-1",
+        {"payTerms"},
+        "1",
+    )
+    assert set(sent["project"]) == {"project_id", "pay_terms"}
+
+    crewctl.json(
+        "project", "update", "p-1", "--no-requirements", "--title", "New", UpdateProject=UPDATED
+    )
+    [sent] = crewctl.requests("UpdateProject")
+    assert mask(sent) == {"requirements", "title"}
+    assert sent["project"] == {"project_id": "p-1", "title": "New"}  # no requirements: none
 
 
 def test_update_with_nothing_to_change_is_a_usage_error(crewctl: Crewctl) -> None:
     assert crewctl.run("project", "update", "p-1").exit_code == ExitCode.USAGE
-    assert crewctl.projects.calls == []
+    assert crewctl.requests() == []
 
 
 def test_get_prints_the_project_and_its_pay_terms_history(crewctl: Crewctl) -> None:
-    assert crewctl.json("project", "get", "p-1")["pay_terms_history"] == [TERMS]
-    human = crewctl.run("project", "get", "p-1")
+    details = {"project": PROJECT_PB, "pay_terms_history": [TERMS_PB]}
+    assert crewctl.json("project", "get", "p-1", GetProject=details)["pay_terms_history"] == [TERMS]
+    assert crewctl.requests("GetProject") == [{"project_id": "p-1"}]
+    human = crewctl.run("project", "get", "p-1", GetProject=details)
     assert human.exit_code == 0
     assert "12.50 USD per accepted submission" in human.stdout
 
 
+def pages(count: int) -> list[dict[str, Any]]:
+    """ListProjects' answers: ``count`` pages of one project, tokens "1", "2", ..."""
+    return [
+        {"projects": [PROJECT_PB], "next_page_token": str(n) if n < count else ""}
+        for n in range(1, count + 1)
+    ]
+
+
 def test_list_follows_every_page_with_all(crewctl: Crewctl) -> None:
-    crewctl.projects.pages = 3
-    one = crewctl.json("project", "list", "--page-size", "1")
+    one = crewctl.json("project", "list", "--page-size", "1", ListProjects=pages(3))
     assert one["next_page_token"] == "1"
-    every = crewctl.json("project", "list", "--all")
+    assert crewctl.requests("ListProjects") == [{"page_size": 1}]
+    every = crewctl.json("project", "list", "--all", ListProjects=pages(3))
     assert len(every["projects"]) == 3 and every["next_page_token"] == ""
+    assert crewctl.requests("ListProjects") == [{}, {"page_token": "1"}, {"page_token": "2"}]
 
 
 def test_project_commands_need_a_client_key_not_the_operator_credential(crewctl: Crewctl) -> None:
-    crewctl.env = {"CREWLINE_OPERATOR_CREDENTIAL": "op-secret"}
-    result = crewctl.run("project", "list")
+    crewctl.caller, crewctl.env = "none", {"CREWLINE_OPERATOR_CREDENTIAL": "op-secret"}
+    result = crewctl.run("project", "list", ListProjects=pages(1))
     assert result.exit_code == ExitCode.CREDENTIAL
     assert "CREWLINE_CREDENTIAL" in result.stderr
-    assert crewctl.connected == []
-    crewctl.json("--credential", "flag-key", "project", "list")
-    assert crewctl.connected == ["flag-key"]
+    assert crewctl.requests() == []
+    crewctl.json("--credential", "flag-key", "project", "list", ListProjects=pages(1))
+    assert crewctl.authorizations() == ["Bearer flag-key"]
 
 
 def test_a_refusal_exits_with_its_code(crewctl: Crewctl) -> None:
-    crewctl.projects.refusal = RpcFailed(
-        service="dispatcher", address="h:1", code="NOT_FOUND", details="project p-1 not found"
-    )
-    result = crewctl.run("project", "get", "p-1")
+    refused = Refusal("NOT_FOUND", "project p-1 not found", "NOT_FOUND")
+    result = crewctl.run("project", "get", "p-1", GetProject=refused)
     assert result.exit_code == ExitCode.NOT_FOUND
     assert "project p-1 not found" in result.stderr
