@@ -1,39 +1,38 @@
-"""crewctl's file-driven commands without servers: ``project apply`` (the file format, what
-differs, what is called), ``task submit`` (the JSONL file, batches, a refused batch), the
-offers stream's events, completion scripts, and TLS settings reaching the channels."""
+"""crewctl's file-driven commands: ``project apply`` (the file format, what differs, what is
+called), ``task submit`` (the JSONL file, batches, a refused batch), the offers stream's
+events, completion scripts, and TLS settings reaching the channels; commands run against
+stand-in servers."""
 
 from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+import grpc
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
+from crewctl_golden.harness import Crewctl
+from google.protobuf import json_format
+from grpc_standin import Refusal, StandIns
 
-from crewline.client.tls import ClientTls
-from crewline.ctl.api import RpcFailed
-from crewline.ctl.app import Wiring
-from crewline.ctl.claim_rpc import offer_events
-from crewline.ctl.config import Addresses
+from crewline import local_certs
+from crewline.client.errors import CrewlineError
 from crewline.ctl.errors import CtlError, ExitCode
 from crewline.ctl.main import cli
 from crewline.ctl.meta import completion_script
-from crewline.ctl.project_api import ProjectFields, ProjectRecord
 from crewline.ctl.project_file import (
     FileError,
-    apply_project,
     apply_request_id,
     differences,
     load_project_file,
     parse_project,
 )
-from crewline.ctl.task_api import TaskRecord, TaskSpecRecord
-from crewline.ctl.task_file import Line, batches, read_tasks, submit_all
-from crewline.v1 import money_pb2, project_pb2
-from crewline.v1 import work_service_pb2 as work_api
+from crewline.ctl.records.projects import ProjectFields, ProjectRecord, project_record
+from crewline.ctl.task_file import Line, batches, read_tasks
+from crewline.local_certs import LocalCerts
+from crewline.v1 import project_pb2
 
 KEY = "crwk_k1_client-secret"
 FILE = {
@@ -49,37 +48,38 @@ FILE = {
 }
 
 
-def project(**changes: Any) -> ProjectRecord:
-    record: dict[str, Any] = {
+def project(**changes: Any) -> dict[str, Any]:
+    """A project as the dispatcher sends it, in protobuf's JSON form: the one FILE describes."""
+    found: dict[str, Any] = {
         "project_id": "p-1",
         "client_id": "acme",
         "title": "Dermatology ratings",
-        "instructions": "",
         "requirements": [
-            {"qualification": "locale", "comparator": "in", "values": ["US", "CA"]},
-            {"qualification": "domain.derm", "comparator": "greater_or_equal", "values": [80]},
+            {"qualification": "locale", "comparator": "COMPARATOR_IN", "strings": ["US", "CA"]},
+            {
+                "qualification": "domain.derm",
+                "comparator": "COMPARATOR_GREATER_OR_EQUAL",
+                "scores": [80],
+            },
         ],
         "pay_terms": {
             "version": 1,
-            "basis": "per_submission",
-            "currency": "USD",
-            "amount_minor": 1250,
-            "max_paid_seconds": 0,
+            "per_submission": {"reward": {"currency_code": "USD", "amount_minor": 1250}},
             "effective_at": "2026-01-02T03:04:05Z",
         },
         "assignments_per_task": 3,
         "claim_timeout_seconds": 1800,
         "task_lifetime_seconds": 604_800,
         "auto_accept_delay_seconds": 259_200,
-        "priority": 0,
-        "max_claims_per_contractor": 0,
         "revision": 4,
-        "state": "active",
-        "created_at": None,
-        "updated_at": None,
+        "state": "PROJECT_STATE_ACTIVE",
     }
-    record.update(changes)
-    return cast(ProjectRecord, record)
+    return {**found, **changes}
+
+
+def record(**changes: Any) -> ProjectRecord:
+    """``project(**changes)`` as the record crewctl makes of it."""
+    return project_record(json_format.ParseDict(project(**changes), project_pb2.Project()))
 
 
 # --- the project file ---------------------------------------------------------------------
@@ -149,11 +149,11 @@ def test_the_example_project_file_is_valid() -> None:
 
 def test_only_fields_that_differ_are_changed_whatever_the_order_of_requirements() -> None:
     fields = parse_project(FILE).fields
-    assert differences(fields, project()) == {}
-    changed = differences({**fields, "assignments_per_task": 5}, project())  # type: ignore[typeddict-item]
+    assert differences(fields, record()) == {}
+    changed = differences({**fields, "assignments_per_task": 5}, record())
     assert changed == {"assignments_per_task": 5}
     new_pay = parse_project({**FILE, "pay": {"per_submission": "15 USD"}}).fields
-    assert list(differences(new_pay, project())) == ["pay_terms"]
+    assert list(differences(new_pay, record())) == ["pay_terms"]
 
 
 def test_the_create_request_id_follows_the_content() -> None:
@@ -163,77 +163,104 @@ def test_the_create_request_id_follows_the_content() -> None:
     assert apply_request_id(fields) == apply_request_id(same) != apply_request_id(other)
 
 
-@dataclass
-class FakeProjects:
-    projects: list[ProjectRecord] = field(default_factory=list)
-    calls: list[tuple[str, Any]] = field(default_factory=list)
-
-    def list_projects(self, page_size: int, page_token: str) -> dict[str, Any]:
-        self.calls.append(("list", page_token))
-        if not page_token:  # two pages: the match is on the second
-            return {"projects": self.projects[:1], "next_page_token": "p2"}
-        return {"projects": self.projects[1:], "next_page_token": ""}
-
-    def get_project(self, project_id: str) -> dict[str, Any]:
-        self.calls.append(("get", project_id))
-        return {"project": next(p for p in self.projects if p["project_id"] == project_id)}
-
-    def create_project(self, request_id: str, fields: ProjectFields) -> ProjectRecord:
-        self.calls.append(("create", (request_id, fields)))
-        return project(project_id="p-new", title=fields["title"], revision=1)
-
-    def update_project(
-        self, project_id: str, changes: ProjectFields, expected_revision: int
-    ) -> ProjectRecord:
-        self.calls.append(("update", (project_id, dict(changes), expected_revision)))
-        return project(project_id=project_id, revision=expected_revision + 1, **changes)
-
-    def pause_project(self, project_id: str) -> ProjectRecord:
-        self.calls.append(("pause", project_id))
-        return project(project_id=project_id, state="paused")
-
-    def resume_project(self, project_id: str) -> ProjectRecord:
-        self.calls.append(("resume", project_id))
-        return project(project_id=project_id)
+# --- project apply, against stand-in servers ---------------------------------------------
 
 
-def test_apply_finds_the_project_by_title_and_changes_only_what_differs() -> None:
-    fake = FakeProjects([project(project_id="other", title="Other"), project()])
-    changed = apply_project(fake, parse_project({**FILE, "slots": 5, "state": "paused"}))  # type: ignore[arg-type]
+@pytest.fixture
+def crewctl(servers: StandIns, tmp_path: Path) -> Crewctl:
+    return Crewctl(servers, caller="client", env={"CREWLINE_CREDENTIAL": KEY}, cwd=tmp_path)
+
+
+def apply(crewctl: Crewctl, data: Any, **answers: Any) -> Result:
+    """``crewctl --json project apply`` of a file holding ``data``."""
+    (crewctl.cwd / "project.json").write_text(json.dumps(data))
+    return crewctl.run("--json", "project", "apply", "-f", "project.json", **answers)
+
+
+def applied(crewctl: Crewctl, data: Any, **answers: Any) -> Any:
+    result = apply(crewctl, data, **answers)
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    return json.loads(result.stdout)
+
+
+def methods(crewctl: Crewctl) -> list[str]:
+    return [r.method.rsplit("/", 1)[1] for r in crewctl.servers.received]
+
+
+TWO_PAGES = [  # the match is on the second
+    {"projects": [project(project_id="other", title="Other")], "next_page_token": "p2"},
+    {"projects": [project()]},
+]
+
+
+def test_apply_finds_the_project_by_title_and_changes_only_what_differs(crewctl: Crewctl) -> None:
+    changed = applied(
+        crewctl,
+        {**FILE, "slots": 5, "state": "paused"},
+        ListProjects=TWO_PAGES,
+        UpdateProject={"project": project(assignments_per_task=5, revision=5)},
+        PauseProject={"project": project(state="PROJECT_STATE_PAUSED", revision=6)},
+    )
     assert (changed["action"], changed["changed"]) == ("updated", ["assignments_per_task", "state"])
-    assert ("update", ("p-1", {"assignments_per_task": 5}, 4)) in fake.calls
-    assert fake.calls[-1] == ("pause", "p-1")
+    assert crewctl.requests("ListProjects") == [
+        {"page_size": 100},
+        {"page_size": 100, "page_token": "p2"},
+    ]
+    assert crewctl.requests("UpdateProject") == [
+        {
+            "project": {"project_id": "p-1", "assignments_per_task": 5},
+            "update_mask": "assignmentsPerTask",
+            "expected_revision": "4",
+        }
+    ]
+    assert methods(crewctl)[-1] == "PauseProject"
+    assert crewctl.requests()[-1] == {"project_id": "p-1"}
 
-    fake.calls.clear()
-    same = apply_project(fake, parse_project(FILE))  # type: ignore[arg-type]
+    same = applied(crewctl, FILE, ListProjects=TWO_PAGES)
     assert (same["action"], same["changed"]) == ("unchanged", [])
-    assert [c[0] for c in fake.calls] == ["list", "list"]
+    assert methods(crewctl) == ["ListProjects", "ListProjects"]
 
 
-def test_apply_creates_when_no_project_has_the_title_and_needs_pay_for_it() -> None:
-    fake = FakeProjects([project(title="Other")])
-    created = apply_project(fake, parse_project(FILE))  # type: ignore[arg-type]
+def test_apply_creates_when_no_project_has_the_title_and_needs_pay_for_it(
+    crewctl: Crewctl,
+) -> None:
+    created = applied(
+        crewctl,
+        FILE,
+        ListProjects={"projects": [project(title="Other")]},
+        CreateProject={"project": project(project_id="p-new", revision=1)},
+    )
     assert created["action"] == "created"
-    [(_, (request_id, fields))] = [c for c in fake.calls if c[0] == "create"]
-    assert request_id == apply_request_id({"instructions": "", **parse_project(FILE).fields})  # type: ignore[typeddict-item]
-    assert fields["instructions"] == ""
+    [sent] = crewctl.requests("CreateProject")
+    fields = cast(ProjectFields, {"instructions": "", **parse_project(FILE).fields})
+    assert sent["request_id"] == apply_request_id(fields)
+    assert sent.get("instructions", "") == ""  # "" is protobuf's unset: not in its JSON
 
-    with pytest.raises(CtlError) as err:
-        apply_project(FakeProjects(), parse_project({"title": "New"}))  # type: ignore[arg-type]
-    assert err.value.exit_code == ExitCode.USAGE and "add pay" in err.value.message
-
-
-def test_apply_refuses_to_guess_between_two_projects_of_one_title() -> None:
-    fake = FakeProjects([project(), project(project_id="p-2")])
-    with pytest.raises(CtlError) as err:
-        apply_project(fake, parse_project(FILE))  # type: ignore[arg-type]
-    assert "project_id" in err.value.message and "p-2" in err.value.message
+    refused = apply(crewctl, {"title": "New"}, ListProjects={"projects": []})
+    assert refused.exit_code == ExitCode.USAGE and "add pay" in refused.stderr
+    assert methods(crewctl) == ["ListProjects"]
 
 
-def test_apply_by_project_id_renames() -> None:
-    fake = FakeProjects([project()])
-    renamed = apply_project(fake, parse_project({**FILE, "project_id": "p-1", "title": "Derm"}))  # type: ignore[arg-type]
-    assert renamed["changed"] == ["title"] and fake.calls[0] == ("get", "p-1")
+def test_apply_refuses_to_guess_between_two_projects_of_one_title(crewctl: Crewctl) -> None:
+    pages = [
+        {"projects": [project()], "next_page_token": "p2"},
+        {"projects": [project(project_id="p-2")]},
+    ]
+    result = apply(crewctl, FILE, ListProjects=pages)
+    assert result.exit_code == ExitCode.USAGE
+    assert "project_id" in result.stderr and "p-2" in result.stderr
+    assert methods(crewctl) == ["ListProjects", "ListProjects"]
+
+
+def test_apply_by_project_id_renames(crewctl: Crewctl) -> None:
+    renamed = applied(
+        crewctl,
+        {**FILE, "project_id": "p-1", "title": "Derm"},
+        GetProject={"project": project()},
+        UpdateProject={"project": project(title="Derm", revision=5)},
+    )
+    assert renamed["changed"] == ["title"]
+    assert (methods(crewctl)[0], crewctl.requests()[0]) == ("GetProject", {"project_id": "p-1"})
 
 
 # --- the tasks file -----------------------------------------------------------------------
@@ -281,94 +308,104 @@ def test_batches_hold_at_most_the_size_and_the_bytes() -> None:
     assert [len(b) for b in batches([line(1, 100), line(2)], 10, max_bytes=50)] == [1, 1]
 
 
-@dataclass
-class FakeTasks:
-    refuse_batch: int = 0  # 1-based
-    batches: list[list[TaskSpecRecord]] = field(default_factory=list)
-
-    def submit_tasks(self, project_id: str, specs: list[TaskSpecRecord]) -> list[TaskRecord]:
-        self.batches.append(specs)
-        if len(self.batches) == self.refuse_batch:
-            raise RpcFailed(
-                service="dispatcher", address="a", code="INVALID_ARGUMENT", details="tasks[1]"
-            )
-        return [cast(TaskRecord, {"task_id": f"t-{s['idempotency_key']}"}) for s in specs]
+def tasks_file(crewctl: Crewctl, keys: list[str]) -> list[str]:
+    """A tasks file of one line per key, and the arguments that submit it to project p."""
+    lines = "".join(json.dumps({"id": key}) + "\n" for key in keys)
+    (crewctl.cwd / "t.jsonl").write_text(lines)
+    return ["task", "submit", "--project", "p", "--file", "t.jsonl", "--key-field", "id"]
 
 
-def test_submit_all_reports_the_first_and_last_task_and_the_progress() -> None:
-    fake, advanced = FakeTasks(), []
-    done = submit_all(fake, "p", [line(n) for n in range(1, 6)], 2, advanced.append)  # type: ignore[arg-type]
-    assert done == {
+def made(*keys: str) -> dict[str, Any]:
+    """SubmitTasks' answer: a task t-KEY for each key."""
+    return {"tasks": [{"task_id": f"t-{key}", "idempotency_key": key} for key in keys]}
+
+
+def submitted(crewctl: Crewctl) -> list[list[str]]:
+    """The keys of each SubmitTasks batch received, in order."""
+    return [[t["idempotency_key"] for t in r["tasks"]] for r in crewctl.requests("SubmitTasks")]
+
+
+FIVE = ["k1", "k2", "k3", "k4", "k5"]
+IN_TWOS = [made("k1", "k2"), made("k3", "k4"), made("k5")]
+
+
+def test_task_submit_reports_the_first_and_last_task_and_the_progress(crewctl: Crewctl) -> None:
+    args = [*tasks_file(crewctl, FIVE), "--batch-size", "2"]
+    done = crewctl.json(*args, SubmitTasks=IN_TWOS)
+    expected = {
         "project_id": "p",
         "tasks": 5,
         "batches": 3,
         "first_task_id": "t-k1",
         "last_task_id": "t-k5",
     }
-    assert advanced == [2, 2, 1]
+    assert {key: done[key] for key in expected} == expected
+    assert submitted(crewctl) == [["k1", "k2"], ["k3", "k4"], ["k5"]]
+    assert {r["project_id"] for r in crewctl.requests("SubmitTasks")} == {"p"}
+
+    crewctl.env["TTY_COMPATIBLE"] = "1"  # stderr as a terminal: the progress bar shows
+    shown = crewctl.run(*args, SubmitTasks=IN_TWOS)
+    assert shown.exit_code == 0, shown.stderr
+    assert "Submitting" in shown.stderr and "5/5" in shown.stderr
 
 
-def test_a_refused_batch_stops_the_run_and_says_how_to_finish_it(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    fake = FakeTasks(refuse_batch=2)
-    with pytest.raises(RpcFailed):
-        submit_all(fake, "p", [line(n) for n in range(1, 6)], 2, lambda _: None)  # type: ignore[arg-type]
-    err = capsys.readouterr().err
-    assert "Batch 2 (lines 3-4) was refused; the 2 tasks before it are in" in err
-    assert "run the same command again" in err
-
-
-def test_task_submit_prints_no_progress_bar_when_not_on_a_terminal(tmp_path: Path) -> None:
-    fake = FakeTasks()
-    wiring = Wiring(
-        env={"CREWLINE_CREDENTIAL": KEY},
-        cwd=tmp_path,
-        home=tmp_path,
-        connect_tasks=lambda addresses, credential: fake,  # type: ignore[arg-type,return-value]
+def test_a_refused_batch_stops_the_run_and_says_how_to_finish_it(crewctl: Crewctl) -> None:
+    refused = Refusal(
+        "INVALID_ARGUMENT", "tasks[1]: payload too large", "INVALID_ARGUMENT", {"field": "tasks[1]"}
     )
-    path = tmp_path / "t.jsonl"
-    path.write_text("".join(json.dumps({"id": n}) + "\n" for n in range(3)))
-    args = ["task", "submit", "--project", "p", "--file", str(path), "--key-field", "id"]
-    result = CliRunner().invoke(cli, ["--json", *args], obj=wiring)
-    assert result.exit_code == 0, result.output
+    args = [*tasks_file(crewctl, FIVE), "--batch-size", "2"]
+    result = crewctl.run(*args, SubmitTasks=[made("k1", "k2"), refused])
+    assert result.exit_code == ExitCode.REFUSED
+    assert "Batch 2 (lines 3-4) was refused; the 2 tasks before it are in" in result.stderr
+    assert "run the same command again" in result.stderr
+    assert "INVALID_ARGUMENT: tasks[1]: payload too large" in result.stderr
+    assert submitted(crewctl) == [["k1", "k2"], ["k3", "k4"]]  # the run stops there
+
+
+def test_task_submit_prints_no_progress_bar_when_not_on_a_terminal(crewctl: Crewctl) -> None:
+    args = tasks_file(crewctl, ["0", "1", "2"])
+    result = crewctl.run("--json", *args, SubmitTasks=made("0", "1", "2"))
+    assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["tasks"] == 3 and result.stderr == ""
-    assert [s["idempotency_key"] for s in fake.batches[0]] == ["0", "1", "2"]
+    assert submitted(crewctl) == [["0", "1", "2"]]
+
+    crewctl.env.update(TTY_COMPATIBLE=None, FORCE_COLOR=None)  # whatever runs the tests
+    human = crewctl.run(*args, SubmitTasks=made("0", "1", "2"))
+    assert (human.exit_code, human.stderr) == (0, "")
 
 
 # --- offers, completion, TLS ------------------------------------------------------------
 
 
-def test_the_offers_stream_becomes_events_in_order() -> None:
-    offer = work_api.Offer(
-        task_id="t-1",
-        project_id="p-1",
-        title="Derm",
-        free_slots=2,
-        pay_terms=project_pb2.PayTerms(
-            per_submission=project_pb2.PerSubmissionPay(
-                reward=money_pb2.Money(currency_code="USD", amount_minor=1250)
-            )
-        ),
+def test_the_offers_stream_becomes_events_in_order(crewctl: Crewctl) -> None:
+    offer = {
+        "task_id": "t-1",
+        "project_id": "p-1",
+        "title": "Derm",
+        "free_slots": 2,
+        "pay_terms": project()["pay_terms"],
+    }
+    withdrawn = {"task_id": "t-0", "reason": "WITHDRAWAL_REASON_FILLED"}
+    crewctl.caller, crewctl.env = "contractor", {}
+    result = crewctl.run(
+        "--json",
+        "offers",
+        "stream",
+        "--snapshot-only",
+        StreamOffers=[
+            {"changes": {"changes": [{"offered": offer}, {"withdrawn": withdrawn}]}},
+            {"snapshot_end": {"offers": 1}},
+        ],
     )
-    changes = work_api.OfferChanges(
-        changes=[
-            work_api.OfferChange(offered=offer),
-            work_api.OfferChange(
-                withdrawn=work_api.OfferWithdrawn(
-                    task_id="t-0", reason=work_api.WITHDRAWAL_REASON_FILLED
-                )
-            ),
-        ]
-    )
-    events = offer_events(work_api.StreamOffersResponse(changes=changes))
-    assert [(e["type"], e["task_id"], e["reason"]) for e in events] == [
-        ("offered", "t-1", None),
-        ("withdrawn", "t-0", "filled"),
+    assert result.exit_code == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(e["type"], e["task_id"], e["reason"], e["offers"]) for e in events] == [
+        ("offered", "t-1", None, 0),
+        ("withdrawn", "t-0", "filled", 0),
+        ("snapshot_end", "", None, 1),
     ]
     assert events[0]["offer"] is not None and events[0]["offer"]["free_slots"] == 2
-    end = work_api.StreamOffersResponse(snapshot_end=work_api.SnapshotEnd(offers=1))
-    assert [(e["type"], e["offers"]) for e in offer_events(end)] == [("snapshot_end", 1)]
+    assert methods(crewctl) == ["StreamOffers"] and crewctl.requests() == [{}]
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
@@ -378,25 +415,45 @@ def test_completion_scripts_call_crewctl_back(shell: str) -> None:
     assert CliRunner().invoke(cli, ["completion", shell]).stdout.strip() == script.strip()
 
 
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory: pytest.TempPathFactory) -> LocalCerts:
+    return local_certs.ensure(tmp_path_factory.mktemp("certs"))
+
+
 def test_tls_settings_reach_every_channel_and_a_half_setting_is_a_usage_error(
-    tmp_path: Path,
+    crewctl: Crewctl, certs: LocalCerts
 ) -> None:
-    seen: list[Addresses] = []
+    # The stand-ins speak plaintext: a call over TLS fails its handshake and never arrives.
+    listed: dict[str, Any] = {"ListProjects": {"projects": []}}
+    assert crewctl.run("project", "list", **listed).exit_code == 0
+    assert methods(crewctl) == ["ListProjects"]
+    crewctl.env["CREWLINE_TLS_CA_FILE"] = str(certs.directory / "ca.pem")
+    over_tls = crewctl.run("project", "list", **listed)
+    assert over_tls.exit_code == ExitCode.UNAVAILABLE and "Tls handshake failed" in over_tls.stderr
+    assert crewctl.servers.received == []
 
-    def connect(addresses: Addresses, credential: str) -> Any:
-        seen.append(addresses)
-        raise RpcFailed(service="dispatcher", address="a", code="UNAVAILABLE", details="x")
+    health = crewctl.run("--json", "health", Check={"status": "SERVING"})  # every service
+    assert health.exit_code == ExitCode.UNHEALTHY
+    services = json.loads(health.stdout)["services"]
+    assert {(s["service"], s["liveness"]) for s in services} == {
+        ("dispatcher", "UNREACHABLE"),
+        ("matcher", "UNREACHABLE"),
+        ("ledger", "UNREACHABLE"),
+    }
+    assert crewctl.servers.received == []
 
-    env = {"CREWLINE_CREDENTIAL": KEY, "CREWLINE_TLS_CA_FILE": str(tmp_path / "ca.pem")}
-    wiring = Wiring(env=env, cwd=tmp_path, home=tmp_path, connect_projects=connect)
-    CliRunner().invoke(cli, ["project", "list"], obj=wiring)
-    assert seen[0].tls == ClientTls(ca_file=tmp_path / "ca.pem")
+    crewctl.env["CREWLINE_TLS_CERT_FILE"] = str(certs.directory / "client.pem")
+    half = crewctl.run("project", "list", **listed)
+    assert half.exit_code == ExitCode.USAGE and "CREWLINE_TLS_KEY_FILE" in half.stderr
+    assert crewctl.servers.received == []
 
-    half = {**env, "CREWLINE_TLS_CERT_FILE": str(tmp_path / "c.pem")}
-    result = CliRunner().invoke(
-        cli, ["project", "list"], obj=Wiring(env=half, cwd=tmp_path, home=tmp_path)
-    )
-    assert result.exit_code == ExitCode.USAGE and "CREWLINE_TLS_KEY_FILE" in result.stderr
+
+def test_a_tls_file_that_cannot_be_read_is_a_usage_error_naming_it(crewctl: Crewctl) -> None:
+    crewctl.env["CREWLINE_TLS_CA_FILE"] = str(crewctl.cwd / "missing-ca.pem")
+    result = crewctl.run("project", "list", ListProjects={"projects": []})
+    assert result.exit_code == ExitCode.USAGE, result.exception
+    assert "CREWLINE_TLS_CA_FILE" in result.stderr and "missing-ca.pem" in result.stderr
+    assert crewctl.servers.received == []
 
 
 @pytest.mark.parametrize(
@@ -414,6 +471,8 @@ def test_a_refused_claim_says_why_and_what_to_do(
 ) -> None:
     from crewline.ctl.errors import CONTRACTOR_TOKEN_HINT, from_rpc
 
-    failure = RpcFailed(service="matcher", address="a", code=code, details="no", reason=reason)
+    failure = CrewlineError(
+        "no", code=grpc.StatusCode[code], reason=reason, service="matcher", address="a"
+    )
     error = from_rpc(failure, credential_hint=CONTRACTOR_TOKEN_HINT)
     assert error.exit_code == exit_code and hint in error.message

@@ -131,9 +131,12 @@ class State:
         from crewline.client.tls import ClientTls, TlsConfigError  # imports gRPC: only when calling
 
         try:
-            return ClientTls.from_env(self.wiring.env)
+            tls = ClientTls.from_env(self.wiring.env)
+            if tls is not None:
+                tls.credentials()  # reads the files now: one that cannot be read is named here
         except TlsConfigError as err:
             raise CtlError(str(err), exit_code=ExitCode.USAGE) from None
+        return tls
 
     def credential(self, found: config.ConfigFile) -> str:
         """The operator credential, or a CtlError (exit code 3) saying where it looked."""
