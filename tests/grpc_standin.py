@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,10 +87,18 @@ class _Status(grpc.Status):
     trailing_metadata: tuple[tuple[str, str | bytes], ...]
 
 
+@dataclass(frozen=True)
+class Echo:
+    """A unary method's answer made from the request received (both in protobuf's JSON
+    form), for a reply that repeats what was sent, e.g. the idempotency key."""
+
+    reply: Callable[[dict[str, Any]], Mapping[str, Any]]
+
+
 # A unary method's answers are given in turn, the last one again for later calls; a
 # streaming method's answers are its messages, then the stream ends (OK, or with a
 # Refusal given last).
-Answer = Mapping[str, Any] | Refusal
+Answer = Mapping[str, Any] | Refusal | Echo
 Script = Mapping[str, Sequence[Answer]]
 
 
@@ -138,6 +146,10 @@ class StandIn(grpc.GenericRpcHandler):
 
         def unary(request: Message, context: grpc.ServicerContext) -> Message:
             answer = self._next(method, request, context)
+            if isinstance(answer, Echo):
+                answer = answer.reply(
+                    json_format.MessageToDict(request, preserving_proto_field_name=True)
+                )
             return self._reply(answer, reply_type, context)
 
         def stream(request: Message, context: grpc.ServicerContext) -> Iterator[Message]:
@@ -192,6 +204,8 @@ class StandIn(grpc.GenericRpcHandler):
         if isinstance(answer, Refusal):
             context.abort_with_status(answer.status())
             raise AssertionError("abort_with_status returned")
+        if isinstance(answer, Echo):
+            raise TypeError("an Echo answers unary methods only")
         return json_format.ParseDict(dict(answer), reply_type())
 
 
