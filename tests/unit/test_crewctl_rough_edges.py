@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from crewctl_golden.harness import Crewctl
-from crewctl_golden.records import SUBMISSION
-from grpc_standin import StandIns
+from crewctl_golden.records import AT, CLAIM_ID, KEY, OFFER, PROJECT_ID, SUBMISSION, TASK, TOKEN
+from grpc_standin import Refusal, StandIns
 
 from crewline.ctl.decisions import BONUS_FIELDS, EXAMPLES, LINE_FIELDS, parse_decision
 from crewline.ctl.errors import ExitCode
@@ -151,3 +151,84 @@ def test_commands_taking_a_claim_or_submission_id_say_it_is_the_same_value(
     command: tuple[str, ...], other_name: str
 ) -> None:
     assert other_name in " ".join(_help(*command).split())
+
+
+# --- smaller rough edges -----------------------------------------------------------------
+
+
+def test_a_token_ttl_takes_a_duration_as_other_durations_do(as_operator: Crewctl) -> None:
+    issued = {"token": TOKEN, "secret": "golden.contractor.token"}
+
+    as_operator.json("contractor", "token", "dr-lee", "--ttl", "2h", IssueContractorToken=issued)
+    assert as_operator.requests("IssueContractorToken")[0]["ttl_seconds"] == "7200"
+    refused = as_operator.run("contractor", "token", "dr-lee", "--ttl", "31d")
+
+    assert refused.exit_code == ExitCode.USAGE and "out of range" in refused.stderr
+
+
+def test_a_malformed_requirement_is_explained_whole(as_client: Crewctl) -> None:
+    result = as_client.run(
+        "project", "create", "x", "--reward", "1.00", "USD", "--requirement", "nope"
+    )
+
+    assert result.exit_code == ExitCode.USAGE
+    message = " ".join(result.stderr.split())
+    assert "expected QUALIFICATION:COMPARATOR[:V1,V2,...], e.g. 'domain.dermatology:>=:80'" in (
+        message
+    )
+    assert "'credential.bar:exists'" in message
+
+
+def test_offers_stream_snapshot_only_does_not_promise_live_changes(servers: StandIns) -> None:
+    crewctl = Crewctl(servers, caller="contractor")
+
+    result = crewctl.run(
+        "offers",
+        "stream",
+        "--snapshot-only",
+        StreamOffers=[
+            {"changes": {"changes": [{"offered": OFFER}]}},
+            {"snapshot_end": {"offers": 1}},
+        ],
+    )
+
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "-- 1 offers now --"
+
+
+def test_a_rerun_of_task_submit_says_none_were_new(as_client: Crewctl, tmp_path: Path) -> None:
+    (tmp_path / "t.jsonl").write_text('{"id": 1}\n{"id": 2}\n')
+    earlier = [{**TASK, "task_id": "t-1"}, {**TASK, "task_id": "t-2", "created_at": AT}]
+    now = [{**TASK, "task_id": "t-1", "created_at": "2999-01-01T00:00:00Z"}, earlier[1]]
+    argv = ("task", "submit", "--project", PROJECT_ID, "--file", "t.jsonl", "--key-field", "id")
+
+    again = as_client.run(*argv, SubmitTasks={"tasks": earlier})
+    first = as_client.json(*argv, SubmitTasks={"tasks": now})
+
+    assert "0 new, 2 already there" in again.stdout
+    assert (first["tasks"], first["new"], first["already_there"]) == (2, 1, 1)
+
+
+def test_ids_are_not_folded_when_stdout_is_not_a_terminal(as_operator: Crewctl) -> None:
+    long_id = "k" * 150
+
+    result = as_operator.run(
+        "client", "key", "list", "acme-labs", ListApiKeys={"keys": [{**KEY, "key_id": long_id}]}
+    )
+
+    assert result.exit_code == 0, result.stderr
+    assert long_id in result.stdout
+
+
+def test_already_submitted_says_a_submission_is_final(servers: StandIns) -> None:
+    crewctl = Crewctl(servers, caller="contractor")
+    refused = Refusal(
+        "FAILED_PRECONDITION", f"claim {CLAIM_ID} was submitted already", "ALREADY_SUBMITTED"
+    )
+
+    result = crewctl.run(
+        "claim", "submit", CLAIM_ID, "--result-file", "answer.json", SubmitWork=refused
+    )
+
+    assert result.exit_code == ExitCode.REFUSED
+    assert "a submission is final" in result.stderr

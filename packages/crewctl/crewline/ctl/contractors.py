@@ -9,6 +9,7 @@ import click
 
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import note, print_new_token, print_record
+from crewline.ctl.params import Duration
 from crewline.ctl.records.contractors import (
     ContractorRecord,
     ProfileFields,
@@ -71,7 +72,7 @@ def profile(
     "contractor",
     epilog=example(
         "crewctl contractor create dr-lee --name 'Dr. Ada Lee' --domains medicine",
-        "crewctl contractor token dr-lee --ttl 3600",
+        "crewctl contractor token dr-lee --ttl 2h",
     ),
 )
 def contractor() -> None:
@@ -186,15 +187,16 @@ def deactivate(state: State, contractor_id: str, reason: str) -> None:
 
 @contractor.command(
     "token",
-    epilog=example("crewctl contractor token dr-lee", "crewctl contractor token dr-lee --ttl 3600"),
+    epilog=example("crewctl contractor token dr-lee", "crewctl contractor token dr-lee --ttl 2h"),
 )
 @click.argument("contractor_id")
 @click.option(
     "--ttl",
-    type=click.IntRange(0, MAX_TTL_SECONDS),
+    type=Duration(maximum=MAX_TTL_SECONDS),
     default=0,
     show_default=True,
-    help="Lifetime in seconds, 60 to 30 days; 0 lets the server choose (12 hours).",
+    help="Lifetime: seconds (3600) or 90s, 30m, 12h, 7d; 60 s to 30 days; 0 lets the"
+    " server choose (12 hours).",
 )
 @pass_state
 def token(state: State, contractor_id: str, ttl: int) -> None:

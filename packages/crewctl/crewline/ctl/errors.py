@@ -90,6 +90,10 @@ _REASON_HINTS: dict[str, str] = {
     ),
     "REVERT_WINDOW_OVER": "the rejection is older than the revert window and stands for good",
     "ALREADY_ACCEPTED": "accepted work is final (and paid); a bonus is the way to add to it",
+    "ALREADY_SUBMITTED": (
+        "this claim's work was submitted already and a submission is final; `crewctl claim"
+        " get CLAIM_ID` shows what was received (the same work again is answered as before)"
+    ),
     "DEPENDENCY_UNAVAILABLE": (
         "the service is up but its database or Kafka is not, for now; run the same command"
         " again shortly (`crewctl health` shows when it is ready)"

@@ -35,8 +35,9 @@ def print_page(page: OfferPage) -> None:
     print_more(page)
 
 
-def event_line(event: OfferEvent) -> str:
-    """One stream event as one line, for people."""
+def event_line(event: OfferEvent, *, last: bool = False) -> str:
+    """One stream event as one line, for people; ``last``: the stream stops at the
+    snapshot's end, so no live changes follow it."""
     offer = event["offer"]
     if event["type"] == "offered" and offer is not None:
         return (
@@ -46,7 +47,7 @@ def event_line(event: OfferEvent) -> str:
     if event["type"] == "withdrawn":
         return f"withdrawn  task={event['task_id']}  reason={event['reason'] or '-'}"
     if event["type"] == "snapshot_end":
-        return f"-- {event['offers']} offers now; live changes follow --"
+        return f"-- {event['offers']} offers now{'' if last else '; live changes follow'} --"
     return f"-- {event['type']} --"
 
 
@@ -129,8 +130,10 @@ def stream(
         try:
             for found in events:
                 event = offer_event_record(found)
-                line = json.dumps(event, separators=(",", ":")) if as_json else event_line(event)
-                click.echo(line)
+                if as_json:
+                    click.echo(json.dumps(event, separators=(",", ":")))
+                else:
+                    click.echo(event_line(event, last=snapshot_only))
                 if event["type"] in ("offered", "withdrawn"):
                     seen += 1
                 if (snapshot_only and event["type"] == "snapshot_end") or seen == limit:

@@ -21,9 +21,17 @@ from crewline.ctl.records.ops import HealthRow
 NONE = "-"
 
 
+# Wide enough that an id is never folded; tables still take only the width they need.
+UNWRAPPED_WIDTH = 10_000
+
+
 def _console() -> Console:
     # Built per call so it writes to whatever sys.stdout is now (Click's test runner swaps it).
-    return Console(highlight=False)
+    # Not on a terminal (a pipe, a file), rich would fold cells at 80 columns and split ids.
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=UNWRAPPED_WIDTH)
+    return console
 
 
 def print_json(data: object) -> None:

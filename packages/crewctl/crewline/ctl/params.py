@@ -33,14 +33,15 @@ class Duration(click.ParamType[int, Any]):
 
     name = "duration"
 
-    def __init__(self, *, minimum: int = 0) -> None:
+    def __init__(self, *, minimum: int = 0, maximum: int = MAX_DURATION_SECONDS) -> None:
         self._minimum = minimum
+        self._maximum = maximum
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
         try:
-            return parse_duration(str(value), minimum=self._minimum)
+            return parse_duration(str(value), minimum=self._minimum, maximum=self._maximum)
         except ValueError as err:
             self.fail(str(err), param, ctx)
 

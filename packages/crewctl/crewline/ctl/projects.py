@@ -54,9 +54,12 @@ _SYMBOLS = {
     "!=": "not_equal",
 }
 _INTEGER = re.compile(r"-?\d+")
-REQUIREMENT_HELP = (
+REQUIREMENT_SHAPE = (
     "QUALIFICATION:COMPARATOR[:V1,V2,...], e.g. 'domain.dermatology:>=:80',"
-    " 'locale:in:US,CA', 'credential.bar:exists'. Comparators: "
+    " 'locale:in:US,CA', 'credential.bar:exists'"
+)
+REQUIREMENT_HELP = (
+    f"{REQUIREMENT_SHAPE}. Comparators: "
     + ", ".join(COMPARATORS)
     + " (or < <= > >= = !=). Whole numbers are scores, anything else strings. Repeatable."
 )
@@ -80,7 +83,7 @@ def parse_requirement(text: str) -> RequirementRecord:
     """``QUALIFICATION:COMPARATOR[:VALUES]`` as a requirement record."""
     parts = text.split(":", 2)
     if len(parts) < 2 or not parts[0]:
-        raise click.BadParameter(f"{text!r}: expected {REQUIREMENT_HELP.split(',')[0]}")
+        raise click.BadParameter(f"{text!r}: expected {REQUIREMENT_SHAPE}")
     name, word = parts[0], parts[1].strip().lower()
     comparator = _SYMBOLS.get(word, word)
     if comparator not in COMPARATORS:

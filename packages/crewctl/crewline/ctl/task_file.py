@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, TypedDict
 
 import click
@@ -51,6 +52,8 @@ class Line:
 class Submitted(TypedDict):
     project_id: str
     tasks: int  # submitted, or already there from an earlier run (same key)
+    new: int  # created by this run
+    already_there: int  # made earlier with the same key, returned as they are
     batches: int
     first_task_id: str | None
     last_task_id: str | None
@@ -160,10 +163,13 @@ def submit_all(
     done: Submitted = {
         "project_id": project_id,
         "tasks": 0,
+        "new": 0,
+        "already_there": 0,
         "batches": 0,
         "first_task_id": None,
         "last_task_id": None,
     }
+    started = datetime.now(UTC)
     for batch in batches(lines, size):
         try:
             tasks = client.submit_tasks(project_id, [spec_pb(line.spec) for line in batch])
@@ -178,6 +184,10 @@ def submit_all(
             raise
         done["batches"] += 1
         done["tasks"] += len(tasks)
+        # A task made before this run began was there already (its key was used before).
+        earlier = sum(1 for t in tasks if t.created_at is not None and t.created_at < started)
+        done["already_there"] += earlier
+        done["new"] += len(tasks) - earlier
         done["first_task_id"] = done["first_task_id"] or (tasks[0].task_id if tasks else None)
         done["last_task_id"] = tasks[-1].task_id if tasks else done["last_task_id"]
         advance(len(batch))
@@ -186,6 +196,10 @@ def submit_all(
 
 def print_submitted(done: Submitted) -> None:
     print_record("Submitted", done)
+    click.echo(
+        f"{done['new']} new, {done['already_there']} already there"
+        " (made by an earlier run with the same keys, and left as they were)"
+    )
 
 
 @click.command(
