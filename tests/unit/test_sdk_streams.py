@@ -17,6 +17,7 @@ from crewline.client import (
     SnapshotEnd,
     Unauthenticated,
     Unavailable,
+    WithdrawalReason,
     Withdrawn,
 )
 from crewline.client.offers import OfferStream
@@ -219,10 +220,12 @@ async def test_offers_are_typed_events_and_a_reconnection_resyncs_the_current_se
         "SnapshotEnd",
     ]
     assert isinstance(events[0], Offered) and events[0].task_id == "t1"
+    assert events[0].offer.task_id == "t1" and events[0].offer.raw.task_id == "t1"
     assert isinstance(events[2], SnapshotEnd) and events[2].offers == 2
-    assert isinstance(events[3], Withdrawn) and events[3].reason_name == "FILLED"
+    assert events[3] == Withdrawn("t1", WithdrawalReason.FILLED)
     assert events[4] == Resync(reconnected=True)
     assert sorted(stream.current) == ["t2", "t3"] and stream.reconnects == 1
+    assert stream.current["t2"].task_id == "t2"
     await stream.aclose()
     assert all(call.cancelled for call in calls.calls)
 
