@@ -95,10 +95,19 @@ class Echo:
     reply: Callable[[dict[str, Any]], Mapping[str, Any]]
 
 
+@dataclass(frozen=True)
+class EachCall:
+    """A streaming method's answers call by call: the first call gets ``calls[0]`` (its
+    messages, then the end: OK, or a Refusal given last), the next ``calls[1]``, and so
+    on, the last one again for later calls; e.g. a stream that breaks, then resumes."""
+
+    calls: Sequence[Sequence[Mapping[str, Any] | Refusal]]
+
+
 # A unary method's answers are given in turn, the last one again for later calls; a
 # streaming method's answers are its messages, then the stream ends (OK, or with a
-# Refusal given last).
-Answer = Mapping[str, Any] | Refusal | Echo
+# Refusal given last), the same for every call unless given as one EachCall.
+Answer = Mapping[str, Any] | Refusal | Echo | EachCall
 Script = Mapping[str, Sequence[Answer]]
 
 
@@ -154,7 +163,7 @@ class StandIn(grpc.GenericRpcHandler):
 
         def stream(request: Message, context: grpc.ServicerContext) -> Iterator[Message]:
             self._record(method, request, context)
-            for answer in self._answers(method):
+            for answer in self._this_call(method):
                 yield self._reply(answer, reply_type, context)
 
         if method.server_streaming:
@@ -174,6 +183,17 @@ class StandIn(grpc.GenericRpcHandler):
         if answers is None:
             return [Refusal("UNIMPLEMENTED", f"no canned answer for {method.name}")]
         return answers
+
+    def _this_call(self, method: MethodDescriptor) -> Sequence[Answer]:
+        """A streaming method's answers to this call (see ``EachCall``)."""
+        answers = self._answers(method)
+        if len(answers) != 1 or not isinstance(answers[0], EachCall):
+            return answers
+        with self._lock:
+            turn = self._turns.get(method.name, 0)
+            self._turns[method.name] = turn + 1
+        calls = answers[0].calls
+        return calls[min(turn, len(calls) - 1)]
 
     def _next(
         self, method: MethodDescriptor, request: Message, context: grpc.ServicerContext
@@ -206,6 +226,8 @@ class StandIn(grpc.GenericRpcHandler):
             raise AssertionError("abort_with_status returned")
         if isinstance(answer, Echo):
             raise TypeError("an Echo answers unary methods only")
+        if isinstance(answer, EachCall):
+            raise TypeError("an EachCall answers streaming methods only")
         return json_format.ParseDict(dict(answer), reply_type())
 
 

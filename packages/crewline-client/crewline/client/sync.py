@@ -62,6 +62,7 @@ class SyncIterator(Generic[T]):
     def __init__(self, source: AsyncIterator[T]) -> None:
         self._source = source
         self._done = False
+        self._taking: asyncio.Task[T] | None = None  # the item being waited for
 
     @property
     def source(self) -> AsyncIterator[T]:
@@ -75,18 +76,30 @@ class SyncIterator(Generic[T]):
         if self._done:
             raise StopIteration
         try:
-            return run(_next(self._source))
+            return run(self._take())
         except StopAsyncIteration:
             self._done = True
             raise StopIteration from None
 
+    async def _take(self) -> T:
+        self._taking = asyncio.current_task()
+        return await anext(self._source)
+
+    async def _end(self) -> None:
+        # A wait cut short in the calling thread (Ctrl-C) goes on in the loop: it is
+        # cancelled first, as an async iterator cannot be closed while it runs.
+        if self._taking is not None and not self._taking.done():
+            self._taking.cancel()
+            await asyncio.wait([self._taking])
+        closer = getattr(self._source, "aclose", None)
+        if closer is not None:
+            await closer()
+
     def close(self) -> None:
-        """Ends the iteration and its call."""
+        """Ends the iteration and its call, also while an item is being waited for."""
         if not self._done:
             self._done = True
-            closer = getattr(self._source, "aclose", None)
-            if closer is not None:
-                run(closer())
+            run(self._end())
 
     def __enter__(self) -> Self:
         return self
@@ -99,10 +112,6 @@ class SyncIterator(Generic[T]):
             closer = getattr(self._source, "aclose", None)
             if closer is not None:
                 asyncio.run_coroutine_threadsafe(closer(), _Loop._loop)
-
-
-async def _next(source: AsyncIterator[T]) -> T:
-    return await anext(source)
 
 
 def _call(
