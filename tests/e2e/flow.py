@@ -202,16 +202,18 @@ async def submit_task(
 ) -> task_api.Task:
     """One task in the client's project called ``project`` paying ``amount`` per accepted
     submission (the project is made on first use: its id is ``task.project_id``, not
-    ``project``); ``request_id`` is the task's idempotency key."""
+    ``project``); ``request_id`` is the task's idempotency key. The task as the server
+    sent it (the SDK result's ``raw``), as the tests' own stubs see the services."""
     project_id = await project_of(stack, client=client, name=project, reward=amount)
     sdk = await client_sdk(stack, client)
-    return await sdk.submit_task(
+    task = await sdk.submit_task(
         project_id,
         payload,
         idempotency_key=request_id or None,
         slots=slots,
         correlation_id=correlation_id or None,
     )
+    return task.raw
 
 
 def hourly(rate: int, *, cap_seconds: int = 3600) -> project_pb2.PayTerms:
@@ -223,9 +225,10 @@ async def tasks_in(
     stack: Stack, project_id: str, count: int = 1, *, client: str = "acme", **spec: Any
 ) -> list[task_api.Task]:
     """``count`` tasks in the project; ``spec``: other ``crewline.client.task`` arguments
-    (slots, priority, lifetime_seconds)."""
+    (slots, priority, lifetime_seconds). As messages, as ``submit_task``."""
     sdk = await client_sdk(stack, client)
-    return await sdk.submit_tasks(project_id, [build.task("{}", **spec) for _ in range(count)])
+    tasks = await sdk.submit_tasks(project_id, [build.task("{}", **spec) for _ in range(count)])
+    return [task.raw for task in tasks]
 
 
 async def open_tasks(stack: Stack, contractor: str, project_id: str = "") -> list[str]:
@@ -248,18 +251,20 @@ async def wait_offered(stack: Stack, *task_ids: str) -> None:
 async def claim(
     stack: Stack, contractor: str, task_id: str, request_id: str = ""
 ) -> work_api.Claim:
+    """The claim as a message, as ``submit_task``."""
     sdk = await contractor_sdk(stack, contractor)
-    return await sdk.claim(task_id, request_id=request_id or None)
+    return (await sdk.claim(task_id, request_id=request_id or None)).raw
 
 
 async def submit_work(stack: Stack, contractor: str, claim_id: str) -> work_api.Claim:
     sdk = await contractor_sdk(stack, contractor)
-    return await sdk.submit(claim_id, b"4/5")
+    return (await sdk.submit(claim_id, b"4/5")).raw
 
 
 async def balance(stack: Stack, account: str) -> int:
-    reply = await operator_sdk(stack).balance(account_id=account)
-    return sum(m.amount_minor for m in reply.balances if m.currency_code == "USD")
+    """The account's USD balance in cents."""
+    found = await operator_sdk(stack).balance(account_id=account)
+    return sum(m.minor for m in found.balances if m.currency == "USD")
 
 
 async def wait_balance(stack: Stack, account: str, amount: int) -> None:

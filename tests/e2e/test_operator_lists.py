@@ -10,7 +10,7 @@ import asyncio
 import grpc
 import pytest
 
-from crewline.client import build
+from crewline.client import Money, build
 from crewline.client.errors import CrewlineError
 from crewline.client.sync import Operator
 from crewline.v1 import project_pb2
@@ -23,8 +23,8 @@ CHF = "CHF"
 
 
 async def chf_balance(op: Operator, contractor: str) -> int:
-    reply = await asyncio.to_thread(op.balance, account_id=f"contractor:{contractor}")
-    return sum(m.amount_minor for m in reply.balances if m.currency_code == CHF)
+    found = await asyncio.to_thread(op.balance, account_id=f"contractor:{contractor}")
+    return sum(m.minor for m in found.balances if m.currency == CHF)
 
 
 async def test_an_operator_lists_contractors_and_previews_then_runs_a_payout(
@@ -62,12 +62,12 @@ async def test_an_operator_lists_contractors_and_previews_then_runs_a_payout(
         for worker, earned in ((rich, 6000), (poor, 3000)):
             await eventually(lambda w=worker, e=earned: _has(op, w, e))
 
-        threshold = build.money(5000, CHF)
+        threshold = Money.of("50", CHF)
         preview = op.preview_payout_batch(threshold=threshold)
-        assert [
-            (p.contractor_id, p.account_id, p.amount.amount_minor) for p in preview.payouts
-        ] == [(rich, f"contractor:{rich}", 6000)]
-        assert preview.total.amount_minor == 6000 and preview.total.currency_code == CHF
+        assert [(p.contractor_id, p.account_id, p.amount) for p in preview.payouts] == [
+            (rich, f"contractor:{rich}", Money.of("60", CHF))
+        ]
+        assert preview.total == Money.of("60", CHF) and preview.threshold == threshold
         assert await chf_balance(op, rich) == 6000  # the preview moved nothing
 
         batch_id = unique("chf-batch")
@@ -79,15 +79,15 @@ async def test_an_operator_lists_contractors_and_previews_then_runs_a_payout(
         assert await chf_balance(op, rich) == 0 and await chf_balance(op, poor) == 3000
 
         mine = [b for b in op.payout_batches(page_size=2) if b.batch_id == batch_id]
-        assert [(b.payout_count, b.total.amount_minor, len(b.payouts)) for b in mine] == [
-            (1, 6000, 0)
+        assert [(b.payout_count, b.total, len(b.payouts)) for b in mine] == [
+            (1, Money.of("60", CHF), 0)
         ]
-        assert mine[0].HasField("completed_at")
+        assert mine[0].completed_at is not None
 
         # The operator's own mistakes are named, not INTERNAL.
         for call in (
             lambda: op.list_clients_page(page_token="not a token"),
-            lambda: op.list_bonuses_page(page_token=preview.total.currency_code),
+            lambda: op.list_bonuses_page(page_token=CHF),
             lambda: op.list_payout_batches_page(page_token=unblocked.next_page_token + "x"),
             lambda: op.list_contractors_page(page_size=501),
         ):

@@ -19,20 +19,24 @@ import pytest
 
 from crewline.client import (
     AlreadyExists,
+    ClaimStatus,
     Client,
     InvalidArgument,
+    Money,
     NotFound,
     Offered,
     PermissionDenied,
     Refused,
     Resync,
     SnapshotEnd,
+    Submission,
+    SubmissionStatus,
+    TaskStatus,
     Unauthenticated,
     build,
 )
 from crewline.client.offers import OfferEvent, OfferStream
 from crewline.v1 import task_service_pb2 as task_api
-from crewline.v1 import work_service_pb2 as work_api
 
 from flow import (
     client_sdk,
@@ -51,6 +55,10 @@ from stack import ROOT, eventually
 T = TypeVar("T")
 
 
+def usd(amount: str) -> Money:
+    return Money.of(amount, "USD")
+
+
 async def test_a_client_publishes_a_contractor_works_and_the_client_reviews_and_pays(
     stack: Stack,
 ) -> None:
@@ -66,7 +74,10 @@ async def test_a_client_publishes_a_contractor_works_and_the_client_reviews_and_
     tasks = await client.submit_tasks(
         project.project_id, [build.task({"clip": n}) for n in range(3)]
     )
-    assert [t.status for t in tasks] == [task_api.TASK_STATUS_OPEN] * 3
+    assert [t.status for t in tasks] == [TaskStatus.OPEN] * 3
+    assert tasks[0].payload == '{"clip":0}' and tasks[0].raw.payload_json == '{"clip":0}'
+    assert str(project).startswith(f"project {project.project_id} 'Caption clips': ACTIVE,")
+    assert str(project.pay_terms) == "$4.00 USD per submission"
     listed = [t.task_id async for t in client.tasks(project_id=project.project_id, page_size=1)]
     assert sorted(listed) == sorted(t.task_id for t in tasks)  # three pages of one
     assert project.project_id in [p.project_id async for p in client.projects(page_size=1)]
@@ -80,17 +91,17 @@ async def test_a_client_publishes_a_contractor_works_and_the_client_reviews_and_
     assert beat.worked_seconds == 1
     for c in claims:
         done = await worker.submit(c.claim_id, "caption", worked_seconds=1)
-        assert done.status == work_api.CLAIM_STATUS_SUBMITTED
+        assert done.status is ClaimStatus.SUBMITTED
     mine = [c.claim_id async for c in worker.claims(project_id=project.project_id, page_size=2)]
     assert sorted(mine) == sorted(c.claim_id for c in claims)
 
-    pending: list[task_api.Submission] = []
+    pending: list[Submission] = []
 
     async def handed_in() -> bool:  # the work reaches the dispatcher through Kafka
         pending[:] = [
             s
             async for s in client.submissions(
-                project_id=project.project_id, status=task_api.SUBMISSION_STATUS_PENDING_REVIEW
+                project_id=project.project_id, status=SubmissionStatus.PENDING_REVIEW
             )
         ]
         return len(pending) == 3
@@ -101,24 +112,28 @@ async def test_a_client_publishes_a_contractor_works_and_the_client_reviews_and_
     rejected = await client.reject(second.submission_id, feedback="off by a second")
     await client.accept(third.submission_id)
     bonus = await client.grant_bonus(
-        first.submission_id, amount=build.usd(50), reason="fast", idempotency_key="b-1"
+        first.submission_id, amount=Money.of("0.50", "USD"), reason="fast", idempotency_key="b-1"
     )
-    assert accepted.status == task_api.SUBMISSION_STATUS_ACCEPTED
-    assert rejected.status == task_api.SUBMISSION_STATUS_REJECTED
-    assert bonus.bonus.amount.amount_minor == 50
+    again = await client.grant_bonus(
+        first.submission_id, amount=build.usd(50), reason="fast", idempotency_key="b-1"
+    )  # the message is taken as well: the same bonus
+    assert accepted.status is SubmissionStatus.ACCEPTED and accepted.earned == usd("4")
+    assert rejected.status is SubmissionStatus.REJECTED
+    assert bonus.bonus.amount == usd("0.50") and again.bonus.bonus_id == bonus.bonus.bonus_id
 
     op = operator_sdk(stack)
 
     async def paid() -> bool:
-        reply = await worker.balance()
-        return [m.amount_minor for m in reply.balances] == [400 + 400 + 50]
+        found = await worker.balance()
+        return found.balances == (usd("8.50"),)
 
     await eventually(paid)
     earnings = await worker.earnings()
-    assert [m.paid.amount_minor for m in earnings.total] == [800]  # for work
-    assert [m.amount_minor for m in earnings.other] == [50]  # the bonus
-    statement = [e.amount.amount_minor async for e in worker.statement(page_size=1)]
-    assert sorted(statement) == [50, 400, 400]
+    assert [line.paid for line in earnings.total] == [usd("8")]  # for work
+    assert earnings.other == (usd("0.50"),)  # the bonus
+    assert str(earnings).startswith(f"earnings of {worker_id}: $8.00 USD for 2 submissions")
+    statement = [e.amount async for e in worker.statement(page_size=1)]
+    assert sorted(m.minor for m in statement if m) == [50, 400, 400]
     books = await op.verify_books()
     assert books.balanced and books.paid_twice_count == 0
     assert await op.health_all() == {

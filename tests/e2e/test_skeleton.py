@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crewline.v1 import events_pb2
+from crewline.client import Money, PostingKind, SubmissionStatus, TaskStatus
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
@@ -35,23 +35,23 @@ async def test_submitted_task_is_claimed_done_accepted_and_paid_once(stack: Stac
     await wait_balance(stack, f"contractor:{ann}", 2500)  # auto-accepted, then paid
     assert await balance(stack, f"client:{client}") == -3000  # 2,500 and the 20 % fee
 
-    reply = await (await client_sdk(stack, client)).get_task(task.task_id)
-    assert reply.task.status == task_api.TASK_STATUS_COMPLETED
-    assert (reply.task.claimed_count, reply.task.submitted_count, reply.task.accepted_count) == (
+    found = await (await client_sdk(stack, client)).get_task(task.task_id)
+    assert found.task.status is TaskStatus.COMPLETED
+    assert (found.task.claimed_count, found.task.submitted_count, found.task.accepted_count) == (
         1,
         1,
         1,
     )
-    assert [(s.submission_id, s.contractor_id, s.status) for s in reply.submissions] == [
-        (granted.claim_id, ann, task_api.SUBMISSION_STATUS_ACCEPTED)
+    assert [(s.submission_id, s.contractor_id, s.status) for s in found.submissions] == [
+        (granted.claim_id, ann, SubmissionStatus.ACCEPTED)
     ]
     op = operator_sdk(stack)
     books = await op.verify_books()
     assert books.balanced and books.unbalanced_transaction_count == 0
     assert books.unpaid_count == books.paid_twice_count == 0
     statement = [e async for e in op.statement(account_id=f"contractor:{ann}")]
-    assert [(e.kind, e.source, e.amount.amount_minor) for e in statement] == [
-        (events_pb2.POSTING_KIND_PAY, f"submission:{granted.claim_id}", 2500)
+    assert [(e.kind, e.source, e.amount) for e in statement] == [
+        (PostingKind.PAY, f"submission:{granted.claim_id}", Money.of("25", "USD"))
     ]
 
 
@@ -65,6 +65,6 @@ async def test_submitting_work_again_changes_nothing_and_pays_once(stack: Stack)
     assert first == again
     await wait_balance(stack, f"contractor:{bo}", 700)
     # Everything after the pay has drained through; still exactly one payment.
-    reply = await (await client_sdk(stack, "acme")).get_task(task.task_id)
-    assert reply.task.submitted_count == 1 and reply.task.accepted_count == 1
+    found = await (await client_sdk(stack, "acme")).get_task(task.task_id)
+    assert found.task.submitted_count == 1 and found.task.accepted_count == 1
     assert await balance(stack, f"contractor:{bo}") == 700
