@@ -285,4 +285,66 @@ BLOCKS = [
     ),
 ]
 
-CASES: list[Case] = [*CLIENTS, *CONTRACTORS, *QUALIFICATIONS, *BLOCKS]
+_LISTED_BONUS = {
+    "bonus": {
+        "bonus_id": "b-1",
+        "idempotency_key": "bonus-row-17",
+        "amount": {"currency_code": "USD", "amount_minor": "500"},
+        "reason": "Thorough notes",
+        "granted_at": AT,
+    },
+    "submission_id": "01JA2B3C4D5E6F7G8H9J0KMNPQ",
+    "task_id": "0f3e8c1a-5b7d-4c2e-9a6f-1d2b3c4e5f60",
+    "project_id": PROJECT_ID,
+    "client_id": "acme-labs",
+    "contractor_id": "dr-lee",
+}
+
+LISTS = [
+    case(
+        "contractor_list",
+        "contractor list",
+        "--qualification domain.dermatology --not-blocked --active --all",
+        ListContractors=[
+            {"contractors": [{"contractor": CONTRACTOR}], "next_page_token": "p2"},
+            {"contractors": [{"contractor": {**CONTRACTOR, "contractor_id": "dr-kim"}}]},
+        ],
+    ),
+    case(
+        "contractor_list_invalid",
+        "contractor list",
+        "--page-token stale",
+        fails=True,
+        ListContractors=invalid("page_token", "page_token: not a token of this list"),
+    ),
+    case(
+        "client_list",
+        "client list",
+        "--page-size 1",
+        ListClients={
+            "clients": [{"client": CLIENT, "active_api_keys": 2}],
+            "next_page_token": "p2",
+        },
+    ),
+    case(
+        "client_list_invalid",
+        "client list",
+        "--page-token stale",
+        fails=True,
+        ListClients=invalid("page_token", "page_token: not a token of this list"),
+    ),
+    case(
+        "bonus_list",
+        "bonus list",
+        f"--client acme-labs --project {PROJECT_ID}",
+        ListBonuses={"bonuses": [_LISTED_BONUS]},
+    ),
+    case(
+        "bonus_list_invalid",
+        "bonus list",
+        "--page-size 501",
+        fails=True,
+    ),
+]
+
+CASES: list[Case] = [*CLIENTS, *CONTRACTORS, *QUALIFICATIONS, *BLOCKS, *LISTS]

@@ -7,12 +7,14 @@ from grpc_standin import Refusal
 
 from crewctl_golden.harness import Case, case, invalid, missing
 from crewctl_golden.records import (
+    AT,
     BATCH,
     CLAIM_ID,
     DEAD_LETTER,
     DEADLINE,
     UNRECONCILED,
     VERIFIED,
+    usd,
 )
 
 SERVING = {"status": "SERVING"}
@@ -31,6 +33,44 @@ BOOKS = [
         "2026-w18 --threshold 50.00 XYZ",
         fails=True,
         RunPayoutBatch=invalid("threshold.currency_code", "threshold.currency_code: unknown"),
+    ),
+    case(
+        "payout_run_dry_run",
+        "payout run",
+        "--threshold 50.00 USD --dry-run",
+        PreviewPayoutBatch={
+            "threshold": BATCH["threshold"],
+            "payouts": [
+                {"contractor_id": "dr-lee", "account_id": "contractor:dr-lee", "amount": usd(12500)}
+            ],
+            "total": usd(12500),
+            "previewed_at": AT,
+        },
+    ),
+    case(
+        "payout_run_no_batch_id",
+        "payout run",
+        "--threshold 50.00 USD",
+        fails=True,
+    ),
+    case(
+        "payout_list",
+        "payout list",
+        "--all",
+        ListPayoutBatches=[
+            {
+                "batches": [{**BATCH, "payouts": [], "payout_count": 1, "completed_at": AT}],
+                "next_page_token": "p2",
+            },
+            {"batches": [{**BATCH, "batch_id": "2026-w17", "payouts": [], "payout_count": 0}]},
+        ],
+    ),
+    case(
+        "payout_list_invalid",
+        "payout list",
+        "--page-token stale",
+        fails=True,
+        ListPayoutBatches=invalid("page_token", "page_token: not a token of this list"),
     ),
     case("payout_get", "payout get", "2026-w18", GetPayoutBatch={"batch": BATCH}),
     case(

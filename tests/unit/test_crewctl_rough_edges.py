@@ -10,7 +10,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from crewctl_golden.harness import Crewctl
-from crewctl_golden.records import AT, CLAIM_ID, KEY, OFFER, PROJECT_ID, SUBMISSION, TASK, TOKEN
+from crewctl_golden.records import (
+    AT,
+    CLAIM_ID,
+    KEY,
+    OFFER,
+    PROJECT_ID,
+    SUBMISSION,
+    TASK,
+    TOKEN,
+    usd,
+)
 from grpc_standin import Refusal, StandIns
 
 from crewline.ctl.decisions import BONUS_FIELDS, EXAMPLES, LINE_FIELDS, parse_decision
@@ -232,3 +242,34 @@ def test_already_submitted_says_a_submission_is_final(servers: StandIns) -> None
 
     assert result.exit_code == ExitCode.REFUSED
     assert "a submission is final" in result.stderr
+
+
+# --- operators list things, and preview a payout batch -----------------------------------
+
+
+def test_a_dry_run_shows_what_a_batch_would_pay_and_pays_nothing(as_operator: Crewctl) -> None:
+    preview = {
+        "threshold": usd(5000),
+        "payouts": [
+            {"contractor_id": "dr-lee", "account_id": "contractor:dr-lee", "amount": usd(12500)}
+        ],
+        "total": usd(12500),
+        "previewed_at": AT,
+    }
+
+    result = as_operator.run(
+        "payout", "run", "--threshold", "50.00", "USD", "--dry-run", PreviewPayoutBatch=preview
+    )
+
+    assert result.exit_code == 0, result.stderr
+    assert "nothing was paid" in result.stdout and "dr-lee" in result.stdout
+    assert "125.00" in result.stdout
+    assert [r.method.rsplit("/", 1)[-1] for r in as_operator.servers.received] == [
+        "PreviewPayoutBatch"
+    ]
+
+
+def test_contractor_list_sends_only_the_filters_given(as_operator: Crewctl) -> None:
+    as_operator.json("contractor", "list", "--inactive", ListContractors={})
+
+    assert as_operator.requests("ListContractors") == [{"active": False}]

@@ -15,6 +15,7 @@ import click
 
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import ExitCode
+from crewline.ctl.listings import print_preview
 from crewline.ctl.output import note, print_record, print_rows
 from crewline.ctl.pages import print_more, read_pages
 from crewline.ctl.projects import money_text
@@ -29,6 +30,7 @@ from crewline.ctl.records.ledger import (
     statement_record,
     verify_record,
 )
+from crewline.ctl.records.listings import preview_record
 from crewline.ctl.records.submissions import money_pb
 from crewline.ctl.submissions import money
 
@@ -125,9 +127,10 @@ def payout() -> None:
     epilog=example(
         f"crewctl payout run {_BATCH} --threshold 50.00 USD",
         f"crewctl --json payout run {_BATCH} --threshold 0.01 USD | jq .total",
+        "crewctl payout run --threshold 50.00 USD --dry-run",
     ),
 )
-@click.argument("batch_id")
+@click.argument("batch_id", required=False)
 @click.option(
     "--threshold",
     nargs=2,
@@ -135,15 +138,35 @@ def payout() -> None:
     metavar="AMOUNT CURRENCY",
     help="Pay out every contractor balance of at least this, e.g. 50.00 USD.",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show what it would pay now, per contractor and in total; pay nothing.",
+)
 @pass_state
-def run(state: State, batch_id: str, threshold: tuple[str, str]) -> None:
+def run(state: State, batch_id: str | None, threshold: tuple[str, str], dry_run: bool) -> None:
     """Run the payout batch BATCH_ID (1-128 characters you choose, e.g. the week).
 
     Every contractor whose balance in that currency is at least the threshold is paid
     out in full, each all or nothing. The batch id makes it safe to run again, forever:
     the same id returns the same batch (with another threshold it is refused).
+    --dry-run shows what a run would pay now and pays nothing (no BATCH_ID needed); it
+    reserves nothing, so balances that change before the run change what it pays.
+
+    Each payout is then in_flight: its amount has left the contractor's balance for the
+    payouts:in_flight account, and is owed to them through the payment rail. Sending the
+    money is done outside Crewline, from the batch (`crewctl payout get BATCH_ID`) with
+    each payout_id as the reference; Crewline records no later step, so in_flight is a
+    payout's only and final status.
     """
     value = money_pb(money(*threshold))
+    if dry_run:
+        with state.operator() as operator:
+            preview = preview_record(operator.preview_payout_batch(threshold=value).raw)
+        state.emit(preview, print_preview)
+        return
+    if not batch_id:
+        raise click.UsageError("give the BATCH_ID to run (or --dry-run to see what it would pay)")
     with state.operator() as operator:
         batch = batch_record(operator.run_payout_batch(threshold=value, batch_id=batch_id).raw)
     state.emit(batch, print_batch)

@@ -6,6 +6,7 @@
 Commands: ``client create``, ``client key create|list|revoke``, ``contractor
 create|get|update|deactivate|token|revoke-token``, ``qualification type define|list``,
 ``qualification grant|revoke|list``, ``block create|lift|list``, ``payout run|get``,
+``payout list``, ``bonus list``, ``contractor list``, ``client list``,
 ``ledger verify``, ``deadletters``, ``deadline``, ``health`` (operators); ``project``
 (with ``apply -f FILE``), ``task`` (with ``submit --file JSONL``), ``watch``,
 ``submission`` (clients); ``offers``, ``claim`` (contractors); ``statement``,
@@ -46,6 +47,7 @@ from crewline.ctl.deadletters import deadletters
 from crewline.ctl.deadlines import deadline
 from crewline.ctl.health import health
 from crewline.ctl.ledger import earnings, ledger, payout, statement
+from crewline.ctl.listings import bonus, list_batches, list_clients, list_contractors
 from crewline.ctl.meta import (
     COMPLETE_VAR,
     PROG,
@@ -158,6 +160,9 @@ def cli(ctx: click.Context, /, as_json: bool, **given: str | None) -> None:
 project.add_command(project_apply)
 task.add_command(task_submit)
 submission.add_command(review)
+contractor.add_command(list_contractors)
+client.add_command(list_clients)
+payout.add_command(list_batches)
 
 cli.add_command(client)
 cli.add_command(contractor)
@@ -174,6 +179,7 @@ cli.add_command(submission)
 cli.add_command(earnings)
 cli.add_command(statement)
 cli.add_command(payout)
+cli.add_command(bonus)
 cli.add_command(ledger)
 cli.add_command(offers)
 cli.add_command(completion)
