@@ -273,3 +273,21 @@ def test_contractor_list_sends_only_the_filters_given(as_operator: Crewctl) -> N
     as_operator.json("contractor", "list", "--inactive", ListContractors={})
 
     assert as_operator.requests("ListContractors") == [{"active": False}]
+
+
+# --- credentials by the command's audience ----------------------------------------------
+
+
+def test_naming_an_account_uses_the_operator_credential_over_a_client_key(
+    servers: StandIns,
+) -> None:
+    both = {"CREWLINE_OPERATOR_CREDENTIAL": "crwo_both", "CREWLINE_CREDENTIAL": "crwk_x_y"}
+    crewctl = Crewctl(servers, caller="none", env=dict(both))
+
+    named = crewctl.run("--json", "statement", "--account", "contractor:dr-lee", ListStatement={})
+    assert named.exit_code == 0, named.stderr
+    assert crewctl.authorizations() == ["Bearer crwo_both"]
+
+    own = crewctl.run("--json", "statement", ListStatement={})
+    assert own.exit_code == 0, own.stderr
+    assert crewctl.authorizations() == ["Bearer crwk_x_y"]

@@ -189,12 +189,19 @@ class State:
             *self._caller(config.resolve_contractor_credential, CONTRACTOR_TOKEN_HINT)
         )
 
-    def ledger(self) -> sync.Operator | sync.Contractor:
+    def ledger(self, *, someone_else: bool = False) -> sync.Operator | sync.Contractor:
         """The ledger's reads as whoever the credential is: --credential, else
         $CREWLINE_CREDENTIAL (a client's API key or a contractor's token: the ledger tells
         them apart, the SDK's Contractor carries the call), else the operator credential
-        (the SDK's Operator)."""
+        (the SDK's Operator). ``someone_else`` (an account or contractor was named, which
+        only an operator may read): the operator credential when one is found, even if
+        $CREWLINE_CREDENTIAL is set too."""
         found = self._config()
+        if someone_else and not self.options.credential:
+            try:
+                return self.wiring.operator(self._endpoints(found), self.credential(found))
+            except CtlError:
+                pass  # no operator credential: the caller's own, which the ledger judges
         try:
             own = config.resolve_contractor_credential(self.options.credential, self.wiring.env)
         except config.CredentialError:

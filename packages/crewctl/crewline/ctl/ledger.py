@@ -226,7 +226,7 @@ def statement(state: State, account_id: str, page_size: int, page_token: str, ev
     A client or a contractor sees their own account (their API key or token in
     --credential or $CREWLINE_CREDENTIAL); an operator any account (--account).
     """
-    with state.ledger() as reader:
+    with state.ledger(someone_else=bool(account_id)) as reader:
         page = read_pages(
             lambda token: statement_record(
                 reader.statement_page(
@@ -281,6 +281,6 @@ def earnings(state: State, contractor_id: str) -> None:
     shown apart. A contractor sees their own (their token in --credential or
     $CREWLINE_CREDENTIAL); an operator anyone's (--contractor).
     """
-    with state.ledger() as reader:
+    with state.ledger(someone_else=bool(contractor_id)) as reader:
         found = earnings_record(reader.earnings(contractor_id=contractor_id).raw)
     state.emit(found, print_earnings)

@@ -80,7 +80,8 @@ Settings, first found wins: flag > environment > config file > default.
                (offers, claim): --credential; CREWLINE_CREDENTIAL (an API key,
                a token).
                statement, earnings: --credential, CREWLINE_CREDENTIAL, else the
-               operator credential.
+               operator credential; with --account or --contractor (someone else's:
+               operators only) the operator credential first when one is found.
   config file  --config; CREWCTL_CONFIG; ~/.config/crewline/crewctl.toml (TOML)
   TLS          CREWLINE_TLS_CA_FILE (the servers' CA; turns TLS on), and
                CREWLINE_TLS_CERT_FILE + CREWLINE_TLS_KEY_FILE for mutual TLS"""
