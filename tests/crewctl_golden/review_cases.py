@@ -167,6 +167,14 @@ REVIEW = [
             {"submissions": [SUBMISSION], "next_page_token": "p2"},
             {"submissions": [PENDING]},
         ],
+        ListTasks={"tasks": [TASK]},
+    ),
+    as_client(
+        "submission_export_csv",
+        "submission export",
+        f"--task {TASK_ID} --format csv",
+        ListSubmissions={"submissions": [SUBMISSION, REJECTED]},
+        GetTask={"task": TASK},
     ),
     as_client(
         "submission_export_unknown",

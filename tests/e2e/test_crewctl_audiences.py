@@ -401,7 +401,9 @@ async def test_a_contractor_claims_and_submits_the_client_reviews_and_the_books_
 
     await until(one_submission)
     [sub] = (await client.ok("submission", "export", "--project", project_id)).lines()
-    assert json.loads(sub["result_text"]) == {"caption": "A heron lands."}
+    assert sub["result"] == {"caption": "A heron lands."}  # joined to the task by its key
+    assert (sub["task_key"], sub["payload"]) == ("c-2", {"id": "c-2", "clip": 2})
+    assert sub["paid"] is None  # not reviewed yet
     bonus = {"amount": "1.00", "currency": "EUR", "reason": "Vivid"}
     decisions = write(
         tmp_path / "decisions.jsonl",

@@ -669,17 +669,22 @@ def test_a_bonus_is_exact_in_minor_units_and_keyed(crewctl: Crewctl) -> None:
 
 
 def test_export_writes_every_submission_as_json_lines(crewctl: Crewctl) -> None:
-    result = crewctl.run("submission", "export", "--project", "p-1", ListSubmissions=pages(3))
+    task = {"task_id": "t-1", "idempotency_key": "row-1", "payload_json": '{"n": 1}'}
+    result = crewctl.run(
+        "submission", "export", "--project", "p-1",
+        ListSubmissions=pages(3), ListTasks={"tasks": [task]},
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [x["submission_id"] for x in lines] == ["s-1", "s-2", "s-3"]
-    assert lines[0]["result_text"] == '{"rating": 4}' and lines[0]["earned"] == USD(1250)
+    assert lines[0]["result"] == {"rating": 4} and lines[0]["paid"] is None  # pending
     assert "Exported 3 submissions" in result.stderr
-    assert crewctl.requests() == [  # the largest pages
+    assert crewctl.requests("ListSubmissions") == [  # the largest pages
         {"project_id": "p-1", "page_size": 500},
         {"project_id": "p-1", "page_size": 500, "page_token": "1"},
         {"project_id": "p-1", "page_size": 500, "page_token": "2"},
     ]
+    assert crewctl.requests("ListTasks") == [{"project_id": "p-1", "page_size": 500}]
 
 
 # --- a decisions file ------------------------------------------------------------------

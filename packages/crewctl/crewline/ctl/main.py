@@ -45,6 +45,7 @@ from crewline.ctl.clients import client
 from crewline.ctl.contractors import contractor
 from crewline.ctl.deadletters import deadletters
 from crewline.ctl.deadlines import deadline
+from crewline.ctl.export import export as submission_export
 from crewline.ctl.health import health
 from crewline.ctl.ledger import earnings, ledger, payout, statement
 from crewline.ctl.listings import bonus, list_batches, list_clients, list_contractors
@@ -161,6 +162,7 @@ def cli(ctx: click.Context, /, as_json: bool, **given: str | None) -> None:
 project.add_command(project_apply)
 task.add_command(task_submit)
 submission.add_command(review)
+submission.add_command(submission_export)
 contractor.add_command(list_contractors)
 client.add_command(list_clients)
 payout.add_command(list_batches)

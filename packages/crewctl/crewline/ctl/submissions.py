@@ -1,6 +1,6 @@
 """``crewctl submission ...``: a client reviews the work handed in, on the dispatcher, with
-the client's API key: list, get, accept, reject, bonus, export (a decisions file:
-``crewline.ctl.review_file``).
+the client's API key: list, get, accept, reject, bonus (a decisions file:
+``crewline.ctl.review_file``; the export: ``crewline.ctl.export``).
 
 Every write is idempotent, so a command (or a whole decisions file) can be run again
 after a failure: accepting accepted work, or rejecting rejected work with the same
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import click
@@ -79,7 +78,7 @@ def money(amount: str, currency: str) -> MoneyRecord:
     return {"currency": currency.upper(), "amount_minor": positive_minor_units(amount, currency)}
 
 
-def _one_of(project_id: str, task_id: str) -> None:
+def one_of(project_id: str, task_id: str) -> None:
     if bool(project_id) == bool(task_id):
         raise click.UsageError("give --project or --task (one of them)")
 
@@ -98,19 +97,6 @@ def list_page(
     return page_record(reply)
 
 
-def _every(
-    client: Client, project_id: str, task_id: str, status: str | None
-) -> Iterator[list[SubmissionRecord]]:
-    """Every page of the submissions, in order."""
-    token = ""
-    while True:
-        page = list_page(client, project_id, task_id, status, MAX_PAGE_SIZE, token)
-        yield page["submissions"]
-        token = page["next_page_token"]
-        if not token:
-            return
-
-
 @click.group(
     "submission",
     epilog=example(
@@ -119,6 +105,7 @@ def _every(
         f"crewctl submission reject {_ID} --feedback 'The rating ignores the second image.'",
         f"crewctl submission bonus {_ID} 5.00 USD --reason 'Thorough notes'",
         "crewctl submission review --file decisions.jsonl",
+        f"crewctl submission export --project {_PROJECT} --format csv > submissions.csv",
     ),
 )
 def submission() -> None:
@@ -167,7 +154,7 @@ def list_(
     every: bool,
 ) -> None:
     """The submissions of a project (--project) or a task (--task), oldest first."""
-    _one_of(project_id, task_id)
+    one_of(project_id, task_id)
     status = status.lower() if status else None
     with state.client() as client:
         page = read_pages(
@@ -282,30 +269,3 @@ def bonus(
             )
         raise
     state.emit(new_bonus_record(granted.raw), print_new_bonus)
-
-
-@submission.command(
-    "export",
-    epilog=example(
-        f"crewctl submission export --project {_PROJECT} > submissions.jsonl",
-        f"crewctl submission export --task {_ID} --status accepted | jq -c .result_text",
-    ),
-)
-@_project_option
-@_task_option
-@_status_option
-@pass_state
-def export(state: State, project_id: str, task_id: str, status: str | None) -> None:
-    """Every submission of a project or a task as JSON Lines on stdout, one submission a
-    line with its result (result_text when UTF-8, else result_base64), oldest first.
-
-    A count goes to stderr. --json changes nothing: the output is always JSON Lines.
-    """
-    _one_of(project_id, task_id)
-    count = 0
-    with state.client() as client:
-        for page in _every(client, project_id, task_id, status.lower() if status else None):
-            for sub in page:
-                click.echo(json.dumps(sub, separators=(",", ":"), ensure_ascii=False))
-            count += len(page)
-    note(f"Exported {count} submission{'s' if count != 1 else ''}")
