@@ -208,7 +208,17 @@ ACCOUNTS = [
         fails=True,
         ListStatement=missing("account contractor:someone-else"),
     ),
-    as_contractor("earnings", "earnings", GetEarnings=EARNINGS),
+    as_contractor(
+        "earnings",
+        "earnings",
+        GetEarnings=EARNINGS,
+        ListMyClaims={  # work awaiting review counts as pending; reviewed work does not
+            "claims": [
+                SUBMITTED_CLAIM,
+                {**SUBMITTED_CLAIM, "claim_id": "c-accepted", "review": "REVIEW_STATE_ACCEPTED"},
+            ]
+        },
+    ),
     case("earnings_operator", "earnings", "--contractor dr-lee", GetEarnings=EARNINGS),
     case(
         "earnings_operator_needs_contractor",

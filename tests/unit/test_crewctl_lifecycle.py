@@ -82,6 +82,7 @@ CLAIM: ClaimRecord = {
     "review": None,
     "feedback": "",
     "earned": None,
+    "pending": None,
     "segments": [],
 }
 PROJECT: ProjectRecord = {

@@ -54,7 +54,8 @@ SUBMISSION: SubmissionRecord = {
     "contractor_id": "dr-lee",
     "status": "pending_review",
     "submitted_at": AT,
-    "earned": {"currency": "USD", "amount_minor": 1250},
+    "earned": None,  # pending review: what it will earn is under pending
+    "pending": {"currency": "USD", "amount_minor": 1250},
     "worked_seconds": 1500,
     "reviewed_at": None,
     "accepted_by": None,
@@ -91,7 +92,8 @@ CLAIM: ClaimRecord = {
     "payload_base64": None,
     "review": "pending",
     "feedback": "",
-    "earned": {"currency": "USD", "amount_minor": 2000},
+    "earned": None,
+    "pending": {"currency": "USD", "amount_minor": 2000},
     "segments": [],
 }
 VERIFIED: VerifyRecord = {
@@ -141,6 +143,8 @@ EARNINGS: EarningsRecord = {
     "by_week": [],
     "total": [],
     "other": [{"currency": "USD", "amount_minor": 25_000}],
+    "pending": None,
+    "pending_submissions": None,
 }
 
 
@@ -299,11 +303,8 @@ def test_a_claim_shows_its_review_earnings_and_segments() -> None:
         segments=[claim_pb2.WorkSegment(started_at=ts(AT), ended_at=ts("2026-01-02T03:44:05Z"))],
     )
     record = claim_record(pb)
-    assert (record["review"], record["feedback"], record["earned"]) == (
-        "rejected",
-        "missing units",
-        USD(2000),
-    )
+    assert (record["review"], record["feedback"]) == ("rejected", "missing units")
+    assert (record["earned"], record["pending"]) == (None, None)  # rejected: earns nothing
     assert record["segments"] == [{"started_at": AT, "ended_at": "2026-01-02T03:44:05Z"}]
     assert claim_record(work_api.Claim())["earned"] is None
 
@@ -826,7 +827,7 @@ def test_claim_submit_sends_the_result_and_the_time_worked(crewctl: Crewctl) -> 
         "claim", "submit", "c-1", "--result-file", str(result_file), "--worked", "40m",
         **submitted,
     )  # fmt: skip
-    assert out == CLAIM and out["earned"] == USD(2000) and out["review"] == "pending"
+    assert out == CLAIM and out["pending"] == USD(2000) and out["review"] == "pending"
     assert crewctl.requests() == [
         {"claim_id": "c-1", "result": b64(b'{"rating": 4}\xff'), "worked_seconds": "2400"}
     ]
@@ -900,12 +901,14 @@ def test_worked_and_segments_together_or_a_zero_duration_are_refused(crewctl: Cr
 
 def test_earnings_show_effective_hourly_pay(crewctl: Crewctl) -> None:
     crewctl.env = {"CREWLINE_CREDENTIAL": TOKEN}
-    text = human(crewctl, "earnings", GetEarnings=EARNINGS_PB)
+    text = human(crewctl, "earnings", GetEarnings=EARNINGS_PB, ListMyClaims={})
     assert "45.00 USD" in text and "30.00 USD" in text and "3h00m" in text
     assert "250.00 USD" in text  # the referral, apart
-    assert callers(crewctl) == [("ledger", f"Bearer {TOKEN}")] and crewctl.requests() == [{}]
-    found = crewctl.json("earnings", GetEarnings=EARNINGS_PB)
-    assert found == EARNINGS and found["by_project"][0]["per_tracked_hour"] == USD(4500)
+    assert callers(crewctl) == [("ledger", f"Bearer {TOKEN}"), ("matcher", f"Bearer {TOKEN}")]
+    assert crewctl.requests("GetEarnings") == [{}]
+    found = crewctl.json("earnings", GetEarnings=EARNINGS_PB, ListMyClaims={})
+    assert found == {**EARNINGS, "pending": [], "pending_submissions": 0}
+    assert found["by_project"][0]["per_tracked_hour"] == USD(4500)
 
 
 def test_statement_is_made_as_the_caller_else_as_the_operator(crewctl: Crewctl) -> None:

@@ -28,6 +28,7 @@ from crewline.ctl.records.claims import (
     segment_pb,
     status_number,
 )
+from crewline.ctl.submissions import pending_text
 
 CLAIM_STATUSES = ("active", "submitted", "ended")
 _ID = "01JA2B3C4D5E6F7G8H9J0KMNPQ"
@@ -40,6 +41,7 @@ def print_claim(claim: ClaimRecord) -> None:
     shown["payload_base64"] = shorten(claim["payload_base64"])
     shown["instructions"] = shorten(claim["instructions"])
     shown["earned"] = money_text(claim.get("earned"))
+    shown["pending"] = pending_text(claim.get("pending"))
     segments = claim.get("segments") or []
     shown["segments"] = (
         "; ".join(f"{s['started_at']} to {s['ended_at']}" for s in segments[:5])

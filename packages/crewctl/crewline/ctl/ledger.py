@@ -1,5 +1,6 @@
 """The books, on the ledger: ``crewctl ledger verify`` and ``crewctl payout ...``
-(operators), ``crewctl statement`` and ``crewctl earnings`` (anyone, for what is theirs).
+(operators), ``crewctl statement`` (anyone, for what is theirs; ``crewctl earnings``:
+``crewline.ctl.earnings``).
 
 Operators' commands carry the operator credential. ``statement`` and ``earnings`` are
 made as whoever the credential is: --credential, else $CREWLINE_CREDENTIAL (a client's
@@ -8,8 +9,6 @@ API key or a contractor's token: their own account), else the operator credentia
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import click
 
@@ -20,13 +19,10 @@ from crewline.ctl.output import note, print_record, print_rows
 from crewline.ctl.pages import print_more, read_pages
 from crewline.ctl.projects import money_text
 from crewline.ctl.records.ledger import (
-    EarningsLineRecord,
-    EarningsRecord,
     PayoutBatchRecord,
     StatementPage,
     VerifyRecord,
     batch_record,
-    earnings_record,
     statement_record,
     verify_record,
 )
@@ -238,49 +234,3 @@ def statement(state: State, account_id: str, page_size: int, page_token: str, ev
             every,
         )
     state.emit(page, print_statement)
-
-
-# --- earnings ---------------------------------------------------------------------------
-
-
-def _lines(lines: Sequence[EarningsLineRecord]) -> list[dict[str, object]]:
-    return [
-        {
-            **line,
-            "paid": money_text(line["paid"]),
-            "claimed": duration_text(line["claimed_seconds"]),
-            "tracked": duration_text(line["tracked_seconds"]),
-            "per_claimed_hour": money_text(line["per_claimed_hour"]),
-            "per_tracked_hour": money_text(line["per_tracked_hour"]),
-        }
-        for line in lines
-    ]
-
-
-def print_earnings(earnings: EarningsRecord) -> None:
-    figures = ("paid", "submissions", "claimed", "tracked", "per_claimed_hour", "per_tracked_hour")
-    print_rows("Earnings by project", _lines(earnings["by_project"]), ("key", *figures))
-    print_rows("Earnings by week (Monday)", _lines(earnings["by_week"]), ("key", *figures))
-    print_rows("Total", _lines(earnings["total"]), figures)
-    other = ", ".join(t for t in map(money_text, earnings["other"]) if t)
-    click.echo(f"Bonuses, referrals and settlements (not in the hourly figures): {other or '-'}")
-
-
-@click.command(
-    "earnings",
-    epilog=example("crewctl earnings", "crewctl --json earnings --contractor dr-lee"),
-)
-@click.option("--contractor", "contractor_id", default="", help="Operators: whose. Default: yours.")
-@pass_state
-def earnings(state: State, contractor_id: str) -> None:
-    """What a contractor was paid: per project, per week and in total, with effective
-    hourly pay.
-
-    Per claimed hour divides the pay by the time from each claim to its submission; per
-    tracked hour by the time worked as submitted. Bonuses, referrals and settlements are
-    shown apart. A contractor sees their own (their token in --credential or
-    $CREWLINE_CREDENTIAL); an operator anyone's (--contractor).
-    """
-    with state.ledger(someone_else=bool(contractor_id)) as reader:
-        found = earnings_record(reader.earnings(contractor_id=contractor_id).raw)
-    state.emit(found, print_earnings)

@@ -45,9 +45,10 @@ from crewline.ctl.clients import client
 from crewline.ctl.contractors import contractor
 from crewline.ctl.deadletters import deadletters
 from crewline.ctl.deadlines import deadline
+from crewline.ctl.earnings import earnings
 from crewline.ctl.export import export as submission_export
 from crewline.ctl.health import health
-from crewline.ctl.ledger import earnings, ledger, payout, statement
+from crewline.ctl.ledger import ledger, payout, statement
 from crewline.ctl.listings import bonus, list_batches, list_clients, list_contractors
 from crewline.ctl.meta import (
     COMPLETE_VAR,

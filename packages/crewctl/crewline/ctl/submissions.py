@@ -42,9 +42,15 @@ _ID = "3f2b8c1e-9d4a-4c0e-8f5b-2a7d6e1c9b30"
 _PROJECT = "6f1c2a4e-8b1d-4f7e-9a51-3d2b7c9e0f12"
 
 
+def pending_text(pending: MoneyRecord | None) -> str | None:
+    """What work awaiting review will earn, said as such."""
+    return f"{money_text(pending)} if accepted" if pending else None
+
+
 def _shown(sub: SubmissionRecord) -> dict[str, object]:
     shown: dict[str, object] = dict(sub)
     shown["earned"] = money_text(sub["earned"])
+    shown["pending"] = pending_text(sub["pending"])
     shown["bonuses"] = (
         "; ".join(f"{money_text(b['amount'])} ({b['reason']})" for b in sub["bonuses"]) or None
     )
@@ -58,7 +64,7 @@ def print_submission(sub: SubmissionRecord) -> None:
 
 
 def print_page(page: SubmissionPage) -> None:
-    columns = ("submission_id", "contractor_id", "status", "earned", "submitted_at")
+    columns = ("submission_id", "contractor_id", "status", "earned", "pending", "submitted_at")
     print_rows("Submissions", [_shown(s) for s in page["submissions"]], columns)
     print_more(page)
 

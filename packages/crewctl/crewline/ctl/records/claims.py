@@ -12,6 +12,7 @@ from crewline.ctl.pb import (
     timestamp_text,
 )
 from crewline.ctl.records.projects import PayTermsRecord, pay_terms_record
+from crewline.ctl.records.submissions import pay_fields
 from crewline.ctl.records.tasks import payload
 
 if TYPE_CHECKING:
@@ -48,10 +49,12 @@ class ClaimRecord(TypedDict):
     payload_json: str | None
     payload_base64: str | None
     # Once work is submitted: its review (pending, accepted or rejected), the client's
-    # feedback, what it earns when accepted, and the tracked segments as submitted.
+    # feedback, what it earned once accepted or will earn if accepted while pending
+    # (neither once rejected), and the tracked segments as submitted.
     review: str | None
     feedback: str
     earned: MoneyRecord | None
+    pending: MoneyRecord | None
     segments: list[SegmentRecord]
 
 
@@ -148,6 +151,7 @@ def segment_pb(record: SegmentRecord) -> claim_pb2.WorkSegment:
 def claim_record(pb: work_api.Claim) -> ClaimRecord:
     """A Claim message as a record."""
     payload_json, payload_base64 = payload(pb)
+    review = field_word(pb, "review")
     return {
         "claim_id": pb.claim_id,
         "task_id": pb.task_id,
@@ -165,9 +169,9 @@ def claim_record(pb: work_api.Claim) -> ClaimRecord:
         "instructions": pb.instructions,
         "payload_json": payload_json,
         "payload_base64": payload_base64,
-        "review": field_word(pb, "review"),
+        "review": review,
         "feedback": pb.feedback,
-        "earned": money_field(pb, "earned"),
+        **pay_fields(review, money_field(pb, "earned")),
         "segments": [segment_record(s) for s in pb.segments],
     }
 

@@ -62,6 +62,11 @@ class EarningsRecord(TypedDict):
     by_week: list[EarningsLineRecord]
     total: list[EarningsLineRecord]  # one line per currency
     other: list[MoneyRecord]  # bonuses, referrals, settlements: not in the hourly figures
+    # Work awaiting review: what it will earn if accepted, per currency, and how many
+    # submissions. The ledger books pay only once work is accepted, so this comes from
+    # the contractor's own claims; None when the caller cannot read them (an operator).
+    pending: list[MoneyRecord] | None
+    pending_submissions: int | None
 
 
 class PayoutRecord(TypedDict):
@@ -131,6 +136,8 @@ def earnings_record(pb: ledger_api.GetEarningsResponse) -> EarningsRecord:
         "by_week": [earnings_line(x) for x in pb.by_week],
         "total": [earnings_line(x) for x in pb.total],
         "other": [money_record(m) for m in pb.other],
+        "pending": None,
+        "pending_submissions": None,
     }
 
 

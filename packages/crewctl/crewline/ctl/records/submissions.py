@@ -30,7 +30,11 @@ class SubmissionRecord(TypedDict):
     contractor_id: str
     status: str | None  # pending_review, accepted or rejected
     submitted_at: str | None
-    earned: MoneyRecord | None  # what it is paid when accepted
+    # The server's figure of what the work is paid when accepted, shown truthfully:
+    # earned once accepted; pending while it awaits review (what it will earn if
+    # accepted); neither once rejected.
+    earned: MoneyRecord | None
+    pending: MoneyRecord | None
     worked_seconds: int
     reviewed_at: str | None
     accepted_by: str | None  # client, auto_accept or override
@@ -61,6 +65,21 @@ def result_fields(result: bytes) -> tuple[str | None, str | None]:
         return None, base64.b64encode(result).decode()
 
 
+class PayFields(TypedDict):
+    earned: MoneyRecord | None
+    pending: MoneyRecord | None
+
+
+def pay_fields(review: str | None, earns: MoneyRecord | None) -> PayFields:
+    """What reviewed work earned, or pending work will earn if accepted, by its review
+    (``accepted``, ``pending`` or ``pending_review``; anything else: neither)."""
+    if review == "accepted":
+        return {"earned": earns, "pending": None}
+    if review in ("pending", "pending_review"):
+        return {"earned": None, "pending": earns}
+    return {"earned": None, "pending": None}
+
+
 def bonus_record(pb: task_api.Bonus) -> BonusRecord:
     return {
         "bonus_id": pb.bonus_id,
@@ -74,14 +93,15 @@ def bonus_record(pb: task_api.Bonus) -> BonusRecord:
 def submission_record(pb: task_api.Submission) -> SubmissionRecord:
     """A Submission message as a record."""
     text, encoded = result_fields(pb.result)
+    status = field_word(pb, "status")
     return {
         "submission_id": pb.submission_id,
         "task_id": pb.task_id,
         "project_id": pb.project_id,
         "contractor_id": pb.contractor_id,
-        "status": field_word(pb, "status"),
+        "status": status,
         "submitted_at": timestamp_text(pb, "submitted_at"),
-        "earned": money_field(pb, "earned"),
+        **pay_fields(status, money_field(pb, "earned")),
         "worked_seconds": pb.worked_seconds,
         "reviewed_at": timestamp_text(pb, "reviewed_at"),
         "accepted_by": field_word(pb, "accepted_by"),
