@@ -348,3 +348,44 @@ def test_earnings_show_work_awaiting_review_apart_from_what_was_paid(
     assert "Awaiting review" in shown.stdout and "on 1 submission" in shown.stdout
     assert (theirs["pending"], theirs["pending_submissions"]) == (None, None)
     assert operator.requests("ListMyClaims") == []
+
+
+# --- an unknown qualification gets a "did you mean" -------------------------------------
+
+_UNKNOWN_QUALIFICATION = Refusal(
+    "INVALID_ARGUMENT",
+    "qualification: names no qualification type: 'domain.dermatolgy'",
+    "UNKNOWN_QUALIFICATION",
+    {"field": "qualification"},
+)
+_TYPES = {
+    "qualification_types": [
+        {"name": n, "kind": "QUALIFICATION_KIND_SCORE"}
+        for n in ("domain.dermatology", "domain.radiology", "locale")
+    ]
+}
+
+
+def test_an_unknown_qualification_suggests_the_closest_names_to_an_operator(
+    as_operator: Crewctl,
+) -> None:
+    result = as_operator.run(
+        "qualification", "grant", "dr-lee", "domain.dermatolgy", "--score", "80",
+        GrantQualification=_UNKNOWN_QUALIFICATION, ListQualificationTypes=_TYPES,
+    )  # fmt: skip
+
+    assert result.exit_code == ExitCode.REFUSED
+    hint = " ".join(result.stderr.split())
+    assert "did you mean domain.dermatology or domain.radiology?" in hint
+
+
+def test_a_client_refused_an_unknown_qualification_gets_no_list_it_cannot_read(
+    as_client: Crewctl,
+) -> None:
+    result = as_client.run(
+        "project", "create", "x", "--reward", "1.00", "USD",
+        "--requirement", "domain.dermatolgy:>=:80", CreateProject=_UNKNOWN_QUALIFICATION,
+    )  # fmt: skip
+
+    assert result.exit_code == ExitCode.REFUSED and "UNKNOWN_QUALIFICATION" in result.stderr
+    assert as_client.requests("ListQualificationTypes") == []

@@ -156,20 +156,23 @@ def describe(failure: CrewlineError) -> str:
     return f"{failure.code_name}: {details}{reason} [{failure.service} at {failure.address}]"
 
 
-def from_rpc(failure: CrewlineError, *, credential_hint: str | None = None) -> CtlError:
+def from_rpc(
+    failure: CrewlineError, *, credential_hint: str | None = None, hint: str | None = None
+) -> CtlError:
     """The error crewctl reports for a failed call.
 
     ``credential_hint`` says which credential to check when the call was refused as
-    unauthenticated (the operator credential's when not given).
+    unauthenticated (the operator credential's when not given); ``hint``, when given,
+    says what to do instead of the reason's usual hint.
     """
-    reason_hint = _REASON_HINTS.get(failure.reason or "")
-    hint = reason_hint or _HINTS.get(failure.code_name)
+    reason_hint = hint or _REASON_HINTS.get(failure.reason or "")
+    shown = reason_hint or _HINTS.get(failure.code_name)
     if credential_hint and failure.code_name in _CREDENTIAL_CODES and not reason_hint:
-        hint = credential_hint
+        shown = credential_hint
     code = exit_code_for(failure.code_name)
     if failure.reason in _NOT_CREDENTIAL_REASONS:
         code = ExitCode.REFUSED  # the credential is fine: the contractor may not do this
-    return CtlError(describe(failure), exit_code=code, hint=hint)
+    return CtlError(describe(failure), exit_code=code, hint=shown)
 
 
 def exit_codes_help() -> str:

@@ -64,6 +64,7 @@ from crewline.ctl.projects import project
 from crewline.ctl.qualifications import qualification
 from crewline.ctl.review_file import review
 from crewline.ctl.submissions import submission
+from crewline.ctl.suggest import closest_qualifications
 from crewline.ctl.task_file import submit as task_submit
 from crewline.ctl.tasks import task
 from crewline.ctl.watch import watch
@@ -108,7 +109,10 @@ class CrewctlGroup(click.Group):
             if failure is None:
                 raise
             hint = ctx.meta.get(CREDENTIAL_HINT)  # set when a client or contractor called
-            raise errors.from_rpc(failure, credential_hint=hint) from None
+            suggestion = None
+            if hint is None and isinstance(ctx.obj, State):  # an operator's call
+                suggestion = closest_qualifications(failure, ctx.obj)
+            raise errors.from_rpc(failure, credential_hint=hint, hint=suggestion) from None
 
 
 @click.group(
