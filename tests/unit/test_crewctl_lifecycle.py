@@ -33,6 +33,7 @@ from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
 KEY = "crwk_k1_client-secret"
+TOKEN = "eyJ.contractor.token"
 AT = "2026-01-02T03:04:05Z"
 TASK_ID = "0f3e8c1a-5b7d-4c2e-9a6f-1d2b3c4e5f60"
 TERMS: PayTermsRecord = {
@@ -489,8 +490,9 @@ def test_project_list_shows_the_state(crewctl: Crewctl) -> None:
 
 
 def test_claim_commands_take_the_contractors_token(crewctl: Crewctl) -> None:
+    crewctl.env["CREWLINE_CREDENTIAL"] = TOKEN  # a contractor's command
     assert crewctl.json("claim", "get", "c-1", GetClaim=claim_answer()) == CLAIM
-    assert called(crewctl) == [("matcher", "crewline.v1.WorkService/GetClaim", f"Bearer {KEY}")]
+    assert called(crewctl) == [("matcher", "crewline.v1.WorkService/GetClaim", f"Bearer {TOKEN}")]
     crewctl.json("--credential", "tok", "claim", "release", "c-1", ReleaseClaim=claim_answer())
     assert called(crewctl) == [("matcher", "crewline.v1.WorkService/ReleaseClaim", "Bearer tok")]
     crewctl.env = {"CREWLINE_OPERATOR_CREDENTIAL": "op"}
@@ -500,6 +502,7 @@ def test_claim_commands_take_the_contractors_token(crewctl: Crewctl) -> None:
 
 
 def test_claim_get_shows_the_lease_and_the_pay_terms(crewctl: Crewctl) -> None:
+    crewctl.env["CREWLINE_CREDENTIAL"] = TOKEN  # a contractor's command
     text = human(crewctl, "claim", "get", "c-1", GetClaim=claim_answer())
     assert "max_deadline_at" in text and "30.00 USD per hour" in text
     assert crewctl.requests() == [{"claim_id": "c-1"}]
@@ -509,6 +512,7 @@ def test_claim_get_shows_the_lease_and_the_pay_terms(crewctl: Crewctl) -> None:
 def test_heartbeat_sends_the_time_worked_in_seconds(
     crewctl: Crewctl, worked: str, seconds: int
 ) -> None:
+    crewctl.env["CREWLINE_CREDENTIAL"] = TOKEN  # a contractor's command
     out = crewctl.json(
         "claim",
         "heartbeat",
@@ -523,6 +527,7 @@ def test_heartbeat_sends_the_time_worked_in_seconds(
 
 
 def test_release_returns_the_ended_claim(crewctl: Crewctl) -> None:
+    crewctl.env["CREWLINE_CREDENTIAL"] = TOKEN  # a contractor's command
     released = claim_answer(
         status="CLAIM_STATUS_ENDED", end_reason="CLAIM_END_REASON_RELEASED", ended_at=AT
     )
@@ -533,6 +538,7 @@ def test_release_returns_the_ended_claim(crewctl: Crewctl) -> None:
 
 
 def test_claim_list_sends_its_filters_and_reads_every_page_with_all(crewctl: Crewctl) -> None:
+    crewctl.env["CREWLINE_CREDENTIAL"] = TOKEN  # a contractor's command
     two: list[dict[str, Any]] = [
         {"claims": [CLAIM_PB], "next_page_token": "1"},
         {"claims": [CLAIM_PB]},
@@ -561,6 +567,7 @@ def test_claim_list_sends_its_filters_and_reads_every_page_with_all(crewctl: Cre
 
 
 def test_a_refused_heartbeat_says_what_to_do_next(crewctl: Crewctl) -> None:
+    crewctl.env["CREWLINE_CREDENTIAL"] = TOKEN  # a contractor's command
     at_most = Refusal("FAILED_PRECONDITION", "no", "LEASE_AT_MAXIMUM")
     result = crewctl.run("claim", "heartbeat", "c-1", "--worked", "1h", HeartbeatClaim=at_most)
     assert result.exit_code == ExitCode.REFUSED

@@ -535,6 +535,7 @@ def test_review_requests_carry_the_filters_feedback_override_and_money(
 
 
 def test_submit_work_carries_the_result_and_the_time_worked(crewctl: Crewctl) -> None:
+    crewctl.env["CREWLINE_CREDENTIAL"] = TOKEN  # a contractor's command
     answer = write(crewctl, "answer.txt", "answer")
     submitted: dict[str, Answer] = {"SubmitWork": {"claim": {}}}
     crewctl.json("claim", "submit", "c-1", "--result-file", answer, "--worked", "40m", **submitted)
@@ -820,6 +821,7 @@ def test_a_decisions_run_stops_when_the_stack_is_away(crewctl: Crewctl) -> None:
 
 
 def test_claim_submit_sends_the_result_and_the_time_worked(crewctl: Crewctl) -> None:
+    crewctl.env["CREWLINE_CREDENTIAL"] = TOKEN  # a contractor's command
     result_file = crewctl.cwd / "answer.bin"
     result_file.write_bytes(b'{"rating": 4}\xff')
     submitted: dict[str, Answer] = {"SubmitWork": {"claim": CLAIM_PB}}
@@ -831,7 +833,7 @@ def test_claim_submit_sends_the_result_and_the_time_worked(crewctl: Crewctl) -> 
     assert crewctl.requests() == [
         {"claim_id": "c-1", "result": b64(b'{"rating": 4}\xff'), "worked_seconds": "2400"}
     ]
-    assert callers(crewctl) == [("matcher", f"Bearer {KEY}")]  # the caller's own credential
+    assert callers(crewctl) == [("matcher", f"Bearer {TOKEN}")]  # the caller's own credential
 
     segments = write(
         crewctl,

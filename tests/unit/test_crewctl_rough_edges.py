@@ -389,3 +389,54 @@ def test_a_client_refused_an_unknown_qualification_gets_no_list_it_cannot_read(
 
     assert result.exit_code == ExitCode.REFUSED and "UNKNOWN_QUALIFICATION" in result.stderr
     assert as_client.requests("ListQualificationTypes") == []
+
+
+# --- which credential: said in a refusal, another audience's refused plainly -----------
+
+
+def test_a_refused_call_says_which_credential_it_was_made_with(servers: StandIns) -> None:
+    operator = Crewctl(servers, caller="operator")
+    client = Crewctl(servers, caller="client")
+    gone = Refusal("NOT_FOUND", "not found", "NOT_FOUND")
+
+    as_operator = operator.run("contractor", "get", "x", GetContractor=gone)
+    as_client = client.run("task", "get", "x", GetTask=gone)
+
+    assert "as the operator, with the credential from $CREWLINE_OPERATOR_CREDENTIAL]" in (
+        as_operator.stderr
+    )
+    assert "with the client key from $CREWLINE_CREDENTIAL]" in as_client.stderr
+
+
+def test_a_client_command_with_only_the_operator_credential_says_so(servers: StandIns) -> None:
+    crewctl = Crewctl(servers, caller="operator")
+
+    result = crewctl.run("task", "get", "x")
+
+    assert result.exit_code == ExitCode.CREDENTIAL
+    assert "this is a client's command" in result.stderr
+    assert "only the operator credential was found" in result.stderr
+    assert crewctl.requests() == []
+
+
+def test_an_operator_command_with_only_a_client_key_says_so(servers: StandIns) -> None:
+    crewctl = Crewctl(servers, caller="client")
+
+    result = crewctl.run("contractor", "get", "dr-lee")
+
+    assert result.exit_code == ExitCode.CREDENTIAL
+    message = " ".join(result.stderr.split())
+    assert "this is an operator's command" in message
+    assert "only a client's API key was found (in $CREWLINE_CREDENTIAL)" in message
+    assert "looked, in order, at: --credential, $CREWLINE_OPERATOR_CREDENTIAL" in message
+    assert crewctl.requests() == []
+
+
+def test_a_contractor_command_given_a_client_key_says_so(servers: StandIns) -> None:
+    crewctl = Crewctl(servers, caller="none")
+
+    result = crewctl.run("claim", "get", CLAIM_ID, "--credential", "crwk_0123_secret")
+
+    assert result.exit_code == ExitCode.CREDENTIAL
+    assert "and --credential holds a client's API key" in result.stderr
+    assert crewctl.requests() == []

@@ -14,13 +14,16 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from crewline.ctl import config
+from crewline.ctl import audiences, config
 from crewline.ctl.errors import (
     CALLER_HINT,
     CLIENT_KEY_HINT,
     CONTRACTOR_TOKEN_HINT,
     CtlError,
     ExitCode,
+)
+from crewline.ctl.errors import (
+    CREDENTIAL_HINT as OPERATOR_HINT,
 )
 from crewline.ctl.output import print_json
 
@@ -33,6 +36,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 # ctx.meta key: which credential a refused call was made with, to say which to check.
 CREDENTIAL_HINT = "crewctl.credential_hint"
+# ctx.meta key: which credential the command calls with, and where it was found.
+CREDENTIAL_USED = "crewctl.credential_used"
 
 # Each builds an SDK client for the resolved endpoints and credential.
 OperatorFactory = Callable[["Endpoints", "str | None"], "sync.Operator"]
@@ -139,13 +144,19 @@ class State:
         return tls
 
     def credential(self, found: config.ConfigFile) -> str:
-        """The operator credential, or a CtlError (exit code 3) saying where it looked."""
+        """The operator credential, or a CtlError (exit code 3) saying where it looked, or
+        that what was given is another audience's credential."""
+        flag = self.options.credential
+        if flag and (why := audiences.not_for_operator(flag, self.wiring.env)):
+            raise CtlError(why, exit_code=ExitCode.CREDENTIAL, hint=OPERATOR_HINT)
         try:
-            return config.resolve_credential(
-                self.options.credential, self.wiring.env, found, self.wiring.cwd
-            )
+            secret, source = config.find_credential(flag, self.wiring.env, found, self.wiring.cwd)
         except config.CredentialError as err:
-            raise CtlError(str(err), exit_code=ExitCode.CREDENTIAL) from None
+            why = audiences.not_for_operator(None, self.wiring.env)
+            message = f"{why}; {err}" if why else str(err)
+            raise CtlError(message, exit_code=ExitCode.CREDENTIAL) from None
+        _say_used(f"as the operator, with the credential from {source}")
+        return secret
 
     def operator(self, *, credential_required: bool = True) -> sync.Operator:
         """The SDK's Operator for the resolved endpoints and operator credential.
@@ -164,29 +175,48 @@ class State:
         return self.wiring.operator(endpoints, credential)
 
     def _caller(
-        self, resolve: Callable[[str | None, Mapping[str, str]], str], hint: str
+        self,
+        resolve: Callable[[str | None, Mapping[str, str]], str],
+        hint: str,
+        audience: str,
     ) -> tuple[Endpoints, str]:
-        """Endpoints and the caller's own credential (a client's key, a contractor's token)."""
-        endpoints = self._endpoints(self._config())
+        """Endpoints and the caller's own credential (a client's key, a contractor's token):
+        another audience's, or only the operator credential, is refused plainly."""
+        found = self._config()
+        endpoints = self._endpoints(found)
         ctx = click.get_current_context(silent=True)
         if ctx is not None:
             ctx.meta[CREDENTIAL_HINT] = hint
         try:
-            return endpoints, resolve(self.options.credential, self.wiring.env)
+            secret = resolve(self.options.credential, self.wiring.env)
         except config.CredentialError as err:
-            raise CtlError(str(err), exit_code=ExitCode.CREDENTIAL) from None
+            try:
+                self.credential(found)
+            except CtlError:
+                raise CtlError(str(err), exit_code=ExitCode.CREDENTIAL) from None
+            message = f"{audiences.only_operator(audience)}; {err}"
+            raise CtlError(message, exit_code=ExitCode.CREDENTIAL) from None
+        source = "--credential" if self.options.credential else f"${config.CLIENT_CREDENTIAL_ENV}"
+        if why := audiences.not_for_caller(audience, secret, source):
+            raise CtlError(why, exit_code=ExitCode.CREDENTIAL, hint=hint)
+        _say_used(f"with {audiences.own(audience)} from {source}")
+        return endpoints, secret
 
     def client(self, *, reconnect: Reconnect | None = None) -> sync.Client:
         """The SDK's Client, with the client's API key (--credential, $CREWLINE_CREDENTIAL);
         ``reconnect``: how its streams reconnect (the SDK's default when None)."""
-        endpoints, credential = self._caller(config.resolve_client_credential, CLIENT_KEY_HINT)
+        endpoints, credential = self._caller(
+            config.resolve_client_credential, CLIENT_KEY_HINT, audiences.CLIENT
+        )
         return self.wiring.client(endpoints, credential, reconnect)
 
     def contractor(self) -> sync.Contractor:
         """The SDK's Contractor, with the contractor's token (--credential,
         $CREWLINE_CREDENTIAL)."""
         return self.wiring.contractor(
-            *self._caller(config.resolve_contractor_credential, CONTRACTOR_TOKEN_HINT)
+            *self._caller(
+                config.resolve_contractor_credential, CONTRACTOR_TOKEN_HINT, audiences.CONTRACTOR
+            )
         )
 
     def ledger(self, *, someone_else: bool = False) -> sync.Operator | sync.Contractor:
@@ -210,6 +240,8 @@ class State:
             ctx = click.get_current_context(silent=True)
             if ctx is not None:  # else the operator credential's hint, the default
                 ctx.meta[CREDENTIAL_HINT] = CALLER_HINT
+            source = "--credential" if self.options.credential else "$CREWLINE_CREDENTIAL"
+            _say_used(f"with the credential from {source}")
             return self.wiring.contractor(self._endpoints(found), own)
         return self.wiring.operator(self._endpoints(found), self.credential(found))
 
@@ -219,6 +251,13 @@ class State:
             print_json(data)
         else:
             render(data)
+
+
+def _say_used(credential: str) -> None:
+    """Remember which credential the command calls with, for the line of a refusal."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta[CREDENTIAL_USED] = credential
 
 
 pass_state = click.make_pass_decorator(State)

@@ -157,31 +157,40 @@ def _read_secret(path: Path, source: str) -> str:
 def resolve_credential(
     flag: str | None, env: Mapping[str, str], config: ConfigFile, cwd: Path
 ) -> str:
-    """The operator credential, stripped; the first source that has one wins.
+    """The operator credential, stripped (``find_credential`` without its source)."""
+    return find_credential(flag, env, config, cwd)[0]
+
+
+def find_credential(
+    flag: str | None, env: Mapping[str, str], config: ConfigFile, cwd: Path
+) -> tuple[str, str]:
+    """The operator credential, stripped, and where it was found; the first source that
+    has one wins.
 
     A source that names a file which is missing or empty is an error, not a fall-through,
     so a typo never silently picks up another credential.
     """
     if flag and flag.strip():
-        return flag.strip()
+        return flag.strip(), "--credential"
     if env.get(CREDENTIAL_ENV, "").strip():
-        return env[CREDENTIAL_ENV].strip()
+        return env[CREDENTIAL_ENV].strip(), f"${CREDENTIAL_ENV}"
     if env.get(CREDENTIAL_FILE_ENV, "").strip():
-        path = Path(env[CREDENTIAL_FILE_ENV].strip()).expanduser()
-        return _read_secret(cwd / path, f"${CREDENTIAL_FILE_ENV}")
+        path = cwd / Path(env[CREDENTIAL_FILE_ENV].strip()).expanduser()
+        return _read_secret(path, f"${CREDENTIAL_FILE_ENV}"), str(path)
     if config.values.get("operator_credential", "").strip():
-        return config.values["operator_credential"].strip()
+        return config.values["operator_credential"].strip(), f"{config.path}"
     named = config.values.get("operator_credential_file", "").strip()
     if named and config.path is not None:
         path = config.path.parent / Path(named).expanduser()  # relative to the config file
-        return _read_secret(path, f"`operator_credential_file` in {config.path}")
+        return _read_secret(path, f"`operator_credential_file` in {config.path}"), str(path)
     default = default_credential_file(env, cwd)
     if default.is_file():
-        return _read_secret(default, "the default credential file")
+        return _read_secret(default, "the default credential file"), str(default)
     raise CredentialError(
-        f"no operator credential found; looked at --credential, ${CREDENTIAL_ENV},"
-        f" ${CREDENTIAL_FILE_ENV}, `operator_credential` / `operator_credential_file`"
-        f" in the config file ({config.describe()}) and {default}."
+        "no operator credential found; looked, in order, at: --credential,"
+        f" ${CREDENTIAL_ENV}, ${CREDENTIAL_FILE_ENV}, `operator_credential` and"
+        f" `operator_credential_file` in the config file ({config.describe()}),"
+        f" {default} ($CREWLINE_HOME/secrets/operator.credential; CREWLINE_HOME: ./.local)."
         " `make operator-credential` prints the local stack's credential"
     )
 

@@ -149,21 +149,28 @@ def unreachable(failure: CrewlineError) -> bool:
     return failure.code_name in ("UNAVAILABLE", "DEADLINE_EXCEEDED")
 
 
-def describe(failure: CrewlineError) -> str:
-    """One line: the status code, the details, the machine-readable reason, and where."""
+def describe(failure: CrewlineError, *, credential: str | None = None) -> str:
+    """One line: the status code, the details, the machine-readable reason, where, and
+    ``credential``: which credential the call was made with (``as the operator, ...``)."""
     reason = f" (reason: {failure.reason})" if failure.reason else ""
     details = failure.message or "no details"
-    return f"{failure.code_name}: {details}{reason} [{failure.service} at {failure.address}]"
+    made = f", {credential}" if credential else ""
+    return f"{failure.code_name}: {details}{reason} [{failure.service} at {failure.address}{made}]"
 
 
 def from_rpc(
-    failure: CrewlineError, *, credential_hint: str | None = None, hint: str | None = None
+    failure: CrewlineError,
+    *,
+    credential_hint: str | None = None,
+    hint: str | None = None,
+    credential: str | None = None,
 ) -> CtlError:
     """The error crewctl reports for a failed call.
 
     ``credential_hint`` says which credential to check when the call was refused as
     unauthenticated (the operator credential's when not given); ``hint``, when given,
-    says what to do instead of the reason's usual hint.
+    says what to do instead of the reason's usual hint; ``credential`` which credential
+    the call was made with.
     """
     reason_hint = hint or _REASON_HINTS.get(failure.reason or "")
     shown = reason_hint or _HINTS.get(failure.code_name)
@@ -172,7 +179,7 @@ def from_rpc(
     code = exit_code_for(failure.code_name)
     if failure.reason in _NOT_CREDENTIAL_REASONS:
         code = ExitCode.REFUSED  # the credential is fine: the contractor may not do this
-    return CtlError(describe(failure), exit_code=code, hint=shown)
+    return CtlError(describe(failure, credential=credential), exit_code=code, hint=shown)
 
 
 def exit_codes_help() -> str:

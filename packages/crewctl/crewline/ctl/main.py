@@ -38,7 +38,7 @@ from typing import Any
 import click
 
 from crewline.ctl import errors
-from crewline.ctl.app import CREDENTIAL_HINT, Options, State, Wiring, example
+from crewline.ctl.app import CREDENTIAL_HINT, CREDENTIAL_USED, Options, State, Wiring, example
 from crewline.ctl.blocks import block
 from crewline.ctl.claims import claim
 from crewline.ctl.clients import client
@@ -112,7 +112,10 @@ class CrewctlGroup(click.Group):
             suggestion = None
             if hint is None and isinstance(ctx.obj, State):  # an operator's call
                 suggestion = closest_qualifications(failure, ctx.obj)
-            raise errors.from_rpc(failure, credential_hint=hint, hint=suggestion) from None
+            used = ctx.meta.get(CREDENTIAL_USED)
+            raise errors.from_rpc(
+                failure, credential_hint=hint, hint=suggestion, credential=used
+            ) from None
 
 
 @click.group(
