@@ -21,7 +21,8 @@ from crewline.client import (
     Withdrawn,
 )
 from crewline.client.offers import OfferStream
-from crewline.client.paging import items
+from crewline.client.paging import every, items
+from crewline.client.results import Page
 from crewline.client.streams import RECONNECTED, CursorStream, reconnecting
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
@@ -101,6 +102,19 @@ async def test_a_server_repeating_its_page_token_is_an_error_not_a_loop() -> Non
 
     with pytest.raises(RuntimeError, match="same"):
         _ = [x async for x in items(fetch)]
+
+
+async def test_every_reads_typed_pages_by_their_items_and_next_token() -> None:
+    pages = {"": Page(items=(1, 2), next_page_token="a", raw=task_api.ListTasksResponse())}
+    pages["a"] = Page(items=(3,), next_page_token="", raw=task_api.ListTasksResponse())
+    asked: list[str] = []
+
+    async def read_page(token: str) -> Page[int]:
+        asked.append(token)
+        return pages[token]
+
+    assert [x async for x in every(read_page)] == [1, 2, 3]
+    assert asked == ["", "a"]
 
 
 async def test_a_passing_failure_reconnects_with_backoff_and_a_marker() -> None:

@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from types import TracebackType
 from typing import Self
 
+from google.protobuf.message import Message
+
 from crewline.client import paging
 from crewline.client.config import DEFAULT_TIMEOUT, Endpoints, Service, resolve
 from crewline.client.results import Balance, StatementEntry, StatementPage
 from crewline.client.streams import Reconnect
-from crewline.client.transport import Transport
+from crewline.client.transport import Reply, Transport
 from crewline.v1 import ledger_service_pb2 as ledger_api
 
 LEDGER = "crewline.v1.LedgerService"
@@ -59,12 +61,8 @@ class LedgerReads(Base):
     async def balance(self, *, account_id: str = "") -> Balance:
         """The balances of ``account_id`` (``client:<id>``, ``contractor:<id>``, or a
         platform account); empty: the caller's own account."""
-        reply = await self._rpc.unary(
-            "ledger",
-            f"{LEDGER}/GetBalance",
-            ledger_api.GetBalanceRequest(account_id=account_id),
-            ledger_api.GetBalanceResponse,
-        )
+        request = ledger_api.GetBalanceRequest(account_id=account_id)
+        reply = await self._ledger("GetBalance", request, ledger_api.GetBalanceResponse)
         return Balance.from_pb(reply)
 
     async def statement_page(
@@ -72,14 +70,10 @@ class LedgerReads(Base):
     ) -> StatementPage:
         """One page of the account's statement, newest first (empty ``account_id``: the
         caller's own)."""
-        reply = await self._rpc.unary(
-            "ledger",
-            f"{LEDGER}/ListStatement",
-            ledger_api.ListStatementRequest(
-                account_id=account_id, page_size=page_size, page_token=page_token
-            ),
-            ledger_api.ListStatementResponse,
+        request = ledger_api.ListStatementRequest(
+            account_id=account_id, page_size=page_size, page_token=page_token
         )
+        reply = await self._ledger("ListStatement", request, ledger_api.ListStatementResponse)
         return StatementPage.from_pb(reply)
 
     def statement(
@@ -94,3 +88,6 @@ class LedgerReads(Base):
             return page.entries, page.next_page_token
 
         return paging.items(fetch)
+
+    async def _ledger(self, method: str, request: Message, reply: type[Reply]) -> Reply:
+        return await self._rpc.unary("ledger", f"{LEDGER}/{method}", request, reply)

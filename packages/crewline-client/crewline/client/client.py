@@ -3,7 +3,7 @@ own ledger account)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import datetime
 
 from google.protobuf import field_mask_pb2
@@ -97,12 +97,9 @@ class Client(Review):
 
     def projects(self, *, page_size: int = 0) -> AsyncIterator[Project]:
         """Every project of the caller, newest first."""
-
-        async def fetch(token: str) -> tuple[Sequence[Project], str]:
-            page = await self.list_projects_page(page_size=page_size, page_token=token)
-            return page.items, page.next_page_token
-
-        return paging.items(fetch)
+        return paging.every(
+            lambda token: self.list_projects_page(page_size=page_size, page_token=token)
+        )
 
     async def update_project(
         self,
@@ -207,18 +204,15 @@ class Client(Review):
         page_size: int = 0,
     ) -> AsyncIterator[Task]:
         """Every task matching the filters, least recently updated first."""
-
-        async def fetch(token: str) -> tuple[Sequence[Task], str]:
-            page = await self.list_tasks_page(
+        return paging.every(
+            lambda token: self.list_tasks_page(
                 project_id=project_id,
                 status=status,
                 updated_since=updated_since,
                 page_size=page_size,
                 page_token=token,
             )
-            return page.items, page.next_page_token
-
-        return paging.items(fetch)
+        )
 
     async def cancel_task(self, task_id: str, *, reason: str = "") -> Task:
         """Stops the task: its open slots are withdrawn. Cancelling again returns it."""

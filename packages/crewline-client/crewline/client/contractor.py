@@ -3,12 +3,12 @@ own ledger account and earnings)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping
 
 from google.protobuf.message import Message
 
 from crewline.client import paging
-from crewline.client.base import LEDGER, LedgerReads
+from crewline.client.base import LedgerReads
 from crewline.client.build import enum_number
 from crewline.client.config import CREDENTIAL_ENV, DEFAULT_TIMEOUT, Endpoints, credential_from
 from crewline.client.ids import request_id_or_new
@@ -85,14 +85,11 @@ class Contractor(LedgerReads):
 
     def offers(self, *, project_id: str = "", page_size: int = 0) -> AsyncIterator[Offer]:
         """Every offer open to the contractor now (by priority, then age), page by page."""
-
-        async def fetch(token: str) -> tuple[Sequence[Offer], str]:
-            page = await self.list_offers_page(
+        return paging.every(
+            lambda token: self.list_offers_page(
                 project_id=project_id, page_size=page_size, page_token=token
             )
-            return page.items, page.next_page_token
-
-        return paging.items(fetch)
+        )
 
     # --- claims --------------------------------------------------------------
 
@@ -172,30 +169,23 @@ class Contractor(LedgerReads):
         page_size: int = 0,
     ) -> AsyncIterator[Claim]:
         """Every claim of the caller matching the filters, newest first."""
-
-        async def fetch(token: str) -> tuple[Sequence[Claim], str]:
-            page = await self.list_claims_page(
+        return paging.every(
+            lambda token: self.list_claims_page(
                 status=status,
                 task_id=task_id,
                 project_id=project_id,
                 page_size=page_size,
                 page_token=token,
             )
-            return page.items, page.next_page_token
-
-        return paging.items(fetch)
+        )
 
     # --- pay -----------------------------------------------------------------
 
     async def earnings(self, *, contractor_id: str = "") -> Earnings:
         """The contractor's pay by project, by week and in total, with hourly figures.
         ``contractor_id``: empty, or the contractor's own id (another's is NOT_FOUND)."""
-        reply = await self._rpc.unary(
-            "ledger",
-            f"{LEDGER}/GetEarnings",
-            ledger_api.GetEarningsRequest(contractor_id=contractor_id),
-            ledger_api.GetEarningsResponse,
-        )
+        request = ledger_api.GetEarningsRequest(contractor_id=contractor_id)
+        reply = await self._ledger("GetEarnings", request, ledger_api.GetEarningsResponse)
         return Earnings.from_pb(reply)
 
     async def _call(self, method: str, request: Message, reply: type[Reply]) -> Reply:

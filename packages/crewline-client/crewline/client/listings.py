@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 
+from google.protobuf.message import Message
+
 from crewline.client import paging
 from crewline.client.results import ListedBonus, Page
+from crewline.client.transport import Reply
 from crewline.client.upkeep import Upkeep
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
+
+CLIENT_ADMIN = "crewline.v1.ClientAdminService"
+CONTRACTOR_ADMIN = "crewline.v1.ContractorAdminService"
 
 
 class Listings(Upkeep):
@@ -34,11 +40,8 @@ class Listings(Upkeep):
             request.blocked = blocked
         if active is not None:
             request.active = active
-        return await self._rpc.unary(
-            "matcher",
-            "crewline.v1.ContractorAdminService/ListContractors",
-            request,
-            contractor_admin.ListContractorsResponse,
+        return await self._contractors(
+            "ListContractors", request, contractor_admin.ListContractorsResponse
         )
 
     def contractors(
@@ -68,12 +71,7 @@ class Listings(Upkeep):
     ) -> client_admin.ListClientsResponse:
         """One page of clients, by id, each with its count of valid API keys."""
         request = client_admin.ListClientsRequest(page_size=page_size, page_token=page_token)
-        return await self._rpc.unary(
-            "dispatcher",
-            "crewline.v1.ClientAdminService/ListClients",
-            request,
-            client_admin.ListClientsResponse,
-        )
+        return await self._clients("ListClients", request, client_admin.ListClientsResponse)
 
     def clients(self, *, page_size: int = 0) -> AsyncIterator[client_admin.ListedClient]:
         """Every client, by id, page by page."""
@@ -92,23 +90,23 @@ class Listings(Upkeep):
         request = client_admin.ListBonusesRequest(
             client_id=client_id, project_id=project_id, page_size=page_size, page_token=page_token
         )
-        reply = await self._rpc.unary(
-            "dispatcher",
-            "crewline.v1.ClientAdminService/ListBonuses",
-            request,
-            client_admin.ListBonusesResponse,
-        )
+        reply = await self._clients("ListBonuses", request, client_admin.ListBonusesResponse)
         return Page.from_pb(reply, ListedBonus.from_pb)
 
     def bonuses(
         self, *, client_id: str = "", project_id: str = "", page_size: int = 0
     ) -> AsyncIterator[ListedBonus]:
         """Every bonus that passes the filters (as ``list_bonuses_page``), newest first."""
-
-        async def fetch(token: str) -> tuple[Sequence[ListedBonus], str]:
-            page = await self.list_bonuses_page(
+        return paging.every(
+            lambda token: self.list_bonuses_page(
                 client_id=client_id, project_id=project_id, page_size=page_size, page_token=token
             )
-            return page.items, page.next_page_token
+        )
 
-        return paging.items(fetch)
+    # --- plumbing ------------------------------------------------------------
+
+    async def _clients(self, method: str, request: Message, reply: type[Reply]) -> Reply:
+        return await self._rpc.unary("dispatcher", f"{CLIENT_ADMIN}/{method}", request, reply)
+
+    async def _contractors(self, method: str, request: Message, reply: type[Reply]) -> Reply:
+        return await self._rpc.unary("matcher", f"{CONTRACTOR_ADMIN}/{method}", request, reply)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from google.protobuf import field_mask_pb2
-from google.protobuf.message import Message
 
 from crewline.client.config import (
     DEFAULT_TIMEOUT,
@@ -20,13 +19,9 @@ from crewline.client.config import (
 from crewline.client.ids import request_id_or_new
 from crewline.client.listings import Listings
 from crewline.client.streams import Reconnect
-from crewline.client.transport import Reply
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import project_pb2
-
-CLIENT_ADMIN = "crewline.v1.ClientAdminService"
-CONTRACTOR_ADMIN = "crewline.v1.ContractorAdminService"
 
 
 class Operator(Listings):
@@ -263,11 +258,3 @@ class Operator(Listings):
         request = contractor_admin.ListBlocksRequest(contractor_id=contractor_id)
         reply = await self._contractors("ListBlocks", request, contractor_admin.ListBlocksResponse)
         return list(reply.blocks)
-
-    # --- plumbing ------------------------------------------------------------
-
-    async def _clients(self, method: str, request: Message, reply: type[Reply]) -> Reply:
-        return await self._rpc.unary("dispatcher", f"{CLIENT_ADMIN}/{method}", request, reply)
-
-    async def _contractors(self, method: str, request: Message, reply: type[Reply]) -> Reply:
-        return await self._rpc.unary("matcher", f"{CONTRACTOR_ADMIN}/{method}", request, reply)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from crewline.client.results.wire import Page
+
 T = TypeVar("T")
 
 # Fetches the page at a token: its items and the next token ("" on the last page).
@@ -27,3 +29,13 @@ async def items(fetch: PageFetch[T], *, first_token: str = "") -> AsyncIterator[
         if following == token:
             raise RuntimeError(f"the server returned page token {token!r} again")
         token = following
+
+
+def every(read_page: Callable[[str], Awaitable[Page[T]]]) -> AsyncIterator[T]:
+    """Every item of the typed pages ``read_page(token)`` answers, as ``items`` does."""
+
+    async def fetch(token: str) -> tuple[Sequence[T], str]:
+        page = await read_page(token)
+        return page.items, page.next_page_token
+
+    return items(fetch)

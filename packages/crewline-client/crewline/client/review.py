@@ -4,7 +4,7 @@ each module short."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import TypeAlias
 
 from google.protobuf.message import Message
@@ -86,18 +86,15 @@ class Review(LedgerReads):
         page_size: int = 0,
     ) -> AsyncIterator[Submission]:
         """Every submission of the project or task (one of them), by ``status`` if given."""
-
-        async def fetch(token: str) -> tuple[Sequence[Submission], str]:
-            page = await self.list_submissions_page(
+        return paging.every(
+            lambda token: self.list_submissions_page(
                 project_id=project_id,
                 task_id=task_id,
                 status=status,
                 page_size=page_size,
                 page_token=token,
             )
-            return page.items, page.next_page_token
-
-        return paging.items(fetch)
+        )
 
     async def get_submission(self, submission_id: str) -> Submission:
         request = task_api.GetSubmissionRequest(submission_id=submission_id)

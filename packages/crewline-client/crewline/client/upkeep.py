@@ -14,7 +14,7 @@ from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 
 from crewline.client import paging
-from crewline.client.base import LEDGER, LedgerReads
+from crewline.client.base import LedgerReads
 from crewline.client.build import money_message, timestamp
 from crewline.client.config import SERVICES, Service
 from crewline.client.errors import CrewlineError
@@ -106,12 +106,9 @@ class Upkeep(LedgerReads):
 
     def payout_batches(self, *, page_size: int = 0) -> AsyncIterator[PayoutBatch]:
         """Every payout batch, newest first, page by page."""
-
-        async def fetch(token: str) -> tuple[Sequence[PayoutBatch], str]:
-            page = await self.list_payout_batches_page(page_size=page_size, page_token=token)
-            return page.items, page.next_page_token
-
-        return paging.items(fetch)
+        return paging.every(
+            lambda token: self.list_payout_batches_page(page_size=page_size, page_token=token)
+        )
 
     # --- dead letters and deadlines (each service's OpsService) ---------------
 
@@ -220,9 +217,6 @@ class Upkeep(LedgerReads):
         )
 
     # --- plumbing ------------------------------------------------------------
-
-    async def _ledger(self, method: str, request: Message, reply: type[Reply]) -> Reply:
-        return await self._rpc.unary("ledger", f"{LEDGER}/{method}", request, reply)
 
     async def _ops(
         self, service: Service, method: str, request: Message, reply: type[Reply]
