@@ -143,6 +143,17 @@ def changed(contractor: str, referred_by: str = "", revision: int = 1) -> Messag
     )
 
 
+def balances_around_a_threshold() -> tuple[Message, ...]:
+    """Accepted work leaving ann 20.00, bob 10.00 and cy 9.99 USD and dee 50.00 EUR: at a
+    10.00 USD threshold ann and bob are paid, cy is under it and dee's is another currency."""
+    return (
+        accepted("s1", reward=2000, contractor="ann"),
+        accepted("s2", reward=1000, contractor="bob"),
+        accepted("s3", reward=999, contractor="cy"),
+        accepted("s4", reward=5000, contractor="dee", currency="EUR"),
+    )
+
+
 async def deliver(deps: Deps, *events: Message) -> None:
     """Each event as the consumer applies it: in a transaction of its own."""
     routes = event_routes(deps)
@@ -393,13 +404,7 @@ async def test_override_acceptance_pays_once_and_a_late_rejection_undoes_nothing
 async def test_payout_batch_pays_each_balance_at_or_above_the_threshold_in_full(
     deps: Deps,
 ) -> None:
-    await deliver(
-        deps,
-        accepted("s1", reward=2000, contractor="ann"),
-        accepted("s2", reward=1000, contractor="bob"),
-        accepted("s3", reward=999, contractor="cy"),
-        accepted("s4", reward=5000, contractor="dee", currency="EUR"),
-    )
+    await deliver(deps, *balances_around_a_threshold())
     batch = await payouts.run_payout_batch(
         RunPayoutBatch(batch_id="week-1", threshold=Money(USD, 1000)), deps
     )

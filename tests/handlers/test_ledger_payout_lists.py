@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from test_ledger_books import USD, accepted, balance, deliver, deps
+from test_ledger_books import USD, accepted, balance, balances_around_a_threshold, deliver, deps
 
 from crewline.errors import InvalidArgument
 from crewline.money import Money
@@ -49,13 +49,7 @@ async def every_batch(deps: Deps, *, size: int = 0) -> list[tuple[str, int, int,
 async def test_a_preview_is_what_the_run_then_pays_and_writes_nothing(
     deps: Deps, clock: FakeClock
 ) -> None:
-    await deliver(
-        deps,
-        accepted("s1", reward=2000, contractor="ann"),
-        accepted("s2", reward=1000, contractor="bob"),
-        accepted("s3", reward=999, contractor="cy"),
-        accepted("s4", reward=5000, contractor="dee", currency="EUR"),
-    )
+    await deliver(deps, *balances_around_a_threshold())
     threshold = Money(USD, 1000)
     before = await tables(deps)
     preview = await payouts.preview_payout_batch(PreviewPayoutBatch(threshold=threshold), deps)
