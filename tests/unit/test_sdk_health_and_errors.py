@@ -4,19 +4,11 @@ and address refused a call, and a contractor's earnings asked by its own id."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from grpc_standin import Refusal, StandIns
 
 from crewline.client import Endpoints, NotFound, sync
 from crewline.client.upkeep import ServiceHealth
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[StandIns]:
-    with StandIns() as started:
-        yield started
 
 
 def endpoints(servers: StandIns) -> Endpoints:
