@@ -264,8 +264,9 @@ async def test_task_submit_sends_batches_and_a_rerun_after_a_crash_submits_nothi
     done = await client.json(*submit, "--file", whole)
     again = await client.json(*submit, "--file", whole)
 
-    assert (done["tasks"], done["batches"]) == (25, 3)
-    assert again == done  # the same tasks, first to last
+    assert (done["tasks"], done["batches"], done["new"], done["already_there"]) == (25, 3, 18, 7)
+    assert (again["new"], again["already_there"]) == (0, 25)
+    assert {**again, "new": 18, "already_there": 7} == done  # the same tasks, first to last
     after = await listed_tasks(client, project_id)
     assert sorted(after) == sorted(r["id"] for r in rows)
     assert {k: after[k] for k in before} == before
