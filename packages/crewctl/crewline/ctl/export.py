@@ -14,7 +14,7 @@ import click
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import note
 from crewline.ctl.records.exports import COLUMNS, ExportRow, csv_cells, export_row
-from crewline.ctl.records.submissions import status_number
+from crewline.ctl.records.submissions import status_filter
 from crewline.ctl.submissions import MAX_PAGE_SIZE, SUBMISSION_STATUSES, one_of
 
 if TYPE_CHECKING:
@@ -37,15 +37,8 @@ class Tasks:
 
     def _read_project(self) -> None:
         project_id, self._project_id = self._project_id, ""  # read once, on first need
-        token = ""
-        while True:
-            page = self._client.list_tasks_page(
-                project_id=project_id, page_size=MAX_PAGE_SIZE, page_token=token
-            )
-            self._known.update((t.raw.task_id, t.raw) for t in page.items)
-            token = page.next_page_token
-            if not token:
-                return
+        tasks = self._client.tasks(project_id=project_id, page_size=MAX_PAGE_SIZE)
+        self._known.update((t.raw.task_id, t.raw) for t in tasks)
 
     def get(self, task_id: str) -> task_api.Task:
         if task_id not in self._known and self._project_id:
@@ -58,20 +51,13 @@ class Tasks:
 def rows(client: Client, project_id: str, task_id: str, status: str | None) -> Iterator[ExportRow]:
     """Every submission, oldest first, joined to its task."""
     tasks = Tasks(client, project_id)
-    token = ""
-    while True:
-        page = client.list_submissions_page(
-            project_id=project_id,
-            task_id=task_id,
-            status=status_number(status),  # type: ignore[arg-type]  # an enum's number
-            page_size=MAX_PAGE_SIZE,
-            page_token=token,
-        )
-        for sub in page.items:
-            yield export_row(sub.raw, tasks.get(sub.raw.task_id))
-        token = page.next_page_token
-        if not token:
-            return
+    for sub in client.submissions(
+        project_id=project_id,
+        task_id=task_id,
+        status=status_filter(status),
+        page_size=MAX_PAGE_SIZE,
+    ):
+        yield export_row(sub.raw, tasks.get(sub.raw.task_id))
 
 
 def _csv_line(cells: list[str]) -> str:

@@ -29,7 +29,7 @@ from crewline.ctl.records.submissions import (
     money_pb,
     new_bonus_record,
     page_record,
-    status_number,
+    status_filter,
     submission_record,
 )
 
@@ -96,7 +96,7 @@ def list_page(
     reply = client.list_submissions_page(
         project_id=project_id,
         task_id=task_id,
-        status=status_number(status),  # type: ignore[arg-type]  # an enum's number
+        status=status_filter(status),
         page_size=size,
         page_token=token,
     )

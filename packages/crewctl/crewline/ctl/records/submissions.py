@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, TypedDict
 
-from crewline.ctl.pb import MoneyRecord, enum_number, field_word, money_field, timestamp_text
+from crewline.ctl.pb import MoneyRecord, field_word, money_field, timestamp_text
 
 if TYPE_CHECKING:
     from crewline.client import results
@@ -131,8 +131,11 @@ def money_pb(record: MoneyRecord) -> money_pb2.Money:
     return money_pb2.Money(currency_code=record["currency"], amount_minor=record["amount_minor"])
 
 
-def status_number(word: str | None) -> int:
-    """A submission status word as its number (0: any)."""
+def status_filter(
+    word: str | None,
+) -> results.SubmissionStatus | task_api.SubmissionStatus.ValueType:
+    """A submission status word (``pending_review``) as the SDK's filter; None: any."""
+    from crewline.client.results import SubmissionStatus
     from crewline.v1 import task_service_pb2 as task_api
 
-    return enum_number(task_api.SubmissionStatus.DESCRIPTOR, word) if word else 0
+    return SubmissionStatus(word.upper()) if word else task_api.SUBMISSION_STATUS_UNSPECIFIED
