@@ -26,7 +26,7 @@ from crewline.ctl.records.claims import (
     claim_page_record,
     claim_record,
     segment_pb,
-    status_number,
+    status_filter,
 )
 from crewline.ctl.submissions import pending_text
 
@@ -157,12 +157,12 @@ def list_(
     every: bool,
 ) -> None:
     """The caller's claims, newest first."""
-    number = status_number(status.lower() if status else None)
+    wanted = status_filter(status.lower() if status else None)
     with state.contractor() as contractor:
         page = read_pages(
             lambda token: claim_page_record(
                 contractor.list_claims_page(
-                    status=number,  # type: ignore[arg-type]  # an enum's number
+                    status=wanted,
                     task_id=task_id,
                     project_id=project_id,
                     page_size=page_size,

@@ -20,7 +20,7 @@ from crewline.ctl.records.tasks import (
     TaskRecord,
     details_record,
     page_record,
-    status_number,
+    status_filter,
     task_record,
 )
 
@@ -115,13 +115,13 @@ def list_(
     every: bool,
 ) -> None:
     """The caller's tasks, least recently updated first."""
-    number = status_number(status.lower() if status else None)
+    wanted = status_filter(status.lower() if status else None)
     with state.client() as client:
         page = read_pages(
             lambda token: page_record(
                 client.list_tasks_page(
                     project_id=project_id,
-                    status=number,  # type: ignore[arg-type]  # an enum's number
+                    status=wanted,
                     page_size=page_size,
                     page_token=token,
                 )

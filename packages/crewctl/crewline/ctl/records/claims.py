@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from crewline.ctl.pb import (
     MoneyRecord,
-    enum_number,
     field_word,
     money_field,
     timestamp_text,
@@ -190,8 +189,9 @@ def offer_page_record(reply: results.Page[results.Offer]) -> OfferPage:
     }
 
 
-def status_number(word: str | None) -> int:
-    """A claim status word as its number (0: any)."""
+def status_filter(word: str | None) -> results.ClaimStatus | work_api.ClaimStatus.ValueType:
+    """A claim status word (``submitted``) as the SDK's filter; None: any."""
+    from crewline.client.results import ClaimStatus
     from crewline.v1 import work_service_pb2 as work_api
 
-    return enum_number(work_api.ClaimStatus.DESCRIPTOR, word) if word else 0
+    return ClaimStatus(word.upper()) if word else work_api.CLAIM_STATUS_UNSPECIFIED

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from google.protobuf.descriptor import FieldDescriptor
 
-from crewline.ctl.pb import enum_number, enum_word, field_word, money_record, timestamp_text
+from crewline.ctl.pb import enum_word, field_word, money_record, timestamp_text
 from crewline.ctl.records.projects import pay_terms_record
 
 if TYPE_CHECKING:
@@ -186,11 +186,12 @@ def page_record(reply: results.Page[results.Task]) -> TaskPage:
     }
 
 
-def status_number(word: str | None) -> int:
-    """A task status word as its number (0: any)."""
+def status_filter(word: str | None) -> results.TaskStatus | task_api.TaskStatus.ValueType:
+    """A task status word (``in_progress``) as the SDK's filter; None: any."""
+    from crewline.client.results import TaskStatus
     from crewline.v1 import task_service_pb2 as task_api
 
-    return enum_number(task_api.TaskStatus.DESCRIPTOR, word) if word else 0
+    return TaskStatus(word.upper()) if word else task_api.TASK_STATUS_UNSPECIFIED
 
 
 def spec_pb(spec: TaskSpecRecord) -> task_api.TaskSpec:
