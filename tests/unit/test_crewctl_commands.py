@@ -258,12 +258,6 @@ TOKEN_PB = {
 }
 
 
-@pytest.fixture(scope="module")
-def servers() -> Iterator[StandIns]:
-    with StandIns() as started:
-        yield started
-
-
 @pytest.fixture
 def crewctl(servers: StandIns, tmp_path: Path) -> Crewctl:
     return Crewctl(servers, env={"CREWLINE_OPERATOR_CREDENTIAL": CRED}, cwd=tmp_path)

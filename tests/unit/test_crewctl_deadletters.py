@@ -4,7 +4,6 @@ kernel's OpsService, with the operator credential, against stand-in servers."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,12 +28,6 @@ DEAD: DeadLetterRecord = {
     "correlation_id": "req-1",
     "replays": 0,
 }
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[StandIns]:
-    with StandIns() as started:
-        yield started
 
 
 @pytest.fixture

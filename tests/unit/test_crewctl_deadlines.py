@@ -4,7 +4,6 @@ kernel's OpsService, with the operator credential, against stand-in servers."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,12 +36,6 @@ REARMED = {
     "deadline": {**DEAD_PB, "state": "DEADLINE_STATE_PENDING", "generation": 2, "attempts": 0},
     "outcome": "REARM_OUTCOME_ARMED",
 }
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[StandIns]:
-    with StandIns() as started:
-        yield started
 
 
 @pytest.fixture

@@ -46,12 +46,6 @@ def leaf_commands(command: click.Command, path: tuple[str, ...] = ()) -> Iterato
         yield " ".join(path)
 
 
-@pytest.fixture(scope="module")
-def servers() -> Iterator[StandIns]:
-    with StandIns() as started:
-        yield started
-
-
 @pytest.mark.parametrize("found", CASES, ids=lambda c: c.name)
 def test_crewctl_prints_exits_and_sends_as_its_golden_says(found: Case, servers: StandIns) -> None:
     record = run(found, servers)

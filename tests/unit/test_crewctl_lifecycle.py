@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -292,12 +291,6 @@ def test_watch_events_become_records_with_plain_values() -> None:
 
 
 # --- the command line, against stand-in servers -----------------------------------------
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[StandIns]:
-    with StandIns() as started:
-        yield started
 
 
 @pytest.fixture

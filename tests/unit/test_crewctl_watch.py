@@ -12,7 +12,6 @@ import json
 import math
 import signal
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -99,12 +98,6 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> Waits:
     monkeypatch.setitem(defaults, "sleep", found.sleep)
     monkeypatch.setattr(streams, "random", SimpleNamespace(random=lambda: 1.0))
     return found
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[StandIns]:
-    with StandIns() as started:
-        yield started
 
 
 @pytest.fixture
