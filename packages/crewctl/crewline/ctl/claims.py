@@ -16,7 +16,7 @@ import click
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import refusal, unreachable
 from crewline.ctl.output import note, print_record, print_rows, shorten
-from crewline.ctl.pages import print_more, read_pages
+from crewline.ctl.pages import paging_options, print_more, read_pages
 from crewline.ctl.params import Duration, parse_instant
 from crewline.ctl.projects import describe_terms, money_text
 from crewline.ctl.records.claims import (
@@ -143,9 +143,7 @@ def get(state: State, claim_id: str) -> None:
 )
 @click.option("--task", "task_id", default="", help="Only claims on this task.")
 @click.option("--project", "project_id", default="", help="Only claims in this project.")
-@click.option("--page-size", type=click.IntRange(0, 100), default=0, help="1-100; 0: 50.")
-@click.option("--page-token", default="", help="The previous page's token.")
-@click.option("--all", "every", is_flag=True, help="Every page, as one list.")
+@paging_options(most=100, server_default=50)
 @pass_state
 def list_(
     state: State,

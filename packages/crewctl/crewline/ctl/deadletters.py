@@ -17,10 +17,8 @@ from crewline.ctl import config
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import ExitCode
 from crewline.ctl.output import note, print_record
-from crewline.ctl.pages import read_pages
+from crewline.ctl.pages import paging_options, read_pages
 from crewline.ctl.records.ops import DeadLetterPage, Replayed, dead_letter_page, replayed_record
-
-MAX_PAGE_SIZE = 500
 
 
 def print_page(page: DeadLetterPage) -> None:
@@ -69,9 +67,7 @@ def deadletters() -> None:
 )
 @service_option
 @click.option("--topic", default="", help="Only this topic, e.g. crewline.tasks.v1.")
-@click.option("--page-size", type=click.IntRange(0, MAX_PAGE_SIZE), default=0, help="1-500; 0: 50.")
-@click.option("--page-token", default="", help="The previous page's token.")
-@click.option("--all", "every", is_flag=True, help="Every page, as one list.")
+@paging_options(most=500, server_default=50)
 @pass_state
 def list_(
     state: State, service: str, topic: str, page_size: int, page_token: str, every: bool

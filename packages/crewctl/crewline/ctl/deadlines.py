@@ -15,10 +15,8 @@ import click
 from crewline.ctl import config
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import print_record, print_rows
-from crewline.ctl.pages import read_pages
+from crewline.ctl.pages import paging_options, read_pages
 from crewline.ctl.records.ops import DeadlinePage, Rearmed, deadline_page, rearmed_record
-
-MAX_PAGE_SIZE = 500
 
 
 def print_dead(page: DeadlinePage) -> None:
@@ -54,9 +52,7 @@ def deadline() -> None:
 )
 @click.option("--kind", default="", help="Only this kind, e.g. lease, task_lifetime.")
 @service_option
-@click.option("--page-size", type=click.IntRange(0, MAX_PAGE_SIZE), default=0, help="1-500; 0: 50.")
-@click.option("--page-token", default="", help="The previous page's token.")
-@click.option("--all", "every", is_flag=True, help="Every page, as one list.")
+@paging_options(most=500, server_default=50)
 @pass_state
 def dead(
     state: State, kind: str, service: str, page_size: int, page_token: str, every: bool

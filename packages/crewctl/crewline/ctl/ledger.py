@@ -16,7 +16,7 @@ from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import ExitCode
 from crewline.ctl.listings import print_preview
 from crewline.ctl.output import note, print_record, print_rows
-from crewline.ctl.pages import print_more, read_pages
+from crewline.ctl.pages import paging_options, print_more, read_pages
 from crewline.ctl.projects import money_text
 from crewline.ctl.records.ledger import (
     PayoutBatchRecord,
@@ -30,7 +30,6 @@ from crewline.ctl.records.listings import preview_record
 from crewline.ctl.records.submissions import money_pb
 from crewline.ctl.submissions import money
 
-MAX_PAGE_SIZE = 500
 _BATCH = "2026-w18"
 
 # Counts of trouble in a verification: each must be 0.
@@ -210,11 +209,7 @@ def print_statement(page: StatementPage) -> None:
     help="Operators: any account, e.g. contractor:ID, client:ID, platform:fees,"
     " payouts:in_flight. Default: your own.",
 )
-@click.option(
-    "--page-size", type=click.IntRange(0, MAX_PAGE_SIZE), default=0, help="0: the default."
-)
-@click.option("--page-token", default="", help="The previous page's token.")
-@click.option("--all", "every", is_flag=True, help="Every page, as one list.")
+@paging_options(most=500, server_default=None)
 @pass_state
 def statement(state: State, account_id: str, page_size: int, page_token: str, every: bool) -> None:
     """An account's entries, newest first, each with the balance after it.

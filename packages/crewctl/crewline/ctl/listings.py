@@ -4,14 +4,11 @@ others are: one page, ``--page-token`` for the next, ``--all`` for every page.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
-
 import click
 
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import print_record, print_rows
-from crewline.ctl.pages import print_more, read_pages
+from crewline.ctl.pages import paging_options, print_more, read_pages
 from crewline.ctl.projects import money_text
 from crewline.ctl.records.listings import (
     BatchPage,
@@ -24,28 +21,6 @@ from crewline.ctl.records.listings import (
     client_page,
     contractor_page,
 )
-
-F = TypeVar("F", bound=Callable[..., Any])
-MAX_PAGE_SIZE = 500
-
-
-def paging_options(command: F) -> F:
-    """--page-size, --page-token and --all, as every list takes them."""
-    for option in reversed(
-        (
-            click.option(
-                "--page-size",
-                type=click.IntRange(0, MAX_PAGE_SIZE),
-                default=0,
-                help="1-500; 0: 50.",
-            ),
-            click.option("--page-token", default="", help="The previous page's token."),
-            click.option("--all", "every", is_flag=True, help="Every page, as one list."),
-        )
-    ):
-        command = option(command)
-    return command
-
 
 # --- contractors -------------------------------------------------------------------------
 
@@ -75,7 +50,7 @@ def print_contractors(page: ContractorPage) -> None:
     default=None,
     help="Only active (or deactivated) contractors. Default: both.",
 )
-@paging_options
+@paging_options(most=500, server_default=50)
 @pass_state
 def list_contractors(
     state: State,
@@ -115,7 +90,7 @@ def print_clients(page: ClientPage) -> None:
 
 
 @click.command("list", epilog=example("crewctl client list", "crewctl --json client list --all"))
-@paging_options
+@paging_options(most=500, server_default=50)
 @pass_state
 def list_clients(state: State, page_size: int, page_token: str, every: bool) -> None:
     """Clients by id, each with its count of API keys not revoked."""
@@ -157,7 +132,7 @@ def print_bonuses(page: BonusPage) -> None:
 )
 @click.option("--client", "client_id", default="", help="Only this client's bonuses.")
 @click.option("--project", "project_id", default="", help="Only on this project's submissions.")
-@paging_options
+@paging_options(most=500, server_default=50)
 @pass_state
 def list_bonuses(
     state: State, client_id: str, project_id: str, page_size: int, page_token: str, every: bool
@@ -195,7 +170,7 @@ def print_batches(page: BatchPage) -> None:
 
 
 @click.command("list", epilog=example("crewctl payout list", "crewctl --json payout list --all"))
-@paging_options
+@paging_options(most=500, server_default=50)
 @pass_state
 def list_batches(state: State, page_size: int, page_token: str, every: bool) -> None:
     """Payout batches newest first, each with its count and total (`crewctl payout get

@@ -9,7 +9,7 @@ import click
 
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import note, print_rows
-from crewline.ctl.pages import print_more, read_pages
+from crewline.ctl.pages import paging_options, print_more, read_pages
 from crewline.ctl.projects import format_money
 from crewline.ctl.records.claims import (
     OfferEvent,
@@ -69,9 +69,7 @@ def offers() -> None:
 
 @offers.command("list", epilog=example("crewctl offers list", "crewctl --json offers list --all"))
 @click.option("--project", "project_id", default="", help="Only this project's tasks.")
-@click.option("--page-size", type=click.IntRange(0, 100), default=0, help="1-100; 0: 50.")
-@click.option("--page-token", default="", help="The previous page's token.")
-@click.option("--all", "every", is_flag=True, help="Every page, as one list.")
+@paging_options(most=100, server_default=50)
 @pass_state
 def list_(state: State, project_id: str, page_size: int, page_token: str, every: bool) -> None:
     """The offers now, highest priority first, then oldest first."""

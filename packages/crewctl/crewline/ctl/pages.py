@@ -8,6 +8,25 @@ from typing import Any, TypeVar, cast
 import click
 
 P = TypeVar("P", bound=Mapping[str, Any])
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def paging_options(*, most: int, server_default: int | None) -> Callable[[F], F]:
+    """--page-size (at most ``most``; 0 leaves it to the server, whose page holds
+    ``server_default`` when said), --page-token and --all, as every list takes them."""
+    said = f"1-{most}; 0: {server_default}." if server_default else "0: the default."
+    options = (
+        click.option("--page-size", type=click.IntRange(0, most), default=0, help=said),
+        click.option("--page-token", default="", help="The previous page's token."),
+        click.option("--all", "every", is_flag=True, help="Every page, as one list."),
+    )
+
+    def decorate(command: F) -> F:
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
 
 
 def read_pages(fetch: Callable[[str], P], items: str, page_token: str, every: bool) -> P:

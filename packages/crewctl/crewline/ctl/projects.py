@@ -16,7 +16,7 @@ import click
 
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import print_record, print_rows
-from crewline.ctl.pages import print_more, read_pages
+from crewline.ctl.pages import paging_options, print_more, read_pages
 from crewline.ctl.records.projects import (
     PayTermsRecord,
     ProjectDetails,
@@ -301,9 +301,7 @@ def get(state: State, project_id: str) -> None:
 @project.command(
     "list", epilog=example("crewctl project list", "crewctl --json project list --all")
 )
-@click.option("--page-size", type=click.IntRange(0, 100), default=0, help="1-100; 0: 50.")
-@click.option("--page-token", default="", help="The previous page's token.")
-@click.option("--all", "every", is_flag=True, help="Every page, as one list.")
+@paging_options(most=100, server_default=50)
 @pass_state
 def list_(state: State, page_size: int, page_token: str, every: bool) -> None:
     """The caller's projects, newest first."""

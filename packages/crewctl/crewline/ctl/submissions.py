@@ -19,7 +19,7 @@ import click
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import refusal
 from crewline.ctl.output import note, print_record, print_rows, shorten
-from crewline.ctl.pages import print_more, read_pages
+from crewline.ctl.pages import paging_options, print_more, read_pages
 from crewline.ctl.pb import MoneyRecord
 from crewline.ctl.projects import money_text, positive_minor_units
 from crewline.ctl.records.submissions import (
@@ -144,11 +144,7 @@ _task_option = click.option("--task", "task_id", default="", help="This task's."
 @_project_option
 @_task_option
 @_status_option
-@click.option(
-    "--page-size", type=click.IntRange(0, MAX_PAGE_SIZE), default=0, help="1-500; 0: 100."
-)
-@click.option("--page-token", default="", help="The previous page's token.")
-@click.option("--all", "every", is_flag=True, help="Every page, as one list.")
+@paging_options(most=500, server_default=100)
 @pass_state
 def list_(
     state: State,

@@ -11,7 +11,7 @@ import click
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import refusal
 from crewline.ctl.output import note, print_record, print_rows, shorten
-from crewline.ctl.pages import print_more, read_pages
+from crewline.ctl.pages import paging_options, print_more, read_pages
 from crewline.ctl.params import Duration, Instant, parse_instant
 from crewline.ctl.records.tasks import (
     NewSlots,
@@ -102,9 +102,7 @@ def get(state: State, task_id: str) -> None:
 @click.option(
     "--status", type=click.Choice(TASK_STATUSES, case_sensitive=False), help="Only these."
 )
-@click.option("--page-size", type=click.IntRange(0, 500), default=0, help="1-500; 0: 100.")
-@click.option("--page-token", default="", help="The previous page's token.")
-@click.option("--all", "every", is_flag=True, help="Every page, as one list.")
+@paging_options(most=500, server_default=100)
 @pass_state
 def list_(
     state: State,
