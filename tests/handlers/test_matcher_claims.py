@@ -103,6 +103,7 @@ async def project(
     deps: Deps,
     *,
     project_id: str | None = None,
+    title: str = "Rate dermatology answers",
     requirements: list[Requirement] | None = None,
     terms: PayTerms = USD_25,
     revision: int = 1,
@@ -115,7 +116,7 @@ async def project(
     pb = project_pb2.Project(
         project_id=project_id,
         client_id="acme",
-        title="Rate dermatology answers",
+        title=title,
         instructions="Rate each answer 1-5.",
         requirements=[requirement_to_pb(r) for r in requirements or []],
         pay_terms=pay_terms_to_pb(terms),

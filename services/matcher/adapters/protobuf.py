@@ -111,6 +111,7 @@ def claim_to_pb(claim: Claim, payload: Payload | None = None, instructions: str 
         status=_CLAIM_STATUS[claim.status],
         granted_at=timestamp(claim.granted_at),
         project_id=claim.project_id,
+        project_title=claim.project_title,
         pay_terms=pay_terms_to_pb(claim.terms),
         instructions=instructions,
         deadline_at=timestamp(claim.deadline_at),

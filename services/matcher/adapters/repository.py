@@ -49,7 +49,14 @@ def _claim(row: asyncpg.Record) -> Claim:
         review=ReviewState(row["review"]) if row["review"] else None,
         feedback=row["feedback"],
         reviewed_at=row["reviewed_at"],
+        project_title=row["project_title"] or "",
     )
+
+
+# A claim's row and its project's current title, read in the same statement (the
+# subquery locks nothing, so a FOR UPDATE still locks only the claim).
+_TITLE = "(SELECT p.title FROM projects p WHERE p.project_id = c.project_id) AS project_title"
+_CLAIM_COLUMNS = f"c.*, {_TITLE}"
 
 
 def _project_lock_key(project_id: str) -> str:
@@ -206,8 +213,10 @@ _CLAIM_ARGS = ", ".join(f"${i}" for i in range(1, 16))
 
 async def claim(conn: asyncpg.Connection, request: ClaimRequest) -> asyncpg.Record:
     """Every check, the grant and its event in one statement (the claim_task() SQL
-    function), committed on its own: one round trip."""
-    row = await conn.fetchrow(f"SELECT * FROM claim_task({_CLAIM_ARGS})", *request.arguments())
+    function), committed on its own: one round trip, which also reads the project's title."""
+    row = await conn.fetchrow(
+        f"SELECT c.*, {_TITLE} FROM claim_task({_CLAIM_ARGS}) c", *request.arguments()
+    )
     assert row is not None, "claim_task() always returns one row"
     return row
 
@@ -219,10 +228,10 @@ async def claim_many(
     (claim_tasks(): group commit); their rows, in the same order."""
     columns = list(zip(*(r.arguments() for r in requests), strict=True))
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT * FROM claim_tasks($1::uuid[], $2::uuid[], $3::text[], $4::text[],"
+        f"SELECT c.*, {_TITLE} FROM claim_tasks($1::uuid[], $2::uuid[], $3::text[], $4::text[],"
         " $5::timestamptz[], $6::text[], $7::bigint[], $8::uuid[], $9::text[], $10::bytea[],"
-        " $11::bytea[], $12::text[], $13::integer[], $14::timestamptz[], $15::timestamptz[])"
-        " ORDER BY ord",
+        " $11::bytea[], $12::text[], $13::integer[], $14::timestamptz[], $15::timestamptz[]) c"
+        " ORDER BY c.ord",
         *columns,
     )
     assert len(rows) == len(requests), "claim_tasks() returns one row per claim"
@@ -233,7 +242,8 @@ async def claim_with_work(
     conn: asyncpg.Connection, claim_id: uuid.UUID
 ) -> tuple[Claim, Payload, str] | None:
     row = await conn.fetchrow(
-        "SELECT c.*, t.payload_json, t.payload_bytes, p.instructions FROM claims c"
+        "SELECT c.*, t.payload_json, t.payload_bytes, p.instructions, p.title AS project_title"
+        " FROM claims c"
         " JOIN open_tasks t ON t.task_id = c.task_id"
         " LEFT JOIN projects p ON p.project_id = c.project_id WHERE c.claim_id = $1",
         claim_id,
@@ -248,7 +258,9 @@ async def get_claim(
     conn: asyncpg.Connection, claim_id: uuid.UUID, *, for_update: bool = False
 ) -> Claim | None:
     lock = " FOR UPDATE" if for_update else ""
-    row = await conn.fetchrow(f"SELECT * FROM claims WHERE claim_id = $1{lock}", claim_id)
+    row = await conn.fetchrow(
+        f"SELECT {_CLAIM_COLUMNS} FROM claims c WHERE c.claim_id = $1{lock}", claim_id
+    )
     return _claim(row) if row else None
 
 
@@ -400,7 +412,7 @@ async def list_claims(conn: asyncpg.Connection, query: ListClaims, *, limit: int
     if query.after is not None:
         where.add("(granted_at, claim_id) < ({}, {})", *query.after)
     rows = await conn.fetch(
-        f"SELECT * FROM claims WHERE {where.sql}"
+        f"SELECT {_CLAIM_COLUMNS} FROM claims c WHERE {where.sql}"
         f" ORDER BY granted_at DESC, claim_id DESC LIMIT {limit:d}",
         *where.args,
     )

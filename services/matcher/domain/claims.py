@@ -51,6 +51,9 @@ class Claim:
     review: ReviewState | None = None  # set once submitted
     feedback: str = ""  # the client's, with a rejection
     reviewed_at: datetime | None = None
+    # The project's title as read with the claim, for the contractor to see; not stored
+    # with the claim, so a renamed project shows its new title.
+    project_title: str = ""
 
     @property
     def earned(self) -> Money:

@@ -14,7 +14,7 @@ lock (which ClaimTask takes shared), then its claims.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import asyncpg
@@ -112,7 +112,8 @@ async def claim_task(cmd: ClaimTask, deps: Deps) -> Granted:
             bind_contextvars(claim_id=str(claim_id))
             payload = Payload(json=row["payload_json"], data=row["payload_bytes"])
             deps.metrics.claimed("granted")
-            return Granted(claim, payload, row["instructions"], row["free_slots"])
+            shown = replace(claim, project_title=row["project_title"] or "")
+            return Granted(shown, payload, row["instructions"], row["free_slots"])
         if outcome != "EXISTING":
             refused = refusal(outcome, cmd.task_id)  # the outcome is one of a fixed set
             deps.metrics.claimed(outcome)
