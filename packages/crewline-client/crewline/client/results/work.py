@@ -64,9 +64,10 @@ class Claim:
     """One slot of a task, held by a contractor.
 
     ``claim_id`` (also its submission's id, ``submission_id``), ``task_id``,
-    ``project_id``, ``contractor_id``; the work: ``payload`` (JSON text as str, opaque
-    bytes as bytes) and ``instructions``; ``pay_terms``, frozen when granted;
-    ``status`` (ACTIVE, SUBMITTED, ENDED); the lease: ``granted_at``, ``deadline_at``
+    ``project_id`` and ``project_title`` (the project's current title; empty if the
+    matcher does not know the project), ``contractor_id``; the work: ``payload`` (JSON
+    text as str, opaque bytes as bytes) and ``instructions``; ``pay_terms``, frozen when
+    granted; ``status`` (ACTIVE, SUBMITTED, ENDED); the lease: ``granted_at``, ``deadline_at``
     (moved by heartbeats), ``max_deadline_at`` (no heartbeat moves it further);
     ``worked_seconds`` as last reported, and ``segments`` as submitted; ``cut``: set
     when the client cancelled the task or paused or closed its project while the claim
@@ -78,6 +79,7 @@ class Claim:
     claim_id: str
     task_id: str
     project_id: str
+    project_title: str
     contractor_id: str
     payload: Payload
     instructions: str
@@ -107,6 +109,7 @@ class Claim:
             claim_id=message.claim_id,
             task_id=message.task_id,
             project_id=message.project_id,
+            project_title=message.project_title,
             contractor_id=message.contractor_id,
             payload=payload_of(message),
             instructions=message.instructions,
