@@ -121,6 +121,7 @@ CLAIM: dict[str, Any] = {
     "status": "CLAIM_STATUS_ACTIVE",
     "granted_at": AT,
     "project_id": PROJECT_ID,
+    "project_title": "Dermatology ratings",
     "pay_terms": HOURLY,
     "payload_json": '{"image": "lesion-17.png"}',
     "instructions": "Rate each image 1-5.",

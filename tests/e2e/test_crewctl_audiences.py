@@ -373,6 +373,8 @@ async def test_a_contractor_claims_and_submits_the_client_reviews_and_the_books_
 
     # Claim, heartbeat and release one task; claim the other and hand in the work.
     released = await contractor.json("claim", "create", ids["c-1"])
+    title = page["offers"][0]["title"]
+    assert (released["project_id"], released["project_title"]) == (project_id, title)
     beat = await contractor.json("claim", "heartbeat", released["claim_id"], "--worked", "0")
     assert beat["status"] == "active" and beat["worked_seconds"] == 0
     gone = await contractor.json("claim", "release", released["claim_id"])
@@ -432,6 +434,7 @@ async def test_a_contractor_claims_and_submits_the_client_reviews_and_the_books_
 
     await until(paid)
     earned = await contractor.json("earnings")
+    assert [(line["key"], line["title"]) for line in earned["by_project"]] == [(project_id, title)]
     assert [line["paid"] for line in earned["total"]] == [{"currency": "EUR", "amount_minor": 200}]
     [total] = earned["total"]
     assert (total["submissions"], total["tracked_seconds"]) == (1, 2)

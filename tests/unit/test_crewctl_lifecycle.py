@@ -66,6 +66,7 @@ CLAIM: ClaimRecord = {
     "claim_id": "c-1",
     "task_id": TASK_ID,
     "project_id": "p-1",
+    "project_title": "",
     "contractor_id": "dr-lee",
     "status": "active",
     "granted_at": AT,

@@ -54,6 +54,7 @@ def print_page(page: ClaimPage) -> None:
     columns = (
         "claim_id",
         "task_id",
+        "project_title",
         "status",
         "deadline_at",
         "worked_seconds",

@@ -1,9 +1,10 @@
 """``crewctl earnings``: what a contractor was paid (from the ledger), and what their work
-awaiting review will earn if accepted (from their own claims)."""
+awaiting review will earn if accepted and their projects' titles (from their own claims)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import click
@@ -18,25 +19,40 @@ from crewline.ctl.records.ledger import EarningsLineRecord, EarningsRecord, earn
 if TYPE_CHECKING:
     from crewline.client import sync
 
+# The matcher's largest page of claims: fewest round trips over every submitted claim.
+_PAGE = 100
 
-def pending_pay(contractor: sync.Contractor) -> tuple[list[MoneyRecord], int]:
-    """What the contractor's submitted work awaiting review will earn if accepted, per
-    currency, and how many submissions that is."""
+
+@dataclass
+class SubmittedWork:
+    """What crewctl learns from the contractor's submitted claims: what the work awaiting
+    review will earn if accepted (per currency, in minor units), on how many
+    submissions, and each project's title (project id: title)."""
+
+    pending: dict[str, int] = field(default_factory=dict)
+    pending_submissions: int = 0
+    titles: dict[str, str] = field(default_factory=dict)
+
+    def pending_money(self) -> list[MoneyRecord]:
+        return [{"currency": c, "amount_minor": m} for c, m in sorted(self.pending.items())]
+
+
+def submitted_work(contractor: sync.Contractor) -> SubmittedWork:
+    """One pass over every submitted claim of the contractor (a page of 100 at a time).
+    Every project the ledger paid for has one: pay is booked only on accepted work."""
     from crewline.v1 import claim_pb2
     from crewline.v1 import work_service_pb2 as work_api
 
-    totals: dict[str, int] = {}
-    count = 0
-    for claim in contractor.claims(status=work_api.CLAIM_STATUS_SUBMITTED):
+    seen = SubmittedWork()
+    for claim in contractor.claims(status=work_api.CLAIM_STATUS_SUBMITTED, page_size=_PAGE):
+        if claim.project_title:
+            seen.titles[claim.project_id] = claim.project_title
         pb = claim.raw
         if pb.review == claim_pb2.REVIEW_STATE_PENDING and pb.HasField("earned"):
             currency = pb.earned.currency_code
-            totals[currency] = totals.get(currency, 0) + pb.earned.amount_minor
-            count += 1
-    money: list[MoneyRecord] = [
-        {"currency": c, "amount_minor": m} for c, m in sorted(totals.items())
-    ]
-    return money, count
+            seen.pending[currency] = seen.pending.get(currency, 0) + pb.earned.amount_minor
+            seen.pending_submissions += 1
+    return seen
 
 
 def _lines(lines: Sequence[EarningsLineRecord]) -> list[dict[str, object]]:
@@ -65,7 +81,7 @@ def _pending_line(earnings: EarningsRecord) -> str:
 
 def print_earnings(earnings: EarningsRecord) -> None:
     figures = ("paid", "submissions", "claimed", "tracked", "per_claimed_hour", "per_tracked_hour")
-    print_rows("Earnings by project", _lines(earnings["by_project"]), ("key", *figures))
+    print_rows("Earnings by project", _lines(earnings["by_project"]), ("title", "key", *figures))
     print_rows("Earnings by week (Monday)", _lines(earnings["by_week"]), ("key", *figures))
     print_rows("Total", _lines(earnings["total"]), figures)
     other = ", ".join(t for t in map(money_text, earnings["other"]) if t)
@@ -90,13 +106,19 @@ def earnings(state: State, contractor_id: str) -> None:
     Per claimed hour divides the pay by the time from each claim to its submission; per
     tracked hour by the time worked as submitted. Bonuses, referrals and settlements are
     shown apart. A contractor sees their own (their token in --credential or
-    $CREWLINE_CREDENTIAL), with the work awaiting review read from their claims; an
-    operator anyone's (--contractor), without it.
+    $CREWLINE_CREDENTIAL), with the work awaiting review and each project's title read
+    from their claims; an operator anyone's (--contractor), without either (projects by
+    id only, the title null in --json).
     """
     from crewline.client import sync
 
     with state.ledger(someone_else=bool(contractor_id)) as reader:
-        found = earnings_record(reader.earnings(contractor_id=contractor_id).raw)
-        if isinstance(reader, sync.Contractor):  # the caller's own: their claims say it
-            found["pending"], found["pending_submissions"] = pending_pay(reader)
+        paid = reader.earnings(contractor_id=contractor_id).raw
+        if not isinstance(reader, sync.Contractor):  # an operator cannot read their claims
+            found = earnings_record(paid)
+        else:
+            seen = submitted_work(reader)
+            found = earnings_record(paid, seen.titles)
+            found["pending"] = seen.pending_money()
+            found["pending_submissions"] = seen.pending_submissions
     state.emit(found, print_earnings)

@@ -31,6 +31,7 @@ class ClaimRecord(TypedDict):
     claim_id: str
     task_id: str
     project_id: str
+    project_title: str  # the project's current title; empty if the matcher lacks it
     contractor_id: str
     status: str | None  # active, submitted or ended
     granted_at: str | None
@@ -155,6 +156,7 @@ def claim_record(pb: work_api.Claim) -> ClaimRecord:
         "claim_id": pb.claim_id,
         "task_id": pb.task_id,
         "project_id": pb.project_id,
+        "project_title": pb.project_title,
         "contractor_id": pb.contractor_id,
         "status": field_word(pb, "status"),
         "granted_at": timestamp_text(pb, "granted_at"),

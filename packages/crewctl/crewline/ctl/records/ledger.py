@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, TypedDict
 from crewline.ctl.pb import MoneyRecord, field_word, money_field, money_record, timestamp_text
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from crewline.v1 import ledger_service_pb2 as ledger_api
 
 
@@ -56,9 +58,15 @@ class EarningsLineRecord(TypedDict):
     per_tracked_hour: MoneyRecord | None
 
 
+class ProjectEarningsLineRecord(EarningsLineRecord):
+    # The project's title, read from the contractor's own claims; None when crewctl
+    # could not read them (an operator's view) or found none in the project.
+    title: str | None
+
+
 class EarningsRecord(TypedDict):
     contractor_id: str
-    by_project: list[EarningsLineRecord]
+    by_project: list[ProjectEarningsLineRecord]
     by_week: list[EarningsLineRecord]
     total: list[EarningsLineRecord]  # one line per currency
     other: list[MoneyRecord]  # bonuses, referrals, settlements: not in the hourly figures
@@ -129,10 +137,20 @@ def earnings_line(pb: ledger_api.EarningsLine) -> EarningsLineRecord:
     }
 
 
-def earnings_record(pb: ledger_api.GetEarningsResponse) -> EarningsRecord:
+def project_earnings_line(
+    pb: ledger_api.EarningsLine, titles: Mapping[str, str]
+) -> ProjectEarningsLineRecord:
+    """A by-project line, with its project's title from ``titles`` (project id: title)."""
+    return {"key": pb.key, "title": titles.get(pb.key) or None, **earnings_line(pb)}
+
+
+def earnings_record(
+    pb: ledger_api.GetEarningsResponse, titles: Mapping[str, str] | None = None
+) -> EarningsRecord:
+    """The ledger's earnings; ``titles`` (project id: title) names the projects."""
     return {
         "contractor_id": pb.contractor_id,
-        "by_project": [earnings_line(x) for x in pb.by_project],
+        "by_project": [project_earnings_line(x, titles or {}) for x in pb.by_project],
         "by_week": [earnings_line(x) for x in pb.by_week],
         "total": [earnings_line(x) for x in pb.total],
         "other": [money_record(m) for m in pb.other],
