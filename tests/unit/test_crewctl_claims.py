@@ -1,11 +1,12 @@
 """crewctl's claim commands against the stand-in matcher with the contractor's token:
-get, heartbeat, release, list, and a refused heartbeat's advice."""
+get, heartbeat, release, list, and what a refused heartbeat or claim advises."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from crewctl_golden.harness import Crewctl
 from crewctl_task_data import (
@@ -21,6 +22,7 @@ from crewctl_task_data import (
 )
 from grpc_standin import Refusal, StandIns
 
+from crewline.client.errors import CrewlineError
 from crewline.ctl.errors import ExitCode
 
 
@@ -115,3 +117,25 @@ def test_a_refused_heartbeat_says_what_to_do_next(crewctl: Crewctl) -> None:
     cut = Refusal("FAILED_PRECONDITION", "no", "TASK_CANCELLED")
     refused = crewctl.run("claim", "heartbeat", "c-1", "--worked", "1h", HeartbeatClaim=cut)
     assert "still reviewed and paid" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "exit_code", "hint"),
+    [
+        ("PERMISSION_DENIED", "NOT_QUALIFIED", ExitCode.REFUSED, "qualifications you do not hold"),
+        ("PERMISSION_DENIED", "BLOCKED", ExitCode.REFUSED, "blocked from this project"),
+        ("PERMISSION_DENIED", None, ExitCode.CREDENTIAL, "check the contractor token"),
+        ("FAILED_PRECONDITION", "NO_FREE_SLOT", ExitCode.REFUSED, "crewctl offers list"),
+        ("UNAVAILABLE", "DEPENDENCY_UNAVAILABLE", ExitCode.UNAVAILABLE, "run the same command"),
+    ],
+)
+def test_a_refused_claim_says_why_and_what_to_do(
+    code: str, reason: str | None, exit_code: ExitCode, hint: str
+) -> None:
+    from crewline.ctl.errors import CONTRACTOR_TOKEN_HINT, from_rpc
+
+    failure = CrewlineError(
+        "no", code=grpc.StatusCode[code], reason=reason, service="matcher", address="a"
+    )
+    error = from_rpc(failure, credential_hint=CONTRACTOR_TOKEN_HINT)
+    assert error.exit_code == exit_code and hint in error.message
