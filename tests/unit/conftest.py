@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from crewctl_golden.harness import Crewctl
 from grpc_standin import StandIns
 
 
@@ -14,3 +16,13 @@ def servers() -> Iterator[StandIns]:
     each command run plays its own answers on them."""
     with StandIns() as started:
         yield started
+
+
+@pytest.fixture
+def as_client(servers: StandIns, tmp_path: Path) -> Crewctl:
+    return Crewctl(servers, caller="client", cwd=tmp_path)
+
+
+@pytest.fixture
+def as_operator(servers: StandIns, tmp_path: Path) -> Crewctl:
+    return Crewctl(servers, caller="operator", cwd=tmp_path)

@@ -1,4 +1,6 @@
-"""Which credential crewctl names when a call is refused as unauthenticated."""
+"""Which credential crewctl uses and names: the one a command's audience needs (an
+account named: the operator's), the one a refused call was made with, and another
+audience's credential refused plainly before any call."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 import grpc
 import pytest
 from crewctl_golden.harness import Crewctl
+from crewctl_golden.records import CLAIM_ID
 from crewctl_task_data import (
     TASK_ID,
     client_crewctl,
@@ -45,3 +48,69 @@ def test_operator_refusals_still_point_at_the_operator_credential() -> None:
         "no", code=grpc.StatusCode.UNAUTHENTICATED, service="dispatcher", address="h:1"
     )
     assert "operator credential" in from_rpc(failure).format_message()
+
+
+# --- by the command's audience; said in a refusal; another audience's refused ---------
+
+
+def test_naming_an_account_uses_the_operator_credential_over_a_client_key(
+    servers: StandIns,
+) -> None:
+    both = {"CREWLINE_OPERATOR_CREDENTIAL": "crwo_both", "CREWLINE_CREDENTIAL": "crwk_x_y"}
+    crewctl = Crewctl(servers, caller="none", env=dict(both))
+
+    named = crewctl.run("--json", "statement", "--account", "contractor:dr-lee", ListStatement={})
+    assert named.exit_code == 0, named.stderr
+    assert crewctl.authorizations() == ["Bearer crwo_both"]
+
+    own = crewctl.run("--json", "statement", ListStatement={})
+    assert own.exit_code == 0, own.stderr
+    assert crewctl.authorizations() == ["Bearer crwk_x_y"]
+
+
+def test_a_refused_call_says_which_credential_it_was_made_with(servers: StandIns) -> None:
+    operator = Crewctl(servers, caller="operator")
+    client = Crewctl(servers, caller="client")
+    gone = Refusal("NOT_FOUND", "not found", "NOT_FOUND")
+
+    as_operator = operator.run("contractor", "get", "x", GetContractor=gone)
+    as_client = client.run("task", "get", "x", GetTask=gone)
+
+    assert "as the operator, with the credential from $CREWLINE_OPERATOR_CREDENTIAL]" in (
+        as_operator.stderr
+    )
+    assert "with the client key from $CREWLINE_CREDENTIAL]" in as_client.stderr
+
+
+def test_a_client_command_with_only_the_operator_credential_says_so(servers: StandIns) -> None:
+    crewctl = Crewctl(servers, caller="operator")
+
+    result = crewctl.run("task", "get", "x")
+
+    assert result.exit_code == ExitCode.CREDENTIAL
+    assert "this is a client's command" in result.stderr
+    assert "only the operator credential was found" in result.stderr
+    assert crewctl.requests() == []
+
+
+def test_an_operator_command_with_only_a_client_key_says_so(servers: StandIns) -> None:
+    crewctl = Crewctl(servers, caller="client")
+
+    result = crewctl.run("contractor", "get", "dr-lee")
+
+    assert result.exit_code == ExitCode.CREDENTIAL
+    message = " ".join(result.stderr.split())
+    assert "this is an operator's command" in message
+    assert "only a client's API key was found (in $CREWLINE_CREDENTIAL)" in message
+    assert "looked, in order, at: --credential, $CREWLINE_OPERATOR_CREDENTIAL" in message
+    assert crewctl.requests() == []
+
+
+def test_a_contractor_command_given_a_client_key_says_so(servers: StandIns) -> None:
+    crewctl = Crewctl(servers, caller="none")
+
+    result = crewctl.run("claim", "get", CLAIM_ID, "--credential", "crwk_0123_secret")
+
+    assert result.exit_code == ExitCode.CREDENTIAL
+    assert "and --credential holds a client's API key" in result.stderr
+    assert crewctl.requests() == []

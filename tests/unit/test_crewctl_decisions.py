@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from crewctl_golden.harness import Crewctl
+from crewctl_golden.records import SUBMISSION
 from crewctl_review_data import (
     KEY,
     REVIEWED,
@@ -233,3 +234,44 @@ def test_a_decisions_run_stops_when_the_stack_is_away(crewctl: Crewctl) -> None:
     assert sent[0] == ("AcceptSubmission", {"submission_id": "s-1", "feedback": "Great"})
     # The refused line may be sent again by the SDK's retries, and no line after it.
     assert {(method, r["submission_id"]) for method, r in sent[1:]} == {("RejectSubmission", "s-2")}
+
+
+# --- the one documented shape of a bonus ----------------------------------------------
+
+
+def test_a_bonus_decision_in_the_documented_shape_grants_the_bonus(
+    as_client: Crewctl, tmp_path: Path
+) -> None:
+    line = {
+        "submission_id": "s-1",
+        "decision": "bonus",
+        "bonus": {"amount": "1.00", "currency": "USD", "reason": "Fast", "key": "k-1"},
+    }
+    (tmp_path / "d.jsonl").write_text(json.dumps(line) + "\n")
+    granted = {"bonus": {**SUBMISSION["bonuses"][0], "idempotency_key": "k-1"}}
+
+    summary = as_client.json(
+        "submission",
+        "review",
+        "--file",
+        "d.jsonl",
+        GrantBonus={**granted, "submission": SUBMISSION},
+    )
+
+    assert summary["bonuses"] == 1 and summary["results"][0]["decision"] == "bonus"
+    [sent] = as_client.requests("GrantBonus")
+    assert sent["amount"] == {"currency_code": "USD", "amount_minor": "100"}
+    assert sent["idempotency_key"] == "k-1"
+
+
+def test_bonus_fields_beside_the_decision_are_refused_saying_where_they_go(
+    as_client: Crewctl, tmp_path: Path
+) -> None:
+    line = {"submission_id": "s", "decision": "bonus", "amount": "1", "currency": "USD"}
+    (tmp_path / "d.jsonl").write_text(json.dumps(line) + "\n")
+
+    result = as_client.run("submission", "review", "--file", "d.jsonl")
+
+    assert result.exit_code == ExitCode.USAGE
+    assert '"amount" belongs under "bonus"' in result.stderr
+    assert as_client.requests() == []
