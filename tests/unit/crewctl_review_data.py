@@ -56,6 +56,7 @@ CLAIM: ClaimRecord = {
     "claim_id": "c-1",
     "task_id": "t-1",
     "project_id": "p-1",
+    "project_title": "",
     "contractor_id": "dr-lee",
     "status": "submitted",
     "granted_at": AT,
@@ -118,6 +119,7 @@ EARNINGS: EarningsRecord = {
     "by_project": [
         {
             "key": "p-1",
+            "title": None,
             "paid": {"currency": "USD", "amount_minor": 9000},
             "submissions": 3,
             "claimed_seconds": 10_800,
