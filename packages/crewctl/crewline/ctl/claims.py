@@ -16,7 +16,7 @@ import click
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import refusal, unreachable
 from crewline.ctl.output import note, print_record, print_rows, shorten
-from crewline.ctl.pages import paging_options, print_more, read_pages
+from crewline.ctl.pages import Paging, paging_options, print_more
 from crewline.ctl.params import Duration, parse_instant
 from crewline.ctl.projects import describe_terms, money_text
 from crewline.ctl.records.claims import (
@@ -151,26 +151,22 @@ def list_(
     status: str | None,
     task_id: str,
     project_id: str,
-    page_size: int,
-    page_token: str,
-    every: bool,
+    paging: Paging,
 ) -> None:
     """The caller's claims, newest first."""
     wanted = status_filter(status.lower() if status else None)
     with state.contractor() as contractor:
-        page = read_pages(
-            lambda token: claim_page_record(
+        page = paging.read(
+            lambda size, token: claim_page_record(
                 contractor.list_claims_page(
                     status=wanted,
                     task_id=task_id,
                     project_id=project_id,
-                    page_size=page_size,
+                    page_size=size,
                     page_token=token,
                 )
             ),
             "claims",
-            page_token,
-            every,
         )
     state.emit(page, print_page)
 

@@ -17,7 +17,7 @@ from crewline.ctl import config
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import ExitCode
 from crewline.ctl.output import note, print_record
-from crewline.ctl.pages import paging_options, read_pages
+from crewline.ctl.pages import Paging, paging_options
 from crewline.ctl.records.ops import DeadLetterPage, Replayed, dead_letter_page, replayed_record
 
 
@@ -69,9 +69,7 @@ def deadletters() -> None:
 @click.option("--topic", default="", help="Only this topic, e.g. crewline.tasks.v1.")
 @paging_options(most=500, server_default=50)
 @pass_state
-def list_(
-    state: State, service: str, topic: str, page_size: int, page_token: str, every: bool
-) -> None:
+def list_(state: State, service: str, topic: str, paging: Paging) -> None:
     """List the open dead letters, oldest first, with their error.
 
     Each is an event the consumer set aside for a permanent reason, without stopping:
@@ -80,13 +78,11 @@ def list_(
     """
     on: Any = service  # one of config.SERVICES, as the option's choices say
     with state.operator() as operator:
-        result = read_pages(
-            lambda token: dead_letter_page(
-                operator.dead_letters_page(on, topic=topic, page_size=page_size, page_token=token)
+        result = paging.read(
+            lambda size, token: dead_letter_page(
+                operator.dead_letters_page(on, topic=topic, page_size=size, page_token=token)
             ),
             "dead_letters",
-            page_token,
-            every,
         )
     state.emit(result, print_page)
 

@@ -15,7 +15,7 @@ import click
 from crewline.ctl import config
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import print_record, print_rows
-from crewline.ctl.pages import paging_options, read_pages
+from crewline.ctl.pages import Paging, paging_options
 from crewline.ctl.records.ops import DeadlinePage, Rearmed, deadline_page, rearmed_record
 
 
@@ -54,9 +54,7 @@ def deadline() -> None:
 @service_option
 @paging_options(most=500, server_default=50)
 @pass_state
-def dead(
-    state: State, kind: str, service: str, page_size: int, page_token: str, every: bool
-) -> None:
+def dead(state: State, kind: str, service: str, paging: Paging) -> None:
     """List dead-lettered deadlines, oldest first, with their last error.
 
     Each waits until it is re-armed (crewctl deadline rearm) or its clock is
@@ -64,15 +62,13 @@ def dead(
     """
     on: Any = service  # one of config.SERVICES, as the option's choices say
     with state.operator() as operator:
-        result = read_pages(
-            lambda token: deadline_page(
+        result = paging.read(
+            lambda size, token: deadline_page(
                 operator.dead_lettered_deadlines_page(
-                    on, kind=kind, page_size=page_size, page_token=token
+                    on, kind=kind, page_size=size, page_token=token
                 )
             ),
             "deadlines",
-            page_token,
-            every,
         )
     state.emit(result, print_dead)
 

@@ -16,7 +16,7 @@ from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import ExitCode
 from crewline.ctl.listings import print_preview
 from crewline.ctl.output import note, print_record, print_rows
-from crewline.ctl.pages import paging_options, print_more, read_pages
+from crewline.ctl.pages import Paging, paging_options, print_more
 from crewline.ctl.projects import money_text
 from crewline.ctl.records.ledger import (
     PayoutBatchRecord,
@@ -211,21 +211,17 @@ def print_statement(page: StatementPage) -> None:
 )
 @paging_options(most=500, server_default=None)
 @pass_state
-def statement(state: State, account_id: str, page_size: int, page_token: str, every: bool) -> None:
+def statement(state: State, account_id: str, paging: Paging) -> None:
     """An account's entries, newest first, each with the balance after it.
 
     A client or a contractor sees their own account (their API key or token in
     --credential or $CREWLINE_CREDENTIAL); an operator any account (--account).
     """
     with state.ledger(someone_else=bool(account_id)) as reader:
-        page = read_pages(
-            lambda token: statement_record(
-                reader.statement_page(
-                    account_id=account_id, page_size=page_size, page_token=token
-                ).raw
+        page = paging.read(
+            lambda size, token: statement_record(
+                reader.statement_page(account_id=account_id, page_size=size, page_token=token).raw
             ),
             "entries",
-            page_token,
-            every,
         )
     state.emit(page, print_statement)

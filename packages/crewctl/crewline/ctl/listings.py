@@ -8,7 +8,7 @@ import click
 
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import print_record, print_rows
-from crewline.ctl.pages import paging_options, print_more, read_pages
+from crewline.ctl.pages import Paging, paging_options, print_more
 from crewline.ctl.projects import money_text
 from crewline.ctl.records.listings import (
     BatchPage,
@@ -57,25 +57,21 @@ def list_contractors(
     qualification: str,
     blocked: bool | None,
     active: bool | None,
-    page_size: int,
-    page_token: str,
-    every: bool,
+    paging: Paging,
 ) -> None:
     """Contractors by id, with whether a block is in force; filters combine."""
     with state.operator() as operator:
-        page = read_pages(
-            lambda token: contractor_page(
+        page = paging.read(
+            lambda size, token: contractor_page(
                 operator.list_contractors_page(
                     qualification=qualification,
                     blocked=blocked,
                     active=active,
-                    page_size=page_size,
+                    page_size=size,
                     page_token=token,
                 )
             ),
             "contractors",
-            page_token,
-            every,
         )
     state.emit(page, print_contractors)
 
@@ -92,16 +88,14 @@ def print_clients(page: ClientPage) -> None:
 @click.command("list", epilog=example("crewctl client list", "crewctl --json client list --all"))
 @paging_options(most=500, server_default=50)
 @pass_state
-def list_clients(state: State, page_size: int, page_token: str, every: bool) -> None:
+def list_clients(state: State, paging: Paging) -> None:
     """Clients by id, each with its count of API keys not revoked."""
     with state.operator() as operator:
-        page = read_pages(
-            lambda token: client_page(
-                operator.list_clients_page(page_size=page_size, page_token=token)
+        page = paging.read(
+            lambda size, token: client_page(
+                operator.list_clients_page(page_size=size, page_token=token)
             ),
             "clients",
-            page_token,
-            every,
         )
     state.emit(page, print_clients)
 
@@ -134,24 +128,20 @@ def print_bonuses(page: BonusPage) -> None:
 @click.option("--project", "project_id", default="", help="Only on this project's submissions.")
 @paging_options(most=500, server_default=50)
 @pass_state
-def list_bonuses(
-    state: State, client_id: str, project_id: str, page_size: int, page_token: str, every: bool
-) -> None:
+def list_bonuses(state: State, client_id: str, project_id: str, paging: Paging) -> None:
     """Bonuses newest first, each with its submission, task, project, client and
     contractor, and the client's idempotency key."""
     with state.operator() as operator:
-        page = read_pages(
-            lambda token: bonus_page(
+        page = paging.read(
+            lambda size, token: bonus_page(
                 operator.list_bonuses_page(
                     client_id=client_id,
                     project_id=project_id,
-                    page_size=page_size,
+                    page_size=size,
                     page_token=token,
                 )
             ),
             "bonuses",
-            page_token,
-            every,
         )
     state.emit(page, print_bonuses)
 
@@ -172,18 +162,16 @@ def print_batches(page: BatchPage) -> None:
 @click.command("list", epilog=example("crewctl payout list", "crewctl --json payout list --all"))
 @paging_options(most=500, server_default=50)
 @pass_state
-def list_batches(state: State, page_size: int, page_token: str, every: bool) -> None:
+def list_batches(state: State, paging: Paging) -> None:
     """Payout batches newest first, each with its count and total (`crewctl payout get
     BATCH_ID` shows its payouts). A batch without completed_at was cut short: running
     it again with the same id and threshold finishes it."""
     with state.operator() as operator:
-        page = read_pages(
-            lambda token: batch_page(
-                operator.list_payout_batches_page(page_size=page_size, page_token=token)
+        page = paging.read(
+            lambda size, token: batch_page(
+                operator.list_payout_batches_page(page_size=size, page_token=token)
             ),
             "batches",
-            page_token,
-            every,
         )
     state.emit(page, print_batches)
 

@@ -9,7 +9,7 @@ import click
 
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import note, print_rows
-from crewline.ctl.pages import paging_options, print_more, read_pages
+from crewline.ctl.pages import Paging, paging_options, print_more
 from crewline.ctl.projects import format_money
 from crewline.ctl.records.claims import (
     OfferEvent,
@@ -71,18 +71,14 @@ def offers() -> None:
 @click.option("--project", "project_id", default="", help="Only this project's tasks.")
 @paging_options(most=100, server_default=50)
 @pass_state
-def list_(state: State, project_id: str, page_size: int, page_token: str, every: bool) -> None:
+def list_(state: State, project_id: str, paging: Paging) -> None:
     """The offers now, highest priority first, then oldest first."""
     with state.contractor() as contractor:
-        page = read_pages(
-            lambda token: offer_page_record(
-                contractor.list_offers_page(
-                    project_id=project_id, page_size=page_size, page_token=token
-                )
+        page = paging.read(
+            lambda size, token: offer_page_record(
+                contractor.list_offers_page(project_id=project_id, page_size=size, page_token=token)
             ),
             "offers",
-            page_token,
-            every,
         )
     state.emit(page, print_page)
 

@@ -16,7 +16,7 @@ import click
 
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import print_record, print_rows
-from crewline.ctl.pages import paging_options, print_more, read_pages
+from crewline.ctl.pages import Paging, paging_options, print_more
 from crewline.ctl.records.projects import (
     PayTermsRecord,
     ProjectDetails,
@@ -303,16 +303,14 @@ def get(state: State, project_id: str) -> None:
 )
 @paging_options(most=100, server_default=50)
 @pass_state
-def list_(state: State, page_size: int, page_token: str, every: bool) -> None:
+def list_(state: State, paging: Paging) -> None:
     """The caller's projects, newest first."""
     with state.client() as client:
-        page = read_pages(
-            lambda token: page_record(
-                client.list_projects_page(page_size=page_size, page_token=token)
+        page = paging.read(
+            lambda size, token: page_record(
+                client.list_projects_page(page_size=size, page_token=token)
             ),
             "projects",
-            page_token,
-            every,
         )
     state.emit(page, print_page)
 

@@ -19,7 +19,7 @@ import click
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import refusal
 from crewline.ctl.output import note, print_record, print_rows, shorten
-from crewline.ctl.pages import paging_options, print_more, read_pages
+from crewline.ctl.pages import Paging, paging_options, print_more
 from crewline.ctl.pb import MoneyRecord
 from crewline.ctl.projects import money_text, positive_minor_units
 from crewline.ctl.records.submissions import (
@@ -151,19 +151,15 @@ def list_(
     project_id: str,
     task_id: str,
     status: str | None,
-    page_size: int,
-    page_token: str,
-    every: bool,
+    paging: Paging,
 ) -> None:
     """The submissions of a project (--project) or a task (--task), oldest first."""
     one_of(project_id, task_id)
     status = status.lower() if status else None
     with state.client() as client:
-        page = read_pages(
-            lambda token: list_page(client, project_id, task_id, status, page_size, token),
+        page = paging.read(
+            lambda size, token: list_page(client, project_id, task_id, status, size, token),
             "submissions",
-            page_token,
-            every,
         )
     state.emit(page, print_page)
 

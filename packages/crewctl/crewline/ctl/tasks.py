@@ -11,7 +11,7 @@ import click
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import refusal
 from crewline.ctl.output import note, print_record, print_rows, shorten
-from crewline.ctl.pages import paging_options, print_more, read_pages
+from crewline.ctl.pages import Paging, paging_options, print_more
 from crewline.ctl.params import Duration, Instant, parse_instant
 from crewline.ctl.records.tasks import (
     NewSlots,
@@ -108,25 +108,21 @@ def list_(
     state: State,
     project_id: str,
     status: str | None,
-    page_size: int,
-    page_token: str,
-    every: bool,
+    paging: Paging,
 ) -> None:
     """The caller's tasks, least recently updated first."""
     wanted = status_filter(status.lower() if status else None)
     with state.client() as client:
-        page = read_pages(
-            lambda token: page_record(
+        page = paging.read(
+            lambda size, token: page_record(
                 client.list_tasks_page(
                     project_id=project_id,
                     status=wanted,
-                    page_size=page_size,
+                    page_size=size,
                     page_token=token,
                 )
             ),
             "tasks",
-            page_token,
-            every,
         )
     state.emit(page, print_page)
 
