@@ -13,11 +13,11 @@ from typing import Any
 
 import click
 
-from crewline.ctl import config
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import ExitCode
 from crewline.ctl.output import note, print_record
-from crewline.ctl.pages import Paging, paging_options
+from crewline.ctl.pages import Paging, paging_options, print_more
+from crewline.ctl.params import service_option
 from crewline.ctl.records.ops import DeadLetterPage, Replayed, dead_letter_page, replayed_record
 
 
@@ -30,21 +30,11 @@ def print_page(page: DeadLetterPage) -> None:
         where = f"{d['topic']}:{d['partition']}@{d['offset']}"
         click.echo(f"{d['event_id']}  {d['type'] or '(malformed)'}  {d['dead_at']}  {replays}")
         click.echo(f"    {where}  {d['error']}")
-    if page["next_page_token"]:
-        click.echo(f"More: --page-token {page['next_page_token']}")
+    print_more(page)
 
 
 def print_replayed(replayed: Replayed) -> None:
     print_record(f"Dead letter ({replayed['outcome']})", replayed["dead_letter"])
-
-
-service_option = click.option(
-    "--service",
-    type=click.Choice(config.SERVICES),
-    default="ledger",
-    show_default=True,
-    help="Whose consumer (the ledger keeps the books).",
-)
 
 
 @click.group(
@@ -58,6 +48,11 @@ def deadletters() -> None:
     """Events a service's consumer could not apply (dead letters): list and replay them."""
 
 
+_service_option = service_option(
+    default="ledger", help="Whose consumer (the ledger keeps the books)."
+)
+
+
 @deadletters.command(
     "list",
     epilog=example(
@@ -65,7 +60,7 @@ def deadletters() -> None:
         "crewctl deadletters list --service dispatcher --topic crewline.claims.v1 --all --json",
     ),
 )
-@service_option
+@_service_option
 @click.option("--topic", default="", help="Only this topic, e.g. crewline.tasks.v1.")
 @paging_options(most=500, server_default=50)
 @pass_state
@@ -95,7 +90,7 @@ def list_(state: State, service: str, topic: str, paging: Paging) -> None:
     ),
 )
 @click.argument("event_id")
-@service_option
+@_service_option
 @pass_state
 @click.pass_context
 def replay(ctx: click.Context, state: State, event_id: str, service: str) -> None:

@@ -12,31 +12,21 @@ from typing import Any
 
 import click
 
-from crewline.ctl import config
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import print_record, print_rows
-from crewline.ctl.pages import Paging, paging_options
+from crewline.ctl.pages import Paging, paging_options, print_more
+from crewline.ctl.params import service_option
 from crewline.ctl.records.ops import DeadlinePage, Rearmed, deadline_page, rearmed_record
 
 
 def print_dead(page: DeadlinePage) -> None:
     columns = ("kind", "ref", "generation", "attempts", "dead_at", "last_error")
     print_rows("Dead-lettered deadlines", page["deadlines"], columns)
-    if page["next_page_token"]:
-        click.echo(f"More: --page-token {page['next_page_token']}")
+    print_more(page)
 
 
 def print_rearmed(rearmed: Rearmed) -> None:
     print_record(f"Deadline ({rearmed['outcome']})", rearmed["deadline"])
-
-
-service_option = click.option(
-    "--service",
-    type=click.Choice(config.SERVICES),
-    default="dispatcher",
-    show_default=True,
-    help="Whose clocks (the dispatcher keeps Crewline's).",
-)
 
 
 @click.group(
@@ -47,11 +37,16 @@ def deadline() -> None:
     """Durable deadlines whose handler kept failing (dead-lettered): list and re-arm them."""
 
 
+_service_option = service_option(
+    default="dispatcher", help="Whose clocks (the dispatcher keeps Crewline's)."
+)
+
+
 @deadline.command(
     "dead", epilog=example("crewctl deadline dead", "crewctl deadline dead --kind lease --json")
 )
 @click.option("--kind", default="", help="Only this kind, e.g. lease, task_lifetime.")
-@service_option
+@_service_option
 @paging_options(most=500, server_default=50)
 @pass_state
 def dead(state: State, kind: str, service: str, paging: Paging) -> None:
@@ -98,7 +93,7 @@ def rfc3339(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 @click.option(
     "--at", "due_at", metavar="TIME", callback=rfc3339, help="RFC 3339 due time; default: now."
 )
-@service_option
+@_service_option
 @pass_state
 def rearm(state: State, kind: str, ref: str, due_at: str | None, service: str) -> None:
     """Arm the clock KIND REF again: its handler runs at --at (default now).

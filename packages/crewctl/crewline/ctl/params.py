@@ -1,17 +1,22 @@
-"""Argument types crewctl reads once for every command: durations and points in time."""
+"""Argument types crewctl reads once for every command: durations and points in time;
+and the --service option of the commands that look after one service's upkeep."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
+
+from crewline.ctl.config import SERVICES
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
 _PART = re.compile(r"(\d+)([smhd])")
 _WHOLE = re.compile(r"(?:\d+[smhd])+")
 MAX_DURATION_SECONDS = 366 * 86_400
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def parse_duration(text: str, *, minimum: int = 0, maximum: int = MAX_DURATION_SECONDS) -> int:
@@ -71,3 +76,9 @@ class Instant(click.ParamType[datetime, Any]):
             return parse_instant(str(value))
         except ValueError as err:
             self.fail(str(err), param, ctx)
+
+
+def service_option(*, default: str, help: str) -> Callable[[F], F]:
+    """``--service``: one of the three services, ``default`` when not given."""
+    choice = click.Choice(SERVICES)
+    return click.option("--service", type=choice, default=default, show_default=True, help=help)
