@@ -14,8 +14,6 @@ from crewline.ctl.records.projects import ProjectRecord, project_record
 from crewline.v1 import project_pb2
 
 KEY = "crwk_k1_client-secret"
-
-
 FILE = {
     "title": "Dermatology ratings",
     "pay": {"per_submission": "12.50 USD"},

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from crewctl_golden.harness import Crewctl
+from crewctl_task_data import TERMS
 from google.protobuf import timestamp_pb2
 from grpc_standin import Answer, Echo, Refusal, StandIns
 
@@ -66,14 +67,7 @@ CLAIM: ClaimRecord = {
     "cut": None,
     "end_reason": "submitted",
     "ended_at": AT,
-    "pay_terms": {
-        "version": 1,
-        "basis": "hourly",
-        "currency": "USD",
-        "amount_minor": 3000,
-        "max_paid_seconds": 7200,
-        "effective_at": AT,
-    },
+    "pay_terms": TERMS,
     "instructions": "",
     "payload_json": None,
     "payload_base64": None,

@@ -15,17 +15,9 @@ from crewline.ctl.records.projects import PayTermsRecord, ProjectRecord
 from crewline.ctl.records.tasks import TaskRecord
 
 KEY = "crwk_k1_client-secret"
-
-
 TOKEN = "eyJ.contractor.token"
-
-
 AT = "2026-01-02T03:04:05Z"
-
-
 TASK_ID = "0f3e8c1a-5b7d-4c2e-9a6f-1d2b3c4e5f60"
-
-
 TERMS: PayTermsRecord = {
     "version": 1,
     "basis": "hourly",
@@ -34,8 +26,6 @@ TERMS: PayTermsRecord = {
     "max_paid_seconds": 7200,
     "effective_at": AT,
 }
-
-
 TASK: TaskRecord = {
     "task_id": TASK_ID,
     "client_id": "acme",
@@ -55,8 +45,6 @@ TASK: TaskRecord = {
     "expires_at": "2026-01-09T03:04:05Z",
     "cancelled_at": None,
 }
-
-
 CLAIM: ClaimRecord = {
     "claim_id": "c-1",
     "task_id": TASK_ID,
@@ -81,8 +69,6 @@ CLAIM: ClaimRecord = {
     "pending": None,
     "segments": [],
 }
-
-
 PROJECT: ProjectRecord = {
     "project_id": "p-1",
     "client_id": "acme",
@@ -102,35 +88,26 @@ PROJECT: ProjectRecord = {
     "updated_at": AT,
 }
 
-
 # The same, as the services send them (protobuf's JSON form).
 TERMS_PB = {
     "version": 1,
     "hourly": {"rate": {"currency_code": "USD", "amount_minor": 3000}, "max_paid_seconds": 7200},
     "effective_at": AT,
 }
-
-
 TASK_PB = {
     **{k: v for k, v in TASK.items() if v is not None},
     "status": "TASK_STATUS_OPEN",
 }
-
-
 CLAIM_PB = {
     **{k: v for k, v in CLAIM.items() if v not in (None, "", [], 0)},
     "status": "CLAIM_STATUS_ACTIVE",
     "pay_terms": TERMS_PB,
 }
-
-
 PROJECT_PB = {
     **{k: v for k, v in PROJECT.items() if v not in (None, "", [], 0)},
     "state": "PROJECT_STATE_ACTIVE",
     "pay_terms": TERMS_PB,
 }
-
-
 SUBMISSION_PB = {
     "submission_id": "s-1",
     "contractor_id": "dr-kim",

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from crewctl_golden.harness import Crewctl
@@ -20,14 +19,11 @@ from crewctl_review_data import (
     human,
     write,
 )
-from grpc_standin import Answer, StandIns
+from grpc_standin import Answer
 
 from crewline.ctl.errors import ExitCode
 
-
-@pytest.fixture
-def crewctl(servers: StandIns, tmp_path: Path) -> Crewctl:
-    return client_and_operator(servers, tmp_path)
+crewctl = pytest.fixture(client_and_operator, name="crewctl")
 
 
 def test_submit_work_carries_the_result_and_the_time_worked(crewctl: Crewctl) -> None:

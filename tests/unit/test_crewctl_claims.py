@@ -3,7 +3,6 @@ get, heartbeat, release, list, and what a refused heartbeat or claim advises."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -20,15 +19,12 @@ from crewctl_task_data import (
     client_crewctl,
     human,
 )
-from grpc_standin import Refusal, StandIns
+from grpc_standin import Refusal
 
 from crewline.client.errors import CrewlineError
 from crewline.ctl.errors import ExitCode
 
-
-@pytest.fixture
-def crewctl(servers: StandIns, tmp_path: Path) -> Crewctl:
-    return client_crewctl(servers, tmp_path)
+crewctl = pytest.fixture(client_crewctl, name="crewctl")
 
 
 def test_claim_commands_take_the_contractors_token(crewctl: Crewctl) -> None:

@@ -4,7 +4,6 @@ audience's credential refused plainly before any call."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import grpc
@@ -20,10 +19,7 @@ from grpc_standin import Refusal, StandIns
 from crewline.client.errors import CrewlineError
 from crewline.ctl.errors import ExitCode, from_rpc
 
-
-@pytest.fixture
-def crewctl(servers: StandIns, tmp_path: Path) -> Crewctl:
-    return client_crewctl(servers, tmp_path)
+crewctl = pytest.fixture(client_crewctl, name="crewctl")
 
 
 @pytest.mark.parametrize(

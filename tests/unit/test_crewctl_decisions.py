@@ -25,15 +25,11 @@ from crewctl_review_data import (
     sent_money,
     write,
 )
-from grpc_standin import StandIns
 
 from crewline.ctl.decisions import bonus_key, parse_decision
 from crewline.ctl.errors import ExitCode
 
-
-@pytest.fixture
-def crewctl(servers: StandIns, tmp_path: Path) -> Crewctl:
-    return client_and_operator(servers, tmp_path)
+crewctl = pytest.fixture(client_and_operator, name="crewctl")
 
 
 # --- reading a decision ---------------------------------------------------------------

@@ -4,7 +4,6 @@ payouts and ledger verify; what each sends, with which credential, and prints.""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from crewctl_golden.harness import Crewctl
@@ -24,15 +23,12 @@ from crewctl_review_data import (
     human,
     sent_money,
 )
-from grpc_standin import Echo, StandIns
+from grpc_standin import Echo
 
 from crewline.ctl.errors import ExitCode
 from crewline.ctl.ledger import duration_text, reconciled
 
-
-@pytest.fixture
-def crewctl(servers: StandIns, tmp_path: Path) -> Crewctl:
-    return client_and_operator(servers, tmp_path)
+crewctl = pytest.fixture(client_and_operator, name="crewctl")
 
 
 def test_ledger_requests_name_the_account_contractor_and_threshold(crewctl: Crewctl) -> None:

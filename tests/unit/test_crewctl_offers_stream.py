@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from crewctl_file_data import (
@@ -12,12 +11,8 @@ from crewctl_file_data import (
     project,
 )
 from crewctl_golden.harness import Crewctl
-from grpc_standin import StandIns
 
-
-@pytest.fixture
-def crewctl(servers: StandIns, tmp_path: Path) -> Crewctl:
-    return client_crewctl(servers, tmp_path)
+crewctl = pytest.fixture(client_crewctl, name="crewctl")
 
 
 def test_the_offers_stream_becomes_events_in_order(crewctl: Crewctl) -> None:

@@ -17,7 +17,6 @@ from crewctl_file_data import (
     record,
 )
 from crewctl_golden.harness import Crewctl
-from grpc_standin import StandIns
 
 from crewline.ctl.errors import CtlError, ExitCode
 from crewline.ctl.project_file import (
@@ -29,10 +28,7 @@ from crewline.ctl.project_file import (
 )
 from crewline.ctl.records.projects import ProjectFields
 
-
-@pytest.fixture
-def crewctl(servers: StandIns, tmp_path: Path) -> Crewctl:
-    return client_crewctl(servers, tmp_path)
+crewctl = pytest.fixture(client_crewctl, name="crewctl")
 
 
 def test_a_project_file_reads_money_exactly_and_durations_as_seconds() -> None:

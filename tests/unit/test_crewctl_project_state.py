@@ -4,7 +4,6 @@ state in project list."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from crewctl_golden.harness import Crewctl
@@ -16,12 +15,8 @@ from crewctl_task_data import (
     human,
     project_answer,
 )
-from grpc_standin import StandIns
 
-
-@pytest.fixture
-def crewctl(servers: StandIns, tmp_path: Path) -> Crewctl:
-    return client_crewctl(servers, tmp_path)
+crewctl = pytest.fixture(client_crewctl, name="crewctl")
 
 
 @pytest.mark.parametrize(

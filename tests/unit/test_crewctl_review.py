@@ -4,7 +4,6 @@ accept, reject, bonus and export; what each sends, with which credential, and pr
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from crewctl_golden.harness import Crewctl
@@ -21,14 +20,10 @@ from crewctl_review_data import (
     refused,
     sent_money,
 )
-from grpc_standin import StandIns
 
 from crewline.ctl.errors import ExitCode
 
-
-@pytest.fixture
-def crewctl(servers: StandIns, tmp_path: Path) -> Crewctl:
-    return client_and_operator(servers, tmp_path)
+crewctl = pytest.fixture(client_and_operator, name="crewctl")
 
 
 def test_review_requests_carry_the_filters_feedback_override_and_money(

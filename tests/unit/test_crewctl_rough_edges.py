@@ -140,8 +140,6 @@ _UNKNOWN_QUALIFICATION = Refusal(
     "UNKNOWN_QUALIFICATION",
     {"field": "qualification"},
 )
-
-
 _TYPES = {
     "qualification_types": [
         {"name": n, "kind": "QUALIFICATION_KIND_SCORE"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,15 +12,12 @@ from crewctl_file_data import (
     client_crewctl,
 )
 from crewctl_golden.harness import Crewctl
-from grpc_standin import Refusal, StandIns
+from grpc_standin import Refusal
 
 from crewline.ctl.errors import CtlError, ExitCode
 from crewline.ctl.task_file import Line, batches, read_tasks
 
-
-@pytest.fixture
-def crewctl(servers: StandIns, tmp_path: Path) -> Crewctl:
-    return client_crewctl(servers, tmp_path)
+crewctl = pytest.fixture(client_crewctl, name="crewctl")
 
 
 def source(text: str) -> io.StringIO:
@@ -87,8 +83,6 @@ def submitted(crewctl: Crewctl) -> list[list[str]]:
 
 
 FIVE = ["k1", "k2", "k3", "k4", "k5"]
-
-
 IN_TWOS = [made("k1", "k2"), made("k3", "k4"), made("k5")]
 
 

@@ -3,8 +3,6 @@ lifetime), the usage errors that call nothing, and the command tree."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 import pytest
 from crewctl_golden.harness import Crewctl
@@ -20,15 +18,12 @@ from crewctl_task_data import (
     task_answer,
     task_pages,
 )
-from grpc_standin import Refusal, StandIns
+from grpc_standin import Refusal
 
 from crewline.ctl.errors import ExitCode
 from crewline.ctl.main import cli
 
-
-@pytest.fixture
-def crewctl(servers: StandIns, tmp_path: Path) -> Crewctl:
-    return client_crewctl(servers, tmp_path)
+crewctl = pytest.fixture(client_crewctl, name="crewctl")
 
 
 def test_task_get_shows_the_task_and_its_submissions(crewctl: Crewctl) -> None:

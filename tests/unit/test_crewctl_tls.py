@@ -4,7 +4,6 @@ usage error naming it."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,16 +12,12 @@ from crewctl_file_data import (
     methods,
 )
 from crewctl_golden.harness import Crewctl
-from grpc_standin import StandIns
 
 from crewline import local_certs
 from crewline.ctl.errors import ExitCode
 from crewline.local_certs import LocalCerts
 
-
-@pytest.fixture
-def crewctl(servers: StandIns, tmp_path: Path) -> Crewctl:
-    return client_crewctl(servers, tmp_path)
+crewctl = pytest.fixture(client_crewctl, name="crewctl")
 
 
 @pytest.fixture(scope="module")
