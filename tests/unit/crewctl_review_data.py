@@ -15,11 +15,6 @@ from grpc_standin import Answer, Echo, Refusal, StandIns
 
 from crewline.ctl.pb import MoneyRecord
 from crewline.ctl.records.claims import ClaimRecord
-from crewline.ctl.records.ledger import (
-    EarningsRecord,
-    PayoutBatchRecord,
-    VerifyRecord,
-)
 from crewline.ctl.records.submissions import SubmissionRecord
 from crewline.v1 import money_pb2
 
@@ -77,57 +72,6 @@ CLAIM: ClaimRecord = {
     "pending": {"currency": "USD", "amount_minor": 2000},
     "segments": [],
 }
-VERIFIED: VerifyRecord = {
-    "balanced": True,
-    "verified_at": AT,
-    "account_count": 12,
-    "transaction_count": 40,
-    "entry_count": 110,
-    "unbalanced_transaction_count": 0,
-    "mismatched_balance_count": 0,
-    "accepted_submission_count": 30,
-    "paid_once_count": 30,
-    "unpaid_count": 0,
-    "paid_twice_count": 0,
-    "rejected_with_pay_count": 0,
-    "total_paid_to_contractors": [{"currency": "USD", "amount_minor": 37_500}],
-}
-BATCH: PayoutBatchRecord = {
-    "batch_id": "2026-w18",
-    "currency": "USD",
-    "threshold": {"currency": "USD", "amount_minor": 5000},
-    "payouts": [
-        {
-            "payout_id": "po-1",
-            "contractor_id": "dr-lee",
-            "amount": {"currency": "USD", "amount_minor": 12_500},
-            "status": "in_flight",
-            "transaction_id": "tx-9",
-        }
-    ],
-    "total": {"currency": "USD", "amount_minor": 12_500},
-    "created_at": AT,
-}
-EARNINGS: EarningsRecord = {
-    "contractor_id": "dr-lee",
-    "by_project": [
-        {
-            "key": "p-1",
-            "title": None,
-            "paid": {"currency": "USD", "amount_minor": 9000},
-            "submissions": 3,
-            "claimed_seconds": 10_800,
-            "tracked_seconds": 7200,
-            "per_claimed_hour": {"currency": "USD", "amount_minor": 3000},
-            "per_tracked_hour": {"currency": "USD", "amount_minor": 4500},
-        }
-    ],
-    "by_week": [],
-    "total": [],
-    "other": [{"currency": "USD", "amount_minor": 25_000}],
-    "pending": None,
-    "pending_submissions": None,
-}
 
 
 # --- the same, as the services send them (protobuf's JSON form) ---------------------
@@ -183,46 +127,6 @@ CLAIM_PB: dict[str, Any] = {
     },
     "review": "REVIEW_STATE_PENDING",
     "earned": money(2000),
-}
-VERIFIED_PB = {**VERIFIED, "total_paid_to_contractors": [money(37_500)]}
-BATCH_PB = {
-    "batch_id": "2026-w18",
-    "currency_code": "USD",
-    "threshold": money(5000),
-    "payouts": [
-        {
-            "payout_id": "po-1",
-            "contractor_id": "dr-lee",
-            "amount": money(12_500),
-            "status": "PAYOUT_STATUS_IN_FLIGHT",
-            "transaction_id": "tx-9",
-        }
-    ],
-    "total": money(12_500),
-    "created_at": AT,
-}
-EARNINGS_PB = {
-    "contractor_id": "dr-lee",
-    "by_project": [
-        {
-            "key": "p-1",
-            "paid": money(9000),
-            "submissions": 3,
-            "claimed_seconds": 10_800,
-            "tracked_seconds": 7200,
-            "per_claimed_hour": money(3000),
-            "per_tracked_hour": money(4500),
-        }
-    ],
-    "other": [money(25_000)],
-}
-ENTRY_PB = {
-    "transaction_id": "tx-1",
-    "kind": "POSTING_KIND_PAY",
-    "source": f"submission:{SUB_ID}",
-    "amount": money(1250),
-    "balance_after": money(1250),
-    "posted_at": AT,
 }
 
 

@@ -8,25 +8,116 @@ import json
 import pytest
 from crewctl_golden.harness import Crewctl
 from crewctl_review_data import (
-    BATCH,
-    BATCH_PB,
-    EARNINGS,
-    EARNINGS_PB,
-    ENTRY_PB,
+    AT,
     OPERATOR,
+    SUB_ID,
     TOKEN,
     USD,
-    VERIFIED,
-    VERIFIED_PB,
     callers,
     client_and_operator,
     human,
+    money,
     sent_money,
 )
 from grpc_standin import Echo
 
 from crewline.ctl.errors import ExitCode
 from crewline.ctl.ledger import duration_text, reconciled
+from crewline.ctl.records.ledger import EarningsRecord, PayoutBatchRecord, VerifyRecord
+
+VERIFIED: VerifyRecord = {
+    "balanced": True,
+    "verified_at": AT,
+    "account_count": 12,
+    "transaction_count": 40,
+    "entry_count": 110,
+    "unbalanced_transaction_count": 0,
+    "mismatched_balance_count": 0,
+    "accepted_submission_count": 30,
+    "paid_once_count": 30,
+    "unpaid_count": 0,
+    "paid_twice_count": 0,
+    "rejected_with_pay_count": 0,
+    "total_paid_to_contractors": [{"currency": "USD", "amount_minor": 37_500}],
+}
+BATCH: PayoutBatchRecord = {
+    "batch_id": "2026-w18",
+    "currency": "USD",
+    "threshold": {"currency": "USD", "amount_minor": 5000},
+    "payouts": [
+        {
+            "payout_id": "po-1",
+            "contractor_id": "dr-lee",
+            "amount": {"currency": "USD", "amount_minor": 12_500},
+            "status": "in_flight",
+            "transaction_id": "tx-9",
+        }
+    ],
+    "total": {"currency": "USD", "amount_minor": 12_500},
+    "created_at": AT,
+}
+EARNINGS: EarningsRecord = {
+    "contractor_id": "dr-lee",
+    "by_project": [
+        {
+            "key": "p-1",
+            "title": None,
+            "paid": {"currency": "USD", "amount_minor": 9000},
+            "submissions": 3,
+            "claimed_seconds": 10_800,
+            "tracked_seconds": 7200,
+            "per_claimed_hour": {"currency": "USD", "amount_minor": 3000},
+            "per_tracked_hour": {"currency": "USD", "amount_minor": 4500},
+        }
+    ],
+    "by_week": [],
+    "total": [],
+    "other": [{"currency": "USD", "amount_minor": 25_000}],
+    "pending": None,
+    "pending_submissions": None,
+}
+
+# The same, as the ledger sends them (protobuf's JSON form).
+VERIFIED_PB = {**VERIFIED, "total_paid_to_contractors": [money(37_500)]}
+BATCH_PB = {
+    "batch_id": "2026-w18",
+    "currency_code": "USD",
+    "threshold": money(5000),
+    "payouts": [
+        {
+            "payout_id": "po-1",
+            "contractor_id": "dr-lee",
+            "amount": money(12_500),
+            "status": "PAYOUT_STATUS_IN_FLIGHT",
+            "transaction_id": "tx-9",
+        }
+    ],
+    "total": money(12_500),
+    "created_at": AT,
+}
+EARNINGS_PB = {
+    "contractor_id": "dr-lee",
+    "by_project": [
+        {
+            "key": "p-1",
+            "paid": money(9000),
+            "submissions": 3,
+            "claimed_seconds": 10_800,
+            "tracked_seconds": 7200,
+            "per_claimed_hour": money(3000),
+            "per_tracked_hour": money(4500),
+        }
+    ],
+    "other": [money(25_000)],
+}
+ENTRY_PB = {
+    "transaction_id": "tx-1",
+    "kind": "POSTING_KIND_PAY",
+    "source": f"submission:{SUB_ID}",
+    "amount": money(1250),
+    "balance_after": money(1250),
+    "posted_at": AT,
+}
 
 crewctl = pytest.fixture(client_and_operator, name="crewctl")
 
