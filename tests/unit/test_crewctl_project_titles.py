@@ -19,8 +19,7 @@ UNCLAIMED = "1d0e5c7b-3a2f-4b19-9c8d-7e6f5a4b3c2d"  # paid, but no claim of thei
 PAID_IN_THREE = {
     **EARNINGS,
     "by_project": [
-        {**EARNINGS["by_project"][0], "key": key}
-        for key in (PROJECT_ID, RADIOLOGY, UNCLAIMED)
+        {**EARNINGS["by_project"][0], "key": key} for key in (PROJECT_ID, RADIOLOGY, UNCLAIMED)
     ],
 }
 ACCEPTED = {**SUBMITTED_CLAIM, "review": "REVIEW_STATE_ACCEPTED"}
