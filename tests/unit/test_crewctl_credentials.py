@@ -110,3 +110,22 @@ def test_a_contractor_command_given_a_client_key_says_so(servers: StandIns) -> N
     assert result.exit_code == ExitCode.CREDENTIAL
     assert "and --credential holds a client's API key" in result.stderr
     assert crewctl.requests() == []
+
+
+@pytest.mark.parametrize(
+    ("args", "answers"),
+    [
+        (("earnings", "--contractor", "dr-lee"), {"GetEarnings": {}}),
+        (("statement", "--account", "contractor:dr-lee"), {"ListStatement": {}}),
+    ],
+)
+def test_the_operator_credential_in_the_credential_flag_reads_someone_elses_ledger(
+    servers: StandIns, args: tuple[str, ...], answers: dict[str, Any]
+) -> None:
+    crewctl = Crewctl(servers, caller="none")
+
+    result = crewctl.run("--json", *args, "--credential", "crwo_given", **answers)
+
+    assert result.exit_code == 0, result.stderr
+    assert [r.method.rsplit("/", 1)[1] for r in servers.received] == list(answers)
+    assert crewctl.authorizations() == ["Bearer crwo_given"]

@@ -222,10 +222,10 @@ class State:
     def ledger(self, *, someone_else: bool = False) -> sync.Operator | sync.Contractor:
         """The ledger's reads as whoever the credential is: --credential, else
         $CREWLINE_CREDENTIAL (a client's API key or a contractor's token: the ledger tells
-        them apart, the SDK's Contractor carries the call), else the operator credential
-        (the SDK's Operator). ``someone_else`` (an account or contractor was named, which
-        only an operator may read): the operator credential when one is found, even if
-        $CREWLINE_CREDENTIAL is set too."""
+        them apart, the SDK's Contractor carries the call; the operator credential: the
+        SDK's Operator), else the operator credential. ``someone_else`` (an account or
+        contractor was named, which only an operator may read): the operator credential
+        when one is found, even if $CREWLINE_CREDENTIAL is set too."""
         found = self._config()
         if someone_else and not self.options.credential:
             try:
@@ -236,7 +236,7 @@ class State:
             own = config.resolve_contractor_credential(self.options.credential, self.wiring.env)
         except config.CredentialError:
             own = None
-        if own:
+        if own and audiences.kind(own) != audiences.OPERATOR:
             ctx = click.get_current_context(silent=True)
             if ctx is not None:  # else the operator credential's hint, the default
                 ctx.meta[CREDENTIAL_HINT] = CALLER_HINT
