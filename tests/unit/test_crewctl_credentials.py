@@ -129,3 +129,24 @@ def test_the_operator_credential_in_the_credential_flag_reads_someone_elses_ledg
     assert result.exit_code == 0, result.stderr
     assert [r.method.rsplit("/", 1)[1] for r in servers.received] == list(answers)
     assert crewctl.authorizations() == ["Bearer crwo_given"]
+
+
+def test_an_operator_command_takes_the_operator_credential_from_crewline_credential(
+    servers: StandIns,
+) -> None:
+    crewctl = Crewctl(servers, caller="none", env={"CREWLINE_CREDENTIAL": "crwo_in_caller_env"})
+    gone = Refusal("NOT_FOUND", "not found", "NOT_FOUND")
+
+    result = crewctl.run("contractor", "get", "dr-lee", GetContractor=gone)
+
+    assert result.exit_code == ExitCode.NOT_FOUND, result.stderr
+    assert crewctl.authorizations() == ["Bearer crwo_in_caller_env"]
+    assert "as the operator, with the credential from $CREWLINE_CREDENTIAL]" in result.stderr
+
+
+def test_the_operator_credential_env_comes_before_crewline_credential(servers: StandIns) -> None:
+    both = {"CREWLINE_OPERATOR_CREDENTIAL": "crwo_first", "CREWLINE_CREDENTIAL": "crwo_second"}
+    crewctl = Crewctl(servers, caller="none", env=dict(both))
+
+    assert crewctl.run("contractor", "get", "dr-lee", GetContractor={}).exit_code == 0
+    assert crewctl.authorizations() == ["Bearer crwo_first"]

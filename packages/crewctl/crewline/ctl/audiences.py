@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from crewline.ctl.config import CLIENT_CREDENTIAL_ENV
+from crewline.ctl.config import CLIENT_CREDENTIAL_ENV, OPERATOR_PREFIX
 
 OPERATOR = "the operator credential"
 CLIENT = "a client's API key"
@@ -19,7 +19,7 @@ _TAKES = {
 
 def kind(secret: str) -> str | None:
     """The kind of ``secret`` by its form (``crwo_...``, ``crwk_..._...``, a JWT), if known."""
-    if secret.startswith("crwo_"):
+    if secret.startswith(OPERATOR_PREFIX):
         return OPERATOR
     if secret.startswith("crwk_"):
         return CLIENT
@@ -37,7 +37,7 @@ def not_for_operator(flag: str | None, env: Mapping[str, str]) -> str | None:
             return f"this is an operator's command, and --credential holds {given}"
         return None
     own = env.get(CLIENT_CREDENTIAL_ENV, "").strip()
-    if not own:
+    if not own or kind(own) == OPERATOR:  # the operator's, which operators' commands take
         return None
     found = kind(own) or "a client's API key or a contractor's token"
     return (

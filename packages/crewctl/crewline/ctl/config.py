@@ -29,6 +29,9 @@ CREDENTIAL_FILE_ENV = "CREWLINE_OPERATOR_CREDENTIAL_FILE"
 # The caller's own credential: a client's API key (``crewctl project|task|watch ...``)
 # or a contractor's token (``crewctl claim ...``).
 CLIENT_CREDENTIAL_ENV = "CREWLINE_CREDENTIAL"
+# The form of the operator credential: found in $CREWLINE_CREDENTIAL, it is still the
+# operator's, and operators' commands take it.
+OPERATOR_PREFIX = "crwo_"
 HOME_ENV = "CREWLINE_HOME"
 CONFIG_KEYS = (*SERVICES, "operator_credential", "operator_credential_file")
 
@@ -177,6 +180,8 @@ def find_credential(
     if env.get(CREDENTIAL_FILE_ENV, "").strip():
         path = cwd / Path(env[CREDENTIAL_FILE_ENV].strip()).expanduser()
         return _read_secret(path, f"${CREDENTIAL_FILE_ENV}"), str(path)
+    if (caller := env.get(CLIENT_CREDENTIAL_ENV, "").strip()).startswith(OPERATOR_PREFIX):
+        return caller, f"${CLIENT_CREDENTIAL_ENV}"
     if config.values.get("operator_credential", "").strip():
         return config.values["operator_credential"].strip(), f"{config.path}"
     named = config.values.get("operator_credential_file", "").strip()
@@ -188,7 +193,8 @@ def find_credential(
         return _read_secret(default, "the default credential file"), str(default)
     raise CredentialError(
         "no operator credential found; looked, in order, at: --credential,"
-        f" ${CREDENTIAL_ENV}, ${CREDENTIAL_FILE_ENV}, `operator_credential` and"
+        f" ${CREDENTIAL_ENV}, ${CREDENTIAL_FILE_ENV}, ${CLIENT_CREDENTIAL_ENV} (when it"
+        f" holds an operator credential, {OPERATOR_PREFIX}...), `operator_credential` and"
         f" `operator_credential_file` in the config file ({config.describe()}),"
         f" {default} ($CREWLINE_HOME/secrets/operator.credential; CREWLINE_HOME: ./.local)."
         " `make operator-credential` prints the local stack's credential"

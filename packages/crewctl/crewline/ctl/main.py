@@ -75,7 +75,8 @@ Settings, first found wins: flag > environment > config file > default.
                `dispatcher`/`matcher`/`ledger` in the config file;
                127.0.0.1:50051 / 50052 / 50053
   credential   --credential; CREWLINE_OPERATOR_CREDENTIAL; the file named by
-               CREWLINE_OPERATOR_CREDENTIAL_FILE; `operator_credential` or
+               CREWLINE_OPERATOR_CREDENTIAL_FILE; CREWLINE_CREDENTIAL when it holds
+               the operator credential (crwo_...); `operator_credential` or
                `operator_credential_file` in the config file;
                $CREWLINE_HOME/secrets/operator.credential (CREWLINE_HOME: ./.local).
                `make operator-credential` prints the local stack's one.
