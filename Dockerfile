@@ -30,11 +30,14 @@ ENV UV_PROJECT_ENVIRONMENT=/gen/.venv
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --only-group dev --no-install-workspace
 COPY protos/ protos/
+# As `make gen` does: the messages, their stubs for type checkers, and py.typed.
 RUN mkdir -p packages/crewline-client/crewline/v1 \
-    && /gen/.venv/bin/python -m grpc_tools.protoc -Iprotos \
+    && PATH="/gen/.venv/bin:$PATH" /gen/.venv/bin/python -m grpc_tools.protoc -Iprotos \
        --python_out=packages/crewline-client --grpc_python_out=packages/crewline-client \
+       --mypy_out=packages/crewline-client --mypy_grpc_out=packages/crewline-client \
        protos/crewline/v1/*.proto \
-    && touch packages/crewline-client/crewline/v1/__init__.py
+    && touch packages/crewline-client/crewline/v1/__init__.py \
+       packages/crewline-client/crewline/v1/py.typed
 
 # The three distributions, as `make dist` builds them: sdists, and wheels built from them;
 # the SDK's hold the generated code.

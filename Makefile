@@ -34,7 +34,7 @@ $(GEN_DIR)/.generated: $(VENV)/.synced $(PROTOS)
 	rm -rf $(GEN_DIR) && mkdir -p $(GEN_DIR)
 	PATH="$(abspath $(VENV)/bin):$$PATH" $(PY) -m grpc_tools.protoc -Iprotos --python_out=$(SDK_DIR) \
 	    --grpc_python_out=$(SDK_DIR) --mypy_out=$(SDK_DIR) --mypy_grpc_out=$(SDK_DIR) $(PROTOS)
-	touch $(GEN_DIR)/__init__.py $@
+	touch $(GEN_DIR)/__init__.py $(GEN_DIR)/py.typed $@
 
 install: $(GEN_DIR)/.generated  ## Python env (uv, locked) and generated protobuf code
 

@@ -29,9 +29,10 @@ def uv(*args: str | Path, cwd: Path = ROOT) -> str:
     return done.stdout
 
 
-def install(tmp: Path, *packages: str) -> Path:
+def install(tmp: Path, *packages: str, lowest: bool = False) -> Path:
     """A fresh venv holding ``packages`` (workspace members) from their wheels, and their
-    locked dependencies; its python."""
+    locked dependencies (with ``lowest``: the lowest versions their ranges admit, to show
+    the ranges' lower bounds hold); its python."""
     wheels = tmp / "wheels"
     for package in packages:
         uv("build", "--package", package, "--wheel", "--out-dir", wheels)
@@ -44,7 +45,11 @@ def install(tmp: Path, *packages: str) -> Path:
     venv = tmp / "venv"
     uv("venv", "--python", sys.executable, venv)
     python = venv / "bin" / "python"
-    uv("pip", "install", "--python", python, "-r", requirements, *sorted(wheels.glob("*.whl")))
+    built = sorted(wheels.glob("*.whl"))
+    if lowest:
+        uv("pip", "install", "--python", python, "--resolution", "lowest", *built)
+    else:
+        uv("pip", "install", "--python", python, "-r", requirements, *built)
     return python
 
 
@@ -92,19 +97,28 @@ def test_the_sdk_wheel_carries_its_generated_code_and_types(sdk_python: Path) ->
         sdk_python,
         "import importlib.resources as r;"
         " v1 = r.files('crewline.v1'); c = r.files('crewline.client');"
-        " print(v1.joinpath('task_service_pb2.pyi').is_file(), c.joinpath('py.typed').is_file())",
+        " print(v1.joinpath('task_service_pb2.pyi').is_file(), c.joinpath('py.typed').is_file(),"
+        " v1.joinpath('py.typed').is_file())",
     )
-    assert found.split() == ["True", "True"]
+    assert found.split() == ["True", "True", "True"]
 
 
+@pytest.mark.parametrize("lowest", [False, True], ids=["locked", "lowest"])
 def test_crewctl_installs_on_the_sdk_alone_and_needs_nothing_of_the_server(
-    tmp_path_factory: pytest.TempPathFactory,
+    tmp_path_factory: pytest.TempPathFactory, lowest: bool
 ) -> None:
-    python = install(tmp_path_factory.mktemp("crewctl"), "crewline-client", "crewctl")
+    python = install(
+        tmp_path_factory.mktemp("crewctl"), "crewline-client", "crewctl", lowest=lowest
+    )
     crewctl = python.parent / "crewctl"
     shown = subprocess.run([crewctl, "--help"], capture_output=True, text=True, timeout=60, cwd="/")
     assert shown.returncode == 0, shown.stderr
     assert "Usage: crewctl" in shown.stdout
+    # A table drawn by rich, and the versions crewctl says it runs with.
+    for argv, expected in ((["help", "exit-codes"], "meaning"), (["--version"], "crewctl 0.1.0")):
+        done = subprocess.run([crewctl, *argv], capture_output=True, text=True, timeout=60, cwd="/")
+        assert done.returncode == 0, done.stderr
+        assert expected in done.stdout
 
     probe = (
         "import importlib, json, pkgutil, sys\n"
