@@ -17,15 +17,20 @@ import re
 from collections.abc import Mapping
 from typing import ClassVar
 
-QUOTED_CHARS = 64  # a long value in a message shows this many characters and its length
+# A run of non-blank characters longer than any value Crewline takes (ids and names are at
+# most 128 characters; quoted, or after a prefix such as "contractor:", a little more) is
+# a caller's oversized value: it shows its first QUOTED_CHARS characters and its length.
+LONG_RUN = 200
+QUOTED_CHARS = 64
 MESSAGE_BYTES = 1024  # a whole message at most, in UTF-8
-_LONG_VALUE = re.compile(rf"\S{{{QUOTED_CHARS + 1},}}")
+_LONG_VALUE = re.compile(rf"\S{{{LONG_RUN + 1},}}")
 
 
 def bounded(text: str) -> str:
-    """``text`` fit to travel in a status: each run of more than ``QUOTED_CHARS``
-    non-blank characters (a value quoted from the request) cut to its first ones and its
-    length, and the whole at most ``MESSAGE_BYTES`` bytes of UTF-8."""
+    """``text`` fit to travel in a status: each run of more than ``LONG_RUN`` non-blank
+    characters (an oversized value quoted from the request) cut to its first
+    ``QUOTED_CHARS`` and its length, and the whole at most ``MESSAGE_BYTES`` bytes of
+    UTF-8. Values of a size Crewline accepts are quoted whole."""
     whole = len(text)
     text = _LONG_VALUE.sub(lambda m: f"{m[0][:QUOTED_CHARS]}...({len(m[0])} characters)", text)
     data = text.encode()

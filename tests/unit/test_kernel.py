@@ -158,6 +158,9 @@ def test_an_error_quotes_a_long_value_by_its_start_and_length_and_stays_small() 
     err = errors.InvalidArgument("update_mask", f"{'p' * 9000!r} is not a field")
     assert err.message == f"update_mask: '{'p' * 63}...(9002 characters) is not a field"
     assert errors.InvalidArgument("f", "short 'value'").message == "f: short 'value'"
+    # A value of a size Crewline takes (a 128-character id, quoted) is quoted whole.
+    longest = f"no contractor {'c' * 128!r} here; qualification 'domain.{'d' * 57}'"
+    assert errors.NotFound(longest).message == longest
     # Many short words, or wide characters, are capped as a whole, in bytes.
     for problem in ("word " * 2000, "é" * 60 + " " + "€ " * 3000):
         err = errors.FailedPrecondition(problem, metadata={"field": "x" * 500})
