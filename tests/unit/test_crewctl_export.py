@@ -132,3 +132,26 @@ def test_the_help_names_the_formats_and_why_there_is_no_parquet() -> None:
     shown = CliRunner().invoke(cli, ["submission", "export", "--help"], prog_name="crewctl")
 
     assert "[jsonl|csv]" in shown.output and "No Parquet" in shown.output
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_text_a_spreadsheet_would_run_as_a_formula_starts_with_a_quote(
+    crewctl: Crewctl, start: str
+) -> None:
+    formula = f'{start}HYPERLINK("http://x")'
+    sub = {**_sub(5, "REJECTED", formula.encode()), "feedback": formula}
+    result = crewctl.run(
+        "submission", "export", "--task", "t-1", "--format", "csv",
+        ListSubmissions={"submissions": [sub, PENDING]}, GetTask={"task": TASK},
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.stderr
+    quoted, plain = csv.DictReader(io.StringIO(result.stdout, newline=""))
+    assert (quoted["result_text"], quoted["feedback"]) == (f"'{formula}", f"'{formula}")
+    assert plain["result_text"] == "plain words"
+
+
+def test_the_help_says_formula_text_is_quoted_in_csv() -> None:
+    shown = CliRunner().invoke(cli, ["submission", "export", "--help"], prog_name="crewctl")
+
+    assert "gets a leading '" in " ".join(shown.output.split())

@@ -104,7 +104,9 @@ def export(state: State, project_id: str, task_id: str, status: str | None, form
     and the submission's own fields (status, review, feedback, time worked).
 
     JSON Lines (one object a line), or CSV (--format csv: a header row, nested values
-    as JSON text in their cell, an unset value empty). No Parquet: pyarrow would weigh
+    as JSON text in their cell, an unset value empty; a text cell starting with = + - @,
+    a tab or a carriage return gets a leading ' so that a spreadsheet shows it rather
+    than running it as a formula). No Parquet: pyarrow would weigh
     more than crewctl itself; `duckdb` or `pandas.read_json(lines=True)` read the JSON
     Lines. A count goes to stderr; --json changes nothing. The tasks are read once each:
     a project's all together, a task's alone.

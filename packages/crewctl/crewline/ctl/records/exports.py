@@ -43,6 +43,9 @@ class ExportRow(TypedDict):
 
 COLUMNS: tuple[str, ...] = tuple(ExportRow.__annotations__)
 _JSON_COLUMNS = frozenset({"payload", "result"})  # JSON values: a string stays JSON text
+# A spreadsheet runs a cell starting with one of these as a formula; the text comes from
+# contractors' results and clients' feedback, so a leading ' keeps it text (OWASP's advice).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def readable(data: bytes | str) -> tuple[Any, str | None, str | None]:
@@ -99,14 +102,15 @@ def export_row(sub: task_api.Submission, task: task_api.Task | None) -> ExportRo
 
 
 def csv_cells(row: ExportRow) -> list[str]:
-    """``row`` as CSV cells in ``COLUMNS`` order: nested values as JSON text, None empty."""
+    """``row`` as CSV cells in ``COLUMNS`` order: nested values as JSON text, None empty,
+    and text that a spreadsheet would run as a formula with a leading single quote."""
     cells: list[str] = []
     for column in COLUMNS:
         value = row[column]  # type: ignore[literal-required]
         if value is None:
             cells.append("")
         elif isinstance(value, str) and column not in _JSON_COLUMNS:
-            cells.append(value)
+            cells.append(f"'{value}" if value.startswith(_FORMULA_STARTS) else value)
         else:
             cells.append(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
     return cells
