@@ -155,3 +155,18 @@ def test_the_help_says_formula_text_is_quoted_in_csv() -> None:
     shown = CliRunner().invoke(cli, ["submission", "export", "--help"], prog_name="crewctl")
 
     assert "gets a leading '" in " ".join(shown.output.split())
+
+
+@pytest.mark.parametrize("result", [b"NaN", b'{"score": Infinity}', b"[-Infinity]"])
+def test_nan_and_infinity_go_out_as_text_keeping_each_line_valid_json(
+    crewctl: Crewctl, result: bytes
+) -> None:
+    sub = _sub(6, "PENDING_REVIEW", result)
+    out = crewctl.run(
+        "submission", "export", "--task", "t-1", ListSubmissions={"submissions": [sub]},
+        GetTask={"task": TASK},
+    )  # fmt: skip
+
+    assert out.exit_code == 0, out.stderr
+    row = json.loads(out.stdout, parse_constant=lambda name: pytest.fail(f"bare {name}"))
+    assert (row["result"], row["result_text"]) == (None, result.decode())

@@ -48,9 +48,14 @@ _JSON_COLUMNS = frozenset({"payload", "result"})  # JSON values: a string stays 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def readable(data: bytes | str) -> tuple[Any, str | None, str | None]:
     """``data`` as (JSON value, None, None) when it parses as JSON, else (None, text, None)
-    when it is UTF-8, else (None, None, base64)."""
+    when it is UTF-8, else (None, None, base64). NaN and Infinity, which Python's json
+    reads but valid JSON has not, make it text: written back they would break the line."""
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8")
@@ -59,7 +64,7 @@ def readable(data: bytes | str) -> tuple[Any, str | None, str | None]:
     else:
         text = data
     try:
-        return json.loads(text), None, None
+        return json.loads(text, parse_constant=_no_constant), None, None
     except ValueError:
         return None, text, None
 
