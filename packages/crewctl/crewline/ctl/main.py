@@ -100,7 +100,7 @@ class CrewctlGroup(click.Group):
     anywhere below becomes a one-line error."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        return super().parse_args(ctx, hoist_global_options(self, args))
+        return super().parse_args(ctx, hoist_global_options(self, args, ctx))
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -86,29 +86,53 @@ def print_version(ctx: click.Context, _: click.Parameter, given: bool) -> None:
         ctx.exit()
 
 
-def hoist_global_options(root: click.Command, args: list[str]) -> list[str]:
+def _option(command: click.Command, name: str) -> click.Option | None:
+    """``command``'s option called ``name`` (``--reason``, ``-f``), if it has one."""
+    for param in command.params:
+        if isinstance(param, click.Option) and name in (*param.opts, *param.secondary_opts):
+            return param
+    return None
+
+
+def _values(option: click.Option | None, token: str) -> int:
+    """How many of the next tokens are ``option``'s values (none in ``--name=value``)."""
+    if option is None or "=" in token or option.is_flag or option.count:
+        return 0
+    return option.nargs
+
+
+def hoist_global_options(
+    root: click.Command, args: list[str], ctx: click.Context | None = None
+) -> list[str]:
     """``args`` with the root command's own options (and their values) moved to the
     front, so ``crewctl offers list --json`` reads as ``crewctl --json offers list``.
-    Everything after ``--`` stays where it is."""
-    takes_value = {
-        name: not param.is_flag
-        for param in root.params
-        if isinstance(param, click.Option)
-        for name in param.opts
-    }
+
+    A value of the command's own options stays its value (``--reason --json``: a reason
+    of "--json"), which the command is found through Click to tell; everything after
+    ``--`` stays where it is. A root option left without its value at the end is a usage
+    error, rather than taking the command's name as its value (except while completing,
+    which Click parses leniently)."""
+    ctx = ctx or click.Context(root)
+    command = root
     front: list[str] = []
     rest: list[str] = []
-    tokens = iter(args)
-    for token in tokens:
+    at = 0
+    while at < len(args):
+        token = args[at]
+        at += 1
         if token == "--":
-            rest.extend((token, *tokens))
+            rest.extend(args[at - 1 :])
             break
         name = token.split("=", 1)[0]
-        if name not in takes_value:
-            rest.append(token)
-            continue
-        front.append(token)
-        value = next(tokens, None) if takes_value[name] and "=" not in token else None
-        if value is not None:
-            front.append(value)
+        if (own := _option(root, name)) is not None:
+            taken = _values(own, token)
+            if at + taken > len(args) and not ctx.resilient_parsing:
+                raise click.BadOptionUsage(name, f"Option '{name}' requires an argument.", ctx)
+            front.extend(args[at - 1 : at + taken])
+        else:
+            found = command.get_command(ctx, token) if isinstance(command, click.Group) else None
+            command = found or command
+            taken = 0 if found else _values(_option(command, name), token)
+            rest.extend(args[at - 1 : at + taken])
+        at += taken
     return front + rest
