@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from crewctl_golden.harness import Crewctl
 from crewctl_golden.records import (
     AT,
@@ -30,6 +31,25 @@ def test_a_token_ttl_takes_a_duration_as_other_durations_do(as_operator: Crewctl
     refused = as_operator.run("contractor", "token", "dr-lee", "--ttl", "31d")
 
     assert refused.exit_code == ExitCode.USAGE and "out of range" in refused.stderr
+
+
+@pytest.mark.parametrize("ttl", ["59", "1s", "31d"])
+def test_a_token_ttl_outside_60_s_to_30_days_is_refused_naming_ttl(
+    as_operator: Crewctl, ttl: str
+) -> None:
+    refused = as_operator.run("contractor", "token", "dr-lee", "--ttl", ttl)
+
+    assert refused.exit_code == ExitCode.USAGE
+    assert "'--ttl'" in refused.stderr and "60 s to 30 days" in refused.stderr
+    assert as_operator.requests() == []
+
+
+def test_a_token_ttl_of_0_asks_for_the_servers_default(as_operator: Crewctl) -> None:
+    issued = {"token": TOKEN, "secret": "golden.contractor.token"}
+
+    as_operator.json("contractor", "token", "dr-lee", "--ttl", "0", IssueContractorToken=issued)
+
+    assert as_operator.requests("IssueContractorToken") == [{"contractor_id": "dr-lee"}]
 
 
 def test_a_malformed_requirement_is_explained_whole(as_client: Crewctl) -> None:

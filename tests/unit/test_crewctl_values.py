@@ -38,10 +38,15 @@ def test_durations_are_seconds_or_a_number_with_a_unit(text: str, seconds: int) 
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["-5", "1.5h", "2 weeks", "h", "", "367d", "90x"])
+@pytest.mark.parametrize("text", ["-5", "1.5h", "2 weeks", "h", "", "367d", "90x", "²", "٣s"])
 def test_negative_absurd_or_unreadable_durations_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_a_duration_in_other_digits_is_refused_as_not_a_duration() -> None:
+    with pytest.raises(ValueError, match="'²' is not a duration"):
+        parse_duration("²")
 
 
 def test_times_need_a_zone_and_keep_their_offset() -> None:

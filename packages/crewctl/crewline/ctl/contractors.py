@@ -20,6 +20,8 @@ from crewline.ctl.records.contractors import (
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+# A token's lifetime, as IssueContractorTokenRequest.ttl_seconds takes it (0: 12 hours).
+MIN_TTL_SECONDS = 60
 MAX_TTL_SECONDS = 30 * 24 * 3600
 MAX_CONCURRENT_CLAIMS = 100
 
@@ -192,7 +194,7 @@ def deactivate(state: State, contractor_id: str, reason: str) -> None:
 @click.argument("contractor_id")
 @click.option(
     "--ttl",
-    type=Duration(maximum=MAX_TTL_SECONDS),
+    type=Duration(minimum=MIN_TTL_SECONDS, maximum=MAX_TTL_SECONDS, zero=True),
     default=0,
     show_default=True,
     help="Lifetime: seconds (3600) or 90s, 30m, 12h, 7d; 60 s to 30 days; 0 lets the"

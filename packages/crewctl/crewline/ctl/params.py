@@ -13,23 +13,33 @@ import click
 from crewline.ctl.config import SERVICES
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
-_PART = re.compile(r"(\d+)([smhd])")
-_WHOLE = re.compile(r"(?:\d+[smhd])+")
+# ASCII digits only: str.isdigit and \d take others ('²', '٣') that int() reads or not.
+_SECONDS = re.compile(r"[0-9]+")
+_PART = re.compile(r"([0-9]+)([smhd])")
+_WHOLE = re.compile(r"(?:[0-9]+[smhd])+")
 MAX_DURATION_SECONDS = 366 * 86_400
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def parse_duration(text: str, *, minimum: int = 0, maximum: int = MAX_DURATION_SECONDS) -> int:
-    """``90`` or ``90s``, ``30m``, ``2h``, ``1d``, ``1h30m`` -> seconds; else ValueError."""
+def parse_duration(
+    text: str, *, minimum: int = 0, maximum: int = MAX_DURATION_SECONDS, zero: bool = False
+) -> int:
+    """``90`` or ``90s``, ``30m``, ``2h``, ``1d``, ``1h30m`` -> seconds; else ValueError.
+    ``zero``: 0 is taken too, below ``minimum`` (the server's default)."""
     word = text.strip().lower()
-    if word.isdigit():
+    if _SECONDS.fullmatch(word):
         seconds = int(word)
     elif _WHOLE.fullmatch(word):
         seconds = sum(int(n) * _UNITS[unit] for n, unit in _PART.findall(word))
     else:
         raise ValueError(f"{text!r} is not a duration: give seconds (90) or e.g. 90s, 30m, 2h, 1d")
+    if zero and seconds == 0:
+        return seconds
     if not minimum <= seconds <= maximum:
-        raise ValueError(f"{text} is out of range: {minimum} s to {maximum // 86_400} days")
+        default = "0 (the server's default) or " if zero else ""
+        raise ValueError(
+            f"{text} is out of range: {default}{minimum} s to {maximum // 86_400} days"
+        )
     return seconds
 
 
@@ -38,15 +48,20 @@ class Duration(click.ParamType[int, Any]):
 
     name = "duration"
 
-    def __init__(self, *, minimum: int = 0, maximum: int = MAX_DURATION_SECONDS) -> None:
+    def __init__(
+        self, *, minimum: int = 0, maximum: int = MAX_DURATION_SECONDS, zero: bool = False
+    ) -> None:
         self._minimum = minimum
         self._maximum = maximum
+        self._zero = zero
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
         try:
-            return parse_duration(str(value), minimum=self._minimum, maximum=self._maximum)
+            return parse_duration(
+                str(value), minimum=self._minimum, maximum=self._maximum, zero=self._zero
+            )
         except ValueError as err:
             self.fail(str(err), param, ctx)
 
