@@ -8,6 +8,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from crewline.client.build import COMPARATORS
 from crewline.ctl.projects import COMPARATORS as CTL_COMPARATORS
 
@@ -24,3 +26,15 @@ def test_loading_every_command_imports_no_grpc_sdk_or_generated_code() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == []
+
+
+def test_crewctl_reads_and_writes_amounts_by_the_sdks_currency_table(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from crewline.client.results import money
+    from crewline.ctl.projects import format_money, minor_units
+
+    monkeypatch.setitem(money.DECIMALS, "XTS", 3)  # ISO 4217's code kept for testing
+
+    assert minor_units("1.234", "XTS") == 1234
+    assert format_money(1234, "XTS") == "1.234 XTS"

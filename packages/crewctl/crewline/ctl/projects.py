@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, cast
 
 import click
@@ -31,12 +31,6 @@ from crewline.ctl.records.projects import (
     update_project,
 )
 
-# ISO 4217 currencies whose minor unit is not a hundredth.
-_DECIMALS = {
-    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG"), 0),
-    **dict.fromkeys(("RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-}
 # The comparators' names as the SDK derives them from the proto
 # (crewline.client.build.COMPARATORS; a unit test holds the two equal), written out so
 # that --help and completion import neither gRPC nor protobuf.
@@ -66,17 +60,14 @@ REQUIREMENT_HELP = (
 
 
 def minor_units(amount: str, currency: str) -> int:
-    """``12.50`` ``USD`` -> 1250: the amount in the currency's minor units."""
-    currency = currency.upper()
-    decimals = _DECIMALS.get(currency, 2)
+    """``12.50`` ``USD`` -> 1250: the amount in the currency's minor units, by the SDK's
+    table of currencies (imported here: it loads gRPC, which --help never needs)."""
+    from crewline.client.results import money
+
     try:
-        value = Decimal(amount)
-    except InvalidOperation:
-        raise click.BadParameter(f"{amount!r} is not an amount, e.g. 12.50") from None
-    minor = value.scaleb(decimals)
-    if not value.is_finite() or minor != minor.to_integral_value():
-        raise click.BadParameter(f"{amount} {currency} has more than {decimals} decimals")
-    return int(minor)
+        return money.minor_units(amount, currency)
+    except ValueError as err:
+        raise click.BadParameter(str(err)) from None
 
 
 def parse_requirement(text: str) -> RequirementRecord:
@@ -194,8 +185,9 @@ def fields_of(options: dict[str, Any]) -> ProjectFields:
 
 def format_money(amount_minor: int, currency: str) -> str:
     """1250, ``USD`` -> ``12.50 USD``."""
-    decimals = _DECIMALS.get(currency, 2)
-    return f"{Decimal(amount_minor).scaleb(-decimals):f} {currency}"
+    from crewline.client.results.money import decimals
+
+    return f"{Decimal(amount_minor).scaleb(-decimals(currency)):f} {currency}"
 
 
 def money_text(money: Mapping[str, Any] | None) -> str | None:
