@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from crewctl_file_data import (
     client_crewctl,
 )
@@ -15,6 +17,7 @@ from crewctl_golden.harness import Crewctl
 from grpc_standin import Refusal
 
 from crewline.ctl.errors import CtlError, ExitCode
+from crewline.ctl.main import cli
 from crewline.ctl.task_file import Line, batches, read_tasks
 
 crewctl = pytest.fixture(client_crewctl, name="crewctl")
@@ -130,3 +133,25 @@ def test_task_submit_prints_no_progress_bar_when_not_on_a_terminal(crewctl: Crew
     crewctl.env.update(TTY_COMPATIBLE=None, FORCE_COLOR=None)  # whatever runs the tests
     human = crewctl.run(*args, SubmitTasks=made("0", "1", "2"))
     assert (human.exit_code, human.stderr) == (0, "")
+
+
+def test_a_task_made_seconds_before_the_run_by_the_servers_clock_counts_as_new(
+    crewctl: Crewctl,
+) -> None:
+    now = datetime.now(UTC)
+
+    def at(seconds_ago: int) -> str:
+        return (now - timedelta(seconds=seconds_ago)).isoformat().replace("+00:00", "Z")
+
+    answer = made("fresh", "old")
+    answer["tasks"][0]["created_at"] = at(2)  # the server's clock 2 s behind this one
+    answer["tasks"][1]["created_at"] = at(60)
+    done = crewctl.json(*tasks_file(crewctl, ["fresh", "old"]), SubmitTasks=answer)
+
+    assert (done["new"], done["already_there"]) == (1, 1)
+
+
+def test_the_help_says_how_new_and_already_there_are_counted() -> None:
+    shown = CliRunner().invoke(cli, ["task", "submit", "--help"], prog_name="crewctl")
+
+    assert "counted by each task's creation time" in " ".join(shown.output.split())

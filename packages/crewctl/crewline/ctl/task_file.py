@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import IO, TYPE_CHECKING, TypedDict
 
 import click
@@ -41,6 +41,11 @@ MAX_KEY = 128
 # A reply repeats every payload, and gRPC clients take replies up to 4 MiB: a batch stops
 # growing at this many payload bytes, whatever its count.
 MAX_BATCH_BYTES = 3 * 1024 * 1024
+# New and already there are told apart by the server's creation time: a task counts as
+# already there only when it was made this long before the run began on this machine, so
+# ordinary skew between the two clocks never counts a fresh task as an old one. A run
+# again within seconds of the last counts its tasks as new (they are never made twice).
+SKEW_MARGIN = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -169,7 +174,7 @@ def submit_all(
         "first_task_id": None,
         "last_task_id": None,
     }
-    started = datetime.now(UTC)
+    earlier_than = datetime.now(UTC) - SKEW_MARGIN
     for batch in batches(lines, size):
         try:
             tasks = client.submit_tasks(project_id, [spec_pb(line.spec) for line in batch])
@@ -185,7 +190,7 @@ def submit_all(
         done["batches"] += 1
         done["tasks"] += len(tasks)
         # A task made before this run began was there already (its key was used before).
-        earlier = sum(1 for t in tasks if t.created_at is not None and t.created_at < started)
+        earlier = sum(1 for t in tasks if t.created_at is not None and t.created_at < earlier_than)
         done["already_there"] += earlier
         done["new"] += len(tasks) - earlier
         done["first_task_id"] = done["first_task_id"] or (tasks[0].task_id if tasks else None)
@@ -257,6 +262,11 @@ def submit(
     submits nothing (exit 2). Running the same command again after a crash or a refused
     batch submits nothing twice: a key already used returns the task it made (reusing a
     key for different content is refused). Slots, priority and lifetime are the project's.
+
+    New and already there are counted by each task's creation time: one made more than
+    5 s before the run began is already there (the margin allows for this machine's
+    clock and the server's to differ), so a run again within seconds of the last counts
+    its tasks as new.
     """
     lines = read_tasks(source, key_field, key_prefix)
     console = Console(stderr=True)
