@@ -135,17 +135,16 @@ def test_task_submit_prints_no_progress_bar_when_not_on_a_terminal(crewctl: Crew
     assert (human.exit_code, human.stderr) == (0, "")
 
 
-def test_a_task_made_seconds_before_the_run_by_the_servers_clock_counts_as_new(
-    crewctl: Crewctl,
-) -> None:
-    now = datetime.now(UTC)
+def test_a_task_made_before_the_run_began_counts_as_already_there(crewctl: Crewctl) -> None:
+    before = datetime.now(UTC) - timedelta(milliseconds=50)
+    later = datetime.now(UTC) + timedelta(seconds=60)  # made during the run, by its clock
 
-    def at(seconds_ago: int) -> str:
-        return (now - timedelta(seconds=seconds_ago)).isoformat().replace("+00:00", "Z")
+    def text(at: datetime) -> str:
+        return at.isoformat().replace("+00:00", "Z")
 
     answer = made("fresh", "old")
-    answer["tasks"][0]["created_at"] = at(2)  # the server's clock 2 s behind this one
-    answer["tasks"][1]["created_at"] = at(60)
+    answer["tasks"][0]["created_at"] = text(later)
+    answer["tasks"][1]["created_at"] = text(before)
     done = crewctl.json(*tasks_file(crewctl, ["fresh", "old"]), SubmitTasks=answer)
 
     assert (done["new"], done["already_there"]) == (1, 1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, TypedDict
 
 import click
@@ -41,11 +41,12 @@ MAX_KEY = 128
 # A reply repeats every payload, and gRPC clients take replies up to 4 MiB: a batch stops
 # growing at this many payload bytes, whatever its count.
 MAX_BATCH_BYTES = 3 * 1024 * 1024
-# New and already there are told apart by the server's creation time: a task counts as
-# already there only when it was made this long before the run began on this machine, so
-# ordinary skew between the two clocks never counts a fresh task as an old one. A run
-# again within seconds of the last counts its tasks as new (they are never made twice).
-SKEW_MARGIN = timedelta(seconds=5)
+# New and already there are told apart by each task's creation time (the server's clock)
+# against the time this run began (this machine's): exact where the two are one clock, as
+# on the local stack, and as good as the clocks' sync elsewhere. No margin: with one, a
+# run again soon after a crashed one would count the tasks that run made as new. Only
+# the count depends on it; a task is never made twice either way. (SubmitTasks answers a
+# key's task the same way whoever made it, so the answer cannot say.)
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ def submit_all(
         "first_task_id": None,
         "last_task_id": None,
     }
-    earlier_than = datetime.now(UTC) - SKEW_MARGIN
+    earlier_than = datetime.now(UTC)
     for batch in batches(lines, size):
         try:
             tasks = client.submit_tasks(project_id, [spec_pb(line.spec) for line in batch])
@@ -263,10 +264,10 @@ def submit(
     batch submits nothing twice: a key already used returns the task it made (reusing a
     key for different content is refused). Slots, priority and lifetime are the project's.
 
-    New and already there are counted by each task's creation time: one made more than
-    5 s before the run began is already there (the margin allows for this machine's
-    clock and the server's to differ), so a run again within seconds of the last counts
-    its tasks as new.
+    New and already there are counted by each task's creation time: one made before the
+    run began is already there. The server's clock makes that time and this machine's
+    clock says when the run began, so across machines the count is as exact as their
+    clocks agree (tasks are never made twice either way).
     """
     lines = read_tasks(source, key_field, key_prefix)
     console = Console(stderr=True)
