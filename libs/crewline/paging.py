@@ -13,8 +13,10 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from crewline import validate
 from crewline.errors import InvalidArgument
@@ -22,6 +24,7 @@ from crewline.errors import InvalidArgument
 _SEPARATOR = "|"
 MAX_BIGINT = 2**63 - 1  # PostgreSQL's bigint
 MAX_INTEGER = 2**31 - 1  # PostgreSQL's integer
+T = TypeVar("T")
 
 
 def not_ours(field: str = "page_token") -> InvalidArgument:
@@ -110,3 +113,11 @@ def cursor_of(token: str, *, field: str = "page_token") -> PageCursor | None:
 def page_size(value: int, *, default: int, maximum: int, field: str = "page_size") -> int:
     """A request's page size: 0 means ``default``, else 1 to ``maximum``."""
     return validate.int_range(value or default, field=field, low=1, high=maximum)
+
+
+def split_page(found: Sequence[T], size: int) -> tuple[list[T], T | None]:
+    """A page out of ``found``, the rows of a query asked for ``size + 1`` of them: its
+    first ``size``, and the page's last item when another page follows (None on the
+    last page), whose sort key the next page's token holds."""
+    page = list(found[:size])
+    return page, (page[-1] if len(found) > size else None)

@@ -265,3 +265,9 @@ def test_a_token_whose_header_pyjwt_refuses_is_malformed_not_a_server_error(
     with pytest.raises(errors.Unauthenticated) as err:
         TokenVerifier([public]).verify(f"{part(header)}.{part({})}.AAAA", now=datetime.now(UTC))
     assert err.value.reason == "CREDENTIAL_MALFORMED"
+
+
+def test_split_page_keeps_the_asked_size_and_names_the_last_item_only_when_more_follow() -> None:
+    assert paging.split_page([1, 2, 3], 2) == ([1, 2], 2)
+    assert paging.split_page([1, 2], 2) == ([1, 2], None)
+    assert paging.split_page([], 2) == ([], None)

@@ -10,6 +10,7 @@ import asyncpg
 from crewline.auth import credentials, store
 from crewline.errors import InvalidArgument, NotFound
 from crewline.log import bind_contextvars
+from crewline.paging import split_page
 from dispatcher.adapters import clients as repo
 from dispatcher.adapters import protobuf as pb
 from dispatcher.adapters import submissions
@@ -37,18 +38,16 @@ async def list_clients(query: ListClients, deps: Deps) -> tuple[list[ListedClien
     """A page of clients by id, and the next page's token ("" after the last)."""
     async with deps.pool.acquire() as conn:
         found = await repo.list_clients(conn, query, limit=query.limit + 1)
-    page = found[: query.limit]
-    more = len(found) > query.limit
-    return page, ListClients.next_token(page[-1].client) if more else ""
+    page, last = split_page(found, query.limit)
+    return page, ListClients.next_token(last.client) if last else ""
 
 
 async def list_bonuses(query: ListBonuses, deps: Deps) -> tuple[list[ListedBonus], str]:
     """A page of bonuses, newest first, and the next page's token ("" after the last)."""
     async with deps.pool.acquire() as conn:
         found = await submissions.listed_bonuses(conn, query, limit=query.limit + 1)
-    page = found[: query.limit]
-    more = len(found) > query.limit
-    return page, page[-1].cursor.token() if more else ""
+    page, last = split_page(found, query.limit)
+    return page, last.cursor.token() if last else ""
 
 
 async def create_api_key(cmd: CreateApiKey, deps: Deps) -> tuple[store.ApiKeyRecord, str | None]:

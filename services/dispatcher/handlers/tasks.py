@@ -10,7 +10,7 @@ from crewline import clock
 from crewline.auth.principal import Principal
 from crewline.errors import InvalidArgument, NotFound
 from crewline.log import bind_contextvars
-from crewline.paging import PageCursor
+from crewline.paging import PageCursor, split_page
 from dispatcher.adapters import lifecycle_pb, submissions
 from dispatcher.adapters import projects as repo_projects
 from dispatcher.adapters import protobuf as pb
@@ -87,8 +87,8 @@ async def list_tasks(query: ListTasks, deps: Deps) -> tuple[list[Task], PageCurs
         if query.project_id is not None:
             await changes.own_project_id(conn, query.project_id, query.client_id)
         found = await repo.list_tasks(conn, query)
-    page = found[: query.page_size]
-    return page, (page[-1].cursor if len(found) > query.page_size else None)
+    page, last = split_page(found, query.page_size)
+    return page, (last.cursor if last else None)
 
 
 async def cancel_task(cmd: CancelTask, deps: Deps) -> Task:

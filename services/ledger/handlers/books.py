@@ -10,7 +10,7 @@ from crewline import validate
 from crewline.auth.principal import Principal
 from crewline.errors import NotFound
 from crewline.money import Money
-from crewline.paging import decode_token, encode_token, page_size, token_uint
+from crewline.paging import decode_token, encode_token, page_size, split_page, token_uint
 from ledger.adapters import books, journal
 from ledger.deps import Deps
 from ledger.domain import postings
@@ -50,9 +50,8 @@ async def list_statement(
     before = _entry_of(page_token) if page_token else None
     async with deps.pool.acquire() as conn:
         entries = await books.statement(conn, account, before=before, limit=limit + 1)
-    more = len(entries) > limit
-    entries = entries[:limit]
-    return account, entries, encode_token(str(entries[-1].entry_id)) if more else ""
+    page, last = split_page(entries, limit)
+    return account, page, encode_token(str(last.entry_id)) if last else ""
 
 
 def _entry_of(token: str) -> int:

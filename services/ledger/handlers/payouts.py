@@ -12,6 +12,7 @@ import asyncpg
 from crewline import validate
 from crewline.errors import NotFound
 from crewline.log import get_logger
+from crewline.paging import split_page
 from ledger.adapters import journal, payouts
 from ledger.deps import Deps
 from ledger.domain import postings
@@ -110,5 +111,5 @@ async def list_payout_batches(
     """A page of batches, newest first, and the next page's token ("" after the last)."""
     async with deps.pool.acquire() as conn:
         found = await payouts.summaries(conn, query)
-    page = found[: query.limit]
-    return page, page[-1].next_token() if len(found) > query.limit else ""
+    page, last = split_page(found, query.limit)
+    return page, last.next_token() if last else ""

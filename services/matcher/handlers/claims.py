@@ -23,6 +23,7 @@ from google.protobuf.message import Message
 from crewline.consumer import EventContext
 from crewline.errors import Aborted, InvalidArgument, NotFound
 from crewline.log import bind_contextvars, get_logger
+from crewline.paging import split_page
 from crewline.protobuf import from_timestamp
 from crewline.v1 import events_pb2
 from matcher.adapters import offer_signals
@@ -227,9 +228,8 @@ async def list_my_claims(
     """One page of the caller's claims, newest first, and where the next starts."""
     async with deps.pool.acquire() as conn:
         found = await repo.list_claims(conn, query, limit=query.page_size + 1)
-    page = found[: query.page_size]
-    more = len(found) > query.page_size
-    return page, ((page[-1].granted_at, page[-1].claim_id) if more else None)
+    page, last = split_page(found, query.page_size)
+    return page, ((last.granted_at, last.claim_id) if last else None)
 
 
 async def on_task_published(

@@ -16,6 +16,7 @@ from crewline.auth import store
 from crewline.auth.credentials import TokenClaims
 from crewline.errors import FailedPrecondition, InvalidArgument, NotFound
 from crewline.log import bind_contextvars
+from crewline.paging import split_page
 from matcher.adapters import contractor_protobuf as pb
 from matcher.adapters import contractors as repo
 from matcher.adapters import eligibility
@@ -78,9 +79,8 @@ async def list_contractors(
             if await qualification_repo.get_type(conn, query.qualification) is None:
                 raise unknown_type(query.qualification)
         found = await repo.list_contractors(conn, query, limit=query.limit + 1)
-    page = found[: query.limit]
-    more = len(found) > query.limit
-    return page, ListContractors.next_token(page[-1].contractor) if more else ""
+    page, last = split_page(found, query.limit)
+    return page, ListContractors.next_token(last.contractor) if last else ""
 
 
 async def update_contractor(cmd: UpdateContractor, deps: Deps) -> Contractor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from crewline.paging import split_page
 from matcher.adapters import repository as repo
 from matcher.deps import Deps
 from matcher.domain.commands import ListOffers
@@ -12,5 +13,5 @@ async def list_offers(query: ListOffers, deps: Deps) -> tuple[list[Offer], Offer
     """One page of offers, and where the next page starts (None on the last)."""
     async with deps.pool.acquire() as conn:
         found = await repo.offers_for(conn, query, now=deps.clock.now(), limit=query.page_size + 1)
-    page = found[: query.page_size]
-    return page, (page[-1].cursor if len(found) > query.page_size else None)
+    page, last = split_page(found, query.page_size)
+    return page, (last.cursor if last else None)
