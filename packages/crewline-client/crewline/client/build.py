@@ -66,13 +66,6 @@ def hourly(rate: money_pb2.Money, *, max_paid_seconds: int) -> project_pb2.PayTe
     )
 
 
-def comparator(name: str) -> project_pb2.Comparator.ValueType:
-    """The comparator named ``name`` (one of ``COMPARATORS``, e.g. ``greater_or_equal``)."""
-    if name not in COMPARATORS:
-        raise ValueError(f"{name!r} is not a comparator: one of {', '.join(COMPARATORS)}")
-    return project_pb2.Comparator.Value(f"COMPARATOR_{name.upper()}")
-
-
 def requirement(
     qualification: str,
     comparator: project_pb2.Comparator.ValueType = project_pb2.COMPARATOR_EXISTS,

@@ -89,8 +89,7 @@ def credential_from(
     given: str | None, *, variable: str, env: Mapping[str, str] | None, who: str
 ) -> str:
     """``given``, else ``variable`` from the environment; ``ConfigError`` when neither."""
-    env = os.environ if env is None else env
-    credential = (given or env.get(variable, "")).strip()
-    if not credential:
+    credential = credential_or_none(given, variable=variable, env=env)
+    if credential is None:
         raise ConfigError(f"{who}: pass credential=... or set {variable}")
     return credential

@@ -35,10 +35,9 @@ class PayTerms:
     @classmethod
     def from_pb(cls, message: project_pb2.PayTerms) -> PayTerms:
         return cls(
-            reward=money_of(message.per_submission, "reward")
-            if message.HasField("per_submission")
-            else None,
-            rate=money_of(message.hourly, "rate") if message.HasField("hourly") else None,
+            # An unset oneof branch reads as its default, whose money field is unset too.
+            reward=money_of(message.per_submission, "reward"),
+            rate=money_of(message.hourly, "rate"),
             max_paid_seconds=message.hourly.max_paid_seconds,
             version=message.version,
             effective_at=time_of(message, "effective_at"),
