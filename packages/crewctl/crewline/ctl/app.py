@@ -227,9 +227,10 @@ class State:
         contractor was named, which only an operator may read): the operator credential
         when one is found, even if $CREWLINE_CREDENTIAL is set too."""
         found = self._config()
+        endpoints = self._endpoints(found)
         if someone_else and not self.options.credential:
             try:
-                return self.wiring.operator(self._endpoints(found), self.credential(found))
+                return self.wiring.operator(endpoints, self.credential(found))
             except CtlError:
                 pass  # no operator credential: the caller's own, which the ledger judges
         try:
@@ -242,8 +243,8 @@ class State:
                 ctx.meta[CREDENTIAL_HINT] = CALLER_HINT
             source = "--credential" if self.options.credential else "$CREWLINE_CREDENTIAL"
             _say_used(f"with the credential from {source}")
-            return self.wiring.contractor(self._endpoints(found), own)
-        return self.wiring.operator(self._endpoints(found), self.credential(found))
+            return self.wiring.contractor(endpoints, own)
+        return self.wiring.operator(endpoints, self.credential(found))
 
     def emit(self, data: T, render: Callable[[T], None]) -> None:
         """``data`` as JSON with ``--json``, else through ``render``."""

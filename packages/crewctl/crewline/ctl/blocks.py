@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from crewline.ctl.app import State, example, pass_state
-from crewline.ctl.clients import new_request_id
 from crewline.ctl.output import print_record, print_rows
+from crewline.ctl.params import new_request_id
 from crewline.ctl.records.contractors import BlockRecord, block_record
 
 

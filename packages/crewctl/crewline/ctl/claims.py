@@ -7,7 +7,6 @@ The credential is the contractor's token (--credential or $CREWLINE_CREDENTIAL),
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC
 from typing import IO, Any
 
@@ -17,7 +16,7 @@ from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import refusal, unreachable
 from crewline.ctl.output import note, print_record, print_rows, shorten
 from crewline.ctl.pages import Paging, paging_options, print_more
-from crewline.ctl.params import Duration, parse_instant
+from crewline.ctl.params import Duration, new_request_id, parse_instant
 from crewline.ctl.projects import describe_terms, money_text
 from crewline.ctl.records.claims import (
     ClaimPage,
@@ -104,7 +103,7 @@ def create(state: State, task_id: str, request_id: str | None) -> None:
     AT_CLAIM_LIMIT, ALREADY_CLAIMED). The request id makes it safe to retry: the same id
     returns the same claim; on a failure crewctl says how to retry with it.
     """
-    request_id = request_id or f"crewctl-{uuid.uuid4()}"
+    request_id = request_id or new_request_id()
     try:
         with state.contractor() as contractor:
             granted = contractor.claim(task_id, request_id=request_id)

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-
 import click
 
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import note, print_keys, print_new_key, print_record
+from crewline.ctl.params import new_request_id
 from crewline.ctl.records.clients import client_record, key_record, new_key_record
-
-
-def new_request_id() -> str:
-    """A fresh idempotency key for CreateApiKey."""
-    return f"crewctl-{uuid.uuid4()}"
 
 
 @click.group(

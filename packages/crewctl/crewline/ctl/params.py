@@ -4,6 +4,7 @@ and the --service option of the commands that look after one service's upkeep.""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -11,6 +12,13 @@ from typing import Any, TypeVar
 import click
 
 from crewline.ctl.config import SERVICES
+
+
+def new_request_id() -> str:
+    """A fresh idempotency key for a call the caller gave none (it is printed, so a retry
+    can repeat it)."""
+    return f"crewctl-{uuid.uuid4()}"
+
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
 # ASCII digits only: str.isdigit and \d take others ('²', '٣') that int() reads or not.

@@ -30,7 +30,6 @@ from crewline.ctl.records.projects import (
     ProjectRecord,
     RequirementRecord,
     create_project,
-    page_record,
     project_record,
     update_project,
 )
@@ -269,14 +268,8 @@ def find_project(client: Client, wanted: ProjectFile) -> ProjectRecord | None:
     if wanted.project_id:
         return project_record(client.get_project(wanted.project_id).project.raw)
     title = wanted.fields["title"]
-    found: list[ProjectRecord] = []
-    token = ""
-    while True:
-        page = page_record(client.list_projects_page(page_size=100, page_token=token))
-        found.extend(p for p in page["projects"] if p["title"] == title and p["state"] != "closed")
-        token = page["next_page_token"]
-        if not token:
-            break
+    listed = (project_record(p.raw) for p in client.projects(page_size=100))
+    found = [p for p in listed if p["title"] == title and p["state"] != "closed"]
     if len(found) > 1:
         ids = ", ".join(p["project_id"] for p in found)
         raise CtlError(

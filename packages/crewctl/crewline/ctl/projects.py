@@ -7,7 +7,6 @@ the operator credential: an operator may not act as a client.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, cast
@@ -17,6 +16,7 @@ import click
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import print_record, print_rows
 from crewline.ctl.pages import Paging, paging_options, print_more
+from crewline.ctl.params import new_request_id
 from crewline.ctl.records.projects import (
     PayTermsRecord,
     ProjectDetails,
@@ -274,7 +274,7 @@ def create(state: State, /, title: str, request_id: str | None, **options: Any) 
         raise click.UsageError("give the pay terms: --reward AMOUNT CURRENCY or --hourly ...")
     fields["title"] = title
     fields.setdefault("instructions", "")
-    request_id = request_id or f"crewctl-{uuid.uuid4()}"
+    request_id = request_id or new_request_id()
     with state.client() as client:
         created = create_project(client, request_id, fields)
     state.emit(created, print_project)

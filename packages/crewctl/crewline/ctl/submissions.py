@@ -11,7 +11,6 @@ forever.
 from __future__ import annotations
 
 import json
-import uuid
 from typing import TYPE_CHECKING
 
 import click
@@ -20,6 +19,7 @@ from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import refusal
 from crewline.ctl.output import note, print_record, print_rows, shorten
 from crewline.ctl.pages import Paging, paging_options, print_more
+from crewline.ctl.params import new_request_id
 from crewline.ctl.pb import MoneyRecord
 from crewline.ctl.projects import money_text, positive_minor_units
 from crewline.ctl.records.submissions import (
@@ -253,7 +253,7 @@ def bonus(
     is refused for a different bonus.
     """
     value = money(amount, currency)
-    key = key or f"crewctl-{uuid.uuid4()}"
+    key = key or new_request_id()
     try:
         with state.client() as client:
             granted = client.grant_bonus(

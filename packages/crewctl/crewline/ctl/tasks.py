@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -12,7 +11,7 @@ from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import refusal
 from crewline.ctl.output import note, print_record, print_rows, shorten
 from crewline.ctl.pages import Paging, paging_options, print_more
-from crewline.ctl.params import Duration, Instant, parse_instant
+from crewline.ctl.params import Duration, Instant, new_request_id, parse_instant
 from crewline.ctl.records.tasks import (
     NewSlots,
     TaskDetails,
@@ -164,7 +163,7 @@ def add_slots(state: State, task_id: str, slots: int, request_id: str | None) ->
     The request id makes it safe to retry: the same id never adds the slots twice. It is
     printed, and on a failure crewctl says how to retry with it.
     """
-    request_id = request_id or f"crewctl-{uuid.uuid4()}"
+    request_id = request_id or new_request_id()
     try:
         with state.client() as client:
             updated = client.add_slots(task_id, slots, request_id=request_id)
