@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypedDict
 
-from crewline.ctl.pb import field_word, timestamp_text
+from crewline.ctl.pb import enum_number, field_word, timestamp_text
 
 if TYPE_CHECKING:
     from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
@@ -141,7 +141,7 @@ def kind_number(kind: str) -> int:
     """``score`` -> QUALIFICATION_KIND_SCORE's number."""
     from crewline.v1 import project_pb2
 
-    return int(project_pb2.QualificationKind.Value(f"QUALIFICATION_KIND_{kind.upper()}"))
+    return enum_number(project_pb2.QualificationKind.DESCRIPTOR, kind)
 
 
 def _kind(message: contractor_admin.QualificationType | contractor_admin.Qualification) -> str:

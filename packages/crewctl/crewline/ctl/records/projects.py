@@ -142,13 +142,12 @@ def requirement_pb(record: RequirementRecord) -> project_pb2.Requirement:
 
 
 def pay_terms_pb(record: PayTermsRecord) -> project_pb2.PayTerms:
-    from crewline.v1 import money_pb2, project_pb2
+    from crewline.client import build
 
-    money = money_pb2.Money(currency_code=record["currency"], amount_minor=record["amount_minor"])
+    money = build.money(record["amount_minor"], record["currency"])
     if record["basis"] == "hourly":
-        hourly = project_pb2.HourlyPay(rate=money, max_paid_seconds=record["max_paid_seconds"])
-        return project_pb2.PayTerms(hourly=hourly)
-    return project_pb2.PayTerms(per_submission=project_pb2.PerSubmissionPay(reward=money))
+        return build.hourly(money, max_paid_seconds=record["max_paid_seconds"])
+    return build.per_submission(money)
 
 
 def project_values(fields: ProjectFields) -> dict[str, Any]:

@@ -126,9 +126,9 @@ def new_bonus_record(reply: task_api.GrantBonusResponse) -> NewBonus:
 
 
 def money_pb(record: MoneyRecord) -> money_pb2.Money:
-    from crewline.v1 import money_pb2
+    from crewline.client import build
 
-    return money_pb2.Money(currency_code=record["currency"], amount_minor=record["amount_minor"])
+    return build.money(record["amount_minor"], record["currency"])
 
 
 def status_filter(

@@ -195,8 +195,6 @@ def status_filter(word: str | None) -> results.TaskStatus | task_api.TaskStatus.
 
 
 def spec_pb(spec: TaskSpecRecord) -> task_api.TaskSpec:
-    from crewline.v1 import task_service_pb2 as task_api
+    from crewline.client import build
 
-    return task_api.TaskSpec(
-        idempotency_key=spec["idempotency_key"], payload_json=spec["payload_json"]
-    )
+    return build.task(spec["payload_json"], idempotency_key=spec["idempotency_key"])
