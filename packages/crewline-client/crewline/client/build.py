@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from google.protobuf import timestamp_pb2
 
 from crewline.client.ids import request_id_or_new
-from crewline.client.results.enums import ProtoEnum, prefix
+from crewline.client.results.enums import ProtoEnum
 from crewline.client.results.money import Money
 from crewline.v1 import money_pb2, project_pb2
 from crewline.v1 import task_service_pb2 as task_api
@@ -47,7 +47,7 @@ def enum_number(value: ProtoEnum | V, enum: _EnumTypeWrapper[V]) -> V:
         return value
     if value.descriptor() is not enum.DESCRIPTOR:
         raise TypeError(f"{type(value).__name__}.{value.name} is not a {enum.DESCRIPTOR.name}")
-    return enum.Value(prefix(enum.DESCRIPTOR) + value.value)
+    return enum.Value(value.pb_name())
 
 
 def usd(cents: int) -> money_pb2.Money:

@@ -109,9 +109,7 @@ class SyncIterator(Generic[T]):
 
     def __del__(self) -> None:
         if not self._done and _Loop._loop is not None and _Loop._loop.is_running():
-            closer = getattr(self._source, "aclose", None)
-            if closer is not None:
-                asyncio.run_coroutine_threadsafe(closer(), _Loop._loop)
+            asyncio.run_coroutine_threadsafe(self._end(), _Loop._loop)
 
 
 def _call(

@@ -35,9 +35,12 @@ class ProtoEnum(StrEnum):
         name = value.name.removeprefix(prefix(cls.descriptor()))
         return cls(name) if name in cls.__members__ else None
 
+    def pb_name(self) -> str:
+        """The proto value's name: ``TASK_STATUS_OPEN`` for ``TaskStatus.OPEN``."""
+        return prefix(self.descriptor()) + self.value
+
     def to_pb(self) -> int:
-        descriptor = self.descriptor()
-        return descriptor.values_by_name[prefix(descriptor) + self.value].number
+        return self.descriptor().values_by_name[self.pb_name()].number
 
 
 def prefix(descriptor: EnumDescriptor) -> str:
