@@ -91,12 +91,18 @@ crewline_port_open() {
 }
 
 # crewline_pid_alive PID -> 0 if PID exists and is not a zombie (PID 1 here may reap late,
-# and a zombie still answers kill -0).
+# and a zombie still answers kill -0). Every thread counts: after SIGKILL the main thread
+# of a JVM or a Python service is a zombie while others still exit, holding its ports.
 crewline_pid_alive() {
   kill -0 "$1" 2>/dev/null || return 1
-  local st
-  st="$(sed -E 's/^[0-9]+ \(.*\) ([A-Za-z]).*/\1/' "/proc/$1/stat" 2>/dev/null || true)"
-  [[ "$st" != Z && "$st" != X ]]
+  local stat line st
+  for stat in "/proc/$1/task/"*/stat "/proc/$1/stat"; do
+    { read -r line <"$stat"; } 2>/dev/null || continue
+    st="${line##*) }"
+    st="${st%% *}"
+    [[ "$st" == Z || "$st" == X ]] || return 0
+  done
+  return 1
 }
 
 # crewline_show_log FILE [-f]: the last lines of a log, or follow it.
