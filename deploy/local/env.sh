@@ -85,6 +85,18 @@ export CREWLINE_PROMETHEUS_HOST CREWLINE_PROMETHEUS_PORT CREWLINE_PROMETHEUS_SCR
 crewline_log() { printf '[%s] %s\n' "${CREWLINE_LOG_TAG:-crewline}" "$*" >&2; }
 crewline_die() { printf '[%s] ERROR: %s\n' "${CREWLINE_LOG_TAG:-crewline}" "$*" >&2; exit 1; }
 
+# crewline_service_addr SERVICE grpc|metrics -> where the service listens (its default
+# unless CREWLINE_<SERVICE>_GRPC_ADDR / _METRICS_ADDR says otherwise).
+crewline_service_addr() {
+  local var="CREWLINE_${1^^}_${2^^}_ADDR" port
+  case "$1:$2" in
+    dispatcher:grpc) port=50051 ;; matcher:grpc) port=50052 ;; ledger:grpc) port=50053 ;;
+    dispatcher:metrics) port=9101 ;; matcher:metrics) port=9102 ;; ledger:metrics) port=9103 ;;
+    *) crewline_die "crewline_service_addr $1 $2: no such service or address" ;;
+  esac
+  printf '%s\n' "${!var:-127.0.0.1:${port}}"
+}
+
 # crewline_port_open HOST PORT -> 0 if something accepts TCP connections there.
 crewline_port_open() {
   (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null

@@ -23,11 +23,10 @@ LOG="${CREWLINE_HOME}/log/prometheus.log"
 ADDR="${CREWLINE_PROMETHEUS_HOST}:${CREWLINE_PROMETHEUS_PORT}"
 RULES="${CREWLINE_REPO_ROOT}/deploy/prometheus/alerts.yml"
 
-# The same defaults as services.sh: a service's metrics address, as a scrape target.
+# A service's metrics address (its first process's, with several), as a scrape target.
 metrics_target() {
-  local var="CREWLINE_${1^^}_METRICS_ADDR" port addr
-  case "$1" in dispatcher) port=9101 ;; matcher) port=9102 ;; ledger) port=9103 ;; esac
-  addr="${!var:-127.0.0.1:${port}}"
+  local addr
+  addr="$(crewline_service_addr "$1" metrics)"
   echo "${addr/#0.0.0.0:/127.0.0.1:}"  # listening everywhere: scrape it on loopback
 }
 
