@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Crewline local Apache Kafka: one KRaft node (broker+controller) on 127.0.0.1,
 # jars resolved from Maven Central (deploy/local/kafka/pom.xml), state under $CREWLINE_HOME/kafka.
-# Usage: deploy/local/kafka.sh up|down|status|logs [-f]
+# Usage: deploy/local/kafka.sh up|down|restart [--kill]|status|pids|logs [-f]
+#   restart  stops the broker (SIGTERM and its controlled shutdown; --kill: SIGKILL, as a
+#            crash) and starts it again, waiting as up does; a stopped broker is just started
+#   pids     "kafka 1 PID -" while the broker runs (the format of services.sh pids)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -193,6 +196,12 @@ cmd_up() {
     crewline_log "already running on ${ADDR} (pid ${pid})"
     return 0
   fi
+  start
+}
+
+# start: the broker started and waited for (the lock held, the broker stopped).
+start() {
+  local pid
   need "${CREWLINE_JAVA}" "install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)"
   ensure_jars
   write_config
@@ -219,15 +228,17 @@ cmd_up() {
   crewline_log "running on ${ADDR} (pid ${pid})"
 }
 
-cmd_down() {
-  crewline_lock kafka
+# stop TERM|KILL: the broker gone (the lock held). TERM is a controlled shutdown, given
+# 30 s before SIGKILL; KILL is a crash: the next start recovers its logs.
+stop() {
   local pid
   if ! pid="$(running_pid)"; then
     rm -f "$K_PID"
     crewline_log "not running"
     return 0
   fi
-  kill -TERM "$pid" 2>/dev/null || true
+  crewline_log "stopping (SIG$1, pid ${pid})"
+  kill "-$1" "$pid" 2>/dev/null || true
   local deadline=$((SECONDS + 30))
   while crewline_pid_alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
   if crewline_pid_alive "$pid"; then
@@ -237,6 +248,28 @@ cmd_down() {
   fi
   rm -f "$K_PID"
   crewline_log "stopped"
+}
+
+cmd_down() {
+  crewline_lock kafka
+  stop TERM
+}
+
+cmd_restart() {
+  local sig=TERM
+  case "${1:-}" in
+    "") ;;
+    --kill) sig=KILL ;;
+    *) crewline_die "restart: ${1}: the only option is --kill" ;;
+  esac
+  crewline_lock kafka
+  stop "$sig"
+  start
+}
+
+cmd_pids() {
+  local pid
+  if pid="$(running_pid)"; then echo "kafka 1 ${pid} -"; fi
 }
 
 cmd_status() {
@@ -252,7 +285,9 @@ cmd_status() {
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
+  restart) shift; cmd_restart "$@" ;;
   status) cmd_status ;;
+  pids) cmd_pids ;;
   logs) shift; crewline_show_log "$K_LOG" "$@" ;;
-  *) echo "usage: $0 up|down|status|logs [-f]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|restart [--kill]|status|pids|logs [-f]" >&2; exit 2 ;;
 esac

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Crewline local PostgreSQL: a throwaway cluster on 127.0.0.1 under $CREWLINE_HOME/pg.
-# Usage: deploy/local/postgres.sh up|down|purge|status|logs [-f]   (purge: down, then delete the cluster)
+# Usage: deploy/local/postgres.sh up|down|restart [--kill]|purge|status|pids|logs [-f]
+#   restart  stops the server (pg_ctl -m fast; --kill: -m immediate, a crash that the next
+#            start recovers from) and starts it again, waiting until it takes connections
+#   purge    down, then delete the cluster
+#   pids     "postgres 1 POSTMASTER_PID -" while it runs (the format of services.sh pids)
 set -euo pipefail
 
 # shellcheck source=deploy/local/env.sh
@@ -218,17 +222,27 @@ create_databases() {
   done
 }
 
-cmd_up() {
-  crewline_lock postgres
+# prepare: server binaries, the OS user and the directories (the lock held).
+prepare() {
   ensure_bindir
   ensure_os_user
   prepare_dirs
+}
+
+cmd_up() {
+  crewline_lock postgres
+  prepare
   if is_running; then
     wait_ready
     create_databases
     crewline_log "already running on ${ADDR}"
     return 0
   fi
+  start
+}
+
+# start: the cluster (made if missing) started, taking connections, with its databases.
+start() {
   init_cluster
   clear_stale_pidfile
   write_config
@@ -243,11 +257,32 @@ cmd_up() {
   crewline_log "running on ${ADDR} (databases: ${PG_DBS[*]})"
 }
 
+cmd_restart() {
+  local mode=fast
+  case "${1:-}" in
+    "") ;;
+    --kill) mode=immediate ;;
+    *) crewline_die "restart: ${1}: the only option is --kill" ;;
+  esac
+  crewline_lock postgres
+  prepare
+  if is_running; then
+    crewline_log "stopping (pg_ctl stop -m ${mode}, postmaster pid $(postmaster_pid))"
+    as_pg "${BINDIR}/pg_ctl" stop -D "$PG_DATA" -m "$mode" -w -t 60 -s >/dev/null
+  fi
+  start
+}
+
+# Our cluster runs (BINDIR found); asking creates no OS user.
+cluster_running() {
+  [[ -d "$PG_DATA" ]] && { ((IS_ROOT == 0)) || id -u "${CREWLINE_PG_OS_USER}" >/dev/null 2>&1; } && is_running
+}
+
 cmd_down() {
   crewline_lock postgres
   # No server binaries, no cluster of ours running: never install just to stop.
   BINDIR="$(find_bindir)" || { crewline_log "not running"; return 0; }
-  if [[ -d "$PG_DATA" ]] && { ((IS_ROOT == 0)) || id -u "${CREWLINE_PG_OS_USER}" >/dev/null 2>&1; } && is_running; then
+  if cluster_running; then
     as_pg "${BINDIR}/pg_ctl" stop -D "$PG_DATA" -m fast -w -t 60 -s >/dev/null
     crewline_log "stopped"
   else
@@ -257,12 +292,17 @@ cmd_down() {
 
 cmd_status() {
   BINDIR="$(find_bindir)" || { echo "postgres: not installed (would listen on ${ADDR})"; return 3; }
-  if [[ -d "$PG_DATA" ]] && { ((IS_ROOT == 0)) || id -u "${CREWLINE_PG_OS_USER}" >/dev/null 2>&1; } && is_running; then
+  if cluster_running; then
     echo "postgres: running on ${ADDR} (user ${CREWLINE_PG_USER}; databases: ${PG_DBS[*]}; data ${PG_DATA})"
   else
     echo "postgres: stopped (would listen on ${ADDR})"
     return 3
   fi
+}
+
+cmd_pids() {
+  BINDIR="$(find_bindir)" || return 0
+  if cluster_running; then echo "postgres 1 $(postmaster_pid) -"; fi
 }
 
 cmd_purge() {
@@ -274,8 +314,10 @@ cmd_purge() {
 case "${1:-}" in
   up) cmd_up ;;
   down) cmd_down ;;
+  restart) shift; cmd_restart "$@" ;;
   purge) cmd_purge ;;
   status) cmd_status ;;
+  pids) cmd_pids ;;
   logs) shift; crewline_show_log "$PG_LOG" "$@" ;;
-  *) echo "usage: $0 up|down|purge|status|logs [-f]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|restart [--kill]|purge|status|pids|logs [-f]" >&2; exit 2 ;;
 esac
