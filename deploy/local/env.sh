@@ -9,6 +9,28 @@ export CREWLINE_REPO_ROOT
 
 : "${CREWLINE_HOME:=${CREWLINE_REPO_ROOT}/.local}"
 
+# A stack remembers the settings that tie its state to a place: the first `infra.sh up`
+# writes them to CREWLINE_STACK_RECORD, and a later up or restart given other values
+# refuses (crewline_stack_check), since the databases, topics and processes it would look
+# for are elsewhere. A variable left unset takes its remembered value here, so a plain
+# `make up`, `status` or `down` finds the stack however it was started. `postgres.sh purge`
+# (and `make clean`) removes the record with the databases.
+CREWLINE_STACK_RECORD="${CREWLINE_HOME}/run/stack.env"
+CREWLINE_STACK_VARS=(CREWLINE_PG_HOST CREWLINE_PG_PORT CREWLINE_PG_USER
+  CREWLINE_DISPATCHER_PG_DB CREWLINE_MATCHER_PG_DB CREWLINE_LEDGER_PG_DB
+  CREWLINE_KAFKA_HOST CREWLINE_KAFKA_PORT CREWLINE_KAFKA_CONTROLLER_PORT
+  CREWLINE_DISPATCHER_GRPC_ADDR CREWLINE_MATCHER_GRPC_ADDR CREWLINE_LEDGER_GRPC_ADDR
+  CREWLINE_DISPATCHER_METRICS_ADDR CREWLINE_MATCHER_METRICS_ADDR CREWLINE_LEDGER_METRICS_ADDR)
+if [[ -f "$CREWLINE_STACK_RECORD" ]]; then
+  while IFS='=' read -r _crewline_name _crewline_value; do
+    if [[ " ${CREWLINE_STACK_VARS[*]} " == *" ${_crewline_name} "* && -z "${!_crewline_name:-}" ]]; then
+      printf -v "$_crewline_name" '%s' "$_crewline_value"
+      export "${_crewline_name?}"
+    fi
+  done <"$CREWLINE_STACK_RECORD"
+  unset _crewline_name _crewline_value
+fi
+
 # PostgreSQL (one throwaway cluster, one database per service)
 : "${CREWLINE_PG_HOST:=127.0.0.1}"
 : "${CREWLINE_PG_PORT:=55432}"
@@ -95,6 +117,42 @@ crewline_service_addr() {
     *) crewline_die "crewline_service_addr $1 $2: no such service or address" ;;
   esac
   printf '%s\n' "${!var:-127.0.0.1:${port}}"
+}
+
+# crewline_stack_remember: write the stack's record unless it has one (infra.sh up does,
+# once PostgreSQL and Kafka run, so a start that failed ties nothing to its settings).
+# The services' addresses are recorded only when set: a stack on their defaults may move them.
+crewline_stack_remember() {
+  [[ -f "$CREWLINE_STACK_RECORD" ]] && return 0
+  mkdir -p "$(dirname "$CREWLINE_STACK_RECORD")"
+  local name
+  {
+    echo "# The settings this stack's state belongs to (see deploy/local/env.sh); removed by postgres.sh purge."
+    for name in "${CREWLINE_STACK_VARS[@]}"; do
+      if [[ -n "${!name:-}" ]]; then printf '%s=%s\n' "$name" "${!name}"; fi
+    done
+  } >"${CREWLINE_STACK_RECORD}.new"
+  mv -f "${CREWLINE_STACK_RECORD}.new" "$CREWLINE_STACK_RECORD"
+}
+
+# crewline_stack_check: refuse (exit 1), before anything is started or changed, when a
+# setting differs from the stack's record; names each one with both values.
+crewline_stack_check() {
+  [[ -f "$CREWLINE_STACK_RECORD" ]] || return 0
+  local name line remembered given differ=()
+  for name in "${CREWLINE_STACK_VARS[@]}"; do
+    line="$(grep -m1 -- "^${name}=" "$CREWLINE_STACK_RECORD")" || continue
+    remembered="${line#*=}"
+    given="${!name:-}"
+    [[ "$given" == "$remembered" ]] || differ+=("  ${name}: remembered ${remembered}, given ${given}")
+  done
+  ((${#differ[@]} == 0)) && return 0
+  crewline_die "$(printf '%s\n' \
+    "the stack in ${CREWLINE_HOME} was set up with other settings (${CREWLINE_STACK_RECORD}):" \
+    "${differ[@]}" \
+    "To go on with it, unset these variables (each then takes its remembered value) or give the remembered values." \
+    "To start over instead, delete its state: deploy/local/stack.sh down, then deploy/local/postgres.sh purge" \
+    "(for the default CREWLINE_HOME, \`make clean\`); the record goes with the databases.")"
 }
 
 # crewline_port_open HOST PORT -> 0 if something accepts TCP connections there.

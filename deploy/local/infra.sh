@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Crewline local infrastructure: PostgreSQL + Kafka on 127.0.0.1.
 # Usage: deploy/local/infra.sh up|down|status
+# The first `up` records the stack's ports, databases and service addresses in
+# ${CREWLINE_HOME}/run/stack.env; a later `up` given other values refuses (see env.sh).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=deploy/local/env.sh
 source "${HERE}/env.sh"
+CREWLINE_LOG_TAG=infra
 
 summary() {
   cat <<EOF
@@ -17,8 +20,10 @@ EOF
 
 case "${1:-}" in
   up)
+    crewline_stack_check
     "${HERE}/postgres.sh" up
     "${HERE}/kafka.sh" up
+    crewline_stack_remember
     summary
     ;;
   down)

@@ -190,6 +190,7 @@ wait_started() { # wait_started PID LOG_OFFSET
 }
 
 cmd_up() {
+  crewline_stack_check
   crewline_lock kafka
   local pid
   if pid="$(running_pid)"; then
@@ -262,6 +263,7 @@ cmd_restart() {
     --kill) sig=KILL ;;
     *) crewline_die "restart: ${1}: the only option is --kill" ;;
   esac
+  crewline_stack_check
   crewline_lock kafka
   stop "$sig"
   start

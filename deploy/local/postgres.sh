@@ -3,7 +3,7 @@
 # Usage: deploy/local/postgres.sh up|down|restart [--kill]|purge|status|pids|logs [-f]
 #   restart  stops the server (pg_ctl -m fast; --kill: -m immediate, a crash that the next
 #            start recovers from) and starts it again, waiting until it takes connections
-#   purge    down, then delete the cluster
+#   purge    down, then delete the cluster and the stack's record (env.sh)
 #   pids     "postgres 1 POSTMASTER_PID -" while it runs (the format of services.sh pids)
 set -euo pipefail
 
@@ -230,6 +230,7 @@ prepare() {
 }
 
 cmd_up() {
+  crewline_stack_check
   crewline_lock postgres
   prepare
   if is_running; then
@@ -264,6 +265,7 @@ cmd_restart() {
     --kill) mode=immediate ;;
     *) crewline_die "restart: ${1}: the only option is --kill" ;;
   esac
+  crewline_stack_check
   crewline_lock postgres
   prepare
   if is_running; then
@@ -308,7 +310,8 @@ cmd_pids() {
 cmd_purge() {
   cmd_down
   rm -rf "$PG_DIR"
-  crewline_log "removed ${PG_DIR}"
+  rm -f "$CREWLINE_STACK_RECORD"
+  crewline_log "removed ${PG_DIR} and ${CREWLINE_STACK_RECORD}"
 }
 
 case "${1:-}" in

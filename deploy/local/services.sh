@@ -107,6 +107,7 @@ prepare() {
   mkdir -p "$RUN" "$LOGS"
   [[ "$CREWLINE_TLS" == 0 || "$CREWLINE_TLS" == 1 ]] || crewline_die "CREWLINE_TLS=${CREWLINE_TLS}: 0 or 1"
   check_processes
+  crewline_stack_check
   processes_prepare
   tls_prepare
 }

@@ -10,7 +10,9 @@
 #   pids    one line per running process: PART K PID METRICS_ADDR (- for kafka and postgres)
 #   status  what runs, where
 #   logs    follow every log
-# CREWLINE_SERVICE_PROCESSES=N runs N processes of each service (see services.sh).
+# CREWLINE_SERVICE_PROCESSES=N runs N processes of each service (see services.sh). The
+# first `up` records the stack's ports and databases; `up` and `restart` refuse other
+# values for them (see env.sh).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=deploy/local/env.sh
