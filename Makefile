@@ -17,7 +17,7 @@ STACK      := bash deploy/local/stack.sh
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install gen dist lint k8s-render image test test-unit demo bench up down status logs clean operator-credential
+.PHONY: help install gen dist lint k8s-render image test test-unit demo bench chaos up down status logs clean operator-credential
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,10 +52,10 @@ node_modules/.bin/buf: package.json package-lock.json
 
 lint: install node_modules/.bin/buf dist  ## buf lint, ruff, mypy, the three wheels, the docs site; Compose, Kubernetes and dashboard checks
 	node_modules/.bin/buf lint
-	$(VENV)/bin/ruff check libs services packages tests tools bench examples
-	$(VENV)/bin/ruff format --check libs services packages tests tools bench examples
+	$(VENV)/bin/ruff check libs services packages tests tools bench chaos examples
+	$(VENV)/bin/ruff format --check libs services packages tests tools bench chaos examples
 	$(VENV)/bin/mypy libs/crewline services packages/crewline-client/crewline packages/crewctl/crewline \
-	    tools bench examples
+	    tools bench chaos examples
 	$(VENV)/bin/ruff check deploy
 	$(VENV)/bin/ruff format --check deploy
 	$(VENV)/bin/mypy deploy/grafana
@@ -116,6 +116,11 @@ $(BENCH_TOOLS)/.complete:
 
 bench: up $(BENCH_TOOLS)/.complete  ## issue 6's benchmarks on the local stack (Go, pgbench; PYSPY=... to profile)
 	PATH="$$PATH:/usr/local/go/bin" $(PY) -m bench
+
+# A stack of its own (.local/chaos), fresh each run; the suite runs a small one (tests/e2e/test_chaos.py).
+CHAOS_ARGS ?=
+chaos: install  ## the marketplace under faults, then the checker (CHAOS_ARGS="--tasks 20000 --kills 100 ...")
+	$(PY) -m chaos $(CHAOS_ARGS)
 
 test: install  ## the whole suite; starts what it needs
 	$(PY) -m pytest

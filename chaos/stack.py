@@ -1,0 +1,165 @@
+"""The chaos run's own local stack, driven through the project's scripts.
+
+It is a stack like ``make up``'s (``deploy/local``), in a state folder and on ports of its
+own, with two processes of each service sharing the service's port, so that killing one
+leaves the other serving. Every fault goes through what an operator has: ``kill``, and
+``stack.sh restart PART [--kill]``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from crewline.client import Endpoints
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCAL = ROOT / "deploy" / "local"
+SERVICES = ("dispatcher", "matcher", "ledger")
+PROCESSES = 2
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ports:
+    """Where the chaos stack listens: away from ``make up``'s and the tests' stacks."""
+
+    postgres: int = 55436
+    kafka: int = 59096  # and + 1 for its controller
+    grpc: int = 51061  # dispatcher; + 1 matcher, + 2 ledger
+    metrics: int = 9121  # process 1 of the dispatcher; + 1, + 2; process k: + 100 (k - 1)
+
+    def grpc_of(self, service: str) -> str:
+        return f"127.0.0.1:{self.grpc + SERVICES.index(service)}"
+
+
+@dataclass(frozen=True)
+class Process:
+    """One running part, as ``stack.sh pids`` lists it."""
+
+    part: str  # dispatcher | matcher | ledger | kafka | postgres
+    number: int
+    pid: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.part}:{self.number}" if self.part in SERVICES else self.part
+
+
+class ChaosStack:
+    def __init__(self, home: Path, ports: Ports, *, fee_bps: int = 2000) -> None:
+        self.home, self.ports, self.fee_bps = home, ports, fee_bps
+        self.referral_bonus_minor = 25000  # the ledger's default (CREWLINE_LEDGER_REFERRAL_...)
+
+    @property
+    def env(self) -> dict[str, str]:
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("CREWLINE_")}
+        p = self.ports
+        env = {
+            **inherited,
+            "CREWLINE_HOME": str(self.home),
+            "CREWLINE_PG_PORT": str(p.postgres),
+            "CREWLINE_KAFKA_PORT": str(p.kafka),
+            "CREWLINE_KAFKA_CONTROLLER_PORT": str(p.kafka + 1),
+            "CREWLINE_SERVICE_PROCESSES": str(PROCESSES),
+            "CREWLINE_LEDGER_FEE_BPS": str(self.fee_bps),
+            # A killed or paused process's drain is not waited for long.
+            "CREWLINE_SHUTDOWN_GRACE_SECONDS": "2",
+        }
+        for i, service in enumerate(SERVICES):
+            env[f"CREWLINE_{service.upper()}_GRPC_ADDR"] = p.grpc_of(service)
+            env[f"CREWLINE_{service.upper()}_METRICS_ADDR"] = f"127.0.0.1:{p.metrics + i}"
+        return env
+
+    @property
+    def endpoints(self) -> Endpoints:
+        g = self.ports.grpc_of
+        return Endpoints(dispatcher=g("dispatcher"), matcher=g("matcher"), ledger=g("ledger"))
+
+    def dsn(self, service: str) -> str:
+        return f"postgresql://crewline@127.0.0.1:{self.ports.postgres}/crewline_{service}"
+
+    @property
+    def operator_credential(self) -> str:
+        return (self.home / "secrets" / "operator.credential").read_text().strip()
+
+    # --- the whole stack -------------------------------------------------------------
+
+    def fresh(self) -> None:
+        """Stopped, and its state gone (the Kafka jars it resolved are kept)."""
+        self.down()
+        self._script("postgres.sh", "purge")
+        for path in ("kafka/data", "kafka/cluster.id", "run", "log", "secrets"):
+            target = self.home / path
+            if target.is_dir():
+                shutil.rmtree(target)
+            else:
+                target.unlink(missing_ok=True)
+
+    def up(self) -> None:
+        """PostgreSQL, Kafka, key material, topics, then the services: ``make up``'s steps,
+        without the Prometheus a run does not need."""
+        python = str(ROOT / ".venv" / "bin" / "python")
+        self._script("infra.sh", "up")
+        self._run([python, "-m", "crewline.cli", "secrets", str(self.home / "secrets")])
+        self._run([python, "-m", "crewline.cli", "topics"])
+        self._script("services.sh", "up")
+
+    def down(self) -> None:
+        self._script("services.sh", "down", check=False)
+        self._script("infra.sh", "down", check=False)
+
+    # --- faults ----------------------------------------------------------------------
+
+    async def processes(self) -> list[Process]:
+        out = await self._async_run(["bash", str(LOCAL / "stack.sh"), "pids"])
+        found = []
+        for line in out.splitlines():
+            part, number, pid, *_ = line.split()
+            found.append(Process(part, int(number), int(pid)))
+        return found
+
+    async def restart(self, part: str, *, kill: bool = False) -> None:
+        """``stack.sh restart PART [--kill]``: back, with the same settings, and healthy."""
+        await self._async_run(
+            ["bash", str(LOCAL / "stack.sh"), "restart", part, *(["--kill"] if kill else [])]
+        )
+
+    @staticmethod
+    def signal(pid: int, sig: signal.Signals) -> None:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass  # gone already: the fault has nothing left to do
+
+    # --- plumbing --------------------------------------------------------------------
+
+    def _script(self, script: str, action: str, *, check: bool = True) -> None:
+        self._run(["bash", str(LOCAL / script), action], check=check)
+
+    @property
+    def log_path(self) -> Path:
+        """Where the scripts' own output goes (each part logs under ``home/log`` too)."""
+        return self.home.parent / f"{self.home.name}-scripts.log"
+
+    def _run(self, argv: list[str], *, check: bool = True) -> None:
+        with self.log_path.open("ab") as log:
+            subprocess.run(
+                argv, cwd=ROOT, env=self.env, check=check, stdout=log, stderr=subprocess.STDOUT
+            )
+
+    async def _async_run(self, argv: list[str]) -> str:
+        with self.log_path.open("ab") as log:
+            proc = await asyncio.create_subprocess_exec(
+                *argv, cwd=ROOT, env=self.env, stdout=asyncio.subprocess.PIPE, stderr=log
+            )
+            out, _ = await proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(
+                f"{' '.join(argv[1:])} exited {proc.returncode} (see {self.log_path})"
+            )
+        return out.decode()

@@ -1,0 +1,555 @@
+"""The marketplace a chaos run drives, through the SDK as real callers would.
+
+Clients publish batches into five projects each, one for each way work ends:
+
+- ``review``: per-submission pay; the client accepts, rejects and grants bonuses;
+- ``auto``: per-submission pay, nobody reviews: auto-accept pays it;
+- ``hourly``: hourly pay; contractors heartbeat their time worked, auto-accept pays it;
+- ``paused``: paused mid-work (its live claims cut) and resumed;
+- ``closed``: hourly pay, closed mid-work: cut claims that end without work are settled.
+
+A few tasks live only seconds (they may expire), and a few are cancelled. Contractors
+race for offers, and then hand in work, release it, or walk away and let the lease
+lapse. One contractor was referred by another. Every call goes into the history; a
+call whose outcome is unknown is asked again with the same request id, as an app
+would, which is itself a test of idempotency.
+
+Each client follows its own Watch from its first event to the end, reconnecting with
+its last cursor across every fault; what it saw is kept for the checker, and the
+statuses it reports pace the clients and tell the run when every task has ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
+
+from chaos.history import Answer, History
+from chaos.model import WatchedEvent
+from chaos.state import watched_event
+from crewline.client import (
+    Client,
+    Contractor,
+    CrewlineError,
+    Endpoints,
+    Operator,
+    Reconnect,
+    SubmissionStatus,
+    hourly,
+    per_submission,
+    requirement,
+    task,
+    usd,
+)
+from crewline.paging import encode_token
+from crewline.v1 import project_pb2
+from crewline.v1 import task_service_pb2 as task_api
+
+T = TypeVar("T")
+
+CLAIM_TIMEOUT = 10  # seconds: a lease left to lapse ends this long after its last heartbeat
+AUTO_ACCEPT = 2  # seconds, in the projects nobody reviews
+SHORT_LIFETIME = 3  # seconds: tasks that may well expire before anyone finishes them
+LONG_LIFETIME = 24 * 3600
+RETRIES = 8  # asking again after an indefinite answer; then the run goes on without it
+ENDED = frozenset({"TASK_STATUS_COMPLETED", "TASK_STATUS_EXPIRED", "TASK_STATUS_CANCELLED"})
+CANARY = "chaos-canary"
+PATIENT = Reconnect(give_up_after=math.inf, max_backoff=1.0)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectKind:
+    key: str
+    share: float  # of the tasks
+    terms: project_pb2.PayTerms
+    auto_accept_seconds: int
+
+
+KINDS = (
+    ProjectKind(key="review", share=0.3, terms=per_submission(usd(200)), auto_accept_seconds=86400),
+    ProjectKind(
+        key="auto", share=0.25, terms=per_submission(usd(150)), auto_accept_seconds=AUTO_ACCEPT
+    ),
+    ProjectKind(
+        key="hourly",
+        share=0.2,
+        terms=hourly(usd(3600), max_paid_seconds=60),
+        auto_accept_seconds=AUTO_ACCEPT,
+    ),
+    ProjectKind(
+        key="paused", share=0.15, terms=per_submission(usd(100)), auto_accept_seconds=AUTO_ACCEPT
+    ),
+    ProjectKind(
+        key="closed",
+        share=0.1,
+        terms=hourly(usd(7200), max_paid_seconds=60),
+        auto_accept_seconds=AUTO_ACCEPT,
+    ),
+)
+PAUSE_AT, RESUME_AT, CLOSE_AT = 0.3, 0.5, 0.6  # progress (ended tasks / all tasks)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sizes:
+    tasks: int = 500
+    contractors: int = 30
+    clients: int = 2
+    batch: int = 40  # the largest batch a client submits
+    window: int = 120  # tasks a client keeps unfinished at most
+
+
+def watch_start() -> str:
+    """The cursor before a client's first event: a watch from it replays everything."""
+    return encode_token("w", "0")
+
+
+@dataclass
+class Progress:
+    """What the run knows of its tasks, from the clients' Watch."""
+
+    planned: int
+    submitted: int = 0
+    status: dict[str, str] = field(default_factory=dict)  # task id -> last status seen
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def ended(self) -> int:
+        return sum(1 for s in self.status.values() if s in ENDED)
+
+    @property
+    def fraction(self) -> float:
+        return self.ended / self.planned
+
+    @property
+    def done(self) -> bool:
+        return self.submitted >= self.planned and self.ended >= self.submitted
+
+    async def reached(self, fraction: float, stop: asyncio.Event) -> bool:
+        """Waits until that share of the tasks ended; False if the run stops first."""
+        while self.fraction < fraction and not stop.is_set():
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), timeout=1.0)
+            except TimeoutError:
+                pass
+        return not stop.is_set()
+
+
+async def retried(
+    history: History,
+    process: str,
+    f: str,
+    args: dict[str, Any],
+    call: Callable[[], Awaitable[T]],
+    value: Callable[[T], dict[str, Any]] | None = None,
+) -> Answer[T]:
+    """The call, asked again (the same request) while its answer is indefinite."""
+    attempt = 0
+    while True:
+        answer = await history.call(process, f, args, call, value)
+        attempt += 1
+        if answer.op.type != "info" or attempt == RETRIES:
+            return answer
+        await asyncio.sleep(min(0.2 * 2**attempt, 3.0))
+
+
+@dataclass
+class Market:
+    """The run's participants, made before the faults start."""
+
+    operator: Operator
+    clients: dict[str, Client]
+    projects: dict[str, dict[str, str]]  # client id -> kind key -> project id
+    contractors: dict[str, Contractor]
+    canary_client: Client
+    canary_contractor: Contractor
+    canary_project: str
+
+    async def close(self) -> None:
+        for sdk in [*self.clients.values(), *self.contractors.values()]:
+            await sdk.close()
+        await self.canary_client.close()
+        await self.canary_contractor.close()
+        await self.operator.close()
+
+
+async def setup(
+    history: History, endpoints: Endpoints, operator_credential: str, sizes: Sizes, seed: int
+) -> Market:
+    """Clients with keys and projects, contractors with tokens (one referred), and the
+    canary: a client and contractor of their own, for measuring recovery."""
+    operator = Operator(credential=operator_credential, endpoints=endpoints)
+    op = "operator"
+
+    async def must(f: str, args: dict[str, Any], call: Callable[[], Awaitable[T]]) -> T:
+        # Set-up happens before any fault: it must succeed, though a service may still be
+        # catching up on an event (a qualification type the dispatcher has not yet heard of).
+        for _ in range(200):
+            answer = await history.call(op, f, args, call)
+            if answer.result is not None:
+                return answer.result
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"set-up step {f} {args} kept failing: {answer.op}")
+
+    clients: dict[str, Client] = {}
+    projects: dict[str, dict[str, str]] = {}
+    for n in range(sizes.clients + 1):
+        client_id = f"lab{n}" if n < sizes.clients else "canary"
+        await must(
+            "create_client", {"client_id": client_id}, partial(operator.create_client, client_id)
+        )
+        key = await must(
+            "create_api_key",
+            {"client_id": client_id},
+            partial(operator.create_api_key, client_id, request_id=f"key-{client_id}"),
+        )
+        # Streams reconnect for as long as a fault lasts.
+        clients[client_id] = Client(credential=key.secret, endpoints=endpoints, reconnect=PATIENT)
+    await must(
+        "define_qualification",
+        {"name": CANARY},
+        lambda: operator.define_qualification_type(
+            CANARY, kind=project_pb2.QUALIFICATION_KIND_PRESENCE
+        ),
+    )
+    contractors: dict[str, Contractor] = {}
+    names = [f"x{n:03d}" for n in range(sizes.contractors)] + ["canary"]
+    for n, contractor_id in enumerate(names):
+        referred_by = names[0] if n == 1 else ""  # the second was referred by the first
+        await must(
+            "create_contractor",
+            {"contractor_id": contractor_id, "referred_by": referred_by},
+            partial(operator.create_contractor, contractor_id, referred_by=referred_by),
+        )
+        token = await must(
+            "issue_token",
+            {"contractor_id": contractor_id},
+            partial(operator.issue_token, contractor_id, ttl_seconds=7 * 86400),
+        )
+        contractors[contractor_id] = Contractor(credential=token.secret, endpoints=endpoints)
+    await must(
+        "grant_qualification",
+        {"contractor_id": "canary"},
+        lambda: operator.grant_qualification("canary", CANARY),
+    )
+    canary_client = clients.pop("canary")
+    for client_id, client in clients.items():
+        projects[client_id] = {}
+        for kind in KINDS:
+            request_id = f"{client_id}-{kind.key}"
+            made = await must(
+                "create_project",
+                {"client_id": client_id, "request_id": request_id, "kind": kind.key},
+                partial(
+                    client.create_project,
+                    title=f"{kind.key} work of {client_id}",
+                    pay_terms=kind.terms,
+                    claim_timeout_seconds=CLAIM_TIMEOUT,
+                    auto_accept_delay_seconds=kind.auto_accept_seconds,
+                    task_lifetime_seconds=LONG_LIFETIME,
+                    request_id=request_id,
+                ),
+            )
+            projects[client_id][kind.key] = made.project_id
+    canary = await must(
+        "create_project",
+        {"client_id": "canary", "request_id": "canary"},
+        lambda: canary_client.create_project(
+            title="canary",
+            pay_terms=per_submission(usd(1)),
+            request_id="canary",
+            requirements=[requirement(CANARY)],
+            claim_timeout_seconds=CLAIM_TIMEOUT,
+            auto_accept_delay_seconds=AUTO_ACCEPT,
+        ),
+    )
+    return Market(
+        operator=operator,
+        clients=clients,
+        projects=projects,
+        contractors=contractors,
+        canary_client=canary_client,
+        canary_contractor=contractors.pop("canary"),
+        canary_project=canary.project_id,
+    )
+
+
+# --- clients ---------------------------------------------------------------------------
+
+
+class LabActor:
+    """One client: publishes its share of the tasks in batches, reviews its ``review``
+    project, pauses, resumes and closes the projects meant for it, cancels a few tasks."""
+
+    def __init__(
+        self,
+        client_id: str,
+        market: Market,
+        history: History,
+        progress: Progress,
+        share: int,
+        sizes: Sizes,
+        seed: int,
+        stop: asyncio.Event,
+    ) -> None:
+        self.id, self.sdk = client_id, market.clients[client_id]
+        self.projects = market.projects[client_id]
+        self.history, self.progress, self.share, self.sizes = history, progress, share, sizes
+        self.rng = random.Random(f"{seed}/{client_id}")
+        self.stop = stop
+        self.process = f"client:{client_id}"
+        self.mine: list[str] = []  # task ids, in the order published
+        self.closed: set[str] = set()  # project kinds that take no more tasks
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._publish())
+            group.create_task(self._review())
+            group.create_task(self._lifecycle())
+
+    def _unfinished(self) -> int:
+        return sum(1 for t in self.mine if self.progress.status.get(t) not in ENDED)
+
+    async def _publish(self) -> None:
+        published, batch_no = 0, 0
+        while published < self.share and not self.stop.is_set():
+            if self._unfinished() >= self.sizes.window:
+                await asyncio.sleep(0.2)
+                continue
+            open_kinds = [k for k in KINDS if k.key not in self.closed]
+            kind = self.rng.choices(open_kinds, weights=[k.share for k in open_kinds])[0]
+            size = min(self.rng.randint(1, self.sizes.batch), self.share - published)
+            batch_no += 1
+            keys = [f"{self.id}-b{batch_no}-{i}" for i in range(size)]
+            slots = 2 if self.rng.random() < 0.2 else 1
+            lifetime = SHORT_LIFETIME if self.rng.random() < 0.05 else LONG_LIFETIME
+            specs = [
+                task({"n": key}, idempotency_key=key, slots=slots, lifetime_seconds=lifetime)
+                for key in keys
+            ]
+            args = {
+                "client_id": self.id,
+                "project_id": self.projects[kind.key],
+                "keys": keys,
+                "slots": slots,
+                "lifetime_seconds": lifetime,
+            }
+            published_now = await retried(
+                self.history,
+                self.process,
+                "submit_tasks",
+                args,
+                partial(self.sdk.submit_tasks, self.projects[kind.key], specs),
+                lambda tasks: {"task_ids": [t.task_id for t in tasks]},
+            )
+            if (tasks := published_now.result) is not None:
+                ids = [t.task_id for t in tasks]
+                self.mine.extend(ids)
+                published += len(ids)
+                self.progress.submitted += len(ids)
+                if self.rng.random() < 0.1:
+                    await self._cancel(self.rng.choice(ids))
+            elif published_now.op.reason == "PROJECT_CLOSED":
+                self.closed.add(kind.key)
+
+    async def _cancel(self, task_id: str) -> None:
+        await retried(
+            self.history,
+            self.process,
+            "cancel_task",
+            {"client_id": self.id, "task_id": task_id},
+            lambda: self.sdk.cancel_task(task_id, reason="chaos: no longer needed"),
+        )
+
+    async def _review(self) -> None:
+        """Accepts most of the review project's work, rejects some, tips a few."""
+        project = self.projects["review"]
+        while not self.stop.is_set():
+            try:
+                page = await self.sdk.list_submissions_page(
+                    project_id=project, status=SubmissionStatus.PENDING_REVIEW, page_size=50
+                )
+            except CrewlineError:
+                await asyncio.sleep(0.5)  # a read during a fault: ask again
+                continue
+            for sub in page.items:
+                await self._decide(sub.submission_id)
+            if not page.items:
+                await asyncio.sleep(0.3)
+
+    async def _decide(self, submission_id: str) -> None:
+        rng = random.Random(f"{submission_id}")  # the same verdict however often it is seen
+        args = {"client_id": self.id, "submission_id": submission_id}
+        if rng.random() < 0.2:
+            await retried(
+                self.history,
+                self.process,
+                "reject",
+                args,
+                lambda: self.sdk.reject(submission_id, feedback="chaos: not this time"),
+            )
+            return
+        accepted = await retried(
+            self.history, self.process, "accept", args, lambda: self.sdk.accept(submission_id)
+        )
+        if accepted.op.type == "ok" and rng.random() < 0.25:
+            key = f"bonus-{submission_id}"
+            await retried(
+                self.history,
+                self.process,
+                "bonus",
+                {**args, "idempotency_key": key, "amount_minor": 50},
+                lambda: self.sdk.grant_bonus(
+                    submission_id, amount=usd(50), reason="chaos: thorough", idempotency_key=key
+                ),
+                lambda grant: {"bonus_id": grant.bonus.bonus_id},
+            )
+
+    async def _lifecycle(self) -> None:
+        for at, f in ((PAUSE_AT, "pause_project"), (RESUME_AT, "resume_project")):
+            if not await self.progress.reached(at, self.stop):
+                return
+            await self._project_call(f, "paused")
+        if await self.progress.reached(CLOSE_AT, self.stop):
+            self.closed.add("closed")
+            await self._project_call("close_project", "closed")
+
+    async def _project_call(self, f: str, kind: str) -> None:
+        project_id = self.projects[kind]
+        call = {
+            "pause_project": self.sdk.pause_project,
+            "resume_project": self.sdk.resume_project,
+            "close_project": self.sdk.close_project,
+        }[f]
+        for _ in range(RETRIES):  # a pause that never lands would hold the run
+            done = await retried(
+                self.history,
+                self.process,
+                f,
+                {"client_id": self.id, "project_id": project_id},
+                lambda: call(project_id),
+            )
+            if done.op.type == "ok":
+                return
+
+
+# --- contractors -----------------------------------------------------------------------
+
+
+class ExpertActor:
+    """One contractor: takes offers among the first few, then works and hands in, gives
+    the claim back, or walks away from it."""
+
+    def __init__(
+        self,
+        contractor_id: str,
+        sdk: Contractor,
+        history: History,
+        seed: int,
+        stop: asyncio.Event,
+    ) -> None:
+        self.id, self.sdk, self.history, self.stop = contractor_id, sdk, history, stop
+        self.rng = random.Random(f"{seed}/{contractor_id}")
+        self.process = f"contractor:{contractor_id}"
+        self.claims = 0
+
+    async def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                page = await self.sdk.list_offers_page(page_size=10)
+            except CrewlineError:
+                await asyncio.sleep(0.5)
+                continue
+            if not page.items:
+                await asyncio.sleep(0.2)
+                continue
+            offer = self.rng.choice(page.items[:5])
+            hourly = offer.pay_terms is not None and offer.pay_terms.rate is not None
+            await self._take(offer.task_id, hourly=hourly)
+
+    async def _take(self, task_id: str, *, hourly: bool) -> None:
+        self.claims += 1
+        request_id = f"{self.id}-c{self.claims}"
+        granted = await retried(
+            self.history,
+            self.process,
+            "claim",
+            {"contractor_id": self.id, "task_id": task_id, "request_id": request_id},
+            lambda: self.sdk.claim(task_id, request_id=request_id),
+            lambda c: {"claim_id": c.claim_id},
+        )
+        if granted.result is None:
+            return
+        claim_id = granted.result.claim_id
+        args = {"contractor_id": self.id, "claim_id": claim_id}
+        roll = self.rng.random()
+        if roll < 0.08:
+            await retried(
+                self.history, self.process, "release", args, lambda: self.sdk.release(claim_id)
+            )
+        elif roll < 0.14:
+            self.history.note(self.process, "abandon", args)
+        else:
+            await self._work(claim_id, hourly=hourly)
+
+    async def _work(self, claim_id: str, *, hourly: bool) -> None:
+        worked = 0
+        if hourly:  # time worked, reported as it goes
+            for _ in range(self.rng.randint(1, 3)):
+                await asyncio.sleep(1.0)
+                worked += 1
+                await self.history.call(
+                    self.process,
+                    "heartbeat",
+                    {"contractor_id": self.id, "claim_id": claim_id, "worked_seconds": worked},
+                    partial(self.sdk.heartbeat, claim_id, worked_seconds=worked),
+                )
+        else:
+            await asyncio.sleep(self.rng.uniform(0, 0.2))
+        result = f'{{"claim": "{claim_id}", "by": "{self.id}"}}'
+        await retried(
+            self.history,
+            self.process,
+            "submit",
+            {"contractor_id": self.id, "claim_id": claim_id, "worked_seconds": worked},
+            lambda: self.sdk.submit(claim_id, result, worked_seconds=worked),
+        )
+
+
+# --- the watch -------------------------------------------------------------------------
+
+
+class Watcher:
+    """A client's Watch from its first event, resumed from the last cursor after every
+    failure; what it saw, in order, and each task's last status for the run's pace."""
+
+    def __init__(self, client: Client, progress: Progress) -> None:
+        self.client, self.progress = client, progress
+        self.seen: list[WatchedEvent] = []
+        self.cursor = watch_start()
+
+    async def run(self) -> None:
+        """Until cancelled (the run stops it once the stack has quiesced)."""
+        while True:
+            stream = self.client.watch(cursor=self.cursor)
+            try:
+                async for event in stream:
+                    self.cursor = event.cursor
+                    self._saw(event)
+            except CrewlineError:
+                await asyncio.sleep(0.5)  # the SDK gave up reconnecting: start again
+            finally:
+                await stream.aclose()
+
+    def _saw(self, event: task_api.WatchEvent) -> None:
+        self.seen.append(watched_event(event))
+        if event.HasField("task_changed"):
+            self.progress.status[event.task_id] = task_api.TaskStatus.Name(
+                event.task_changed.status
+            )
+            self.progress.changed.set()
