@@ -65,6 +65,7 @@ class ChaosStack:
             "CREWLINE_PG_PORT": str(p.postgres),
             "CREWLINE_KAFKA_PORT": str(p.kafka),
             "CREWLINE_KAFKA_CONTROLLER_PORT": str(p.kafka + 1),
+            "CREWLINE_KAFKA_BOOTSTRAP": f"127.0.0.1:{p.kafka}",
             "CREWLINE_SERVICE_PROCESSES": str(PROCESSES),
             "CREWLINE_LEDGER_FEE_BPS": str(self.fee_bps),
             # A killed or paused process's drain is not waited for long.
