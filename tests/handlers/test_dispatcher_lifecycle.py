@@ -518,6 +518,59 @@ async def test_an_expired_task_can_be_cancelled(dispatcher_deps: Deps, clock: Fa
     assert (await task_handlers.cancel_task(cmd, deps)).status is TaskStatus.CANCELLED
 
 
+async def test_closing_a_project_cancels_its_unfinished_tasks_in_batches(
+    dispatcher_deps: Deps, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """None of a closed project's tasks takes a claim again, so none stays OPEN: the
+    close arms a clock that cancels them, a batch per firing. Tasks that ended stay."""
+    from dispatcher.handlers import deadlines
+    from dispatcher.handlers import projects as project_handlers
+
+    deps = dispatcher_deps
+    monkeypatch.setattr(deadlines, "CANCEL_BATCH", 2)
+    project, other = await new_project(deps), await new_project(deps, request_id="other")
+    waiting = await new_tasks(deps, project, "a", "b", "c", slots=1)
+    [done, expired] = await new_tasks(deps, project, "done", "expired", slots=1)
+    [elsewhere] = await new_tasks(deps, other, "elsewhere", slots=1)
+    claim = new_claim()
+    await consume(deps, granted(done, claim, clock.now() + timedelta(minutes=5)))
+    await consume(deps, submitted(done, claim, clock.now()))
+    await task_handlers.update_task_lifetime(
+        lifecycle.update_task_lifetime(
+            client_id="acme",
+            task_id=str(expired.task_id),
+            expires_at=clock.now() + timedelta(minutes=1),
+        ),
+        deps,
+    )
+    clock.advance(timedelta(hours=3))  # auto-accept completes one, the lifetime ends one
+    await fire(deps, clock)
+    before = len(await published(deps, events_pb2.TaskChanged))
+
+    close = projects.change_project_state(
+        project_id=project, client_id="acme", state=projects.ProjectState.CLOSED
+    )
+    await project_handlers.change_state(close, deps)
+    assert await fire(deps, clock) == 0  # two tasks, and the clock moves on: not fired yet
+    assert len(await published(deps, events_pb2.TaskChanged)) == before + 2
+    clock.advance(timedelta(seconds=1))
+    assert await fire(deps, clock) == 1  # the third, and the clock is done
+    clock.advance(timedelta(seconds=1))
+    assert await fire(deps, clock) == 0
+    for task in waiting:
+        now = await task_now(deps, task)
+        assert (now.status, now.cancel_reason) == (TaskStatus.CANCELLED, "project closed")
+    assert (await task_now(deps, done)).status is TaskStatus.COMPLETED
+    assert (await task_now(deps, expired)).status is TaskStatus.EXPIRED
+    assert (await task_now(deps, elsewhere)).status is TaskStatus.OPEN
+    changes = (await published(deps, events_pb2.TaskChanged))[before:]
+    assert sorted(c.task_id for c in changes) == sorted(str(t.task_id) for t in waiting)
+    assert {c.lifecycle for c in changes} == {events_pb2.TASK_LIFECYCLE_CANCELLED}
+    # Closing again changes nothing and arms nothing.
+    await project_handlers.change_state(close, deps)
+    assert await fire(deps, clock) == 0
+
+
 def slots_cmd(task: Task, request_id: str, slots: int, client: str = "acme") -> lifecycle.AddSlots:
     return lifecycle.add_slots(
         client_id=client, request_id=request_id, task_id=str(task.task_id), slots=slots

@@ -133,6 +133,20 @@ async def locked_tasks(
     return {row["task_id"]: _task(row) for row in rows}
 
 
+async def unfinished_tasks_of_project(
+    conn: asyncpg.Connection, project_id: str, *, limit: int
+) -> list[Task]:
+    """Up to ``limit`` of the project's tasks still open or in progress, locked until
+    commit in task id order (as ``locked_tasks``)."""
+    rows = await conn.fetch(
+        "SELECT * FROM tasks WHERE project_id = $1 AND status IN ('open', 'in_progress')"
+        " ORDER BY task_id LIMIT $2 FOR UPDATE",
+        project_id,
+        limit,
+    )
+    return [_task(row) for row in rows]
+
+
 async def list_tasks(conn: asyncpg.Connection, query: ListTasks) -> list[Task]:
     """One page by (updated_at, task_id), plus one more row when there is a next page.
 

@@ -49,6 +49,12 @@ class ProjectState(enum.StrEnum):
     CLOSED = "closed"
 
 
+# The clock kind that cancels a closed project's unfinished tasks (its ref is the
+# project id), and the reason those tasks carry.
+PROJECT_CLOSED = "project_closed"
+CLOSED_REASON = "project closed"
+
+
 def closed_error(project_id: str) -> FailedPrecondition:
     return FailedPrecondition(f"project {project_id} is closed", reason="PROJECT_CLOSED")
 

@@ -15,6 +15,7 @@ from crewline.consumer import Batched, Handler
 from crewline.v1 import events_pb2
 from dispatcher.deps import Deps
 from dispatcher.domain.leases import LEASE
+from dispatcher.domain.projects import PROJECT_CLOSED
 from dispatcher.domain.review import AUTO_ACCEPT
 from dispatcher.handlers import claims, deadlines, projects, tasks
 
@@ -40,4 +41,5 @@ def deadline_routes(deps: Deps) -> dict[str, DeadlineHandler]:
         LEASE: partial(deadlines.lease_elapsed, deps=deps),
         tasks.TASK_LIFETIME: partial(deadlines.task_lifetime_ended, deps=deps),
         AUTO_ACCEPT: partial(deadlines.auto_accept, deps=deps),
+        PROJECT_CLOSED: partial(deadlines.project_closed, deps=deps),
     }

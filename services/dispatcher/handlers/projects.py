@@ -7,6 +7,7 @@ import uuid
 
 import asyncpg
 
+from crewline import clock
 from crewline.auth.principal import Principal
 from crewline.consumer import EventContext
 from crewline.errors import NotFound
@@ -20,10 +21,12 @@ from dispatcher.adapters import projects as repo
 from dispatcher.adapters import protobuf as pb
 from dispatcher.deps import Deps
 from dispatcher.domain.projects import (
+    PROJECT_CLOSED,
     ChangeProjectState,
     CreateProject,
     ListProjects,
     Project,
+    ProjectState,
     RequirementSpec,
     UpdateProject,
     resolve_requirements,
@@ -119,15 +122,23 @@ async def update_project(cmd: UpdateProject, deps: Deps) -> Project:
 async def change_state(cmd: ChangeProjectState, deps: Deps) -> Project:
     """Pause, resume or close: ProjectChanged (the next revision) tells the matcher,
     which withdraws or offers again the project's open slots. A repeat changes nothing;
-    a closed project stays closed."""
+    a closed project stays closed.
+
+    Closing also arms a clock, due at once, that cancels the project's unfinished tasks
+    (``deadlines.project_closed``): none of them will take a claim again, so none stays
+    OPEN. A clock rather than this transaction, because a project may hold many tasks,
+    and tasks are locked before their project everywhere else."""
     async with deps.pool.acquire() as conn, conn.transaction():
         current = await _owned(conn, cmd.project_id, cmd.client_id, for_update=True)
         bind_contextvars(project_id=current.project_id)
-        project = current.moved_to(cmd.state, now=deps.clock.now())
+        now = deps.clock.now()
+        project = current.moved_to(cmd.state, now=now)
         if project is current:
             return current
         await repo.save_project(conn, project)
         await deps.publisher.publish(conn, pb.project_changed(project))
+        if project.state is ProjectState.CLOSED:
+            await clock.schedule(conn, kind=PROJECT_CLOSED, ref=project.project_id, due_at=now)
         return project
 
 

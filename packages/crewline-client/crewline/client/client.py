@@ -130,7 +130,8 @@ class Client(Review):
         return Project.from_pb(reply.project)
 
     async def close_project(self, project_id: str) -> Project:
-        """For good: a closed project takes no tasks and offers nothing again."""
+        """For good: a closed project takes no tasks and offers nothing again, and its
+        unfinished tasks are cancelled (reason ``project closed``) moments later."""
         request = task_api.CloseProjectRequest(project_id=project_id)
         reply = await self._call("CloseProject", request, task_api.CloseProjectResponse)
         return Project.from_pb(reply.project)
