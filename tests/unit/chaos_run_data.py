@@ -438,7 +438,7 @@ def state() -> State:
         ),
         deadlines=deadlines(),
         deadline_effects=dict(EFFECTS),
-        watched_live={"lab1": replay["lab1"][:10], "lab2": list(replay["lab2"])},
+        watched_live={c: list(events) for c, events in replay.items()},
         watch_replay=replay,
         watch_heads={c: len(e) for c, e in replay.items()},
         open_dead_letters={"dispatcher": 0, "matcher": 0, "ledger": 0},

@@ -220,11 +220,19 @@ def test_a_watch_gap_a_repeat_and_a_live_event_out_of_order_fail() -> None:
     assert "missing_event: client lab1: 0 work_submitted of c1" in found.ids
 
 
-def test_a_live_watch_that_skipped_events_is_counted() -> None:
+def test_a_live_watch_that_skipped_or_stopped_short_fails() -> None:
     ops, state = run.history(), run.state()
-    state.watched_live["lab1"] = [e for e in state.watch_replay["lab1"] if e.seq % 2]
-    found = verdict_of("watch", ops, state)
-    assert found.holds and found.figures["live_skipped"] == 7
+    replay = state.watch_replay["lab1"]
+    state.watched_live["lab1"] = [e for e in replay if e.seq % 2 and e.seq < len(replay)]
+    found = failing("watch", ops, state)
+    assert found.figures["live_skipped"] == len(replay) // 2 - 1
+    assert found.figures["live_short"] == 1
+
+
+def test_a_client_nobody_watched_live_is_checked_on_its_replay_alone() -> None:
+    ops, state = run.history(), run.state()
+    del state.watched_live["lab1"]
+    assert verdict_of("watch", ops, state).holds
 
 
 def test_open_dead_letters_and_unsent_outbox_rows_fail() -> None:
