@@ -103,7 +103,8 @@ Cause = tuple[bool, str]  # (an operation could have made it, what it is)
 
 
 def _tasks_caused(history: Ops, state: State) -> Iterator[Cause]:
-    """Projects and tasks by their request ids and keys; cancellations by CancelTask."""
+    """Projects and tasks by their request ids and keys; cancellations by CancelTask, or
+    by CloseProject, which cancels the project's unfinished tasks."""
     projects = history.by("create_project", "client_id", "request_id")
     for p in state.projects:
         yield (p.client_id, p.request_id) in projects, f"project {p.project_id}"
@@ -113,10 +114,12 @@ def _tasks_caused(history: Ops, state: State) -> Iterator[Cause]:
         for key in op.args.get("keys", [])
     }
     cancelled = set(history.on("cancel_task", "task_id"))
+    closed = set(history.on("close_project", "project_id"))
     for t in state.tasks:
         yield (t.client_id, t.idempotency_key) in keys, f"task {t.task_id}"
         if t.status == "cancelled":
-            yield t.task_id in cancelled, f"cancellation of task {t.task_id}"
+            caused = t.task_id in cancelled or t.project_id in closed
+            yield caused, f"cancellation of task {t.task_id}"
 
 
 def _claims_caused(history: Ops, state: State) -> Iterator[Cause]:

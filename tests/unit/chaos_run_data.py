@@ -7,7 +7,7 @@ t2: x3 released, then x2 worked 30 s, auto-accepted (pays 30; x2's first accepte
 so x1 earns the referral). Task t6 came of a SubmitTasks whose answer was lost.
 
 lab2, project p-auto (150): task t3: x1 walked away (the lease lapsed), x3's work
-auto-accepted; task t5 cancelled. Project p-closed (7200/h, cap 60 s), closed while x3
+auto-accepted; task t5 cancelled. Project p-closed (7200/h, cap 60 s), closed (t4 cancelled with it) while x3
 held t4's claim after reporting 45 s: the claim lapsed cut, and is settled (90).
 
 With a 20 % fee: x1 200 + 50 + 25,000; x2 30; x3 150 + 90; lab1 -(240 + 60 + 36);
@@ -163,7 +163,7 @@ def tasks() -> list[TaskRow]:
         _task("t1", "lab1", "p-review", "k1", slots=2, rejected_count=1),
         _task("t2", "lab1", "p-hourly", "k2"),
         _task("t3", "lab2", "p-auto", "k3"),
-        _task("t4", "lab2", "p-closed", "k4", status="open", accepted_count=0),
+        _task("t4", "lab2", "p-closed", "k4", status="cancelled", accepted_count=0),
         _task("t5", "lab2", "p-auto", "k5", status="cancelled", accepted_count=0),
         _task("t6", "lab1", "p-review", "k6", status="open", accepted_count=0),
     ]

@@ -355,3 +355,11 @@ def test_claim_rows_keep_their_order_fields_through_json(tmp_path: Path) -> None
     again = read_state(path)
     assert again == run.state()
     assert isinstance(again.claims[0], ClaimRow) and again.claims[0].granted_seq == 1
+
+
+def test_a_cancellation_needs_a_cancel_or_a_close_of_its_project() -> None:
+    ops, state = run.history(), run.state()
+    assert verdict_of("no_lost_writes", ops, state).holds  # t4: its project was closed
+    closes = [op for op in ops if op.f == "close_project"]
+    found = failing("no_lost_writes", [op for op in ops if op not in closes], state)
+    assert "uncaused: cancellation of task t4" in found.ids
