@@ -7,8 +7,9 @@ t2: x3 released, then x2 worked 30 s, auto-accepted (pays 30; x2's first accepte
 so x1 earns the referral). Task t6 came of a SubmitTasks whose answer was lost.
 
 lab2, project p-auto (150): task t3: x1 walked away (the lease lapsed), x3's work
-auto-accepted; task t5 cancelled. Project p-closed (7200/h, cap 60 s), closed (t4 cancelled with it) while x3
-held t4's claim after reporting 45 s: the claim lapsed cut, and is settled (90).
+auto-accepted; task t5 cancelled. Project p-closed (7200/h, cap 60 s), closed while x3
+held t4's claim after reporting 45 s: t4 is cancelled with it, the claim lapsed cut,
+and is settled (90).
 
 With a 20 % fee: x1 200 + 50 + 25,000; x2 30; x3 150 + 90; lab1 -(240 + 60 + 36);
 lab2 -(180 + 108); platform:fees 104; platform:referrals -25,000.
