@@ -90,9 +90,11 @@ image:  ## the container image, with podman on a Debian base made here (deploy/i
 up: install  ## start PostgreSQL, Kafka and the three services (idempotent)
 	$(STACK) up
 
-down:  ## stop everything `make up` (and `make test`) started
+down:  ## stop everything `make up`, `make test` and `make chaos` started
 	$(STACK) down
 	@if [ -x $(PY) ]; then $(PY) tests/stack.py down; fi
+	@for home in $(LOCAL)/chaos $(LOCAL)/test-chaos; do \
+	    if [ -d $$home/run ]; then CREWLINE_HOME=$$home $(STACK) down; fi; done
 
 operator-credential:  ## print the local operator credential (made by the first `make up`)
 	@cat "$${CREWLINE_HOME:-$(LOCAL)}/secrets/operator.credential"
@@ -130,5 +132,7 @@ test-unit: install  ## unit tests only (no servers)
 
 clean: down  ## remove local state (databases, Kafka data, venv)
 	bash deploy/local/postgres.sh purge
+	@for home in $(LOCAL)/chaos $(LOCAL)/test-chaos; do \
+	    if [ -d $$home ]; then CREWLINE_HOME=$$home bash deploy/local/postgres.sh purge; fi; done
 	@if [ -x $(PY) ]; then $(PY) tests/stack.py purge; fi
 	rm -rf $(LOCAL) $(VENV) $(GEN_DIR) node_modules

@@ -12,6 +12,10 @@ come one at a time:
 - ``postgres_restart``: ``stack.sh restart postgres --kill``, PostgreSQL's immediate
   mode: every connection is cut and the server recovers from its WAL.
 
+For a kill or a pause the service is drawn from the seed; of its two processes, the one
+most callers are connected to is hit (callers stay on the process their connection
+reached, so a fault on an idle one would hit no one).
+
 Recovery is measured by the canary: a task published by a client of its own and seen
 offered to the one contractor qualified for it, which takes the dispatcher's database
 and outbox, Kafka, and the matcher's consumer and database. A fault is over when the
@@ -170,7 +174,10 @@ class Nemesis:
         )
 
     async def _service_process(self) -> Process:
-        running = sorted(
-            (p for p in await self.stack.processes() if p.part in SERVICES), key=lambda p: p.name
+        """A service drawn from the seed, and of its processes the one most callers are
+        connected to (a fault on an idle process would hit no one)."""
+        service = self.rng.choice(SERVICES)
+        mine = sorted(
+            (p for p in await self.stack.processes() if p.part == service), key=lambda p: p.number
         )
-        return self.rng.choice(running)
+        return max(mine, key=self.stack.connections)

@@ -9,6 +9,7 @@ leaves the other serving. Every fault goes through what an operator has: ``kill`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -129,6 +130,29 @@ class ChaosStack:
         await self._async_run(
             ["bash", str(LOCAL / "stack.sh"), "restart", part, *(["--kill"] if kill else [])]
         )
+
+    def connections(self, process: Process) -> int:
+        """Connections established to the process's service port that it holds: callers
+        stay on the process their connection reached, so a fault on an idle one hits no
+        one. From /proc, as ``ss -tnp`` would tell."""
+        port = int(self.ports.grpc_of(process.part).rsplit(":", 1)[1])
+        try:
+            sockets = {
+                link.removeprefix("socket:[").rstrip("]")
+                for fd in Path(f"/proc/{process.pid}/fd").iterdir()
+                if (link := os.readlink(fd)).startswith("socket:[")
+            }
+        except (FileNotFoundError, ProcessLookupError):
+            return 0
+        held = 0
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(FileNotFoundError):
+                for line in Path(table).read_text().splitlines()[1:]:
+                    fields = line.split()
+                    local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                    if local_port == port and fields[3] == "01" and fields[9] in sockets:
+                        held += 1
+        return held
 
     @staticmethod
     def signal(pid: int, sig: signal.Signals) -> None:

@@ -60,6 +60,9 @@ RETRIES = 8  # asking again after an indefinite answer; then the run goes on wit
 ENDED = frozenset({"TASK_STATUS_COMPLETED", "TASK_STATUS_EXPIRED", "TASK_STATUS_CANCELLED"})
 CANARY = "chaos-canary"
 PATIENT = Reconnect(give_up_after=math.inf, max_backoff=1.0)
+# Each call's deadline: short, so that a paused process's calls time out (an indefinite
+# answer, asked again with the same request id) rather than wait out the pause.
+CALL_TIMEOUT = 2.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -189,7 +192,7 @@ async def setup(
     async def must(f: str, args: dict[str, Any], call: Callable[[], Awaitable[T]]) -> T:
         # Set-up happens before any fault: it must succeed, though a service may still be
         # catching up on an event (a qualification type the dispatcher has not yet heard of).
-        for _ in range(200):
+        for _ in range(1200):  # two minutes: a safety net, not a speed target
             answer = await history.call(op, f, args, call)
             if answer.result is not None:
                 return answer.result
@@ -209,7 +212,9 @@ async def setup(
             partial(operator.create_api_key, client_id, request_id=f"key-{client_id}"),
         )
         # Streams reconnect for as long as a fault lasts.
-        clients[client_id] = Client(credential=key.secret, endpoints=endpoints, reconnect=PATIENT)
+        clients[client_id] = Client(
+            credential=key.secret, endpoints=endpoints, reconnect=PATIENT, timeout=CALL_TIMEOUT
+        )
     await must(
         "define_qualification",
         {"name": CANARY},
@@ -231,7 +236,9 @@ async def setup(
             {"contractor_id": contractor_id},
             partial(operator.issue_token, contractor_id, ttl_seconds=7 * 86400),
         )
-        contractors[contractor_id] = Contractor(credential=token.secret, endpoints=endpoints)
+        contractors[contractor_id] = Contractor(
+            credential=token.secret, endpoints=endpoints, timeout=CALL_TIMEOUT
+        )
     await must(
         "grant_qualification",
         {"contractor_id": "canary"},
