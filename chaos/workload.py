@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 
 from chaos.history import Answer, History
 from chaos.model import WatchedEvent
-from chaos.state import watched_event
+from chaos.state import WATCH_START, watched_event
 from crewline.client import (
     Client,
     Contractor,
@@ -46,7 +46,6 @@ from crewline.client import (
     task,
     usd,
 )
-from crewline.paging import encode_token
 from crewline.v1 import project_pb2
 from crewline.v1 import task_service_pb2 as task_api
 
@@ -104,11 +103,6 @@ class Sizes:
     clients: int = 2
     batch: int = 40  # the largest batch a client submits
     window: int = 120  # tasks a client keeps unfinished at most
-
-
-def watch_start() -> str:
-    """The cursor before a client's first event: a watch from it replays everything."""
-    return encode_token("w", "0")
 
 
 @dataclass
@@ -538,7 +532,7 @@ class Watcher:
     def __init__(self, client: Client, progress: Progress) -> None:
         self.client, self.progress = client, progress
         self.seen: list[WatchedEvent] = []
-        self.cursor = watch_start()
+        self.cursor = WATCH_START
 
     async def run(self) -> None:
         """Until cancelled (the run stops it once the stack has quiesced)."""

@@ -5,28 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import grpc
 import pytest
 
-from crewline.v1 import (
-    client_admin_service_pb2_grpc,
-    contractor_admin_service_pb2_grpc,
-    ledger_service_pb2_grpc,
-    task_service_pb2_grpc,
-    work_service_pb2_grpc,
-)
-
-from flow import close_sdks
-from harness import SERVICES, ServiceProcess, Stack, service_env
-from stack import (
-    ROOT,
-    RUN_ID,
-    create_topics,
-    fresh_database,
-    kafka_settings,
-    run_secrets,
-    start_infra,
-)
+from flow import running_stack
+from harness import Stack
+from stack import ROOT, RUN_ID
 
 
 @pytest.fixture(scope="session")
@@ -38,36 +21,8 @@ def log_dir() -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 async def stack(log_dir: Path) -> AsyncIterator[Stack]:
-    start_infra()
-    kafka = kafka_settings("e2e")
-    await create_topics(kafka)
-    services: dict[str, ServiceProcess] = {}
-    for name in SERVICES:
-        db = await fresh_database(f"e2e_{name}")
-        env, addr, metrics_url = service_env(name, kafka.namespace, db.database)
-        services[name] = ServiceProcess(name, env, log_dir / f"{name}.log", addr, metrics_url)
-        services[name].start()
-    channels = [grpc.aio.insecure_channel(services[n].grpc_addr) for n in SERVICES]
-    s = Stack(
-        services=services,
-        tasks=task_service_pb2_grpc.TaskServiceStub(channels[0]),
-        work=work_service_pb2_grpc.WorkServiceStub(channels[1]),
-        ledger=ledger_service_pb2_grpc.LedgerServiceStub(channels[2]),
-        clients=client_admin_service_pb2_grpc.ClientAdminServiceStub(channels[0]),
-        contractors=contractor_admin_service_pb2_grpc.ContractorAdminServiceStub(channels[1]),
-        operator_credential=run_secrets().operator_credential(),
-        kafka=kafka,
-    )
-    try:
-        await s.wait_healthy()
+    async with running_stack("e2e", log_dir) as s:
         yield s
-    finally:
-        await close_sdks(s)
-        for ch in channels:
-            await ch.close()
-        for svc in services.values():
-            if svc.proc and svc.proc.poll() is None:
-                svc.terminate()
 
 
 @pytest.fixture

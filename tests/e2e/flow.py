@@ -9,9 +9,11 @@ SDK object of the same principal (one per principal and stack, its channels kept
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -20,13 +22,27 @@ from crewline.client import Client, Contractor, CrewlineError, Endpoints, Operat
 from crewline.client.base import Base
 from crewline.client.metadata import bearer_metadata as bearer
 from crewline.v1 import client_admin_service_pb2 as client_admin
+from crewline.v1 import (
+    client_admin_service_pb2_grpc,
+    contractor_admin_service_pb2_grpc,
+    ledger_service_pb2_grpc,
+    project_pb2,
+    task_service_pb2_grpc,
+    work_service_pb2_grpc,
+)
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
-from crewline.v1 import project_pb2
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
-from harness import Stack
-from stack import eventually
+from harness import SERVICES, ServiceProcess, Stack, service_env
+from stack import (
+    create_topics,
+    eventually,
+    fresh_database,
+    kafka_settings,
+    run_secrets,
+    start_infra,
+)
 
 Metadata = tuple[tuple[str, str], ...]
 
@@ -272,6 +288,43 @@ async def wait_balance(stack: Stack, account: str, amount: int) -> None:
         return await balance(stack, account) == amount
 
     await eventually(reached)
+
+
+@contextlib.asynccontextmanager
+async def running_stack(scope: str, log_dir: Path, *, log_prefix: str = "") -> AsyncIterator[Stack]:
+    """The three services started on fresh databases and a Kafka namespace named after
+    ``scope``, healthy, as a ``Stack``; stopped (SIGTERM) at the end."""
+    start_infra()
+    kafka = kafka_settings(scope)
+    await create_topics(kafka)
+    services: dict[str, ServiceProcess] = {}
+    for name in SERVICES:
+        db = await fresh_database(f"{scope}_{name}")
+        env, addr, metrics_url = service_env(name, kafka.namespace, db.database)
+        log = log_dir / f"{log_prefix}{name}.log"
+        services[name] = ServiceProcess(name, env, log, addr, metrics_url)
+        services[name].start()
+    channels = [grpc.aio.insecure_channel(services[n].grpc_addr) for n in SERVICES]
+    s = Stack(
+        services=services,
+        tasks=task_service_pb2_grpc.TaskServiceStub(channels[0]),
+        work=work_service_pb2_grpc.WorkServiceStub(channels[1]),
+        ledger=ledger_service_pb2_grpc.LedgerServiceStub(channels[2]),
+        clients=client_admin_service_pb2_grpc.ClientAdminServiceStub(channels[0]),
+        contractors=contractor_admin_service_pb2_grpc.ContractorAdminServiceStub(channels[1]),
+        operator_credential=run_secrets().operator_credential(),
+        kafka=kafka,
+    )
+    try:
+        await s.wait_healthy()
+        yield s
+    finally:
+        await close_sdks(s)
+        for ch in channels:
+            await ch.close()
+        for svc in services.values():
+            if svc.proc and svc.proc.poll() is None:
+                svc.terminate()
 
 
 async def close_sdks(stack: Stack) -> None:

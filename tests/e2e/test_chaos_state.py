@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import grpc
 import pytest
 
 from chaos.checker import check, format_verdicts
@@ -23,34 +22,22 @@ from chaos.model import Op, WatchedEvent
 from chaos.selftest import format_selftest, selftest
 from chaos.state import WATCH_START, collect, watched_event
 from crewline.client import Client, CrewlineError, build
-from crewline.v1 import (
-    client_admin_service_pb2_grpc,
-    contractor_admin_service_pb2_grpc,
-    ledger_service_pb2_grpc,
-    task_service_pb2_grpc,
-    work_service_pb2_grpc,
-)
 
 from flow import (
     client_sdk,
-    close_sdks,
     contractor_sdk,
     operator_sdk,
+    running_stack,
     unique,
     wait_balance,
     wait_offered,
 )
-from harness import SERVICES, ServiceProcess, Stack, service_env
+from harness import SERVICES, Stack
 from stack import (
     PG_HOST,
     PG_PORT,
     PG_USER,
-    create_topics,
     eventually,
-    fresh_database,
-    kafka_settings,
-    run_secrets,
-    start_infra,
 )
 
 FEE_BPS = 2000  # the ledger's defaults, which service_env leaves as they are
@@ -60,37 +47,8 @@ REFERRAL_BONUS_MINOR = 25000
 @pytest.fixture(scope="module")
 async def own_stack(log_dir: Path) -> AsyncIterator[Stack]:
     """The three services on databases and a Kafka namespace that only this module uses."""
-    start_infra()
-    kafka = kafka_settings("chaos_state")
-    await create_topics(kafka)
-    services: dict[str, ServiceProcess] = {}
-    for name in SERVICES:
-        db = await fresh_database(f"chaos_{name}")
-        env, addr, metrics_url = service_env(name, kafka.namespace, db.database)
-        log = log_dir / f"chaos-state-{name}.log"
-        services[name] = ServiceProcess(name, env, log, addr, metrics_url)
-        services[name].start()
-    channels = [grpc.aio.insecure_channel(services[n].grpc_addr) for n in SERVICES]
-    s = Stack(
-        services=services,
-        tasks=task_service_pb2_grpc.TaskServiceStub(channels[0]),
-        work=work_service_pb2_grpc.WorkServiceStub(channels[1]),
-        ledger=ledger_service_pb2_grpc.LedgerServiceStub(channels[2]),
-        clients=client_admin_service_pb2_grpc.ClientAdminServiceStub(channels[0]),
-        contractors=contractor_admin_service_pb2_grpc.ContractorAdminServiceStub(channels[1]),
-        operator_credential=run_secrets().operator_credential(),
-        kafka=kafka,
-    )
-    try:
-        await s.wait_healthy()
+    async with running_stack("chaos_state", log_dir, log_prefix="chaos-state-") as s:
         yield s
-    finally:
-        await close_sdks(s)
-        for ch in channels:
-            await ch.close()
-        for svc in services.values():
-            if svc.proc and svc.proc.poll() is None:
-                svc.terminate()
 
 
 def dsns(stack: Stack) -> dict[str, str]:
