@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCAL = ROOT / "deploy" / "local"
 SERVICES = ("dispatcher", "matcher", "ledger")
 PROCESSES = 2
+SCRIPT_LIMIT = 300.0  # seconds for one script call (a Kafka restart takes about 15)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,7 +183,13 @@ class ChaosStack:
             proc = await asyncio.create_subprocess_exec(
                 *argv, cwd=ROOT, env=self.env, stdout=asyncio.subprocess.PIPE, stderr=log
             )
-            out, _ = await proc.communicate()
+            try:  # bounded: a script that hangs must fail the run, not stall it
+                out, _ = await asyncio.wait_for(proc.communicate(), timeout=SCRIPT_LIMIT)
+            except TimeoutError:
+                proc.kill()
+                raise RuntimeError(
+                    f"{' '.join(argv[1:])} still running after {SCRIPT_LIMIT} s"
+                ) from None
         if proc.returncode != 0:
             raise RuntimeError(
                 f"{' '.join(argv[1:])} exited {proc.returncode} (see {self.log_path})"

@@ -126,9 +126,12 @@ class Progress:
     def done(self) -> bool:
         return self.submitted >= self.planned and self.ended >= self.submitted
 
-    async def reached(self, fraction: float, stop: asyncio.Event) -> bool:
-        """Waits until that share of the tasks ended; False if the run stops first."""
-        while self.fraction < fraction and not stop.is_set():
+    async def reached(
+        self, fraction: float, stop: asyncio.Event, *, unless: Callable[[], bool] | None = None
+    ) -> bool:
+        """Waits until that share of the tasks ended (or ``unless`` says to go on); False
+        if the run stops first."""
+        while self.fraction < fraction and not stop.is_set() and not (unless and unless()):
             self.changed.clear()
             try:
                 await asyncio.wait_for(self.changed.wait(), timeout=1.0)
@@ -304,8 +307,13 @@ class LabActor:
         self.rng = random.Random(f"{seed}/{client_id}")
         self.stop = stop
         self.process = f"client:{client_id}"
-        self.mine: list[str] = []  # task ids, in the order published
+        self.mine: dict[str, str] = {}  # task id -> its project's kind, in the order published
         self.closed: set[str] = set()  # project kinds that take no more tasks
+        # Project kinds paused: nothing is published there, and their tasks, which wait
+        # for the resume, do not count against the window (else they could fill it, and
+        # the run would wait for a resume that waits for the run).
+        self.held: set[str] = set()
+        self.published = 0
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
@@ -314,17 +322,27 @@ class LabActor:
             group.create_task(self._lifecycle())
 
     def _unfinished(self) -> int:
-        return sum(1 for t in self.mine if self.progress.status.get(t) not in ENDED)
+        """Tasks not ended, outside the projects held paused."""
+        status = self.progress.status
+        return sum(
+            1
+            for t, kind in self.mine.items()
+            if kind not in self.held and status.get(t) not in ENDED
+        )
+
+    def _stalled(self) -> bool:
+        """Everything published, and all of it ended but what a paused project holds."""
+        return self.published >= self.share and self._unfinished() == 0
 
     async def _publish(self) -> None:
-        published, batch_no = 0, 0
-        while published < self.share and not self.stop.is_set():
+        batch_no = 0
+        while self.published < self.share and not self.stop.is_set():
             if self._unfinished() >= self.sizes.window:
                 await asyncio.sleep(0.2)
                 continue
-            open_kinds = [k for k in KINDS if k.key not in self.closed]
+            open_kinds = [k for k in KINDS if k.key not in self.closed | self.held]
             kind = self.rng.choices(open_kinds, weights=[k.share for k in open_kinds])[0]
-            size = min(self.rng.randint(1, self.sizes.batch), self.share - published)
+            size = min(self.rng.randint(1, self.sizes.batch), self.share - self.published)
             batch_no += 1
             keys = [f"{self.id}-b{batch_no}-{i}" for i in range(size)]
             slots = 2 if self.rng.random() < 0.2 else 1
@@ -350,8 +368,8 @@ class LabActor:
             )
             if (tasks := published_now.result) is not None:
                 ids = [t.task_id for t in tasks]
-                self.mine.extend(ids)
-                published += len(ids)
+                self.mine.update((task_id, kind.key) for task_id in ids)
+                self.published += len(ids)
                 self.progress.submitted += len(ids)
                 if self.rng.random() < 0.1:
                     await self._cancel(self.rng.choice(ids))
@@ -412,10 +430,15 @@ class LabActor:
             )
 
     async def _lifecycle(self) -> None:
-        for at, f in ((PAUSE_AT, "pause_project"), (RESUME_AT, "resume_project")):
-            if not await self.progress.reached(at, self.stop):
-                return
-            await self._project_call(f, "paused")
+        if not await self.progress.reached(PAUSE_AT, self.stop):
+            return
+        self.held.add("paused")
+        await self._project_call("pause_project", "paused")
+        # Resumed at its share of the run, or once nothing else is left to do.
+        if not await self.progress.reached(RESUME_AT, self.stop, unless=self._stalled):
+            return
+        await self._project_call("resume_project", "paused")
+        self.held.discard("paused")
         if await self.progress.reached(CLOSE_AT, self.stop):
             self.closed.add("closed")
             await self._project_call("close_project", "closed")
