@@ -14,7 +14,7 @@ CREWLINE_LOG_TAG=postgres
 # Every ancestor of PATH lets "others" through (what the unprivileged postgres user needs).
 others_can_reach() {
   local d="$1" perm
-  while [[ "$d" != / && -n "$d" ]]; do
+  while [[ "$d" != / && "$d" != . && -n "$d" ]]; do
     if [[ -e "$d" ]]; then
       perm="$(stat -c %A "$d")"
       [[ "${perm:9:1}" == [xt] ]] || return 1
