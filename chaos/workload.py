@@ -57,7 +57,9 @@ SHORT_LIFETIME = 3  # seconds: tasks that may well expire before anyone finishes
 LONG_LIFETIME = 24 * 3600
 RETRIES = 8  # asking again after an indefinite answer; then the run goes on without it
 ENDED = frozenset({"TASK_STATUS_COMPLETED", "TASK_STATUS_EXPIRED", "TASK_STATUS_CANCELLED"})
+IN_PROGRESS = "TASK_STATUS_IN_PROGRESS"
 CANARY = "chaos-canary"
+CUT = frozenset({"PROJECT_PAUSED", "PROJECT_CLOSED", "TASK_CANCELLED"})  # a heartbeat's refusal
 PATIENT = Reconnect(give_up_after=math.inf, max_backoff=1.0)
 # Each call's deadline: short, so that a paused process's calls time out (an indefinite
 # answer, asked again with the same request id) rather than wait out the pause.
@@ -432,6 +434,7 @@ class LabActor:
     async def _lifecycle(self) -> None:
         if not await self.progress.reached(PAUSE_AT, self.stop):
             return
+        await self._until_worked_on("paused")
         self.held.add("paused")
         await self._project_call("pause_project", "paused")
         # Resumed at its share of the run, or once nothing else is left to do.
@@ -440,8 +443,20 @@ class LabActor:
         await self._project_call("resume_project", "paused")
         self.held.discard("paused")
         if await self.progress.reached(CLOSE_AT, self.stop):
+            await self._until_worked_on("closed")
             self.closed.add("closed")
             await self._project_call("close_project", "closed")
+
+    async def _until_worked_on(self, kind: str, *, limit: float = 30.0) -> None:
+        """Until one of the project's tasks is claimed, so that pausing or closing it cuts
+        a live claim (or ``limit`` seconds: then it is paused or closed all the same)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
+        status = self.progress.status
+        while loop.time() < deadline and not self.stop.is_set():
+            if any(k == kind and status.get(t) == IN_PROGRESS for t, k in self.mine.items()):
+                return
+            await asyncio.sleep(0.1)
 
     async def _project_call(self, f: str, kind: str) -> None:
         project_id = self.projects[kind]
@@ -522,17 +537,32 @@ class ExpertActor:
             await self._work(claim_id, hourly=hourly)
 
     async def _work(self, claim_id: str, *, hourly: bool) -> None:
+        """Per-submission work is quick; hourly work reports its time as it goes. Work cut
+        short (the heartbeat refused because the client paused, closed or cancelled) is
+        handed in as it stands, or given back half the time: on hourly terms that is
+        settled for the time reported."""
         worked = 0
-        if hourly:  # time worked, reported as it goes
-            for _ in range(self.rng.randint(1, 3)):
+        if hourly:
+            for _ in range(self.rng.randint(1, 4)):
                 await asyncio.sleep(1.0)
                 worked += 1
-                await self.history.call(
+                beat = await self.history.call(
                     self.process,
                     "heartbeat",
                     {"contractor_id": self.id, "claim_id": claim_id, "worked_seconds": worked},
                     partial(self.sdk.heartbeat, claim_id, worked_seconds=worked),
                 )
+                if beat.op.reason in CUT:
+                    if self.rng.random() < 0.5:
+                        await retried(
+                            self.history,
+                            self.process,
+                            "release",
+                            {"contractor_id": self.id, "claim_id": claim_id},
+                            lambda: self.sdk.release(claim_id),
+                        )
+                        return
+                    break
         else:
             await asyncio.sleep(self.rng.uniform(0, 0.2))
         result = f'{{"claim": "{claim_id}", "by": "{self.id}"}}'
