@@ -10,7 +10,7 @@ export CREWLINE_REPO_ROOT
 : "${CREWLINE_HOME:=${CREWLINE_REPO_ROOT}/.local}"
 # Absolute from here on: a relative home (CREWLINE_HOME=.local/x make down) would name
 # another folder once a script changes directory, and walking up from it never ends.
-CREWLINE_HOME="$(realpath -ms -- "$CREWLINE_HOME")"
+[[ "$CREWLINE_HOME" == /* ]] || CREWLINE_HOME="${PWD}/${CREWLINE_HOME}"
 
 # A stack remembers the settings that tie its state to a place: the first `infra.sh up`
 # writes them to CREWLINE_STACK_RECORD, and a later up or restart given other values

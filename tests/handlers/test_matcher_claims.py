@@ -584,9 +584,14 @@ async def test_a_new_requirement_withdraws_and_a_slow_reader_is_told_to_resync(
         if stream.loading:
             break
         await asyncio.sleep(0.01)
-    assert isinstance(await next_item(stream), ResyncNeeded) and stream.queue.empty()
+    assert isinstance(await next_item(stream), ResyncNeeded)
     resynced = await hub.snapshot(stream, 100)
     assert len(resynced) == 13
+    # On a busy machine some notices reach the stream only after the resync was read:
+    # they repeat offers the snapshot already holds, nothing the reader lacks.
+    while not stream.queue.empty():
+        late, _ = stream.queue.get_nowait()
+        assert late.task_id in {o.task_id for o in resynced}
     hub.close(stream)
 
 
