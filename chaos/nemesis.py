@@ -48,13 +48,17 @@ class FaultPlan:
     broker_kills: int = 1
     postgres_restarts: int = 1
 
+    def counts(self) -> dict[str, int]:
+        """How many of each kind of fault, by the name the history gives the kind."""
+        return {
+            "kill": self.kills,
+            "pause": self.pauses,
+            "broker_kill": self.broker_kills,
+            "postgres_restart": self.postgres_restarts,
+        }
+
     def kinds(self) -> list[str]:
-        return (
-            ["kill"] * self.kills
-            + ["pause"] * self.pauses
-            + ["broker_kill"] * self.broker_kills
-            + ["postgres_restart"] * self.postgres_restarts
-        )
+        return [kind for kind, n in self.counts().items() for _ in range(n)]
 
 
 class Canary:

@@ -85,14 +85,13 @@ async def consumer_lag(stack: ChaosStack) -> int:
     await admin.start()
     await consumer.start()
     try:
+        await consumer.topics()  # the cluster's metadata, so every topic's partitions are known
         lag = 0
         for group, *_ in await admin.list_consumer_groups():
             committed = await admin.list_consumer_group_offsets(group)
             topics = {tp.topic for tp in committed}
             partitions = [
-                TopicPartition(t, p)
-                for t in topics
-                for p in consumer.partitions_for_topic(t) or await _partitions(consumer, t)
+                TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
             ]
             ends = await consumer.end_offsets(partitions)
             for tp in partitions:
@@ -102,8 +101,3 @@ async def consumer_lag(stack: ChaosStack) -> int:
     finally:
         await consumer.stop()
         await admin.close()
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer._client.force_metadata_update()
-    return consumer.partitions_for_topic(topic) or set()

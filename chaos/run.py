@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,7 +117,7 @@ async def _run(stack: ChaosStack, options: Options) -> int:
         history.ops,
         nemesis.faults,
         state_path=options.out / "state.json",
-        planned=_planned(options.faults),
+        planned=options.faults.counts(),
         complete=finished and settled.settled,
         out=options.out,
     )
@@ -135,10 +136,11 @@ def verdict(
     state = read_state(state_path)
     verdicts: list[Verdict] = check(ops, state)
     caught = selftest(ops, state)
+    kinds = planned or Counter(f.kind for f in faults)  # a run's files alone: what it injected
     text = "\n\n".join(
         [
             "## Operations by outcome\n\n" + report.operations_table(ops),
-            "## Faults and recovery\n\n" + report.faults_table(faults, planned or _counted(faults)),
+            "## Faults and recovery\n\n" + report.faults_table(faults, kinds),
             "## Invariants\n\n" + format_verdicts(verdicts),
             "## Self-test (one planted defect per invariant)\n\n" + format_selftest(caught),
         ]
@@ -200,22 +202,6 @@ async def _caught_up(stack: ChaosStack, watchers: dict[str, Watcher]) -> None:
 
 def _split(total: int, parts: int) -> list[int]:
     return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
-
-
-def _planned(plan: FaultPlan) -> dict[str, int]:
-    return {
-        "kill": plan.kills,
-        "pause": plan.pauses,
-        "broker_kill": plan.broker_kills,
-        "postgres_restart": plan.postgres_restarts,
-    }
-
-
-def _counted(faults: list[Fault]) -> dict[str, int]:
-    counted: dict[str, int] = {}
-    for f in faults:
-        counted[f.kind] = counted.get(f.kind, 0) + 1
-    return counted
 
 
 def say(text: str) -> None:
