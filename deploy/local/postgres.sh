@@ -116,7 +116,9 @@ prepare_dirs() {
   if ((IS_ROOT)); then
     local u="${CREWLINE_PG_OS_USER}" g
     g="$(id -gn "$u")"
-    chown -R "$u:$g" "$PG_DIR"
+    # Only what the account does not own yet: a running server's own files are its own,
+    # and its temporary ones (pg_internal.init) may vanish under a recursive chown.
+    find "$PG_DIR" -ignore_readdir_race ! -user "$u" -exec chown -h "$u:$g" {} +
     chown "$u:$g" "$PG_LOG"
     as_pg test -w "$PG_DIR" 2>/dev/null || crewline_die "user '$u' cannot reach ${PG_DIR} (a parent directory is not traversable, e.g. under /root).
 Set CREWLINE_HOME to a path readable by '$u', or CREWLINE_PG_OS_USER to a user who can reach it."
