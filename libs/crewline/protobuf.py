@@ -7,6 +7,16 @@ from datetime import UTC, datetime
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from crewline.answers import (
+    AnswerField,
+    AnswerSpec,
+    Choice,
+    Criterion,
+    FieldKind,
+    Rubric,
+    Scale,
+    Text,
+)
 from crewline.errors import InvalidArgument
 from crewline.money import Money
 from crewline.pay_terms import Basis, PayTerms
@@ -121,3 +131,61 @@ def pay_terms_from_pb(pb: project_pb2.PayTerms) -> PayTerms:
         version=pb.version,
         effective_at=effective_at,
     )
+
+
+def answer_spec_to_pb(spec: AnswerSpec) -> project_pb2.AnswerSpec:
+    return project_pb2.AnswerSpec(
+        version=spec.version, fields=[_answer_field_to_pb(f) for f in spec.fields]
+    )
+
+
+def _answer_field_to_pb(f: AnswerField) -> project_pb2.AnswerField:
+    pb = project_pb2.AnswerField(name=f.name, prompt=f.prompt, optional=f.optional)
+    match f.kind:
+        case Choice():
+            pb.choice.labels.extend(f.kind.labels)
+            pb.choice.multiple = f.kind.multiple
+        case Scale():
+            pb.number.CopyFrom(_scale_to_pb(f.kind))
+        case Text():
+            pb.text.min_length = f.kind.min_length
+            pb.text.max_length = f.kind.max_length
+        case Rubric():
+            for c in f.kind.criteria:
+                pb.rubric.criteria.add(
+                    name=c.name, description=c.description, scale=_scale_to_pb(c.scale)
+                )
+    return pb
+
+
+def _scale_to_pb(s: Scale) -> project_pb2.NumberField:
+    return project_pb2.NumberField(min=s.min, max=s.max, step=s.step)
+
+
+def answer_spec_from_pb(pb: project_pb2.AnswerSpec) -> AnswerSpec:
+    """As sent: a request's spec goes through ``answers.check_spec`` (an unknown kind
+    arrives as None, which it refuses)."""
+    return AnswerSpec(version=pb.version, fields=tuple(_answer_field(f) for f in pb.fields))
+
+
+def _answer_field(pb: project_pb2.AnswerField) -> AnswerField:
+    kind: FieldKind | None = None
+    match pb.WhichOneof("kind"):
+        case "choice":
+            kind = Choice(labels=tuple(pb.choice.labels), multiple=pb.choice.multiple)
+        case "number":
+            kind = _scale(pb.number)
+        case "text":
+            kind = Text(min_length=pb.text.min_length, max_length=pb.text.max_length)
+        case "rubric":
+            kind = Rubric(
+                criteria=tuple(
+                    Criterion(name=c.name, description=c.description, scale=_scale(c.scale))
+                    for c in pb.rubric.criteria
+                )
+            )
+    return AnswerField(name=pb.name, prompt=pb.prompt, optional=pb.optional, kind=kind)
+
+
+def _scale(pb: project_pb2.NumberField) -> Scale:
+    return Scale(min=pb.min, max=pb.max, step=pb.step)
