@@ -73,6 +73,8 @@ class AnswerField:
 
 @dataclass(frozen=True, kw_only=True)
 class AnswerSpec:
+    """No fields: no spec (any bytes are a result), at a version like any other."""
+
     fields: tuple[AnswerField, ...]
     version: int = 0  # 0 until the project numbers it
 
@@ -86,8 +88,8 @@ class AnswerSpec:
 
 def check_spec(spec: AnswerSpec, *, field: str) -> AnswerSpec:
     """The spec, validated and normalised (a text's max_length 0 becomes the limit);
-    errors name ``field.fields[i]...``."""
-    _count(spec.fields, field=f"{field}.fields", low=1, high=MAX_FIELDS)
+    errors name ``field.fields[i]...``. No fields means no spec: any bytes are a result."""
+    _count(spec.fields, field=f"{field}.fields", low=0, high=MAX_FIELDS)
     _distinct([f.name for f in spec.fields], field=f"{field}.fields", what="name")
     return replace(
         spec,
