@@ -10,10 +10,12 @@ from collections.abc import Iterable
 
 import asyncpg
 
+from crewline import answers
+from crewline.answers import AnswerSpec
 from crewline.money import Money
 from crewline.pay_terms import Basis, PayTerms
 from crewline.qualifications import Kind, Requirement
-from dispatcher.domain.projects import ListProjects, Project, ProjectState
+from dispatcher.domain.projects import NO_SPEC, ListProjects, Project, ProjectState
 
 # A project with its current pay terms.
 _SELECT = (
@@ -47,6 +49,7 @@ def _project(row: asyncpg.Record) -> Project:
         auto_accept_delay_seconds=row["auto_accept_delay_seconds"],
         priority=row["priority"],
         max_claims_per_contractor=row["max_claims_per_contractor"],
+        answer_spec=_answer_spec(row["answer_spec"]),
         revision=row["revision"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -58,6 +61,16 @@ def _requirements(project: Project) -> str:
     return json.dumps([r.to_json() for r in project.requirements])
 
 
+def _answer_spec(stored: str | None) -> AnswerSpec:
+    return NO_SPEC if stored is None else answers.from_json(json.loads(stored))
+
+
+def _answer_spec_json(spec: AnswerSpec) -> str | None:
+    """NULL for a project that never had a spec (version 0), else the version, whose
+    fields may be none (the spec was removed)."""
+    return json.dumps(answers.to_json(spec)) if spec.version else None
+
+
 async def insert_project(
     conn: asyncpg.Connection, project: Project, *, request_id: str, fingerprint: str
 ) -> bool:
@@ -66,9 +79,10 @@ async def insert_project(
         "INSERT INTO projects (project_id, client_id, request_id, fingerprint, title,"
         " instructions, requirements, assignments_per_task, claim_timeout_seconds,"
         " task_lifetime_seconds, auto_accept_delay_seconds, priority,"
-        " max_claims_per_contractor, terms_version, revision, created_at, updated_at, state)"
+        " max_claims_per_contractor, terms_version, revision, created_at, updated_at, state,"
+        " answer_spec)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13, $14, $15,"
-        " $16, $17, $18)"
+        " $16, $17, $18, $19::json)"
         " ON CONFLICT (client_id, request_id) DO NOTHING RETURNING true",
         project.project_id,
         project.client_id,
@@ -88,6 +102,7 @@ async def insert_project(
         project.created_at,
         project.updated_at,
         project.state.value,
+        _answer_spec_json(project.answer_spec),
     )
     if inserted:
         await insert_pay_terms(conn, project)
@@ -111,12 +126,14 @@ async def insert_pay_terms(conn: asyncpg.Connection, project: Project) -> None:
 
 
 async def save_project(conn: asyncpg.Connection, project: Project) -> None:
-    """Store a changed project (its new pay terms version, if any, goes separately)."""
+    """Store a changed project (its new pay terms version, if any, goes separately; its
+    answer spec is only ever the current one)."""
     await conn.execute(
         "UPDATE projects SET title = $2, instructions = $3, requirements = $4::jsonb,"
         " assignments_per_task = $5, claim_timeout_seconds = $6, task_lifetime_seconds = $7,"
         " auto_accept_delay_seconds = $8, priority = $9, max_claims_per_contractor = $10,"
-        " terms_version = $11, revision = $12, updated_at = $13, state = $14"
+        " terms_version = $11, revision = $12, updated_at = $13, state = $14,"
+        " answer_spec = $15::json"
         " WHERE project_id = $1",
         project.project_id,
         project.title,
@@ -132,6 +149,7 @@ async def save_project(conn: asyncpg.Connection, project: Project) -> None:
         project.revision,
         project.updated_at,
         project.state.value,
+        _answer_spec_json(project.answer_spec),
     )
 
 

@@ -10,6 +10,8 @@ from crewline.money import Money
 from crewline.pay_terms import Basis, PayTerms, pay_terms
 from crewline.protobuf import (
     COMPARATORS,
+    answer_spec_from_pb,
+    answer_spec_to_pb,
     pay_terms_to_pb,
     request_time,
     requirement_to_pb,
@@ -247,6 +249,8 @@ def create_project_command(
         auto_accept_delay_seconds=req.auto_accept_delay_seconds,
         priority=req.priority,
         max_claims_per_contractor=req.max_claims_per_contractor,
+        # Unset: no spec. Unchecked here; check_fields names its errors answer_spec.*.
+        answer_spec=answer_spec_from_pb(req.answer_spec) if req.HasField("answer_spec") else None,
     )
     return create_project(
         request_id=req.request_id, client_id=client_id, fields=fields, min_seconds=min_seconds
@@ -259,13 +263,15 @@ def update_project_command(
     """Only the fields the update mask names are read (and validated)."""
     paths = update_paths(list(req.update_mask.paths))
     p = req.project
-    given: dict[str, Any] = {
-        name: getattr(p, name) for name in paths if name not in ("requirements", "pay_terms")
-    }
+    messages = ("requirements", "pay_terms", "answer_spec")
+    given: dict[str, Any] = {name: getattr(p, name) for name in paths if name not in messages}
     if "requirements" in paths:
         given["requirements"] = tuple(_requirement_spec(r) for r in p.requirements)
     if "pay_terms" in paths:
         given["pay_terms"] = _pay_terms(p.pay_terms, field="project.pay_terms")
+    if "answer_spec" in paths:
+        # Unset or without fields: the spec is removed (a new version with none).
+        given["answer_spec"] = answer_spec_from_pb(p.answer_spec)
     return update_project(
         project_id=p.project_id,
         client_id=client_id,
@@ -276,7 +282,7 @@ def update_project_command(
 
 
 def project_to_pb(project: Project) -> project_pb2.Project:
-    return project_pb2.Project(
+    pb = project_pb2.Project(
         project_id=project.project_id,
         client_id=project.client_id,
         title=project.title,
@@ -294,6 +300,12 @@ def project_to_pb(project: Project) -> project_pb2.Project:
         updated_at=timestamp(project.updated_at),
         state=_PROJECT_STATE[project.state],
     )
+    # Unset only for a project that never had a spec. A removed one is set, at its
+    # version with no fields, so a reader (the matcher, keeping the spec a claim is
+    # granted under) sees the removal as the next version, as any other change.
+    if project.answer_spec.version:
+        pb.answer_spec.CopyFrom(answer_spec_to_pb(project.answer_spec))
+    return pb
 
 
 def project_changed(project: Project) -> events_pb2.ProjectChanged:

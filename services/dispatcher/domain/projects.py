@@ -3,6 +3,9 @@
 A project's requirements name qualification types; they are checked against the
 types the dispatcher knows (its copy of the matcher's) when the handler has them,
 so the commands here hold requirements as the caller sent them.
+
+A project's answer spec (the shape of its results) is versioned like its pay terms:
+version 0 with no fields until it has one, then 1, +1 for each change of its fields.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any
 
-from crewline import paging, qualifications, validate
+from crewline import answers, paging, qualifications, validate
+from crewline.answers import AnswerSpec
 from crewline.errors import Aborted, FailedPrecondition, InvalidArgument
 from crewline.paging import PageCursor
 from crewline.pay_terms import PayTerms
@@ -106,8 +110,12 @@ class ProjectFields:
     auto_accept_delay_seconds: int | None = None
     priority: int | None = None
     max_claims_per_contractor: int | None = None
+    # No fields: no spec. On create, None is no spec too; in an update, None leaves it.
+    answer_spec: AnswerSpec | None = None
 
 
+# What a project that never had an answer spec holds.
+NO_SPEC = AnswerSpec(fields=(), version=0)
 UPDATABLE = frozenset(f.name for f in dataclass_fields(ProjectFields))
 IntRule = Callable[[int, str], int]
 
@@ -165,6 +173,9 @@ def check_fields(
         value = getattr(given, name)
         if value is not None:
             checked[name] = rule(value, f"{prefix}{name}")
+    if given.answer_spec is not None:
+        spec = answers.check_spec(given.answer_spec, field=f"{prefix}answer_spec")
+        checked["answer_spec"] = replace(spec, version=0)  # a request's version is ignored
     return replace(given, **checked)
 
 
@@ -194,20 +205,30 @@ class CreateProject:
                 terms.max_paid_seconds,
             ],
         }
+        # Only a spec with fields counts, so a request without one hashes as it did
+        # before specs existed (a repeat of such a request is still the same request).
+        if f.answer_spec is not None and f.answer_spec.fields:
+            canonical["answer_spec"] = answers.to_json(f.answer_spec)["fields"]
         return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
 def create_project(
     *, request_id: str, client_id: str, fields: ProjectFields, min_seconds: int = MIN_SECONDS
 ) -> CreateProject:
-    """Validate a request; ``fields`` must hold every field (requirements may be empty)."""
-    missing = [f.name for f in dataclass_fields(fields) if getattr(fields, f.name) is None]
+    """Validate a request; ``fields`` must hold every field (requirements may be empty)
+    but the answer spec, whose absence is no spec."""
+    missing = [
+        f.name
+        for f in dataclass_fields(fields)
+        if getattr(fields, f.name) is None and f.name != "answer_spec"
+    ]
     if missing:
         raise ValueError(f"create_project needs every field; missing {missing}")
+    checked = check_fields(fields, min_seconds=min_seconds)
     return CreateProject(
         request_id=validate.identifier(request_id, field="request_id"),
         client_id=validate.identifier(client_id, field="client_id"),
-        fields=check_fields(fields, min_seconds=min_seconds),
+        fields=replace(checked, answer_spec=checked.answer_spec or NO_SPEC),
     )
 
 
@@ -310,6 +331,7 @@ class Project:
     created_at: datetime
     updated_at: datetime
     state: ProjectState = ProjectState.ACTIVE
+    answer_spec: AnswerSpec = NO_SPEC  # the current version (NO_SPEC: never had one)
 
     @classmethod
     def create(
@@ -322,12 +344,14 @@ class Project:
     ) -> Project:
         f = cmd.fields
         assert f.pay_terms is not None, "create_project requires pay terms"
+        spec = f.answer_spec or NO_SPEC
         values = {name: getattr(f, name) for name in _PLAIN}
         return cls(
             project_id=project_id,
             client_id=cmd.client_id,
             requirements=requirements,
             pay_terms=replace(f.pay_terms, version=1, effective_at=now),
+            answer_spec=replace(spec, version=1 if spec.fields else 0),
             revision=1,
             created_at=now,
             updated_at=now,
@@ -339,19 +363,14 @@ class Project:
     ) -> Project:
         """This project with ``cmd``'s changes: itself when they change nothing (so a repeat
         is idempotent, whatever revision it expected), else the next revision. New pay
-        terms become the next version, effective now. A closed project changes no more."""
+        terms become the next version, effective now; so does an answer spec with other
+        fields (none: removed). A closed project changes no more."""
         self.check_not_closed()
         changes = cmd.changes
         values = {n: getattr(changes, n) for n in _PLAIN if getattr(changes, n) is not None}
         if requirements is not None:
             values["requirements"] = requirements
-        candidate = replace(self, **values)
-        terms = changes.pay_terms
-        if terms is not None and not terms.same_terms(self.pay_terms):
-            version = self.pay_terms.version + 1
-            candidate = replace(
-                candidate, pay_terms=replace(terms, version=version, effective_at=now)
-            )
+        candidate = replace(self, **values, **self._new_versions(changes, now=now))
         if candidate == self:
             return self
         if cmd.expected_revision and cmd.expected_revision != self.revision:
@@ -362,6 +381,19 @@ class Project:
                 metadata={"revision": str(self.revision)},
             )
         return replace(candidate, revision=self.revision + 1, updated_at=now)
+
+    def _new_versions(self, changes: ProjectFields, *, now: datetime) -> dict[str, Any]:
+        """The pay terms and answer spec ``changes`` makes different, each the next version
+        (comparing terms and fields only: a repeat is the same version)."""
+        versions: dict[str, Any] = {}
+        terms = changes.pay_terms
+        if terms is not None and not terms.same_terms(self.pay_terms):
+            version = self.pay_terms.version + 1
+            versions["pay_terms"] = replace(terms, version=version, effective_at=now)
+        spec = changes.answer_spec
+        if spec is not None and not spec.same_fields(self.answer_spec):
+            versions["answer_spec"] = replace(spec, version=self.answer_spec.version + 1)
+        return versions
 
     def check_not_closed(self) -> None:
         if self.state is ProjectState.CLOSED:
