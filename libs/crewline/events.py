@@ -16,7 +16,7 @@ from google.protobuf.message import DecodeError, Message
 from crewline.v1 import envelope_pb2
 
 # dispatcher: TaskPublished, TaskChanged, LeaseElapsed, SubmissionAccepted,
-# SubmissionRejected, BonusGranted; key task_id
+# SubmissionRejected, SubmissionFlagged, BonusGranted; key task_id
 TASKS_TOPIC = "crewline.tasks.v1"
 # matcher: ClaimGranted, ClaimExtended, ClaimEnded, ClaimSettled, WorkSubmitted; key task_id
 CLAIMS_TOPIC = "crewline.claims.v1"

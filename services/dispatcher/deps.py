@@ -23,6 +23,7 @@ PUBLISHES: dict[type[Message], Route] = {
     events_pb2.LeaseElapsed: Route(TASKS_TOPIC, key=lambda e: e.task_id),
     events_pb2.SubmissionAccepted: Route(TASKS_TOPIC, key=lambda e: e.task_id),
     events_pb2.SubmissionRejected: Route(TASKS_TOPIC, key=lambda e: e.task_id),
+    events_pb2.SubmissionFlagged: Route(TASKS_TOPIC, key=lambda e: e.task_id),
     events_pb2.BonusGranted: Route(TASKS_TOPIC, key=lambda e: e.task_id),
     events_pb2.ClientCreated: Route(IDENTITY_TOPIC, key=lambda e: e.client_id),
     events_pb2.ApiKeyCreated: Route(IDENTITY_TOPIC, key=lambda e: e.client_id),

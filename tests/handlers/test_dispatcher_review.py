@@ -24,7 +24,7 @@ from crewline.money import Money
 from crewline.pay_terms import Basis, PayTerms
 from crewline.protobuf import from_timestamp, money_to_pb, pay_terms_to_pb, timestamp
 from crewline.timekeeping import FakeClock
-from crewline.v1 import claim_pb2, events_pb2, money_pb2
+from crewline.v1 import events_pb2, money_pb2
 from crewline.v1 import task_service_pb2 as api
 from dispatcher import handlers
 from dispatcher.adapters import review_pb
@@ -87,7 +87,8 @@ async def consume(deps: Deps, *events: Message) -> None:
 def work(
     task: Task, clock: FakeClock, *, contractor: str = "ann", worked: int = 90, **fields: Any
 ) -> events_pb2.WorkSubmitted:
-    """The matcher's WorkSubmitted, with the time worked, its grant and its terms."""
+    """The matcher's WorkSubmitted, with the time worked (not tracked: one contractor's
+    claims at once would track the same time twice, a time flag), its grant and its terms."""
     now = clock.now()
     granted = now - timedelta(minutes=5)
     event = events_pb2.WorkSubmitted(
@@ -100,11 +101,6 @@ def work(
         project_id=task.project_id,
         pay_terms=pay_terms_to_pb(HOURLY),
         worked_seconds=worked,
-        segments=[
-            claim_pb2.WorkSegment(
-                started_at=timestamp(granted), ended_at=timestamp(granted + timedelta(seconds=90))
-            )
-        ],
         granted_at=timestamp(granted),
         client_id=task.client_id,
     )

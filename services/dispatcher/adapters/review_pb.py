@@ -4,6 +4,7 @@ message clients read, and the events the ledger and the matcher consume."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from crewline.errors import InvalidArgument
 from crewline.protobuf import money_to_pb, pay_terms_to_pb, timestamp
@@ -13,6 +14,7 @@ from crewline.v1 import task_service_pb2 as api
 from dispatcher.domain import bonuses, review
 from dispatcher.domain.bonuses import Bonus, ListedBonus
 from dispatcher.domain.review import AcceptedBy, Submission, SubmissionStatus
+from dispatcher.domain.time_flags import FlagKind, TimeFlag
 
 _STATUS = {
     SubmissionStatus.PENDING_REVIEW: api.SUBMISSION_STATUS_PENDING_REVIEW,
@@ -20,6 +22,10 @@ _STATUS = {
     SubmissionStatus.REJECTED: api.SUBMISSION_STATUS_REJECTED,
 }
 _STATUS_FROM_PB = {v: k for k, v in _STATUS.items()}
+_FLAG_KIND = {
+    FlagKind.FAST: events_pb2.FLAG_KIND_FAST,
+    FlagKind.IMPLAUSIBLE_TIME: events_pb2.FLAG_KIND_IMPLAUSIBLE_TIME,
+}
 _ACCEPTED_BY = {
     AcceptedBy.CLIENT: events_pb2.ACCEPTED_BY_CLIENT,
     AcceptedBy.AUTO_ACCEPT: events_pb2.ACCEPTED_BY_AUTO_ACCEPT,
@@ -42,6 +48,7 @@ def list_submissions_query(
         status=_STATUS_FROM_PB.get(req.status),
         page_size=req.page_size,
         page_token=req.page_token,
+        flagged_only=req.flagged_only,
     )
 
 
@@ -87,6 +94,7 @@ def submission_to_pb(sub: Submission, bonuses: Sequence[Bonus] = ()) -> api.Subm
         worked_seconds=sub.worked_seconds,
         feedback=sub.feedback,
         bonuses=[bonus_to_pb(b) for b in bonuses],
+        flags=[flag_to_pb(f) for f in sub.flags],
     )
     if sub.result is not None:
         pb.result = sub.result
@@ -99,6 +107,21 @@ def submission_to_pb(sub: Submission, bonuses: Sequence[Bonus] = ()) -> api.Subm
     if sub.status is SubmissionStatus.PENDING_REVIEW and sub.auto_accept_at is not None:
         pb.auto_accept_at.CopyFrom(timestamp(sub.auto_accept_at))
     return pb
+
+
+def flag_to_pb(flag: TimeFlag) -> events_pb2.ReviewFlag:
+    return events_pb2.ReviewFlag(
+        kind=_FLAG_KIND[flag.kind],
+        evidence=flag.evidence,
+        worked_seconds=flag.worked_seconds,
+        median_seconds=flag.median_seconds,
+        mad_seconds=flag.mad_seconds,
+        scale_seconds=flag.scale_seconds,
+        z_score=flag.z_score,
+        sample_size=flag.sample_size,
+        overlap_seconds=flag.overlap_seconds,
+        overlapping_claims=flag.overlapping_claims,
+    )
 
 
 def bonus_to_pb(bonus: Bonus) -> api.Bonus:
@@ -146,6 +169,19 @@ def submission_accepted(sub: Submission) -> events_pb2.SubmissionAccepted:
     if sub.granted_at is not None:
         pb.granted_at.CopyFrom(timestamp(sub.granted_at))
     return pb
+
+
+def submission_flagged(sub: Submission, *, at: datetime) -> events_pb2.SubmissionFlagged:
+    """Work stored with time flags: for whoever counts them per contractor."""
+    return events_pb2.SubmissionFlagged(
+        submission_id=str(sub.submission_id),
+        task_id=str(sub.task_id),
+        project_id=sub.project_id,
+        client_id=sub.client_id,
+        contractor_id=sub.contractor_id,
+        flags=[flag_to_pb(f) for f in sub.flags],
+        flagged_at=timestamp(at),
+    )
 
 
 def submission_rejected(sub: Submission) -> events_pb2.SubmissionRejected:

@@ -3,6 +3,7 @@ caller's connection."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 
@@ -13,6 +14,7 @@ from crewline.money import Money
 from crewline.pay_terms import Basis, PayTerms
 from dispatcher.domain.bonuses import Bonus, ListBonuses, ListedBonus
 from dispatcher.domain.review import AcceptedBy, ListSubmissions, Submission, SubmissionStatus
+from dispatcher.domain.time_flags import TimeFlag
 
 # Every column but the result, which is up to 512 KiB: read only where it is shown.
 _COLUMNS = (
@@ -20,7 +22,7 @@ _COLUMNS = (
     " reward_minor, worked_seconds, granted_at, terms_basis, terms_rate_currency,"
     " terms_rate_minor, terms_max_paid_seconds, terms_version, terms_effective_at,"
     " submitted_at, auto_accept_at, reviewed_at, accepted_by, accepted_at, feedback,"
-    " rejected_at, revert_until"
+    " rejected_at, revert_until, flags"
 )
 
 
@@ -70,6 +72,7 @@ def _submission(row: asyncpg.Record) -> Submission:
         rejected_at=row["rejected_at"],
         revert_until=row["revert_until"],
         result=row.get("result"),
+        flags=tuple(TimeFlag.from_json(f) for f in json.loads(row["flags"])),
     )
 
 
@@ -79,9 +82,9 @@ async def insert(conn: asyncpg.Connection, sub: Submission) -> bool:
         "INSERT INTO submissions (submission_id, task_id, client_id, project_id,"
         " contractor_id, status, reward_currency, reward_minor, result, submitted_at,"
         " worked_seconds, granted_at, terms_basis, terms_rate_currency, terms_rate_minor,"
-        " terms_max_paid_seconds, terms_version, terms_effective_at, auto_accept_at)"
+        " terms_max_paid_seconds, terms_version, terms_effective_at, auto_accept_at, flags)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
-        " $17, $18, $19)"
+        " $17, $18, $19, $20::jsonb)"
         " ON CONFLICT (submission_id) DO NOTHING RETURNING true",
         sub.submission_id,
         sub.task_id,
@@ -97,6 +100,7 @@ async def insert(conn: asyncpg.Connection, sub: Submission) -> bool:
         sub.granted_at,
         *_terms_columns(sub.pay_terms),
         sub.auto_accept_at,
+        json.dumps([f.to_json() for f in sub.flags]),
     )
     return bool(inserted)
 
@@ -153,6 +157,8 @@ async def listed(conn: asyncpg.Connection, query: ListSubmissions) -> list[Submi
         where.add("project_id = {}", query.project_id)
     if query.status is not None:
         where.add("status = {}", query.status.value)
+    if query.flagged_only:
+        where.add("flags <> '[]'")
     if query.after is not None:
         where.add(
             "(submitted_at, submission_id) > ({}, {})",

@@ -2,7 +2,8 @@
 revert window, and bonuses. Pure: no I/O, no protobuf.
 
 A submission is PENDING_REVIEW until its client accepts or rejects it, or its
-auto-accept delay passes. ACCEPTED is final. REJECTED may become ACCEPTED once,
+auto-accept delay passes; work stored with a time flag (``time_flags``) waits for its
+client, however long. ACCEPTED is final. REJECTED may become ACCEPTED once,
 by an override while ``now <= revert_until``. Each method returns the submission
 itself when the request repeats one already applied (the caller then writes and
 announces nothing), a new one for a transition, or raises the refusal.
@@ -21,6 +22,7 @@ from crewline.errors import FailedPrecondition, InvalidArgument
 from crewline.money import Money
 from crewline.paging import PageCursor
 from crewline.pay_terms import PayTerms
+from dispatcher.domain.time_flags import TimeFlag
 
 AUTO_ACCEPT = "auto_accept"  # the clock kind; its ref is the submission (claim) id
 DAY = 24 * 3600
@@ -63,6 +65,7 @@ class Submission:
     rejected_at: datetime | None = None
     revert_until: datetime | None = None
     result: bytes | None = None  # None when not loaded
+    flags: tuple[TimeFlag, ...] = ()  # set when stored, never changed
 
     @property
     def cursor(self) -> PageCursor:
@@ -93,9 +96,17 @@ class Submission:
             )
         return self._accepted(AcceptedBy.OVERRIDE, feedback=feedback, now=now)
 
+    def flagged(self, flags: Sequence[TimeFlag]) -> Submission:
+        """With its flags, if any: flagged work has no auto-accept time, as its client
+        is to look at it (and nothing else changes: it may be accepted or rejected)."""
+        if not flags:
+            return self
+        return replace(self, flags=tuple(flags), auto_accept_at=None)
+
     def auto_accept(self, *, now: datetime) -> Submission:
-        """The auto-accept delay passed: pending work is accepted; reviewed work stays."""
-        if self.status is not SubmissionStatus.PENDING_REVIEW:
+        """The auto-accept delay passed: pending work is accepted; reviewed work stays,
+        and so does flagged work (it has no such clock; this holds even if it had)."""
+        if self.status is not SubmissionStatus.PENDING_REVIEW or self.flags:
             return self
         return self._accepted(AcceptedBy.AUTO_ACCEPT, feedback="", now=now)
 
@@ -199,6 +210,7 @@ class ListSubmissions:
     task_id: uuid.UUID | None = None
     project_id: str | None = None
     status: SubmissionStatus | None = None
+    flagged_only: bool = False
     after: PageCursor | None = None
 
     @property
@@ -225,6 +237,7 @@ def list_submissions(
     status: SubmissionStatus | None,
     page_size: int,
     page_token: str,
+    flagged_only: bool = False,
 ) -> ListSubmissions:
     if not task_id and not project_id:
         raise InvalidArgument("project_id", "set project_id or task_id")
@@ -238,5 +251,6 @@ def list_submissions(
         # Tasks from before projects may hold any identifier as their project id.
         project_id=validate.identifier(project_id, field="project_id") if project_id else None,
         status=status,
+        flagged_only=flagged_only,
         after=after,
     )

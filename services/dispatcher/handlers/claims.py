@@ -31,7 +31,7 @@ from dispatcher.domain.leases import LEASE, Lease, LeaseState
 from dispatcher.domain.projects import DEFAULT_AUTO_ACCEPT
 from dispatcher.domain.review import AUTO_ACCEPT, Submission, SubmissionStatus
 from dispatcher.domain.tasks import Task
-from dispatcher.handlers import changes
+from dispatcher.handlers import changes, time_flags
 
 
 def _seen(name: ClaimEvent, event: Message, task: Task, *, at: datetime) -> Entry:
@@ -147,7 +147,8 @@ async def on_work_submitted(
     conn: asyncpg.Connection, event: events_pb2.WorkSubmitted, ctx: EventContext, *, deps: Deps
 ) -> None:
     """Store the submission, stop the lease clock, and start the auto-accept clock
-    after the project's delay."""
+    after the project's delay; work with time flags is stored with them, and waits for
+    its review with no such clock."""
     task = await _task(conn, event.task_id)
     claim_id = uuid.UUID(event.claim_id)
     now = deps.clock.now()
@@ -155,14 +156,18 @@ async def on_work_submitted(
     delay = project.auto_accept_delay_seconds if project else DEFAULT_AUTO_ACCEPT
     auto_accept_at = now + timedelta(seconds=delay)
     sub = await _submission(conn, event, task, auto_accept_at=auto_accept_at)
+    segments = time_flags.tracked(event, sub)
+    sub = sub.flagged(await time_flags.assess(conn, sub, segments))
     if not await submissions.insert(conn, sub):
         return
+    await time_flags.record(conn, sub, segments, deps)
     was_live = await leases.finish(conn, claim_id, LeaseState.SUBMITTED)
     if was_live:
         await clock.cancel(conn, kind=LEASE, ref=event.claim_id)
     else:  # a claim granted before the dispatcher kept leases: note it, done
         await leases.insert(conn, _submitted_lease(event, task))
-    await clock.schedule(conn, kind=AUTO_ACCEPT, ref=event.claim_id, due_at=auto_accept_at)
+    if sub.auto_accept_at is not None:
+        await clock.schedule(conn, kind=AUTO_ACCEPT, ref=event.claim_id, due_at=auto_accept_at)
     submitted = task.work_submitted(was_live=was_live, now=now)
     seen = _seen("work_submitted", event, submitted, at=now)
     await changes.record(conn, task, submitted, deps, events=[seen])
