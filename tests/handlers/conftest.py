@@ -59,3 +59,15 @@ async def matcher_deps(
     )
     yield Deps.build(pool=pool, clock=clock, settings=settings)
     await pool.close()
+
+
+@pytest.fixture
+async def quality_deps(
+    infra: None, clock: FakeClock, request: pytest.FixtureRequest
+) -> AsyncIterator[object]:
+    from quality.deps import Deps
+    from quality.settings import QualitySettings
+
+    pool = await service_pool("quality", request.node.name)
+    yield Deps.build(pool=pool, clock=clock, settings=QualitySettings.from_env({}))
+    await pool.close()

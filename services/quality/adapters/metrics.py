@@ -1,0 +1,41 @@
+"""The quality service's own metrics beside the kernel's: reviews learnt and scores moved."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter
+
+from quality.domain.reviews import REVIEW_KINDS
+from quality.domain.scores import Measure
+
+
+class QualityMetrics:
+    def __init__(self, registry: CollectorRegistry, service: str) -> None:
+        p = f"crewline_{service}"
+        self.registry = registry
+        self.reviews = Counter(
+            f"{p}_reviews_total",
+            "Reviews that changed what the service knows of a submission, by kind: accepted,"
+            " rejected, or overridden (a rejection turned into an acceptance). A redelivered"
+            " event, or a rejection arriving after its override, counts nothing. Counted"
+            " inside the consumer's transaction, so a group of events that rolls back and"
+            " is applied again one by one (rare) counts twice",
+            ["kind"],
+            registry=registry,
+        )
+        for kind in REVIEW_KINDS:
+            self.reviews.labels(kind)
+        self.score_changes = Counter(
+            f"{p}_score_changes_total",
+            "Scores whose value or counts changed, by measure (a review outside the window"
+            " changes none)",
+            ["measure"],
+            registry=registry,
+        )
+        for measure in Measure:
+            self.score_changes.labels(measure.value)
+
+    def reviewed(self, kind: str) -> None:
+        self.reviews.labels(kind).inc()
+
+    def score_changed(self, measure: Measure) -> None:
+        self.score_changes.labels(measure.value).inc()

@@ -1,0 +1,130 @@
+"""Reviews and scores in SQL. Every function runs on the caller's connection (the
+consumer's transaction, for the writes)."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from quality.domain.queries import ScoreQuery
+from quality.domain.reviews import ReviewOutcome
+from quality.domain.scores import Measure, Score
+
+# Merge: accepted is final, the first review keeps the submission's place. Nothing is
+# written (and nothing returned) when the event teaches nothing new: a redelivery, or
+# a rejection after its override.
+_RECORD = """
+INSERT INTO reviewed_submissions AS r
+    (submission_id, task_id, contractor_id, client_id, project_id, accepted, overridden,
+     reviewed_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (submission_id) DO UPDATE SET
+    accepted = r.accepted OR EXCLUDED.accepted,
+    overridden = r.overridden OR EXCLUDED.overridden,
+    reviewed_at = LEAST(r.reviewed_at, EXCLUDED.reviewed_at)
+WHERE (EXCLUDED.accepted AND NOT r.accepted)
+   OR (EXCLUDED.overridden AND NOT r.overridden)
+   OR EXCLUDED.reviewed_at < r.reviewed_at
+RETURNING 1
+"""
+
+
+async def lock_window(conn: asyncpg.Connection, contractor_id: str, project_id: str) -> None:
+    """Until the transaction ends, no other one recounts this contractor's window in this
+    project: two reviews of the same window on two partitions would each count without
+    the other's and the last to write would lose one."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))",
+        contractor_id,
+        project_id,
+    )
+
+
+async def record(conn: asyncpg.Connection, outcome: ReviewOutcome) -> bool:
+    """Merge the outcome into its submission's row; whether that changed anything."""
+    changed = await conn.fetchval(
+        _RECORD,
+        outcome.submission_id,
+        outcome.task_id,
+        outcome.contractor_id,
+        outcome.client_id,
+        outcome.project_id,
+        outcome.accepted,
+        outcome.overrides,
+        outcome.reviewed_at,
+    )
+    return changed is not None
+
+
+async def latest(
+    conn: asyncpg.Connection, contractor_id: str, project_id: str, *, limit: int
+) -> list[bool]:
+    """The contractor's latest ``limit`` outcomes in the project, newest first."""
+    rows = await conn.fetch(
+        "SELECT accepted FROM reviewed_submissions"
+        " WHERE contractor_id = $1 AND project_id = $2"
+        " ORDER BY reviewed_at DESC, submission_id DESC LIMIT $3",
+        contractor_id,
+        project_id,
+        limit,
+    )
+    return [r["accepted"] for r in rows]
+
+
+async def save(conn: asyncpg.Connection, score: Score) -> bool:
+    """Store the score; whether its value or counts changed (else nothing is written,
+    and its updated_at stays)."""
+    changed = await conn.fetchval(
+        "INSERT INTO scores AS s (contractor_id, project_id, measure, client_id, accepted,"
+        " reviewed, window_size, value, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        " ON CONFLICT (contractor_id, project_id, measure) DO UPDATE SET"
+        " accepted = EXCLUDED.accepted, reviewed = EXCLUDED.reviewed,"
+        " window_size = EXCLUDED.window_size, value = EXCLUDED.value,"
+        " updated_at = EXCLUDED.updated_at"
+        " WHERE (s.accepted, s.reviewed, s.window_size, s.value)"
+        " IS DISTINCT FROM (EXCLUDED.accepted, EXCLUDED.reviewed, EXCLUDED.window_size,"
+        " EXCLUDED.value)"
+        " RETURNING 1",
+        score.contractor_id,
+        score.project_id,
+        score.measure.value,
+        score.client_id,
+        score.accepted,
+        score.reviewed,
+        score.window,
+        score.value,
+        score.updated_at,
+    )
+    return changed is not None
+
+
+async def find(conn: asyncpg.Connection, query: ScoreQuery) -> list[Score]:
+    """The scores ``query`` selects, by project and measure, at most ``limit + 1`` (the
+    extra one tells a next page follows)."""
+    after = query.after
+    rows = await conn.fetch(
+        "SELECT * FROM scores WHERE contractor_id = $1"
+        " AND ($2::text IS NULL OR client_id = $2)"
+        " AND ($3::text IS NULL OR project_id = $3)"
+        " AND ($4::text IS NULL OR (project_id, measure) > ($4, $5))"
+        " ORDER BY project_id, measure LIMIT $6",
+        query.contractor_id,
+        query.client_id,
+        query.project_id,
+        after.project_id if after else None,
+        after.measure.value if after else None,
+        query.limit + 1,
+    )
+    return [
+        Score(
+            contractor_id=r["contractor_id"],
+            project_id=r["project_id"],
+            client_id=r["client_id"],
+            measure=Measure(r["measure"]),
+            accepted=r["accepted"],
+            reviewed=r["reviewed"],
+            window=r["window_size"],
+            value=r["value"],
+            updated_at=r["updated_at"],
+        )
+        for r in rows
+    ]
