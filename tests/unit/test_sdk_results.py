@@ -54,6 +54,13 @@ MAPPED: list[tuple[type[Message], type[Any], dict[str, str], dict[str, str]]] = 
     (ledger_api.PayoutPreview, r.PayoutPreview, {}, {}),
     (ledger_api.PreviewPayoutBatchResponse, r.PayoutBatchPreview, {}, {}),
     (client_admin.ListedBonus, r.ListedBonus, {}, {}),
+    (project_pb2.AnswerSpec, r.AnswerSpec, {}, {}),
+    (project_pb2.AnswerField, r.AnswerField, {}, {}),
+    (project_pb2.ChoiceField, r.ChoiceField, {}, {}),
+    (project_pb2.NumberField, r.NumberField, {}, {}),
+    (project_pb2.TextField, r.TextField, {}, {}),
+    (project_pb2.RubricField, r.RubricField, {}, {}),
+    (project_pb2.RubricCriterion, r.RubricCriterion, {}, {}),
 ]
 # Messages read through another's from_pb (their fields land in that result).
 READ_INSIDE = {project_pb2.PerSubmissionPay, project_pb2.HourlyPay}

@@ -17,7 +17,20 @@ Addresses and credentials come from arguments or the environment (see
 from __future__ import annotations
 
 from crewline.client import results
-from crewline.client.build import hourly, money, per_submission, requirement, task, usd
+from crewline.client.build import (
+    answer_spec,
+    choice_field,
+    criterion,
+    hourly,
+    money,
+    number_field,
+    per_submission,
+    requirement,
+    rubric_field,
+    task,
+    text_field,
+    usd,
+)
 from crewline.client.client import Client
 from crewline.client.config import ConfigError, Endpoints
 from crewline.client.contractor import Contractor
@@ -67,11 +80,17 @@ __all__ = [
     "Unavailable",
     "WatchStream",
     "Withdrawn",
+    "answer_spec",
+    "choice_field",
+    "criterion",
     "hourly",
     "money",
+    "number_field",
     "per_submission",
     "requirement",
+    "rubric_field",
     "task",
+    "text_field",
     "usd",
 ]
 

@@ -1,16 +1,18 @@
 """Small builders for the messages a caller writes by hand: money, pay terms,
-requirements, task specs. Money is an integer of the currency's minor unit, always."""
+requirements, task specs, answer specs. Money is an integer of the currency's minor
+unit, always."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from google.protobuf import timestamp_pb2
 
 from crewline.client.ids import request_id_or_new
+from crewline.client.results.answers import AnswerSpec
 from crewline.client.results.enums import ProtoEnum
 from crewline.client.results.money import Money
 from crewline.v1 import money_pb2, project_pb2
@@ -20,6 +22,9 @@ if TYPE_CHECKING:
     from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
 
 Payload = str | bytes | dict[str, Any] | list[Any]
+# A result to hand in: bytes as they are, a str as UTF-8, a mapping (an answer under a
+# project's answer spec) as a JSON object.
+Result = bytes | str | Mapping[str, Any]
 V = TypeVar("V", bound=int)
 # The comparators a requirement may use, by name ("greater_or_equal"), in the proto's order.
 COMPARATORS: tuple[str, ...] = tuple(
@@ -117,3 +122,106 @@ def timestamp(at: datetime) -> timestamp_pb2.Timestamp:
     stamp = timestamp_pb2.Timestamp()
     stamp.FromDatetime(at)
     return stamp
+
+
+def result_bytes(result: Result) -> bytes:
+    """A result as ``SubmitWork`` carries it: bytes as they are, a str as UTF-8, a
+    mapping as compact JSON (NaN and infinities are refused: they are not JSON)."""
+    if isinstance(result, bytes):
+        return result
+    if isinstance(result, str):
+        return result.encode()
+    return json.dumps(
+        dict(result), separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
+
+
+# --- answer specs: the shape of a project's results -------------------------
+
+
+def answer_spec(*fields: project_pb2.AnswerField) -> project_pb2.AnswerSpec:
+    """A spec of ``fields`` (each a ``choice_field``, ``number_field``, ``text_field`` or
+    ``rubric_field``), for ``create_project(answer_spec=...)``; no fields: no spec."""
+    return project_pb2.AnswerSpec(fields=list(fields))
+
+
+def answer_spec_message(spec: AnswerSpec | project_pb2.AnswerSpec) -> project_pb2.AnswerSpec:
+    """A spec given as an ``AnswerSpec`` (e.g. read from another project) or as a message."""
+    return spec.to_pb() if isinstance(spec, AnswerSpec) else spec
+
+
+def _field(name: str, prompt: str, optional: bool) -> project_pb2.AnswerField:
+    return project_pb2.AnswerField(name=name, prompt=prompt, optional=optional)
+
+
+def _texts(values: Iterable[str], what: str) -> list[str]:
+    if isinstance(values, str):  # a lone label would be read letter by letter
+        raise TypeError(f"{what} must be a list of strings, not the string {values!r}")
+    return list(values)
+
+
+def choice_field(
+    name: str,
+    labels: Iterable[str],
+    *,
+    multiple: bool = False,
+    prompt: str = "",
+    optional: bool = False,
+) -> project_pb2.AnswerField:
+    """A label from ``labels`` (a JSON string: ``"severe"``); with ``multiple``, a JSON
+    list of one or more distinct labels (``["rash", "itch"]``)."""
+    field = _field(name, prompt, optional)
+    field.choice.labels.extend(_texts(labels, "labels"))
+    field.choice.multiple = multiple
+    return field
+
+
+def number_field(
+    name: str,
+    *,
+    min: float,
+    max: float,
+    step: float = 0,
+    prompt: str = "",
+    optional: bool = False,
+) -> project_pb2.AnswerField:
+    """A JSON number from ``min`` to ``max`` (inclusive) on the steps ``min``,
+    ``min + step``, ...; a ``step`` of 0 takes any number in the range."""
+    field = _field(name, prompt, optional)
+    field.number.CopyFrom(project_pb2.NumberField(min=min, max=max, step=step))
+    return field
+
+
+def text_field(
+    name: str,
+    *,
+    min_length: int = 0,
+    max_length: int = 0,
+    prompt: str = "",
+    optional: bool = False,
+) -> project_pb2.AnswerField:
+    """A JSON string of ``min_length`` to ``max_length`` characters (0: up to 100,000)."""
+    field = _field(name, prompt, optional)
+    field.text.CopyFrom(project_pb2.TextField(min_length=min_length, max_length=max_length))
+    return field
+
+
+def criterion(
+    name: str, *, min: float, max: float, step: float = 0, description: str = ""
+) -> project_pb2.RubricCriterion:
+    """One criterion of a ``rubric_field``: a number on the scale ``min``-``max``."""
+    scale = project_pb2.NumberField(min=min, max=max, step=step)
+    return project_pb2.RubricCriterion(name=name, description=description, scale=scale)
+
+
+def rubric_field(
+    name: str,
+    criteria: Iterable[project_pb2.RubricCriterion],
+    *,
+    prompt: str = "",
+    optional: bool = False,
+) -> project_pb2.AnswerField:
+    """A JSON object with a number for every criterion (``{"accuracy": 4, "clarity": 3}``)."""
+    field = _field(name, prompt, optional)
+    field.rubric.criteria.extend(criteria)
+    return field

@@ -9,10 +9,18 @@ from datetime import datetime
 from google.protobuf import field_mask_pb2
 
 from crewline.client import paging
-from crewline.client.build import Payload, enum_number, task, timestamp
+from crewline.client.build import Payload, answer_spec_message, enum_number, task, timestamp
 from crewline.client.config import CREDENTIAL_ENV, DEFAULT_TIMEOUT, Endpoints, credential_from
 from crewline.client.ids import request_id_or_new
-from crewline.client.results import Page, Project, ProjectDetails, Task, TaskDetails, TaskStatus
+from crewline.client.results import (
+    AnswerSpec,
+    Page,
+    Project,
+    ProjectDetails,
+    Task,
+    TaskDetails,
+    TaskStatus,
+)
 from crewline.client.review import Review
 from crewline.client.streams import Reconnect
 from crewline.v1 import project_pb2
@@ -62,10 +70,12 @@ class Client(Review):
         auto_accept_delay_seconds: int = 0,
         priority: int = 0,
         max_claims_per_contractor: int = 0,
+        answer_spec: AnswerSpec | project_pb2.AnswerSpec | None = None,
         request_id: str | None = None,
     ) -> Project:
         """A new project; the same ``request_id`` returns the same project forever (one is
-        made when not given, and kept across retries)."""
+        made when not given, and kept across retries). ``answer_spec``: the shape of a
+        result (``crewline.client.answer_spec``); without one, any bytes are a result."""
         request = task_api.CreateProjectRequest(
             request_id=request_id_or_new(request_id),
             title=title,
@@ -79,6 +89,8 @@ class Client(Review):
             priority=priority,
             max_claims_per_contractor=max_claims_per_contractor,
         )
+        if answer_spec is not None:
+            request.answer_spec.CopyFrom(answer_spec_message(answer_spec))
         reply = await self._call("CreateProject", request, task_api.CreateProjectResponse)
         return Project.from_pb(reply.project)
 
@@ -110,7 +122,8 @@ class Client(Review):
     ) -> Project:
         """Sets the fields named in ``paths`` (e.g. ``["title", "pay_terms"]``) to their
         values in ``project`` (whose ``project_id`` names it). Not retried: repeating it
-        makes a new revision."""
+        makes a new revision. The path ``answer_spec`` sets a new version of the spec
+        (claims granted before keep theirs); a spec with no fields removes it."""
         request = task_api.UpdateProjectRequest(
             project=project,
             update_mask=field_mask_pb2.FieldMask(paths=list(paths)),

@@ -9,7 +9,7 @@ from google.protobuf.message import Message
 
 from crewline.client import paging
 from crewline.client.base import LedgerReads
-from crewline.client.build import enum_number
+from crewline.client.build import Result, enum_number, result_bytes
 from crewline.client.config import CREDENTIAL_ENV, DEFAULT_TIMEOUT, Endpoints, credential_from
 from crewline.client.ids import request_id_or_new
 from crewline.client.offers import OfferStream
@@ -118,16 +118,20 @@ class Contractor(LedgerReads):
     async def submit(
         self,
         claim_id: str,
-        result: bytes | str,
+        result: Result,
         *,
         worked_seconds: int = 0,
         segments: Iterable[WorkSegment | claim_pb2.WorkSegment] = (),
     ) -> Claim:
-        """Hands in the work (a str is sent as UTF-8) with the time worked: seconds, or
-        tracked ``segments``, or neither (the last heartbeat's report counts)."""
+        """Hands in the work with the time worked: seconds, or tracked ``segments``, or
+        neither (the last heartbeat's report counts). ``result``: bytes as they are, a
+        str as UTF-8, a dict as compact JSON: under a project's answer spec
+        (``claim.answer_spec``), a JSON object of its fields. Work that does not fit the
+        spec is refused (``InvalidArgument``, reason ANSWER_DOES_NOT_FIT, ``.field``
+        naming the field, e.g. ``result.severity``) and nothing is stored."""
         request = work_api.SubmitWorkRequest(
             claim_id=claim_id,
-            result=result.encode() if isinstance(result, str) else result,
+            result=result_bytes(result),
             worked_seconds=worked_seconds,
             segments=[s.to_pb() if isinstance(s, WorkSegment) else s for s in segments],
         )

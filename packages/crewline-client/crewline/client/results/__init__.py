@@ -8,6 +8,15 @@ UTC datetimes (None when unset).
 
 from __future__ import annotations
 
+from crewline.client.results.answers import (
+    AnswerField,
+    AnswerSpec,
+    ChoiceField,
+    NumberField,
+    RubricCriterion,
+    RubricField,
+    TextField,
+)
 from crewline.client.results.enums import (
     AcceptedBy,
     ClaimEndReason,
@@ -43,10 +52,13 @@ from crewline.client.results.work import Claim, Offer
 __all__ = [
     "DECIMALS",
     "AcceptedBy",
+    "AnswerField",
+    "AnswerSpec",
     "Balance",
     "Bonus",
     "BonusGrant",
     "BooksCheck",
+    "ChoiceField",
     "Claim",
     "ClaimEndReason",
     "ClaimStatus",
@@ -55,6 +67,7 @@ __all__ = [
     "EarningsLine",
     "ListedBonus",
     "Money",
+    "NumberField",
     "Offer",
     "Page",
     "PayTerms",
@@ -71,6 +84,8 @@ __all__ = [
     "QualificationKind",
     "Requirement",
     "ReviewState",
+    "RubricCriterion",
+    "RubricField",
     "StatementEntry",
     "StatementPage",
     "Submission",
@@ -78,6 +93,7 @@ __all__ = [
     "Task",
     "TaskDetails",
     "TaskStatus",
+    "TextField",
     "WithdrawalReason",
     "WorkSegment",
     "decimals",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from crewline.client.results.answers import AnswerSpec, answer_spec_of
 from crewline.client.results.enums import ProjectState
 from crewline.client.results.terms import PayTerms, Requirement, terms_of
 from crewline.client.results.wire import brief, time_of
@@ -21,8 +22,9 @@ class Project:
     current version); ``state`` (ACTIVE, PAUSED, CLOSED); defaults for its tasks:
     ``assignments_per_task``, ``claim_timeout_seconds``, ``task_lifetime_seconds``,
     ``auto_accept_delay_seconds``, ``priority`` (0-100, higher first),
-    ``max_claims_per_contractor`` (0: no limit); ``revision`` (+1 on every change),
-    ``created_at``, ``updated_at``.
+    ``max_claims_per_contractor`` (0: no limit); ``answer_spec``: the shape of a result
+    (None: any bytes are a result); ``revision`` (+1 on every change), ``created_at``,
+    ``updated_at``.
     """
 
     project_id: str
@@ -41,6 +43,7 @@ class Project:
     revision: int
     created_at: datetime | None
     updated_at: datetime | None
+    answer_spec: AnswerSpec | None = None
     raw: project_pb2.Project = field(default_factory=project_pb2.Project, repr=False, compare=False)
 
     @classmethod
@@ -62,6 +65,7 @@ class Project:
             revision=message.revision,
             created_at=time_of(message, "created_at"),
             updated_at=time_of(message, "updated_at"),
+            answer_spec=answer_spec_of(message),
             raw=message,
         )
 

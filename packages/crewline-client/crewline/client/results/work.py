@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from crewline.client.results.answers import AnswerSpec, answer_spec_of
 from crewline.client.results.enums import ClaimEndReason, ClaimStatus, ReviewState
 from crewline.client.results.money import Money
 from crewline.client.results.terms import PayTerms, WorkSegment, terms_of
@@ -19,7 +20,8 @@ class Offer:
 
     ``task_id``, ``project_id``, the project's ``title`` and ``instructions``;
     ``pay_terms``: what a claim granted now would be paid; ``free_slots``; ``priority``
-    (0-100, higher first); ``published_at``, ``expires_at``.
+    (0-100, higher first); ``published_at``, ``expires_at``; ``answer_spec``: the shape
+    of a result a claim granted now would take (None: any bytes).
     """
 
     task_id: str
@@ -31,6 +33,7 @@ class Offer:
     priority: int
     published_at: datetime | None
     expires_at: datetime | None
+    answer_spec: AnswerSpec | None = None
     raw: work_api.Offer = field(default_factory=work_api.Offer, repr=False, compare=False)
 
     @classmethod
@@ -45,6 +48,7 @@ class Offer:
             priority=message.priority,
             published_at=time_of(message, "published_at"),
             expires_at=time_of(message, "expires_at"),
+            answer_spec=answer_spec_of(message),
             raw=message,
         )
 
@@ -66,8 +70,9 @@ class Claim:
     ``claim_id`` (also its submission's id, ``submission_id``), ``task_id``,
     ``project_id`` and ``project_title`` (the project's current title; empty if the
     matcher does not know the project), ``contractor_id``; the work: ``payload`` (JSON
-    text as str, opaque bytes as bytes) and ``instructions``; ``pay_terms``, frozen when
-    granted; ``status`` (ACTIVE, SUBMITTED, ENDED); the lease: ``granted_at``, ``deadline_at``
+    text as str, opaque bytes as bytes) and ``instructions``; ``pay_terms`` and
+    ``answer_spec`` (the shape of the result; None: any bytes), frozen when granted;
+    ``status`` (ACTIVE, SUBMITTED, ENDED); the lease: ``granted_at``, ``deadline_at``
     (moved by heartbeats), ``max_deadline_at`` (no heartbeat moves it further);
     ``worked_seconds`` as last reported, and ``segments`` as submitted; ``cut``: set
     when the client cancelled the task or paused or closed its project while the claim
@@ -96,6 +101,7 @@ class Claim:
     review: ReviewState | None
     feedback: str
     earned: Money | None
+    answer_spec: AnswerSpec | None = None
     raw: work_api.Claim = field(default_factory=work_api.Claim, repr=False, compare=False)
 
     @property
@@ -126,6 +132,7 @@ class Claim:
             review=ReviewState.from_pb(message.review),
             feedback=message.feedback,
             earned=money_of(message, "earned"),
+            answer_spec=answer_spec_of(message),
             raw=message,
         )
 
