@@ -9,6 +9,7 @@ from grpc_standin import Refusal
 
 from crewctl_golden.harness import Case, case, missing
 from crewctl_golden.records import (
+    ANSWER_SPEC,
     AT,
     CLAIM,
     CLAIM_ID,
@@ -182,6 +183,25 @@ CLAIMS = [
         f"{CLAIM_ID} --result-file answer.json",
         fails=True,
         SubmitWork=_EXPIRED,
+    ),
+    as_contractor(
+        "claim_get_answer_spec",
+        "claim get",
+        CLAIM_ID,
+        options=(),
+        GetClaim={"claim": {**CLAIM, "answer_spec": ANSWER_SPEC}},
+    ),
+    as_contractor(
+        "claim_submit_does_not_fit",
+        "claim submit",
+        f"{CLAIM_ID} --result-file answer-critical.json --worked 40m",
+        fails=True,
+        SubmitWork=Refusal(
+            "INVALID_ARGUMENT",
+            "result.severity: 'critical' is not one of mild|moderate|severe",
+            "ANSWER_DOES_NOT_FIT",
+            {"field": "result.severity"},
+        ),
     ),
 ]
 

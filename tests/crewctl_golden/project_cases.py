@@ -8,6 +8,7 @@ from grpc_standin import Refusal
 
 from crewctl_golden.harness import Case, case, missing
 from crewctl_golden.records import (
+    ANSWER_SPEC,
     AT,
     CLOSED,
     HOURLY,
@@ -167,6 +168,39 @@ PROJECTS = [
         ),
     ),
     as_client("project_apply_bad_file", "project apply", "-f bad-project.yaml", fails=True),
+    as_client(
+        "project_apply_answer_spec",
+        "project apply",
+        "-f project-answers.yaml",
+        ListProjects={"projects": []},
+        CreateProject={"project": {**PROJECT, "answer_spec": ANSWER_SPEC}},
+    ),
+    as_client(
+        "project_apply_answer_spec_update",
+        "project apply",
+        "-f project-answers.yaml",
+        ListProjects={"projects": [PROJECT]},
+        UpdateProject={"project": {**PROJECT, "answer_spec": ANSWER_SPEC, "revision": 5}},
+    ),
+    as_client(
+        "project_apply_answer_spec_unchanged",
+        "project apply",
+        "-f project-answers.yaml",
+        ListProjects={"projects": [{**PROJECT, "answer_spec": ANSWER_SPEC}]},
+    ),
+    as_client(
+        "project_apply_bad_answer_spec", "project apply", "-f bad-answer-spec.yaml", fails=True
+    ),
+    as_client(
+        "project_get_answer_spec",
+        "project get",
+        PROJECT_ID,
+        options=(),
+        GetProject={
+            "project": {**PROJECT, "answer_spec": ANSWER_SPEC},
+            "pay_terms_history": [PER_SUBMISSION],
+        },
+    ),
 ]
 
 TASKS = [

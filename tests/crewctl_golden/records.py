@@ -49,6 +49,37 @@ PROJECT: dict[str, Any] = {
     "updated_at": LATER,
     "state": "PROJECT_STATE_ACTIVE",
 }
+# The spec of tests/crewctl_golden/files/project-answers.yaml, one field of each kind.
+ANSWER_SPEC: dict[str, Any] = {
+    "version": 2,
+    "fields": [
+        {
+            "name": "severity",
+            "prompt": "How severe is it?",
+            "choice": {"labels": ["mild", "moderate", "severe"]},
+        },
+        {
+            "name": "signs",
+            "optional": True,
+            "choice": {"labels": ["rash", "itch"], "multiple": True},
+        },
+        {"name": "confidence", "number": {"min": 0, "max": 1, "step": 0.1}},
+        {"name": "notes", "optional": True, "text": {"max_length": 2000}},
+        {
+            "name": "quality",
+            "rubric": {
+                "criteria": [
+                    {
+                        "name": "focus",
+                        "description": "Is the lesion sharp?",
+                        "scale": {"min": 1, "max": 5, "step": 1},
+                    },
+                    {"name": "lighting", "scale": {"min": 0, "max": 10}},
+                ]
+            },
+        },
+    ],
+}
 PAUSED = {**PROJECT, "state": "PROJECT_STATE_PAUSED", "revision": 5}
 CLOSED = {**PROJECT, "state": "PROJECT_STATE_CLOSED", "revision": 6}
 

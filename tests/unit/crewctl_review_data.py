@@ -63,6 +63,7 @@ CLAIM: ClaimRecord = {
     "end_reason": "submitted",
     "ended_at": AT,
     "pay_terms": TERMS,
+    "answer_spec": None,
     "instructions": "",
     "payload_json": None,
     "payload_base64": None,

@@ -46,6 +46,7 @@ PROJECT: ProjectRecord = {
     "auto_accept_delay_seconds": 259_200,
     "priority": 0,
     "max_claims_per_contractor": 0,
+    "answer_spec": None,
     "revision": 1,
     "state": "active",
     "created_at": "2026-01-02T03:04:05Z",

@@ -12,6 +12,7 @@ from typing import IO, Any
 
 import click
 
+from crewline.ctl.answers import describe_spec, print_answer_spec
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import refusal, unreachable
 from crewline.ctl.output import note, print_record, print_rows, shorten
@@ -46,7 +47,9 @@ def print_claim(claim: ClaimRecord) -> None:
         "; ".join(f"{s['started_at']} to {s['ended_at']}" for s in segments[:5])
         + (f"; ... ({len(segments)} in all; --json shows all)" if len(segments) > 5 else "")
     ) or None
+    shown["answer_spec"] = describe_spec(claim["answer_spec"])
     print_record("Claim", shown)
+    print_answer_spec(claim["answer_spec"])
 
 
 def print_page(page: ClaimPage) -> None:
@@ -99,7 +102,8 @@ def create(state: State, task_id: str, request_id: str | None) -> None:
     """Claim a slot of TASK_ID (from `crewctl offers list`), first come first served.
 
     The claim's lease runs out at its deadline_at unless you heartbeat or submit; its pay
-    terms are frozen now. A refusal says why (NO_FREE_SLOT, NOT_QUALIFIED, BLOCKED,
+    terms and answer spec (the fields the result must hold, shown after the claim) are
+    frozen now. A refusal says why (NO_FREE_SLOT, NOT_QUALIFIED, BLOCKED,
     AT_CLAIM_LIMIT, ALREADY_CLAIMED). The request id makes it safe to retry: the same id
     returns the same claim; on a failure crewctl says how to retry with it.
     """
@@ -294,6 +298,11 @@ def submit(
     same work again returns the submitted claim unchanged; other work is refused
     (ALREADY_SUBMITTED): a submission is final. The submission takes CLAIM_ID as its
     id: the client reviews it as SUBMISSION_ID.
+
+    Under an answer spec (`crewctl claim get` shows it) the result file is a JSON object
+    holding its fields, e.g. {"severity": "mild", "confidence": 0.8}. Work that does not
+    fit is refused naming the field (result.severity: 'moderate' is not one of
+    mild|severe) and nothing is stored: fix it and submit again.
     """
     if worked_seconds is not None and segments_file is not None:
         raise click.UsageError("give --worked or --segments, not both")

@@ -98,6 +98,11 @@ _REASON_HINTS: dict[str, str] = {
         "the service is up but its database or Kafka is not, for now; run the same command"
         " again shortly (`crewctl health` shows when it is ready)"
     ),
+    "ANSWER_DOES_NOT_FIT": (
+        "the result does not fit the claim's answer spec and nothing was stored;"
+        " `crewctl claim get CLAIM_ID` shows the fields it takes: fix the one named and"
+        " submit again"
+    ),
     "NO_FREE_SLOT": "someone was faster; `crewctl offers list` shows what is still open",
     "ALREADY_CLAIMED": "you hold a claim on this task; `crewctl claim list --status active`",
     "AT_CLAIM_LIMIT": "submit or release a live claim first (`crewctl claim list --status active`)",

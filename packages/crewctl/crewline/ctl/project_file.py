@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, cast
 import click
 import yaml
 
+from crewline.ctl import answers
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.errors import CtlError, ExitCode
 from crewline.ctl.output import print_record
@@ -37,7 +38,8 @@ from crewline.ctl.records.projects import (
 if TYPE_CHECKING:
     from crewline.client.sync import Client
 
-FILE_FORMAT = """\b
+FILE_FORMAT = (
+    """\b
   title: Dermatology ratings       # required; names the project unless project_id is set
   project_id: 6f1c2a4e-...         # optional: apply to this project (allows a rename)
   instructions: Rate each image 1-5.
@@ -50,7 +52,10 @@ FILE_FORMAT = """\b
   lifetime: 7d
   auto_accept: 3d
   max_claims_per_contractor: 0     # 0: no limit
-  state: active                    # or paused"""
+  state: active                    # or paused
+"""
+    + answers.FORMAT
+)
 
 # File key -> project field, for the plain integer and duration fields.
 _INTEGERS = {
@@ -64,7 +69,8 @@ _DURATIONS = {
     "auto_accept": "auto_accept_delay_seconds",
 }
 _KEYS = frozenset(
-    {"title", "project_id", "instructions", "pay", "requirements", "state", *_INTEGERS, *_DURATIONS}
+    {"title", "project_id", "instructions", "pay", "requirements", "state", "answer_spec"}
+    | {*_INTEGERS, *_DURATIONS}
 )
 _STATES = ("active", "paused")
 # CreateProject request ids of applied files: the same content, the same id, so an apply
@@ -198,6 +204,11 @@ def parse_project(data: Any) -> ProjectFile:
     for key, name in _DURATIONS.items():
         if key in data:
             fields[name] = _duration(data[key], key)
+    if answers.KEY in data:
+        try:
+            fields["answer_spec"] = answers.parse_answer_spec(data[answers.KEY])
+        except ValueError as err:
+            raise FileError(str(err)) from None
     state = _text(data, "state").lower() if "state" in data else ""
     if state and state not in _STATES:
         raise FileError(f"state: must be active or paused, not {state!r}")
@@ -238,6 +249,7 @@ def _same_terms(t: PayTermsRecord) -> tuple[object, ...]:
 _COMPARE: dict[str, Callable[[Any], object]] = {
     "requirements": lambda rs: sorted(map(_same_requirement, rs)),
     "pay_terms": _same_terms,
+    "answer_spec": answers.same_spec,
 }
 
 
@@ -329,7 +341,9 @@ def print_applied(applied: Applied) -> None:
     " allows a rename). Without such a project it is created; otherwise exactly the"
     " fields that differ from the file are changed, at the revision read (a concurrent"
     " change makes it fail: apply again). Fields left out stay as they are. New pay"
-    f" becomes a new pay terms version.\n\n{FILE_FORMAT}",
+    " becomes a new pay terms version, and a new answer_spec a new version of the spec"
+    " (claims granted before keep theirs; work submitted under a spec must be a JSON"
+    f" object of its fields).\n\n{FILE_FORMAT}",
 )
 @click.option(
     "-f",

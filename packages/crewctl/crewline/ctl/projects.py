@@ -13,6 +13,7 @@ from typing import Any, cast
 
 import click
 
+from crewline.ctl.answers import describe_spec, print_answer_spec
 from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import print_record, print_rows
 from crewline.ctl.pages import Paging, paging_options, print_more
@@ -225,7 +226,9 @@ def print_project(project: ProjectRecord) -> None:
     shown: dict[str, object] = dict(project)
     shown["requirements"] = "; ".join(map(describe_requirement, project["requirements"])) or None
     shown["pay_terms"] = describe_terms(project["pay_terms"])
+    shown["answer_spec"] = describe_spec(project["answer_spec"])
     print_record("Project", shown)
+    print_answer_spec(project["answer_spec"])
 
 
 def print_details(details: ProjectDetails) -> None:
@@ -284,7 +287,7 @@ def create(state: State, /, title: str, request_id: str | None, **options: Any) 
 @click.argument("project_id")
 @pass_state
 def get(state: State, project_id: str) -> None:
-    """The project PROJECT_ID and every version of its pay terms."""
+    """The project PROJECT_ID, its answer spec and every version of its pay terms."""
     with state.client() as client:
         details = details_record(client.get_project(project_id).raw)
     state.emit(details, print_details)

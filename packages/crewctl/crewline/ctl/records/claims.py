@@ -10,6 +10,7 @@ from crewline.ctl.pb import (
     money_field,
     timestamp_text,
 )
+from crewline.ctl.records.answers import AnswerSpecRecord, answer_spec_of
 from crewline.ctl.records.projects import PayTermsRecord, pay_terms_record
 from crewline.ctl.records.submissions import pay_fields
 from crewline.ctl.records.tasks import payload
@@ -45,6 +46,8 @@ class ClaimRecord(TypedDict):
     end_reason: str | None
     ended_at: str | None
     pay_terms: PayTermsRecord
+    # The shape of the result, frozen when the claim was granted; None: any bytes.
+    answer_spec: AnswerSpecRecord | None
     instructions: str
     payload_json: str | None
     payload_base64: str | None
@@ -71,6 +74,7 @@ class OfferRecord(TypedDict):
     title: str
     instructions: str
     pay_terms: PayTermsRecord
+    answer_spec: AnswerSpecRecord | None  # the shape of a result a claim granted now takes
     free_slots: int
     priority: int
     published_at: str | None
@@ -102,6 +106,7 @@ def offer_record(pb: work_api.Offer) -> OfferRecord:
         "title": pb.title,
         "instructions": pb.instructions,
         "pay_terms": pay_terms_record(pb.pay_terms),
+        "answer_spec": answer_spec_of(pb),
         "free_slots": pb.free_slots,
         "priority": pb.priority,
         "published_at": timestamp_text(pb, "published_at"),
@@ -167,6 +172,7 @@ def claim_record(pb: work_api.Claim) -> ClaimRecord:
         "end_reason": field_word(pb, "end_reason"),
         "ended_at": timestamp_text(pb, "ended_at"),
         "pay_terms": pay_terms_record(pb.pay_terms),
+        "answer_spec": answer_spec_of(pb),
         "instructions": pb.instructions,
         "payload_json": payload_json,
         "payload_base64": payload_base64,

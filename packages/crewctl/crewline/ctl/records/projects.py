@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from crewline.ctl.pb import field_word, timestamp_text
+from crewline.ctl.records.answers import AnswerSpecRecord, answer_spec_of, answer_spec_pb
 
 if TYPE_CHECKING:
     from crewline.client import results, sync
@@ -40,6 +41,7 @@ class ProjectRecord(TypedDict):
     auto_accept_delay_seconds: int
     priority: int
     max_claims_per_contractor: int
+    answer_spec: AnswerSpecRecord | None  # the shape of a result; None: any bytes
     revision: int
     state: str | None  # active, paused or closed
     created_at: str | None
@@ -59,6 +61,7 @@ class ProjectFields(TypedDict, total=False):
     auto_accept_delay_seconds: int
     priority: int
     max_claims_per_contractor: int
+    answer_spec: AnswerSpecRecord  # no fields: remove the spec
 
 
 class ProjectDetails(TypedDict):
@@ -106,6 +109,7 @@ def project_record(pb: project_pb2.Project) -> ProjectRecord:
         "auto_accept_delay_seconds": pb.auto_accept_delay_seconds,
         "priority": pb.priority,
         "max_claims_per_contractor": pb.max_claims_per_contractor,
+        "answer_spec": answer_spec_of(pb),
         "revision": pb.revision,
         "state": field_word(pb, "state"),
         "created_at": timestamp_text(pb, "created_at"),
@@ -157,6 +161,8 @@ def project_values(fields: ProjectFields) -> dict[str, Any]:
         values["requirements"] = [requirement_pb(r) for r in fields["requirements"]]
     if "pay_terms" in fields:
         values["pay_terms"] = pay_terms_pb(fields["pay_terms"])
+    if "answer_spec" in fields:
+        values["answer_spec"] = answer_spec_pb(fields["answer_spec"])
     return values
 
 
