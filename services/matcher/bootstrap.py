@@ -32,6 +32,7 @@ async def bootstrap(settings: MatcherSettings, *, clock: Clock | None = None) ->
         worker_health=kit.worker_health,
         buffer=settings.offer_buffer,
         coalesce=settings.offer_coalesce_seconds,
+        answer_specs=deps.answer_specs,
     )
     consumer = kit.consumer(
         topics=[TASKS_TOPIC, PROJECTS_TOPIC], routes=handlers.event_routes(deps)

@@ -18,6 +18,7 @@ from crewline.publisher import Publisher, Route
 from crewline.timekeeping import Clock
 from crewline.v1 import events_pb2
 from matcher.adapters import repository as repo
+from matcher.adapters.answer_specs import AnswerSpecs
 from matcher.adapters.claim_terms import ClaimTerms
 from matcher.adapters.metrics import ClaimMetrics
 from matcher.settings import MatcherSettings
@@ -54,6 +55,7 @@ class Deps:
     publisher: Publisher
     signer: TokenSigner | None  # None when no signing key is configured
     claim_terms: ClaimTerms  # what a claim on a task would be granted under, cached
+    answer_specs: AnswerSpecs  # projects' answer specs by version, cached
     metrics: ClaimMetrics
     claims: GroupCommit[repo.ClaimRequest, asyncpg.Record]  # claim_task(), group-committed
 
@@ -75,6 +77,7 @@ class Deps:
             publisher=Publisher(producer=SERVICE, routes=PUBLISHES),
             signer=TokenSigner(key) if key else None,
             claim_terms=ClaimTerms(),
+            answer_specs=AnswerSpecs(),
             metrics=metrics,
             claims=_claims(pool, metrics, settings.claim_batch_max),
         )

@@ -6,6 +6,10 @@ it calls ``claim_task()``, which writes the event in the same statement as the g
 (one round trip). The SQL function checks the revision against the database and
 answers STALE, changing nothing, when it is out of date: a stale entry costs one
 retry, never a wrong claim (old terms, an old claim timeout, a paused project).
+
+The revision also fixes the project's answer spec version, which claim_task() does not
+return: a STALE answer is followed by a fresh lookup (one more query, once per project
+change) rather than learnt from that answer.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ class Expected:
     revision: int
     terms: PayTerms
     claim_timeout_seconds: int
+    answer_spec_version: int  # the claim's (claims copy it in the database: 0008)
 
 
 def terms_of(row: asyncpg.Record) -> PayTerms:
@@ -55,23 +60,34 @@ class ClaimTerms:
             return found
         row = await db.fetchrow(
             "SELECT t.project_id, p.client_id, p.revision, p.claim_timeout_seconds,"
-            " p.terms_version, p.terms_basis, p.rate_currency, p.rate_minor, p.max_paid_seconds"
+            " p.answer_spec_version, p.terms_version, p.terms_basis, p.rate_currency,"
+            " p.rate_minor, p.max_paid_seconds"
             " FROM open_tasks t JOIN projects p ON p.project_id = t.project_id"
             " WHERE t.task_id = $1",
             task_id,
         )
         if row is None:
             return None
-        return self.learn(task_id, row)
+        return self._learn(task_id, row)
 
-    def learn(self, task_id: uuid.UUID, row: asyncpg.Record) -> Expected:
-        """Remember what the database says (a lookup, or claim_task()'s STALE answer)."""
+    async def refreshed(
+        self, db: asyncpg.Pool | asyncpg.Connection, task_id: uuid.UUID
+    ) -> Expected | None:
+        """The task's project as the database holds it now: claim_task() found what
+        was expected out of date (STALE)."""
+        project_id = self._project_of.get(task_id)
+        if project_id is not None:
+            self._projects.pop(project_id, None)
+        return await self.expected(db, task_id)
+
+    def _learn(self, task_id: uuid.UUID, row: asyncpg.Record) -> Expected:
         expected = Expected(
             project_id=row["project_id"],
             client_id=row["client_id"],
             revision=row["revision"],
             terms=terms_of(row),
             claim_timeout_seconds=row["claim_timeout_seconds"],
+            answer_spec_version=row["answer_spec_version"],
         )
         self._project_of[task_id] = expected.project_id
         self._projects[expected.project_id] = expected

@@ -32,6 +32,7 @@ from crewline.log import get_logger
 from crewline.timekeeping import Clock
 from matcher.adapters import eligibility, offer_signals
 from matcher.adapters import repository as repo
+from matcher.adapters.answer_specs import AnswerSpecs
 from matcher.domain.commands import ListOffers
 from matcher.domain.offers import Offer, WithdrawalReason
 
@@ -146,8 +147,10 @@ class OfferHub:
         buffer: int = 1000,
         coalesce: float = 0.0,
         connect: Callable[[str], Any] = asyncpg.connect,
+        answer_specs: AnswerSpecs | None = None,  # the service's cache; a fresh one in tests
     ) -> None:
         self._pool = pool
+        self._specs = answer_specs or AnswerSpecs()
         self._dsn = dsn
         self._clock = clock
         self._health = worker_health
@@ -211,7 +214,9 @@ class OfferHub:
                     page_size=limit,
                     project_id=stream.project_id,
                 )
-                offers = await repo.offers_for(conn, query, now=self._clock.now(), limit=limit)
+                offers = await repo.offers_for(
+                    conn, query, now=self._clock.now(), limit=limit, specs=self._specs
+                )
             if not stream.stale:
                 break
         for offer in offers:
@@ -225,7 +230,9 @@ class OfferHub:
 
     async def _recheck(self, stream: Stream, task_ids: set[uuid.UUID], into: list[Offer]) -> None:
         async with self._pool.acquire() as conn:
-            now = await repo.offers_of_tasks(conn, list(task_ids), now=self._clock.now())
+            now = await repo.offers_of_tasks(
+                conn, list(task_ids), now=self._clock.now(), specs=self._specs
+            )
             claimed = await repo.claimants(conn, list(task_ids))
         live = {
             o.task_id: o
@@ -427,7 +434,9 @@ class OfferHub:
         if not self._by_contractor:
             return
         async with self._pool.acquire() as conn:
-            offers = await repo.offers_of_tasks(conn, list(task_ids), now=self._clock.now())
+            offers = await repo.offers_of_tasks(
+                conn, list(task_ids), now=self._clock.now(), specs=self._specs
+            )
             claimed = await repo.claimants(conn, [o.task_id for o in offers])
         for offer in offers:
             for stream in list(self._by_project.get(offer.project_id, ())):
@@ -486,7 +495,7 @@ class OfferHub:
                     project_id=project_id,
                 )
                 offers = await repo.offers_for(
-                    conn, query, now=self._clock.now(), limit=self._buffer // 2
+                    conn, query, now=self._clock.now(), limit=self._buffer // 2, specs=self._specs
                 )
             for offer in offers:
                 if project_id == refresh and offer.task_id in stream.offered:

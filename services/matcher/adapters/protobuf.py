@@ -10,6 +10,8 @@ from datetime import datetime
 from crewline.errors import InvalidArgument
 from crewline.money import Money
 from crewline.protobuf import (
+    answer_spec_from_pb,
+    answer_spec_to_pb,
     from_timestamp,
     money_to_pb,
     pay_terms_from_pb,
@@ -134,6 +136,8 @@ def claim_to_pb(claim: Claim, payload: Payload | None = None, instructions: str 
     if claim.review is not None:
         pb.review = _REVIEW[claim.review]
         pb.feedback = claim.feedback
+    if claim.answer_spec is not None:  # no spec: the field is left out
+        pb.answer_spec.CopyFrom(answer_spec_to_pb(claim.answer_spec))
     return pb
 
 
@@ -179,6 +183,8 @@ def offer_to_pb(offer: Offer) -> api.Offer:
     )
     if offer.expires_at is not None:
         pb.expires_at.CopyFrom(timestamp(offer.expires_at))
+    if offer.answer_spec is not None:  # no spec: the field is left out
+        pb.answer_spec.CopyFrom(answer_spec_to_pb(offer.answer_spec))
     return pb
 
 
@@ -197,6 +203,11 @@ def project_terms(project: project_pb2.Project) -> ProjectTerms:
         updated_at=from_timestamp(project.updated_at),
         claim_timeout_seconds=int(project.claim_timeout_seconds) or DEFAULT_CLAIM_TIMEOUT_SECONDS,
         state=_PROJECT_STATE.get(project.state, ProjectState.ACTIVE),
+        answer_spec=(
+            answer_spec_from_pb(project.answer_spec)
+            if project.HasField("answer_spec") and project.answer_spec.version > 0
+            else None
+        ),
     )
 
 

@@ -13,6 +13,7 @@ import asyncpg
 
 from crewline.db import Where
 from crewline.outbox import OutboxRow
+from matcher.adapters.answer_specs import AnswerSpecs
 from matcher.adapters.claim_terms import Expected, terms_of
 from matcher.adapters.eligibility import requirements_of
 from matcher.domain.claims import Claim
@@ -50,6 +51,7 @@ def _claim(row: asyncpg.Record) -> Claim:
         feedback=row["feedback"],
         reviewed_at=row["reviewed_at"],
         project_title=row["project_title"] or "",
+        answer_spec_version=row["answer_spec_version"],
     )
 
 
@@ -422,7 +424,7 @@ async def list_claims(conn: asyncpg.Connection, query: ListClaims, *, limit: int
 _OFFER_COLUMNS = (
     "t.task_id, t.project_id, t.free_slots, t.priority, t.published_at, t.expires_at,"
     " p.title, p.instructions, p.terms_version, p.terms_basis, p.rate_currency, p.rate_minor,"
-    " p.max_paid_seconds"
+    " p.max_paid_seconds, p.answer_spec_version"
 )
 # Offered only while the task is live and its project active; the partial index
 # open_tasks_offered holds exactly the live tasks with free slots.
@@ -439,15 +441,22 @@ def _offer(row: asyncpg.Record) -> Offer:
         priority=row["priority"],
         published_at=row["published_at"],
         expires_at=row["expires_at"],
+        answer_spec_version=row["answer_spec_version"],
     )
 
 
 async def offers_for(
-    conn: asyncpg.Connection, query: ListOffers, *, now: datetime, limit: int
+    conn: asyncpg.Connection,
+    query: ListOffers,
+    *,
+    now: datetime,
+    limit: int,
+    specs: AnswerSpecs,
 ) -> list[Offer]:
     """The contractor's offers after the cursor: for each project they are eligible for, the
     first ``limit`` open tasks by the index, then merged. Cost grows with the contractor's
-    projects and ``limit``, not with the pool or the number of contractors."""
+    projects and ``limit``, not with the pool or the number of contractors. Each offer
+    carries its project's answer spec (from ``specs``: a query only for one not cached)."""
     after = query.after
     rows = await conn.fetch(
         f"SELECT {_OFFER_COLUMNS} FROM eligibility e"
@@ -471,13 +480,18 @@ async def offers_for(
         after.task_id if after else None,
         query.project_id,
     )
-    return [_offer(r) for r in rows]
+    return await specs.shown_offers(conn, [_offer(r) for r in rows])
 
 
 async def offers_of_tasks(
-    conn: asyncpg.Connection, task_ids: Sequence[uuid.UUID], *, now: datetime
+    conn: asyncpg.Connection,
+    task_ids: Sequence[uuid.UUID],
+    *,
+    now: datetime,
+    specs: AnswerSpecs,
 ) -> list[Offer]:
-    """These tasks as offers, if they are still claimable (for the offer streams)."""
+    """These tasks as offers, if they are still claimable (for the offer streams), with
+    their projects' answer specs."""
     rows = await conn.fetch(
         f"SELECT {_OFFER_COLUMNS} FROM open_tasks t JOIN projects p ON p.project_id = t.project_id"
         " WHERE t.task_id = ANY($1::uuid[]) AND t.free_slots > 0 AND t.lifecycle = 'live'"
@@ -485,7 +499,7 @@ async def offers_of_tasks(
         list(task_ids),
         now,
     )
-    return [_offer(r) for r in rows]
+    return await specs.shown_offers(conn, [_offer(r) for r in rows])
 
 
 async def claimants(

@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from crewline.answers import AnswerSpec
 from crewline.errors import FailedPrecondition, InvalidArgument
 from crewline.money import Money
 from crewline.pay_terms import Basis, PayTerms
@@ -54,6 +55,11 @@ class Claim:
     # The project's title as read with the claim, for the contractor to see; not stored
     # with the claim, so a renamed project shows its new title.
     project_title: str = ""
+    # The project's answer spec when the claim was granted (0: none): SubmitWork checks
+    # the result against it. The spec itself is attached when the claim is shown (None:
+    # no spec, or not attached); the version alone says which it is.
+    answer_spec_version: int = 0
+    answer_spec: AnswerSpec | None = field(default=None, compare=False)
 
     @property
     def earned(self) -> Money:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import enum
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from crewline import paging
+from crewline.answers import AnswerSpec
 from crewline.pay_terms import PayTerms
 
 
@@ -58,6 +59,11 @@ class Offer:
     priority: int
     published_at: datetime
     expires_at: datetime | None
+    # The project's current answer spec, which a claim granted now would answer to (0:
+    # none). The spec is attached when the offer is shown; left out of equality and the
+    # hash: the version decides it, and a cached offer's message is found by hash.
+    answer_spec_version: int = 0
+    answer_spec: AnswerSpec | None = field(default=None, compare=False)
 
     @property
     def cursor(self) -> OfferCursor:

@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from crewline.answers import AnswerSpec
 from crewline.pay_terms import PayTerms
 from crewline.qualifications import Requirement
 from matcher.domain.statuses import ProjectState, TaskLifecycle
@@ -60,3 +61,6 @@ class ProjectTerms:
     updated_at: datetime
     claim_timeout_seconds: int
     state: ProjectState
+    # The project's answer spec as the event carries it (None: it never had one; no
+    # fields: removed). Kept by version apart from the project's row (adapters/answer_specs).
+    answer_spec: AnswerSpec | None = None

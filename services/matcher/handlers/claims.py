@@ -6,9 +6,14 @@ count when a slot frees, the offer streams' signal, and the event, together.
 
 Locks are always taken in one order, so no two of these wait on each other in a
 cycle: a contractor's row (only ClaimTask), then a task's row, then claim rows.
-Submission and heartbeats lock only the claim; release and expiry the task, then the
-claim; a cancel the task, then its claims; a pause or close the project's advisory
-lock (which ClaimTask takes shared), then its claims.
+Submission and heartbeats lock only the claim (a submission reads the claim's answer
+spec, which is never written again once stored: no lock); release and expiry the task,
+then the claim; a cancel the task, then its claims; a pause or close the project's
+advisory lock (which ClaimTask takes shared), then its claims; a change of answer spec
+that advisory lock too, and no claim.
+
+Every claim a contractor is shown carries its answer spec (``deps.answer_specs``: by
+project and version, cached; a query only for one not cached).
 """
 
 from __future__ import annotations
@@ -90,6 +95,7 @@ async def claim_task(cmd: ClaimTask, deps: Deps) -> Granted:
                 lease_seconds=expected.claim_timeout_seconds,
                 deadline_at=deadline,
                 max_deadline_at=maximum,
+                answer_spec_version=expected.answer_spec_version,
             )
         # Group-committed with the claims that arrive while the previous batch runs.
         row = await deps.claims.submit(
@@ -106,14 +112,16 @@ async def claim_task(cmd: ClaimTask, deps: Deps) -> Granted:
         )
         outcome = row["outcome"]
         if outcome == "STALE":
-            expected = deps.claim_terms.learn(cmd.task_id, row)
+            expected = await deps.claim_terms.refreshed(deps.pool, cmd.task_id)
             continue
         if outcome == "GRANTED":
             assert claim is not None, "a grant is only made with the expected terms"
             bind_contextvars(claim_id=str(claim_id))
             payload = Payload(json=row["payload_json"], data=row["payload_bytes"])
             deps.metrics.claimed("granted")
-            shown = replace(claim, project_title=row["project_title"] or "")
+            # The revision checked fixes the spec version the claim was stored with (0008).
+            titled = replace(claim, project_title=row["project_title"] or "")
+            shown = await deps.answer_specs.shown(deps.pool, titled)
             return Granted(shown, payload, row["instructions"], row["free_slots"])
         if outcome != "EXISTING":
             refused = refusal(outcome, cmd.task_id)  # the outcome is one of a fixed set
@@ -122,8 +130,9 @@ async def claim_task(cmd: ClaimTask, deps: Deps) -> Granted:
         deps.metrics.claimed("repeated")
         async with deps.pool.acquire() as conn:
             earlier = await repo.claim_with_work(conn, row["claim_id"])
-        assert earlier is not None, "claim_task() found it under the request's lock"
-        return Granted(earlier[0].answers(cmd), earlier[1], earlier[2], None)
+            assert earlier is not None, "claim_task() found it under the request's lock"
+            shown = await deps.answer_specs.shown(conn, earlier[0].answers(cmd))
+        return Granted(shown, earlier[1], earlier[2], None)
     deps.metrics.claimed("TERMS_CHANGED")
     raise Aborted(f"task {cmd.task_id}: its project kept changing; retry", reason="TERMS_CHANGED")
 
@@ -144,21 +153,26 @@ async def submit_work(cmd: SubmitWork, deps: Deps) -> Claim:
     and each later copy finds the claim submitted: the same answer, never a conflict.
     The same lock decides a race with the lease's expiry: whichever takes it first
     wins, and the other finds the claim no longer live.
+
+    Under an answer spec (the version in force when the claim was granted), a result
+    that does not fit is refused, INVALID_ARGUMENT naming ``result.<field>``, and
+    nothing is stored: the claim stays live for a result that fits.
     """
     bind_contextvars(claim_id=str(cmd.claim_id), contractor_id=cmd.contractor_id)
     async with deps.pool.acquire() as conn, conn.transaction():
         claim = _own(await repo.get_claim(conn, cmd.claim_id, for_update=True), cmd)
+        spec = await deps.answer_specs.get(conn, claim.project_id, claim.answer_spec_version)
         if claim.status is ClaimStatus.SUBMITTED:
-            return claim.resubmitted(cmd, kept=await repo.kept_result(conn, cmd.claim_id))
+            repeated = claim.resubmitted(cmd, kept=await repo.kept_result(conn, cmd.claim_id))
+            return replace(repeated, answer_spec=spec.spec)
         submitted = claim.submit(
             now=deps.clock.now(), segments=cmd.segments, worked=cmd.worked_seconds
         )
-        if submitted is claim:
-            return claim
+        spec.check(cmd.result)  # raised before anything is written: the rollback is a no-op
         if not await repo.save_claim(conn, submitted, result=cmd.result):
             raise AssertionError("the locked claim changed under its lock")
         await deps.publisher.publish(conn, pb.work_submitted(submitted, cmd.result))
-        return submitted
+        return replace(submitted, answer_spec=spec.spec)
 
 
 async def heartbeat_claim(cmd: HeartbeatClaim, deps: Deps) -> Claim:
@@ -168,12 +182,11 @@ async def heartbeat_claim(cmd: HeartbeatClaim, deps: Deps) -> Claim:
         claim = _own(await repo.get_claim(conn, cmd.claim_id, for_update=True), cmd)
         now = deps.clock.now()
         beat = claim.heartbeat(now=now, worked=cmd.worked_seconds)
-        if beat is claim:
-            return claim
-        if not await repo.save_claim(conn, beat):
-            raise AssertionError("the locked claim changed under its lock")
-        await deps.publisher.publish(conn, pb.claim_extended(beat, at=now))
-        return beat
+        if beat is not claim:
+            if not await repo.save_claim(conn, beat):
+                raise AssertionError("the locked claim changed under its lock")
+            await deps.publisher.publish(conn, pb.claim_extended(beat, at=now))
+        return await deps.answer_specs.shown(conn, beat)
 
 
 async def release_claim(cmd: ClaimRef, deps: Deps) -> Claim:
@@ -182,16 +195,15 @@ async def release_claim(cmd: ClaimRef, deps: Deps) -> Claim:
     async with deps.pool.acquire() as conn, conn.transaction():
         seen = _own(await repo.get_claim(conn, cmd.claim_id), cmd)
         if seen.release(now=deps.clock.now()) is seen:  # a repeat: no lock needed
-            return seen
+            return await deps.answer_specs.shown(conn, seen)
         task = await repo.task_state(conn, seen.task_id, lock=True)  # the task's, then
         claim = await repo.get_claim(conn, cmd.claim_id, for_update=True)  # the claim's
         assert task is not None and claim is not None, "a claim's task and itself stay"
         now = deps.clock.now()
         released = claim.release(now=now)
-        if released is claim:
-            return claim
-        await _ended(conn, released, task, now=now, deps=deps)
-        return released
+        if released is not claim:
+            await _ended(conn, released, task, now=now, deps=deps)
+        return await deps.answer_specs.shown(conn, released)
 
 
 async def _ended(
@@ -217,9 +229,9 @@ async def get_claim(cmd: ClaimRef, deps: Deps) -> tuple[Claim, Payload, str]:
     """The caller's claim, with the work it is for."""
     async with deps.pool.acquire() as conn:
         found = await repo.claim_with_work(conn, cmd.claim_id)
-    claim = _own(found[0] if found else None, cmd)
-    assert found is not None
-    return claim, found[1], found[2]
+        claim = _own(found[0] if found else None, cmd)
+        assert found is not None
+        return await deps.answer_specs.shown(conn, claim), found[1], found[2]
 
 
 async def list_my_claims(
@@ -228,8 +240,9 @@ async def list_my_claims(
     """One page of the caller's claims, newest first, and where the next starts."""
     async with deps.pool.acquire() as conn:
         found = await repo.list_claims(conn, query, limit=query.page_size + 1)
-    page, last = split_page(found, query.page_size)
-    return page, ((last.granted_at, last.claim_id) if last else None)
+        page, last = split_page(found, query.page_size)
+        shown = await deps.answer_specs.shown_claims(conn, page)
+    return shown, ((last.granted_at, last.claim_id) if last else None)
 
 
 async def on_task_published(

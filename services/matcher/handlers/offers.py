@@ -12,6 +12,8 @@ from matcher.domain.offers import Offer, OfferCursor
 async def list_offers(query: ListOffers, deps: Deps) -> tuple[list[Offer], OfferCursor | None]:
     """One page of offers, and where the next page starts (None on the last)."""
     async with deps.pool.acquire() as conn:
-        found = await repo.offers_for(conn, query, now=deps.clock.now(), limit=query.page_size + 1)
+        found = await repo.offers_for(
+            conn, query, now=deps.clock.now(), limit=query.page_size + 1, specs=deps.answer_specs
+        )
     page, last = split_page(found, query.page_size)
     return page, (last.cursor if last else None)

@@ -1,0 +1,134 @@
+"""Projects' answer specs by version: stored from ProjectChanged, cached in the process.
+
+A project numbers its specs 1, 2, ... (0: it never had one) and a version never
+changes once written, so a cached entry is never stale: the first use of a (project,
+version) in a process costs one primary-key lookup, every later one a dictionary read,
+and a spec is compiled into a checker once. Claims and offers carry only the version;
+the spec is attached here when they are shown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+import asyncpg
+from cachetools import LRUCache
+
+from crewline.answer_check import AnswerChecker
+from crewline.answers import AnswerSpec, from_json, to_json
+from matcher.domain.claims import Claim
+from matcher.domain.offers import Offer
+
+Key = tuple[str, int]  # (project_id, version)
+
+
+class SpecVersion:
+    """One version of a project's spec; ``spec`` None when it is no spec (version 0, or
+    a version with no fields: any bytes are a result)."""
+
+    def __init__(self, spec: AnswerSpec | None) -> None:
+        self.spec = spec if spec is not None and spec.fields else None
+        self._checker: AnswerChecker | None = None
+
+    def check(self, result: bytes) -> None:
+        """INVALID_ARGUMENT naming ``result.<field>`` when the result does not fit."""
+        if self.spec is None:
+            return
+        if self._checker is None:  # compiled on first use: offers show specs unchecked
+            self._checker = AnswerChecker(self.spec)
+        self._checker.check(result, field="result")
+
+
+NO_SPEC = SpecVersion(None)
+
+
+class AnswerSpecs:
+    def __init__(self, *, size: int = 10_000) -> None:
+        self._cache: LRUCache[Key, SpecVersion] = LRUCache(size)
+
+    async def get(
+        self, db: asyncpg.Pool | asyncpg.Connection, project_id: str, version: int
+    ) -> SpecVersion:
+        return (await self.get_many(db, [(project_id, version)]))[(project_id, version)]
+
+    async def get_many(
+        self, db: asyncpg.Pool | asyncpg.Connection, keys: Iterable[Key]
+    ) -> dict[Key, SpecVersion]:
+        """Each key's version; those not cached in one query."""
+        found: dict[Key, SpecVersion] = {}
+        missing: set[Key] = set()
+        for key in keys:
+            if key[1] == 0:
+                found[key] = NO_SPEC
+            elif (cached := self._cache.get(key)) is not None:
+                found[key] = cached
+            else:
+                missing.add(key)
+        if missing:
+            projects, versions = zip(*missing, strict=True)
+            rows = await db.fetch(
+                "SELECT s.project_id, s.version, s.spec FROM answer_specs s"
+                " JOIN unnest($1::text[], $2::integer[]) k (project_id, version)"
+                " ON s.project_id = k.project_id AND s.version = k.version",
+                list(projects),
+                list(versions),
+            )
+            for row in rows:
+                key = (row["project_id"], row["version"])
+                found[key] = self._cache[key] = SpecVersion(from_json(_json(row["spec"])))
+            if unknown := missing - found.keys():
+                # Stored with the project revision that brought it: never missing.
+                raise LookupError(f"answer spec versions not stored: {sorted(unknown)}")
+        return found
+
+    async def shown(self, db: asyncpg.Pool | asyncpg.Connection, claim: Claim) -> Claim:
+        """The claim with its spec attached, for its contractor to see."""
+        version = await self.get(db, claim.project_id, claim.answer_spec_version)
+        return replace(claim, answer_spec=version.spec)
+
+    async def shown_claims(
+        self, db: asyncpg.Pool | asyncpg.Connection, claims: Sequence[Claim]
+    ) -> list[Claim]:
+        found = await self.get_many(db, {(c.project_id, c.answer_spec_version) for c in claims})
+        return [
+            replace(c, answer_spec=found[(c.project_id, c.answer_spec_version)].spec)
+            for c in claims
+        ]
+
+    async def shown_offers(
+        self, db: asyncpg.Pool | asyncpg.Connection, offers: Sequence[Offer]
+    ) -> list[Offer]:
+        """The offers with their projects' current specs attached."""
+        found = await self.get_many(db, {(o.project_id, o.answer_spec_version) for o in offers})
+        return [
+            replace(o, answer_spec=found[(o.project_id, o.answer_spec_version)].spec)
+            for o in offers
+        ]
+
+
+def _json(raw: str | dict[str, object]) -> dict[str, object]:
+    return json.loads(raw) if isinstance(raw, str) else raw
+
+
+async def current_version(conn: asyncpg.Connection, project_id: str) -> int:
+    """The project's spec version as stored (0: none, or the project is not known)."""
+    version = await conn.fetchval(
+        "SELECT answer_spec_version FROM projects WHERE project_id = $1", project_id
+    )
+    return int(version or 0)
+
+
+async def store(conn: asyncpg.Connection, project_id: str, spec: AnswerSpec) -> None:
+    """Keep this version of the project's spec and make it the project's current one
+    (unless a later one is). A repeat changes nothing."""
+    await conn.execute(
+        "WITH kept AS (INSERT INTO answer_specs (project_id, version, spec)"
+        " VALUES ($1, $2, $3::json) ON CONFLICT (project_id, version) DO NOTHING)"
+        " UPDATE projects SET answer_spec_version = $2"
+        " WHERE project_id = $1 AND answer_spec_version < $2",
+        project_id,
+        spec.version,
+        json.dumps(to_json(spec)),
+    )
