@@ -1,5 +1,5 @@
 """``Client``: what a client system does, against the dispatcher's TaskService (and its
-own ledger account)."""
+own ledger account, and contractors' scores in its projects from the quality service)."""
 
 from __future__ import annotations
 
@@ -22,16 +22,17 @@ from crewline.client.results import (
     TaskStatus,
 )
 from crewline.client.review import Review
+from crewline.client.scores import ContractorScores
 from crewline.client.streams import Reconnect
 from crewline.v1 import project_pb2
 from crewline.v1 import task_service_pb2 as task_api
 
 
-class Client(Review):
+class Client(Review, ContractorScores):
     """A client system's calls, authenticated by its API key.
 
-    ``credential``: the API key (default ``CREWLINE_CREDENTIAL``); ``dispatcher`` and
-    ``ledger``: addresses (default from the environment, see ``crewline.client.config``).
+    ``credential``: the API key (default ``CREWLINE_CREDENTIAL``); ``dispatcher``, ``ledger``
+    and ``quality``: addresses (default from the environment, see ``crewline.client.config``).
     Use it as ``async with Client() as client: ...`` so its channels close.
     """
 
@@ -41,6 +42,7 @@ class Client(Review):
         credential: str | None = None,
         dispatcher: str | None = None,
         ledger: str | None = None,
+        quality: str | None = None,
         endpoints: Endpoints | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         reconnect: Reconnect | None = None,
@@ -49,7 +51,7 @@ class Client(Review):
         super().__init__(
             credential=credential_from(credential, variable=CREDENTIAL_ENV, env=env, who="Client"),
             endpoints=endpoints,
-            addresses={"dispatcher": dispatcher, "ledger": ledger},
+            addresses={"dispatcher": dispatcher, "ledger": ledger, "quality": quality},
             timeout=timeout,
             reconnect=reconnect,
             env=env,

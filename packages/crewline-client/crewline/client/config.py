@@ -1,7 +1,8 @@
 """Where the services are and who is calling: from arguments, else the environment.
 
 - ``CREWLINE_DISPATCHER_GRPC_ADDR``, ``CREWLINE_MATCHER_GRPC_ADDR``,
-  ``CREWLINE_LEDGER_GRPC_ADDR``: the services (defaults 127.0.0.1:50051/50052/50053).
+  ``CREWLINE_LEDGER_GRPC_ADDR``, ``CREWLINE_QUALITY_GRPC_ADDR``: the services (defaults
+  127.0.0.1:50051/50052/50053/50054).
 - ``CREWLINE_CREDENTIAL``: a client's API key or a contractor's token.
 - ``CREWLINE_OPERATOR_CREDENTIAL``: the operator credential.
 - ``CREWLINE_TLS_CA_FILE`` (and ``CREWLINE_TLS_CERT_FILE``/``CREWLINE_TLS_KEY_FILE`` for
@@ -17,12 +18,17 @@ from typing import Literal
 
 from crewline.client.tls import ClientTls
 
-Service = Literal["dispatcher", "matcher", "ledger"]
+Service = Literal["dispatcher", "matcher", "ledger", "quality"]
+# The services an operator's health_all and health_report check, as crewctl's health does;
+# the quality service joins them once crewctl knows its address.
 SERVICES: tuple[Service, ...] = ("dispatcher", "matcher", "ledger")
+# Every service an SDK object may call: an address each in Endpoints.
+REACHABLE: tuple[Service, ...] = (*SERVICES, "quality")
 DEFAULT_ADDRESSES: Mapping[Service, str] = {
     "dispatcher": "127.0.0.1:50051",
     "matcher": "127.0.0.1:50052",
     "ledger": "127.0.0.1:50053",
+    "quality": "127.0.0.1:50054",
 }
 CREDENTIAL_ENV = "CREWLINE_CREDENTIAL"
 OPERATOR_CREDENTIAL_ENV = "CREWLINE_OPERATOR_CREDENTIAL"
@@ -39,18 +45,19 @@ def address_env(service: Service) -> str:
 
 @dataclass(frozen=True, kw_only=True)
 class Endpoints:
-    """The three services' gRPC addresses, and the TLS to reach them with (None: plaintext)."""
+    """The services' gRPC addresses, and the TLS to reach them with (None: plaintext)."""
 
     dispatcher: str = DEFAULT_ADDRESSES["dispatcher"]
     matcher: str = DEFAULT_ADDRESSES["matcher"]
     ledger: str = DEFAULT_ADDRESSES["ledger"]
+    quality: str = DEFAULT_ADDRESSES["quality"]
     tls: ClientTls | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Endpoints:
         """Addresses and TLS from ``env`` (the process environment by default)."""
         env = os.environ if env is None else env
-        found = {s: env.get(address_env(s), "").strip() or DEFAULT_ADDRESSES[s] for s in SERVICES}
+        found = {s: env.get(address_env(s), "").strip() or DEFAULT_ADDRESSES[s] for s in REACHABLE}
         return cls(**found, tls=ClientTls.from_env(env))
 
     def of(self, service: Service) -> str:
@@ -73,6 +80,7 @@ def resolve(
         dispatcher=given.get("dispatcher", base.dispatcher),
         matcher=given.get("matcher", base.matcher),
         ledger=given.get("ledger", base.ledger),
+        quality=given.get("quality", base.quality),
         tls=base.tls,
     )
 

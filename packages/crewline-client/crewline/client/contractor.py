@@ -1,5 +1,5 @@
 """``Contractor``: what a contractor app does, against the matcher's WorkService (and its
-own ledger account and earnings)."""
+own ledger account and earnings, and its own scores from the quality service)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from crewline.client.config import CREDENTIAL_ENV, DEFAULT_TIMEOUT, Endpoints, c
 from crewline.client.ids import request_id_or_new
 from crewline.client.offers import OfferStream
 from crewline.client.results import Claim, ClaimStatus, Earnings, Offer, Page, WorkSegment
+from crewline.client.scores import MyScores
 from crewline.client.streams import Reconnect, StreamCall
 from crewline.client.transport import Reply
 from crewline.v1 import claim_pb2
@@ -23,11 +24,11 @@ from crewline.v1 import work_service_pb2 as work_api
 WORK = "crewline.v1.WorkService"
 
 
-class Contractor(LedgerReads):
+class Contractor(LedgerReads, MyScores):
     """A contractor's calls, authenticated by its token.
 
-    ``credential``: the token (default ``CREWLINE_CREDENTIAL``); ``matcher`` and
-    ``ledger``: addresses (default from the environment). ``async with`` closes it.
+    ``credential``: the token (default ``CREWLINE_CREDENTIAL``); ``matcher``, ``ledger``
+    and ``quality``: addresses (default from the environment). ``async with`` closes it.
     """
 
     def __init__(
@@ -36,6 +37,7 @@ class Contractor(LedgerReads):
         credential: str | None = None,
         matcher: str | None = None,
         ledger: str | None = None,
+        quality: str | None = None,
         endpoints: Endpoints | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         reconnect: Reconnect | None = None,
@@ -46,7 +48,7 @@ class Contractor(LedgerReads):
                 credential, variable=CREDENTIAL_ENV, env=env, who="Contractor"
             ),
             endpoints=endpoints,
-            addresses={"matcher": matcher, "ledger": ledger},
+            addresses={"matcher": matcher, "ledger": ledger, "quality": quality},
             timeout=timeout,
             reconnect=reconnect,
             env=env,

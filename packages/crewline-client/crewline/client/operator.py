@@ -1,7 +1,8 @@
 """``Operator``: the platform's own calls: clients and keys (dispatcher), contractors,
 tokens, qualifications and blocks (matcher); from ``Listings``, the lists of contractors,
-clients and bonuses; and, from ``Upkeep``, payouts and verification (ledger), each
-service's dead letters and deadlines, and health."""
+clients and bonuses; from ``Upkeep``, payouts and verification (ledger), each service's
+dead letters and deadlines, and health; and, from ``ContractorScores``, any contractor's
+scores (quality)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,14 @@ from crewline.client.config import (
 )
 from crewline.client.ids import request_id_or_new
 from crewline.client.listings import Listings
+from crewline.client.scores import ContractorScores
 from crewline.client.streams import Reconnect
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import project_pb2
 
 
-class Operator(Listings):
+class Operator(Listings, ContractorScores):
     """The operator's calls, authenticated by the operator credential (default
     ``CREWLINE_OPERATOR_CREDENTIAL``). ``async with`` closes its channels.
 
@@ -39,6 +41,7 @@ class Operator(Listings):
         dispatcher: str | None = None,
         matcher: str | None = None,
         ledger: str | None = None,
+        quality: str | None = None,
         endpoints: Endpoints | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         reconnect: Reconnect | None = None,
@@ -54,7 +57,12 @@ class Operator(Listings):
                 else credential_or_none(credential, variable=OPERATOR_CREDENTIAL_ENV, env=env)
             ),
             endpoints=endpoints,
-            addresses={"dispatcher": dispatcher, "matcher": matcher, "ledger": ledger},
+            addresses={
+                "dispatcher": dispatcher,
+                "matcher": matcher,
+                "ledger": ledger,
+                "quality": quality,
+            },
             timeout=timeout,
             reconnect=reconnect,
             env=env,

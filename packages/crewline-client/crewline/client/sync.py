@@ -206,6 +206,8 @@ class Client(_LedgerReads[aio_client.Client]):
     accept = _call(_A.accept)
     reject = _call(_A.reject)
     grant_bonus = _call(_A.grant_bonus)
+    contractor_scores_page = _call(_A.contractor_scores_page)
+    contractor_scores = _iterate(_A.contractor_scores)
 
 
 class Contractor(_LedgerReads[aio_contractor.Contractor]):
@@ -226,6 +228,8 @@ class Contractor(_LedgerReads[aio_contractor.Contractor]):
     list_claims_page = _call(_A.list_claims_page)
     claims = _iterate(_A.claims)
     earnings = _call(_A.earnings)
+    my_scores_page = _call(_A.my_scores_page)
+    my_scores = _iterate(_A.my_scores)
 
 
 class Operator(_LedgerReads[aio_operator.Operator]):
@@ -275,3 +279,5 @@ class Operator(_LedgerReads[aio_operator.Operator]):
     preview_payout_batch = _call(_A.preview_payout_batch)
     list_payout_batches_page = _call(_A.list_payout_batches_page)
     payout_batches = _iterate(_A.payout_batches)
+    contractor_scores_page = _call(_A.contractor_scores_page)
+    contractor_scores = _iterate(_A.contractor_scores)

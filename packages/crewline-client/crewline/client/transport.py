@@ -27,6 +27,7 @@ from crewline.v1 import (
     contractor_admin_service_pb2,
     ledger_service_pb2,
     ops_service_pb2,
+    quality_service_pb2,
     task_service_pb2,
     work_service_pb2,
 )
@@ -44,6 +45,7 @@ METHODS: Mapping[str, tuple[str, ...]] = {
         work_service_pb2,
         contractor_admin_service_pb2,
         ledger_service_pb2,
+        quality_service_pb2,
         ops_service_pb2,
     )
     for svc in module.DESCRIPTOR.services_by_name.values()
@@ -53,6 +55,7 @@ SERVED: Mapping[Service, tuple[str, ...]] = {
     "dispatcher": ("crewline.v1.TaskService", "crewline.v1.ClientAdminService", OPS, HEALTH),
     "matcher": ("crewline.v1.WorkService", "crewline.v1.ContractorAdminService", OPS, HEALTH),
     "ledger": ("crewline.v1.LedgerService", OPS, HEALTH),
+    "quality": ("crewline.v1.QualityService", OPS, HEALTH),
 }
 
 # Calls whose repetition is not the same call: each one issues a new secret, or moves a
