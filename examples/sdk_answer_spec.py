@@ -35,7 +35,7 @@ def triage_spec(severities: Sequence[str]) -> project_pb2.AnswerSpec:
         number_field("confidence", min=0, max=1, step=0.05, prompt="How sure are you?"),
         text_field("notes", max_length=2000, optional=True, prompt="What did you see?"),
         rubric_field(
-            "image_quality",
+            "quality",
             [
                 criterion("focus", min=1, max=5, step=1, description="Is the lesion sharp?"),
                 criterion("lighting", min=1, max=5, step=1, description="Is it evenly lit?"),

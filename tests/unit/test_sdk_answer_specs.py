@@ -261,7 +261,7 @@ def test_the_docs_example_declares_a_spec_then_a_new_version(servers: StandIns) 
         "severity",
         "confidence",
         "notes",
-        "image_quality",
+        "quality",
     ]
     assert update["update_mask"] == "answerSpec" and update["expected_revision"] == "4"
     new = update["project"]["answer_spec"]["fields"][0]["choice"]["labels"]
