@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1.7
-# One image for Crewline's three services; the command picks one:
-#   docker run IMAGE python -m dispatcher   (or matcher, ledger; the default is dispatcher)
+# One image for Crewline's four services; the command picks one:
+#   docker run IMAGE python -m dispatcher   (or matcher, ledger, quality; the default is dispatcher)
 # crewctl and `python -m crewline.cli` (topics, wait-healthy) are in it too.
 #
 # Stages: gen (protobuf code from protos/, as `make gen` does, so generated code is never
@@ -63,12 +63,12 @@ COPY --from=wheels /dist/ /dist/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv pip install --no-deps /dist/*.whl \
     && uv pip check \
-    && /app/.venv/bin/python -c "import crewline.v1.task_service_pb2, crewline.ctl.main, dispatcher, matcher, ledger"
+    && /app/.venv/bin/python -c "import crewline.v1.task_service_pb2, crewline.ctl.main, dispatcher, matcher, ledger, quality"
 
 FROM ${PYTHON_IMAGE} AS runtime
 ARG UID=10001
 LABEL org.opencontainers.image.title="crewline" \
-      org.opencontainers.image.description="Crewline's dispatcher, matcher and ledger services"
+      org.opencontainers.image.description="Crewline's dispatcher, matcher, ledger and quality services"
 RUN groupadd --system --gid "${UID}" crewline \
     && useradd --system --uid "${UID}" --gid crewline --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin crewline \
@@ -84,12 +84,14 @@ ENV PATH=/app/.venv/bin:$PATH \
     CREWLINE_DISPATCHER_GRPC_ADDR=0.0.0.0:50051 \
     CREWLINE_MATCHER_GRPC_ADDR=0.0.0.0:50052 \
     CREWLINE_LEDGER_GRPC_ADDR=0.0.0.0:50053 \
+    CREWLINE_QUALITY_GRPC_ADDR=0.0.0.0:50054 \
     CREWLINE_DISPATCHER_METRICS_ADDR=0.0.0.0:9101 \
     CREWLINE_MATCHER_METRICS_ADDR=0.0.0.0:9102 \
-    CREWLINE_LEDGER_METRICS_ADDR=0.0.0.0:9103
+    CREWLINE_LEDGER_METRICS_ADDR=0.0.0.0:9103 \
+    CREWLINE_QUALITY_METRICS_ADDR=0.0.0.0:9104
 WORKDIR /app
 # Numeric, so that Kubernetes' runAsNonRoot can check it without reading /etc/passwd.
 USER ${UID}:${UID}
-EXPOSE 50051 50052 50053 9101 9102 9103
+EXPOSE 50051 50052 50053 50054 9101 9102 9103 9104
 STOPSIGNAL SIGTERM
 CMD ["python", "-m", "dispatcher"]

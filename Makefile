@@ -87,7 +87,7 @@ k8s-render:  ## render each Kubernetes overlay into .local/k8s/<overlay>.yaml
 image:  ## the container image, with podman on a Debian base made here (deploy/image/README.md)
 	bash deploy/image/build.sh
 
-up: install  ## start PostgreSQL, Kafka and the three services (idempotent)
+up: install  ## start PostgreSQL, Kafka and the four services (idempotent)
 	$(STACK) up
 
 down:  ## stop everything `make up`, `make test` and `make chaos` started

@@ -21,7 +21,7 @@ from crewline.client import Endpoints
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = ROOT / "deploy" / "local"
-SERVICES = ("dispatcher", "matcher", "ledger")
+SERVICES = ("dispatcher", "matcher", "ledger", "quality")
 PROCESSES = 2
 SCRIPT_LIMIT = 300.0  # seconds for one script call (a Kafka restart takes about 15)
 
@@ -32,8 +32,8 @@ class Ports:
 
     postgres: int = 55436
     kafka: int = 59096  # and + 1 for its controller
-    grpc: int = 51061  # dispatcher; + 1 matcher, + 2 ledger
-    metrics: int = 9121  # process 1 of the dispatcher; + 1, + 2; process k: + 100 (k - 1)
+    grpc: int = 51061  # dispatcher; + 1 matcher, + 2 ledger, + 3 quality
+    metrics: int = 9121  # process 1 of the dispatcher; + 1, + 2, + 3; process k: + 100 (k - 1)
 
     def grpc_of(self, service: str) -> str:
         return f"127.0.0.1:{self.grpc + SERVICES.index(service)}"
@@ -43,7 +43,7 @@ class Ports:
 class Process:
     """One running part, as ``stack.sh pids`` lists it."""
 
-    part: str  # dispatcher | matcher | ledger | kafka | postgres
+    part: str  # dispatcher | matcher | ledger | quality | kafka | postgres
     number: int
     pid: int
 
@@ -81,7 +81,12 @@ class ChaosStack:
     @property
     def endpoints(self) -> Endpoints:
         g = self.ports.grpc_of
-        return Endpoints(dispatcher=g("dispatcher"), matcher=g("matcher"), ledger=g("ledger"))
+        return Endpoints(
+            dispatcher=g("dispatcher"),
+            matcher=g("matcher"),
+            ledger=g("ledger"),
+            quality=g("quality"),
+        )
 
     def dsn(self, service: str) -> str:
         return f"postgresql://crewline@127.0.0.1:{self.ports.postgres}/crewline_{service}"

@@ -20,7 +20,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard as model
 
-SERVICES = ("dispatcher", "matcher", "ledger")
+SERVICES = ("dispatcher", "matcher", "ledger", "quality")
 DATASOURCE = model.DataSourceRef(type_val="prometheus", uid="${datasource}")
 RATE = "[$__rate_interval]"
 UID = "crewline-overview"
@@ -163,6 +163,18 @@ def work_panels() -> list[PanelBuilder]:
                 "sum by (result) (increase(crewline_ledger_books_verified_total[$__range]))",
                 "{{result}}",
             ).instant()
+        ),
+        graph(
+            "Reviews scored",
+            "ops",
+            "Reviews the quality service learnt per second, by kind (accepted, rejected, or"
+            " overridden: a rejection turned into an acceptance), and the scores they moved."
+            " Redelivered events, and rejections arriving after their override, count nothing.",
+            query(f"sum by (kind) (rate(crewline_quality_reviews_total{RATE}))", "{{kind}}"),
+            query(
+                f"sum by (measure) (rate(crewline_quality_score_changes_total{RATE}))",
+                "{{measure}} changed",
+            ),
         ),
     ]
 

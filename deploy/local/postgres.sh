@@ -34,7 +34,8 @@ PG_DIR="${CREWLINE_PG_DIR:-$PG_DIR}"
 PG_LOG="${CREWLINE_HOME}/log/postgres.log"
 [[ "$PG_DIR" == "${CREWLINE_HOME}/pg" ]] || PG_LOG="${PG_DIR}/postgres.log"
 PG_DATA="${PG_DIR}/data"
-PG_DBS=("${CREWLINE_DISPATCHER_PG_DB}" "${CREWLINE_MATCHER_PG_DB}" "${CREWLINE_LEDGER_PG_DB}")
+PG_DBS=("${CREWLINE_DISPATCHER_PG_DB}" "${CREWLINE_MATCHER_PG_DB}" "${CREWLINE_LEDGER_PG_DB}"
+  "${CREWLINE_QUALITY_PG_DB}")
 ADDR="${CREWLINE_PG_HOST}:${CREWLINE_PG_PORT}"
 
 # --- locating the server binaries -------------------------------------------

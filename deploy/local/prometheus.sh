@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A local Prometheus (Debian's 'prometheus' package, installed by promtool.sh when
-# missing) on ${CREWLINE_PROMETHEUS_HOST}:${CREWLINE_PROMETHEUS_PORT}. It scrapes the three
+# missing) on ${CREWLINE_PROMETHEUS_HOST}:${CREWLINE_PROMETHEUS_PORT}. It scrapes the four
 # services' /metrics at the addresses services.sh gives them (CREWLINE_<SERVICE>_METRICS_ADDR),
 # one job per service, and evaluates deploy/prometheus/alerts.yml. Its configuration and
 # data live under ${CREWLINE_HOME}/prometheus.
@@ -40,7 +40,7 @@ write_config() {
     echo "rule_files:"
     echo "  - ${RULES}"
     echo "scrape_configs:"
-    for svc in dispatcher matcher ledger; do
+    for svc in dispatcher matcher ledger quality; do
       echo "  - job_name: ${svc}"
       echo "    static_configs:"
       echo "      - targets: ['$(metrics_target "$svc")']"
@@ -137,6 +137,7 @@ cmd_status() {
   if running; then
     echo "prometheus: running on http://${ADDR} (pid $(pid_of); scrapes" \
       "$(metrics_target dispatcher) $(metrics_target matcher) $(metrics_target ledger)" \
+      "$(metrics_target quality)" \
       "every ${CREWLINE_PROMETHEUS_SCRAPE_INTERVAL}; rules ${RULES}; data ${DIR}/data)"
   else
     echo "prometheus: stopped (would listen on http://${ADDR})"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Crewline's three services as background processes.
+# Crewline's four services as background processes.
 #   up                     idempotent: starts the processes that are missing, waits until SERVING
 #   down                   stops every process of every service (SIGTERM, then their drain)
 #   restart PART [--kill]  PART: a service (all its processes) or SERVICE:K (its process K),
@@ -22,7 +22,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 CREWLINE_LOG_TAG=services
 
-SERVICES=(dispatcher matcher ledger)
+SERVICES=(dispatcher matcher ledger quality)
 PY="${CREWLINE_PYTHON:-${CREWLINE_REPO_ROOT}/.venv/bin/python}"
 RUN="${CREWLINE_HOME}/run"
 LOGS="${CREWLINE_HOME}/log"

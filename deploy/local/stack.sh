@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The whole local stack: PostgreSQL, Kafka, topics, then the three services, then a
+# The whole local stack: PostgreSQL, Kafka, topics, then the four services, then a
 # Prometheus that scrapes them and evaluates deploy/prometheus/alerts.yml.
 #   up      idempotent: installs what is missing, starts what is stopped, waits for health
 #   down    stops everything `up` started
 #   restart PART [--kill]  one part alone, stopped and started again with the same settings,
-#           then waited for as `up` waits: dispatcher|matcher|ledger (each of its processes),
+#           then waited for as `up` waits: dispatcher|matcher|ledger|quality (each of its
+#           processes),
 #           SERVICE:K (its process K), kafka, postgres. --kill stops it as a crash would:
 #           SIGKILL (PostgreSQL: pg_ctl stop -m immediate). A part that is stopped is started.
 #   pids    one line per running process: PART K PID METRICS_ADDR (- for kafka and postgres)
@@ -41,8 +42,9 @@ case "${1:-}" in
   restart)
     case "${2:-}" in
       kafka|postgres) bash "$here/$2.sh" restart "${@:3}" ;;
-      dispatcher|matcher|ledger|dispatcher:*|matcher:*|ledger:*) bash "$here/services.sh" restart "${@:2}" ;;
-      *) crewline_die "restart ${2:-(no part)}: the part is dispatcher, matcher, ledger, SERVICE:K, kafka or postgres" ;;
+      dispatcher|matcher|ledger|quality|dispatcher:*|matcher:*|ledger:*|quality:*)
+        bash "$here/services.sh" restart "${@:2}" ;;
+      *) crewline_die "restart ${2:-(no part)}: the part is dispatcher, matcher, ledger, quality, SERVICE:K, kafka or postgres" ;;
     esac
     ;;
   pids)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("dispatcher", "matcher", "ledger")
+SERVICES = ("dispatcher", "matcher", "ledger", "quality")
 _KINDS = {"Counter", "Gauge", "Histogram", "Summary"}
 # What a histogram or summary exposes besides its name.
 _SUFFIXES = ("_bucket", "_sum", "_count")

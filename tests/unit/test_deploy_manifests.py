@@ -19,6 +19,7 @@ from crewline.events import ALL_TOPICS
 from dispatcher.settings import DispatcherSettings
 from ledger.settings import LedgerSettings
 from matcher.settings import MatcherSettings
+from quality.settings import QualitySettings
 
 ROOT = Path(__file__).resolve().parents[2]
 OVERLAYS = sorted(p.name for p in (ROOT / "deploy" / "k8s" / "overlays").iterdir())
@@ -35,6 +36,7 @@ LOADERS: dict[str, Callable[[Any], Any]] = {
     "dispatcher": DispatcherSettings.from_env,
     "matcher": MatcherSettings.from_env,
     "ledger": LedgerSettings.from_env,
+    "quality": QualitySettings.from_env,
 }
 
 Resource = dict[str, Any]

@@ -3,3 +3,4 @@
 CREATE DATABASE crewline_dispatcher;
 CREATE DATABASE crewline_matcher;
 CREATE DATABASE crewline_ledger;
+CREATE DATABASE crewline_quality;
