@@ -17,7 +17,7 @@ from google.protobuf.message import Message
 from crewline.client import build
 from crewline.client import results as r
 from crewline.client.results.enums import ENUMS, prefix
-from crewline.v1 import claim_pb2, money_pb2, project_pb2
+from crewline.v1 import claim_pb2, events_pb2, money_pb2, project_pb2
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import ledger_service_pb2 as ledger_api
 from crewline.v1 import task_service_pb2 as task_api
@@ -40,6 +40,7 @@ MAPPED: list[tuple[type[Message], type[Any], dict[str, str], dict[str, str]]] = 
     (claim_pb2.WorkSegment, r.WorkSegment, {}, {}),
     (task_api.Submission, r.Submission, {}, {}),
     (task_api.Bonus, r.Bonus, {}, {}),
+    (events_pb2.ReviewFlag, r.ReviewFlag, {}, {}),
     (task_api.GrantBonusResponse, r.BonusGrant, {}, {}),
     (work_api.Offer, r.Offer, {}, {}),
     (work_api.Claim, r.Claim, {"payload_json": "payload", "payload_bytes": "payload"}, {}),

@@ -62,15 +62,18 @@ class Review(LedgerReads):
         project_id: str = "",
         task_id: str = "",
         status: SubmissionStatus | SubmissionStatusNumber = task_api.SUBMISSION_STATUS_UNSPECIFIED,
+        flagged_only: bool = False,
         page_size: int = 0,
         page_token: str = "",
     ) -> Page[Submission]:
         """One page of the project's or task's submissions; ``status``: only those in it
-        (``SubmissionStatus.PENDING_REVIEW``)."""
+        (``SubmissionStatus.PENDING_REVIEW``); ``flagged_only``: only work with time
+        flags (``Submission.flags``), which waits for your review."""
         request = task_api.ListSubmissionsRequest(
             project_id=project_id,
             task_id=task_id,
             status=enum_number(status, task_api.SubmissionStatus),
+            flagged_only=flagged_only,
             page_size=page_size,
             page_token=page_token,
         )
@@ -83,14 +86,17 @@ class Review(LedgerReads):
         project_id: str = "",
         task_id: str = "",
         status: SubmissionStatus | SubmissionStatusNumber = task_api.SUBMISSION_STATUS_UNSPECIFIED,
+        flagged_only: bool = False,
         page_size: int = 0,
     ) -> AsyncIterator[Submission]:
-        """Every submission of the project or task (one of them), by ``status`` if given."""
+        """Every submission of the project or task (one of them), by ``status`` if given;
+        with ``flagged_only``, only flagged ones."""
         return paging.every(
             lambda token: self.list_submissions_page(
                 project_id=project_id,
                 task_id=task_id,
                 status=status,
+                flagged_only=flagged_only,
                 page_size=page_size,
                 page_token=token,
             )

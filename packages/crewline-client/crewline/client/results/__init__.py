@@ -22,6 +22,7 @@ from crewline.client.results.enums import (
     ClaimEndReason,
     ClaimStatus,
     Comparator,
+    FlagKind,
     PayoutStatus,
     PostingKind,
     ProjectState,
@@ -43,7 +44,13 @@ from crewline.client.results.pay import (
     PayoutPreview,
 )
 from crewline.client.results.projects import Project, ProjectDetails
-from crewline.client.results.submissions import Bonus, BonusGrant, ListedBonus, Submission
+from crewline.client.results.submissions import (
+    Bonus,
+    BonusGrant,
+    ListedBonus,
+    ReviewFlag,
+    Submission,
+)
 from crewline.client.results.tasks import Task, TaskDetails
 from crewline.client.results.terms import PayTerms, Requirement, WorkSegment
 from crewline.client.results.wire import Page
@@ -65,6 +72,7 @@ __all__ = [
     "Comparator",
     "Earnings",
     "EarningsLine",
+    "FlagKind",
     "ListedBonus",
     "Money",
     "NumberField",
@@ -83,6 +91,7 @@ __all__ = [
     "ProtoEnum",
     "QualificationKind",
     "Requirement",
+    "ReviewFlag",
     "ReviewState",
     "RubricCriterion",
     "RubricField",

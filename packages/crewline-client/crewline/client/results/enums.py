@@ -135,6 +135,11 @@ class PayoutStatus(ProtoEnum):
     IN_FLIGHT = "IN_FLIGHT"
 
 
+class FlagKind(ProtoEnum):
+    FAST = "FAST"
+    IMPLAUSIBLE_TIME = "IMPLAUSIBLE_TIME"
+
+
 _PROTO: dict[type[ProtoEnum], EnumDescriptor] = {
     TaskStatus: task_api.TaskStatus.DESCRIPTOR,
     SubmissionStatus: task_api.SubmissionStatus.DESCRIPTOR,
@@ -148,5 +153,6 @@ _PROTO: dict[type[ProtoEnum], EnumDescriptor] = {
     WithdrawalReason: work_api.WithdrawalReason.DESCRIPTOR,
     PostingKind: events_pb2.PostingKind.DESCRIPTOR,
     PayoutStatus: ledger_service_pb2.PayoutStatus.DESCRIPTOR,
+    FlagKind: events_pb2.FlagKind.DESCRIPTOR,
 }
 ENUMS: tuple[type[ProtoEnum], ...] = tuple(_PROTO)

@@ -1,15 +1,17 @@
-"""Work handed in on a client's tasks, its review and its bonuses, as ``Client.submissions``,
-``get_submission``, ``accept``, ``reject`` and ``grant_bonus`` return them."""
+"""Work handed in on a client's tasks, its time flags, its review and its bonuses, as
+``Client.submissions``, ``get_submission``, ``accept``, ``reject`` and ``grant_bonus``
+return them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from crewline.client.results.enums import AcceptedBy, SubmissionStatus
+from crewline.client.results.enums import AcceptedBy, FlagKind, SubmissionStatus
 from crewline.client.results.money import Money
 from crewline.client.results.wire import brief, money_of, time_of
 from crewline.v1 import client_admin_service_pb2 as client_admin
+from crewline.v1 import events_pb2
 from crewline.v1 import task_service_pb2 as task_api
 
 
@@ -44,6 +46,58 @@ class Bonus:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReviewFlag:
+    """Why a submission's time was put in front of its reviewer (docs/quality.md, "Time
+    flags"). A flag decides nothing: flagged work is never accepted automatically and
+    waits for the client, who accepts or rejects it as any other.
+
+    ``kind``: ``FlagKind.FAST`` or ``FlagKind.IMPLAUSIBLE_TIME``; ``evidence``: the rule
+    and its numbers, in words; ``worked_seconds``: the time reported. FAST's numbers:
+    ``median_seconds``, ``mad_seconds`` (the median absolute deviation as measured),
+    ``scale_seconds`` (as used: at least a tenth of the median and 1 s), ``z_score``,
+    ``sample_size`` (the project's timed submissions compared with). IMPLAUSIBLE_TIME's:
+    ``overlap_seconds`` (also tracked on the contractor's other hourly claims) and
+    ``overlapping_claims``. The other kind's numbers are 0.
+    """
+
+    kind: FlagKind | None
+    evidence: str
+    worked_seconds: int
+    median_seconds: float
+    mad_seconds: float
+    scale_seconds: float
+    z_score: float
+    sample_size: int
+    overlap_seconds: int
+    overlapping_claims: int
+    raw: events_pb2.ReviewFlag = field(
+        default_factory=events_pb2.ReviewFlag, repr=False, compare=False
+    )
+
+    @classmethod
+    def from_pb(cls, message: events_pb2.ReviewFlag) -> ReviewFlag:
+        return cls(
+            kind=FlagKind.from_pb(message.kind),
+            evidence=message.evidence,
+            worked_seconds=message.worked_seconds,
+            median_seconds=message.median_seconds,
+            mad_seconds=message.mad_seconds,
+            scale_seconds=message.scale_seconds,
+            z_score=message.z_score,
+            sample_size=message.sample_size,
+            overlap_seconds=message.overlap_seconds,
+            overlapping_claims=message.overlapping_claims,
+            raw=message,
+        )
+
+    def __str__(self) -> str:
+        return f"{self.kind or 'UNKNOWN'}: {self.evidence}"
+
+    def __repr__(self) -> str:
+        return brief(self, "kind", "worked_seconds", "evidence")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Submission:
     """Work a contractor handed in for one slot of a task.
 
@@ -51,9 +105,11 @@ class Submission:
     ``contractor_id``; ``result``: the work, as bytes; ``worked_seconds``;
     ``submitted_at``; ``status`` (PENDING_REVIEW, ACCEPTED, REJECTED); ``earned``:
     what the work earns when accepted (the claim's terms and the time worked);
-    ``auto_accept_at``: when unreviewed work is accepted by itself; once reviewed:
-    ``reviewed_at``, ``accepted_by`` (CLIENT, AUTO_ACCEPT, OVERRIDE), ``feedback``,
-    ``revert_until`` (a rejection can be overridden until then); ``bonuses``.
+    ``auto_accept_at``: when unreviewed work is accepted by itself (None for flagged
+    work); once reviewed: ``reviewed_at``, ``accepted_by`` (CLIENT, AUTO_ACCEPT,
+    OVERRIDE), ``feedback``, ``revert_until`` (a rejection can be overridden until then);
+    ``bonuses``; ``flags``: why its time was flagged (``ReviewFlag``s, set when it was
+    stored and never changed; empty for most work).
     """
 
     submission_id: str
@@ -71,6 +127,7 @@ class Submission:
     feedback: str
     revert_until: datetime | None
     bonuses: tuple[Bonus, ...]
+    flags: tuple[ReviewFlag, ...]
     raw: task_api.Submission = field(default_factory=task_api.Submission, repr=False, compare=False)
 
     @classmethod
@@ -91,14 +148,17 @@ class Submission:
             feedback=message.feedback,
             revert_until=time_of(message, "revert_until"),
             bonuses=tuple(map(Bonus.from_pb, message.bonuses)),
+            flags=tuple(map(ReviewFlag.from_pb, message.flags)),
             raw=message,
         )
 
     def __str__(self) -> str:
         bonuses = f", {len(self.bonuses)} bonuses" if self.bonuses else ""
+        kinds = " and ".join(str(f.kind or "UNKNOWN") for f in self.flags)
+        flagged = f", flagged {kinds}" if kinds else ""
         return (
             f"submission {self.submission_id} on {self.task_id} by {self.contractor_id}:"
-            f" {self.status or 'UNKNOWN'}{self._pay()}{bonuses}"
+            f" {self.status or 'UNKNOWN'}{self._pay()}{bonuses}{flagged}"
         )
 
     def _pay(self) -> str:
