@@ -27,6 +27,7 @@ from crewline.v1 import (
     contractor_admin_service_pb2_grpc,
     ledger_service_pb2_grpc,
     project_pb2,
+    quality_service_pb2_grpc,
     task_service_pb2_grpc,
     work_service_pb2_grpc,
 )
@@ -69,11 +70,12 @@ def unique(prefix: str) -> str:
 
 
 def endpoints(stack: Stack) -> Endpoints:
-    """The stack's three services, as the SDK reaches them."""
+    """The stack's services, as the SDK reaches them."""
     return Endpoints(
         dispatcher=stack.services["dispatcher"].grpc_addr,
         matcher=stack.services["matcher"].grpc_addr,
         ledger=stack.services["ledger"].grpc_addr,
+        quality=stack.services["quality"].grpc_addr,
     )
 
 
@@ -292,7 +294,7 @@ async def wait_balance(stack: Stack, account: str, amount: int) -> None:
 
 @contextlib.asynccontextmanager
 async def running_stack(scope: str, log_dir: Path, *, log_prefix: str = "") -> AsyncIterator[Stack]:
-    """The three services started on fresh databases and a Kafka namespace named after
+    """The four services started on fresh databases and a Kafka namespace named after
     ``scope``, healthy, as a ``Stack``; stopped (SIGTERM) at the end."""
     start_infra()
     kafka = kafka_settings(scope)
@@ -310,6 +312,7 @@ async def running_stack(scope: str, log_dir: Path, *, log_prefix: str = "") -> A
         tasks=task_service_pb2_grpc.TaskServiceStub(channels[0]),
         work=work_service_pb2_grpc.WorkServiceStub(channels[1]),
         ledger=ledger_service_pb2_grpc.LedgerServiceStub(channels[2]),
+        quality=quality_service_pb2_grpc.QualityServiceStub(channels[3]),
         clients=client_admin_service_pb2_grpc.ClientAdminServiceStub(channels[0]),
         contractors=contractor_admin_service_pb2_grpc.ContractorAdminServiceStub(channels[1]),
         operator_credential=run_secrets().operator_credential(),

@@ -1,4 +1,4 @@
-"""The three services as real processes, each in databases and a Kafka namespace of
+"""The four services as real processes, each in databases and a Kafka namespace of
 the test run's own. Tests talk to them only through gRPC and HTTP."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from crewline.v1 import (
     client_admin_service_pb2_grpc,
     contractor_admin_service_pb2_grpc,
     ledger_service_pb2_grpc,
+    quality_service_pb2_grpc,
     task_service_pb2_grpc,
     work_service_pb2_grpc,
 )
@@ -37,7 +38,7 @@ from stack import (
     run_secrets,
 )
 
-SERVICES = ("dispatcher", "matcher", "ledger")
+SERVICES = ("dispatcher", "matcher", "ledger", "quality")
 
 
 # The service gets SIGTERM if the test process dies, so no orphan outlives its run.
@@ -155,6 +156,7 @@ class Stack:
     tasks: task_service_pb2_grpc.TaskServiceStub
     work: work_service_pb2_grpc.WorkServiceStub
     ledger: ledger_service_pb2_grpc.LedgerServiceStub
+    quality: quality_service_pb2_grpc.QualityServiceStub
     clients: client_admin_service_pb2_grpc.ClientAdminServiceStub
     contractors: contractor_admin_service_pb2_grpc.ContractorAdminServiceStub
     operator_credential: str

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from crewline.client.metadata import bearer_metadata as bearer
+from crewline.ctl.config import SERVICES as CREWCTL_SERVICES
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import ledger_service_pb2 as ledger_api
@@ -458,7 +459,7 @@ async def test_a_contractor_claims_and_submits_the_client_reviews_and_the_books_
 
 
 async def test_deadletters_list_answers_for_every_service(crewctl: Crewctl) -> None:
-    for service in SERVICES:
+    for service in CREWCTL_SERVICES:  # those crewctl knows the address of
         page = await crewctl.json("deadletters", "list", "--service", service)
         assert isinstance(page["dead_letters"], list)
 

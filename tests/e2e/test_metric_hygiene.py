@@ -1,7 +1,7 @@
 """Every service's /metrics follows the metric conventions (docs/style.md, "Metrics"):
 one prefix per service, base units, ``_total`` on counters, and labels only from small
 fixed sets, never an id. It reads the real pages after a little traffic through all
-three services, so the labelled series exist."""
+the services, so the labelled series exist."""
 
 from __future__ import annotations
 
@@ -15,7 +15,17 @@ import pytest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
-from flow import claim, refused, submit_task, submit_work, unique, wait_balance, wait_offered
+from flow import (
+    claim,
+    contractor_sdk,
+    eventually,
+    refused,
+    submit_task,
+    submit_work,
+    unique,
+    wait_balance,
+    wait_offered,
+)
 from harness import SERVICES, Stack
 
 # A label whose value is one of a few dozen at most; more means something unbounded.
@@ -106,9 +116,9 @@ def fetch(url: str) -> str:
 
 
 async def drive_traffic(stack: Stack) -> None:
-    """A task through all three services (submitted, offered, claimed, worked, accepted,
-    paid), and a few refusals, so the labelled series (methods, codes, topics, event
-    types, deadline kinds) exist."""
+    """A task through all the services (submitted, offered, claimed, worked, accepted,
+    paid, scored), and a few refusals, so the labelled series (methods, codes, topics,
+    event types, deadline kinds) exist."""
     worker = unique("hygiene")
     task = await submit_task(stack, amount=700)
     await wait_offered(stack, task.task_id)
@@ -116,6 +126,12 @@ async def drive_traffic(stack: Stack) -> None:
     await refused(claim(stack, worker, str(uuid.uuid4())))  # NOT_FOUND, keyed by a uuid
     await submit_work(stack, worker, granted.claim_id)
     await wait_balance(stack, f"contractor:{worker}", 700)
+    scores = await contractor_sdk(stack, worker)
+
+    async def scored() -> bool:
+        return [s.reviewed async for s in scores.my_scores()] == [1]
+
+    await eventually(scored)
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +160,9 @@ async def test_the_traffic_made_labelled_series_to_check(pages: dict[str, str], 
     if name == "ledger":
         assert "crewline_ledger_postings" in families
         assert "crewline_ledger_books_balanced" in families
+    if name == "quality":
+        reviews = families["crewline_quality_reviews"]
+        assert {s.labels["kind"]: s.value for s in reviews.samples}["accepted"] >= 1
 
 
 def test_the_rules_catch_ids_units_and_misnamed_counters() -> None:

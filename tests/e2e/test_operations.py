@@ -23,6 +23,7 @@ SERVICE_NAMES = {
     "dispatcher": "crewline.v1.TaskService",
     "matcher": "crewline.v1.WorkService",
     "ledger": "crewline.v1.LedgerService",
+    "quality": "crewline.v1.QualityService",
 }
 
 

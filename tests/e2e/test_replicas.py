@@ -19,7 +19,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from crewline.client.errors import error_reason
 from crewline.client.metadata import CORRELATION_METADATA
 from crewline.v1 import ledger_service_pb2 as ledger_api
-from crewline.v1 import ledger_service_pb2_grpc, task_service_pb2_grpc, work_service_pb2_grpc
+from crewline.v1 import (
+    ledger_service_pb2_grpc,
+    quality_service_pb2_grpc,
+    task_service_pb2_grpc,
+    work_service_pb2_grpc,
+)
+from crewline.v1 import quality_service_pb2 as quality_api
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
@@ -198,6 +204,7 @@ class Pair:
     tasks: tuple[task_service_pb2_grpc.TaskServiceStub, ...]
     work: tuple[work_service_pb2_grpc.WorkServiceStub, ...]
     ledger: tuple[ledger_service_pb2_grpc.LedgerServiceStub, ...]
+    quality: tuple[quality_service_pb2_grpc.QualityServiceStub, ...]
 
 
 @pytest.fixture
@@ -225,6 +232,7 @@ async def replicas(stack: Stack) -> AsyncIterator[dict[str, Pair]]:
                     tasks=tuple(task_service_pb2_grpc.TaskServiceStub(c) for c in channels),
                     work=tuple(work_service_pb2_grpc.WorkServiceStub(c) for c in channels),
                     ledger=tuple(ledger_service_pb2_grpc.LedgerServiceStub(c) for c in channels),
+                    quality=tuple(quality_service_pb2_grpc.QualityServiceStub(c) for c in channels),
                 )
             yield pairs
         finally:
@@ -329,6 +337,19 @@ async def test_two_replicas_of_every_service_share_the_work_and_pay_each_submiss
         assert books.balanced, books
         assert books.paid_twice_count == books.unpaid_count == 0, books
         assert books.unbalanced_transaction_count == books.mismatched_balance_count == 0, books
+    for i, (worker, _) in enumerate(handed_in):  # each acceptance scored once, seen by both
+        for stub in (replicas["quality"].quality[i % 2], replicas["quality"].quality[(i + 1) % 2]):
+
+            async def scored(
+                stub: quality_service_pb2_grpc.QualityServiceStub = stub, worker: str = worker
+            ) -> bool:
+                reply = await stub.GetContractorScores(
+                    quality_api.GetContractorScoresRequest(contractor_id=worker),
+                    metadata=as_operator(stack),
+                )
+                return [(s.accepted, s.reviewed) for s in reply.scores] == [(1, 1)]
+
+            await eventually(scored)
 
     after = [await asyncio.to_thread(scrape, p) for p in processes]
     for process, old, new in zip(processes, before, after, strict=True):

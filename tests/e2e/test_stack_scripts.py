@@ -42,8 +42,8 @@ from stack import (
 OTHERS_PORTS = (
     range(55432, 55441),
     range(59090, 59101),
-    range(50051, 50054),
-    range(9101, 9104),
+    range(50051, 50055),
+    range(9101, 9105),
     range(51060, 51070),
     range(9120, 9140),
 )
@@ -149,13 +149,13 @@ async def test_up_starts_healthy_services_and_down_sigterms_those_very_processes
 
     try:
         up = await services_sh("up", env)
-        assert up.count("SERVING") == 3
+        assert up.count("SERVING") == len(SERVICES)
         pids = pid_files(home)
         for name, pid in pids.items():  # the pid file names the service itself, not a wrapper
             assert command_line(pid).endswith(f" -m {name} ")
 
         again = await services_sh("up", env)  # idempotent: nothing started twice
-        assert "starting" not in again and again.count("SERVING") == 3
+        assert "starting" not in again and again.count("SERVING") == len(SERVICES)
         assert pid_files(home) == pids
     finally:
         await services_sh("down", env)
@@ -186,7 +186,8 @@ async def two_of_each() -> AsyncIterator[Scripts]:
         env[f"CREWLINE_{name.upper()}_METRICS_ADDR"] = f"127.0.0.1:{unclaimed_port(plus=100)}"
     try:
         up = await services_sh("up", env)
-        assert up.count("SERVING") == 3 and up.count(" ready") == 6, up
+        assert up.count("SERVING") == len(SERVICES), up
+        assert up.count(" ready") == 2 * len(SERVICES), up
         yield Scripts(home, env)
     finally:
         await services_sh("down", env)
@@ -249,7 +250,7 @@ async def test_down_stops_every_process_even_when_fewer_are_asked_for(
     two_of_each: Scripts,
 ) -> None:
     before = await pids("services.sh", two_of_each.env)
-    assert len(before) == 6
+    assert len(before) == 2 * len(SERVICES)
     await services_sh("down", {**two_of_each.env, "CREWLINE_SERVICE_PROCESSES": "1"})
     assert not any(alive(p.pid) for p in before.values())
     assert not list((two_of_each.home / "run").glob("*.pid"))

@@ -17,7 +17,7 @@ SERVICES = Path(__file__).parents[2] / "services"
 async def test_every_service_migrates_once_even_when_replicas_start_together(
     pg: PostgresSettings,
 ) -> None:
-    for name in ("dispatcher", "matcher", "ledger"):
+    for name in ("dispatcher", "matcher", "ledger", "quality"):
         pool = await create_pool(pg)
         try:
             async with pool.acquire() as conn:
