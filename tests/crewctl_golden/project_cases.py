@@ -11,6 +11,7 @@ from crewctl_golden.records import (
     ANSWER_SPEC,
     AT,
     CLOSED,
+    FLAGGED,
     HOURLY,
     PAUSED,
     PENDING,
@@ -209,6 +210,13 @@ TASKS = [
         "task get",
         TASK_ID,
         GetTask={"task": TASK, "submissions": [SUBMISSION, PENDING]},
+    ),
+    as_client(
+        "task_get_flagged_table",
+        "task get",
+        TASK_ID,
+        options=(),
+        GetTask={"task": TASK, "submissions": [SUBMISSION, FLAGGED]},
     ),
     as_client("task_get_unknown", "task get", "nope", fails=True, GetTask=missing("task nope")),
     as_client(

@@ -11,6 +11,7 @@ PROJECT_ID = "6f1c2a4e-8b1d-4f7e-9a51-3d2b7c9e0f12"
 TASK_ID = "0f3e8c1a-5b7d-4c2e-9a6f-1d2b3c4e5f60"
 CLAIM_ID = "01JA2B3C4D5E6F7G8H9J0KMNPQ"
 OTHER_CLAIM_ID = "01JA2B3C4D5E6F7G8H9J0KMNPR"
+FLAGGED_CLAIM_ID = "01JA2B3C4D5E6F7G8H9J0KMNPS"
 
 
 def usd(minor: int) -> dict[str, Any]:
@@ -143,6 +144,40 @@ REJECTED = {
     "reviewed_at": LATER,
     "feedback": "The rating ignores the second image.",
     "revert_until": "2026-02-08T03:04:05Z",
+}
+# Work whose time was flagged (both kinds, as docs/quality.md words them): it has no
+# auto_accept_at and waits for its client.
+FLAGGED: dict[str, Any] = {
+    **{k: v for k, v in PENDING.items() if k != "auto_accept_at"},
+    "submission_id": FLAGGED_CLAIM_ID,
+    "result": "eyJyYXRpbmciOiAxfQ==",  # {"rating": 1}
+    "worked_seconds": 300,
+    "flags": [
+        {
+            "kind": "FLAG_KIND_FAST",
+            "evidence": (
+                "worked 300 s; the project's last 20 timed submissions took a median of"
+                " 3000 s (median absolute deviation 120 s, taken as its floor 300 s);"
+                " z = 0.6745 x (300 - 3000) / 300 = -6.07, at or below -3"
+            ),
+            "worked_seconds": 300,
+            "median_seconds": 3000,
+            "mad_seconds": 120,
+            "scale_seconds": 300,
+            "z_score": -6.0705,
+            "sample_size": 20,
+        },
+        {
+            "kind": "FLAG_KIND_IMPLAUSIBLE_TIME",
+            "evidence": (
+                "tracked 300 s, of which 240 s overlap the contractor's tracked time on 1"
+                " other hourly claim: the same time billed twice (more than the 60 s allowed)"
+            ),
+            "worked_seconds": 300,
+            "overlap_seconds": 240,
+            "overlapping_claims": 1,
+        },
+    ],
 }
 
 CLAIM: dict[str, Any] = {

@@ -11,6 +11,8 @@ from crewctl_golden.harness import Case, case, missing
 from crewctl_golden.records import (
     AT,
     CLAIM_ID,
+    FLAGGED,
+    FLAGGED_CLAIM_ID,
     OTHER_CLAIM_ID,
     PENDING,
     PROJECT_ID,
@@ -90,6 +92,19 @@ REVIEW = [
         ],
     ),
     as_client(
+        "submission_list_flagged",
+        "submission list",
+        f"--project {PROJECT_ID} --flagged --status pending_review",
+        ListSubmissions={"submissions": [FLAGGED]},
+    ),
+    as_client(
+        "submission_list_flagged_table",
+        "submission list",
+        f"--task {TASK_ID}",
+        options=(),
+        ListSubmissions={"submissions": [PENDING, FLAGGED]},
+    ),
+    as_client(
         "submission_list_unknown",
         "submission list",
         "--project nope",
@@ -98,6 +113,13 @@ REVIEW = [
     ),
     as_client(
         "submission_get", "submission get", CLAIM_ID, GetSubmission={"submission": SUBMISSION}
+    ),
+    as_client(
+        "submission_get_flagged",
+        "submission get",
+        FLAGGED_CLAIM_ID,
+        options=(),
+        GetSubmission={"submission": FLAGGED},
     ),
     as_client(
         "submission_get_unknown",
@@ -174,6 +196,13 @@ REVIEW = [
         "submission export",
         f"--task {TASK_ID} --format csv",
         ListSubmissions={"submissions": [SUBMISSION, REJECTED]},
+        GetTask={"task": TASK},
+    ),
+    as_client(
+        "submission_export_flagged",
+        "submission export",
+        f"--task {TASK_ID} --flagged",
+        ListSubmissions={"submissions": [FLAGGED]},
         GetTask={"task": TASK},
     ),
     as_client(

@@ -44,6 +44,7 @@ SUBMISSION: SubmissionRecord = {
     "feedback": "",
     "revert_until": None,
     "auto_accept_at": "2026-01-05T03:04:05Z",
+    "flags": [],
     "bonuses": [],
     "result_text": '{"rating": 4}',
     "result_base64": None,

@@ -20,7 +20,12 @@ from crewline.ctl.records.ledger import (
     earnings_record,
     entry_record,
 )
-from crewline.ctl.records.submissions import submission_record
+from crewline.ctl.records.submissions import (
+    FlagRecord,
+    flag_kinds,
+    flags_text,
+    submission_record,
+)
 from crewline.ctl.submissions import SUBMISSION_STATUSES
 from crewline.v1 import claim_pb2, events_pb2
 from crewline.v1 import ledger_service_pb2 as ledger_api
@@ -58,6 +63,39 @@ def test_a_submission_becomes_a_record_with_its_review_pay_and_result() -> None:
         "/wA=",
         None,
     )
+    json.dumps(record)
+
+
+def test_a_flagged_submission_carries_every_number_of_its_flags() -> None:
+    fast = events_pb2.ReviewFlag(
+        kind=events_pb2.FLAG_KIND_FAST,
+        evidence="worked 60 s; ...",
+        worked_seconds=60,
+        median_seconds=600,
+        mad_seconds=0,
+        scale_seconds=60,
+        z_score=-6.07,
+        sample_size=20,
+    )
+    twice = events_pb2.ReviewFlag(
+        kind=events_pb2.FLAG_KIND_IMPLAUSIBLE_TIME, overlap_seconds=240, overlapping_claims=2
+    )
+    record = submission_record(task_api.Submission(submission_id=SUB_ID, flags=[fast, twice]))
+    first, second = record["flags"]
+    assert set(first) == {f.name for f in events_pb2.ReviewFlag.DESCRIPTOR.fields}
+    assert set(FlagRecord.__annotations__) == set(first)
+    assert (first["kind"], first["z_score"], first["scale_seconds"]) == ("fast", -6.07, 60)
+    assert (second["kind"], second["overlap_seconds"], second["overlapping_claims"]) == (
+        "implausible_time",
+        240,
+        2,
+    )
+    assert flag_kinds(record["flags"]) == "fast, implausible_time"
+    assert flags_text(record["flags"]) == "fast: worked 60 s; ...\nimplausible_time: "
+    unflagged = submission_record(task_api.Submission(submission_id=SUB_ID))
+    assert unflagged["flags"] == [] and flag_kinds([]) is None and flags_text([]) is None
+    newer = submission_record(task_api.Submission(flags=[events_pb2.ReviewFlag(kind=7)]))
+    assert newer["flags"][0]["kind"] == "7"  # a kind newer than this crewctl, as its number
     json.dumps(record)
 
 

@@ -15,7 +15,7 @@ from crewline.ctl.app import State, example, pass_state
 from crewline.ctl.output import note
 from crewline.ctl.records.exports import COLUMNS, ExportRow, csv_cells, export_row
 from crewline.ctl.records.submissions import status_filter
-from crewline.ctl.submissions import MAX_PAGE_SIZE, SUBMISSION_STATUSES, one_of
+from crewline.ctl.submissions import MAX_PAGE_SIZE, SUBMISSION_STATUSES, flagged_option, one_of
 
 if TYPE_CHECKING:
     from crewline.client.sync import Client
@@ -48,13 +48,16 @@ class Tasks:
         return self._known[task_id]
 
 
-def rows(client: Client, project_id: str, task_id: str, status: str | None) -> Iterator[ExportRow]:
-    """Every submission, oldest first, joined to its task."""
+def rows(
+    client: Client, project_id: str, task_id: str, status: str | None, flagged: bool = False
+) -> Iterator[ExportRow]:
+    """Every submission (only flagged ones if ``flagged``), oldest first, joined to its task."""
     tasks = Tasks(client, project_id)
     for sub in client.submissions(
         project_id=project_id,
         task_id=task_id,
         status=status_filter(status),
+        flagged_only=flagged,
         page_size=MAX_PAGE_SIZE,
     ):
         yield export_row(sub.raw, tasks.get(sub.raw.task_id))
@@ -79,6 +82,7 @@ def _csv_line(cells: list[str]) -> str:
 @click.option(
     "--status", type=click.Choice(SUBMISSION_STATUSES, case_sensitive=False), help="Only these."
 )
+@flagged_option
 @click.option(
     "--format",
     "form",
@@ -88,7 +92,9 @@ def _csv_line(cells: list[str]) -> str:
     help="JSON Lines, or CSV with a header row.",
 )
 @pass_state
-def export(state: State, project_id: str, task_id: str, status: str | None, form: str) -> None:
+def export(
+    state: State, project_id: str, task_id: str, status: str | None, flagged: bool, form: str
+) -> None:
     """Every submission of a project or a task, oldest first, one a line, each joined to
     its task so it can be matched with your own data.
 
@@ -101,6 +107,7 @@ def export(state: State, project_id: str, task_id: str, status: str | None, form
                    result_base64 when it is not UTF-8
       paid         what the work was paid: only accepted work has it
       bonuses      the bonuses granted on it
+      flags        why its time was flagged (kind, evidence, numbers); [] for most
     and the submission's own fields (status, review, feedback, time worked).
 
     JSON Lines (one object a line), or CSV (--format csv: a header row, nested values
@@ -117,7 +124,8 @@ def export(state: State, project_id: str, task_id: str, status: str | None, form
     if as_csv:
         click.echo(_csv_line(list(COLUMNS)), nl=False)
     with state.client() as client:
-        for row in rows(client, project_id, task_id, status.lower() if status else None):
+        chosen = status.lower() if status else None
+        for row in rows(client, project_id, task_id, chosen, flagged):
             if as_csv:
                 click.echo(_csv_line(csv_cells(row)), nl=False)
             else:

@@ -26,6 +26,8 @@ from crewline.ctl.records.submissions import (
     NewBonus,
     SubmissionPage,
     SubmissionRecord,
+    flag_kinds,
+    flags_text,
     money_pb,
     new_bonus_record,
     page_record,
@@ -49,6 +51,7 @@ def pending_text(pending: MoneyRecord | None) -> str | None:
 
 def _shown(sub: SubmissionRecord) -> dict[str, object]:
     shown: dict[str, object] = dict(sub)
+    shown["flags"] = flags_text(sub["flags"])
     shown["earned"] = money_text(sub["earned"])
     shown["pending"] = pending_text(sub["pending"])
     shown["bonuses"] = (
@@ -64,8 +67,17 @@ def print_submission(sub: SubmissionRecord) -> None:
 
 
 def print_page(page: SubmissionPage) -> None:
-    columns = ("submission_id", "contractor_id", "status", "earned", "pending", "submitted_at")
-    print_rows("Submissions", [_shown(s) for s in page["submissions"]], columns)
+    columns = (
+        "submission_id",
+        "contractor_id",
+        "status",
+        "earned",
+        "pending",
+        "submitted_at",
+        "flags",
+    )
+    rows = [{**_shown(s), "flags": flag_kinds(s["flags"])} for s in page["submissions"]]
+    print_rows("Submissions", rows, columns)
     print_more(page)
 
 
@@ -90,13 +102,21 @@ def one_of(project_id: str, task_id: str) -> None:
 
 
 def list_page(
-    client: Client, project_id: str, task_id: str, status: str | None, size: int, token: str
+    client: Client,
+    project_id: str,
+    task_id: str,
+    status: str | None,
+    flagged: bool,
+    size: int,
+    token: str,
 ) -> SubmissionPage:
-    """One page of the submissions of a project or a task, by ``status`` word if given."""
+    """One page of the submissions of a project or a task, by ``status`` word if given;
+    only flagged ones if ``flagged``."""
     reply = client.list_submissions_page(
         project_id=project_id,
         task_id=task_id,
         status=status_filter(status),
+        flagged_only=flagged,
         page_size=size,
         page_token=token,
     )
@@ -120,7 +140,10 @@ def submission() -> None:
     Accepted work is paid once (the contractor's earnings plus the platform fee). A
     rejection carries feedback the contractor sees, and may be overridden within 30 days
     (accept --override-rejection). Work not reviewed by its auto_accept_at is accepted
-    automatically. The credential is an API key (--credential or $CREWLINE_CREDENTIAL).
+    automatically, except flagged work: its time looks implausible (flags: fast, or
+    implausible_time, with the evidence), so it has no auto_accept_at and waits for you
+    (list --flagged). A flag decides nothing; accept or reject it as any other. The
+    credential is an API key (--credential or $CREWLINE_CREDENTIAL).
 
     A submission's id is the id of the claim that handed it in: SUBMISSION_ID here is the
     contractor's CLAIM_ID.
@@ -132,18 +155,25 @@ _status_option = click.option(
 )
 _project_option = click.option("--project", "project_id", default="", help="This project's.")
 _task_option = click.option("--task", "task_id", default="", help="This task's.")
+flagged_option = click.option(
+    "--flagged",
+    is_flag=True,
+    help="Only flagged work (time flags: fast or implausible_time); it awaits your review.",
+)
 
 
 @submission.command(
     "list",
     epilog=example(
         f"crewctl submission list --project {_PROJECT} --status pending_review",
+        f"crewctl submission list --project {_PROJECT} --flagged",
         f"crewctl --json submission list --task {_ID} --all",
     ),
 )
 @_project_option
 @_task_option
 @_status_option
+@flagged_option
 @paging_options(most=500, server_default=100)
 @pass_state
 def list_(
@@ -151,14 +181,18 @@ def list_(
     project_id: str,
     task_id: str,
     status: str | None,
+    flagged: bool,
     paging: Paging,
 ) -> None:
-    """The submissions of a project (--project) or a task (--task), oldest first."""
+    """The submissions of a project (--project) or a task (--task), oldest first; a
+    flagged one shows the kinds of its flags (submission get shows the evidence)."""
     one_of(project_id, task_id)
     status = status.lower() if status else None
     with state.client() as client:
         page = paging.read(
-            lambda size, token: list_page(client, project_id, task_id, status, size, token),
+            lambda size, token: list_page(
+                client, project_id, task_id, status, flagged, size, token
+            ),
             "submissions",
         )
     state.emit(page, print_page)
@@ -168,7 +202,7 @@ def list_(
 @click.argument("submission_id")
 @pass_state
 def get(state: State, submission_id: str) -> None:
-    """The submission SUBMISSION_ID: its result, review, earnings and bonuses.
+    """The submission SUBMISSION_ID: its result, review, earnings, flags and bonuses.
 
     SUBMISSION_ID is the id of the claim that handed it in (the contractor's CLAIM_ID).
     """

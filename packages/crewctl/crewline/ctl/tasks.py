@@ -12,6 +12,7 @@ from crewline.ctl.errors import refusal
 from crewline.ctl.output import note, print_record, print_rows, shorten
 from crewline.ctl.pages import Paging, paging_options, print_more
 from crewline.ctl.params import Duration, Instant, new_request_id, parse_instant
+from crewline.ctl.records.submissions import flag_kinds
 from crewline.ctl.records.tasks import (
     NewSlots,
     TaskDetails,
@@ -40,8 +41,9 @@ def print_task(task: TaskRecord) -> None:
 
 def print_details(details: TaskDetails) -> None:
     print_task(details["task"])
-    columns = ("submission_id", "contractor_id", "status", "submitted_at")
-    print_rows("Submissions", details["submissions"], columns)
+    columns = ("submission_id", "contractor_id", "status", "submitted_at", "flags")
+    rows = [{**s, "flags": flag_kinds(s["flags"])} for s in details["submissions"]]
+    print_rows("Submissions", rows, columns)
 
 
 def print_page(page: TaskPage) -> None:
@@ -84,7 +86,7 @@ def task() -> None:
 @click.argument("task_id")
 @pass_state
 def get(state: State, task_id: str) -> None:
-    """The task TASK_ID, its counts and its submissions."""
+    """The task TASK_ID, its counts and its submissions, with their flags."""
     with state.client() as client:
         details = details_record(client.get_task(task_id).raw)
     state.emit(details, print_details)

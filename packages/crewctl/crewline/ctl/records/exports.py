@@ -9,7 +9,7 @@ import json
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from crewline.ctl.pb import MoneyRecord, field_word, money_field, timestamp_text
-from crewline.ctl.records.submissions import BonusRecord, bonus_record
+from crewline.ctl.records.submissions import BonusRecord, FlagRecord, bonus_record, flag_record
 
 if TYPE_CHECKING:
     from crewline.v1 import task_service_pb2 as task_api
@@ -31,6 +31,7 @@ class ExportRow(TypedDict):
     worked_seconds: int
     paid: MoneyRecord | None  # set only where pay was posted: accepted work
     bonuses: list[BonusRecord]
+    flags: list[FlagRecord]  # why its time was flagged: it waits for review
     # The task's payload and the submitted result, each under one of three names: as
     # JSON when it parses as JSON, else as text when it is UTF-8, else in base64.
     payload: Any
@@ -97,6 +98,7 @@ def export_row(sub: task_api.Submission, task: task_api.Task | None) -> ExportRo
         "worked_seconds": sub.worked_seconds,
         "paid": money_field(sub, "earned") if status == "accepted" else None,
         "bonuses": [bonus_record(b) for b in sub.bonuses],
+        "flags": [flag_record(f) for f in sub.flags],
         "payload": payload,
         "payload_text": payload_text,
         "payload_base64": payload_base64,

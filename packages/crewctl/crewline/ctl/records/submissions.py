@@ -1,4 +1,4 @@
-"""A client's submissions and bonuses, as records."""
+"""A client's submissions, their time flags and bonuses, as records."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from crewline.ctl.pb import MoneyRecord, field_word, money_field, timestamp_text
 
 if TYPE_CHECKING:
     from crewline.client import results
-    from crewline.v1 import money_pb2
+    from crewline.v1 import events_pb2, money_pb2
     from crewline.v1 import task_service_pb2 as task_api
 
 
@@ -19,6 +19,25 @@ class BonusRecord(TypedDict):
     amount: MoneyRecord | None
     reason: str
     granted_at: str | None
+
+
+class FlagRecord(TypedDict):
+    """Why the work's time was flagged (docs/quality.md, "Time flags"). A flag decides
+    nothing: flagged work is never accepted automatically, it waits for review."""
+
+    kind: str | None  # fast or implausible_time
+    evidence: str  # the rule and its numbers, in words
+    worked_seconds: int
+    # fast: the project's timed submissions compared with (sample_size of them), their
+    # median and median absolute deviation (as measured; as used, scale_seconds), and z.
+    median_seconds: float
+    mad_seconds: float
+    scale_seconds: float
+    z_score: float
+    sample_size: int
+    # implausible_time: seconds also tracked on the contractor's other hourly claims.
+    overlap_seconds: int
+    overlapping_claims: int
 
 
 class SubmissionRecord(TypedDict):
@@ -41,6 +60,7 @@ class SubmissionRecord(TypedDict):
     feedback: str
     revert_until: str | None  # until when a rejection may still be overridden
     auto_accept_at: str | None  # when unreviewed work is accepted automatically
+    flags: list[FlagRecord]  # flagged work has no auto_accept_at
     bonuses: list[BonusRecord]
     # The result: as text when it is UTF-8, else base64 (one of them is set).
     result_text: str | None
@@ -90,6 +110,31 @@ def bonus_record(pb: task_api.Bonus) -> BonusRecord:
     }
 
 
+def flag_record(pb: events_pb2.ReviewFlag) -> FlagRecord:
+    return {
+        "kind": field_word(pb, "kind"),
+        "evidence": pb.evidence,
+        "worked_seconds": pb.worked_seconds,
+        "median_seconds": pb.median_seconds,
+        "mad_seconds": pb.mad_seconds,
+        "scale_seconds": pb.scale_seconds,
+        "z_score": pb.z_score,
+        "sample_size": pb.sample_size,
+        "overlap_seconds": pb.overlap_seconds,
+        "overlapping_claims": pb.overlapping_claims,
+    }
+
+
+def flag_kinds(flags: list[FlagRecord]) -> str | None:
+    """A table cell of the flags' kinds (``fast, implausible_time``); None when unflagged."""
+    return ", ".join(f["kind"] or "unknown" for f in flags) or None
+
+
+def flags_text(flags: list[FlagRecord]) -> str | None:
+    """Each flag on a line of its own: its kind, then the evidence the reviewer weighs."""
+    return "\n".join(f"{f['kind'] or 'unknown'}: {f['evidence']}" for f in flags) or None
+
+
 def submission_record(pb: task_api.Submission) -> SubmissionRecord:
     """A Submission message as a record."""
     text, encoded = result_fields(pb.result)
@@ -108,6 +153,7 @@ def submission_record(pb: task_api.Submission) -> SubmissionRecord:
         "feedback": pb.feedback,
         "revert_until": timestamp_text(pb, "revert_until"),
         "auto_accept_at": timestamp_text(pb, "auto_accept_at"),
+        "flags": [flag_record(f) for f in pb.flags],
         "bonuses": [bonus_record(b) for b in pb.bonuses],
         "result_text": text,
         "result_base64": encoded,

@@ -10,6 +10,7 @@ from google.protobuf.descriptor import FieldDescriptor
 
 from crewline.ctl.pb import enum_word, field_word, money_record, timestamp_text
 from crewline.ctl.records.projects import pay_terms_record
+from crewline.ctl.records.submissions import FlagRecord, flag_record
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
@@ -43,6 +44,7 @@ class TaskSubmissionRecord(TypedDict):
     contractor_id: str
     status: str | None  # pending_review or accepted
     submitted_at: str | None
+    flags: list[FlagRecord]  # why its time was flagged: it waits for review
 
 
 class TaskDetails(TypedDict):
@@ -117,6 +119,7 @@ def task_submission_record(pb: task_api.Submission) -> TaskSubmissionRecord:
         "contractor_id": pb.contractor_id,
         "status": field_word(pb, "status"),
         "submitted_at": timestamp_text(pb, "submitted_at"),
+        "flags": [flag_record(f) for f in pb.flags],
     }
 
 
