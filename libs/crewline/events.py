@@ -28,6 +28,8 @@ PROJECTS_TOPIC = "crewline.projects.v1"  # dispatcher: ProjectChanged; key proje
 # matcher: ContractorChanged, QualificationChanged, BlockChanged (key contractor id);
 # QualificationTypeDefined (key type name), which the dispatcher reads.
 CONTRACTORS_TOPIC = "crewline.contractors.v1"
+# quality: ScoreChanged (key contractor id), which the matcher reads.
+QUALITY_TOPIC = "crewline.quality.v1"
 ALL_TOPICS = (
     TASKS_TOPIC,
     CLAIMS_TOPIC,
@@ -35,6 +37,7 @@ ALL_TOPICS = (
     IDENTITY_TOPIC,
     PROJECTS_TOPIC,
     CONTRACTORS_TOPIC,
+    QUALITY_TOPIC,
 )
 
 CORRELATION_HEADER = "correlation_id"

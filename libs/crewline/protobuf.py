@@ -20,8 +20,8 @@ from crewline.answers import (
 from crewline.errors import InvalidArgument
 from crewline.money import Money
 from crewline.pay_terms import Basis, PayTerms
-from crewline.qualifications import Comparator, Kind, Requirement
-from crewline.v1 import money_pb2, project_pb2
+from crewline.qualifications import ACCEPTANCE_RATE, Comparator, Kind, Requirement
+from crewline.v1 import money_pb2, project_pb2, quality_service_pb2
 
 
 def money_to_pb(money: Money) -> money_pb2.Money:
@@ -88,9 +88,18 @@ def kind_to_pb(kind: Kind) -> project_pb2.QualificationKind.ValueType:
     return _KIND_PB[kind]
 
 
+# The quality service's measures (ScoreChanged.measure) by the qualification names
+# requirements give them.
+MEASURES: dict[quality_service_pb2.ScoreMeasure.ValueType, str] = {
+    quality_service_pb2.SCORE_MEASURE_ACCEPTANCE_RATE: ACCEPTANCE_RATE,
+}
+
+
 def requirement_to_pb(req: Requirement) -> project_pb2.Requirement:
     pb = project_pb2.Requirement(
-        qualification=req.qualification, comparator=_COMPARATOR_PB[req.comparator]
+        qualification=req.qualification,
+        comparator=_COMPARATOR_PB[req.comparator],
+        project_id=req.project_id,
     )
     pb.scores.extend(v for v in req.values if isinstance(v, int))
     pb.strings.extend(v for v in req.values if isinstance(v, str))
@@ -99,7 +108,9 @@ def requirement_to_pb(req: Requirement) -> project_pb2.Requirement:
 
 def requirement_from_pb(pb: project_pb2.Requirement) -> Requirement:
     """Trusted data (an event); requests go through ``qualifications.requirement``."""
-    return Requirement(pb.qualification, COMPARATORS[pb.comparator], (*pb.scores, *pb.strings))
+    return Requirement(
+        pb.qualification, COMPARATORS[pb.comparator], (*pb.scores, *pb.strings), pb.project_id
+    )
 
 
 def pay_terms_to_pb(terms: PayTerms) -> project_pb2.PayTerms:

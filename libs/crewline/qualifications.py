@@ -5,6 +5,17 @@ the dispatcher checks a project's requirements against its copy of the types.
 Pure: no I/O, no protobuf. Semantics follow Mechanical Turk's
 QualificationRequirement: every comparator except NOT_EXISTS requires the
 contractor to hold the qualification.
+
+Quality measures (``quality.acceptance_rate``, ``quality.gold_accuracy``) are built-in
+SCORE qualifications that nobody defines or grants: the quality service measures them
+per contractor and project, and the matcher holds each under a key that names the
+project (``measure_key``). A requirement on one names the project it is measured in
+(``Requirement.project_id``, resolved by the dispatcher: empty means the project
+itself). The newcomer rule: a contractor holds a measure from their first measured
+answer in that project; a requirement on a measure in the project being evaluated lets
+in contractors not yet measured there (otherwise nobody new could ever be measured
+there), while one on a measure in another project must be held, like any
+qualification (a training project's score opening the main one).
 """
 
 from __future__ import annotations
@@ -22,6 +33,12 @@ MAX_TEXT = 64
 MAX_REQUIREMENTS = 20
 MAX_VALUES = 100
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+# Names under this prefix are the quality service's measures: no one defines or grants them.
+MEASURE_PREFIX = "quality."
+ACCEPTANCE_RATE = "quality.acceptance_rate"
+GOLD_ACCURACY = "quality.gold_accuracy"  # declared for requirements; not measured yet
+MEASURES = frozenset({ACCEPTANCE_RATE, GOLD_ACCURACY})
 
 
 class Kind(enum.StrEnum):
@@ -68,6 +85,25 @@ def type_name(value: str, *, field: str) -> str:
     return value
 
 
+def grantable_name(value: str, *, field: str) -> str:
+    """A type name an operator may define or grant: not under the measures' prefix."""
+    name = type_name(value, field=field)
+    if name.startswith(MEASURE_PREFIX):
+        raise InvalidArgument(
+            field, f"names under {MEASURE_PREFIX!r} are reserved for quality measures"
+        )
+    return name
+
+
+def is_measure(name: str) -> bool:
+    return name in MEASURES
+
+
+def measure_key(measure: str, project_id: str) -> str:
+    """The key a measured score is held under: type names cannot hold ``@``."""
+    return f"{measure}@{project_id}"
+
+
 def value_for(kind: Kind, *, score: int | None, text: str | None, field: str = "") -> Value:
     """The value a grant carries, checked against the type's kind.
 
@@ -108,16 +144,32 @@ def _text(value: str, *, field: str) -> str:
 
 @dataclass(frozen=True)
 class Requirement:
-    """``{qualification, comparator, values}``; ``values`` are ints for SCORE, strs for STRING."""
+    """``{qualification, comparator, values}``; ``values`` are ints for SCORE, strs for STRING.
+
+    ``project_id``: for a measure, the project it is measured in ("" means the project
+    evaluated; the dispatcher stores it resolved); "" for any other qualification.
+    """
 
     qualification: str
     comparator: Comparator
     values: tuple[int | str, ...] = ()
+    project_id: str = ""
 
-    def holds(self, held: Mapping[str, Value]) -> bool:
-        if self.qualification not in held:
-            return self.comparator is Comparator.NOT_EXISTS
-        value = held[self.qualification]
+    def key(self, project_id: str = "") -> str:
+        """What ``held`` holds this requirement's qualification under, when evaluated
+        for ``project_id``."""
+        if not is_measure(self.qualification):
+            return self.qualification
+        return measure_key(self.qualification, self.project_id or project_id)
+
+    def holds(self, held: Mapping[str, Value], *, project_id: str = "") -> bool:
+        """Whether a contractor holding ``held`` meets it in ``project_id``."""
+        key = self.key(project_id)
+        if key not in held:
+            # The newcomer rule (module docstring): unmeasured in the project evaluated.
+            newcomer = is_measure(self.qualification) and self.project_id in ("", project_id)
+            return newcomer or self.comparator is Comparator.NOT_EXISTS
+        value = held[key]
         match self.comparator:
             case Comparator.EXISTS:
                 return True
@@ -146,13 +198,22 @@ class Requirement:
                 return value >= bound
 
     def to_json(self) -> dict[str, object]:
-        return {"q": self.qualification, "c": self.comparator.value, "v": list(self.values)}
+        data: dict[str, object] = {
+            "q": self.qualification,
+            "c": self.comparator.value,
+            "v": list(self.values),
+        }
+        if self.project_id:  # only when set: what was stored before reads back the same
+            data["p"] = self.project_id
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> Requirement:
         values = data["v"]
         assert isinstance(values, list)
-        return cls(str(data["q"]), Comparator(str(data["c"])), tuple(values))
+        return cls(
+            str(data["q"]), Comparator(str(data["c"])), tuple(values), str(data.get("p", ""))
+        )
 
 
 def requirement(
@@ -163,10 +224,18 @@ def requirement(
     strings: Sequence[str],
     types: Mapping[str, Kind],
     field: str,
+    project_id: str = "",
 ) -> Requirement:
-    """Validate one requirement against the known qualification types; errors name the field."""
+    """Validate one requirement against the known qualification types (a measure is a
+    SCORE type without being one of them); errors name the field. ``project_id`` is
+    kept as given: only a measure may have one, and which projects it may name is the
+    caller's to check."""
     name = type_name(qualification, field=f"{field}.qualification")
-    kind = types.get(name)
+    kind = Kind.SCORE if is_measure(name) else types.get(name)
+    if project_id and not is_measure(name):
+        raise InvalidArgument(
+            f"{field}.project_id", "must be empty: only a quality measure is measured in a project"
+        )
     if kind is None:
         raise InvalidArgument(
             f"{field}.qualification",
@@ -191,7 +260,7 @@ def requirement(
         if scores or strings:
             given = f"{field}.scores" if scores else f"{field}.strings"
             raise InvalidArgument(given, f"must be empty for {comparator.value}")
-        return Requirement(name, comparator)
+        return Requirement(name, comparator, project_id=project_id)
     if comparator in _ONE_VALUE and len(raw) != 1:
         raise InvalidArgument(values_field, f"must hold exactly one value for {comparator.value}")
     if comparator in _SETS and not 1 <= len(raw) <= MAX_VALUES:
@@ -206,7 +275,7 @@ def requirement(
         else:
             assert isinstance(item, str)
             checked.append(_text(item, field=f"{values_field}[{i}]"))
-    return Requirement(name, comparator, tuple(checked))
+    return Requirement(name, comparator, tuple(checked), project_id)
 
 
 def check_count(requirements: Sized, *, field: str) -> None:
@@ -214,6 +283,9 @@ def check_count(requirements: Sized, *, field: str) -> None:
         raise InvalidArgument(field, f"must hold at most {MAX_REQUIREMENTS} requirements")
 
 
-def satisfied(requirements: Iterable[Requirement], held: Mapping[str, Value]) -> bool:
-    """True when a contractor holding ``held`` meets every requirement (none: everyone does)."""
-    return all(r.holds(held) for r in requirements)
+def satisfied(
+    requirements: Iterable[Requirement], held: Mapping[str, Value], *, project_id: str = ""
+) -> bool:
+    """True when a contractor holding ``held`` meets every requirement of ``project_id``
+    (none: everyone does)."""
+    return all(r.holds(held, project_id=project_id) for r in requirements)
