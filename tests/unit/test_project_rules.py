@@ -42,8 +42,11 @@ def create(**changes: object) -> projects.CreateProject:
 def new_project(**changes: object) -> Project:
     cmd = create(**changes)
     assert cmd.fields.requirements is not None
-    reqs = projects.resolve_requirements(cmd.fields.requirements, TYPES, field="requirements")
-    return Project.create(cmd, requirements=reqs, project_id=str(uuid.uuid4()), now=NOW)
+    project_id = str(uuid.uuid4())
+    reqs = projects.resolve_requirements(
+        cmd.fields.requirements, TYPES, field="requirements", project_id=project_id
+    )
+    return Project.create(cmd, requirements=reqs, project_id=project_id, now=NOW)
 
 
 def test_zero_durations_and_slots_take_the_documented_defaults() -> None:
@@ -140,7 +143,9 @@ def test_requirements_are_checked_against_the_known_types(
     specs: list[RequirementSpec], field: str, reason: str
 ) -> None:
     with pytest.raises(InvalidArgument) as err:
-        projects.resolve_requirements(specs, TYPES, field="requirements")
+        projects.resolve_requirements(
+            specs, TYPES, field="requirements", project_id=str(uuid.uuid4())
+        )
     assert err.value.field == f"requirements{field}"
     assert err.value.reason.startswith(reason)
 
@@ -156,6 +161,13 @@ def test_same_create_request_has_the_same_fingerprint_and_any_change_alters_it()
         {"pay_terms": replace(PER_SUBMISSION, rate=Money("EUR", 1250))},
     ):
         assert create(**change).fingerprint() != base, change
+
+
+def test_a_measures_project_is_part_of_the_fingerprint() -> None:
+    measure = RequirementSpec("quality.acceptance_rate", Comparator.GREATER_OR_EQUAL, (60,))
+    here = create(requirements=(measure,)).fingerprint()
+    there = create(requirements=(replace(measure, project_id=str(uuid.uuid4())),)).fingerprint()
+    assert here != there
 
 
 def test_request_id_reused_for_another_project_is_refused() -> None:

@@ -187,6 +187,18 @@ async def client_holds(conn: asyncpg.Connection, client_id: str, project_id: str
     )
 
 
+async def projects_of_client(
+    conn: asyncpg.Connection, client_id: str, project_ids: Iterable[str]
+) -> set[str]:
+    """Which of ``project_ids`` are the client's projects."""
+    rows = await conn.fetch(
+        "SELECT project_id FROM projects WHERE client_id = $1 AND project_id = ANY($2::text[])",
+        client_id,
+        list(project_ids),
+    )
+    return {r["project_id"] for r in rows}
+
+
 async def pay_terms_history(conn: asyncpg.Connection, project_id: str) -> list[PayTerms]:
     rows = await conn.fetch(
         "SELECT * FROM project_pay_terms WHERE project_id = $1 ORDER BY version", project_id

@@ -203,7 +203,11 @@ def api_key_revoked(key: ApiKeyRecord) -> events_pb2.ApiKeyRevoked:
 
 def _requirement_spec(pb: project_pb2.Requirement) -> RequirementSpec:
     return RequirementSpec(
-        pb.qualification, COMPARATORS.get(pb.comparator), tuple(pb.scores), tuple(pb.strings)
+        pb.qualification,
+        COMPARATORS.get(pb.comparator),
+        tuple(pb.scores),
+        tuple(pb.strings),
+        pb.project_id,
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass, replace
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
@@ -71,26 +71,57 @@ class RequirementSpec:
     comparator: Comparator | None
     scores: tuple[int, ...] = ()
     strings: tuple[str, ...] = ()
+    project_id: str = ""  # a quality measure's project; "" is the project itself
+
+
+def named_projects(specs: Sequence[RequirementSpec], *, field: str) -> set[str]:
+    """The projects the specs' measures name (canonical ids), for the caller to look up
+    whose they are; a malformed one is refused here, before it reaches a query (another
+    qualification naming one is refused by ``resolve_requirements``)."""
+    return {
+        project_ref(s.project_id, field=f"{field}[{i}].project_id")
+        for i, s in enumerate(specs)
+        if s.project_id and qualifications.is_measure(s.qualification)
+    }
 
 
 def resolve_requirements(
-    specs: Sequence[RequirementSpec], types: Mapping[str, Kind], *, field: str
+    specs: Sequence[RequirementSpec],
+    types: Mapping[str, Kind],
+    *,
+    field: str,
+    project_id: str,
+    own_projects: Set[str] = frozenset(),
 ) -> tuple[Requirement, ...]:
     """Requirements checked against the known qualification types; errors name
-    ``field[i]...``, an unknown type with reason UNKNOWN_QUALIFICATION."""
-    resolved = tuple(
-        qualifications.requirement(
+    ``field[i]...``, an unknown type with reason UNKNOWN_QUALIFICATION.
+
+    A quality measure's project must be ``project_id`` (the project these are for) or one
+    of ``own_projects`` (its client's); it is stored resolved, "" becoming ``project_id``,
+    so the matcher can tell a measure of the project itself (which lets newcomers in)
+    from one of another project (which must be held). Another client's project is
+    refused as one that does not exist: which ids exist is not for a caller to learn.
+    """
+    resolved = []
+    for i, s in enumerate(specs):
+        at = f"{field}[{i}]"
+        req = qualifications.requirement(
             qualification=s.qualification,
             comparator=s.comparator,
             scores=s.scores,
             strings=s.strings,
             types=types,
-            field=f"{field}[{i}]",
+            field=at,
+            project_id=s.project_id,
         )
-        for i, s in enumerate(specs)
-    )
+        if qualifications.is_measure(req.qualification):
+            where = project_ref(s.project_id, field=f"{at}.project_id") if s.project_id else ""
+            if where and where != project_id and where not in own_projects:
+                raise InvalidArgument(f"{at}.project_id", f"names no project of yours: {where}")
+            req = replace(req, project_id=where or project_id)
+        resolved.append(req)
     qualifications.check_count(resolved, field=field)
-    return resolved
+    return tuple(resolved)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -194,8 +225,10 @@ class CreateProject:
         terms = f.pay_terms
         canonical = {
             **{name: getattr(f, name) for name in _PLAIN},
+            # A project id only when named, so a request of before hashes as it did.
             "requirements": [
                 [r.qualification, r.comparator and r.comparator.value, r.scores, r.strings]
+                + ([r.project_id] if r.project_id else [])
                 for r in f.requirements
             ],
             "pay_terms": [

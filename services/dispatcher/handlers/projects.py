@@ -29,31 +29,47 @@ from dispatcher.domain.projects import (
     ProjectState,
     RequirementSpec,
     UpdateProject,
+    named_projects,
     resolve_requirements,
 )
 
 
 async def _requirements(
-    conn: asyncpg.Connection, specs: tuple[RequirementSpec, ...], *, field: str
+    conn: asyncpg.Connection,
+    specs: tuple[RequirementSpec, ...],
+    *,
+    field: str,
+    project_id: str,
+    client_id: str,
 ) -> tuple[Requirement, ...]:
-    # Their count and names are checked before the names are looked up (a request of
-    # 4 MB could name 10^5 of them; one with a NUL byte would make the lookup fail in
+    """The specs resolved for ``project_id``, one of ``client_id``'s projects."""
+    # Their count, names and project ids are checked before they are looked up (a request
+    # of 4 MB could name 10^5 of them; one with a NUL byte would make the lookup fail in
     # PostgreSQL); resolve_requirements checks the rest.
     check_count(specs, field=field)
     names = {
         type_name(s.qualification, field=f"{field}[{i}].qualification") for i, s in enumerate(specs)
     }
+    named = named_projects(specs, field=field) - {project_id}
     types = await repo.qualification_kinds(conn, names)
-    return resolve_requirements(specs, types, field=field)
+    own = await repo.projects_of_client(conn, client_id, named) if named else set()
+    return resolve_requirements(specs, types, field=field, project_id=project_id, own_projects=own)
 
 
 async def create_project(cmd: CreateProject, deps: Deps) -> Project:
     """Create a project, or return the one this request id already created."""
     assert cmd.fields.requirements is not None
     async with deps.pool.acquire() as conn, conn.transaction():
-        requirements = await _requirements(conn, cmd.fields.requirements, field="requirements")
+        project_id = str(uuid.uuid4())  # a measure in "this project" is stored as this id
+        requirements = await _requirements(
+            conn,
+            cmd.fields.requirements,
+            field="requirements",
+            project_id=project_id,
+            client_id=cmd.client_id,
+        )
         project = Project.create(
-            cmd, requirements=requirements, project_id=str(uuid.uuid4()), now=deps.clock.now()
+            cmd, requirements=requirements, project_id=project_id, now=deps.clock.now()
         )
         fingerprint = cmd.fingerprint()
         if await repo.insert_project(
@@ -107,7 +123,13 @@ async def update_project(cmd: UpdateProject, deps: Deps) -> Project:
         requirements = (
             None
             if specs is None
-            else await _requirements(conn, specs, field="project.requirements")
+            else await _requirements(
+                conn,
+                specs,
+                field="project.requirements",
+                project_id=current.project_id,
+                client_id=cmd.client_id,
+            )
         )
         project = current.updated(cmd, requirements=requirements, now=deps.clock.now())
         if project is current:
