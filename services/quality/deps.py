@@ -5,13 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import asyncpg
+from google.protobuf.message import Message
 from prometheus_client import CollectorRegistry
 
+from crewline.events import QUALITY_TOPIC
+from crewline.publisher import Publisher, Route
 from crewline.timekeeping import Clock
+from crewline.v1 import events_pb2
 from quality.adapters.metrics import QualityMetrics
 from quality.settings import QualitySettings
 
 SERVICE = "quality"
+
+# Every event the quality service publishes, its topic and its key: a contractor's
+# score changes in order, whichever project they are in.
+PUBLISHES: dict[type[Message], Route] = {
+    events_pb2.ScoreChanged: Route(QUALITY_TOPIC, key=lambda e: e.contractor_id),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -20,6 +30,7 @@ class Deps:
     clock: Clock
     settings: QualitySettings
     metrics: QualityMetrics
+    publisher: Publisher
 
     @classmethod
     def build(
@@ -35,4 +46,5 @@ class Deps:
             clock=clock,
             settings=settings,
             metrics=QualityMetrics(registry or CollectorRegistry(), SERVICE),
+            publisher=Publisher(producer=SERVICE, routes=PUBLISHES),
         )

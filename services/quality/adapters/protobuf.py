@@ -1,4 +1,4 @@
-"""Quality domain <-> protobuf: review events in, scores out.
+"""Quality domain <-> protobuf: review events in, scores and their changes out.
 
 Events are mapped as they are; the domain's records check them (a bad id is
 ``InvalidArgument`` naming the event's field).
@@ -59,4 +59,19 @@ def score_to_pb(score: Score) -> api.Score:
         reviewed=score.reviewed,
         window=score.window,
         updated_at=timestamp(score.updated_at),
+    )
+
+
+def score_changed(score: Score, *, version: int) -> events_pb2.ScoreChanged:
+    return events_pb2.ScoreChanged(
+        contractor_id=score.contractor_id,
+        project_id=score.project_id,
+        client_id=score.client_id,
+        measure=_MEASURE_PB[score.measure],
+        value=score.value,
+        accepted=score.accepted,
+        reviewed=score.reviewed,
+        window=score.window,
+        changed_at=timestamp(score.updated_at),
+        version=version,
     )

@@ -3,6 +3,8 @@ consumer's transaction, for the writes)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import asyncpg
 
 from quality.domain.queries import ScoreQuery
@@ -70,20 +72,40 @@ async def latest(
     return [r["accepted"] for r in rows]
 
 
-async def save(conn: asyncpg.Connection, score: Score) -> bool:
-    """Store the score; whether its value or counts changed (else nothing is written,
-    and its updated_at stays)."""
-    changed = await conn.fetchval(
-        "INSERT INTO scores AS s (contractor_id, project_id, measure, client_id, accepted,"
-        " reviewed, window_size, value, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        " ON CONFLICT (contractor_id, project_id, measure) DO UPDATE SET"
-        " accepted = EXCLUDED.accepted, reviewed = EXCLUDED.reviewed,"
-        " window_size = EXCLUDED.window_size, value = EXCLUDED.value,"
-        " updated_at = EXCLUDED.updated_at"
-        " WHERE (s.accepted, s.reviewed, s.window_size, s.value)"
-        " IS DISTINCT FROM (EXCLUDED.accepted, EXCLUDED.reviewed, EXCLUDED.window_size,"
-        " EXCLUDED.value)"
-        " RETURNING 1",
+@dataclass(frozen=True)
+class Saved:
+    """A score stored with other counts: ``version`` is its value's, and ``new_value``
+    says whether the value itself changed (or is the first)."""
+
+    version: int
+    new_value: bool
+
+
+# The CTE reads the row as it was before the upsert (one snapshot for the statement),
+# so one round trip says whether the value moved; lock_window keeps others out.
+_SAVE = """
+WITH before AS (
+    SELECT value FROM scores WHERE contractor_id = $1 AND project_id = $2 AND measure = $3
+)
+INSERT INTO scores AS s (contractor_id, project_id, measure, client_id, accepted, reviewed,
+    window_size, value, updated_at, version)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1)
+ON CONFLICT (contractor_id, project_id, measure) DO UPDATE SET
+    accepted = EXCLUDED.accepted, reviewed = EXCLUDED.reviewed,
+    window_size = EXCLUDED.window_size, value = EXCLUDED.value,
+    updated_at = EXCLUDED.updated_at,
+    version = s.version + (s.value <> EXCLUDED.value)::int
+WHERE (s.accepted, s.reviewed, s.window_size, s.value)
+    IS DISTINCT FROM (EXCLUDED.accepted, EXCLUDED.reviewed, EXCLUDED.window_size, EXCLUDED.value)
+RETURNING s.version, (SELECT value FROM before) AS before
+"""
+
+
+async def save(conn: asyncpg.Connection, score: Score) -> Saved | None:
+    """Store the score; None when neither its value nor its counts changed (nothing is
+    written, and its updated_at stays)."""
+    row = await conn.fetchrow(
+        _SAVE,
         score.contractor_id,
         score.project_id,
         score.measure.value,
@@ -94,7 +116,9 @@ async def save(conn: asyncpg.Connection, score: Score) -> bool:
         score.value,
         score.updated_at,
     )
-    return changed is not None
+    if row is None:
+        return None
+    return Saved(version=row["version"], new_value=row["before"] != score.value)
 
 
 async def find(conn: asyncpg.Connection, query: ScoreQuery) -> list[Score]:

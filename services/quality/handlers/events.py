@@ -3,6 +3,8 @@
 Each handler runs in the consumer's transaction (the kernel's inbox drops a
 redelivered event). The merge in ``adapters.scores.record`` makes a review count once
 on its own too: a second copy, under any event id, in any order, changes nothing.
+A score whose value changes publishes ScoreChanged through the outbox, in the same
+transaction, for the matcher to route work by (docs/quality.md, "Scores that route work").
 """
 
 from __future__ import annotations
@@ -58,12 +60,18 @@ async def review(conn: asyncpg.Connection, outcome: ReviewOutcome, deps: Deps) -
         client_id=outcome.client_id,
         updated_at=deps.clock.now(),
     )
-    if await scores.save(conn, score):
-        deps.metrics.score_changed(score.measure)
-        log.info(
-            "score_changed",
-            measure=score.measure.value,
-            value=score.value,
-            accepted=score.accepted,
-            reviewed=score.reviewed,
-        )
+    saved = await scores.save(conn, score)
+    if saved is None:
+        return
+    deps.metrics.score_changed(score.measure)
+    log.info(
+        "score_changed",
+        measure=score.measure.value,
+        value=score.value,
+        accepted=score.accepted,
+        reviewed=score.reviewed,
+        version=saved.version,
+    )
+    if saved.new_value:
+        # Only a new value routes work differently: the matcher re-evaluates eligibility.
+        await deps.publisher.publish(conn, pb.score_changed(score, version=saved.version))
