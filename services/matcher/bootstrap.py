@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crewline.events import PROJECTS_TOPIC, TASKS_TOPIC
+from crewline.events import PROJECTS_TOPIC, QUALITY_TOPIC, TASKS_TOPIC
 from crewline.runtime import Runtime
 from crewline.service import ServiceKit
 from crewline.timekeeping import Clock
@@ -35,7 +35,7 @@ async def bootstrap(settings: MatcherSettings, *, clock: Clock | None = None) ->
         answer_specs=deps.answer_specs,
     )
     consumer = kit.consumer(
-        topics=[TASKS_TOPIC, PROJECTS_TOPIC], routes=handlers.event_routes(deps)
+        topics=[TASKS_TOPIC, PROJECTS_TOPIC, QUALITY_TOPIC], routes=handlers.event_routes(deps)
     )
     pruner = kit.pruner(consumer)
     return kit.runtime(

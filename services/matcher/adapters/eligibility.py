@@ -1,12 +1,17 @@
 """The eligibility index: which projects each contractor may see and claim.
 
 One row per (contractor, project) for every active, unblocked contractor who meets
-the project's requirements. Whatever changes an input (a qualification, a block,
-a contractor's activity, a project's requirements) calls a refresh in the same
-transaction. Refreshes take one advisory lock, so two concurrent changes (a grant
-and a new requirement) cannot each miss the other: the later one reads both.
+the project's requirements. Whatever changes an input (a qualification, a quality
+score, a block, a contractor's activity, a project's requirements) calls a refresh in
+the same transaction. Refreshes take one advisory lock, so two concurrent changes (a
+grant and a new requirement) cannot each miss the other: the later one reads both.
 Listing a contractor's offers and finding a task's audience read the index by key,
 never scanning every task or every contractor.
+
+Quality scores (``contractor_scores``) join the qualifications held, each under its
+measure and project (``measure_key``), and each project's requirements are evaluated
+for that project: a measure of the project itself lets in contractors not yet measured
+there, one of another project must be held (the kernel's newcomer rule).
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from crewline.qualifications import Requirement, Value, satisfied
-from matcher.adapters import offer_signals
+from crewline.qualifications import Requirement, Value, is_measure, satisfied
+from matcher.adapters import offer_signals, scores
 
 _LOCK_KEY = 0x6372_6577_656C_6967  # "crewelig": one lock for every refresh
 
@@ -86,6 +91,7 @@ async def refresh_contractor(conn: asyncpg.Connection, contractor_id: str) -> Ch
                 contractor_id,
             )
         )
+        held.update(await scores.held_by(conn, contractor_id))
         blocked = {
             r["project_id"]
             for r in await conn.fetch(
@@ -96,7 +102,7 @@ async def refresh_contractor(conn: asyncpg.Connection, contractor_id: str) -> Ch
         }
         for row in await conn.fetch("SELECT project_id, requirements FROM projects"):
             if row["project_id"] not in blocked and satisfied(
-                requirements_of(row["requirements"]), held
+                requirements_of(row["requirements"]), held, project_id=row["project_id"]
             ):
                 now.add(row["project_id"])
     change = await _store(conn, by="contractor_id", key=contractor_id, now=now)
@@ -118,25 +124,41 @@ async def refresh_project(conn: asyncpg.Connection, project_id: str) -> Change:
             " AND b.lifted_at IS NULL AND (b.project_id IS NULL OR b.project_id = $1))",
             project_id,
         )
-        names = sorted({r.qualification for r in requirements})
-        held: dict[str, dict[str, Value]] = {}
-        if names:
-            for row in await conn.fetch(
-                "SELECT contractor_id, qualification, score, text_value"
-                " FROM contractor_qualifications WHERE qualification = ANY($1::text[])",
-                names,
-            ):
-                held.setdefault(row["contractor_id"], {}).update(_held([row]))
+        held = await _held_of_everyone(conn, requirements, project_id)
         empty: Mapping[str, Value] = {}
         now = {
             c["contractor_id"]
             for c in candidates
-            if satisfied(requirements, held.get(c["contractor_id"], empty))
+            if satisfied(requirements, held.get(c["contractor_id"], empty), project_id=project_id)
         }
     change = await _store(conn, by="project_id", key=project_id, now=now)
     if change.gained or change.lost:
         await offer_signals.project_changed(conn, project_id)
     return change
+
+
+async def _held_of_everyone(
+    conn: asyncpg.Connection, requirements: list[Requirement], project_id: str
+) -> dict[str, dict[str, Value]]:
+    """What every contractor holds of what ``requirements`` name, by contractor: the
+    qualifications, and the scores of each measure in the project it is measured in."""
+    held = await scores.held_in(
+        conn,
+        (
+            (r.qualification, r.project_id or project_id)
+            for r in requirements
+            if is_measure(r.qualification)
+        ),
+    )
+    names = sorted({r.qualification for r in requirements if not is_measure(r.qualification)})
+    if names:
+        for row in await conn.fetch(
+            "SELECT contractor_id, qualification, score, text_value"
+            " FROM contractor_qualifications WHERE qualification = ANY($1::text[])",
+            names,
+        ):
+            held.setdefault(row["contractor_id"], {}).update(_held([row]))
+    return held
 
 
 async def projects_of(conn: asyncpg.Connection, contractor_id: str) -> list[str]:

@@ -10,6 +10,7 @@ from datetime import datetime
 from crewline.errors import InvalidArgument
 from crewline.money import Money
 from crewline.protobuf import (
+    MEASURES,
     answer_spec_from_pb,
     answer_spec_to_pb,
     from_timestamp,
@@ -25,6 +26,7 @@ from crewline.v1 import work_service_pb2 as api
 from matcher.domain.claims import Claim
 from matcher.domain.commands import MAX_SEGMENTS, WorkSegment
 from matcher.domain.offers import Offer, WithdrawalReason
+from matcher.domain.scores import MeasuredScore
 from matcher.domain.statuses import ClaimStatus, EndReason, ProjectState, ReviewState, TaskLifecycle
 from matcher.domain.tasks import Payload, ProjectTerms
 
@@ -283,4 +285,20 @@ def work_submitted(claim: Claim, result: bytes) -> events_pb2.WorkSubmitted:
         segments=[segment_to_pb(s) for s in claim.segments],
         granted_at=timestamp(claim.granted_at),
         client_id=claim.client_id,
+    )
+
+
+def measured_score(e: events_pb2.ScoreChanged) -> MeasuredScore:
+    """A measure this matcher does not know is refused naming ``measure`` (dead-lettered,
+    to replay once it does), as is any malformed field."""
+    measure = MEASURES.get(e.measure)
+    if measure is None:
+        raise InvalidArgument("measure", f"is not a measure this matcher knows: {e.measure}")
+    return MeasuredScore(
+        contractor_id=e.contractor_id,
+        project_id=e.project_id,
+        measure=measure,
+        value=e.value,
+        version=e.version,
+        changed_at=from_timestamp(e.changed_at),
     )

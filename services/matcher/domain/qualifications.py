@@ -12,7 +12,7 @@ from datetime import datetime
 
 from crewline import validate
 from crewline.errors import AlreadyExists, InvalidArgument
-from crewline.qualifications import Kind, Value, type_name, value_for
+from crewline.qualifications import Kind, Value, grantable_name, type_name, value_for
 from matcher.domain.contractors import operator_reason
 
 MAX_DESCRIPTION = 500
@@ -28,7 +28,8 @@ class DefineQualificationType:
 def define_qualification_type(
     *, name: str, kind: Kind | None, description: str
 ) -> DefineQualificationType:
-    name = type_name(name, field="name")
+    # Quality measures are built in: the quality service measures them, no one defines them.
+    name = grantable_name(name, field="name")
     if kind is None:
         raise InvalidArgument("kind", "is required: score, presence or string")
     return DefineQualificationType(
@@ -76,7 +77,7 @@ def grant_qualification(
 ) -> GrantQualification:
     return GrantQualification(
         contractor_id=validate.identifier(contractor_id, field="contractor_id"),
-        qualification=type_name(qualification, field="qualification"),
+        qualification=grantable_name(qualification, field="qualification"),
         score=score,
         text=text,
     )

@@ -13,7 +13,7 @@ from google.protobuf.message import Message
 from crewline.consumer import Handler
 from crewline.v1 import events_pb2
 from matcher.deps import Deps
-from matcher.handlers import claims, projects
+from matcher.handlers import claims, projects, scores
 
 
 def event_routes(deps: Deps) -> dict[type[Message], Handler]:
@@ -24,4 +24,6 @@ def event_routes(deps: Deps) -> dict[type[Message], Handler]:
         events_pb2.SubmissionAccepted: partial(claims.on_submission_accepted, deps=deps),
         events_pb2.SubmissionRejected: partial(claims.on_submission_rejected, deps=deps),
         events_pb2.ProjectChanged: partial(projects.on_project_changed, deps=deps),
+        # crewline.quality.v1
+        events_pb2.ScoreChanged: partial(scores.on_score_changed, deps=deps),
     }
