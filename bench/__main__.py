@@ -1,7 +1,7 @@
 """Run the benchmarks against the running stack and print a summary table.
 
-python -m bench [--only claims,contention,submit,fanout,memory,flat,deadlines,lifecycle,postings]
-    [--no-profile]
+python -m bench [--only claims,contention,submit,fanout,memory,flat,deadlines,lifecycle,postings,
+    answers] [--no-profile]
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import argparse
 import asyncio
 import time
 
-from bench import claims, contention, deadlines, lifecycle, memory, postings, submit
+from bench import answers, claims, contention, deadlines, lifecycle, memory, postings, submit
 from bench.common import Stack, Summary
 
 PARTS = (
@@ -23,6 +23,7 @@ PARTS = (
     "deadlines",
     "lifecycle",
     "postings",
+    "answers",
 )
 SCALE = ("fanout", "memory", "flat")  # run together by bench.memory: one replica, one pool
 
@@ -45,6 +46,8 @@ async def main(parts: list[str], profile: bool) -> Summary:
             await lifecycle.run(stack, summary)
         if "postings" in parts:
             await postings.run(stack, summary)
+        if "answers" in parts:
+            await answers.run(stack, summary, profile=profile)
     finally:
         await stack.close()
     return summary

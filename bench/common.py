@@ -144,6 +144,7 @@ async def new_project(
     title: str,
     slots: int = 1,
     requirements: Sequence[project_pb2.Requirement] = (),
+    answer_spec: project_pb2.AnswerSpec | None = None,
 ) -> str:
     reply: task_api.CreateProjectResponse = await call(
         stack.tasks.CreateProject,
@@ -158,6 +159,7 @@ async def new_project(
                     reward=money_pb2.Money(currency_code="USD", amount_minor=1500)
                 )
             ),
+            answer_spec=answer_spec,
         ),
         client,
     )
@@ -308,6 +310,65 @@ def _busy_ticks() -> int:
     """The host's CPU ticks not idle (nor waiting for I/O)."""
     idle, total = _cpu_times()
     return total - idle
+
+
+def _stack_roots() -> set[int]:
+    """This process and the stack's own (its pid files, PostgreSQL's postmaster): the
+    processes this stack's work descends from, not another stack's on the same host."""
+    roots = {os.getpid()}
+    for pid_file in [*(HOME / "run").glob("*.pid"), HOME / "pg" / "data" / "postmaster.pid"]:
+        try:
+            roots.add(int(pid_file.read_text().split()[0]))
+        except (OSError, ValueError, IndexError):  # not running, or being written
+            continue
+    return roots
+
+
+def _stack_ticks() -> dict[int, int]:
+    """CPU ticks so far of every process descending from ``_stack_roots()``, by pid."""
+    parent, used = {}, {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # gone meanwhile
+                continue
+            parent[int(entry.name)] = int(fields[1])
+            used[int(entry.name)] = int(fields[11]) + int(fields[12])
+    roots, ours = _stack_roots(), {}
+    for pid, ticks in used.items():
+        at, seen = pid, 0
+        while at > 1 and at not in roots and seen < 64:
+            at, seen = parent.get(at, 0), seen + 1
+        if at in roots:
+            ours[pid] = ticks
+    return ours
+
+
+def _children_seconds() -> float:
+    times = os.times()
+    return times.children_user + times.children_system
+
+
+class HostShare:
+    """Wall time, and the CPU seconds the host spent outside this stack and this process
+    (other work on a shared machine, or another stack), while the block ran."""
+
+    def __enter__(self) -> HostShare:
+        self._started, self._busy = time.monotonic(), _busy_ticks()
+        self._ours, self._children = _stack_ticks(), _children_seconds()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.monotonic() - self._started
+        tick = os.sysconf("SC_CLK_TCK")
+        busy = (_busy_ticks() - self._busy) / tick
+        # Per process, so that one ending meanwhile (a pooled connection's backend closed
+        # after idling, with all the CPU it ever used) takes nothing away; its last moments
+        # are counted as others'. A load generator that ended is in the children's times.
+        ours = sum(t - self._ours.get(pid, 0) for pid, t in _stack_ticks().items()) / tick
+        ours += _children_seconds() - self._children
+        self.others = max(0.0, busy - ours)
 
 
 def pid_of(service: str) -> int:
