@@ -20,7 +20,7 @@ from crewline.answers import (
 from crewline.errors import InvalidArgument
 from crewline.money import Money
 from crewline.pay_terms import Basis, PayTerms
-from crewline.qualifications import ACCEPTANCE_RATE, Comparator, Kind, Requirement
+from crewline.qualifications import ACCEPTANCE_RATE, GOLD_ACCURACY, Comparator, Kind, Requirement
 from crewline.v1 import money_pb2, project_pb2, quality_service_pb2
 
 
@@ -92,6 +92,7 @@ def kind_to_pb(kind: Kind) -> project_pb2.QualificationKind.ValueType:
 # requirements give them.
 MEASURES: dict[quality_service_pb2.ScoreMeasure.ValueType, str] = {
     quality_service_pb2.SCORE_MEASURE_ACCEPTANCE_RATE: ACCEPTANCE_RATE,
+    quality_service_pb2.SCORE_MEASURE_GOLD_ACCURACY: GOLD_ACCURACY,
 }
 
 

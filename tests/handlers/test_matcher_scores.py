@@ -14,7 +14,7 @@ from crewline.consumer import EventContext
 from crewline.errors import InvalidArgument
 from crewline.events import QUALITY_TOPIC
 from crewline.protobuf import timestamp
-from crewline.qualifications import ACCEPTANCE_RATE, Comparator, Kind, Requirement
+from crewline.qualifications import ACCEPTANCE_RATE, GOLD_ACCURACY, Comparator, Kind, Requirement
 from crewline.v1 import events_pb2
 from crewline.v1 import quality_service_pb2 as quality_api
 from matcher.adapters import eligibility
@@ -167,6 +167,37 @@ async def test_a_score_that_comes_before_its_contractor_counts_once_they_are_her
     assert await projects_of(deps, "zed") == set()
     await new_contractor(deps, "zed")
     assert await projects_of(deps, "zed") == {training, main}
+
+
+async def test_only_a_required_score_refreshes_eligibility(matcher_deps: Deps) -> None:
+    deps = matcher_deps
+    await new_contractor(deps, "ann")
+    training, elsewhere = await new_project(deps), await new_project(deps)
+    main = await new_project(deps, at_least(60, training))
+    async with deps.pool.acquire() as conn, conn.transaction():
+        skipped = await eligibility.refresh_for_score(conn, "ann", ACCEPTANCE_RATE, elsewhere)
+        other_measure = await eligibility.refresh_for_score(conn, "ann", GOLD_ACCURACY, training)
+        required = await eligibility.refresh_for_score(conn, "ann", ACCEPTANCE_RATE, training)
+    assert skipped is None and other_measure is None
+    assert required is not None and required.gained == required.lost == frozenset()
+    # A score where nobody requires one is still kept, for a project that may later.
+    await deliver(deps, score(elsewhere, 90, 1))
+    assert await stored(deps) == [(elsewhere, 90, 1)]
+    later = await new_project(deps, at_least(80, elsewhere))
+    assert await projects_of(deps) == {training, elsewhere, later}
+    assert main not in await projects_of(deps)
+
+
+async def test_each_measure_is_held_apart(matcher_deps: Deps) -> None:
+    deps = matcher_deps
+    await new_contractor(deps, "ann")
+    training = await new_project(deps)
+    gold = Requirement(GOLD_ACCURACY, Comparator.GREATER_OR_EQUAL, (70,), training)
+    main = await new_project(deps, gold)
+    await deliver(deps, score(training, 90, 1))  # an acceptance rate is no gold accuracy
+    assert await projects_of(deps) == {training}
+    await deliver(deps, score(training, 80, 1, measure=quality_api.SCORE_MEASURE_GOLD_ACCURACY))
+    assert await projects_of(deps) == {training, main}
 
 
 @pytest.mark.parametrize(

@@ -88,6 +88,7 @@ def test_protobuf_carries_the_project() -> None:
     assert pb.project_id == A
     assert requirement_from_pb(pb) == AT_LEAST_60
     assert MEASURES[quality_service_pb2.SCORE_MEASURE_ACCEPTANCE_RATE] == ACCEPTANCE_RATE
+    assert MEASURES[quality_service_pb2.SCORE_MEASURE_GOLD_ACCURACY] == GOLD_ACCURACY
 
 
 @pytest.mark.parametrize("measure", [ACCEPTANCE_RATE, GOLD_ACCURACY])

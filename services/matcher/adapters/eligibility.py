@@ -111,6 +111,23 @@ async def refresh_contractor(conn: asyncpg.Connection, contractor_id: str) -> Ch
     return change
 
 
+async def refresh_for_score(
+    conn: asyncpg.Connection, contractor_id: str, measure: str, project_id: str
+) -> Change | None:
+    """Recompute one contractor's projects after their score of ``measure`` in
+    ``project_id`` changed, unless no project requires that score (None): most reviews
+    are in projects nobody routes by. Under the refresh lock, so a requirement on it
+    added at the same time is seen here, or sees the score."""
+    await _lock(conn)
+    required = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM projects WHERE requirements @>"
+        " jsonb_build_array(jsonb_build_object('q', $1::text, 'p', $2::text)))",
+        measure,
+        project_id,
+    )
+    return await refresh_contractor(conn, contractor_id) if required else None
+
+
 async def refresh_project(conn: asyncpg.Connection, project_id: str) -> Change:
     """Recompute one project's contractors (after it is created or its requirements change)."""
     await _lock(conn)

@@ -19,21 +19,25 @@ async def on_score_changed(
     conn: asyncpg.Connection, event: events_pb2.ScoreChanged, ctx: EventContext, *, deps: Deps
 ) -> None:
     """Keep the newest version of the score and refresh the contractor's eligibility in
-    the same transaction: offer streams gain or lose the projects it opens or closes
-    through the index's signals. A repeated or older version changes nothing. A score of
-    a contractor this matcher does not know yet is kept, and counts once they are here."""
+    the same transaction, when a project requires that score: offer streams gain or
+    lose the projects it opens or closes through the index's signals. A repeated or
+    older version changes nothing. A score of a contractor this matcher does not know
+    yet is kept, and counts once they are here."""
     score = pb.measured_score(event)
     bind_contextvars(contractor_id=score.contractor_id)
     if not await scores.save(conn, score):
         log.info("score_already_known", measure=score.measure, version=score.version)
         return
-    change = await eligibility.refresh_contractor(conn, score.contractor_id)
+    change = await eligibility.refresh_for_score(
+        conn, score.contractor_id, score.measure, score.project_id
+    )
     log.info(
         "score_applied",
         measure=score.measure,
         measured_in=score.project_id,
         value=score.value,
         version=score.version,
-        gained=len(change.gained),
-        lost=len(change.lost),
+        required=change is not None,
+        gained=len(change.gained) if change else 0,
+        lost=len(change.lost) if change else 0,
     )

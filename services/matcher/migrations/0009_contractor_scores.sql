@@ -15,3 +15,6 @@ CREATE TABLE contractor_scores (
 );
 -- A project's requirement on a measure: every contractor's score there.
 CREATE INDEX contractor_scores_by_project ON contractor_scores (measure, project_id);
+-- Whether any project requires a given score (a requirement holds "q" and, for a
+-- measure, "p"): a score that nothing requires changes no one's eligibility.
+CREATE INDEX projects_requirements ON projects USING gin (requirements jsonb_path_ops);
