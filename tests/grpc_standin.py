@@ -31,6 +31,7 @@ _CREWLINE_SERVICES = (
     "contractor_admin_service",
     "ledger_service",
     "ops_service",
+    "quality_service",
     "task_service",
     "work_service",
 )
@@ -50,6 +51,7 @@ def _methods() -> dict[str, MethodDescriptor]:
 
 
 METHODS = _methods()
+SERVICES = ("dispatcher", "matcher", "ledger", "quality")
 
 
 @dataclass(frozen=True)
@@ -232,14 +234,13 @@ class StandIn(grpc.GenericRpcHandler):
 
 
 class StandIns:
-    """The three stand-in servers, dispatcher, matcher and ledger, sharing one log."""
+    """The stand-in servers, one per service (dispatcher, matcher, ledger, quality), sharing
+    one log."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
         lock = threading.Lock()
-        self.servers = {
-            name: StandIn(name, self.received, lock) for name in ("dispatcher", "matcher", "ledger")
-        }
+        self.servers = {name: StandIn(name, self.received, lock) for name in SERVICES}
 
     def __enter__(self) -> StandIns:
         for server in self.servers.values():

@@ -1,5 +1,5 @@
 """Golden cases of a contractor's commands, made with the contractor's token (offers,
-claims), and of statement and earnings, made as whoever the credential is."""
+claims), and of statement, earnings and scores, made as whoever the credential is."""
 
 from __future__ import annotations
 
@@ -17,7 +17,9 @@ from crewctl_golden.records import (
     ENDED_CLAIM,
     HOURLY_OFFER,
     OFFER,
+    OTHER_SCORE,
     PROJECT_ID,
+    SCORE,
     STATEMENT,
     SUBMITTED_CLAIM,
     TASK_ID,
@@ -253,4 +255,49 @@ ACCOUNTS = [
     ),
 ]
 
-CASES: list[Case] = [*OFFERS, *CLAIMS, *ACCOUNTS]
+SCORES = [
+    as_contractor(
+        "scores",
+        "scores",
+        f"--project {PROJECT_ID} --page-size 1",
+        ListMyScores={"scores": [SCORE], "next_page_token": "p2"},
+    ),
+    as_contractor(
+        "scores_table_all",
+        "scores",
+        "--all",
+        options=(),
+        ListMyScores=[{"scores": [SCORE], "next_page_token": "p2"}, {"scores": [OTHER_SCORE]}],
+    ),
+    case(
+        "scores_client",
+        "scores",
+        "--contractor dr-lee",
+        caller="client",
+        GetContractorScores={"scores": [SCORE, OTHER_SCORE]},
+    ),
+    case(
+        "scores_operator_table",
+        "scores",
+        f"--contractor dr-lee --project {PROJECT_ID}",
+        options=(),
+        GetContractorScores={"scores": [SCORE]},
+    ),
+    case(
+        "scores_client_none",
+        "scores",
+        "--contractor someone-else",
+        caller="client",
+        GetContractorScores={},
+    ),
+    case("scores_client_names_no_contractor", "scores", caller="client", fails=True),
+    as_contractor("scores_contractor_names_another", "scores", "--contractor bo", fails=True),
+    as_contractor(
+        "scores_expired_token",
+        "scores",
+        fails=True,
+        ListMyScores=Refusal("UNAUTHENTICATED", "token expired", "CREDENTIAL_EXPIRED"),
+    ),
+]
+
+CASES: list[Case] = [*OFFERS, *CLAIMS, *ACCOUNTS, *SCORES]

@@ -363,3 +363,20 @@ EARNINGS = {
     "total": [{"key": "USD", "paid": usd(1750), "submissions": 1}],
     "other": [usd(300)],
 }
+SCORE = {
+    "contractor_id": "dr-lee",
+    "project_id": PROJECT_ID,
+    "measure": "SCORE_MEASURE_ACCEPTANCE_RATE",
+    "value": 75,
+    "accepted": 1,
+    "reviewed": 1,
+    "window": 10,
+    "updated_at": LATER,
+}
+OTHER_SCORE = {
+    **SCORE,
+    "project_id": "7a2d3b5f-9c2e-4a8f-8b62-4e3c8d0f1a23",
+    "value": 38,
+    "accepted": 3,
+    "reviewed": 8,
+}

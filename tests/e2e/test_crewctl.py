@@ -11,8 +11,6 @@ from typing import Any
 
 import pytest
 
-from crewline.ctl.config import SERVICES as CREWCTL_SERVICES
-
 from flow import unique
 from harness import SERVICES, Stack, run_crewctl
 from stack import free_port
@@ -129,10 +127,15 @@ async def test_health_says_every_service_is_live_and_ready(crewctl: Crewctl, sta
     report = await crewctl.ok("health")
 
     assert report["serving"] is True
-    # The services crewctl knows the address of (the quality service is not yet among them).
     assert {row["service"]: row["address"] for row in report["services"]} == {
-        name: stack.services[name].grpc_addr for name in CREWCTL_SERVICES
+        name: stack.services[name].grpc_addr for name in SERVICES
     }
+    assert [row["service"] for row in report["services"]] == [
+        "dispatcher",
+        "matcher",
+        "ledger",
+        "quality",
+    ]
     assert {(row["liveness"], row["readiness"]) for row in report["services"]} == {
         ("SERVING", "SERVING")
     }

@@ -17,13 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 
 from crewline.client.metadata import bearer_metadata as bearer
-from crewline.ctl.config import SERVICES as CREWCTL_SERVICES
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import ledger_service_pb2 as ledger_api
+from crewline.v1 import quality_service_pb2 as quality_api
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
@@ -427,6 +428,34 @@ async def test_a_contractor_claims_and_submits_the_client_reviews_and_the_books_
     ]
     assert "ALREADY_ACCEPTED" in results[1]["error"]
 
+    # The review reaches the quality service: the contractor, the client and the operator
+    # read the score with crewctl, each with their own credential.
+    async def scored() -> bool:  # the review, and the client's key, arrive from Kafka
+        asked = quality_api.GetContractorScoresRequest(contractor_id=contractor_id)
+        try:
+            page = await stack.quality.GetContractorScores(asked, metadata=client.metadata)
+        except grpc.aio.AioRpcError as err:
+            assert err.code() is grpc.StatusCode.UNAUTHENTICATED, err
+            return False
+        return len(page.scores) == 1
+
+    await until(scored)
+    own = await contractor.json("scores")
+    [score] = own["scores"]
+    assert (score["contractor_id"], score["project_id"]) == (contractor_id, project_id)
+    assert (score["measure"], score["value"], score["accepted"], score["reviewed"]) == (
+        "acceptance_rate",
+        75,
+        1,
+        1,
+    )
+    assert await client.json("scores", "--contractor", contractor_id) == own
+    assert (
+        await crewctl.json("scores", "--contractor", contractor_id, "--project", project_id) == own
+    )
+    refused = await client.run("scores")  # a client names whose scores it reads
+    assert refused.code == EXIT_USAGE and "--contractor" in refused.err
+
     # The contractor's earnings, then the operator's payout and the books.
     async def paid() -> bool:  # the pay and the bonus, posted from Kafka
         request = ledger_api.ListStatementRequest()
@@ -459,7 +488,7 @@ async def test_a_contractor_claims_and_submits_the_client_reviews_and_the_books_
 
 
 async def test_deadletters_list_answers_for_every_service(crewctl: Crewctl) -> None:
-    for service in CREWCTL_SERVICES:  # those crewctl knows the address of
+    for service in SERVICES:
         page = await crewctl.json("deadletters", "list", "--service", service)
         assert isinstance(page["dead_letters"], list)
 

@@ -27,6 +27,7 @@ def endpoints(stack: Stack) -> Endpoints:
         dispatcher=stack.services["dispatcher"].grpc_addr,
         matcher=stack.services["matcher"].grpc_addr,
         ledger=stack.services["ledger"].grpc_addr,
+        quality=stack.services["quality"].grpc_addr,
     )
 
 

@@ -8,8 +8,15 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from crewline.client import Client, InvalidArgument, SubmissionStatus, Unauthenticated, build
-from crewline.client.results import Submission
+from crewline.client import (
+    Client,
+    InvalidArgument,
+    ScoreMeasure,
+    SubmissionStatus,
+    Unauthenticated,
+    build,
+)
+from crewline.client.results import Score, Submission
 from crewline.v1 import quality_service_pb2 as quality_api
 
 from flow import (
@@ -67,7 +74,7 @@ async def test_one_accepted_and_one_rejected_submission_score_50(stack: Stack) -
     await client.accept(pending[0].submission_id)
     await client.reject(pending[1].submission_id, feedback="the rating ignores the rubric")
 
-    mine: list[quality_api.Score] = []
+    mine: list[Score] = []
 
     async def scored() -> bool:  # the reviews reach the quality service through Kafka
         mine[:] = [s async for s in worker.my_scores()]
@@ -76,21 +83,21 @@ async def test_one_accepted_and_one_rejected_submission_score_50(stack: Stack) -
     await eventually(scored)
     (score,) = mine
     assert (score.contractor_id, score.project_id) == (worker_id, project.project_id)
-    assert score.measure == quality_api.SCORE_MEASURE_ACCEPTANCE_RATE
+    assert score.measure is ScoreMeasure.ACCEPTANCE_RATE
     assert (score.value, score.accepted, score.reviewed, score.window) == (50, 1, 2, 10)
-    assert score.HasField("updated_at")
+    assert score.updated_at is not None and score.raw.HasField("updated_at")
 
     seen = [s async for s in client.contractor_scores(worker_id)]
     assert seen == mine
     page = await client.contractor_scores_page(worker_id, project_id=project.project_id)
-    assert list(page.scores) == mine and page.next_page_token == ""
+    assert list(page.items) == mine and page.next_page_token == ""
     assert [s async for s in operator_sdk(stack).contractor_scores(worker_id)] == mine
 
     other = await client_sdk(stack, other_id)
     await eventually(lambda: knows_client(other))
     assert [s async for s in other.contractor_scores(worker_id)] == []
     theirs = await other.contractor_scores_page(worker_id, project_id=project.project_id)
-    assert list(theirs.scores) == []
+    assert list(theirs.items) == []
 
 
 async def test_each_audience_calls_only_its_own_method_and_bad_fields_are_named(

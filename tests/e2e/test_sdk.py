@@ -1,4 +1,4 @@
-"""The Python SDK (``crewline.client``) against the three services.
+"""The Python SDK (``crewline.client``) against the four services.
 
 Each audience's main calls; refusals as exceptions with code, reason and field; the same
 request id answered the same; and the streams resuming by themselves across a restart
@@ -140,6 +140,7 @@ async def test_a_client_publishes_a_contractor_works_and_the_client_reviews_and_
         "dispatcher": "SERVING",
         "matcher": "SERVING",
         "ledger": "SERVING",
+        "quality": "SERVING",
     }
 
 

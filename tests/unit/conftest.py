@@ -12,8 +12,8 @@ from grpc_standin import StandIns
 
 @pytest.fixture(scope="module")
 def servers() -> Iterator[StandIns]:
-    """Stand-in dispatcher, matcher and ledger (``grpc_standin``), one set per test module;
-    each command run plays its own answers on them."""
+    """Stand-in dispatcher, matcher, ledger and quality (``grpc_standin``), one set per test
+    module; each command run plays its own answers on them."""
     with StandIns() as started:
         yield started
 

@@ -70,7 +70,10 @@ def test_address_comes_from_flag_then_env_then_config_file_then_default(
 def test_addresses_default_to_the_local_stack_ports() -> None:
     found = config.resolve_addresses({}, {}, config.ConfigFile())
     assert found == config.Addresses(
-        dispatcher="127.0.0.1:50051", matcher="127.0.0.1:50052", ledger="127.0.0.1:50053"
+        dispatcher="127.0.0.1:50051",
+        matcher="127.0.0.1:50052",
+        ledger="127.0.0.1:50053",
+        quality="127.0.0.1:50054",
     )
 
 
@@ -514,6 +517,7 @@ def test_the_command_tree_is_what_operators_expect() -> None:
         "submission review",
         "earnings",
         "statement",
+        "scores",
         "payout",
         "payout run",
         "payout get",

@@ -44,6 +44,7 @@ def test_tls_settings_reach_every_channel_and_a_half_setting_is_a_usage_error(
         ("dispatcher", "UNREACHABLE"),
         ("matcher", "UNREACHABLE"),
         ("ledger", "UNREACHABLE"),
+        ("quality", "UNREACHABLE"),
     }
     assert crewctl.servers.received == []
 

@@ -33,6 +33,7 @@ def test_the_health_report_has_both_checks_of_every_service(servers: StandIns) -
             "Check": [{"status": "SERVING"}],
             "ledger:Check": [{"status": "SERVING"}, {"status": "NOT_SERVING"}],
             "matcher:Check": [Refusal("UNAVAILABLE", "down")],
+            "quality:Check": [Refusal("PERMISSION_DENIED", "not you")],
         }
     )
     with sync.Operator(credential="op", endpoints=endpoints(servers), env={}) as operator:
@@ -57,8 +58,14 @@ def test_the_health_report_has_both_checks_of_every_service(servers: StandIns) -
             liveness="SERVING",
             readiness="NOT_SERVING",
         ),
+        ServiceHealth(
+            service="quality",
+            address=servers.address("quality"),
+            liveness="PERMISSION_DENIED",
+            readiness="PERMISSION_DENIED",
+        ),
     ]
-    assert [r.serving for r in report] == [True, False, False]
+    assert [r.serving for r in report] == [True, False, False, False]
     asked = sorted((r.server, r.request["service"]) for r in servers.received)
     assert ("matcher", "readiness") not in asked  # unreachable once is unreachable
 

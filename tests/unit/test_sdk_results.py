@@ -20,6 +20,7 @@ from crewline.client.results.enums import ENUMS, prefix
 from crewline.v1 import claim_pb2, events_pb2, money_pb2, project_pb2
 from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import ledger_service_pb2 as ledger_api
+from crewline.v1 import quality_service_pb2 as quality_api
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
@@ -62,6 +63,7 @@ MAPPED: list[tuple[type[Message], type[Any], dict[str, str], dict[str, str]]] = 
     (project_pb2.TextField, r.TextField, {}, {}),
     (project_pb2.RubricField, r.RubricField, {}, {}),
     (project_pb2.RubricCriterion, r.RubricCriterion, {}, {}),
+    (quality_api.Score, r.Score, {}, {}),
 ]
 # Messages read through another's from_pb (their fields land in that result).
 READ_INSIDE = {project_pb2.PerSubmissionPay, project_pb2.HourlyPay}
@@ -73,6 +75,8 @@ PAGES = [
     work_api.ListOffersResponse,
     work_api.ListMyClaimsResponse,
     client_admin.ListBonusesResponse,
+    quality_api.ListMyScoresResponse,
+    quality_api.GetContractorScoresResponse,
 ]
 
 

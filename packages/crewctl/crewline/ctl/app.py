@@ -96,6 +96,7 @@ class Options:
     dispatcher: str | None = None
     matcher: str | None = None
     ledger: str | None = None
+    quality: str | None = None
     credential: str | None = None
     json: bool = False
 
@@ -114,11 +115,7 @@ class State:
     def _endpoints(self, found: config.ConfigFile) -> Endpoints:
         from crewline.client.config import Endpoints
 
-        flags = {
-            "dispatcher": self.options.dispatcher,
-            "matcher": self.options.matcher,
-            "ledger": self.options.ledger,
-        }
+        flags = {s: getattr(self.options, s) for s in config.SERVICES}
         try:
             addresses = config.resolve_addresses(flags, self.wiring.env, found)
         except config.ConfigError as err:
@@ -127,6 +124,7 @@ class State:
             dispatcher=addresses.dispatcher,
             matcher=addresses.matcher,
             ledger=addresses.ledger,
+            quality=addresses.quality,
             tls=self.client_tls(),
         )
 
@@ -245,6 +243,38 @@ class State:
             _say_used(f"with the credential from {source}")
             return self.wiring.contractor(endpoints, own)
         return self.wiring.operator(endpoints, self.credential(found))
+
+    def scorer(self, *, contractor_named: bool) -> sync.Contractor | sync.Client | sync.Operator:
+        """Scores as whoever the credential is: --credential, else $CREWLINE_CREDENTIAL, else
+        the operator credential. A contractor's token reads its own scores, so names no
+        contractor; a client's API key (its own projects') and the operator credential
+        (all) read the contractor named. When one is named and $CREWLINE_CREDENTIAL holds
+        a contractor's token, the operator credential, as for someone else's earnings."""
+        own = (
+            self.options.credential or self.wiring.env.get(config.CLIENT_CREDENTIAL_ENV, "")
+        ).strip()
+        who = audiences.kind(own) if own else None
+        if not contractor_named:
+            if who in (audiences.CLIENT, audiences.OPERATOR) or (not own and self._has_operator()):
+                raise CtlError(audiences.NAME_THE_CONTRACTOR, exit_code=ExitCode.USAGE)
+            return self.contractor()
+        if who == audiences.CONTRACTOR and self.options.credential:
+            raise CtlError(audiences.OWN_SCORES_ONLY, exit_code=ExitCode.CREDENTIAL)
+        if own and who != audiences.CONTRACTOR and who != audiences.OPERATOR:
+            return self.client()  # a client's key, or of no known form: the server judges
+        try:
+            return self.operator()
+        except CtlError as err:
+            mine = who == audiences.CONTRACTOR  # a contractor's token, and no operator credential
+            why = audiences.OWN_SCORES_ONLY if mine else f"{audiences.NAMED_SCORES}; {err.message}"
+            raise CtlError(why, exit_code=ExitCode.CREDENTIAL) from None
+
+    def _has_operator(self) -> bool:
+        try:
+            config.find_credential(None, self.wiring.env, self._config(), self.wiring.cwd)
+        except config.CredentialError:
+            return False
+        return True
 
     def emit(self, data: T, render: Callable[[T], None]) -> None:
         """``data`` as JSON with ``--json``, else through ``render``."""

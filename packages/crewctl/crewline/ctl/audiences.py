@@ -16,6 +16,20 @@ _TAKES = {
     CONTRACTOR: "a contractor's command (offers, claim): it takes a contractor's token",
 }
 
+# What ``crewctl scores`` says when the credential and --contractor do not go together.
+NAME_THE_CONTRACTOR = (
+    "a client or an operator reads one contractor's scores: name them with --contractor"
+    " (a contractor's own scores take their token)"
+)
+OWN_SCORES_ONLY = (
+    "a contractor's token reads only its own scores: leave out --contractor (a client's"
+    " API key or the operator credential reads another contractor's)"
+)
+NAMED_SCORES = (
+    "scores --contractor takes a client's API key (--credential, $CREWLINE_CREDENTIAL) or"
+    " the operator credential"
+)
+
 
 def kind(secret: str) -> str | None:
     """The kind of ``secret`` by its form (``crwo_...``, ``crwk_..._...``, a JWT), if known."""

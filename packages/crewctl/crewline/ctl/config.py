@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # crewline.client.tls imports gRPC, which --help and completion never need
     from crewline.client.tls import ClientTls
 
-SERVICES = ("dispatcher", "matcher", "ledger")
+SERVICES = ("dispatcher", "matcher", "ledger", "quality")
 DEFAULT_ADDRESSES = {
     "dispatcher": "127.0.0.1:50051",
     "matcher": "127.0.0.1:50052",
     "ledger": "127.0.0.1:50053",
+    "quality": "127.0.0.1:50054",
 }
 CONFIG_ENV = "CREWCTL_CONFIG"
 DEFAULT_CONFIG = Path(".config") / "crewline" / "crewctl.toml"  # under the home directory
@@ -67,13 +68,15 @@ class Addresses:
     dispatcher: str
     matcher: str
     ledger: str
+    quality: str
     tls: ClientTls | None = None
 
     def of(self, service: str) -> str:
         """The address of ``service`` (one of ``SERVICES``)."""
-        return {"dispatcher": self.dispatcher, "matcher": self.matcher, "ledger": self.ledger}[
-            service
-        ]
+        if service not in SERVICES:
+            raise KeyError(service)
+        address: str = getattr(self, service)
+        return address
 
 
 def config_path(flag: str | None, env: Mapping[str, str], home: Path) -> tuple[Path | None, bool]:
@@ -136,7 +139,12 @@ def resolve_addresses(
     def one(service: str) -> str:
         return resolve_address(service, flags.get(service), env, config)
 
-    return Addresses(dispatcher=one("dispatcher"), matcher=one("matcher"), ledger=one("ledger"))
+    return Addresses(
+        dispatcher=one("dispatcher"),
+        matcher=one("matcher"),
+        ledger=one("ledger"),
+        quality=one("quality"),
+    )
 
 
 def default_credential_file(env: Mapping[str, str], cwd: Path) -> Path:

@@ -1,4 +1,4 @@
-"""``crewctl health``: liveness and readiness of the three services."""
+"""``crewctl health``: liveness and readiness of the four services."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from crewline.ctl.records.ops import health_report
 @pass_state
 @click.pass_context
 def health(ctx: click.Context, state: State) -> None:
-    """Check liveness and readiness of the dispatcher, matcher and ledger.
+    """Check liveness and readiness of the dispatcher, matcher, ledger and quality service.
 
     Asks each for grpc.health.v1 Health/Check of "liveness" and of "readiness"
     (a short timeout each; UNREACHABLE when it cannot connect). Exits 6 unless

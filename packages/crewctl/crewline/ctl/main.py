@@ -1,6 +1,6 @@
 """crewctl: the command line for Crewline's operators, clients and contractors.
 
-    crewctl [--json] [--config PATH] [--dispatcher|--matcher|--ledger HOST:PORT]
+    crewctl [--json] [--config PATH] [--dispatcher|--matcher|--ledger|--quality HOST:PORT]
             [--credential CRED] COMMAND ...
 
 Commands: ``client create``, ``client key create|list|revoke``, ``contractor
@@ -10,10 +10,10 @@ create|get|update|deactivate|token|revoke-token``, ``qualification type define|l
 ``ledger verify``, ``deadletters``, ``deadline``, ``health`` (operators); ``project``
 (with ``apply -f FILE``), ``task`` (with ``submit --file JSONL``), ``watch``,
 ``submission`` (clients); ``offers``, ``claim`` (contractors); ``statement``,
-``earnings``; ``completion``, ``help``. Every call carries ``authorization: Bearer
-<operator credential>``, except a client's (its API key) and a contractor's (its
-token); ``statement`` and ``earnings`` are made as whoever the credential is. Settings
-are resolved in ``crewline.ctl.config``; TLS comes from ``CREWLINE_TLS_*``
+``earnings``, ``scores``; ``completion``, ``help``. Every call carries ``authorization:
+Bearer <operator credential>``, except a client's (its API key) and a contractor's (its
+token); ``statement``, ``earnings`` and ``scores`` are made as whoever the credential
+is. Settings are resolved in ``crewline.ctl.config``; TLS comes from ``CREWLINE_TLS_*``
 (``crewline.client.tls``).
 
 Exit codes:
@@ -63,6 +63,7 @@ from crewline.ctl.project_file import apply as project_apply
 from crewline.ctl.projects import project
 from crewline.ctl.qualifications import qualification
 from crewline.ctl.review_file import review
+from crewline.ctl.scores import scores
 from crewline.ctl.submissions import submission
 from crewline.ctl.suggest import closest_qualifications
 from crewline.ctl.task_file import submit as task_submit
@@ -71,9 +72,9 @@ from crewline.ctl.watch import watch
 
 _SETTINGS_HELP = """\b
 Settings, first found wins: flag > environment > config file > default.
-  addresses    --dispatcher/--matcher/--ledger; CREWLINE_<SERVICE>_GRPC_ADDR;
-               `dispatcher`/`matcher`/`ledger` in the config file;
-               127.0.0.1:50051 / 50052 / 50053
+  addresses    --dispatcher/--matcher/--ledger/--quality;
+               CREWLINE_<SERVICE>_GRPC_ADDR; `dispatcher`/`matcher`/`ledger`/`quality`
+               in the config file; 127.0.0.1:50051 / 50052 / 50053 / 50054
   credential   --credential; CREWLINE_OPERATOR_CREDENTIAL; the file named by
                CREWLINE_OPERATOR_CREDENTIAL_FILE; CREWLINE_CREDENTIAL when it holds
                the operator credential (crwo_...); `operator_credential` or
@@ -86,6 +87,10 @@ Settings, first found wins: flag > environment > config file > default.
                statement, earnings: --credential, CREWLINE_CREDENTIAL, else the
                operator credential; with --account or --contractor (someone else's:
                operators only) the operator credential first when one is found.
+               scores: --credential, CREWLINE_CREDENTIAL, else the operator
+               credential; a contractor's token reads their own, a client's API
+               key (its projects') or the operator credential --contractor's; with
+               --contractor and a token in CREWLINE_CREDENTIAL, the operator's.
   config file  --config; CREWCTL_CONFIG; ~/.config/crewline/crewctl.toml (TOML)
   TLS          CREWLINE_TLS_CA_FILE (the servers' CA; turns TLS on), and
                CREWLINE_TLS_CERT_FILE + CREWLINE_TLS_KEY_FILE for mutual TLS"""
@@ -141,6 +146,7 @@ class CrewctlGroup(click.Group):
 @click.option("--dispatcher", metavar="HOST:PORT", help="Dispatcher gRPC address.")
 @click.option("--matcher", metavar="HOST:PORT", help="Matcher gRPC address.")
 @click.option("--ledger", metavar="HOST:PORT", help="Ledger gRPC address.")
+@click.option("--quality", metavar="HOST:PORT", help="Quality service gRPC address.")
 @click.option(
     "--credential",
     metavar="CRED",
@@ -159,8 +165,8 @@ class CrewctlGroup(click.Group):
 def cli(ctx: click.Context, /, as_json: bool, **given: str | None) -> None:
     """Operate Crewline. As an operator: clients and their API keys; contractors, their
     tokens, qualifications and blocks; payouts, the books, dead letters; health. As a
-    client: projects, tasks, watch, review of submissions. As a contractor: offers,
-    claims and earnings.
+    client: projects, tasks, watch, review of submissions, contractors' scores. As a
+    contractor: offers, claims, earnings and scores.
 
     The options below may also be given after the command: `crewctl offers list --json`."""
     # A Wiring already in ctx.obj (tests) replaces the real environment and SDK clients.
@@ -190,6 +196,7 @@ cli.add_command(deadletters)
 cli.add_command(submission)
 cli.add_command(earnings)
 cli.add_command(statement)
+cli.add_command(scores)
 cli.add_command(payout)
 cli.add_command(bonus)
 cli.add_command(ledger)

@@ -102,6 +102,6 @@ class Instant(click.ParamType[datetime, Any]):
 
 
 def service_option(*, default: str, help: str) -> Callable[[F], F]:
-    """``--service``: one of the three services, ``default`` when not given."""
+    """``--service``: one of the services (``SERVICES``), ``default`` when not given."""
     choice = click.Choice(SERVICES)
     return click.option("--service", type=choice, default=default, show_default=True, help=help)

@@ -19,11 +19,9 @@ from typing import Literal
 from crewline.client.tls import ClientTls
 
 Service = Literal["dispatcher", "matcher", "ledger", "quality"]
-# The services an operator's health_all and health_report check, as crewctl's health does;
-# the quality service joins them once crewctl knows its address.
-SERVICES: tuple[Service, ...] = ("dispatcher", "matcher", "ledger")
-# Every service an SDK object may call: an address each in Endpoints.
-REACHABLE: tuple[Service, ...] = (*SERVICES, "quality")
+# Every service: an address each in Endpoints; an operator's health_all and health_report
+# check them all, as crewctl's health does.
+SERVICES: tuple[Service, ...] = ("dispatcher", "matcher", "ledger", "quality")
 DEFAULT_ADDRESSES: Mapping[Service, str] = {
     "dispatcher": "127.0.0.1:50051",
     "matcher": "127.0.0.1:50052",
@@ -57,7 +55,7 @@ class Endpoints:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Endpoints:
         """Addresses and TLS from ``env`` (the process environment by default)."""
         env = os.environ if env is None else env
-        found = {s: env.get(address_env(s), "").strip() or DEFAULT_ADDRESSES[s] for s in REACHABLE}
+        found = {s: env.get(address_env(s), "").strip() or DEFAULT_ADDRESSES[s] for s in SERVICES}
         return cls(**found, tls=ClientTls.from_env(env))
 
     def of(self, service: Service) -> str:

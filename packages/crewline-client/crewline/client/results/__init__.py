@@ -29,6 +29,7 @@ from crewline.client.results.enums import (
     ProtoEnum,
     QualificationKind,
     ReviewState,
+    ScoreMeasure,
     SubmissionStatus,
     TaskStatus,
     WithdrawalReason,
@@ -44,6 +45,7 @@ from crewline.client.results.pay import (
     PayoutPreview,
 )
 from crewline.client.results.projects import Project, ProjectDetails
+from crewline.client.results.scores import Score
 from crewline.client.results.submissions import (
     Bonus,
     BonusGrant,
@@ -95,6 +97,8 @@ __all__ = [
     "ReviewState",
     "RubricCriterion",
     "RubricField",
+    "Score",
+    "ScoreMeasure",
     "StatementEntry",
     "StatementPage",
     "Submission",

@@ -15,6 +15,7 @@ from typing import Self
 from google.protobuf.descriptor import EnumDescriptor
 
 from crewline.v1 import claim_pb2, events_pb2, ledger_service_pb2, project_pb2
+from crewline.v1 import quality_service_pb2 as quality_api
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
@@ -140,6 +141,10 @@ class FlagKind(ProtoEnum):
     IMPLAUSIBLE_TIME = "IMPLAUSIBLE_TIME"
 
 
+class ScoreMeasure(ProtoEnum):
+    ACCEPTANCE_RATE = "ACCEPTANCE_RATE"
+
+
 _PROTO: dict[type[ProtoEnum], EnumDescriptor] = {
     TaskStatus: task_api.TaskStatus.DESCRIPTOR,
     SubmissionStatus: task_api.SubmissionStatus.DESCRIPTOR,
@@ -154,5 +159,6 @@ _PROTO: dict[type[ProtoEnum], EnumDescriptor] = {
     PostingKind: events_pb2.PostingKind.DESCRIPTOR,
     PayoutStatus: ledger_service_pb2.PayoutStatus.DESCRIPTOR,
     FlagKind: events_pb2.FlagKind.DESCRIPTOR,
+    ScoreMeasure: quality_api.ScoreMeasure.DESCRIPTOR,
 }
 ENUMS: tuple[type[ProtoEnum], ...] = tuple(_PROTO)
