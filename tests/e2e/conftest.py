@@ -1,4 +1,4 @@
-"""Fixtures that start the three services for the e2e tier (see harness.py)."""
+"""Fixtures that start the four services for the e2e tier (see harness.py)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The container image, built by deploy/image/build.sh (podman, on a Debian base made on
-this machine) and run: as its non-root user, and as the three services on the host
+this machine) and run: as its non-root user, and as the four services on the host
 network, where they join the test stack's PostgreSQL and Kafka and answer health.
 
 The fixture builds what changed (the base once; then the image's layers, from the cache

@@ -29,11 +29,12 @@ from crewline.v1 import events_pb2
 from ledger.adapters.metrics import LedgerMetrics
 from matcher.adapters.metrics import ClaimMetrics
 from matcher.adapters.offer_hub import RESYNC, HubMetrics, OfferHub
+from quality.adapters.metrics import QualityMetrics
 
 from stack import ROOT, eventually, free_port
 
 RULES = ROOT / "deploy" / "prometheus"
-SERVICES = ("dispatcher", "matcher", "ledger")
+SERVICES = ("dispatcher", "matcher", "ledger", "quality")
 # What each sample of a metric family may be called, beyond the family's own name.
 _SUFFIXES = {
     "counter": ("_total",),
@@ -119,7 +120,8 @@ def test_every_alert_has_a_test_where_it_fires_and_one_where_it_does_not() -> No
 
 def exported(service: str) -> set[str]:
     """Every sample name the service may export: the kernel's metrics, the matcher's
-    claims and offer streams, and the ledger's postings and books."""
+    claims and offer streams, the ledger's postings and books, and the quality service's
+    reviews and scores."""
     metrics = Metrics.create(service)
     registry: CollectorRegistry = metrics.registry
     if service == "matcher":
@@ -127,6 +129,8 @@ def exported(service: str) -> set[str]:
         ClaimMetrics(registry, service)
     if service == "ledger":
         LedgerMetrics(registry, service)
+    if service == "quality":
+        QualityMetrics(registry, service)
     names: set[str] = set()
     for family in registry.collect():
         names.add(family.name)
