@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from crewline.events import CLAIMS_TOPIC, CONTRACTORS_TOPIC
+from crewline.events import CLAIMS_TOPIC, CONTRACTORS_TOPIC, QUALITY_TOPIC
 from crewline.retention import PruneJob
 from crewline.runtime import Runtime
 from crewline.service import ServiceKit
@@ -28,7 +28,7 @@ async def bootstrap(settings: DispatcherSettings, *, clock: Clock | None = None)
     kit = await ServiceKit.create(settings.service, clock=clock)
     deps = Deps.build(pool=kit.pool, clock=kit.clock, settings=settings)
     consumer = kit.consumer(
-        topics=[CLAIMS_TOPIC, CONTRACTORS_TOPIC], routes=handlers.event_routes(deps)
+        topics=[CLAIMS_TOPIC, CONTRACTORS_TOPIC, QUALITY_TOPIC], routes=handlers.event_routes(deps)
     )
     hub = WatchHub(
         dsn=settings.service.postgres.dsn,

@@ -25,6 +25,7 @@ from dispatcher.domain.model import (
     SubmitTasks,
     TaskSpec,
     check_batch_size,
+    gold_task,
     list_tasks,
     submit_tasks,
     task_spec,
@@ -75,6 +76,7 @@ def task_to_pb(task: Task) -> task_service_pb2.Task:
         expires_at=timestamp(task.expires_at),
         updated_at=timestamp(task.updated_at),
         live_claims=task.live_claims,
+        reserved_for=task.reserved_for,
     )
     if task.cancelled_at is not None:
         pb.cancelled_at.CopyFrom(timestamp(task.cancelled_at))
@@ -146,9 +148,24 @@ def task_published(task: Task) -> events_pb2.TaskPublished:
         priority=task.priority,
         own_priority=task.own_priority,
         expires_at=timestamp(task.expires_at),
+        reserved_for=task.reserved_for,
     )
     _set_payload(pb, task)
     return pb
+
+
+def gold_task_command(event: events_pb2.GoldIssued) -> SubmitTasks:
+    """The quality service's gold task, validated into a batch of one (errors name the
+    event's fields)."""
+    which = event.WhichOneof("payload")
+    return gold_task(
+        task_id=event.task_id,
+        project_id=event.project_id,
+        client_id=event.client_id,
+        contractor_id=event.contractor_id,
+        payload_json=event.payload_json if which == "payload_json" else None,
+        payload_bytes=event.payload_bytes if which == "payload_bytes" else None,
+    )
 
 
 def client_to_pb(client: Client) -> admin_api.Client:

@@ -38,6 +38,7 @@ def _task(row: asyncpg.Record) -> Task:
         revision=row["revision"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        reserved_for=row["reserved_for"] or "",
     )
 
 
@@ -60,16 +61,17 @@ async def insert_tasks(
         "WITH batch AS ("
         " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[],"
         " $6::int[], $7::text[], $8::bytea[], $9::int[], $10::timestamptz[],"
-        " $11::timestamptz[], $12::bool[], $13::bytea[]) WITH ORDINALITY"
+        " $11::timestamptz[], $12::bool[], $13::bytea[], $16::text[]) WITH ORDINALITY"
         " AS t(task_id, client_id, key, fingerprint, project_id, slots, payload_json,"
-        " payload_bytes, priority, expires_at, created_at, own_priority, watched, n)"
+        " payload_bytes, priority, expires_at, created_at, own_priority, watched,"
+        " reserved_for, n)"
         "), inserted AS ("
         " INSERT INTO tasks (task_id, client_id, idempotency_key, fingerprint, project_id,"
         " status, slots, payload_json, payload_bytes, priority, own_priority, expires_at,"
-        " created_at, updated_at)"
+        " created_at, updated_at, reserved_for)"
         " SELECT task_id, client_id, key, fingerprint, project_id, 'open', slots,"
         " payload_json, payload_bytes, priority, own_priority, expires_at, created_at,"
-        " created_at FROM batch ORDER BY key"
+        " created_at, reserved_for FROM batch ORDER BY key"
         " ON CONFLICT (client_id, idempotency_key) DO NOTHING"
         " RETURNING task_id, expires_at"
         "), armed AS ("
@@ -97,6 +99,7 @@ async def insert_tasks(
         list(watched),
         clock,
         current_correlation_id(),
+        [t.reserved_for or None for t in tasks],
     )
     return {r["task_id"] for r in rows}
 

@@ -42,11 +42,17 @@ class TaskSpec:
     slots: int = 0
     priority: int | None = None
     lifetime_seconds: int = 0
+    # A gold task's (``gold_task``): the id its issuer gave it, and the one contractor
+    # it is offered to. A client's task has neither.
+    task_id: uuid.UUID | None = None
+    reserved_for: str = ""
 
     def fingerprint(self, project_id: str) -> str:
         """What must match when the idempotency key is used again, in any batch."""
         digest = hashlib.sha256()
-        head = [project_id, self.slots, self.priority, self.lifetime_seconds]
+        head: list[object] = [project_id, self.slots, self.priority, self.lifetime_seconds]
+        if self.reserved_for:  # only then, so a client's tasks hash as they always did
+            head.append(self.reserved_for)
         digest.update(json.dumps(head).encode())
         if self.payload_json is not None:
             digest.update(b"\x00json\x00" + self.payload_json.encode())
@@ -90,23 +96,54 @@ def task_spec(
 
 
 def _check_payload(payload_json: str | None, payload_bytes: bytes | None, *, field: str) -> None:
+    """Errors name ``<field>.payload_json`` and so on, or the bare names when ``field``
+    is empty (an event's own fields)."""
+    at = f"{field}." if field else ""
     if payload_json is not None:
         if len(payload_json.encode()) > MAX_PAYLOAD_BYTES:
             raise InvalidArgument(
-                f"{field}.payload_json", f"must be at most {MAX_PAYLOAD_BYTES} bytes of UTF-8"
+                f"{at}payload_json", f"must be at most {MAX_PAYLOAD_BYTES} bytes of UTF-8"
             )
         try:
             json.loads(payload_json)
         except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
             problem = "is nested too deeply" if isinstance(exc, RecursionError) else exc
-            raise InvalidArgument(
-                f"{field}.payload_json", f"is not valid JSON: {problem}"
-            ) from None
+            raise InvalidArgument(f"{at}payload_json", f"is not valid JSON: {problem}") from None
     elif payload_bytes is not None:
         if not payload_bytes or len(payload_bytes) > MAX_PAYLOAD_BYTES:
-            raise InvalidArgument(f"{field}.payload_bytes", f"must be 1-{MAX_PAYLOAD_BYTES} bytes")
+            raise InvalidArgument(f"{at}payload_bytes", f"must be 1-{MAX_PAYLOAD_BYTES} bytes")
     else:
-        raise InvalidArgument(f"{field}.payload", "must set payload_json or payload_bytes")
+        raise InvalidArgument(f"{at}payload", "must set payload_json or payload_bytes")
+
+
+# A gold task's idempotency key: "/" is outside every key a client may choose
+# (``validate.identifier``), so it never takes a client's key, and the client can tell
+# its gold tasks by it as well as by reserved_for.
+GOLD_KEY_PREFIX = "gold/"
+
+
+def gold_task(
+    *,
+    task_id: str,
+    project_id: str,
+    client_id: str,
+    contractor_id: str,
+    payload_json: str | None,
+    payload_bytes: bytes | None,
+) -> SubmitTasks:
+    """A gold task the quality service issued to one contractor, as a batch of one: the
+    id it was given (a redelivery publishes nothing new), the project's slots, priority
+    and lifetime, offered to ``contractor_id`` only. Errors name the event's fields."""
+    given = validate.uuid_id(task_id, field="task_id")
+    _check_payload(payload_json, payload_bytes, field="")
+    spec = TaskSpec(
+        idempotency_key=f"{GOLD_KEY_PREFIX}{given}",
+        payload_json=payload_json,
+        payload_bytes=payload_bytes,
+        task_id=given,
+        reserved_for=validate.identifier(contractor_id, field="contractor_id"),
+    )
+    return submit_tasks(client_id=client_id, project_id=project_id, tasks=[spec], field="task")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -25,6 +25,10 @@ class TaskStatus(enum.StrEnum):
     CANCELLED = "cancelled"  # by its client; for good
 
 
+# Why a reserved task was cancelled when its contractor's claim ended.
+RESERVED_ANSWERED = "gold answered"
+RESERVED_UNANSWERED = "gold claim ended without work"
+
 # A finished task changes no more (but work already under way may still arrive, and
 # a completed one may be given more slots while its lifetime lasts).
 FINISHED = frozenset({TaskStatus.COMPLETED, TaskStatus.CANCELLED})
@@ -65,6 +69,9 @@ class Task:
     revision: int
     created_at: datetime
     updated_at: datetime
+    # The one contractor offered it (a gold task the quality service issued); "" for any
+    # other task. It ends with their claim (``ended_with_claim_of``).
+    reserved_for: str = ""
 
     @classmethod
     def publish(
@@ -95,6 +102,7 @@ class Task:
             revision=1,
             created_at=now,
             updated_at=now,
+            reserved_for=spec.reserved_for,
         )
 
     # --- what the status is -----------------------------------------------------------
@@ -154,6 +162,16 @@ class Task:
         return self._changed(
             now=now, live_claims=max(live, 0), submitted_count=self.submitted_count + 1
         )
+
+    def ended_with_claim_of(self, contractor_id: str, *, submitted: bool, now: datetime) -> Task:
+        """A task reserved for ``contractor_id`` takes no more claims once their claim on
+        it ends (``submitted``: with work): it is cancelled, so the pool drops it and the
+        client sees it done with; its work is reviewed and paid as any. Any other task,
+        or one finished already, is itself."""
+        if not self.reserved_for or contractor_id != self.reserved_for or self.status in FINISHED:
+            return self
+        reason = RESERVED_ANSWERED if submitted else RESERVED_UNANSWERED
+        return self.cancel(reason=reason, now=now)
 
     def accept_one(self, *, now: datetime, overriding: bool = False) -> Task:
         """One more submission accepted (``overriding``: one that was rejected); the

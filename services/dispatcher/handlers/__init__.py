@@ -17,7 +17,7 @@ from dispatcher.deps import Deps
 from dispatcher.domain.leases import LEASE
 from dispatcher.domain.projects import PROJECT_CLOSED
 from dispatcher.domain.review import AUTO_ACCEPT
-from dispatcher.handlers import claims, deadlines, projects, tasks
+from dispatcher.handlers import claims, deadlines, gold, projects, tasks
 
 
 def event_routes(deps: Deps) -> dict[type[Message], Handler]:
@@ -33,6 +33,8 @@ def event_routes(deps: Deps) -> dict[type[Message], Handler]:
         events_pb2.QualificationTypeDefined: partial(
             projects.on_qualification_type_defined, deps=deps
         ),
+        # crewline.quality.v1
+        events_pb2.GoldIssued: partial(gold.on_gold_issued, deps=deps),
     }
 
 

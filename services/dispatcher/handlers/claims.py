@@ -133,14 +133,17 @@ async def on_claim_extended(
 async def on_claim_ended(
     conn: asyncpg.Connection, event: events_pb2.ClaimEnded, ctx: EventContext, *, deps: Deps
 ) -> None:
-    """A claim ended without work: one live claim less, and no lease clock."""
+    """A claim ended without work: one live claim less, and no lease clock. A task
+    reserved for the claim's contractor ends with it (cancelled: no one else may take it)."""
     task = await _task(conn, event.task_id)
     if not await leases.finish(conn, uuid.UUID(event.claim_id), LeaseState.ENDED):
         return
     await clock.cancel(conn, kind=LEASE, ref=event.claim_id)
-    ended = task.claim_ended(now=deps.clock.now())
+    now = deps.clock.now()
+    ended = task.claim_ended(now=now)
     seen = _seen("claim_ended", event, ended, at=ended.updated_at)
-    await changes.record(conn, task, ended, deps, events=[seen])
+    over = ended.ended_with_claim_of(event.contractor_id, submitted=False, now=now)
+    await changes.record(conn, task, over, deps, events=[seen])
 
 
 async def on_work_submitted(
@@ -148,7 +151,8 @@ async def on_work_submitted(
 ) -> None:
     """Store the submission, stop the lease clock, and start the auto-accept clock
     after the project's delay; work with time flags is stored with them, and waits for
-    its review with no such clock."""
+    its review with no such clock. A task reserved for the claim's contractor ends with
+    it (cancelled); the work is reviewed and paid as any."""
     task = await _task(conn, event.task_id)
     claim_id = uuid.UUID(event.claim_id)
     now = deps.clock.now()
@@ -170,7 +174,8 @@ async def on_work_submitted(
         await clock.schedule(conn, kind=AUTO_ACCEPT, ref=event.claim_id, due_at=auto_accept_at)
     submitted = task.work_submitted(was_live=was_live, now=now)
     seen = _seen("work_submitted", event, submitted, at=now)
-    await changes.record(conn, task, submitted, deps, events=[seen])
+    over = submitted.ended_with_claim_of(event.contractor_id, submitted=True, now=now)
+    await changes.record(conn, task, over, deps, events=[seen])
 
 
 async def _submission(

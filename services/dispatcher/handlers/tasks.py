@@ -36,36 +36,44 @@ async def submit_tasks(cmd: SubmitTasks, deps: Deps) -> list[Task]:
     takes no new task (a repeat of tasks it took before still returns them).
     """
     async with deps.pool.acquire() as conn, conn.transaction():
-        # Shared: a concurrent close waits for this batch, or this batch sees it closed.
-        project = await repo_projects.get_project(conn, cmd.project_id, share=True)
-        if project is None or project.client_id != cmd.client_id:
-            raise NotFound(f"project {cmd.project_id} not found")
-        specs = cmd.distinct()
-        if project.state is ProjectState.CLOSED:
-            earlier = await repo.tasks_by_key(conn, client_id=cmd.client_id, keys=list(specs))
-            if len(earlier) < len(specs):
-                raise closed_error(cmd.project_id)
-            return cmd.answer({}, earlier)
-        now = deps.clock.now()
-        planned = {
-            key: Task.publish(spec, project=project, task_id=uuid.uuid4(), now=now)
-            for key, spec in specs.items()
-        }
-        fingerprints = [spec.fingerprint(cmd.project_id) for spec in specs.values()]
-        watched = [lifecycle_pb.watch_task(t, at=now).body() for t in planned.values()]
-        inserted = await repo.insert_tasks(
-            conn, list(planned.values()), fingerprints, watched, clock=TASK_LIFETIME
-        )
-        # Keys used before, perhaps by a concurrent copy of this batch that just committed.
-        earlier = await repo.tasks_by_key(
-            conn,
-            client_id=cmd.client_id,
-            keys=[key for key, task in planned.items() if task.task_id not in inserted],
-        )
-        tasks = cmd.answer(planned, earlier)  # refuses a reused key: the rollback undoes all
-        new = [pb.task_published(t) for t in planned.values() if t.task_id in inserted]
-        await deps.publisher.publish_many(conn, new)
-        return tasks
+        return await publish_tasks(conn, cmd, deps)
+
+
+async def publish_tasks(conn: asyncpg.Connection, cmd: SubmitTasks, deps: Deps) -> list[Task]:
+    """``submit_tasks`` in the caller's transaction (the consumer's, for a gold task).
+    A project not the client's is NOT_FOUND and a closed one FAILED_PRECONDITION, both
+    raised before anything is written. A spec's own task id (a gold task's) is its
+    task's; any other task gets a new one."""
+    # Shared: a concurrent close waits for this batch, or this batch sees it closed.
+    project = await repo_projects.get_project(conn, cmd.project_id, share=True)
+    if project is None or project.client_id != cmd.client_id:
+        raise NotFound(f"project {cmd.project_id} not found")
+    specs = cmd.distinct()
+    if project.state is ProjectState.CLOSED:
+        earlier = await repo.tasks_by_key(conn, client_id=cmd.client_id, keys=list(specs))
+        if len(earlier) < len(specs):
+            raise closed_error(cmd.project_id)
+        return cmd.answer({}, earlier)
+    now = deps.clock.now()
+    planned = {
+        key: Task.publish(spec, project=project, task_id=spec.task_id or uuid.uuid4(), now=now)
+        for key, spec in specs.items()
+    }
+    fingerprints = [spec.fingerprint(cmd.project_id) for spec in specs.values()]
+    watched = [lifecycle_pb.watch_task(t, at=now).body() for t in planned.values()]
+    inserted = await repo.insert_tasks(
+        conn, list(planned.values()), fingerprints, watched, clock=TASK_LIFETIME
+    )
+    # Keys used before, perhaps by a concurrent copy of this batch that just committed.
+    earlier = await repo.tasks_by_key(
+        conn,
+        client_id=cmd.client_id,
+        keys=[key for key, task in planned.items() if task.task_id not in inserted],
+    )
+    tasks = cmd.answer(planned, earlier)  # refuses a reused key: the rollback undoes all
+    new = [pb.task_published(t) for t in planned.values() if t.task_id in inserted]
+    await deps.publisher.publish_many(conn, new)
+    return tasks
 
 
 async def get_task(
