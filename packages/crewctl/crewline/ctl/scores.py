@@ -46,7 +46,9 @@ def scores(state: State, contractor_id: str, project_id: str, paging: Paging) ->
     The acceptance rate (acceptance_rate) is the share of the contractor's last
     reviewed submissions in the project (the window, fewer while there are fewer) that
     were accepted, an overridden rejection counting as accepted, smoothed and shown as
-    0-100: one acceptance of one review shows 75. Work not yet reviewed has no score.
+    0-100: one acceptance of one review shows 75. Gold accuracy (gold_accuracy) is
+    the share of the contractor's answers to gold tasks that were correct, accepted
+    counting the correct ones and reviewed those scored. Nothing measured, no score.
 
     A contractor sees their own (their token in --credential or $CREWLINE_CREDENTIAL);
     a client (its API key) the scores the contractor named with --contractor earned in

@@ -143,6 +143,7 @@ class FlagKind(ProtoEnum):
 
 class ScoreMeasure(ProtoEnum):
     ACCEPTANCE_RATE = "ACCEPTANCE_RATE"
+    GOLD_ACCURACY = "GOLD_ACCURACY"
 
 
 _PROTO: dict[type[ProtoEnum], EnumDescriptor] = {

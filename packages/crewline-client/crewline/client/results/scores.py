@@ -16,10 +16,12 @@ class Score:
 
     ``contractor_id``, ``project_id``; ``measure`` (ACCEPTANCE_RATE: the share of the
     last ``window`` reviewed submissions that were accepted, an overridden rejection
-    counting as accepted, smoothed); ``value`` 0-100; ``accepted`` of ``reviewed``: the
-    counts it comes from (fewer than ``window`` while there are fewer reviews);
-    ``updated_at``: when the value or its counts last changed. A contractor with no
-    reviewed work in a project has no score there.
+    counting as accepted; GOLD_ACCURACY: the share of the last ``window`` answers to
+    gold tasks that were correct; both smoothed); ``value`` 0-100; ``accepted`` of
+    ``reviewed``: the counts it comes from (for gold accuracy the correct answers and
+    the gold answers scored; fewer than ``window`` while there are fewer);
+    ``updated_at``: when the value or its counts last changed. A contractor with
+    nothing measured in a project has no score there.
     """
 
     contractor_id: str
