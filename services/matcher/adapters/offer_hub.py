@@ -237,7 +237,9 @@ class OfferHub:
         live = {
             o.task_id: o
             for o in now
-            if stream.wants(o.project_id) and (o.task_id, stream.contractor_id) not in claimed
+            if stream.wants(o.project_id)
+            and o.offered_to(stream.contractor_id)
+            and (o.task_id, stream.contractor_id) not in claimed
         }
         into[:] = [o for o in into if o.task_id not in task_ids]
         for task_id in task_ids:
@@ -439,7 +441,12 @@ class OfferHub:
             )
             claimed = await repo.claimants(conn, [o.task_id for o in offers])
         for offer in offers:
-            for stream in list(self._by_project.get(offer.project_id, ())):
+            if offer.reserved_for is not None:  # one contractor's: their streams only
+                streams = self._by_contractor.get(offer.reserved_for, set())
+                streams = {s for s in streams if s.wants(offer.project_id)}
+            else:
+                streams = self._by_project.get(offer.project_id, set())
+            for stream in list(streams):
                 if (offer.task_id, stream.contractor_id) not in claimed:
                     self._offer(stream, offer)
         for stream in self._loading:

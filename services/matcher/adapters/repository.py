@@ -153,12 +153,14 @@ async def add_open_task(
     payload: Payload,
     published_at: datetime,
     expires_at: datetime | None,
+    reserved_for: str | None = None,
 ) -> bool:
-    """Add a task's slots to the pool; False when it is already there (a redelivery)."""
+    """Add a task's slots to the pool; False when it is already there (a redelivery).
+    ``reserved_for``: the one contractor it is offered to (a gold task)."""
     added = await conn.fetchval(
         "INSERT INTO open_tasks (task_id, client_id, project_id, slots, free_slots, priority,"
-        " own_priority, payload_json, payload_bytes, published_at, expires_at)"
-        " VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10)"
+        " own_priority, payload_json, payload_bytes, published_at, expires_at, reserved_for)"
+        " VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11)"
         " ON CONFLICT (task_id) DO NOTHING RETURNING true",
         task_id,
         client_id,
@@ -170,6 +172,7 @@ async def add_open_task(
         payload.data,
         published_at,
         expires_at,
+        reserved_for,
     )
     return bool(added)
 
@@ -424,10 +427,11 @@ async def list_claims(conn: asyncpg.Connection, query: ListClaims, *, limit: int
 _OFFER_COLUMNS = (
     "t.task_id, t.project_id, t.free_slots, t.priority, t.published_at, t.expires_at,"
     " p.title, p.instructions, p.terms_version, p.terms_basis, p.rate_currency, p.rate_minor,"
-    " p.max_paid_seconds, p.answer_spec_version"
+    " p.max_paid_seconds, p.answer_spec_version, t.reserved_for"
 )
 # Offered only while the task is live and its project active; the partial index
-# open_tasks_offered holds exactly the live tasks with free slots.
+# open_tasks_offered holds exactly the live tasks with free slots. A reserved task only
+# to its contractor.
 
 
 def _offer(row: asyncpg.Record) -> Offer:
@@ -442,6 +446,7 @@ def _offer(row: asyncpg.Record) -> Offer:
         published_at=row["published_at"],
         expires_at=row["expires_at"],
         answer_spec_version=row["answer_spec_version"],
+        reserved_for=row["reserved_for"],
     )
 
 
@@ -464,6 +469,7 @@ async def offers_for(
         " CROSS JOIN LATERAL (SELECT * FROM open_tasks o"
         "   WHERE o.project_id = e.project_id AND o.free_slots > 0 AND o.lifecycle = 'live'"
         "   AND (o.expires_at IS NULL OR o.expires_at > $3)"
+        "   AND (o.reserved_for IS NULL OR o.reserved_for = $1)"
         "   AND ($4::int IS NULL OR (-o.priority, o.published_at, o.task_id)"
         "        > (-$4::int, $5::timestamptz, $6::uuid))"
         "   AND NOT EXISTS (SELECT 1 FROM claims c"
@@ -491,7 +497,8 @@ async def offers_of_tasks(
     specs: AnswerSpecs,
 ) -> list[Offer]:
     """These tasks as offers, if they are still claimable (for the offer streams), with
-    their projects' answer specs."""
+    their projects' answer specs. Reserved ones too: each stream checks
+    ``Offer.offered_to``."""
     rows = await conn.fetch(
         f"SELECT {_OFFER_COLUMNS} FROM open_tasks t JOIN projects p ON p.project_id = t.project_id"
         " WHERE t.task_id = ANY($1::uuid[]) AND t.free_slots > 0 AND t.lifecycle = 'live'"
@@ -510,3 +517,9 @@ async def claimants(
         "SELECT task_id, contractor_id FROM claims WHERE task_id = ANY($1::uuid[])", list(task_ids)
     )
     return {(r["task_id"], r["contractor_id"]) for r in rows}
+
+
+async def ended_with_its_claim(conn: asyncpg.Connection, task_id: uuid.UUID) -> bool:
+    """Whether the task is reserved and was ended by its contractor's claim (the SQL
+    function of 0010, which claim_task() asks too)."""
+    return bool(await conn.fetchval("SELECT ended_with_its_claim($1)", task_id))

@@ -64,6 +64,12 @@ class Offer:
     # hash: the version decides it, and a cached offer's message is found by hash.
     answer_spec_version: int = 0
     answer_spec: AnswerSpec | None = field(default=None, compare=False)
+    # The one contractor a reserved (gold) task is offered to; None for any other task.
+    # Never shown: to its contractor the offer is as any other (adapters/protobuf).
+    reserved_for: str | None = None
+
+    def offered_to(self, contractor_id: str) -> bool:
+        return self.reserved_for is None or self.reserved_for == contractor_id
 
     @property
     def cursor(self) -> OfferCursor:

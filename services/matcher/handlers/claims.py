@@ -248,7 +248,8 @@ async def list_my_claims(
 async def on_task_published(
     conn: asyncpg.Connection, event: events_pb2.TaskPublished, ctx: EventContext, *, deps: Deps
 ) -> None:
-    """A new task: its slots join the pool and it is offered to every eligible stream."""
+    """A new task: its slots join the pool and it is offered to every eligible stream;
+    a reserved one (a gold task) to its contractor's only, if they are eligible."""
     which = event.WhichOneof("payload")
     added = await repo.add_open_task(
         conn,
@@ -264,6 +265,7 @@ async def on_task_published(
         ),
         published_at=from_timestamp(event.published_at),
         expires_at=from_timestamp(event.expires_at) if event.HasField("expires_at") else None,
+        reserved_for=event.reserved_for or None,
     )
     if added:
         await offer_signals.tasks_opened(conn, [event.task_id])
@@ -274,8 +276,10 @@ async def on_task_changed(
 ) -> None:
     """The dispatcher changed a task: keep its highest revision. A cancel cuts the
     task's live claims short; a task that takes no claims leaves every offer stream; a
-    live one (more slots, a new lifetime, revived) is offered again. Cost: the task's
-    own row and claims."""
+    live one (more slots, a new lifetime, revived) is offered again. A reserved task
+    ended by its contractor's claim is withdrawn from no stream: only theirs could still
+    show it (on another replica), as one holds an ordinary task they claimed until it
+    fills. Cost: the task's own row and claims."""
     task_id = uuid.UUID(event.task_id)
     bind_contextvars(task_id=event.task_id)
     lifecycle = pb.lifecycle(event.lifecycle)
@@ -299,7 +303,7 @@ async def on_task_changed(
     assert state is not None, "its row is locked"
     if state.claimable(deps.clock.now()):
         await offer_signals.tasks_opened(conn, [event.task_id])
-    else:
+    elif not await repo.ended_with_its_claim(conn, task_id):
         await offer_signals.task_closed(conn, event.task_id)
 
 
