@@ -37,7 +37,7 @@ _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 # Names under this prefix are the quality service's measures: no one defines or grants them.
 MEASURE_PREFIX = "quality."
 ACCEPTANCE_RATE = "quality.acceptance_rate"
-GOLD_ACCURACY = "quality.gold_accuracy"  # declared for requirements; not measured yet
+GOLD_ACCURACY = "quality.gold_accuracy"  # answers to gold tasks (docs/quality.md)
 MEASURES = frozenset({ACCEPTANCE_RATE, GOLD_ACCURACY})
 
 

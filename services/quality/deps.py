@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
 import asyncpg
@@ -13,14 +14,16 @@ from crewline.publisher import Publisher, Route
 from crewline.timekeeping import Clock
 from crewline.v1 import events_pb2
 from quality.adapters.metrics import QualityMetrics
+from quality.domain.issuing import RandomSource
 from quality.settings import QualitySettings
 
 SERVICE = "quality"
 
 # Every event the quality service publishes, its topic and its key: a contractor's
-# score changes in order, whichever project they are in.
+# score changes and gold, in order, whichever project they are in.
 PUBLISHES: dict[type[Message], Route] = {
     events_pb2.ScoreChanged: Route(QUALITY_TOPIC, key=lambda e: e.contractor_id),
+    events_pb2.GoldIssued: Route(QUALITY_TOPIC, key=lambda e: e.contractor_id),
 }
 
 
@@ -31,6 +34,9 @@ class Deps:
     settings: QualitySettings
     metrics: QualityMetrics
     publisher: Publisher
+    # Whether an ordinary claim brings gold, and which: unpredictable in the service, so
+    # nobody can tell gold from its timing; a seeded one in tests.
+    random: RandomSource
 
     @classmethod
     def build(
@@ -40,6 +46,7 @@ class Deps:
         clock: Clock,
         settings: QualitySettings,
         registry: CollectorRegistry | None = None,  # the service's; a fresh one in tests
+        rng: RandomSource | None = None,
     ) -> Deps:
         return cls(
             pool=pool,
@@ -47,4 +54,5 @@ class Deps:
             settings=settings,
             metrics=QualityMetrics(registry or CollectorRegistry(), SERVICE),
             publisher=Publisher(producer=SERVICE, routes=PUBLISHES),
+            random=rng or random.SystemRandom(),
         )

@@ -1,4 +1,5 @@
-"""The quality service's own metrics beside the kernel's: reviews learnt and scores moved."""
+"""The quality service's own metrics beside the kernel's: reviews learnt, scores moved,
+gold issued and gold answers scored."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from prometheus_client import CollectorRegistry, Counter
 
 from quality.domain.reviews import REVIEW_KINDS
 from quality.domain.scores import Measure
+
+GOLD_OUTCOMES = ("correct", "incorrect")
 
 
 class QualityMetrics:
@@ -33,9 +36,25 @@ class QualityMetrics:
         )
         for measure in Measure:
             self.score_changes.labels(measure.value)
+        self.gold_issued = Counter(
+            f"{p}_gold_issued_total",
+            "Gold tasks issued to a contractor (GoldIssued), over every project",
+            registry=registry,
+        )
+        self.gold_answers = Counter(
+            f"{p}_gold_answers_total",
+            "Answers to gold tasks scored, by outcome: correct or incorrect",
+            ["outcome"],
+            registry=registry,
+        )
+        for outcome in GOLD_OUTCOMES:
+            self.gold_answers.labels(outcome)
 
     def reviewed(self, kind: str) -> None:
         self.reviews.labels(kind).inc()
 
     def score_changed(self, measure: Measure) -> None:
         self.score_changes.labels(measure.value).inc()
+
+    def gold_answered(self, correct: bool) -> None:
+        self.gold_answers.labels(GOLD_OUTCOMES[0] if correct else GOLD_OUTCOMES[1]).inc()

@@ -31,9 +31,10 @@ RETURNING 1
 
 
 async def lock_window(conn: asyncpg.Connection, contractor_id: str, project_id: str) -> None:
-    """Until the transaction ends, no other one recounts this contractor's window in this
-    project: two reviews of the same window on two partitions would each count without
-    the other's and the last to write would lose one."""
+    """Until the transaction ends, no other one recounts this contractor's windows in this
+    project, or issues them gold there: two reviews of the same window on two partitions
+    would each count without the other's and the last to write would lose one, and two
+    claims would each see no gold open and both issue some."""
     await conn.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2, 0))",
         contractor_id,

@@ -1,7 +1,9 @@
 """Scores: what is measured of a contractor's work in one project. Pure: no I/O.
 
 The acceptance rate counts the contractor's last N reviewed submissions in the
-project (by review time) and smooths the share accepted as Toloka smooths accuracy,
+project (by review time), gold accuracy their last N answers to gold tasks (by
+submission time, ``accepted`` counting the correct ones), and both smooth the share
+as Toloka smooths accuracy,
 q = (K + accepted) / (2K + reviewed) with K = 1/2: a first acceptance shows 75, not
 100, and a first rejection 25, not 0, so one review neither crowns nor sinks anyone.
 The value shown is 100 q rounded half up, in exact arithmetic (100 q is a half often,
@@ -21,6 +23,7 @@ SMOOTHING = Fraction(1, 2)  # K: the prior's weight, half an acceptance and half
 
 class Measure(enum.StrEnum):
     ACCEPTANCE_RATE = "acceptance_rate"
+    GOLD_ACCURACY = "gold_accuracy"
 
 
 def smoothed(accepted: int, reviewed: int, *, k: Fraction = SMOOTHING) -> Fraction:
@@ -49,8 +52,8 @@ class Tally:
 
 
 def acceptance_tally(latest: Sequence[bool], *, window: int) -> Tally:
-    """The tally over the ``window`` most recent outcomes (``latest``: accepted or not,
-    newest first; any beyond the window are left out)."""
+    """The tally over the ``window`` most recent outcomes (``latest``: accepted, or a
+    gold answer correct, or not, newest first; any beyond the window are left out)."""
     if window < 1:
         raise ValueError("the window holds at least one review")
     counted = latest[:window]
@@ -80,12 +83,13 @@ class Score:
         project_id: str,
         client_id: str,
         updated_at: datetime,
+        measure: Measure = Measure.ACCEPTANCE_RATE,
     ) -> Score:
         return cls(
             contractor_id=contractor_id,
             project_id=project_id,
             client_id=client_id,
-            measure=Measure.ACCEPTANCE_RATE,
+            measure=measure,
             accepted=tally.accepted,
             reviewed=tally.reviewed,
             window=tally.window,

@@ -14,7 +14,8 @@ from crewline.v1 import quality_service_pb2 as api
 from crewline.v1 import quality_service_pb2_grpc as api_grpc
 from quality.adapters import protobuf as pb
 from quality.deps import Deps
-from quality.domain import queries
+from quality.domain import gold, issuing, queries
+from quality.handlers import gold as gold_handlers
 from quality.handlers.scores import find_scores
 
 
@@ -51,6 +52,50 @@ class QualityServicer(api_grpc.QualityServiceServicer):
             scores=[pb.score_to_pb(s) for s in found], next_page_token=token
         )
 
+    async def AddGoldTasks(
+        self, request: api.AddGoldTasksRequest, context: grpc.aio.ServicerContext
+    ) -> api.AddGoldTasksResponse:
+        cmd = gold.add_gold(
+            principal_of(context),
+            project_id=request.project_id,
+            gold=[pb.gold_input(g) for g in request.gold_tasks],
+        )
+        added = await gold_handlers.add_gold_tasks(cmd, self._deps)
+        return api.AddGoldTasksResponse(gold_tasks=[pb.gold_to_pb(g) for g in added])
+
+    async def ListGoldTasks(
+        self, request: api.ListGoldTasksRequest, context: grpc.aio.ServicerContext
+    ) -> api.ListGoldTasksResponse:
+        query = gold.list_gold(
+            principal_of(context),
+            project_id=request.project_id,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        found, token = await gold_handlers.list_gold_tasks(query, self._deps)
+        return api.ListGoldTasksResponse(
+            gold_tasks=[pb.gold_to_pb(g) for g in found], next_page_token=token
+        )
+
+    async def GetQualityPolicy(
+        self, request: api.GetQualityPolicyRequest, context: grpc.aio.ServicerContext
+    ) -> api.GetQualityPolicyResponse:
+        ref = gold.project_ref(principal_of(context), request.project_id)
+        policy = await gold_handlers.get_policy(ref, self._deps)
+        return api.GetQualityPolicyResponse(policy=pb.policy_to_pb(policy))
+
+    async def SetQualityPolicy(
+        self, request: api.SetQualityPolicyRequest, context: grpc.aio.ServicerContext
+    ) -> api.SetQualityPolicyResponse:
+        p = request.policy
+        cmd = issuing.set_policy(
+            client_id=principal_of(context).id,
+            project_id=p.project_id,
+            gold_share_percent=(p.gold_share_percent if p.HasField("gold_share_percent") else None),
+        )
+        policy = await gold_handlers.set_policy(cmd, self._deps)
+        return api.SetQualityPolicyResponse(policy=pb.policy_to_pb(policy))
+
     def register(self, server: grpc.aio.Server) -> None:
         api_grpc.add_QualityServiceServicer_to_server(self, server)
 
@@ -62,5 +107,10 @@ POLICY = AccessPolicy.of(
     {
         "ListMyScores": CONTRACTORS,  # their own
         "GetContractorScores": CLIENTS | OPERATORS,  # clients: their own projects' only
+        # Clients: their own projects' only; operators may read any project's.
+        "AddGoldTasks": CLIENTS,
+        "ListGoldTasks": CLIENTS | OPERATORS,
+        "GetQualityPolicy": CLIENTS | OPERATORS,
+        "SetQualityPolicy": CLIENTS,
     },
 )

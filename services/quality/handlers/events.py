@@ -3,8 +3,7 @@
 Each handler runs in the consumer's transaction (the kernel's inbox drops a
 redelivered event). The merge in ``adapters.scores.record`` makes a review count once
 on its own too: a second copy, under any event id, in any order, changes nothing.
-A score whose value changes publishes ScoreChanged through the outbox, in the same
-transaction, for the matcher to route work by (docs/quality.md, "Scores that route work").
+The score is stored (and its change published) by ``measures.rescore``.
 """
 
 from __future__ import annotations
@@ -18,7 +17,8 @@ from quality.adapters import protobuf as pb
 from quality.adapters import scores
 from quality.deps import Deps
 from quality.domain.reviews import ReviewOutcome
-from quality.domain.scores import Score, acceptance_tally
+from quality.domain.scores import Measure
+from quality.handlers.measures import rescore
 
 log = get_logger(__name__)
 
@@ -51,27 +51,15 @@ async def review(conn: asyncpg.Connection, outcome: ReviewOutcome, deps: Deps) -
         log.info("review_already_known", submission_id=outcome.submission_id)
         return
     deps.metrics.reviewed(outcome.kind)
-    window = deps.settings.score_window
-    latest = await scores.latest(conn, outcome.contractor_id, outcome.project_id, limit=window)
-    score = Score.of(
-        acceptance_tally(latest, window=window),
+    latest = await scores.latest(
+        conn, outcome.contractor_id, outcome.project_id, limit=deps.settings.score_window
+    )
+    await rescore(
+        conn,
+        latest,
+        measure=Measure.ACCEPTANCE_RATE,
         contractor_id=outcome.contractor_id,
         project_id=outcome.project_id,
         client_id=outcome.client_id,
-        updated_at=deps.clock.now(),
+        deps=deps,
     )
-    saved = await scores.save(conn, score)
-    if saved is None:
-        return
-    deps.metrics.score_changed(score.measure)
-    log.info(
-        "score_changed",
-        measure=score.measure.value,
-        value=score.value,
-        accepted=score.accepted,
-        reviewed=score.reviewed,
-        version=saved.version,
-    )
-    if saved.new_value:
-        # Only a new value routes work differently: the matcher re-evaluates eligibility.
-        await deps.publisher.publish(conn, pb.score_changed(score, version=saved.version))

@@ -1,0 +1,121 @@
+"""Gold, as contractors meet it: issued on their ordinary claims, met when claimed,
+scored when answered (docs/quality.md, "Gold tasks"). Events from crewline.claims.v1,
+each in the consumer's transaction (the kernel's inbox drops a redelivery; a copy under
+another event id changes nothing either: a claim draws once (``gold_draws``), an
+answer is stored once per claim, and a claim is marked at most once).
+
+Nothing here logs a key or a result, or labels a metric with an id.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from crewline.consumer import EventContext
+from crewline.log import get_logger
+from crewline.v1 import events_pb2
+from quality.adapters import gold_instances as gold
+from quality.adapters import gold_tasks, scores
+from quality.adapters import protobuf as pb
+from quality.deps import Deps
+from quality.domain.claims import ClaimStarted, WorkHandedIn
+from quality.domain.gold_keys import correct
+from quality.domain.issuing import GoldIssue, lapses_at, pick, wants_gold
+from quality.domain.scores import Measure
+from quality.handlers.measures import rescore
+
+log = get_logger(__name__)
+
+
+async def on_claim_granted(
+    conn: asyncpg.Connection, event: events_pb2.ClaimGranted, ctx: EventContext, *, deps: Deps
+) -> None:
+    """A claim on gold marks it met; an ordinary claim may bring gold."""
+    claim = pb.claim_started(event)
+    instance = await gold.claimed(conn, claim.task_id, claim.claim_id)
+    if instance is None:
+        await _draw(conn, claim, deps)
+
+
+async def _draw(conn: asyncpg.Connection, claim: ClaimStarted, deps: Deps) -> None:
+    """Issue the contractor one gold task they have not met, at the project's share,
+    unless they hold one open in the project already, or it is not active."""
+    project = await gold.gold_project(conn, claim.project_id)
+    if project is None or not (project.active and project.has_gold and project.share > 0):
+        return
+    now = deps.clock.now()
+    await scores.lock_window(conn, claim.contractor_id, claim.project_id)
+    if await gold.has_open(conn, claim.contractor_id, claim.project_id, now=now):
+        return
+    if not await gold.drawn(conn, claim.claim_id):
+        return  # this claim has drawn already
+    if not wants_gold(project.share, deps.random):
+        return
+    index = pick(await gold.unmet(conn, claim.contractor_id, claim.project_id), deps.random)
+    if index is None:
+        return  # they met every gold task: ordinary work goes on
+    chosen = await gold.unmet_at(conn, claim.contractor_id, claim.project_id, index)
+    issue = GoldIssue(
+        task_id=str(uuid.uuid4()),
+        gold_id=str(chosen["gold_id"]),
+        project_id=claim.project_id,
+        client_id=project.client_id,
+        contractor_id=claim.contractor_id,
+        payload_json=chosen["payload_json"],
+        payload_bytes=chosen["payload_bytes"],
+        issued_at=now,
+        lapses_at=lapses_at(now, project.task_lifetime_seconds),
+    )
+    await gold.issue(conn, issue)
+    await deps.publisher.publish(conn, pb.gold_issued(issue))
+    deps.metrics.gold_issued.inc()
+    log.info("gold_issued", task_id=issue.task_id, gold_id=issue.gold_id)
+
+
+async def on_claim_ended(
+    conn: asyncpg.Connection, event: events_pb2.ClaimEnded, ctx: EventContext, *, deps: Deps
+) -> None:
+    """A claim on gold ended without work (released, expired, cut short): the gold was
+    met, and the contractor may be issued more."""
+    await gold.ended(conn, pb.claim_ended(event, now=deps.clock.now()))
+
+
+async def on_work_submitted(
+    conn: asyncpg.Connection, event: events_pb2.WorkSubmitted, ctx: EventContext, *, deps: Deps
+) -> None:
+    """An answer to gold is scored, and the contractor's gold accuracy recounted."""
+    work = pb.work_handed_in(event, now=deps.clock.now())
+    instance = await gold.ended(conn, work.over)
+    if instance is None:
+        return  # ordinary work
+    if instance.contractor_id != work.contractor_id:
+        log.warning("gold_answered_by_another", task_id=instance.task_id)
+        return
+    await _score(conn, instance, work, deps)
+
+
+async def _score(
+    conn: asyncpg.Connection, instance: gold.Instance, work: WorkHandedIn, deps: Deps
+) -> None:
+    await scores.lock_window(conn, instance.contractor_id, instance.project_id)
+    right = correct(await gold_tasks.key_of(conn, instance.gold_id), work.result)
+    if not await gold.record_answer(
+        conn, instance, claim_id=work.claim_id, correct=right, at=work.submitted_at
+    ):
+        log.info("gold_answer_already_known", task_id=instance.task_id)
+        return
+    deps.metrics.gold_answered(right)
+    latest = await gold.latest_answers(
+        conn, instance.contractor_id, instance.project_id, limit=deps.settings.score_window
+    )
+    await rescore(
+        conn,
+        latest,
+        measure=Measure.GOLD_ACCURACY,
+        contractor_id=instance.contractor_id,
+        project_id=instance.project_id,
+        client_id=instance.client_id,
+        deps=deps,
+    )
