@@ -64,6 +64,14 @@ MAPPED: list[tuple[type[Message], type[Any], dict[str, str], dict[str, str]]] = 
     (project_pb2.RubricField, r.RubricField, {}, {}),
     (project_pb2.RubricCriterion, r.RubricCriterion, {}, {}),
     (quality_api.Score, r.Score, {}, {}),
+    (
+        quality_api.GoldTask,
+        r.GoldTask,
+        {"payload_json": "payload", "payload_bytes": "payload"},
+        {},
+    ),
+    (quality_api.GoldFieldRule, r.GoldFieldRule, {}, {}),
+    (quality_api.QualityPolicy, r.QualityPolicy, {}, {}),
 ]
 # Messages read through another's from_pb (their fields land in that result).
 READ_INSIDE = {project_pb2.PerSubmissionPay, project_pb2.HourlyPay}
@@ -77,6 +85,7 @@ PAGES = [
     client_admin.ListBonusesResponse,
     quality_api.ListMyScoresResponse,
     quality_api.GetContractorScoresResponse,
+    quality_api.ListGoldTasksResponse,
 ]
 
 
@@ -285,8 +294,10 @@ def test_a_result_prints_a_short_line_not_its_payload() -> None:
     assert len(repr(task)) < 200 and "\n" not in repr(task)
     assert str(task) == (
         "task task_id-1 in project_id-1: CANCELLED, 7 slots (7 claimed, 7 submitted,"
-        " 7 accepted), expires 2026-03-01 14:05 UTC"
+        " 7 accepted), reserved for reserved_for-1, expires 2026-03-01 14:05 UTC"
     )
+    message.reserved_for = ""  # an ordinary task: reserved for nobody, and says nothing
+    assert "reserved" not in str(r.Task.from_pb(message))
     earnings = r.Earnings.from_pb(fill(ledger_api.GetEarningsResponse(), {}))
     assert str(earnings).startswith("earnings of contractor_id-1: key-1: €12.50 EUR for 7")
     assert len(str(earnings).splitlines()) == 1

@@ -1,6 +1,6 @@
 """Small builders for the messages a caller writes by hand: money, pay terms,
-requirements, task specs, answer specs. Money is an integer of the currency's minor
-unit, always."""
+requirements, task specs, gold tasks, answer specs. Money is an integer of the
+currency's minor unit, always."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from google.protobuf import timestamp_pb2
 from crewline.client.ids import request_id_or_new
 from crewline.client.results.answers import AnswerSpec
 from crewline.client.results.enums import ProtoEnum
+from crewline.client.results.gold import GoldFieldRule
 from crewline.client.results.money import Money
 from crewline.v1 import money_pb2, project_pb2
+from crewline.v1 import quality_service_pb2 as quality_api
 from crewline.v1 import task_service_pb2 as task_api
 
 if TYPE_CHECKING:
@@ -77,14 +79,19 @@ def requirement(
     *,
     scores: Iterable[int] = (),
     strings: Iterable[str] = (),
+    project_id: str = "",
 ) -> project_pb2.Requirement:
     """A qualification a contractor must hold, e.g.
-    ``requirement("derm", project_pb2.COMPARATOR_GREATER_OR_EQUAL, scores=[80])``."""
+    ``requirement("derm", project_pb2.COMPARATOR_GREATER_OR_EQUAL, scores=[80])``.
+    ``project_id``: for a quality measure (``quality.acceptance_rate``,
+    ``quality.gold_accuracy``), the project it is measured in, one of the same client's;
+    empty: the project the requirement is on. Other qualifications take none."""
     return project_pb2.Requirement(
         qualification=qualification,
         comparator=comparator,
         scores=list(scores),
         strings=list(strings),
+        project_id=project_id,
     )
 
 
@@ -104,15 +111,67 @@ def task(
         slots=slots,
         lifetime_seconds=lifetime_seconds,
     )
-    if isinstance(payload, bytes):
-        spec.payload_bytes = payload
-    elif isinstance(payload, str):
-        spec.payload_json = payload
-    else:
-        spec.payload_json = json.dumps(payload, separators=(",", ":"))
+    _set_payload(spec, payload)
     if priority is not None:
         spec.priority = priority
     return spec
+
+
+def _set_payload(message: task_api.TaskSpec | quality_api.GoldTask, payload: Payload) -> None:
+    if isinstance(payload, bytes):
+        message.payload_bytes = payload
+    elif isinstance(payload, str):
+        message.payload_json = payload
+    else:
+        message.payload_json = json.dumps(payload, separators=(",", ":"))
+
+
+def gold_task(
+    payload: Payload,
+    answer: Mapping[str, Any] | str,
+    *,
+    idempotency_key: str | None = None,
+    also_accepted: Mapping[str, Iterable[str]] | None = None,
+    tolerance: Mapping[str, float] | None = None,
+) -> quality_api.GoldTask:
+    """A gold task for ``Client.add_gold_tasks``: ``payload`` as in ``task`` (contractors
+    see it as any task's); ``answer``: the key, a dict of the answer spec's fields sent
+    as compact JSON with its keys sorted (a str is sent as it is), a field left out
+    being not scored. ``also_accepted``: per single-choice field, labels correct too
+    (``{"severity": ["moderate"]}``); ``tolerance``: per number field, how far from the
+    key an answer may be (``{"confidence": 0.1}``). ``idempotency_key``: made when not
+    given (give your own to make a re-run add nothing twice)."""
+    gold = quality_api.GoldTask(
+        idempotency_key=request_id_or_new(idempotency_key), answer_json=answer_json(answer)
+    )
+    _set_payload(gold, payload)
+    gold.rules.extend(rule.to_pb() for rule in gold_rules(also_accepted or {}, tolerance or {}))
+    return gold
+
+
+def answer_json(answer: Mapping[str, Any] | str) -> str:
+    """A gold key as ``GoldTask.answer_json`` carries it: compact JSON, keys sorted, so
+    the same answer is the same text on every run (NaN and infinities are refused)."""
+    if isinstance(answer, str):
+        return answer
+    return json.dumps(
+        dict(answer), separators=(",", ":"), sort_keys=True, ensure_ascii=False, allow_nan=False
+    )
+
+
+def gold_rules(
+    also_accepted: Mapping[str, Iterable[str]], tolerance: Mapping[str, float]
+) -> list[GoldFieldRule]:
+    """One rule per field named in either mapping, by field name: the same rules are
+    the same message whatever order they were given in."""
+    rules = []
+    for name in sorted({*also_accepted, *tolerance}):
+        within = tolerance.get(name, 0.0)
+        if isinstance(within, bool) or not isinstance(within, int | float):
+            raise TypeError(f"tolerance of {name!r} must be a number, not {within!r}")
+        labels = tuple(_texts(also_accepted.get(name, ()), f"also_accepted of {name!r}"))
+        rules.append(GoldFieldRule(field=name, also_accepted=labels, tolerance=float(within)))
+    return rules
 
 
 def timestamp(at: datetime) -> timestamp_pb2.Timestamp:

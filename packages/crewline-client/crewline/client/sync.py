@@ -208,6 +208,11 @@ class Client(_LedgerReads[aio_client.Client]):
     grant_bonus = _call(_A.grant_bonus)
     contractor_scores_page = _call(_A.contractor_scores_page)
     contractor_scores = _iterate(_A.contractor_scores)
+    add_gold_tasks = _call(_A.add_gold_tasks)
+    list_gold_tasks_page = _call(_A.list_gold_tasks_page)
+    gold_tasks = _iterate(_A.gold_tasks)
+    quality_policy = _call(_A.quality_policy)
+    set_quality_policy = _call(_A.set_quality_policy)
 
 
 class Contractor(_LedgerReads[aio_contractor.Contractor]):

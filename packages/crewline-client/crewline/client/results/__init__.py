@@ -34,6 +34,7 @@ from crewline.client.results.enums import (
     TaskStatus,
     WithdrawalReason,
 )
+from crewline.client.results.gold import GoldFieldRule, GoldTask, QualityPolicy
 from crewline.client.results.ledger import Balance, BooksCheck, StatementEntry, StatementPage
 from crewline.client.results.money import DECIMALS, Money, decimals, minor_units
 from crewline.client.results.pay import (
@@ -75,6 +76,8 @@ __all__ = [
     "Earnings",
     "EarningsLine",
     "FlagKind",
+    "GoldFieldRule",
+    "GoldTask",
     "ListedBonus",
     "Money",
     "NumberField",
@@ -92,6 +95,7 @@ __all__ = [
     "ProjectState",
     "ProtoEnum",
     "QualificationKind",
+    "QualityPolicy",
     "Requirement",
     "ReviewFlag",
     "ReviewState",

@@ -21,7 +21,8 @@ class Task:
     counts: ``slots``, ``claimed_count``, ``submitted_count``, ``accepted_count``,
     ``live_claims`` (granted, not yet submitted or ended); ``priority`` (0-100);
     ``created_at``, ``updated_at``, ``expires_at`` (no new claims after it),
-    ``cancelled_at``.
+    ``cancelled_at``; ``reserved_for``: on a gold task the quality service issued
+    (``Client.add_gold_tasks``), the one contractor offered it, else empty.
     """
 
     task_id: str
@@ -40,6 +41,7 @@ class Task:
     updated_at: datetime | None
     expires_at: datetime | None
     cancelled_at: datetime | None
+    reserved_for: str = ""
     raw: task_api.Task = field(default_factory=task_api.Task, repr=False, compare=False)
 
     @classmethod
@@ -61,14 +63,17 @@ class Task:
             updated_at=time_of(message, "updated_at"),
             expires_at=time_of(message, "expires_at"),
             cancelled_at=time_of(message, "cancelled_at"),
+            reserved_for=message.reserved_for,
             raw=message,
         )
 
     def __str__(self) -> str:
+        reserved = f", reserved for {self.reserved_for}" if self.reserved_for else ""
         return (
             f"task {self.task_id} in {self.project_id}: {self.status or 'UNKNOWN'},"
             f" {self.slots} slots ({self.claimed_count} claimed, {self.submitted_count}"
-            f" submitted, {self.accepted_count} accepted), expires {when(self.expires_at)}"
+            f" submitted, {self.accepted_count} accepted){reserved}, expires"
+            f" {when(self.expires_at)}"
         )
 
     def __repr__(self) -> str:

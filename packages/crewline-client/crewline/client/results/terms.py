@@ -63,14 +63,18 @@ def terms_of(message: project_pb2.Project | work_api.Offer | work_api.Claim) -> 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Requirement:
-    """A condition on a contractor's qualifications: ``qualification`` (a type's name)
-    compared by ``comparator`` with ``scores`` (SCORE types) or ``strings`` (STRING
-    types); EXISTS and NOT_EXISTS take no values."""
+    """A condition on a contractor's qualifications: ``qualification`` (a type's name,
+    or a quality measure such as ``quality.acceptance_rate``) compared by ``comparator``
+    with ``scores`` (SCORE types) or ``strings`` (STRING types); EXISTS and NOT_EXISTS
+    take no values. ``project_id``: for a quality measure, the project it is measured
+    in (a project reads its own id here for a measure of itself); empty for any other
+    qualification."""
 
     qualification: str
     comparator: Comparator | None
     scores: tuple[int, ...]
     strings: tuple[str, ...]
+    project_id: str = ""
     raw: project_pb2.Requirement = field(
         default_factory=project_pb2.Requirement, repr=False, compare=False
     )
@@ -82,12 +86,14 @@ class Requirement:
             comparator=Comparator.from_pb(message.comparator),
             scores=tuple(message.scores),
             strings=tuple(message.strings),
+            project_id=message.project_id,
             raw=message,
         )
 
     def __str__(self) -> str:
         values = ",".join([*map(str, self.scores), *self.strings])
-        return " ".join(filter(None, [self.qualification, self.comparator, values]))
+        where = f"in {self.project_id}" if self.project_id else ""
+        return " ".join(filter(None, [self.qualification, self.comparator, values, where]))
 
     def __repr__(self) -> str:
         return f"Requirement({str(self)!r})"
