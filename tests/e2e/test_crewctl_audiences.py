@@ -30,7 +30,7 @@ from crewline.v1 import work_service_pb2 as work_api
 
 from flow import unique
 from harness import SERVICES, Stack, crewctl_process, run_crewctl
-from stack import eventually
+from stack import ROOT, eventually
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -183,7 +183,7 @@ async def test_project_apply_creates_then_changes_nothing_then_only_what_the_fil
     assert project["pay_terms"]["amount_minor"] == 1250
     assert project["claim_timeout_seconds"] == 1800
     assert project["requirements"] == [
-        {"qualification": derm, "comparator": "greater_or_equal", "values": [80]}
+        {"qualification": derm, "comparator": "greater_or_equal", "values": [80], "project_id": ""}
     ]
 
     write(
@@ -224,6 +224,69 @@ async def test_a_bad_project_file_names_the_field_and_applies_nothing(
         task_api.ListProjectsRequest(), metadata=client.metadata
     )
     assert list(mine.projects) == []
+
+
+# --- clients: gold tasks, the quality policy, requirements on a measure ------------------
+
+
+async def test_gold_from_a_file_the_policy_and_a_requirement_on_gold_accuracy_elsewhere(
+    crewctl: Crewctl, tmp_path: Path
+) -> None:
+    client, examples = await new_client(crewctl), ROOT / "examples"
+    spec = (examples / "project-answer-spec.yaml").read_text()
+    title = unique("Dermatology triage")
+    path = write(tmp_path / "triage.yaml", spec.replace("Dermatology triage", title))
+    triage = (await client.json("project", "apply", "-f", path))["project"]["project_id"]
+
+    async def known() -> bool:  # the API key and the project reach the quality service
+        asked = quality_api.ListGoldTasksRequest(project_id=triage)
+        try:
+            await crewctl.stack.quality.ListGoldTasks(asked, metadata=client.metadata)
+        except grpc.aio.AioRpcError as err:
+            assert err.code() in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.NOT_FOUND)
+            return False
+        return True
+
+    await until(known)
+    gold = str(examples / "gold-triage.jsonl")
+    added = await client.json("gold", "add", "--project", triage, "--file", gold)
+    assert (added["gold_tasks"], added["new"], added["already_there"]) == (3, 3, 0)
+    again = await client.json("gold", "add", "--project", triage, "--file", gold)
+    assert (again["new"], again["already_there"], again["first_gold_id"]) == (
+        0,
+        3,
+        added["first_gold_id"],
+    )
+    listed = (await client.json("gold", "list", "--project", triage))["gold_tasks"]
+    assert [(g["key"], g["answered"], g["correct"]) for g in listed] == [
+        (f"triage-gold-{n}", 0, 0) for n in (1, 2, 3)
+    ]
+    assert listed[0]["answer"] == {"confidence": 0.9, "severity": "refer"}
+    assert listed[1]["rules"] == {"severity": {"also_accepted": ["benign"], "tolerance": 0.0}}
+    bad = write(tmp_path / "bad.jsonl", '{"key": "k", "payload": {}, "answer": {"severity": "x"}}')
+    refused = await client.run("gold", "add", "--project", triage, "--file", bad)
+    assert refused.code == EXIT_REFUSED and "gold_tasks[0].answer_json.severity" in refused.err
+
+    policy = ("quality", "policy")
+    assert (await client.json(*policy, "get", "--project", triage))["gold_share_percent"] == 5
+    await client.json(*policy, "set", "--project", triage, "--gold-share", "10")
+    assert (await client.json(*policy, "get", "--project", triage))["gold_share_percent"] == 10
+
+    second = {
+        "title": unique("Second opinions"),
+        "pay": {"per_submission": "25 USD"},
+        "requirements": [
+            "quality.acceptance_rate:>=:60",
+            {"qualification": "quality.gold_accuracy", "comparator": ">=", "values": [80],
+             "project": triage},
+        ],
+    }  # fmt: skip
+    path = write(tmp_path / "second.json", json.dumps(second))
+    made = (await client.json("project", "apply", "-f", path))["project"]
+    where = [r["project_id"] for r in made["requirements"]]
+    assert sorted(where) == sorted([made["project_id"], triage])  # "" stored as its own id
+    same = await client.json("project", "apply", "-f", path)
+    assert (same["action"], same["project"]["revision"]) == ("unchanged", made["revision"])
 
 
 # --- clients: tasks from a JSON Lines file --------------------------------------------------

@@ -38,6 +38,7 @@ TASK: TaskRecord = {
     "accepted_count": 0,
     "priority": 0,
     "idempotency_key": "row-17",
+    "reserved_for": "",
     "payload_json": '{"image": "lesion-17.png"}',
     "payload_base64": None,
     "created_at": AT,

@@ -20,6 +20,7 @@ from crewctl_golden import (
     contractor_cases,
     ops_cases,
     project_cases,
+    quality_cases,
     review_cases,
 )
 from crewctl_golden.harness import UPDATE_ENV, Case, golden_text, run, updating
@@ -34,6 +35,7 @@ CASES: list[Case] = [
     *project_cases.CASES,
     *review_cases.CASES,
     *contractor_cases.CASES,
+    *quality_cases.CASES,
 ]
 
 

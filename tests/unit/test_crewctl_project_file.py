@@ -4,6 +4,7 @@ mistake naming its field), what differs, and what is called against stand-in ser
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any, cast
 
@@ -20,6 +21,7 @@ from crewctl_golden.harness import Crewctl
 
 from crewline.ctl.errors import CtlError, ExitCode
 from crewline.ctl.project_file import (
+    _APPLY_IDS,
     FileError,
     apply_request_id,
     differences,
@@ -29,6 +31,8 @@ from crewline.ctl.project_file import (
 from crewline.ctl.records.projects import ProjectFields
 
 crewctl = pytest.fixture(client_crewctl, name="crewctl")
+# A requirement on a quality measure; in this project unless it names another.
+RATE = {"qualification": "quality.acceptance_rate", "comparator": ">=", "values": [70]}
 
 
 def test_a_project_file_reads_money_exactly_and_durations_as_seconds() -> None:
@@ -40,6 +44,7 @@ def test_a_project_file_reads_money_exactly_and_durations_as_seconds() -> None:
         "qualification": "locale",
         "comparator": "in",
         "values": ["US", "CA"],
+        "project_id": "",
     }
     assert (wanted.state, wanted.project_id) == ("active", "")
 
@@ -68,6 +73,21 @@ def test_hourly_pay_takes_a_cap() -> None:
         (
             {"title": "t", "requirements": [{"qualification": "x", "values": [True]}]},
             "requirements[0].values",
+        ),
+        (
+            {"title": "t", "requirements": [{"qualification": "x", "projet": "p-2"}]},
+            "requirements[0].projet: unknown; a requirement takes comparator, project,",
+        ),
+        (
+            {"title": "t", "requirements": ["x:exists", {**RATE, "project": 7}]},
+            "requirements[1].project: must be a project id, as text",
+        ),
+        (
+            {
+                "title": "t",
+                "requirements": [{**RATE, "project": "a", "project_id": "a"}],
+            },
+            "requirements[0].project_id: give project or project_id, not both",
         ),
         ({"title": "t", "state": "closed"}, "state: must be active or paused"),
         (["title"], "expected a mapping"),
@@ -107,6 +127,57 @@ def test_the_create_request_id_follows_the_content() -> None:
     same = parse_project(json.loads(json.dumps(FILE))).fields
     other = parse_project({**FILE, "slots": 4}).fields
     assert apply_request_id(fields) == apply_request_id(same) != apply_request_id(other)
+    elsewhere = {**FILE, "requirements": [{**RATE, "project": "p-train"}]}
+    here = parse_project({**FILE, "requirements": [RATE]}).fields
+    assert apply_request_id(parse_project(elsewhere).fields) != apply_request_id(here)
+
+
+def test_a_file_naming_no_project_keeps_the_request_id_crewctl_gave_it_before() -> None:
+    fields = parse_project(FILE).fields
+    before = {  # a requirement record had no project_id then
+        **fields,
+        "requirements": [
+            {k: v for k, v in r.items() if k != "project_id"} for r in fields["requirements"]
+        ],
+    }
+    canonical = json.dumps(before, sort_keys=True, separators=(",", ":"))
+    assert apply_request_id(fields) == f"apply-{uuid.uuid5(_APPLY_IDS, canonical)}"
+
+
+def test_a_measure_names_the_project_it_is_measured_in_or_none_for_this_one() -> None:
+    data = {
+        **FILE,
+        "requirements": [
+            RATE,
+            {**RATE, "project": " p-train "},
+            {**RATE, "project_id": "p-train"},
+            {**RATE, "project": None},
+        ],
+    }
+    found = parse_project(data).fields["requirements"]
+    assert [r["project_id"] for r in found] == ["", "p-train", "p-train", ""]
+    assert found[1] == {
+        "qualification": "quality.acceptance_rate",
+        "comparator": "greater_or_equal",
+        "values": [70],
+        "project_id": "p-train",
+    }
+
+
+def test_a_measure_of_the_project_itself_is_unchanged_once_stored_under_its_id() -> None:
+    stored = {
+        "qualification": "quality.acceptance_rate",
+        "comparator": "COMPARATOR_GREATER_OR_EQUAL",
+        "scores": [70],
+        "project_id": "p-1",  # the dispatcher fills in the project's own id
+    }
+    current = record(requirements=[stored])
+    here = parse_project({**FILE, "requirements": [RATE]}).fields
+    assert differences(here, current) == {}
+    named = parse_project({**FILE, "requirements": [{**RATE, "project": "p-1"}]}).fields
+    assert differences(named, current) == {}
+    elsewhere = parse_project({**FILE, "requirements": [{**RATE, "project": "p-train"}]}).fields
+    assert list(differences(elsewhere, current)) == ["requirements"]
 
 
 # --- project apply, against stand-in servers ------------------------------------------
@@ -198,3 +269,29 @@ def test_apply_by_project_id_renames(crewctl: Crewctl) -> None:
     )
     assert renamed["changed"] == ["title"]
     assert (methods(crewctl)[0], crewctl.requests()[0]) == ("GetProject", {"project_id": "p-1"})
+
+
+def test_apply_sends_the_project_a_measure_is_measured_in(crewctl: Crewctl) -> None:
+    data = {**FILE, "requirements": [{**RATE, "project": "p-train"}, RATE]}
+    stored = [
+        {
+            "qualification": "quality.acceptance_rate",
+            "comparator": "COMPARATOR_GREATER_OR_EQUAL",
+            "scores": [70],
+            "project_id": where,
+        }
+        for where in ("p-train", "p-new")
+    ]
+    created = applied(
+        crewctl,
+        data,
+        ListProjects={"projects": []},
+        CreateProject={"project": project(project_id="p-new", requirements=stored)},
+    )
+    [sent] = crewctl.requests("CreateProject")
+    assert [r.get("project_id", "") for r in sent["requirements"]] == ["p-train", ""]
+    assert [r["project_id"] for r in created["project"]["requirements"]] == ["p-train", "p-new"]
+
+    now = project(project_id="p-new", requirements=stored)
+    again = applied(crewctl, data, ListProjects={"projects": [now]})
+    assert again["action"] == "unchanged"

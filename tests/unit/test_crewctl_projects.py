@@ -37,7 +37,12 @@ PROJECT: ProjectRecord = {
     "title": "Dermatology ratings",
     "instructions": "",
     "requirements": [
-        {"qualification": "domain.dermatology", "comparator": "greater_or_equal", "values": [80]}
+        {
+            "qualification": "domain.dermatology",
+            "comparator": "greater_or_equal",
+            "values": [80],
+            "project_id": "",
+        }
     ],
     "pay_terms": TERMS,
     "assignments_per_task": 1,

@@ -12,7 +12,10 @@ CLIENT = "a client's API key"
 CONTRACTOR = "a contractor's token"
 # What each audience's commands take, and the commands.
 _TAKES = {
-    CLIENT: "a client's command (project, task, watch, submission): it takes a client's API key",
+    CLIENT: (
+        "a client's command (project, task, watch, submission, gold, quality): it takes a"
+        " client's API key"
+    ),
     CONTRACTOR: "a contractor's command (offers, claim): it takes a contractor's token",
 }
 

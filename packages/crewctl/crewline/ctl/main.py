@@ -9,12 +9,12 @@ create|get|update|deactivate|token|revoke-token``, ``qualification type define|l
 ``payout list``, ``bonus list``, ``contractor list``, ``client list``,
 ``ledger verify``, ``deadletters``, ``deadline``, ``health`` (operators); ``project``
 (with ``apply -f FILE``), ``task`` (with ``submit --file JSONL``), ``watch``,
-``submission`` (clients); ``offers``, ``claim`` (contractors); ``statement``,
-``earnings``, ``scores``; ``completion``, ``help``. Every call carries ``authorization:
-Bearer <operator credential>``, except a client's (its API key) and a contractor's (its
-token); ``statement``, ``earnings`` and ``scores`` are made as whoever the credential
-is. Settings are resolved in ``crewline.ctl.config``; TLS comes from ``CREWLINE_TLS_*``
-(``crewline.client.tls``).
+``submission``, ``gold add|list``, ``quality policy get|set`` (clients); ``offers``,
+``claim`` (contractors); ``statement``, ``earnings``, ``scores``; ``completion``,
+``help``. Every call carries ``authorization: Bearer <operator credential>``, except a
+client's (its API key) and a contractor's (its token); ``statement``, ``earnings`` and
+``scores`` are made as whoever the credential is. Settings are resolved in
+``crewline.ctl.config``; TLS comes from ``CREWLINE_TLS_*`` (``crewline.client.tls``).
 
 Exit codes:
     0  ok
@@ -47,6 +47,7 @@ from crewline.ctl.deadletters import deadletters
 from crewline.ctl.deadlines import deadline
 from crewline.ctl.earnings import earnings
 from crewline.ctl.export import export as submission_export
+from crewline.ctl.gold import gold
 from crewline.ctl.health import health
 from crewline.ctl.ledger import ledger, payout, statement
 from crewline.ctl.listings import bonus, list_batches, list_clients, list_contractors
@@ -62,6 +63,7 @@ from crewline.ctl.offers import offers
 from crewline.ctl.project_file import apply as project_apply
 from crewline.ctl.projects import project
 from crewline.ctl.qualifications import qualification
+from crewline.ctl.quality import quality
 from crewline.ctl.review_file import review
 from crewline.ctl.scores import scores
 from crewline.ctl.submissions import submission
@@ -81,9 +83,9 @@ Settings, first found wins: flag > environment > config file > default.
                `operator_credential_file` in the config file;
                $CREWLINE_HOME/secrets/operator.credential (CREWLINE_HOME: ./.local).
                `make operator-credential` prints the local stack's one.
-               As a client (project, task, watch, submission) or a contractor
-               (offers, claim): --credential; CREWLINE_CREDENTIAL (an API key,
-               a token).
+               As a client (project, task, watch, submission, gold, quality)
+               or a contractor (offers, claim): --credential;
+               CREWLINE_CREDENTIAL (an API key, a token).
                statement, earnings: --credential, CREWLINE_CREDENTIAL, else the
                operator credential; with --account or --contractor (someone else's:
                operators only) the operator credential first when one is found.
@@ -150,8 +152,9 @@ class CrewctlGroup(click.Group):
 @click.option(
     "--credential",
     metavar="CRED",
-    help="Operator credential; for project/task/watch/submission a client's API key, for"
-    " offers/claim a contractor's token (visible to other local users; prefer env or a file).",
+    help="Operator credential; for project/task/watch/submission/gold/quality a client's API"
+    " key, for offers/claim a contractor's token (visible to other local users; prefer env"
+    " or a file).",
 )
 @click.option(
     "--version",
@@ -165,8 +168,8 @@ class CrewctlGroup(click.Group):
 def cli(ctx: click.Context, /, as_json: bool, **given: str | None) -> None:
     """Operate Crewline. As an operator: clients and their API keys; contractors, their
     tokens, qualifications and blocks; payouts, the books, dead letters; health. As a
-    client: projects, tasks, watch, review of submissions, contractors' scores. As a
-    contractor: offers, claims, earnings and scores.
+    client: projects, tasks, watch, review of submissions, gold tasks and quality
+    policies, contractors' scores. As a contractor: offers, claims, earnings and scores.
 
     The options below may also be given after the command: `crewctl offers list --json`."""
     # A Wiring already in ctx.obj (tests) replaces the real environment and SDK clients.
@@ -194,6 +197,8 @@ cli.add_command(health)
 cli.add_command(deadline)
 cli.add_command(deadletters)
 cli.add_command(submission)
+cli.add_command(gold)
+cli.add_command(quality)
 cli.add_command(earnings)
 cli.add_command(statement)
 cli.add_command(scores)

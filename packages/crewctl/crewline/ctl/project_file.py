@@ -46,6 +46,8 @@ FILE_FORMAT = (
   pay: {per_submission: 12.50 USD} # or {hourly: 60 USD, cap: 2h}; amounts as text
   requirements:                    # as --requirement, or {qualification, comparator, values}
     - domain.dermatology:>=:80
+    - {qualification: quality.acceptance_rate, comparator: ">=", values: [70],
+       project: 1eb0688e-...}      # a measure in another project (left out: this one)
   slots: 3                         # per task, 1-1000
   priority: 60                     # 0-100
   claim_timeout: 30m               # durations: seconds, or 90s, 30m, 2h, 7d
@@ -73,6 +75,7 @@ _KEYS = frozenset(
     | {*_INTEGERS, *_DURATIONS}
 )
 _STATES = ("active", "paused")
+_REQUIREMENT_KEYS = frozenset({"qualification", "comparator", "values", "project", "project_id"})
 # CreateProject request ids of applied files: the same content, the same id, so an apply
 # retried after a lost reply creates nothing twice.
 _APPLY_IDS = uuid.UUID("0b8f7c2e-4d1a-4e6b-9c3f-5a2d8e7b1f40")
@@ -160,6 +163,10 @@ def _requirement(value: Any, key: str) -> RequirementRecord:
             raise FileError(f"{key}: {err.message}") from None
     if not isinstance(value, Mapping) or not isinstance(value.get("qualification"), str):
         raise FileError(f"{key}: expected 'NAME:COMPARATOR[:VALUES]' or {{qualification: ...}}")
+    unknown = sorted(set(value) - _REQUIREMENT_KEYS)
+    if unknown:
+        known = ", ".join(sorted(_REQUIREMENT_KEYS))
+        raise FileError(f"{key}.{unknown[0]}: unknown; a requirement takes {known}")
     values = value.get("values", [])
     if not isinstance(values, list) or not all(
         isinstance(v, str | int) and not isinstance(v, bool) for v in values
@@ -170,7 +177,23 @@ def _requirement(value: Any, key: str) -> RequirementRecord:
         found = parse_requirement(text)
     except click.BadParameter as err:
         raise FileError(f"{key}.comparator: {err.message}") from None
-    return {**found, "values": list(values)}
+    return {**found, "values": list(values), "project_id": _measured_in(value, key)}
+
+
+def _measured_in(value: Mapping[str, Any], key: str) -> str:
+    """A requirement's ``project`` (or ``project_id``): the project a quality measure is
+    measured in; "" when left out (the project the file describes)."""
+    named = [name for name in ("project", "project_id") if name in value]
+    if len(named) > 1:
+        raise FileError(f"{key}.project_id: give project or project_id, not both")
+    if not named:
+        return ""
+    project = value[named[0]]
+    if project is None:
+        return ""
+    if not isinstance(project, str):
+        raise FileError(f"{key}.{named[0]}: must be a project id, as text")
+    return project.strip()
 
 
 def _requirements(value: Any) -> list[RequirementRecord]:
@@ -238,39 +261,64 @@ def load_project_file(path: Path) -> ProjectFile:
     )
 
 
-def _same_requirement(r: RequirementRecord) -> tuple[str, str, tuple[str, ...]]:
-    return r["qualification"], r["comparator"], tuple(map(str, r["values"]))
+def _same_requirements(
+    rs: list[RequirementRecord], own: str
+) -> list[tuple[str, str, tuple[str, ...], str]]:
+    """Requirements as compared: a measure of the project itself is "" in a file and
+    the project's own id once stored, and the two are the same requirement."""
+    return sorted(
+        (
+            r["qualification"],
+            r["comparator"],
+            tuple(map(str, r["values"])),
+            "" if r["project_id"] == own else r["project_id"],
+        )
+        for r in rs
+    )
 
 
-def _same_terms(t: PayTermsRecord) -> tuple[object, ...]:
+def _same_terms(t: PayTermsRecord, own: str) -> tuple[object, ...]:
     return t["basis"], t["currency"], t["amount_minor"], t["max_paid_seconds"]
 
 
-_COMPARE: dict[str, Callable[[Any], object]] = {
-    "requirements": lambda rs: sorted(map(_same_requirement, rs)),
+def _same_spec(spec: Any, own: str) -> object:
+    return answers.same_spec(spec)
+
+
+# How a field's value is compared, given the project's own id.
+_COMPARE: dict[str, Callable[[Any, str], object]] = {
+    "requirements": _same_requirements,
     "pay_terms": _same_terms,
-    "answer_spec": answers.same_spec,
+    "answer_spec": _same_spec,
 }
 
 
-def _as_is(value: Any) -> object:
+def _as_is(value: Any, own: str) -> object:
     return value
 
 
 def differences(wanted: ProjectFields, project: ProjectRecord) -> ProjectFields:
     """The fields of ``wanted`` whose value differs from the project's."""
     current: Mapping[str, Any] = project
+    own = project["project_id"]
     changed: dict[str, Any] = {}
     for name, value in wanted.items():
         same = _COMPARE.get(name, _as_is)
-        if same(value) != same(current[name]):
+        if same(value, own) != same(current[name], own):
             changed[name] = value
     return cast(ProjectFields, changed)
 
 
 def apply_request_id(fields: ProjectFields) -> str:
-    """The CreateProject request id of a file's fields: the same content, the same id."""
-    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"))
+    """The CreateProject request id of a file's fields: the same content, the same id.
+    A requirement naming no project hashes as before requirements could name one, so a
+    file applied by an earlier crewctl keeps its id."""
+    canonical_fields: dict[str, Any] = dict(fields)
+    if "requirements" in fields:
+        canonical_fields["requirements"] = [
+            {k: v for k, v in r.items() if k != "project_id" or v} for r in fields["requirements"]
+        ]
+    canonical = json.dumps(canonical_fields, sort_keys=True, separators=(",", ":"))
     return f"apply-{uuid.uuid5(_APPLY_IDS, canonical)}"
 
 

@@ -84,7 +84,7 @@ def parse_requirement(text: str) -> RequirementRecord:
     values: list[int | str] = (
         [int(v) for v in raw] if raw and all(_INTEGER.fullmatch(v) for v in raw) else list(raw)
     )
-    return {"qualification": name, "comparator": comparator, "values": values}
+    return {"qualification": name, "comparator": comparator, "values": values, "project_id": ""}
 
 
 def pay_terms(
@@ -217,14 +217,19 @@ def describe_terms(terms: PayTermsRecord) -> str:
     return f"{text} (version {terms['version']}, since {terms['effective_at'] or '-'})"
 
 
-def describe_requirement(r: RequirementRecord) -> str:
+def describe_requirement(r: RequirementRecord, own_project_id: str = "") -> str:
+    """``quality.acceptance_rate greater_or_equal 60 in <project>``: a measure names the
+    project it is measured in (``this project`` for the project it is on)."""
     values = ",".join(str(v) for v in r["values"])
-    return f"{r['qualification']} {r['comparator']} {values}".strip()
+    where = r["project_id"]
+    place = f"in {'this project' if where == own_project_id else where}" if where else ""
+    return " ".join(filter(None, (r["qualification"], r["comparator"], values, place)))
 
 
 def print_project(project: ProjectRecord) -> None:
     shown: dict[str, object] = dict(project)
-    shown["requirements"] = "; ".join(map(describe_requirement, project["requirements"])) or None
+    described = [describe_requirement(r, project["project_id"]) for r in project["requirements"]]
+    shown["requirements"] = "; ".join(described) or None
     shown["pay_terms"] = describe_terms(project["pay_terms"])
     shown["answer_spec"] = describe_spec(project["answer_spec"])
     print_record("Project", shown)

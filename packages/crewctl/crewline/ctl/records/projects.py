@@ -17,6 +17,10 @@ class RequirementRecord(TypedDict):
     qualification: str
     comparator: str  # a comparator's name, e.g. greater_or_equal
     values: list[int | str]  # scores for a score type, strings for a string type
+    # A quality measure's project (quality.acceptance_rate in a training project): the
+    # project it is measured in; "" for other qualifications. A project reads its own id
+    # here for a measure of itself; "" in a request means the project it is sent for.
+    project_id: str
 
 
 class PayTermsRecord(TypedDict):
@@ -79,6 +83,7 @@ def requirement_record(pb: project_pb2.Requirement) -> RequirementRecord:
         "qualification": pb.qualification,
         "comparator": field_word(pb, "comparator") or "unspecified",
         "values": [*pb.scores, *pb.strings],
+        "project_id": pb.project_id,
     }
 
 
@@ -142,6 +147,7 @@ def requirement_pb(record: RequirementRecord) -> project_pb2.Requirement:
         comparator=comparator,
         scores=[v for v in record["values"] if isinstance(v, int)],
         strings=[v for v in record["values"] if isinstance(v, str)],
+        project_id=record["project_id"],
     )
 
 

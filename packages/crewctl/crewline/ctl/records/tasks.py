@@ -31,6 +31,9 @@ class TaskRecord(TypedDict):
     accepted_count: int
     priority: int
     idempotency_key: str
+    # A gold task's (issued by the quality service, key gold/<task id>): the one
+    # contractor it is offered to; "" for every other task.
+    reserved_for: str
     payload_json: str | None
     payload_base64: str | None  # a binary payload, base64
     created_at: str | None
@@ -104,6 +107,7 @@ def task_record(pb: task_api.Task) -> TaskRecord:
         "accepted_count": pb.accepted_count,
         "priority": pb.priority,
         "idempotency_key": pb.idempotency_key,
+        "reserved_for": pb.reserved_for,
         "payload_json": payload_json,
         "payload_base64": payload_base64,
         "created_at": timestamp_text(pb, "created_at"),
