@@ -24,6 +24,9 @@ In the same run (``bench.answers_raw``): SubmitWork's statements by a bare async
 on a copy of the matcher's database (beside 1 in flight: one connection; beside 16: the
 matcher's pool of 10), the check alone (AnswerChecker.check on the timed results), and,
 with py-spy, a profile of the matcher under each side's load at 16 in flight.
+
+ANSWERS_CALIBRATE=1 runs the same with no spec on either side (an A/A run): its ratios
+are the bench's own noise, against which a run's ratios are read.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from typing import Any
 
 from bench import answers_raw
 from bench.answers_seed import (
+    CALIBRATE,
     CALLS,
     CONTRACTORS,
     LOADS,
@@ -62,6 +66,7 @@ from bench.common import (
 )
 
 BLOCK = 200
+ON = "calibration: no spec either" if CALIBRATE else "a 5-field spec"
 CONNECTIONS = 4  # at most
 QUIET_TIMEOUT = 30.0  # other work may share the CPUs: never wait for quiet longer
 
@@ -181,13 +186,14 @@ async def run(stack: Stack, summary: Summary, *, profile: bool = True) -> None:
     for load, (off, on) in measured.items():
         summary.add(f"SubmitWork, {load} in flight, no answer spec", _figures(off))
         summary.add(
-            f"SubmitWork, {load} in flight, a 5-field spec (the same {RESULT_BYTES} B results)",
+            f"SubmitWork, {load} in flight, {ON} (the same {RESULT_BYTES} B results)",
             _figures(on),
             raw[min(load, answers_raw.POOL)],
         )
         summary.add(f"SubmitWork, {load} in flight, spec on / off", _ratios(off, on))
-    check = await answers_raw.check_cost(stack, ready.on.project_id, results)
-    summary.add("AnswerChecker.check alone, the same results", check)
+    if not CALIBRATE:  # no spec to check
+        check = await answers_raw.check_cost(stack, ready.on.project_id, results)
+        summary.add("AnswerChecker.check alone, the same results", check)
     if profile:
         await answers_raw.profile_sides(
             summary, partial(submit_block, stack, ready.tokens, load=LOADS[0]), *ready.profiled

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import uuid
 from collections import Counter
@@ -43,6 +44,9 @@ CONTRACTORS = 300  # each may hold 100 live claims; the bench grants each 86
 CALLS, WARMUP = 4_000, 400  # timed SubmitWork calls per side and load, and unmeasured first
 LOADS = (16, 1)  # calls in flight: the matcher kept busy (closed loop), then one at a time
 RESULT_BYTES = 400
+# ANSWERS_CALIBRATE=1: the "on" project has no spec either, so both sides do the same
+# work and the ratios show the bench's own noise (an A/A run).
+CALIBRATE = os.environ.get("ANSWERS_CALIBRATE") == "1"
 SETUP_IN_FLIGHT = 64
 VERDICTS = ("correct", "partly_correct", "incorrect", "unsafe")
 ISSUES = ("factual_error", "missing_context", "tone", "formatting", "outdated", "none")
@@ -154,9 +158,12 @@ async def setup(stack: Stack) -> Setup:
     client = await new_client(stack, stack.name("ans-client"))
     projects = {
         "off": await new_project(stack, client, title=stack.name("ans-off")),
-        "on": await new_project(stack, client, title=stack.name("ans-on"), answer_spec=spec()),
+        "on": await new_project(
+            stack, client, title=stack.name("ans-on"), answer_spec=None if CALIBRATE else spec()
+        ),
     }
-    await _spec_version(stack, projects["on"])
+    if not CALIBRATE:
+        await _spec_version(stack, projects["on"])
     ids = [stack.name(f"ans-c{i}") for i in range(CONTRACTORS)]
     tokens = await new_contractors(stack, ids, max_concurrent_claims=100)
     callers = [bearer_metadata(t) for t in tokens]
@@ -174,7 +181,7 @@ async def setup(stack: Stack) -> Setup:
         claims, who = await _claimed(stack, client, callers, project, f"ans-{name}", count)
         sides[name] = Side(name, project, claims, who)
     for name, side in sides.items():
-        want = 1 if name.endswith("on") else 0
+        want = 1 if name.endswith("on") and not CALIBRATE else 0
         found = await _versions(stack, side)
         if found != Counter({want: len(side.claims)}):
             raise RuntimeError(f"{name}: claims by spec version {dict(found)}, not v{want}")

@@ -3,13 +3,15 @@
 A project numbers its specs 1, 2, ... (0: it never had one) and a version never
 changes once written, so a cached entry is never stale: the first use of a (project,
 version) in a process costs one primary-key lookup, every later one a dictionary read,
-and a spec is compiled into a checker once. Claims and offers carry only the version;
-the spec is attached here when they are shown.
+and a spec is compiled into a checker once, and into its protobuf message once. Claims
+and offers carry only the version; the spec is attached here when they are shown, and
+``spec_to_pb`` hands the protobuf adapter that version's message, built already.
 """
 
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
@@ -18,6 +20,8 @@ from cachetools import LRUCache
 
 from crewline.answer_check import AnswerChecker
 from crewline.answers import AnswerSpec, from_json, to_json
+from crewline.protobuf import answer_spec_to_pb
+from crewline.v1 import project_pb2
 from matcher.domain.claims import Claim
 from matcher.domain.offers import Offer
 
@@ -31,6 +35,18 @@ class SpecVersion:
     def __init__(self, spec: AnswerSpec | None) -> None:
         self.spec = spec if spec is not None and spec.fields else None
         self._checker: AnswerChecker | None = None
+        self._pb: project_pb2.AnswerSpec | None = None
+        if self.spec is not None:
+            _VERSIONS[id(self.spec)] = self
+
+    @property
+    def pb(self) -> project_pb2.AnswerSpec:
+        """The spec's protobuf message, built on first use: every claim and offer shown
+        under this version copies it (callers never change it)."""
+        assert self.spec is not None, "no spec, no message: the field is left out"
+        if self._pb is None:
+            self._pb = answer_spec_to_pb(self.spec)
+        return self._pb
 
     def check(self, result: bytes) -> None:
         """INVALID_ARGUMENT naming ``result.<field>`` when the result does not fit."""
@@ -41,7 +57,21 @@ class SpecVersion:
         self._checker.check(result, field="result")
 
 
+# Each live version, by the identity of the spec it attaches to claims and offers; an
+# entry goes with its version (the cache's LRU evicts it), and the version keeps the spec
+# alive, so an id is never another object's while listed.
+_VERSIONS: weakref.WeakValueDictionary[int, SpecVersion] = weakref.WeakValueDictionary()
+
 NO_SPEC = SpecVersion(None)
+
+
+def spec_to_pb(spec: AnswerSpec) -> project_pb2.AnswerSpec:
+    """The protobuf message of a spec this module attached: its version's, built once (a
+    spec from elsewhere is converted anew). Callers copy it and never change it."""
+    version = _VERSIONS.get(id(spec))
+    if version is not None and version.spec is spec:
+        return version.pb
+    return answer_spec_to_pb(spec)
 
 
 class AnswerSpecs:

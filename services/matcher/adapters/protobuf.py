@@ -12,7 +12,6 @@ from crewline.money import Money
 from crewline.protobuf import (
     MEASURES,
     answer_spec_from_pb,
-    answer_spec_to_pb,
     from_timestamp,
     money_to_pb,
     pay_terms_from_pb,
@@ -23,6 +22,7 @@ from crewline.protobuf import (
 )
 from crewline.v1 import claim_pb2, events_pb2, project_pb2
 from crewline.v1 import work_service_pb2 as api
+from matcher.adapters.answer_specs import spec_to_pb
 from matcher.domain.claims import Claim
 from matcher.domain.commands import MAX_SEGMENTS, WorkSegment
 from matcher.domain.offers import Offer, WithdrawalReason
@@ -139,7 +139,7 @@ def claim_to_pb(claim: Claim, payload: Payload | None = None, instructions: str 
         pb.review = _REVIEW[claim.review]
         pb.feedback = claim.feedback
     if claim.answer_spec is not None:  # no spec: the field is left out
-        pb.answer_spec.CopyFrom(answer_spec_to_pb(claim.answer_spec))
+        pb.answer_spec.CopyFrom(spec_to_pb(claim.answer_spec))  # built once per version
     return pb
 
 
@@ -186,7 +186,7 @@ def offer_to_pb(offer: Offer) -> api.Offer:
     if offer.expires_at is not None:
         pb.expires_at.CopyFrom(timestamp(offer.expires_at))
     if offer.answer_spec is not None:  # no spec: the field is left out
-        pb.answer_spec.CopyFrom(answer_spec_to_pb(offer.answer_spec))
+        pb.answer_spec.CopyFrom(spec_to_pb(offer.answer_spec))
     return pb
 
 
