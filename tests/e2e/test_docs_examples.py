@@ -21,7 +21,7 @@ async def run_example(stack: Stack, script: str, *args: str, **env: str) -> list
     """The lines ``examples/<script>`` prints, run with the stack's addresses and ``env``;
     it must exit 0 within two minutes."""
     given = {k: v for k, v in os.environ.items() if not k.startswith("CREWLINE_")}
-    for name in ("dispatcher", "matcher", "ledger"):
+    for name in stack.services:
         given[f"CREWLINE_{name.upper()}_GRPC_ADDR"] = stack.services[name].grpc_addr
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -59,7 +59,9 @@ async def test_the_operator_example_sets_up_an_expert_who_claims_with_the_sync_e
         expert,
         CREWLINE_OPERATOR_CREDENTIAL=stack.operator_credential,
     )
-    assert setup[0] == "health: dispatcher SERVING, matcher SERVING, ledger SERVING"
+    assert setup[0] == (
+        "health: dispatcher SERVING, matcher SERVING, ledger SERVING, quality SERVING"
+    )
     assert setup[-1].startswith("books balanced: True")
     key, token = exported(setup, "LAB_KEY"), exported(setup, "EXPERT_TOKEN")
 
