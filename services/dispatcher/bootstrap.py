@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from crewline.events import CLAIMS_TOPIC, CONTRACTORS_TOPIC, QUALITY_TOPIC
+from crewline.payloads import MAX_PAYLOAD_BYTES
 from crewline.retention import PruneJob
 from crewline.runtime import Runtime
 from crewline.service import ServiceKit
@@ -14,7 +15,7 @@ from dispatcher import handlers
 from dispatcher.adapters import watch_log
 from dispatcher.adapters.watch_hub import WatchHub
 from dispatcher.deps import SERVICE, Deps
-from dispatcher.domain.model import MAX_BATCH, MAX_PAYLOAD_BYTES
+from dispatcher.domain.model import MAX_BATCH
 from dispatcher.entrypoints.client_admin import ClientAdminServicer
 from dispatcher.entrypoints.grpc_api import POLICY, SERVICE_NAMES, TaskServicer
 from dispatcher.settings import DispatcherSettings

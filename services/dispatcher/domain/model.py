@@ -17,6 +17,7 @@ from datetime import datetime
 from crewline import paging, validate
 from crewline.errors import InvalidArgument
 from crewline.paging import PageCursor
+from crewline.payloads import check_payload
 from dispatcher.domain.projects import (
     MAX_PRIORITY,
     MAX_SLOTS,
@@ -27,7 +28,6 @@ from dispatcher.domain.projects import (
 from dispatcher.domain.tasks import Task, TaskStatus
 
 MAX_BATCH = 1000
-MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 100
 
@@ -75,7 +75,7 @@ def task_spec(
     """Validate one task of a request; errors name ``field.<name>``, e.g. ``tasks[17].slots``.
     A lifetime of its own is at least ``min_seconds`` (the dispatcher's setting)."""
     key = validate.identifier(idempotency_key, field=f"{field}.idempotency_key")
-    _check_payload(payload_json, payload_bytes, field=field)
+    check_payload(payload_json, payload_bytes, field=field)
     if lifetime_seconds:
         validate.int_range(
             lifetime_seconds,
@@ -93,27 +93,6 @@ def task_spec(
         else validate.int_range(priority, field=f"{field}.priority", low=0, high=MAX_PRIORITY),
         lifetime_seconds=lifetime_seconds,
     )
-
-
-def _check_payload(payload_json: str | None, payload_bytes: bytes | None, *, field: str) -> None:
-    """Errors name ``<field>.payload_json`` and so on, or the bare names when ``field``
-    is empty (an event's own fields)."""
-    at = f"{field}." if field else ""
-    if payload_json is not None:
-        if len(payload_json.encode()) > MAX_PAYLOAD_BYTES:
-            raise InvalidArgument(
-                f"{at}payload_json", f"must be at most {MAX_PAYLOAD_BYTES} bytes of UTF-8"
-            )
-        try:
-            json.loads(payload_json)
-        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
-            problem = "is nested too deeply" if isinstance(exc, RecursionError) else exc
-            raise InvalidArgument(f"{at}payload_json", f"is not valid JSON: {problem}") from None
-    elif payload_bytes is not None:
-        if not payload_bytes or len(payload_bytes) > MAX_PAYLOAD_BYTES:
-            raise InvalidArgument(f"{at}payload_bytes", f"must be 1-{MAX_PAYLOAD_BYTES} bytes")
-    else:
-        raise InvalidArgument(f"{at}payload", "must set payload_json or payload_bytes")
 
 
 # A gold task's idempotency key: "/" is outside every key a client may choose
@@ -135,7 +114,7 @@ def gold_task(
     id it was given (a redelivery publishes nothing new), the project's slots, priority
     and lifetime, offered to ``contractor_id`` only. Errors name the event's fields."""
     given = validate.uuid_id(task_id, field="task_id")
-    _check_payload(payload_json, payload_bytes, field="")
+    check_payload(payload_json, payload_bytes, field="")
     spec = TaskSpec(
         idempotency_key=f"{GOLD_KEY_PREFIX}{given}",
         payload_json=payload_json,
