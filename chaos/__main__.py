@@ -5,7 +5,7 @@
     python -m chaos check DIR     the verdict of a finished run, again, from its files
 
 ``make chaos`` runs it with the sizes in CHAOS_ARGS. It starts a stack of its own
-(state in .local/chaos; ports 55436, 59096-59097, 51061-51063, 9121-9123 and 9221-9223
+(state in .local/chaos; ports 61436, 61096-61097, 61061-61064, 9121-9124 and 9221-9224
 unless --ports), fresh each run, and stops it at the end unless --keep.
 """
 
@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--home", type=Path, default=Path(".local/chaos"))
     parser.add_argument(
         "--ports",
-        default="55436,59096,51061,9121",
+        default="61436,61096,61061,9121",
         help="PostgreSQL, Kafka (and + 1), first gRPC, first metrics port",
     )
     parser.add_argument("--limit", type=float, default=1800.0, help="seconds for the workload")

@@ -28,11 +28,13 @@ SCRIPT_LIMIT = 300.0  # seconds for one script call (a Kafka restart takes about
 
 @dataclass(frozen=True, kw_only=True)
 class Ports:
-    """Where the chaos stack listens: away from ``make up``'s and the tests' stacks."""
+    """Where the chaos stack listens: away from ``make up``'s and the tests' stacks, and
+    above Linux's ephemeral range (32768-60999), where a client connection that happens to
+    hold the port would make a listener fail to bind, which a long suite makes likely."""
 
-    postgres: int = 55436
-    kafka: int = 59096  # and + 1 for its controller
-    grpc: int = 51061  # dispatcher; + 1 matcher, + 2 ledger, + 3 quality
+    postgres: int = 61436
+    kafka: int = 61096  # and + 1 for its controller
+    grpc: int = 61061  # dispatcher; + 1 matcher, + 2 ledger, + 3 quality
     metrics: int = 9121  # process 1 of the dispatcher; + 1, + 2, + 3; process k: + 100 (k - 1)
 
     def grpc_of(self, service: str) -> str:
@@ -179,8 +181,14 @@ class ChaosStack:
 
     def _run(self, argv: list[str], *, check: bool = True) -> None:
         with self.log_path.open("ab") as log:
-            subprocess.run(
-                argv, cwd=ROOT, env=self.env, check=check, stdout=log, stderr=subprocess.STDOUT
+            done = subprocess.run(
+                argv, cwd=ROOT, env=self.env, check=False, stdout=log, stderr=subprocess.STDOUT
+            )
+        if check and done.returncode != 0:  # the why is in the log, which a run's caller lacks
+            tail = self.log_path.read_text(errors="replace").splitlines()[-40:]
+            raise RuntimeError(
+                f"{' '.join(argv[1:])} exited {done.returncode}; the last lines of "
+                f"{self.log_path}:\n" + "\n".join(tail)
             )
 
     async def _async_run(self, argv: list[str]) -> str:
