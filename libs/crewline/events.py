@@ -28,7 +28,7 @@ PROJECTS_TOPIC = "crewline.projects.v1"  # dispatcher: ProjectChanged; key proje
 # matcher: ContractorChanged, QualificationChanged, BlockChanged (key contractor id);
 # QualificationTypeDefined (key type name), which the dispatcher reads.
 CONTRACTORS_TOPIC = "crewline.contractors.v1"
-# quality: ScoreChanged (key contractor id), which the matcher reads.
+# quality: ScoreChanged, GoldIssued, SanctionChanged, AppealChanged (key contractor id).
 QUALITY_TOPIC = "crewline.quality.v1"
 ALL_TOPICS = (
     TASKS_TOPIC,
