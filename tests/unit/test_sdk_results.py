@@ -72,6 +72,18 @@ MAPPED: list[tuple[type[Message], type[Any], dict[str, str], dict[str, str]]] = 
     ),
     (quality_api.GoldFieldRule, r.GoldFieldRule, {}, {}),
     (quality_api.QualityPolicy, r.QualityPolicy, {}, {}),
+    (quality_api.QualityRule, r.QualityRule, {}, {}),
+    (quality_api.Sanction, r.Sanction, {}, {}),
+    (quality_api.Evidence, r.Evidence, {"gold": "item", "review": "item", "flag": "item"}, {}),
+    (
+        quality_api.GoldEvidence,
+        r.GoldEvidence,
+        {"payload_json": "payload", "payload_bytes": "payload"},
+        {},
+    ),
+    (quality_api.ReviewEvidence, r.ReviewEvidence, {}, {}),
+    (quality_api.FlagEvidence, r.FlagEvidence, {}, {}),
+    (quality_api.Appeal, r.Appeal, {}, {}),
 ]
 # Messages read through another's from_pb (their fields land in that result).
 READ_INSIDE = {project_pb2.PerSubmissionPay, project_pb2.HourlyPay}
@@ -86,6 +98,10 @@ PAGES = [
     quality_api.ListMyScoresResponse,
     quality_api.GetContractorScoresResponse,
     quality_api.ListGoldTasksResponse,
+    quality_api.ListMySanctionsResponse,
+    quality_api.ListSanctionsResponse,
+    quality_api.ListMyAppealsResponse,
+    quality_api.ListAppealsResponse,
 ]
 
 
@@ -98,6 +114,9 @@ def fill(message: M, choose: dict[str, str]) -> M:
         return message
     if name == "google.protobuf.Timestamp":
         message.FromDatetime(AT)  # type: ignore[attr-defined]
+        return message
+    if name == "google.protobuf.Duration":  # whole seconds, as a rule's duration is
+        message.FromSeconds(3_600)  # type: ignore[attr-defined]
         return message
     for field in message.DESCRIPTOR.fields:
         oneof = field.containing_oneof
@@ -177,6 +196,9 @@ def test_a_fully_populated_message_fills_every_field(
         else:  # a value the caller also sends
             assert value.to_pb() == message
         for field in kind.DESCRIPTOR.fields:  # plain values arrive unchanged
+            oneof = field.containing_oneof
+            if oneof is not None and message.WhichOneof(oneof.name) != field.name:
+                continue  # not the one chosen: a result may read it as None
             same = field.name in result_fields(result) and field.name not in omitted
             if same and field.message_type is None and field.enum_type is None:
                 expected = getattr(message, field.name)

@@ -1,6 +1,7 @@
 """``Client``: what a client system does, against the dispatcher's TaskService (and its
 own ledger account; from the quality service, contractors' scores in its projects, its
-gold tasks and its projects' quality policies)."""
+gold tasks, its projects' quality policies and rules, and the sanctions and appeals in
+them)."""
 
 from __future__ import annotations
 
@@ -24,13 +25,14 @@ from crewline.client.results import (
     TaskStatus,
 )
 from crewline.client.review import Review
+from crewline.client.sanctions import Sanctions
 from crewline.client.scores import ContractorScores
 from crewline.client.streams import Reconnect
 from crewline.v1 import project_pb2
 from crewline.v1 import task_service_pb2 as task_api
 
 
-class Client(Review, ContractorScores, QualityControl):
+class Client(Review, ContractorScores, QualityControl, Sanctions):
     """A client system's calls, authenticated by its API key.
 
     ``credential``: the API key (default ``CREWLINE_CREDENTIAL``); ``dispatcher``, ``ledger``

@@ -1,5 +1,6 @@
 """``Contractor``: what a contractor app does, against the matcher's WorkService (and its
-own ledger account and earnings, and its own scores from the quality service)."""
+own ledger account and earnings, and its own scores, sanctions and appeals from the
+quality service)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from crewline.client.config import CREDENTIAL_ENV, DEFAULT_TIMEOUT, Endpoints, c
 from crewline.client.ids import request_id_or_new
 from crewline.client.offers import OfferStream
 from crewline.client.results import Claim, ClaimStatus, Earnings, Offer, Page, WorkSegment
+from crewline.client.sanctions import MySanctions
 from crewline.client.scores import MyScores
 from crewline.client.streams import Reconnect, StreamCall
 from crewline.client.transport import Reply
@@ -24,7 +26,7 @@ from crewline.v1 import work_service_pb2 as work_api
 WORK = "crewline.v1.WorkService"
 
 
-class Contractor(LedgerReads, MyScores):
+class Contractor(LedgerReads, MyScores, MySanctions):
     """A contractor's calls, authenticated by its token.
 
     ``credential``: the token (default ``CREWLINE_CREDENTIAL``); ``matcher``, ``ledger``

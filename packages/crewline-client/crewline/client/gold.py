@@ -1,14 +1,17 @@
 """A client's quality control on the quality service's QualityService: gold tasks (tasks
 whose answer it knows, met by contractors as ordinary work and scored as their gold
-accuracy) and each project's quality policy (the share of gold). ``Client`` has these
-calls; they live here to keep each module short."""
+accuracy) and each project's quality policy (the share of gold, and the rules that
+sanction contractors by their measures). ``Client`` has these calls; they live here to
+keep each module short."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 
+from google.protobuf import field_mask_pb2
+
 from crewline.client import paging
-from crewline.client.results import GoldTask, Page, QualityPolicy
+from crewline.client.results import GoldTask, Page, QualityPolicy, QualityRule
 from crewline.client.scores import _Quality
 from crewline.v1 import quality_service_pb2 as quality_api
 
@@ -55,15 +58,29 @@ class QualityControl(_Quality):
         return QualityPolicy.from_pb(reply.policy)
 
     async def set_quality_policy(
-        self, project_id: str, *, gold_share_percent: int | None = None
+        self,
+        project_id: str,
+        *,
+        gold_share_percent: int | None = None,
+        rules: Iterable[QualityRule | quality_api.QualityRule] | None = None,
     ) -> QualityPolicy:
         """Sets the settings given and keeps the others; the policy as it is now.
         ``gold_share_percent``: 0-50, the share of gold in what each contractor takes
-        in the project (0: none). Setting the same values again changes nothing."""
+        in the project (0: none). ``rules``: the project's rules, all of them, replacing
+        those it had (an empty list removes every rule); sent with an update mask naming
+        only what is given, so a share left out stays as it is. The quality service
+        checks each rule and names the field it refuses (``policy.rules[2].below``),
+        storing nothing then. Setting the same values again changes nothing."""
         policy = quality_api.QualityPolicy(project_id=project_id)
         if gold_share_percent is not None:
             policy.gold_share_percent = gold_share_percent
         request = quality_api.SetQualityPolicyRequest(policy=policy)
+        if rules is not None:
+            request.policy.rules.extend(
+                rule.to_pb() if isinstance(rule, QualityRule) else rule for rule in rules
+            )
+            paths = ["rules"] if gold_share_percent is None else ["gold_share_percent", "rules"]
+            request.update_mask.CopyFrom(field_mask_pb2.FieldMask(paths=paths))
         reply = await self._quality(
             "SetQualityPolicy", request, quality_api.SetQualityPolicyResponse
         )

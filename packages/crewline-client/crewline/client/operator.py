@@ -1,8 +1,8 @@
 """``Operator``: the platform's own calls: clients and keys (dispatcher), contractors,
 tokens, qualifications and blocks (matcher); from ``Listings``, the lists of contractors,
 clients and bonuses; from ``Upkeep``, payouts and verification (ledger), each service's
-dead letters and deadlines, and health; and, from ``ContractorScores``, any contractor's
-scores (quality)."""
+dead letters and deadlines, and health; and, from ``ContractorScores`` and
+``Sanctions``, any contractor's scores, sanctions and appeals (quality)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from crewline.client.config import (
 )
 from crewline.client.ids import request_id_or_new
 from crewline.client.listings import Listings
+from crewline.client.sanctions import Sanctions
 from crewline.client.scores import ContractorScores
 from crewline.client.streams import Reconnect
 from crewline.v1 import client_admin_service_pb2 as client_admin
@@ -26,7 +27,7 @@ from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import project_pb2
 
 
-class Operator(Listings, ContractorScores):
+class Operator(Listings, ContractorScores, Sanctions):
     """The operator's calls, authenticated by the operator credential (default
     ``CREWLINE_OPERATOR_CREDENTIAL``). ``async with`` closes its channels.
 

@@ -213,6 +213,11 @@ class Client(_LedgerReads[aio_client.Client]):
     gold_tasks = _iterate(_A.gold_tasks)
     quality_policy = _call(_A.quality_policy)
     set_quality_policy = _call(_A.set_quality_policy)
+    list_sanctions_page = _call(_A.list_sanctions_page)
+    sanctions = _iterate(_A.sanctions)
+    list_appeals_page = _call(_A.list_appeals_page)
+    appeals = _iterate(_A.appeals)
+    decide_appeal = _call(_A.decide_appeal)
 
 
 class Contractor(_LedgerReads[aio_contractor.Contractor]):
@@ -235,6 +240,11 @@ class Contractor(_LedgerReads[aio_contractor.Contractor]):
     earnings = _call(_A.earnings)
     my_scores_page = _call(_A.my_scores_page)
     my_scores = _iterate(_A.my_scores)
+    my_sanctions_page = _call(_A.my_sanctions_page)
+    my_sanctions = _iterate(_A.my_sanctions)
+    file_appeal = _call(_A.file_appeal)
+    my_appeals_page = _call(_A.my_appeals_page)
+    my_appeals = _iterate(_A.my_appeals)
 
 
 class Operator(_LedgerReads[aio_operator.Operator]):
@@ -286,3 +296,8 @@ class Operator(_LedgerReads[aio_operator.Operator]):
     payout_batches = _iterate(_A.payout_batches)
     contractor_scores_page = _call(_A.contractor_scores_page)
     contractor_scores = _iterate(_A.contractor_scores)
+    list_sanctions_page = _call(_A.list_sanctions_page)
+    sanctions = _iterate(_A.sanctions)
+    list_appeals_page = _call(_A.list_appeals_page)
+    appeals = _iterate(_A.appeals)
+    decide_appeal = _call(_A.decide_appeal)

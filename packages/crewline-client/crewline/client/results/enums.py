@@ -67,6 +67,7 @@ class AcceptedBy(ProtoEnum):
     CLIENT = "CLIENT"
     AUTO_ACCEPT = "AUTO_ACCEPT"
     OVERRIDE = "OVERRIDE"
+    APPEAL = "APPEAL"
 
 
 class ProjectState(ProtoEnum):
@@ -146,6 +147,36 @@ class ScoreMeasure(ProtoEnum):
     GOLD_ACCURACY = "GOLD_ACCURACY"
 
 
+class RuleMeasure(ProtoEnum):
+    GOLD_ACCURACY = "GOLD_ACCURACY"
+    ACCEPTANCE_RATE = "ACCEPTANCE_RATE"
+    TIME_FLAG_SHARE = "TIME_FLAG_SHARE"
+
+
+class RuleAction(ProtoEnum):
+    SUSPEND = "SUSPEND"
+    REVIEW_ALL = "REVIEW_ALL"
+    NOTIFY = "NOTIFY"
+
+
+class SanctionState(ProtoEnum):
+    ACTIVE = "ACTIVE"
+    ENDED = "ENDED"
+    LIFTED = "LIFTED"
+
+
+class AppealState(ProtoEnum):
+    PENDING = "PENDING"
+    UPHELD = "UPHELD"
+    DENIED = "DENIED"
+
+
+class AppealDecider(ProtoEnum):
+    CLIENT = "CLIENT"
+    OPERATOR = "OPERATOR"
+    DEADLINE = "DEADLINE"
+
+
 _PROTO: dict[type[ProtoEnum], EnumDescriptor] = {
     TaskStatus: task_api.TaskStatus.DESCRIPTOR,
     SubmissionStatus: task_api.SubmissionStatus.DESCRIPTOR,
@@ -161,5 +192,10 @@ _PROTO: dict[type[ProtoEnum], EnumDescriptor] = {
     PayoutStatus: ledger_service_pb2.PayoutStatus.DESCRIPTOR,
     FlagKind: events_pb2.FlagKind.DESCRIPTOR,
     ScoreMeasure: quality_api.ScoreMeasure.DESCRIPTOR,
+    RuleMeasure: quality_api.RuleMeasure.DESCRIPTOR,
+    RuleAction: quality_api.RuleAction.DESCRIPTOR,
+    SanctionState: quality_api.SanctionState.DESCRIPTOR,
+    AppealState: quality_api.AppealState.DESCRIPTOR,
+    AppealDecider: quality_api.AppealDecider.DESCRIPTOR,
 }
 ENUMS: tuple[type[ProtoEnum], ...] = tuple(_PROTO)

@@ -1,5 +1,6 @@
 """Gold tasks and a project's quality policy, as ``Client.add_gold_tasks``,
-``gold_tasks`` and ``quality_policy`` return them."""
+``gold_tasks`` and ``quality_policy`` return them. The policy's rules are
+``QualityRule`` values (``crewline.client.results.sanctions``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from crewline.client.results.wire import Payload, brief, payload_of, time_of, when
+from crewline.client.results.sanctions import QualityRule
+from crewline.client.results.wire import Payload, brief, counted, payload_of, time_of, when
 from crewline.v1 import quality_service_pb2 as quality_api
 
 
@@ -103,10 +105,13 @@ class QualityPolicy:
     """A project's quality settings: ``project_id``; ``gold_share_percent``: the share
     of gold, 0-50 %, in what each contractor takes in the project (about one task in
     100 / share; never the same gold task twice to one contractor). Read back with every
-    default filled in (5 when never set); None only where a message leaves it unset."""
+    default filled in (5 when never set); None only where a message leaves it unset.
+    ``rules``: what follows from each contractor's measures in the project (at most 20,
+    read back with their defaults filled in)."""
 
     project_id: str
     gold_share_percent: int | None
+    rules: tuple[QualityRule, ...] = ()
     raw: quality_api.QualityPolicy = field(
         default_factory=quality_api.QualityPolicy, repr=False, compare=False
     )
@@ -114,11 +119,17 @@ class QualityPolicy:
     @classmethod
     def from_pb(cls, message: quality_api.QualityPolicy) -> QualityPolicy:
         share = message.gold_share_percent if message.HasField("gold_share_percent") else None
-        return cls(project_id=message.project_id, gold_share_percent=share, raw=message)
+        return cls(
+            project_id=message.project_id,
+            gold_share_percent=share,
+            rules=tuple(map(QualityRule.from_pb, message.rules)),
+            raw=message,
+        )
 
     def __str__(self) -> str:
         share = "unset" if self.gold_share_percent is None else f"{self.gold_share_percent}%"
-        return f"quality policy of {self.project_id}: gold share {share}"
+        rules = f", {counted(len(self.rules), 'rule')}" if self.rules else ""
+        return f"quality policy of {self.project_id}: gold share {share}{rules}"
 
     def __repr__(self) -> str:
-        return brief(self, "project_id", "gold_share_percent")
+        return brief(self, "project_id", "gold_share_percent", "rules")
