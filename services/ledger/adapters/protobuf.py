@@ -35,6 +35,7 @@ _ACCEPTED_BY = {
     events_pb2.ACCEPTED_BY_CLIENT: "client",
     events_pb2.ACCEPTED_BY_AUTO_ACCEPT: "auto_accept",
     events_pb2.ACCEPTED_BY_OVERRIDE: "override",
+    events_pb2.ACCEPTED_BY_APPEAL: "appeal",
 }
 _KIND_PB = {
     PostingKind.PAY: events_pb2.POSTING_KIND_PAY,
