@@ -14,6 +14,7 @@ never seen: it is not met, and may be drawn again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fractions import Fraction
@@ -21,6 +22,7 @@ from typing import Protocol
 
 from crewline import validate
 from crewline.errors import InvalidArgument
+from quality.domain.rules import Rule, RuleInput, check_rules
 
 DEFAULT_GOLD_SHARE = 5
 MAX_GOLD_SHARE = 50
@@ -36,28 +38,67 @@ class RandomSource(Protocol):
     def randrange(self, stop: int, /) -> int: ...
 
 
+POLICY_PATHS = ("gold_share_percent", "rules")
+
+
 @dataclass(frozen=True, kw_only=True)
 class QualityPolicy:
     project_id: str
     gold_share_percent: int = DEFAULT_GOLD_SHARE
+    rules: tuple[Rule, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
 class SetPolicy:
-    """Command: the fields set replace the project's; None keeps its value."""
+    """Command: ``set_share`` and ``rules`` say what is replaced. A share of None is the
+    default; rules of None are kept."""
 
     client_id: str
     project_id: str
     gold_share_percent: int | None
+    set_share: bool = True
+    rules: tuple[Rule, ...] | None = None
 
 
-def set_policy(*, client_id: str, project_id: str, gold_share_percent: int | None) -> SetPolicy:
+def set_policy(
+    *,
+    client_id: str,
+    project_id: str,
+    gold_share_percent: int | None,
+    rules: Sequence[RuleInput] = (),
+    update_mask: Sequence[str] | None = None,
+) -> SetPolicy:
+    """Without a mask (None, or no paths), the fields set replace the project's: a share
+    of None and an empty rules list keep theirs. With one, exactly the paths it names are
+    replaced: an unset share goes back to the default, an empty list removes every rule.
+    Everything is checked before anything is stored."""
     project = validate.identifier(project_id, field="policy.project_id")
+    paths = _paths(update_mask) if update_mask else None
     if gold_share_percent is not None and not 0 <= gold_share_percent <= MAX_GOLD_SHARE:
         raise InvalidArgument(
             "policy.gold_share_percent", f"must be between 0 and {MAX_GOLD_SHARE} (percent)"
         )
-    return SetPolicy(client_id=client_id, project_id=project, gold_share_percent=gold_share_percent)
+    checked = check_rules(rules)
+    if paths is None:
+        set_share, set_rules = gold_share_percent is not None, bool(checked)
+    else:
+        set_share, set_rules = "gold_share_percent" in paths, "rules" in paths
+    return SetPolicy(
+        client_id=client_id,
+        project_id=project,
+        gold_share_percent=gold_share_percent,
+        set_share=set_share,
+        rules=checked if set_rules else None,
+    )
+
+
+def _paths(update_mask: Sequence[str]) -> frozenset[str]:
+    for path in update_mask:
+        if path not in POLICY_PATHS:
+            raise InvalidArgument(
+                "update_mask", f"{path!r} is not one of {', '.join(POLICY_PATHS)}"
+            )
+    return frozenset(update_mask)
 
 
 def issue_probability(share_percent: int) -> Fraction:
