@@ -30,6 +30,7 @@ _ACCEPTED_BY = {
     AcceptedBy.CLIENT: events_pb2.ACCEPTED_BY_CLIENT,
     AcceptedBy.AUTO_ACCEPT: events_pb2.ACCEPTED_BY_AUTO_ACCEPT,
     AcceptedBy.OVERRIDE: events_pb2.ACCEPTED_BY_OVERRIDE,
+    AcceptedBy.APPEAL: events_pb2.ACCEPTED_BY_APPEAL,
 }
 
 

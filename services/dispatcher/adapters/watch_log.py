@@ -42,11 +42,12 @@ PRUNE = (
 
 @dataclass(frozen=True)
 class Entry:
-    """One event to log, for one client's task."""
+    """One event to log, for one client's task, or for a project of theirs (a sanction
+    or an appeal: no task, which a Watch of the project reads by project_id alike)."""
 
     client_id: str
     project_id: str
-    task_id: uuid.UUID
+    task_id: uuid.UUID | None
     event: task_service_pb2.WatchEvent  # without its cursor
 
     def body(self) -> bytes:

@@ -3,10 +3,12 @@ revert window, and bonuses. Pure: no I/O, no protobuf.
 
 A submission is PENDING_REVIEW until its client accepts or rejects it, or its
 auto-accept delay passes; work stored with a time flag (``time_flags``) waits for its
-client, however long. ACCEPTED is final. REJECTED may become ACCEPTED once,
-by an override while ``now <= revert_until``. Each method returns the submission
-itself when the request repeats one already applied (the caller then writes and
-announces nothing), a new one for a transition, or raises the refusal.
+client, however long, and so does work stored while a review-everything sanction
+holds (``sanctions``). ACCEPTED is final. REJECTED may become ACCEPTED once, by an
+override while ``now <= revert_until``, or by an upheld appeal at any time. Each
+method returns the submission itself when the request repeats one already applied
+(the caller then writes and announces nothing), a new one for a transition, or raises
+the refusal.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class AcceptedBy(enum.StrEnum):
     CLIENT = "client"
     AUTO_ACCEPT = "auto_accept"  # the project's delay passed with no review
     OVERRIDE = "override"  # the client accepted work it had rejected
+    APPEAL = "appeal"  # an upheld appeal turned the rejection into an acceptance
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,6 +105,19 @@ class Submission:
         if not flags:
             return self
         return replace(self, flags=tuple(flags), auto_accept_at=None)
+
+    def held_for_review(self) -> Submission:
+        """Stored while a review-everything sanction holds: no auto-accept time, so no
+        clock is armed for it and it waits for its client, as flagged work does."""
+        return replace(self, auto_accept_at=None)
+
+    def accept_by_appeal(self, *, note: str, now: datetime) -> Submission:
+        """An upheld appeal accepts rejected work, whatever its revert window (the
+        quality service decided within its own appeal window). Anything else (pending
+        or accepted work) is returned as it is: the appeal named a rejection only."""
+        if self.status is not SubmissionStatus.REJECTED:
+            return self
+        return self._accepted(AcceptedBy.APPEAL, feedback=note, now=now)
 
     def auto_accept(self, *, now: datetime) -> Submission:
         """The auto-accept delay passed: pending work is accepted; reviewed work stays,

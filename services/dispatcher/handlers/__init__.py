@@ -17,7 +17,7 @@ from dispatcher.deps import Deps
 from dispatcher.domain.leases import LEASE
 from dispatcher.domain.projects import PROJECT_CLOSED
 from dispatcher.domain.review import AUTO_ACCEPT
-from dispatcher.handlers import claims, deadlines, gold, projects, tasks
+from dispatcher.handlers import claims, deadlines, gold, projects, sanctions, tasks
 
 
 def event_routes(deps: Deps) -> dict[type[Message], Handler]:
@@ -35,6 +35,8 @@ def event_routes(deps: Deps) -> dict[type[Message], Handler]:
         ),
         # crewline.quality.v1
         events_pb2.GoldIssued: partial(gold.on_gold_issued, deps=deps),
+        events_pb2.SanctionChanged: partial(sanctions.on_sanction_changed, deps=deps),
+        events_pb2.AppealChanged: partial(sanctions.on_appeal_changed, deps=deps),
     }
 
 

@@ -31,7 +31,7 @@ from dispatcher.domain.leases import LEASE, Lease, LeaseState
 from dispatcher.domain.projects import DEFAULT_AUTO_ACCEPT
 from dispatcher.domain.review import AUTO_ACCEPT, Submission, SubmissionStatus
 from dispatcher.domain.tasks import Task
-from dispatcher.handlers import changes, time_flags
+from dispatcher.handlers import changes, sanctions, time_flags
 
 
 def _seen(name: ClaimEvent, event: Message, task: Task, *, at: datetime) -> Entry:
@@ -151,8 +151,9 @@ async def on_work_submitted(
 ) -> None:
     """Store the submission, stop the lease clock, and start the auto-accept clock
     after the project's delay; work with time flags is stored with them, and waits for
-    its review with no such clock. A task reserved for the claim's contractor ends with
-    it (cancelled); the work is reviewed and paid as any."""
+    its review with no such clock, as does work made while a review-everything
+    sanction holds its contractor in the project. A task reserved for the claim's
+    contractor ends with it (cancelled); the work is reviewed and paid as any."""
     task = await _task(conn, event.task_id)
     claim_id = uuid.UUID(event.claim_id)
     now = deps.clock.now()
@@ -162,6 +163,7 @@ async def on_work_submitted(
     sub = await _submission(conn, event, task, auto_accept_at=auto_accept_at)
     segments = time_flags.tracked(event, sub)
     sub = sub.flagged(await time_flags.assess(conn, sub, segments))
+    sub = await sanctions.held(conn, sub, now=now)
     if not await submissions.insert(conn, sub):
         return
     await time_flags.record(conn, sub, segments, deps)
