@@ -38,11 +38,13 @@ async def bootstrap(settings: QualitySettings, *, clock: Clock | None = None) ->
         retention=timedelta(seconds=settings.service.retention.inbox_seconds),
     )
     pruner = kit.pruner(consumer, jobs=[draws])
+    # Sanctions' ends (and appeals' deadlines): durable, so a restart loses none.
+    deadlines = kit.deadlines(handlers.clock_handlers(deps))
     return kit.runtime(
         register=[QualityServicer(deps).register],
         service_names=SERVICE_NAMES,
         policy=POLICY,
         migrations=MIGRATIONS,
-        workers=[consumer, pruner],
+        workers=[consumer, deadlines, pruner],
         max_request_bytes=MAX_REQUEST_BYTES,
     )

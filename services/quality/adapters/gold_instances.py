@@ -66,7 +66,8 @@ async def gold_project(conn: asyncpg.Connection, project_id: str) -> GoldProject
     row = await conn.fetchrow(
         "SELECT p.client_id, p.state = 'active' AS active, p.task_lifetime_seconds,"
         " coalesce(q.gold_share_percent, $2) AS share,"
-        " EXISTS (SELECT 1 FROM gold_tasks g WHERE g.project_id = p.project_id) AS has_gold"
+        " EXISTS (SELECT 1 FROM gold_tasks g WHERE g.project_id = p.project_id"
+        " AND g.retired_at IS NULL) AS has_gold"
         " FROM projects p LEFT JOIN quality_policies q USING (project_id)"
         " WHERE p.project_id = $1",
         project_id,
@@ -103,9 +104,10 @@ async def drawn(conn: asyncpg.Connection, claim_id: str) -> bool:
     )
 
 
-# The project's gold the contractor has not met (claimed), in the order it was added.
+# The project's gold the contractor has not met (claimed), in the order it was added;
+# retired gold (shown as a sanction's evidence) is never issued again.
 _UNMET = """
-FROM gold_tasks g WHERE g.project_id = $2 AND NOT EXISTS (
+FROM gold_tasks g WHERE g.project_id = $2 AND g.retired_at IS NULL AND NOT EXISTS (
     SELECT 1 FROM gold_instances i WHERE i.contractor_id = $1 AND i.project_id = g.project_id
         AND i.gold_id = g.gold_id AND i.claim_id IS NOT NULL)
 """
@@ -143,12 +145,19 @@ async def issue(conn: asyncpg.Connection, issue: GoldIssue) -> None:
 
 
 async def record_answer(
-    conn: asyncpg.Connection, instance: Instance, *, claim_id: str, correct: bool, at: datetime
+    conn: asyncpg.Connection,
+    instance: Instance,
+    *,
+    claim_id: str,
+    correct: bool,
+    at: datetime,
+    answer_json: str,
 ) -> bool:
-    """Store whether the answer was right; False when this claim's was already stored."""
+    """Store the answer (shown only as a sanction's evidence) and whether it was right;
+    False when this claim's was already stored."""
     saved = await conn.fetchval(
         "INSERT INTO gold_answers (claim_id, task_id, gold_id, contractor_id, project_id,"
-        " correct, submitted_at) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        " correct, submitted_at, answer_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
         " ON CONFLICT (claim_id) DO NOTHING RETURNING 1",
         claim_id,
         instance.task_id,
@@ -157,6 +166,7 @@ async def record_answer(
         instance.project_id,
         correct,
         at,
+        answer_json,
     )
     return saved is not None
 
@@ -164,10 +174,11 @@ async def record_answer(
 async def latest_answers(
     conn: asyncpg.Connection, contractor_id: str, project_id: str, *, limit: int
 ) -> list[bool]:
-    """The contractor's latest ``limit`` gold answers in the project, newest first."""
+    """The contractor's latest ``limit`` gold answers in the project, newest first; a
+    voided one (an upheld appeal's) does not count."""
     rows = await conn.fetch(
         "SELECT correct FROM gold_answers WHERE contractor_id = $1 AND project_id = $2"
-        " ORDER BY submitted_at DESC, claim_id DESC LIMIT $3",
+        " AND NOT voided ORDER BY submitted_at DESC, claim_id DESC LIMIT $3",
         contractor_id,
         project_id,
         limit,

@@ -88,6 +88,16 @@ async def find(conn: asyncpg.Connection, query: GoldQuery) -> list[GoldTask]:
     return [_gold(row) for row in rows]
 
 
+async def retire(conn: asyncpg.Connection, gold_ids: Sequence[uuid.UUID], *, at: datetime) -> None:
+    """Never issue these again (a retired one keeps its first time)."""
+    await conn.execute(
+        "UPDATE gold_tasks SET retired_at = $2 WHERE gold_id = ANY($1::uuid[])"
+        " AND retired_at IS NULL",
+        list(gold_ids),
+        at,
+    )
+
+
 async def key_of(conn: asyncpg.Connection, gold_id: uuid.UUID) -> Key:
     raw = await conn.fetchval("SELECT key FROM gold_tasks WHERE gold_id = $1", gold_id)
     return key_from_json(json.loads(raw))

@@ -1,14 +1,18 @@
 """The quality service's own metrics beside the kernel's: reviews learnt, scores moved,
-gold issued and gold answers scored."""
+gold issued, gold answers scored, sanctions imposed and ended. No label holds an id."""
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter
 
 from quality.domain.reviews import REVIEW_KINDS
+from quality.domain.rules import RuleAction
 from quality.domain.scores import Measure
 
 GOLD_OUTCOMES = ("correct", "incorrect")
+# How a sanction ended: its clock ran out, an upheld appeal lifted it, or a notice ended
+# as it was given.
+SANCTION_ENDS = ("expired", "lifted", "at_once")
 
 
 class QualityMetrics:
@@ -49,6 +53,23 @@ class QualityMetrics:
         )
         for outcome in GOLD_OUTCOMES:
             self.gold_answers.labels(outcome)
+        self.sanctions = Counter(
+            f"{p}_sanctions_total",
+            "Sanctions a rule imposed, by action: suspend, review_all or notify",
+            ["action"],
+            registry=registry,
+        )
+        for action in RuleAction:
+            self.sanctions.labels(action.value)
+        self.sanction_ends = Counter(
+            f"{p}_sanction_ends_total",
+            "Sanctions that ended, by how: expired (their time ran out), lifted (an upheld"
+            " appeal) or at_once (a notice)",
+            ["how"],
+            registry=registry,
+        )
+        for how in SANCTION_ENDS:
+            self.sanction_ends.labels(how)
 
     def reviewed(self, kind: str) -> None:
         self.reviews.labels(kind).inc()
@@ -58,3 +79,9 @@ class QualityMetrics:
 
     def gold_answered(self, correct: bool) -> None:
         self.gold_answers.labels(GOLD_OUTCOMES[0] if correct else GOLD_OUTCOMES[1]).inc()
+
+    def sanction_imposed(self, action: RuleAction) -> None:
+        self.sanctions.labels(action.value).inc()
+
+    def sanction_ended(self, how: str) -> None:
+        self.sanction_ends.labels(how).inc()

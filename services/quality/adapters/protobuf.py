@@ -12,6 +12,7 @@ from datetime import datetime
 from crewline.protobuf import answer_spec_from_pb, from_timestamp, timestamp
 from crewline.v1 import events_pb2, project_pb2
 from crewline.v1 import quality_service_pb2 as api
+from quality.adapters.protobuf_rules import rule_to_pb
 from quality.domain.claims import ClaimOver, ClaimStarted, WorkHandedIn
 from quality.domain.gold import GoldInput, GoldTask
 from quality.domain.gold_keys import FieldRule
@@ -24,6 +25,8 @@ _REVIEWED_BY = {
     events_pb2.ACCEPTED_BY_CLIENT: ReviewedBy.CLIENT,
     events_pb2.ACCEPTED_BY_AUTO_ACCEPT: ReviewedBy.AUTO_ACCEPT,
     events_pb2.ACCEPTED_BY_OVERRIDE: ReviewedBy.OVERRIDE,
+    # An upheld appeal turns a rejection into an acceptance, as an override does.
+    events_pb2.ACCEPTED_BY_APPEAL: ReviewedBy.OVERRIDE,
 }
 _MEASURE_PB = {
     Measure.ACCEPTANCE_RATE: api.SCORE_MEASURE_ACCEPTANCE_RATE,
@@ -61,6 +64,11 @@ def rejected(e: events_pb2.SubmissionRejected, *, now: datetime) -> ReviewOutcom
         reviewed_by=ReviewedBy.CLIENT,
         reviewed_at=from_timestamp(e.rejected_at) if e.HasField("rejected_at") else now,
     )
+
+
+def feedback(e: events_pb2.SubmissionAccepted | events_pb2.SubmissionRejected) -> str:
+    """The client's note on a review, kept as evidence (never logged)."""
+    return e.feedback
 
 
 def score_to_pb(score: Score) -> api.Score:
@@ -194,5 +202,7 @@ def gold_to_pb(gold: GoldTask) -> api.GoldTask:
 
 def policy_to_pb(policy: QualityPolicy) -> api.QualityPolicy:
     return api.QualityPolicy(
-        project_id=policy.project_id, gold_share_percent=policy.gold_share_percent
+        project_id=policy.project_id,
+        gold_share_percent=policy.gold_share_percent,
+        rules=[rule_to_pb(r) for r in policy.rules],
     )

@@ -13,16 +13,18 @@ from quality.domain.scores import Measure, Score
 
 # Merge: accepted is final, the first review keeps the submission's place. Nothing is
 # written (and nothing returned) when the event teaches nothing new: a redelivery, or
-# a rejection after its override.
+# a rejection after its override. The feedback kept is the final outcome's.
 _RECORD = """
 INSERT INTO reviewed_submissions AS r
     (submission_id, task_id, contractor_id, client_id, project_id, accepted, overridden,
-     reviewed_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+     reviewed_at, feedback)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, nullif($9, ''))
 ON CONFLICT (submission_id) DO UPDATE SET
     accepted = r.accepted OR EXCLUDED.accepted,
     overridden = r.overridden OR EXCLUDED.overridden,
-    reviewed_at = LEAST(r.reviewed_at, EXCLUDED.reviewed_at)
+    reviewed_at = LEAST(r.reviewed_at, EXCLUDED.reviewed_at),
+    feedback = CASE WHEN EXCLUDED.accepted AND NOT r.accepted THEN EXCLUDED.feedback
+        ELSE coalesce(r.feedback, EXCLUDED.feedback) END
 WHERE (EXCLUDED.accepted AND NOT r.accepted)
    OR (EXCLUDED.overridden AND NOT r.overridden)
    OR EXCLUDED.reviewed_at < r.reviewed_at
@@ -42,8 +44,9 @@ async def lock_window(conn: asyncpg.Connection, contractor_id: str, project_id: 
     )
 
 
-async def record(conn: asyncpg.Connection, outcome: ReviewOutcome) -> bool:
-    """Merge the outcome into its submission's row; whether that changed anything."""
+async def record(conn: asyncpg.Connection, outcome: ReviewOutcome, *, feedback: str = "") -> bool:
+    """Merge the outcome (and the client's ``feedback``, kept as evidence) into its
+    submission's row; whether that changed anything."""
     changed = await conn.fetchval(
         _RECORD,
         outcome.submission_id,
@@ -54,6 +57,7 @@ async def record(conn: asyncpg.Connection, outcome: ReviewOutcome) -> bool:
         outcome.accepted,
         outcome.overrides,
         outcome.reviewed_at,
+        feedback,
     )
     return changed is not None
 

@@ -1,9 +1,10 @@
-"""What the quality service does with the reviews it consumes.
+"""What the quality service does with the reviews and time flags it consumes.
 
 Each handler runs in the consumer's transaction (the kernel's inbox drops a
 redelivered event). The merge in ``adapters.scores.record`` makes a review count once
 on its own too: a second copy, under any event id, in any order, changes nothing.
-The score is stored (and its change published) by ``measures.rescore``.
+The score is stored (and its change published) by ``measures.rescore``. A time flag
+is merged with its submission (``adapters.submissions``) in the same way.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from crewline.consumer import EventContext
 from crewline.log import get_logger
 from crewline.v1 import events_pb2
 from quality.adapters import protobuf as pb
-from quality.adapters import scores
+from quality.adapters import protobuf_rules as pbr
+from quality.adapters import scores, submissions
 from quality.deps import Deps
 from quality.domain.reviews import ReviewOutcome
 from quality.domain.scores import Measure
+from quality.handlers import sanctions
 from quality.handlers.measures import rescore
 
 log = get_logger(__name__)
@@ -31,7 +34,7 @@ async def on_submission_accepted(
     deps: Deps,
 ) -> None:
     """However it was accepted; an override replaces the submission's rejection."""
-    await review(conn, pb.accepted(event, now=deps.clock.now()), deps)
+    await review(conn, pb.accepted(event, now=deps.clock.now()), deps, feedback=pb.feedback(event))
 
 
 async def on_submission_rejected(
@@ -41,13 +44,16 @@ async def on_submission_rejected(
     *,
     deps: Deps,
 ) -> None:
-    await review(conn, pb.rejected(event, now=deps.clock.now()), deps)
+    await review(conn, pb.rejected(event, now=deps.clock.now()), deps, feedback=pb.feedback(event))
 
 
-async def review(conn: asyncpg.Connection, outcome: ReviewOutcome, deps: Deps) -> None:
-    """Record the outcome and recount the contractor's acceptance rate in the project."""
+async def review(
+    conn: asyncpg.Connection, outcome: ReviewOutcome, deps: Deps, *, feedback: str = ""
+) -> None:
+    """Record the outcome and recount the contractor's acceptance rate in the project
+    (which evaluates the project's rules on it)."""
     await scores.lock_window(conn, outcome.contractor_id, outcome.project_id)
-    if not await scores.record(conn, outcome):
+    if not await scores.record(conn, outcome, feedback=feedback):
         log.info("review_already_known", submission_id=outcome.submission_id)
         return
     deps.metrics.reviewed(outcome.kind)
@@ -61,5 +67,28 @@ async def review(conn: asyncpg.Connection, outcome: ReviewOutcome, deps: Deps) -
         contractor_id=outcome.contractor_id,
         project_id=outcome.project_id,
         client_id=outcome.client_id,
+        deps=deps,
+    )
+
+
+async def on_submission_flagged(
+    conn: asyncpg.Connection,
+    event: events_pb2.SubmissionFlagged,
+    ctx: EventContext,
+    *,
+    deps: Deps,
+) -> None:
+    """A time flag counts in the contractor's time-flag share, whether its submission's
+    WorkSubmitted came before or comes after."""
+    flag = pbr.flag_seen(event, now=deps.clock.now())
+    await scores.lock_window(conn, flag.contractor_id, flag.project_id)
+    if not await submissions.flagged(conn, flag):
+        log.info("flag_already_known", submission_id=flag.submission_id)
+        return
+    await sanctions.on_submissions(
+        conn,
+        contractor_id=flag.contractor_id,
+        project_id=flag.project_id,
+        client_id=flag.client_id,
         deps=deps,
     )

@@ -8,12 +8,14 @@ refusal names the caller's own field).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import asyncpg
 
 from crewline.errors import FailedPrecondition, InvalidArgument, NotFound
 from crewline.log import get_logger
 from crewline.paging import split_page
-from quality.adapters import gold_tasks, projects
+from quality.adapters import gold_tasks, projects, rules
 from quality.deps import Deps
 from quality.domain import gold
 from quality.domain.gold import AddGold, GoldInput, GoldQuery, GoldTask, ProjectRef
@@ -95,23 +97,30 @@ async def list_gold_tasks(query: GoldQuery, deps: Deps) -> tuple[list[GoldTask],
 async def get_policy(ref: ProjectRef, deps: Deps) -> QualityPolicy:
     async with deps.pool.acquire() as conn:
         await _own_project(conn, ref.project_id, ref.client_id)
-        return await projects.policy(conn, ref.project_id)
+        return await _policy(conn, ref.project_id)
 
 
 async def set_policy(cmd: SetPolicy, deps: Deps) -> QualityPolicy:
+    """The command was checked whole before this: nothing is stored from a bad one."""
     async with deps.pool.acquire() as conn, conn.transaction():
         await _own_project(conn, cmd.project_id, cmd.client_id)
-        if cmd.gold_share_percent is not None:
-            await projects.set_policy(
-                conn, cmd.project_id, gold_share_percent=cmd.gold_share_percent, at=deps.clock.now()
-            )
-        policy = await projects.policy(conn, cmd.project_id)
+        if cmd.set_share:
+            await rules.set_share(conn, cmd.project_id, cmd.gold_share_percent, at=deps.clock.now())
+        if cmd.rules is not None:
+            await rules.replace(conn, cmd.project_id, cmd.rules)
+        policy = await _policy(conn, cmd.project_id)
     log.info(
         "quality_policy_set",
         project_id=cmd.project_id,
         gold_share_percent=policy.gold_share_percent,
+        rules=len(policy.rules),
     )
     return policy
+
+
+async def _policy(conn: asyncpg.Connection, project_id: str) -> QualityPolicy:
+    policy = await projects.policy(conn, project_id)
+    return replace(policy, rules=await rules.of_project(conn, project_id))
 
 
 async def _own_project(conn: asyncpg.Connection, project_id: str, client_id: str | None) -> Project:

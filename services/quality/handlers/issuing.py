@@ -17,13 +17,14 @@ from crewline.consumer import EventContext
 from crewline.log import get_logger
 from crewline.v1 import events_pb2
 from quality.adapters import gold_instances as gold
-from quality.adapters import gold_tasks, scores
+from quality.adapters import gold_tasks, scores, submissions
 from quality.adapters import protobuf as pb
 from quality.deps import Deps
 from quality.domain.claims import ClaimStarted, WorkHandedIn
 from quality.domain.gold_keys import correct
 from quality.domain.issuing import GoldIssue, lapses_at, pick, wants_gold
 from quality.domain.scores import Measure
+from quality.handlers import sanctions
 from quality.handlers.measures import rescore
 
 log = get_logger(__name__)
@@ -85,8 +86,18 @@ async def on_claim_ended(
 async def on_work_submitted(
     conn: asyncpg.Connection, event: events_pb2.WorkSubmitted, ctx: EventContext, *, deps: Deps
 ) -> None:
-    """An answer to gold is scored, and the contractor's gold accuracy recounted."""
+    """Every submission counts in the time-flag share; an answer to gold is scored, and
+    the contractor's gold accuracy recounted."""
     work = pb.work_handed_in(event, now=deps.clock.now())
+    await scores.lock_window(conn, work.contractor_id, work.project_id)
+    if await submissions.handed_in(conn, work):
+        await sanctions.on_submissions(
+            conn,
+            contractor_id=work.contractor_id,
+            project_id=work.project_id,
+            client_id=work.client_id,
+            deps=deps,
+        )
     instance = await gold.ended(conn, work.over)
     if instance is None:
         return  # ordinary work
@@ -101,21 +112,43 @@ async def _score(
 ) -> None:
     await scores.lock_window(conn, instance.contractor_id, instance.project_id)
     right = correct(await gold_tasks.key_of(conn, instance.gold_id), work.result)
+    answer = work.result.decode("utf-8", errors="replace")  # shown only as evidence
     if not await gold.record_answer(
-        conn, instance, claim_id=work.claim_id, correct=right, at=work.submitted_at
+        conn,
+        instance,
+        claim_id=work.claim_id,
+        correct=right,
+        at=work.submitted_at,
+        answer_json=answer,
     ):
         log.info("gold_answer_already_known", task_id=instance.task_id)
         return
     deps.metrics.gold_answered(right)
+    await recount_gold(
+        conn,
+        contractor_id=instance.contractor_id,
+        project_id=instance.project_id,
+        client_id=instance.client_id,
+        deps=deps,
+    )
+
+
+async def recount_gold(
+    conn: asyncpg.Connection, *, contractor_id: str, project_id: str, client_id: str, deps: Deps
+) -> None:
+    """Recount and store the contractor's gold accuracy in the project over their latest
+    answers that are not voided (an upheld appeal voids them), publishing ScoreChanged if
+    the value moves and evaluating the project's rules, in the caller's transaction."""
+    await scores.lock_window(conn, contractor_id, project_id)
     latest = await gold.latest_answers(
-        conn, instance.contractor_id, instance.project_id, limit=deps.settings.score_window
+        conn, contractor_id, project_id, limit=deps.settings.score_window
     )
     await rescore(
         conn,
         latest,
         measure=Measure.GOLD_ACCURACY,
-        contractor_id=instance.contractor_id,
-        project_id=instance.project_id,
-        client_id=instance.client_id,
+        contractor_id=contractor_id,
+        project_id=project_id,
+        client_id=client_id,
         deps=deps,
     )

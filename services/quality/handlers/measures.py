@@ -3,7 +3,8 @@ its change published.
 
 A score whose value changes publishes ScoreChanged through the outbox, in the caller's
 transaction, for the matcher to route work by (docs/quality.md, "Scores that route
-work"); counts that move under the same value are stored and publish nothing.
+work"); counts that move under the same value are stored and publish nothing. Every
+recount, changed or not, evaluates the project's rules on the measure (``sanctions``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from quality.adapters import protobuf as pb
 from quality.adapters import scores
 from quality.deps import Deps
 from quality.domain.scores import Measure, Score, acceptance_tally
+from quality.handlers import sanctions
 
 log = get_logger(__name__)
 
@@ -41,8 +43,13 @@ async def rescore(
         measure=measure,
     )
     saved = await scores.save(conn, score)
-    if saved is None:
-        return
+    if saved is not None:
+        await _changed(conn, score, saved, deps)
+    # Unchanged counts may still rest on a newer item (the window slid): rules look.
+    await sanctions.on_score(conn, score, deps)
+
+
+async def _changed(conn: asyncpg.Connection, score: Score, saved: scores.Saved, deps: Deps) -> None:
     deps.metrics.score_changed(score.measure)
     log.info(
         "score_changed",
