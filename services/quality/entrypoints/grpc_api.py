@@ -13,9 +13,11 @@ from crewline.edge import AccessPolicy, principal_of
 from crewline.v1 import quality_service_pb2 as api
 from crewline.v1 import quality_service_pb2_grpc as api_grpc
 from quality.adapters import protobuf as pb
+from quality.adapters import protobuf_rules as pbr
 from quality.deps import Deps
-from quality.domain import gold, issuing, queries
+from quality.domain import gold, issuing, queries, sanctions
 from quality.handlers import gold as gold_handlers
+from quality.handlers.sanctions import find_sanctions
 from quality.handlers.scores import find_scores
 
 
@@ -92,9 +94,41 @@ class QualityServicer(api_grpc.QualityServiceServicer):
             client_id=principal_of(context).id,
             project_id=p.project_id,
             gold_share_percent=(p.gold_share_percent if p.HasField("gold_share_percent") else None),
+            rules=[pbr.rule_input(r) for r in p.rules],
+            update_mask=list(request.update_mask.paths),
         )
         policy = await gold_handlers.set_policy(cmd, self._deps)
         return api.SetQualityPolicyResponse(policy=pb.policy_to_pb(policy))
+
+    async def ListMySanctions(
+        self, request: api.ListMySanctionsRequest, context: grpc.aio.ServicerContext
+    ) -> api.ListMySanctionsResponse:
+        query = sanctions.my_sanctions(
+            principal_of(context),
+            project_id=request.project_id,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        found, token = await find_sanctions(query, self._deps)
+        return api.ListMySanctionsResponse(
+            sanctions=[pbr.sanction_to_pb(s, evidence=True) for s in found], next_page_token=token
+        )
+
+    async def ListSanctions(
+        self, request: api.ListSanctionsRequest, context: grpc.aio.ServicerContext
+    ) -> api.ListSanctionsResponse:
+        query = sanctions.sanctions(
+            principal_of(context),
+            project_id=request.project_id,
+            contractor_id=request.contractor_id,
+            state=pbr.state_from_pb(request.state),
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        found, token = await find_sanctions(query, self._deps)
+        return api.ListSanctionsResponse(
+            sanctions=[pbr.sanction_to_pb(s, evidence=True) for s in found], next_page_token=token
+        )
 
     def register(self, server: grpc.aio.Server) -> None:
         api_grpc.add_QualityServiceServicer_to_server(self, server)
@@ -112,5 +146,12 @@ POLICY = AccessPolicy.of(
         "ListGoldTasks": CLIENTS | OPERATORS,
         "GetQualityPolicy": CLIENTS | OPERATORS,
         "SetQualityPolicy": CLIENTS,
+        "ListMySanctions": CONTRACTORS,  # their own
+        "ListSanctions": CLIENTS | OPERATORS,  # clients: one of their projects
+        # Appeals (served from entrypoints/appeals_api.py).
+        "FileAppeal": CONTRACTORS,
+        "ListMyAppeals": CONTRACTORS,
+        "ListAppeals": CLIENTS | OPERATORS,
+        "DecideAppeal": CLIENTS | OPERATORS,
     },
 )
