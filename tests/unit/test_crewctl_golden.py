@@ -22,6 +22,7 @@ from crewctl_golden import (
     project_cases,
     quality_cases,
     review_cases,
+    sanction_cases,
 )
 from crewctl_golden.harness import UPDATE_ENV, Case, golden_text, run, updating
 from grpc_standin import StandIns
@@ -36,6 +37,7 @@ CASES: list[Case] = [
     *review_cases.CASES,
     *contractor_cases.CASES,
     *quality_cases.CASES,
+    *sanction_cases.CASES,
 ]
 
 

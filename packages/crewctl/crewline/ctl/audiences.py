@@ -16,7 +16,9 @@ _TAKES = {
         "a client's command (project, task, watch, submission, gold, quality): it takes a"
         " client's API key"
     ),
-    CONTRACTOR: "a contractor's command (offers, claim): it takes a contractor's token",
+    CONTRACTOR: (
+        "a contractor's command (offers, claim, appeal file): it takes a contractor's token"
+    ),
 }
 
 # What ``crewctl scores`` says when the credential and --contractor do not go together.

@@ -9,11 +9,13 @@ create|get|update|deactivate|token|revoke-token``, ``qualification type define|l
 ``payout list``, ``bonus list``, ``contractor list``, ``client list``,
 ``ledger verify``, ``deadletters``, ``deadline``, ``health`` (operators); ``project``
 (with ``apply -f FILE``), ``task`` (with ``submit --file JSONL``), ``watch``,
-``submission``, ``gold add|list``, ``quality policy get|set`` (clients); ``offers``,
-``claim`` (contractors); ``statement``, ``earnings``, ``scores``; ``completion``,
-``help``. Every call carries ``authorization: Bearer <operator credential>``, except a
-client's (its API key) and a contractor's (its token); ``statement``, ``earnings`` and
-``scores`` are made as whoever the credential is. Settings are resolved in
+``submission``, ``gold add|list``, ``quality policy get|set``, ``quality rules get|set``
+(clients); ``offers``, ``claim``, ``appeal file`` (contractors); ``appeal decide``
+(clients, operators); ``statement``, ``earnings``, ``scores``, ``sanctions``,
+``appeals``; ``completion``, ``help``. Every call carries ``authorization: Bearer
+<operator credential>``, except a client's (its API key) and a contractor's (its
+token); ``statement``, ``earnings``, ``scores``, ``sanctions``, ``appeals`` and
+``appeal decide`` are made as whoever the credential is. Settings are resolved in
 ``crewline.ctl.config``; TLS comes from ``CREWLINE_TLS_*`` (``crewline.client.tls``).
 
 Exit codes:
@@ -39,6 +41,7 @@ import click
 
 from crewline.ctl import errors
 from crewline.ctl.app import CREDENTIAL_HINT, CREDENTIAL_USED, Options, State, Wiring, example
+from crewline.ctl.appeals import appeal, appeals
 from crewline.ctl.blocks import block
 from crewline.ctl.claims import claim
 from crewline.ctl.clients import client
@@ -65,6 +68,7 @@ from crewline.ctl.projects import project
 from crewline.ctl.qualifications import qualification
 from crewline.ctl.quality import quality
 from crewline.ctl.review_file import review
+from crewline.ctl.sanctions import sanctions
 from crewline.ctl.scores import scores
 from crewline.ctl.submissions import submission
 from crewline.ctl.suggest import closest_qualifications
@@ -93,6 +97,9 @@ Settings, first found wins: flag > environment > config file > default.
                credential; a contractor's token reads their own, a client's API
                key (its projects') or the operator credential --contractor's; with
                --contractor and a token in CREWLINE_CREDENTIAL, the operator's.
+               sanctions, appeals, appeal decide: --credential,
+               CREWLINE_CREDENTIAL, else the operator credential; a contractor's
+               token reads its own, a client's API key its projects' (--project).
   config file  --config; CREWCTL_CONFIG; ~/.config/crewline/crewctl.toml (TOML)
   TLS          CREWLINE_TLS_CA_FILE (the servers' CA; turns TLS on), and
                CREWLINE_TLS_CERT_FILE + CREWLINE_TLS_KEY_FILE for mutual TLS"""
@@ -168,8 +175,9 @@ class CrewctlGroup(click.Group):
 def cli(ctx: click.Context, /, as_json: bool, **given: str | None) -> None:
     """Operate Crewline. As an operator: clients and their API keys; contractors, their
     tokens, qualifications and blocks; payouts, the books, dead letters; health. As a
-    client: projects, tasks, watch, review of submissions, gold tasks and quality
-    policies, contractors' scores. As a contractor: offers, claims, earnings and scores.
+    client: projects, tasks, watch, review of submissions, gold tasks, quality policies
+    and rules, contractors' scores, sanctions and appeals. As a contractor: offers,
+    claims, earnings, scores, sanctions and appeals.
 
     The options below may also be given after the command: `crewctl offers list --json`."""
     # A Wiring already in ctx.obj (tests) replaces the real environment and SDK clients.
@@ -202,6 +210,9 @@ cli.add_command(quality)
 cli.add_command(earnings)
 cli.add_command(statement)
 cli.add_command(scores)
+cli.add_command(sanctions)
+cli.add_command(appeals)
+cli.add_command(appeal)
 cli.add_command(payout)
 cli.add_command(bonus)
 cli.add_command(ledger)

@@ -1,4 +1,5 @@
-"""``crewctl watch``: a client's task, claim and submission events, live, one line each.
+"""``crewctl watch``: a client's task, claim and submission events, and the sanctions and
+appeals in its projects, live, one line each.
 
 The SDK's Watch follows the stream across disconnects: when the connection is lost it
 waits a growing, jittered while and reconnects from the last event handed on, so nothing
@@ -38,6 +39,13 @@ _SHOWN: dict[str, tuple[str, ...]] = {
     "work_submitted": ("claim_id", "contractor_id"),
     "submission_accepted": ("submission_id", "contractor_id", "accepted_by"),
     "claim_settled": ("claim_id", "contractor_id", "amount", "worked_seconds", "reason"),
+    "sanction_changed": (
+        *("sanction.sanction_id", "sanction.contractor_id", "sanction.action"),
+        *("sanction.state", "sanction.ends_at"),
+    ),
+    "appeal_changed": (
+        *("appeal.appeal_id", "appeal.contractor_id", "appeal.state", "appeal.decided_by"),
+    ),
 }
 
 
@@ -49,11 +57,22 @@ def _shown(value: Any) -> str:
     return "-" if value is None or value == "" else str(value)
 
 
+def _field(event: dict[str, Any], path: str) -> tuple[str, Any]:
+    """``sanction.state`` -> ("state", the value in event["sanction"]["state"])."""
+    *within, name = path.split(".")
+    for key in within:
+        event = event.get(key) or {}
+    return name, event.get(name)
+
+
 def event_line(record: WatchEventRecord) -> str:
-    """One event as one line: time, type, task, then the type's main fields."""
+    """One event as one line: time, type, task (the project for an event of none), then
+    the type's main fields."""
     event = record["event"]
-    fields = " ".join(f"{k}={_shown(event.get(k))}" for k in _SHOWN.get(record["type"], ()))
-    line = f"{record['at'] or '-'}  {record['type']:<19}  task={record['task_id']}  {fields}"
+    picked = (_field(event, path) for path in _SHOWN.get(record["type"], ()))
+    fields = " ".join(f"{name}={_shown(value)}" for name, value in picked)
+    where = f"task={record['task_id']}" if record["task_id"] else f"project={record['project_id']}"
+    line = f"{record['at'] or '-'}  {record['type']:<19}  {where}  {fields}"
     return line.rstrip()
 
 
@@ -117,7 +136,8 @@ def resume_hint(cursor: str, project_id: str) -> str:
 )
 @pass_state
 def watch(state: State, project_id: str, cursor: str, limit: int | None) -> None:
-    """Print the caller's task, claim and submission events as they happen, in order.
+    """Print the caller's task, claim and submission events, and the sanctions and
+    appeals in its projects, as they happen, in order.
 
     One line per event; with --json one JSON object per line,
     each with its cursor. When the dispatcher is unavailable it reconnects, waiting a
