@@ -66,6 +66,11 @@ class Subject:
         )
 
 
+def not_found(appeal_id: uuid.UUID) -> NotFound:
+    """An appeal that does not exist, or that the caller may not see."""
+    return NotFound(f"appeal_id: appeal {appeal_id} not found", metadata={"field": "appeal_id"})
+
+
 def appeal_id(contractor_id: str, idempotency_key: str) -> uuid.UUID:
     return uuid.uuid5(APPEAL_NAMESPACE, f"{contractor_id}/{idempotency_key}")
 
@@ -220,7 +225,7 @@ def decide_appeal(caller: Principal, *, appeal_id: str, uphold: bool, note: str)
             appeal_id=found, client_id=None, by=Decider.OPERATOR, uphold=uphold, note=checked
         )
     if caller.kind is not Kind.CLIENT:
-        raise NotFound(f"appeal {found} not found")
+        raise not_found(found)
     return DecideAppeal(
         appeal_id=found, client_id=caller.id, by=Decider.CLIENT, uphold=uphold, note=checked
     )
