@@ -411,7 +411,7 @@ async def gold_scores(deps: Deps) -> list[events_pb2.ScoreChanged]:
     ]
 
 
-async def test_a_sanction_upheld_on_appeal_is_lifted_and_its_gold_voided_and_recounted(
+async def test_a_sanction_upheld_on_appeal_is_lifted_its_gold_voided_and_its_rejected_gold_accepted(
     quality_deps: Deps, clock: FakeClock
 ) -> None:
     deps = quality_deps
@@ -427,6 +427,9 @@ async def test_a_sanction_upheld_on_appeal_is_lifted_and_its_gold_voided_and_rec
     assert err.value.metadata["field"] == "sanction_id"
 
     clock.advance(timedelta(minutes=5))
+    # The client rejected the first gold answer's work: the appeal covers that rejection.
+    for delivered in (rejected(answers[0], deps), rejected("ordinary", deps)):
+        await deliver(deps, delivered)
     appeal = await file(deps, sanction=imposed.sanction_id)
     assert (appeal.WhichOneof("subject"), appeal.sanction_id) == (
         "sanction_id",
@@ -435,7 +438,8 @@ async def test_a_sanction_upheld_on_appeal_is_lifted_and_its_gold_voided_and_rec
     upheld = await decide(deps, appeal.appeal_id, uphold=True)
 
     assert upheld.state == api.APPEAL_STATE_UPHELD
-    assert list(upheld.accepted_submission_ids) == []  # gold only: no rejection to accept
+    # The rejected gold work, not the other rejection, which the sanction did not rest on.
+    assert list(upheld.accepted_submission_ids) == [answers[0]]
     [_, lifted] = await sanctions_published(deps)
     assert (lifted.sanction_id, lifted.state) == (imposed.sanction_id, api.SANCTION_STATE_LIFTED)
     assert from_timestamp(lifted.ended_at) == clock.now()

@@ -105,6 +105,20 @@ async def rejection(
     )
 
 
+async def still_rejected(
+    conn: asyncpg.Connection, contractor_id: str, submission_ids: Sequence[str]
+) -> list[str]:
+    """Those of the contractor's submissions that stand rejected, in the order given."""
+    rows = await conn.fetch(
+        "SELECT submission_id FROM reviewed_submissions"
+        " WHERE submission_id = ANY($1::text[]) AND contractor_id = $2 AND NOT accepted",
+        list(submission_ids),
+        contractor_id,
+    )
+    rejected = {r["submission_id"] for r in rows}
+    return [s for s in submission_ids if s in rejected]
+
+
 async def save_decision(conn: asyncpg.Connection, appeal: Appeal) -> None:
     """Store a decision of a pending appeal (locked by the caller)."""
     await conn.execute(

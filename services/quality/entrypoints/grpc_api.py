@@ -16,6 +16,7 @@ from quality.adapters import protobuf as pb
 from quality.adapters import protobuf_rules as pbr
 from quality.deps import Deps
 from quality.domain import gold, issuing, queries, sanctions
+from quality.entrypoints import appeals_api
 from quality.handlers import gold as gold_handlers
 from quality.handlers.sanctions import find_sanctions
 from quality.handlers.scores import find_scores
@@ -129,6 +130,26 @@ class QualityServicer(api_grpc.QualityServiceServicer):
         return api.ListSanctionsResponse(
             sanctions=[pbr.sanction_to_pb(s, evidence=True) for s in found], next_page_token=token
         )
+
+    async def FileAppeal(
+        self, request: api.FileAppealRequest, context: grpc.aio.ServicerContext
+    ) -> api.FileAppealResponse:
+        return await appeals_api.FileAppeal(request, context, self._deps)
+
+    async def ListMyAppeals(
+        self, request: api.ListMyAppealsRequest, context: grpc.aio.ServicerContext
+    ) -> api.ListMyAppealsResponse:
+        return await appeals_api.ListMyAppeals(request, context, self._deps)
+
+    async def ListAppeals(
+        self, request: api.ListAppealsRequest, context: grpc.aio.ServicerContext
+    ) -> api.ListAppealsResponse:
+        return await appeals_api.ListAppeals(request, context, self._deps)
+
+    async def DecideAppeal(
+        self, request: api.DecideAppealRequest, context: grpc.aio.ServicerContext
+    ) -> api.DecideAppealResponse:
+        return await appeals_api.DecideAppeal(request, context, self._deps)
 
     def register(self, server: grpc.aio.Server) -> None:
         api_grpc.add_QualityServiceServicer_to_server(self, server)

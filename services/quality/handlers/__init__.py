@@ -2,7 +2,8 @@
 them (``events``), keep the projects it measures in (``projects``), issue gold on
 contractors' claims and score their answers (``issuing``), manage gold and quality
 policies for clients (``gold``), impose and end the sanctions rules call for
-(``sanctions``), and show the scores (``scores``).
+(``sanctions``), file and decide appeals (``appeals``), and show the scores
+(``scores``).
 
 The routing tables below answer "what reacts to X?" (events, and durable clocks by
 kind); gRPC methods map to handlers in ``entrypoints/grpc_api.py``.
@@ -19,7 +20,7 @@ from crewline.consumer import Handler
 from crewline.events import CLAIMS_TOPIC, PROJECTS_TOPIC, TASKS_TOPIC
 from crewline.v1 import events_pb2
 from quality.deps import Deps
-from quality.handlers import events, issuing, projects, sanctions
+from quality.handlers import appeals, events, issuing, projects, sanctions
 
 TOPICS = (TASKS_TOPIC, PROJECTS_TOPIC, CLAIMS_TOPIC)
 
@@ -43,4 +44,5 @@ def clock_handlers(deps: Deps) -> dict[str, DeadlineHandler]:
     """The durable clocks' handlers, by kind (``crewline.clock``)."""
     return {
         sanctions.SANCTION_END: partial(sanctions.sanction_end, deps=deps),
+        **appeals.deadline_routes(deps),
     }

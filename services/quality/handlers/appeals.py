@@ -191,9 +191,11 @@ async def _uphold(conn: asyncpg.Connection, appeal: Appeal, deps: Deps) -> tuple
             client_id=sanction.client_id,
             deps=deps,
         )
-    return tuple(
-        e.submission_id for e in sanction.evidence if e.kind == "review" and e.accepted is False
-    )
+    # The rejections the sanction rested on, and those of the gold work it judged wrong
+    # (a client may have rejected it for the answers the sanction counted): the appeal
+    # says they were judged unfairly. Time-flag evidence is not a judgement of the work.
+    judged = [e.submission_id for e in sanction.evidence if e.kind in ("gold", "review")]
+    return tuple(await appeals.still_rejected(conn, sanction.contractor_id, judged))
 
 
 async def list_appeals(query: AppealQuery, deps: Deps) -> tuple[list[Appeal], str]:
