@@ -174,5 +174,11 @@ POLICY = AccessPolicy.of(
         "ListMyAppeals": CONTRACTORS,
         "ListAppeals": CLIENTS | OPERATORS,
         "DecideAppeal": CLIENTS | OPERATORS,
+        # Disputes of gold keys: contractors dispute what they were shown; the client,
+        # who owns the key, corrects or dismisses.
+        "DisputeGoldKey": CONTRACTORS,
+        "ListMyDisputes": CONTRACTORS,
+        "ListDisputes": CLIENTS | OPERATORS,
+        "ResolveDispute": CLIENTS,
     },
 )
