@@ -36,6 +36,7 @@ _ACCEPTED_BY = {
     events_pb2.ACCEPTED_BY_AUTO_ACCEPT: "auto_accept",
     events_pb2.ACCEPTED_BY_OVERRIDE: "override",
     events_pb2.ACCEPTED_BY_APPEAL: "appeal",
+    events_pb2.ACCEPTED_BY_KEY_CORRECTION: "key_correction",
 }
 _KIND_PB = {
     PostingKind.PAY: events_pb2.POSTING_KIND_PAY,
