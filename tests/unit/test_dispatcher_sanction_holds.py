@@ -1,5 +1,6 @@
 """Which sanction holds a contractor's new work for review (pure: the dispatcher's
-domain/sanctions.py), and the acceptance an upheld appeal makes (domain/review.py)."""
+domain/sanctions.py), and the acceptance an upheld appeal or a corrected gold key makes
+(domain/review.py)."""
 
 from __future__ import annotations
 
@@ -66,15 +67,23 @@ def submission(status: SubmissionStatus) -> Submission:
     )
 
 
-def test_an_appeal_accepts_a_rejection_past_its_revert_window_and_nothing_else() -> None:
+@pytest.mark.parametrize("by", [AcceptedBy.APPEAL, AcceptedBy.KEY_CORRECTION])
+def test_a_ruling_accepts_a_rejection_past_its_revert_window_and_nothing_else(
+    by: AcceptedBy,
+) -> None:
     rejected = submission(SubmissionStatus.REJECTED)
-    accepted = rejected.accept_by_appeal(note="fair", now=NOW)
-    assert (accepted.status, accepted.accepted_by) == (SubmissionStatus.ACCEPTED, AcceptedBy.APPEAL)
+    accepted = rejected.accept_by_ruling(by, note="fair", now=NOW)
+    assert (accepted.status, accepted.accepted_by) == (SubmissionStatus.ACCEPTED, by)
     assert (accepted.accepted_at, accepted.reviewed_at, accepted.feedback) == (NOW, NOW, "fair")
     assert accepted.revert_until is None and accepted.rejected_at == rejected.rejected_at
     for status in (SubmissionStatus.PENDING_REVIEW, SubmissionStatus.ACCEPTED):
         other = submission(status)
-        assert other.accept_by_appeal(note="fair", now=NOW) is other
+        assert other.accept_by_ruling(by, note="fair", now=NOW) is other
+
+
+def test_only_the_quality_services_rulings_accept_that_way() -> None:
+    with pytest.raises(ValueError, match="not a ruling"):
+        submission(SubmissionStatus.REJECTED).accept_by_ruling(AcceptedBy.CLIENT, note="", now=NOW)
 
 
 def test_held_work_has_no_auto_accept_time_and_nothing_else_changes() -> None:

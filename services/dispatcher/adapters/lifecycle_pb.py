@@ -113,14 +113,14 @@ def watch_claim(
 
 
 # The WatchEvent fields that carry quality control in a project (no task).
-ProjectEvent = Literal["sanction_changed", "appeal_changed"]
+ProjectEvent = Literal["sanction_changed", "appeal_changed", "dispute_changed"]
 
 
 def watch_project(
     name: ProjectEvent, message: Message, *, client_id: str, project_id: str, at: datetime
 ) -> Entry:
-    """A sanction's or an appeal's change for the project's client's Watch log: with
-    the project, and task_id empty."""
+    """A sanction's, an appeal's or a dispute's change for the project's client's Watch
+    log: with the project, and task_id empty."""
     event = task_service_pb2.WatchEvent(at=timestamp(at), project_id=project_id)
     getattr(event, name).CopyFrom(message)  # a message of another type is refused here
     return Entry(client_id=client_id, project_id=project_id, task_id=None, event=event)

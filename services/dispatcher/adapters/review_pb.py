@@ -31,6 +31,7 @@ _ACCEPTED_BY = {
     AcceptedBy.AUTO_ACCEPT: events_pb2.ACCEPTED_BY_AUTO_ACCEPT,
     AcceptedBy.OVERRIDE: events_pb2.ACCEPTED_BY_OVERRIDE,
     AcceptedBy.APPEAL: events_pb2.ACCEPTED_BY_APPEAL,
+    AcceptedBy.KEY_CORRECTION: events_pb2.ACCEPTED_BY_KEY_CORRECTION,
 }
 
 

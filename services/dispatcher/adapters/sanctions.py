@@ -1,4 +1,4 @@
-"""SQL for the sanctions and appeals the dispatcher has heard of. Every function runs on
+"""SQL for the sanctions, appeals and disputes the dispatcher has heard of. Every function runs on
 the caller's connection."""
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import asyncpg
 from dispatcher.domain.sanctions import (
     Appeal,
     AppealState,
+    Dispute,
+    DisputeState,
     Sanction,
     SanctionAction,
     SanctionState,
@@ -70,19 +72,57 @@ async def note_appeal(conn: asyncpg.Connection, appeal: Appeal, *, now: datetime
     """Note the appeal's state; True when it is new to the dispatcher (a first sight,
     or pending before and decided now), False for a state seen before (a redelivery)
     or a pending after its decision (late): those change nothing."""
-    noted = await conn.fetchval(
-        "INSERT INTO appeals (appeal_id, contractor_id, project_id, state, changed_at)"
-        " VALUES ($1, $2, $3, $4, $5)"
-        " ON CONFLICT (appeal_id) DO UPDATE SET state = EXCLUDED.state,"
-        " changed_at = EXCLUDED.changed_at"
-        " WHERE appeals.state = $6 AND EXCLUDED.state <> $6"
-        " RETURNING true",
-        appeal.appeal_id,
-        appeal.contractor_id,
-        appeal.project_id,
+    return await _note(
+        conn,
+        _APPEALS,
+        (appeal.appeal_id, appeal.contractor_id, appeal.project_id),
         appeal.state.value,
+        now=now,
+        undecided=AppealState.PENDING.value,
+    )
+
+
+async def note_dispute(conn: asyncpg.Connection, dispute: Dispute, *, now: datetime) -> bool:
+    """Note the dispute's state, as ``note_appeal`` does an appeal's: True when it is
+    new (a first sight, or open before and resolved now), else False."""
+    return await _note(
+        conn,
+        _DISPUTES,
+        (dispute.dispute_id, dispute.contractor_id, dispute.project_id),
+        dispute.state.value,
+        now=now,
+        undecided=DisputeState.OPEN.value,
+    )
+
+
+# A ruling's table, and its id column: fixed names, never the caller's text.
+_APPEALS = ("appeals", "appeal_id")
+_DISPUTES = ("disputes", "dispute_id")
+
+
+async def _note(
+    conn: asyncpg.Connection,
+    table: tuple[str, str],
+    ids: tuple[str, str, str],
+    state: str,
+    *,
+    now: datetime,
+    undecided: str,
+) -> bool:
+    """Insert the row, or move it from ``undecided`` to another state; True when it was
+    written. Copies of one event queue on its row."""
+    name, key = table
+    noted = await conn.fetchval(
+        f"INSERT INTO {name} ({key}, contractor_id, project_id, state, changed_at)"
+        " VALUES ($1, $2, $3, $4, $5)"
+        f" ON CONFLICT ({key}) DO UPDATE SET state = EXCLUDED.state,"
+        " changed_at = EXCLUDED.changed_at"
+        f" WHERE {name}.state = $6 AND EXCLUDED.state <> $6"
+        " RETURNING true",
+        *ids,
+        state,
         now,
-        AppealState.PENDING.value,
+        undecided,
     )
     return bool(noted)
 

@@ -1,5 +1,5 @@
-"""The quality service's SanctionChanged and AppealChanged -> the dispatcher's domain,
-and the copies its clients' Watch shows.
+"""The quality service's SanctionChanged, AppealChanged and DisputeChanged -> the
+dispatcher's domain, and the copies its clients' Watch shows.
 
 A malformed event is refused naming its field (the consumer dead-letters it). A listed
 submission id that is not a UUID is no submission of the dispatcher's: it is left out
@@ -8,6 +8,7 @@ here and skipped, as an unknown one is."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from crewline import validate
 from crewline.errors import InvalidArgument
@@ -17,6 +18,8 @@ from crewline.v1 import quality_service_pb2 as quality
 from dispatcher.domain.sanctions import (
     Appeal,
     AppealState,
+    Dispute,
+    DisputeState,
     Sanction,
     SanctionAction,
     SanctionState,
@@ -36,6 +39,11 @@ _APPEAL_STATE = {
     quality.APPEAL_STATE_PENDING: AppealState.PENDING,
     quality.APPEAL_STATE_UPHELD: AppealState.UPHELD,
     quality.APPEAL_STATE_DENIED: AppealState.DENIED,
+}
+_DISPUTE_STATE = {
+    quality.DISPUTE_STATE_OPEN: DisputeState.OPEN,
+    quality.DISPUTE_STATE_CORRECTED: DisputeState.CORRECTED,
+    quality.DISPUTE_STATE_DISMISSED: DisputeState.DISMISSED,
 }
 
 
@@ -66,10 +74,27 @@ def appeal(event: events_pb2.AppealChanged) -> Appeal:
         project_id=validate.identifier(a.project_id, field="appeal.project_id"),
         state=_APPEAL_STATE[a.state],
         decision_note=a.decision_note,
-        accepted_submission_ids=tuple(
-            sorted({u for u in map(_uuid, a.accepted_submission_ids) if u is not None})
-        ),
+        accepted_submission_ids=_submission_ids(a.accepted_submission_ids),
     )
+
+
+def dispute(event: events_pb2.DisputeChanged) -> Dispute:
+    d = event.dispute
+    if d.state not in _DISPUTE_STATE:
+        raise InvalidArgument("dispute.state", "is not a dispute state")
+    return Dispute(
+        dispute_id=validate.identifier(d.dispute_id, field="dispute.dispute_id"),
+        contractor_id=validate.identifier(d.contractor_id, field="dispute.contractor_id"),
+        project_id=validate.identifier(d.project_id, field="dispute.project_id"),
+        state=_DISPUTE_STATE[d.state],
+        resolution_note=d.resolution_note,
+        accepted_submission_ids=_submission_ids(d.accepted_submission_ids),
+    )
+
+
+def _submission_ids(given: Iterable[str]) -> tuple[uuid.UUID, ...]:
+    """Each listed submission once, in id order (the order they are locked in)."""
+    return tuple(sorted({u for u in map(_uuid, given) if u is not None}))
 
 
 def _uuid(value: str) -> uuid.UUID | None:

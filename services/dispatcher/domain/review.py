@@ -5,7 +5,8 @@ A submission is PENDING_REVIEW until its client accepts or rejects it, or its
 auto-accept delay passes; work stored with a time flag (``time_flags``) waits for its
 client, however long, and so does work stored while a review-everything sanction
 holds (``sanctions``). ACCEPTED is final. REJECTED may become ACCEPTED once, by an
-override while ``now <= revert_until``, or by an upheld appeal at any time. Each
+override while ``now <= revert_until``, or at any time by the quality service's ruling
+(an upheld appeal, a corrected gold key). Each
 method returns the submission itself when the request repeats one already applied
 (the caller then writes and announces nothing), a new one for a transition, or raises
 the refusal.
@@ -43,6 +44,11 @@ class AcceptedBy(enum.StrEnum):
     AUTO_ACCEPT = "auto_accept"  # the project's delay passed with no review
     OVERRIDE = "override"  # the client accepted work it had rejected
     APPEAL = "appeal"  # an upheld appeal turned the rejection into an acceptance
+    KEY_CORRECTION = "key_correction"  # a corrected gold key did
+
+
+# The acceptances the quality service's rulings make of rejected work.
+QUALITY_RULINGS = frozenset({AcceptedBy.APPEAL, AcceptedBy.KEY_CORRECTION})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,13 +117,16 @@ class Submission:
         clock is armed for it and it waits for its client, as flagged work does."""
         return replace(self, auto_accept_at=None)
 
-    def accept_by_appeal(self, *, note: str, now: datetime) -> Submission:
-        """An upheld appeal accepts rejected work, whatever its revert window (the
-        quality service decided within its own appeal window). Anything else (pending
-        or accepted work) is returned as it is: the appeal named a rejection only."""
+    def accept_by_ruling(self, by: AcceptedBy, *, note: str, now: datetime) -> Submission:
+        """The quality service ruled the rejection wrong (``by``: an upheld appeal, a
+        corrected gold key): rejected work is accepted, whatever its revert window (the
+        ruling came within the quality service's own windows). Anything else (pending or
+        accepted work) is returned as it is: a ruling names rejections only."""
+        if by not in QUALITY_RULINGS:  # a caller's mistake: other acceptances have rules
+            raise ValueError(f"{by} is not a ruling of the quality service")
         if self.status is not SubmissionStatus.REJECTED:
             return self
-        return self._accepted(AcceptedBy.APPEAL, feedback=note, now=now)
+        return self._accepted(by, feedback=note, now=now)
 
     def auto_accept(self, *, now: datetime) -> Submission:
         """The auto-accept delay passed: pending work is accepted; reviewed work stays,

@@ -1,5 +1,5 @@
-"""The quality service's sanctions and appeals, as far as the dispatcher acts on them.
-Pure: no I/O, no protobuf.
+"""The quality service's sanctions, appeals and disputes of gold keys, as far as the
+dispatcher acts on them. Pure: no I/O, no protobuf.
 
 A review-everything sanction holds back the auto-accept clock of the contractor's new
 work in its project while it is active and not past its end (judged by the caller's
@@ -7,8 +7,10 @@ clock: the sanction's own end clock runs in the quality service, and its Sanctio
 may come late). Work stored while one held stays waiting for its client's review when
 the sanction ends, as time-flagged work does: see ``holds``.
 
-An upheld appeal turns the rejections it names into acceptances (``review``'s
-``accept_by_appeal``).
+An upheld appeal and a corrected gold key are rulings: each turns the rejections it
+names into acceptances (``Ruling``; ``review``'s ``accept_by_ruling``). An appeal's are
+the appellant's own; a corrected key's may be any contractor's in the project, since
+everyone who answered the gold task was scored against the wrong key.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+from dispatcher.domain.review import AcceptedBy, Submission
 
 
 class SanctionAction(enum.StrEnum):
@@ -37,6 +41,12 @@ class AppealState(enum.StrEnum):
     PENDING = "pending"
     UPHELD = "upheld"
     DENIED = "denied"
+
+
+class DisputeState(enum.StrEnum):
+    OPEN = "open"
+    CORRECTED = "corrected"
+    DISMISSED = "dismissed"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,3 +92,61 @@ class Appeal:
     state: AppealState
     decision_note: str
     accepted_submission_ids: tuple[uuid.UUID, ...]
+
+    @property
+    def ruling(self) -> Ruling | None:
+        """What an upheld appeal accepts: the appellant's rejections in the project."""
+        if self.state is not AppealState.UPHELD:
+            return None
+        return Ruling(
+            by=AcceptedBy.APPEAL,
+            project_id=self.project_id,
+            contractor_id=self.contractor_id,
+            note=self.decision_note,
+            submission_ids=self.accepted_submission_ids,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Dispute:
+    """A dispute of a gold key in one of its states, and what a correction accepts."""
+
+    dispute_id: str
+    contractor_id: str  # the disputer
+    project_id: str
+    state: DisputeState
+    resolution_note: str
+    accepted_submission_ids: tuple[uuid.UUID, ...]
+
+    @property
+    def ruling(self) -> Ruling | None:
+        """What a corrected key accepts: rejections in the project, anyone's."""
+        if self.state is not DisputeState.CORRECTED:
+            return None
+        return Ruling(
+            by=AcceptedBy.KEY_CORRECTION,
+            project_id=self.project_id,
+            contractor_id=None,
+            note=self.resolution_note,
+            submission_ids=self.accepted_submission_ids,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ruling:
+    """The quality service ruled rejections wrong: those of ``submission_ids`` that are
+    in ``project_id`` (and ``contractor_id``'s, when set) and still rejected are
+    accepted ``by`` it, with ``note`` as their feedback."""
+
+    by: AcceptedBy
+    project_id: str
+    contractor_id: str | None
+    note: str
+    submission_ids: tuple[uuid.UUID, ...]
+
+    def covers(self, sub: Submission) -> bool:
+        """Whether the submission is one this ruling may accept (others are skipped)."""
+        return sub.project_id == self.project_id and self.contractor_id in (
+            None,
+            sub.contractor_id,
+        )

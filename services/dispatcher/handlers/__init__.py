@@ -37,6 +37,7 @@ def event_routes(deps: Deps) -> dict[type[Message], Handler]:
         events_pb2.GoldIssued: partial(gold.on_gold_issued, deps=deps),
         events_pb2.SanctionChanged: partial(sanctions.on_sanction_changed, deps=deps),
         events_pb2.AppealChanged: partial(sanctions.on_appeal_changed, deps=deps),
+        events_pb2.DisputeChanged: partial(sanctions.on_dispute_changed, deps=deps),
     }
 
 
