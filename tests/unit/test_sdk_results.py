@@ -84,6 +84,7 @@ MAPPED: list[tuple[type[Message], type[Any], dict[str, str], dict[str, str]]] = 
     (quality_api.ReviewEvidence, r.ReviewEvidence, {}, {}),
     (quality_api.FlagEvidence, r.FlagEvidence, {}, {}),
     (quality_api.Appeal, r.Appeal, {}, {}),
+    (quality_api.Dispute, r.Dispute, {}, {}),
 ]
 # Messages read through another's from_pb (their fields land in that result).
 READ_INSIDE = {project_pb2.PerSubmissionPay, project_pb2.HourlyPay}
@@ -102,6 +103,8 @@ PAGES = [
     quality_api.ListSanctionsResponse,
     quality_api.ListMyAppealsResponse,
     quality_api.ListAppealsResponse,
+    quality_api.ListMyDisputesResponse,
+    quality_api.ListDisputesResponse,
 ]
 
 

@@ -1,8 +1,9 @@
 """``Operator``: the platform's own calls: clients and keys (dispatcher), contractors,
 tokens, qualifications and blocks (matcher); from ``Listings``, the lists of contractors,
 clients and bonuses; from ``Upkeep``, payouts and verification (ledger), each service's
-dead letters and deadlines, and health; and, from ``ContractorScores`` and
-``Sanctions``, any contractor's scores, sanctions and appeals (quality)."""
+dead letters and deadlines, and health; and, from ``ContractorScores``, ``Sanctions``
+and ``Disputes``, any contractor's scores, sanctions, appeals and disputes of gold keys
+(quality)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from crewline.client.config import (
     credential_from,
     credential_or_none,
 )
+from crewline.client.disputes import Disputes
 from crewline.client.ids import request_id_or_new
 from crewline.client.listings import Listings
 from crewline.client.sanctions import Sanctions
@@ -27,7 +29,7 @@ from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import project_pb2
 
 
-class Operator(Listings, ContractorScores, Sanctions):
+class Operator(Listings, ContractorScores, Sanctions, Disputes):
     """The operator's calls, authenticated by the operator credential (default
     ``CREWLINE_OPERATOR_CREDENTIAL``). ``async with`` closes its channels.
 

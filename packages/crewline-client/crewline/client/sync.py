@@ -218,6 +218,9 @@ class Client(_LedgerReads[aio_client.Client]):
     list_appeals_page = _call(_A.list_appeals_page)
     appeals = _iterate(_A.appeals)
     decide_appeal = _call(_A.decide_appeal)
+    list_disputes_page = _call(_A.list_disputes_page)
+    disputes = _iterate(_A.disputes)
+    resolve_dispute = _call(_A.resolve_dispute)
 
 
 class Contractor(_LedgerReads[aio_contractor.Contractor]):
@@ -245,6 +248,9 @@ class Contractor(_LedgerReads[aio_contractor.Contractor]):
     file_appeal = _call(_A.file_appeal)
     my_appeals_page = _call(_A.my_appeals_page)
     my_appeals = _iterate(_A.my_appeals)
+    dispute_gold_key = _call(_A.dispute_gold_key)
+    my_disputes_page = _call(_A.my_disputes_page)
+    my_disputes = _iterate(_A.my_disputes)
 
 
 class Operator(_LedgerReads[aio_operator.Operator]):
@@ -301,3 +307,5 @@ class Operator(_LedgerReads[aio_operator.Operator]):
     list_appeals_page = _call(_A.list_appeals_page)
     appeals = _iterate(_A.appeals)
     decide_appeal = _call(_A.decide_appeal)
+    list_disputes_page = _call(_A.list_disputes_page)
+    disputes = _iterate(_A.disputes)

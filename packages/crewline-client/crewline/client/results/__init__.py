@@ -17,6 +17,7 @@ from crewline.client.results.answers import (
     RubricField,
     TextField,
 )
+from crewline.client.results.disputes import Dispute
 from crewline.client.results.enums import (
     AcceptedBy,
     AppealDecider,
@@ -24,6 +25,7 @@ from crewline.client.results.enums import (
     ClaimEndReason,
     ClaimStatus,
     Comparator,
+    DisputeState,
     FlagKind,
     PayoutStatus,
     PostingKind,
@@ -91,6 +93,8 @@ __all__ = [
     "ClaimEndReason",
     "ClaimStatus",
     "Comparator",
+    "Dispute",
+    "DisputeState",
     "Earnings",
     "EarningsLine",
     "Evidence",

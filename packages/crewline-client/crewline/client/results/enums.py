@@ -68,6 +68,7 @@ class AcceptedBy(ProtoEnum):
     AUTO_ACCEPT = "AUTO_ACCEPT"
     OVERRIDE = "OVERRIDE"
     APPEAL = "APPEAL"
+    KEY_CORRECTION = "KEY_CORRECTION"
 
 
 class ProjectState(ProtoEnum):
@@ -177,6 +178,12 @@ class AppealDecider(ProtoEnum):
     DEADLINE = "DEADLINE"
 
 
+class DisputeState(ProtoEnum):
+    OPEN = "OPEN"
+    CORRECTED = "CORRECTED"
+    DISMISSED = "DISMISSED"
+
+
 _PROTO: dict[type[ProtoEnum], EnumDescriptor] = {
     TaskStatus: task_api.TaskStatus.DESCRIPTOR,
     SubmissionStatus: task_api.SubmissionStatus.DESCRIPTOR,
@@ -197,5 +204,6 @@ _PROTO: dict[type[ProtoEnum], EnumDescriptor] = {
     SanctionState: quality_api.SanctionState.DESCRIPTOR,
     AppealState: quality_api.AppealState.DESCRIPTOR,
     AppealDecider: quality_api.AppealDecider.DESCRIPTOR,
+    DisputeState: quality_api.DisputeState.DESCRIPTOR,
 }
 ENUMS: tuple[type[ProtoEnum], ...] = tuple(_PROTO)
