@@ -1,15 +1,19 @@
 """A marketplace run through the running services with the Python SDK, then reconciled.
 
-    python -m tools.demo [--tasks 240] [--contractors 40] [--seed 7]
+    python -m tools.demo [--tasks 240] [--contractors 40] [--careless 3] [--seed 7]
 
 Three clients (a medical lab, a legal-AI lab, a media company) publish a few hundred
 tasks in six projects (medicine, law, poetry, video captioning; per-task and hourly
-pay; qualification requirements). Simulated contractors of varying skill and speed
-race for them; some give claims back or walk away (the lease runs out and the task is
-offered again). One project is paused and resumed. The clients accept, reject with
-feedback and pay bonuses; a referred contractor earns their referrer a bonus; an
-operator's payout batch ends the run. Then every count and every cent is checked
-against the services. The exit code is 0 only when everything reconciles.
+pay; qualification requirements) and a skin-lesion triage project with an answer spec,
+gold tasks and a rule that suspends contractors whose gold accuracy is poor.
+Simulated contractors of varying skill and speed race for them; some give claims back
+or walk away (the lease runs out and the task is offered again). A few careless
+contractors answer triage fast and at random; the rule catches each of them, with the
+gold answers as evidence, and one appeals and is upheld. One project is paused and
+resumed. The clients accept, reject with feedback and pay bonuses; a referred
+contractor earns their referrer a bonus; an operator's payout batch ends the run. Then
+every count and every cent is checked against the services. The exit code is 0 only
+when everything reconciles.
 
 Every id carries the run's id, so runs sharing a stack never mix. The seed fixes what
 the run attempts; who wins each race is up to the services.
@@ -61,6 +65,9 @@ def parse(argv: list[str] | None, env: Mapping[str, str]) -> Invocation:
     parser.add_argument("--tasks", type=int, default=240, help="tasks the clients publish")
     parser.add_argument("--contractors", type=int, default=40, help="contractors racing")
     parser.add_argument("--seed", type=int, default=7, help="fixes what the run attempts")
+    parser.add_argument(
+        "--careless", type=int, default=3, help="careless contractors (triage only), 0-10"
+    )
     parser.add_argument("--timeout", type=float, default=90.0, help="give up after (seconds)")
     parser.add_argument(
         "--payout-threshold-minor", type=int, default=5000, help="payout batch threshold, cents"

@@ -129,17 +129,37 @@ async def wait_for_ledger(
         await asyncio.sleep(LEDGER_POLL)
 
 
-async def tasks_by_state(clients: list[SimulatedClient]) -> tuple[dict[str, int], int, int]:
-    """Tasks by state; how many the run published; how many have more accepted
-    submissions than slots."""
+@dataclass(frozen=True, kw_only=True)
+class Tasks:
+    """The run's tasks as the dispatcher has them: those the clients published, and the
+    gold tasks the quality service issued (each reserved for one contractor)."""
+
+    states: dict[str, int]  # the clients' tasks by state
+    published: int
+    over_accepted: int  # tasks with more accepted submissions than slots
+    gold_ids: frozenset[str]
+    gold_states: dict[str, int]
+
+
+async def tasks_by_state(clients: list[SimulatedClient]) -> Tasks:
     states: list[str] = []
+    gold: dict[str, str] = {}
     over = 0
     for client in clients:
         for project_id in client.project_ids.values():
             async for t in client.sdk.tasks(project_id=project_id, page_size=500):
-                states.append(str(t.status))
                 over += t.accepted_count > t.slots
-    return by_label(["completed"], (s.lower() for s in states)), len(states), over
+                if t.reserved_for:
+                    gold[t.task_id] = str(t.status).lower()
+                else:
+                    states.append(str(t.status).lower())
+    return Tasks(
+        states=by_label(["completed"], states),
+        published=len(states),
+        over_accepted=over,
+        gold_ids=frozenset(gold),
+        gold_states=by_label([], gold.values()),
+    )
 
 
 async def claims_by_end(

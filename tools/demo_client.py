@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from crewline.client import (
     Client,
     CrewlineError,
     InvalidArgument,
     Money,
+    NotFound,
     Project,
     ProjectState,
     Submission,
@@ -21,18 +22,21 @@ from crewline.client import (
     build,
 )
 from crewline.v1 import project_pb2
+from tools import demo_triage as triage
 from tools.demo_contractor import Journal
 from tools.demo_display import Tracker
 from tools.demo_market import (
     CURRENCY,
     LICENSE,
     ContractorProfile,
+    GoldPlan,
     MarketPlan,
     Pay,
     ProjectSpec,
     TaskPlan,
     Verdict,
     bonus_minor,
+    payload_item,
     review,
 )
 
@@ -80,6 +84,8 @@ class SimulatedClient:
         self.task_plans: dict[str, TaskPlan] = {}  # task id -> its place in the plan
         self.reviewed: dict[str, Verdict] = {}  # submission id -> the verdict given
         self.paused: list[str] = []  # what each pause did, in words
+        self.extra: list[TaskPlan] = []  # triage tasks added while careless ones were at large
+        self.gold_tasks: dict[str, GoldPlan | None] = {}  # gold task id -> its plan
         self._profiles: Mapping[str, ContractorProfile] = {c.id: c for c in plan.contractors}
 
     @property
@@ -90,7 +96,27 @@ class SimulatedClient:
         """Its projects, retried while the dispatcher has yet to learn the run's
         qualification types (``UNKNOWN_QUALIFICATION``)."""
         for n, spec in enumerate(self.specs):
-            self.project_ids[spec.key] = await self._create(spec, priority=60 + n)
+            priority = 60 + n if spec.priority is None else spec.priority
+            self.project_ids[spec.key] = await self._create(spec, priority=priority)
+            if spec.triage:
+                await self._set_up_quality(self.project_ids[spec.key])
+
+    async def _set_up_quality(self, project_id: str) -> None:
+        """Gold and the rule, once the quality service has heard of the project (it
+        learns projects from the dispatcher's events)."""
+        give_up = time.monotonic() + SETUP_WAIT
+        while True:
+            try:
+                await triage.set_up(self._sdk, self._plan, project_id)
+                return
+            except NotFound:
+                if time.monotonic() > give_up:
+                    raise
+                await asyncio.sleep(0.2)
+
+    @property
+    def triage_project(self) -> str | None:
+        return next((self.project_ids[s.key] for s in self.specs if s.triage), None)
 
     async def _create(self, spec: ProjectSpec, *, priority: int) -> str:
         give_up = time.monotonic() + SETUP_WAIT
@@ -102,6 +128,7 @@ class SimulatedClient:
                     instructions=f"{spec.title}: follow the rubric attached to each task.",
                     pay_terms=pay_terms(spec),
                     requirements=requirements(spec),
+                    answer_spec=triage.spec() if spec.triage else None,
                     assignments_per_task=spec.slots,
                     claim_timeout_seconds=spec.claim_timeout_seconds,
                     auto_accept_delay_seconds=spec.auto_accept_delay_seconds,
@@ -125,6 +152,24 @@ class SimulatedClient:
                     self.task_plans[t.task_id] = planned
                 self._tracker.add("published", len(published))
 
+    async def keep_stocked(self, wanted: Callable[[], bool]) -> None:
+        """While ``wanted`` (a careless contractor is still at large), keeps a few
+        ordinary triage tasks open, adding at most ``STOCK_MAX`` to the plan's."""
+        project_id = self.triage_project
+        if project_id is None:
+            return
+        while not self._stop.is_set() and len(self.extra) < triage.STOCK_MAX:
+            if wanted() and await triage.open_tasks(self._sdk, project_id) < triage.STOCK_LOW:
+                first = len(self._plan.tasks) + len(self.extra)
+                batch = triage.more_tasks(self._plan, first, triage.STOCK_BATCH)
+                specs = [build.task(t.payload, idempotency_key=t.key) for t in batch]
+                published = await self._sdk.submit_tasks(project_id, specs)
+                for t, planned in zip(published, batch, strict=True):
+                    self.task_plans[t.task_id] = planned
+                self.extra.extend(batch)
+                self._tracker.add("published", len(published))
+            await triage.wait_or_stop(self._stop, triage.STOCK_POLL)
+
     async def review_until_stopped(self) -> None:
         reviewed = [s for s in self.specs if s.reviewed]
         while not self._stop.is_set():
@@ -141,14 +186,53 @@ class SimulatedClient:
         async for submission in pending:
             await self._review(spec, submission)
 
+    async def sweep_all(self) -> None:
+        """One review of everything pending in its reviewed projects."""
+        for spec in self.specs:
+            if spec.reviewed:
+                await self._sweep(spec)
+
+    async def settled(self, handed_in: Mapping[str, int]) -> bool:
+        """Its reviewed projects hold every piece the journal says was handed in there,
+        each reviewed, and no claim on its gold is live."""
+        for spec in self.specs:
+            if not spec.reviewed:
+                continue  # auto-accepted; the market stopped once they were completed
+            project_id = self.project_ids[spec.key]
+            found, waiting = 0, 0
+            async for s in self._sdk.submissions(project_id=project_id, page_size=100):
+                found += 1
+                waiting += s.status is SubmissionStatus.PENDING_REVIEW
+            if found != handed_in.get(spec.key, 0) or waiting:
+                return False
+            async for t in self._sdk.tasks(project_id=project_id, page_size=500):
+                if t.status is TaskStatus.IN_PROGRESS:
+                    return False
+        return True
+
+    async def _verdict(self, spec: ProjectSpec, submission: Submission) -> Verdict:
+        """Ordinary work by the plan's reviews; gold work by its key (the lab knows it)."""
+        planned = self.task_plans.get(submission.task_id)
+        if planned is not None:
+            profile = self._profiles[submission.contractor_id]
+            return review(self._plan.seed, planned, profile, spec.domain)
+        if submission.task_id not in self.gold_tasks:
+            details = await self._sdk.get_task(submission.task_id)
+            item = payload_item(details.task.payload)
+            self.gold_tasks[submission.task_id] = next(
+                (g for g in self._plan.gold if g.item == item), None
+            )
+        right = triage.judged_right(self.gold_tasks[submission.task_id], submission.result)
+        return Verdict.ACCEPT if right else Verdict.REJECT
+
     async def _review(self, spec: ProjectSpec, submission: Submission) -> None:
         sid = submission.submission_id
-        profile = self._profiles[submission.contractor_id]
-        task = self.task_plans[submission.task_id]
-        verdict = review(self._plan.seed, task, profile, spec.domain)
+        verdict = await self._verdict(spec, submission)
+        gold = submission.task_id in self.gold_tasks
+        feedback = triage.GOLD_FEEDBACK if gold else FEEDBACK
         try:
             if verdict is Verdict.REJECT:
-                await self._sdk.reject(sid, feedback=FEEDBACK)
+                await self._sdk.reject(sid, feedback=feedback)
             else:
                 accepted = await self._sdk.accept(sid, feedback="Thank you.")
                 if verdict is Verdict.BONUS:
@@ -200,11 +284,32 @@ class SimulatedClient:
         return found
 
     async def all_completed(self) -> bool:
+        """Every task it published is completed (gold tasks are the quality service's,
+        and end with their contractor's claim)."""
         for project_id in self.project_ids.values():
             async for t in self._sdk.tasks(project_id=project_id, page_size=500):
-                if t.status is not TaskStatus.COMPLETED:
+                if not t.reserved_for and t.status is not TaskStatus.COMPLETED:
                     return False
         return True
+
+    async def close_triage(self) -> list[str]:
+        """Closes the triage round once the run is over: no more gold is issued, and gold
+        nobody claimed is cancelled; until no task there is unfinished (bounded)."""
+        project_id = self.triage_project
+        if project_id is None:
+            return []
+        await self._sdk.close_project(project_id)
+        give_up = time.monotonic() + SETUP_WAIT
+        while time.monotonic() < give_up:
+            unfinished = [
+                t
+                async for t in self._sdk.tasks(project_id=project_id, page_size=500)
+                if t.status in (TaskStatus.OPEN, TaskStatus.IN_PROGRESS)
+            ]
+            if not unfinished:
+                return []
+            await asyncio.sleep(0.3)
+        return [f"triage tasks still unfinished {SETUP_WAIT:.0f} s after it was closed"]
 
 
 def _state(project: Project) -> str:

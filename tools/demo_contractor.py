@@ -25,8 +25,9 @@ from crewline.client import (
     Resync,
     Withdrawn,
 )
+from tools import demo_triage as triage
 from tools.demo_display import Tracker
-from tools.demo_market import ContractorProfile, Pay, ProjectSpec
+from tools.demo_market import ContractorProfile, MarketPlan, Pay, ProjectSpec
 
 PICK_AMONG = 4  # contractors pick among the first few offers, so they collide
 HEARTBEAT_EVERY = 1.0
@@ -43,6 +44,7 @@ class Piece:
     task_id: str
     project: str  # ProjectSpec.key
     worked_seconds: int
+    gold: bool = False  # the work was on a gold task (the demo knows its payloads)
 
 
 @dataclass
@@ -64,15 +66,17 @@ class SimulatedContractor:
         sdk: Contractor,
         *,
         projects: dict[str, ProjectSpec],  # the run's project ids -> their spec
-        seed: int,
+        plan: MarketPlan,
         tracker: Tracker,
         journal: Journal,
         stop: asyncio.Event,
     ) -> None:
-        self.profile, self._sdk, self._projects = profile, sdk, projects
-        self._rng = random.Random(f"{seed}/{profile.number}")  # the same in every run
+        self.profile, self._sdk, self._projects, self._plan = profile, sdk, projects, plan
+        self._rng = random.Random(f"{plan.seed}/{profile.number}")  # the same in every run
         self._tracker, self._journal, self._stop = tracker, journal, stop
         self._offers: dict[str, Offer] = {}  # the run's offers, in arrival order
+        self._arrived: dict[str, int] = {}  # task id -> when it was last offered (a count)
+        self._arrivals = 0
         self._refused: set[str] = set()
         self._news = asyncio.Event()
 
@@ -96,6 +100,8 @@ class SimulatedContractor:
             match event:
                 case Offered(offer) if offer.project_id in self._projects:
                     self._offers[offer.task_id] = offer
+                    self._arrivals += 1
+                    self._arrived[offer.task_id] = self._arrivals
                     self._refused.discard(offer.task_id)  # offered again: worth a try
                     self._news.set()
                 case Withdrawn(task_id, _):
@@ -135,13 +141,25 @@ class SimulatedContractor:
             await asyncio.sleep(min(left, HEARTBEAT_EVERY))
             if hourly and time.monotonic() < started + duration:
                 await self._heartbeat(claim.claim_id, int(time.monotonic() - started))
+        await self._hand_in(claim, project, self._result(claim, project), started)
+
+    def _result(self, claim: Claim, project: ProjectSpec) -> bytes | dict[str, str]:
+        if project.triage:  # the project's answer spec
+            # Its own generator: the contractor's draws stay what the seed made them.
+            answers = random.Random(f"{self._plan.seed}/{claim.task_id}")
+            return triage.careful_answer(self._plan, claim.payload, answers)
+        return f'{{"by": "{self.profile.id}", "task": "{claim.task_id}"}}'.encode()
+
+    async def _hand_in(
+        self,
+        claim: Claim,
+        project: ProjectSpec,
+        result: bytes | dict[str, str],
+        started: float,
+    ) -> None:
         worked = int(time.monotonic() - started)  # never more than the claim has lived
         try:
-            await self._sdk.submit(
-                claim_id=claim.claim_id,
-                result=f'{{"by": "{self.profile.id}", "task": "{claim.task_id}"}}'.encode(),
-                worked_seconds=worked,
-            )
+            await self._sdk.submit(claim_id=claim.claim_id, result=result, worked_seconds=worked)
         except CrewlineError as err:
             if err.reason != "CLAIM_EXPIRED":
                 raise
@@ -154,6 +172,7 @@ class SimulatedContractor:
             task_id=claim.task_id,
             project=project.key,
             worked_seconds=worked,
+            gold=project.triage and self._plan.gold_answer(claim.payload) is not None,
         )
         self._journal.handed_in[project.key] += 1
         self._tracker.add("submitted")

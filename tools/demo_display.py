@@ -177,6 +177,34 @@ def _earners(s: Summary) -> Table:
     return table
 
 
+ACTIONS = {"SUSPEND": "suspended", "REVIEW_ALL": "put under review", "NOTIFY": "notified"}
+
+
+def _quality(s: Summary, console: Console) -> None:
+    """Who was caught, by which rule and value, on what evidence; the appeal."""
+    if s.gold:
+        say(console, f"Triage gold: {_counts(s.gold)}")
+    for line in s.sanctions:
+        who = _short(line.contractor_id) + (" (careless)" if line.careless else "")
+        say(
+            console,
+            f"- {who}: {ACTIONS.get(line.action, line.action)} by rule {line.rule},"
+            f" {line.measure.lower().replace('_', ' ')}"
+            f" {line.value} < {line.below} over {line.sample} gold answers; now"
+            f" {line.state.lower()}; evidence ({line.evidence_count} items, newest first):",
+        )
+        for item in line.evidence:
+            say(console, f"    {item}")
+    for a in s.appeals:
+        accepted = f"{a.accepted} rejected gold answer{'' if a.accepted == 1 else 's'}"
+        say(
+            console,
+            f"- {_short(a.contractor_id)} appealed: {a.state.lower()} by the"
+            f" {a.decided_by.lower()} ({a.note!r}); suspension lifted, {accepted} accepted"
+            " by appeal and paid",
+        )
+
+
 def print_summary(s: Summary, console: Console) -> None:
     hourly = sorted(h for c in s.contractors if (h := c.hourly_minor) is not None)
     median = format_usd(hourly[len(hourly) // 2]) if hourly else "-"
@@ -199,6 +227,7 @@ def print_summary(s: Summary, console: Console) -> None:
     )
     for note in s.happened:
         say(console, f"- {note}")
+    _quality(s, console)
     console.print(_earners(s))
     say(console, "* accepted work's pay per hour of the work it stands for (1 s = 5 min);")
     say(console, "  extra: bonuses and referrals; left: balance after the payout batch")

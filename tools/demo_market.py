@@ -13,6 +13,7 @@ shown divided by it, so the figures read like a real marketplace's.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -67,6 +68,8 @@ class ProjectSpec:
     reviewed: bool = True  # False: nobody reviews; auto-accepted after a second
     paused_midway: bool = False
     max_paid_seconds: int = 0  # hourly only: the cap, in real seconds (60 at least)
+    priority: int | None = None  # None: 60 + its place among its client's projects
+    triage: bool = False  # the project with an answer spec, gold and a rule (demo_triage)
 
     @property
     def rate_minor_per_real_hour(self) -> int:
@@ -111,8 +114,17 @@ PROJECTS = (
         key="poetry", client="media", title="Rate poetry translations", domain=POETRY,
         min_score=60, pay=Pay.PER_TASK, amount_minor=800, slots=3, share=15,
     ),
+    # Last, with no share: the seed draws the other projects' tasks as it always did.
+    # Its own tasks are sized by the careless contractors (``_triage_tasks``); the lowest
+    # priority keeps the experts on their own projects while there is work there.
+    ProjectSpec(
+        key="triage", client="medlab", title="Triage skin-lesion photos", domain=MEDICINE,
+        min_score=50, pay=Pay.PER_TASK, amount_minor=300, slots=1, share=0,
+        priority=40, triage=True,
+    ),
 )
 # fmt: on
+TRIAGE = "triage"
 
 
 def hourly_pay_minor(rate_minor_per_hour: int, worked_seconds: int, cap_seconds: int) -> int:
@@ -131,6 +143,7 @@ class ContractorProfile:
     pace: int  # whole seconds a per-task piece takes this contractor (hourly: see below)
     flakiness: float  # chance of abandoning a claim
     referred_by: str | None = None
+    careless: bool = False  # answers fast and at random (demo_careless)
 
     def seconds_for(self, pay: Pay) -> int:
         """Whole seconds a piece takes them: whole, so the time they report is exact."""
@@ -146,11 +159,23 @@ class TaskPlan:
 
 
 @dataclass(frozen=True, kw_only=True)
+class GoldPlan:
+    """A triage photo whose answer the lab knows: ``item`` tells it apart in a payload
+    (the demo's own bookkeeping; contractors are shown a payload like any other)."""
+
+    item: int
+    key: str  # idempotency key
+    payload: str
+    answer: dict[str, str]
+
+
+@dataclass(frozen=True, kw_only=True)
 class MarketPlan:
     run_id: str
     seed: int
     contractors: tuple[ContractorProfile, ...]
     tasks: tuple[TaskPlan, ...]
+    gold: tuple[GoldPlan, ...] = ()
     projects: tuple[ProjectSpec, ...] = PROJECTS
     clients: tuple[ClientSpec, ...] = CLIENTS
 
@@ -166,6 +191,15 @@ class MarketPlan:
     def tasks_of(self, project: str) -> list[TaskPlan]:
         return [t for t in self.tasks if t.project == project]
 
+    def gold_answer(self, payload: object) -> dict[str, str] | None:
+        """The key of the gold task with this payload; None for ordinary work."""
+        item = payload_item(payload)
+        return next((g.answer for g in self.gold if g.item == item), None)
+
+    @property
+    def careless(self) -> tuple[ContractorProfile, ...]:
+        return tuple(p for p in self.contractors if p.careless)
+
 
 @dataclass(frozen=True, kw_only=True)
 class DemoConfig:
@@ -176,6 +210,7 @@ class DemoConfig:
     seed: int = 7
     timeout: float = 90.0
     payout_threshold_minor: int = 5000
+    careless: int = 3
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
 
     def __post_init__(self) -> None:
@@ -187,6 +222,8 @@ class DemoConfig:
             raise ValueError("timeout must be positive")
         if self.payout_threshold_minor < 1:
             raise ValueError("payout threshold must be positive")
+        if not 0 <= self.careless <= 10:
+            raise ValueError("careless must be 0-10")
 
 
 def plan_market(config: DemoConfig) -> MarketPlan:
@@ -198,11 +235,105 @@ def plan_market(config: DemoConfig) -> MarketPlan:
             index=i,
             project=(project := rng.choices(PROJECTS, weights)[0].key),
             key=f"demo-{config.run_id}-t{i:05d}",
-            payload=f'{{"item": {i}, "project": "{project}", "run": "{config.run_id}"}}',
+            payload=payload(i, project, config.run_id),
         )
         for i in range(config.tasks)
     )
-    return MarketPlan(run_id=config.run_id, seed=config.seed, contractors=contractors, tasks=tasks)
+    # The careless contractors and the triage project draw from a generator of their
+    # own, so a seed's other contractors and tasks are what they were before them.
+    triage = random.Random(f"{config.seed}/triage")
+    careless = _careless(triage, config.run_id, len(contractors), config.careless)
+    return MarketPlan(
+        run_id=config.run_id,
+        seed=config.seed,
+        contractors=contractors + careless,
+        tasks=tasks + _triage_tasks(config, len(tasks)),
+        gold=_gold(triage, config),
+    )
+
+
+def payload(item: int, project: str, run_id: str) -> str:
+    return f'{{"item": {item}, "project": "{project}", "run": "{run_id}"}}'
+
+
+def payload_item(text: object) -> int | None:
+    """The ``item`` of a payload the demo made; None for anything else."""
+    try:
+        found = json.loads(text) if isinstance(text, str | bytes) else None
+    except ValueError:
+        return None
+    item = found.get("item") if isinstance(found, dict) else None
+    return item if isinstance(item, int) else None
+
+
+# Triage: two choices, 10 findings x 4 urgencies, so a random answer matches a key
+# 1 time in 40 (demo_triage explains what that makes of a careless contractor's odds).
+FINDINGS = (
+    "melanoma", "nevus", "seborrheic_keratosis", "basal_cell_carcinoma",
+    "squamous_cell_carcinoma", "actinic_keratosis", "dermatofibroma",
+    "vascular_lesion", "lentigo", "other",
+)  # fmt: skip
+URGENCIES = ("routine", "soon", "urgent", "emergency")
+TRIAGE_TASKS_BASE = 6
+TRIAGE_TASKS_PER_CARELESS = 4
+GOLD_ITEMS_FROM = 100_000
+GOLD_ANSWERED_ENOUGH = 12  # demo_triage: caught within this many gold answers
+EVIDENCE_MAX = 10  # the score window: the most gold one sanction shows (and retires)
+
+
+def gold_count(careless: int) -> int:
+    """Enough gold that every careless contractor can meet ``GOLD_ANSWERED_ENOUGH``
+    unretired gold tasks even after the others' sanctions retired what they showed."""
+    return GOLD_ANSWERED_ENOUGH + EVIDENCE_MAX * max(careless - 1, 0)
+
+
+def _triage_tasks(config: DemoConfig, first: int) -> tuple[TaskPlan, ...]:
+    count = TRIAGE_TASKS_BASE + TRIAGE_TASKS_PER_CARELESS * config.careless
+    return tuple(triage_task(config.run_id, first + n) for n in range(count))
+
+
+def triage_task(run_id: str, index: int) -> TaskPlan:
+    """A triage task at ``index`` in the run (those the lab adds later continue on)."""
+    return TaskPlan(
+        index=index,
+        project=TRIAGE,
+        key=f"demo-{run_id}-t{index:05d}",
+        payload=payload(index, TRIAGE, run_id),
+    )
+
+
+def _gold(rng: random.Random, config: DemoConfig) -> tuple[GoldPlan, ...]:
+    return tuple(
+        GoldPlan(
+            item=GOLD_ITEMS_FROM + n,
+            key=f"demo-{config.run_id}-g{n:03d}",
+            payload=payload(GOLD_ITEMS_FROM + n, TRIAGE, config.run_id),
+            answer={"finding": rng.choice(FINDINGS), "urgency": rng.choice(URGENCIES)},
+        )
+        for n in range(gold_count(config.careless))
+    )
+
+
+def _careless(
+    rng: random.Random, run_id: str, after: int, count: int
+) -> tuple[ContractorProfile, ...]:
+    """Newcomers with a passing medicine score: only triage takes them."""
+    return tuple(
+        ContractorProfile(
+            id=f"demo-{run_id}-c{n + 1:03d}",
+            number=n + 1,
+            name=f"{CARELESS_NAMES[k % len(CARELESS_NAMES)]} {n + 1}",
+            scores={MEDICINE: rng.randint(50, 60)},
+            licensed=False,
+            pace=0,
+            flakiness=0.0,
+            careless=True,
+        )
+        for k, n in enumerate(range(after, after + count))
+    )
+
+
+CARELESS_NAMES = ("Kit", "Lou", "Max", "Ned", "Oz")
 
 
 FIRST_NAMES = ("Ada", "Bao", "Chen", "Dara", "Eli", "Femi", "Gita", "Hugo", "Ines", "Jun")

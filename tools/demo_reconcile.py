@@ -8,12 +8,21 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
-from crewline.client import BooksCheck, Contractor, Money, Operator, PayoutBatch, PostingKind
+from crewline.client import (
+    AcceptedBy,
+    BooksCheck,
+    Contractor,
+    Money,
+    Operator,
+    PayoutBatch,
+    PostingKind,
+)
 from tools import demo_audit as audit
+from tools import demo_sanctions as sanctions
 from tools.demo_client import SimulatedClient
 from tools.demo_contractor import Journal, SimulatedContractor
 from tools.demo_display import Tracker
-from tools.demo_market import CURRENCY, DemoConfig, MarketPlan, Verdict
+from tools.demo_market import CURRENCY, DemoConfig, MarketPlan, TaskPlan, Verdict
 from tools.demo_summary import Check, Summary, check, check_usd, format_usd, gini
 
 LEDGER_WAIT = 30.0
@@ -52,6 +61,14 @@ class Market:
     def project_ids(self) -> set[str]:
         return {pid for c in self.clients for pid in c.project_ids.values()}
 
+    @property
+    def tasks(self) -> list[TaskPlan]:
+        """The plan's tasks and those the lab added to triage while it needed them."""
+        return [*self.plan.tasks, *(t for c in self.clients for t in c.extra)]
+
+    def slots_planned(self) -> int:
+        return sum(self.plan.project(t.project).slots for t in self.tasks)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Findings:
@@ -59,14 +76,21 @@ class Findings:
 
     found: audit.Submitted
     batch: PayoutBatch
-    states: dict[str, int]
-    published: int
-    over_accepted: int
+    tasks: audit.Tasks
     claims: dict[str, Counter[str]]  # contractor -> claims by state or end
     accounts: dict[str, audit.Account]  # contractor id -> account
     client_balances: dict[str, int]  # ClientSpec.key -> balance
     paused_active: int
     books: BooksCheck
+    quality: sanctions.QualityFindings
+
+    @property
+    def states(self) -> dict[str, int]:
+        return self.tasks.states
+
+    @property
+    def gold_submissions(self) -> int:
+        return sum(s.task_id in self.tasks.gold_ids for _, s in self.found.all)
 
 
 async def reconcile(
@@ -76,6 +100,7 @@ async def reconcile(
     terms: LedgerTerms,
     errors: list[str],
     started: float,
+    quality: sanctions.QualityFindings,
 ) -> Summary:
     """Waits for the ledger, runs the payout batch, and checks everything."""
     plan = market.plan
@@ -88,11 +113,12 @@ async def reconcile(
         threshold=Money.from_minor(config.payout_threshold_minor, CURRENCY),
         batch_id=f"demo-{plan.run_id}-payout",
     )
-    f = await _find(operator, market, found, batch)
+    f = await _find(operator, market, found, batch, quality)
     checks = [
-        *_task_checks(plan, market.journal, f),
+        *_task_checks(market, f),
         *_claim_checks(market.journal, f.claims),
         *_review_checks(market, f.found),
+        *sanctions.checks(plan, quality, f.found),
         *_money_checks(market, f, terms),
         *_payout_checks(f, config.payout_threshold_minor),
         check(
@@ -110,15 +136,13 @@ async def _find(
     market: Market,
     found: audit.Submitted,
     batch: PayoutBatch,
+    quality: sanctions.QualityFindings,
 ) -> Findings:
     plan = market.plan
-    states, published, over = await audit.tasks_by_state(market.clients)
     return Findings(
         found=found,
         batch=batch,
-        states=states,
-        published=published,
-        over_accepted=over,
+        tasks=await audit.tasks_by_state(market.clients),
         claims=await audit.claims_by_end(market.sdks, market.project_ids),
         accounts=await audit.contractor_accounts(operator, plan),
         client_balances={
@@ -127,6 +151,7 @@ async def _find(
         },
         paused_active=sum([await c.paused_projects_active() for c in market.clients]),
         books=await operator.verify_books(),
+        quality=quality,
     )
 
 
@@ -142,6 +167,7 @@ def _summary(
     server_claims: Counter[str] = sum(f.claims.values(), Counter())
     per_contractor = [sum(c.values()) for c in f.claims.values()]
     ours = [p for p in f.batch.payouts if p.contractor_id in f.accounts]
+    shown, appeals = sanctions.lines(plan, f.quality)
     return Summary(
         run_id=plan.run_id,
         seed=plan.seed,
@@ -180,16 +206,41 @@ def _summary(
             f" {format_usd(config.payout_threshold_minor)} or more, in full",
         ),
         errors=tuple(errors),
+        gold=_gold(f),
+        sanctions=shown,
+        appeals=appeals,
     )
 
 
-def _task_checks(plan: MarketPlan, journal: Journal, f: Findings) -> list[Check]:
+def _gold(f: Findings) -> dict[str, int]:
+    issued = len(f.tasks.gold_ids)
+    return {
+        "issued": issued,
+        "answered": f.gold_submissions,
+        "let go or never claimed": issued - f.gold_submissions,
+    }
+
+
+def _task_checks(market: Market, f: Findings) -> list[Check]:
+    journal, gold = market.journal, f.tasks.gold_states
     return [
-        check("tasks published", len(plan.tasks), f.published),
-        check("tasks completed", len(plan.tasks), f.states.get("completed", 0)),
-        check("tasks with more accepted submissions than slots", 0, f.over_accepted),
-        check("submissions (one per slot)", plan.slots_planned(), len(f.found.all)),
+        check("tasks published", len(market.tasks), f.tasks.published),
+        check("tasks completed", len(market.tasks), f.states.get("completed", 0)),
+        check("tasks with more accepted submissions than slots", 0, f.tasks.over_accepted),
+        check(
+            "submissions (one per slot)",
+            market.slots_planned(),
+            len(f.found.all) - f.gold_submissions,
+        ),
         check("submissions the contractors handed in", len(journal.pieces), len(f.found.all)),
+        check(
+            "gold answers the contractors handed in",
+            sum(p.gold for p in journal.pieces.values()),
+            f.gold_submissions,
+        ),
+        # A gold task ends with its contractor's claim; the triage round's close cancels
+        # any nobody claimed (its contractor suspended, or the run over).
+        check("gold tasks unfinished", 0, sum(n for s, n in gold.items() if s != "cancelled")),
     ]
 
 
@@ -213,11 +264,12 @@ def _claim_checks(journal: Journal, claims: dict[str, Counter[str]]) -> list[Che
 def _review_checks(market: Market, found: audit.Submitted) -> list[Check]:
     given = audit.verdict_counts(market.clients)
     bonuses = sum(len(s.bonuses) for _, s in found.all)
+    by_appeal = sum(s.accepted_by is AcceptedBy.APPEAL for _, s in found.all)
     return [
         check(
-            "rejections given = submissions rejected",
+            "rejections given = submissions rejected + accepted by appeal",
             given[Verdict.REJECT],
-            sum(found.rejected.values()),
+            sum(found.rejected.values()) + by_appeal,
         ),
         check("bonuses given = bonuses on submissions", given[Verdict.BONUS], bonuses),
     ]

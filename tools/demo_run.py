@@ -11,6 +11,8 @@ import asyncio
 import time
 
 from crewline.client import CrewlineError, Endpoints, Operator
+from tools import demo_sanctions as sanctions
+from tools.demo_careless import CarelessContractor
 from tools.demo_client import SimulatedClient
 from tools.demo_contractor import Journal, SimulatedContractor
 from tools.demo_display import Tracker
@@ -40,8 +42,13 @@ async def run_demo(
         try:
             market = await _open_market(plan, enrolled, tracker)
             errors = await _trade(market, config.timeout - (time.monotonic() - started))
+            errors += await _settle(market, config.timeout - (time.monotonic() - started))
+            tracker.phase = "appeal"
+            quality = await sanctions.appeal_and_find(market, errors)
+            for client in market.clients:
+                errors += await client.close_triage()
             tracker.phase = "reconciling"
-            return await reconcile(operator, market, config, terms, errors, started)
+            return await reconcile(operator, market, config, terms, errors, started, quality)
         finally:
             await enrolled.close()
 
@@ -58,11 +65,11 @@ async def _open_market(plan: MarketPlan, enrolled: Enrolled, tracker: Tracker) -
         await client.create_projects()
     projects = {pid: plan.project(k) for c in clients for k, pid in c.project_ids.items()}
     contractors = [
-        SimulatedContractor(
+        (CarelessContractor if p.careless else SimulatedContractor)(
             p,
             enrolled.contractors[p.id],
             projects=projects,
-            seed=plan.seed,
+            plan=plan,
             tracker=tracker,
             journal=journal,
             stop=stop,
@@ -84,6 +91,7 @@ async def _trade(market: Market, timeout: float) -> list[str]:
                 group.create_task(client.publish())
                 group.create_task(client.review_until_stopped())
                 group.create_task(client.pause_midway())
+                group.create_task(client.keep_stocked(lambda: bool(_at_large(market))))
             group.create_task(_until_done(market))
     except* TimeoutError:
         errors.append("timed out before every task was completed")
@@ -92,12 +100,35 @@ async def _trade(market: Market, timeout: float) -> list[str]:
     return errors
 
 
+def _at_large(market: Market) -> list[CarelessContractor]:
+    return [c for c in market.contractors if isinstance(c, CarelessContractor) and not c.caught]
+
+
 async def _until_done(market: Market) -> None:
-    """Stops the market once every slot was handed in and every task is completed (its
-    work reviewed), as the dispatcher says."""
+    """Stops the market once every slot was handed in, every task is completed (its
+    work reviewed), as the dispatcher says, and every careless contractor was caught."""
     while True:
-        handed_in = market.tracker.counts["submitted"] >= market.plan.slots_planned()
-        if handed_in and all([await c.all_completed() for c in market.clients]):
+        ordinary = sum(not p.gold for p in market.journal.pieces.values())
+        handed_in = ordinary >= market.slots_planned()
+        if (
+            handed_in
+            and not _at_large(market)
+            and all([await c.all_completed() for c in market.clients])
+        ):
             market.stop.set()
             return
         await asyncio.sleep(DONE_POLL)
+
+
+async def _settle(market: Market, timeout: float) -> list[str]:
+    """Once the contractors have stopped: until the clients have reviewed every piece of
+    work in their reviewed projects (gold work handed in at the end included) and no
+    gold claim is live (one walked away from runs out its lease)."""
+    give_up = time.monotonic() + max(timeout, 1.0)
+    while time.monotonic() < give_up:
+        for client in market.clients:
+            await client.sweep_all()
+        if all([await c.settled(market.journal.handed_in) for c in market.clients]):
+            return []
+        await asyncio.sleep(DONE_POLL)
+    return ["timed out before every piece of work was reviewed"]

@@ -86,6 +86,32 @@ class ContractorLine:
 
 
 @dataclass(frozen=True, kw_only=True)
+class SanctionLine:
+    """A sanction in the triage project, with the first few items of its evidence."""
+
+    contractor_id: str
+    careless: bool  # one of the demo's careless contractors
+    rule: str
+    measure: str
+    value: int
+    below: int  # the rule's line (-1: none)
+    sample: int
+    action: str
+    state: str
+    evidence: tuple[str, ...]
+    evidence_count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppealLine:
+    contractor_id: str
+    state: str
+    decided_by: str
+    note: str
+    accepted: int  # rejections it turned into acceptances
+
+
+@dataclass(frozen=True, kw_only=True)
 class Summary:
     run_id: str
     seed: int
@@ -101,6 +127,9 @@ class Summary:
     elapsed_seconds: float
     happened: tuple[str, ...] = field(default=())  # notable moments, in words
     errors: tuple[str, ...] = field(default=())
+    gold: dict[str, int] = field(default_factory=dict)  # gold tasks issued, answered...
+    sanctions: tuple[SanctionLine, ...] = field(default=())
+    appeals: tuple[AppealLine, ...] = field(default=())
 
     @property
     def problems(self) -> list[str]:

@@ -4,8 +4,12 @@ its reconciliation catches what does not add up."""
 from __future__ import annotations
 
 import asyncio
+from fractions import Fraction
+
+from rich.console import Console
 
 from crewline.client import Endpoints
+from tools.demo_display import print_summary
 from tools.demo_market import (
     DemoConfig,
     MarketPlan,
@@ -18,6 +22,7 @@ from tools.demo_market import (
 from tools.demo_reconcile import CLAIM_LABELS, LedgerTerms
 from tools.demo_run import run_demo
 from tools.demo_summary import Summary, check, check_usd, fee_minor, format_usd, gini
+from tools.demo_triage import escape_probability
 
 from harness import Stack
 
@@ -40,18 +45,55 @@ async def test_the_marketplace_reconciles_every_count_and_cent(stack: Stack) -> 
     )
 
     assert summary.problems == []
-    assert summary.tasks_by_state == {"completed": 40}
-    assert summary.pieces["accepted"] + summary.pieces.get("rejected", 0) == plan.slots_planned()
+    # The plan's tasks, and any the lab added to triage while a careless one was at large.
+    assert list(summary.tasks_by_state) == ["completed"]
+    assert summary.tasks_by_state["completed"] >= len(plan.tasks) == 40 + 18
+    handed_in = summary.claims[CLAIM_LABELS["submitted"]]
+    assert summary.pieces["accepted"] + summary.pieces.get("rejected", 0) == handed_in
+    assert handed_in >= plan.slots_planned() + summary.gold["answered"]
     claims = summary.claims
     ended = ("submitted", "released", "expired", "project_paused")
     assert claims["granted"] == sum(claims.get(CLAIM_LABELS[k], 0) for k in ended)
-    assert claims[CLAIM_LABELS["submitted"]] == plan.slots_planned()
     assert CLAIM_LABELS["active"] not in claims
     assert sum(c.claims for c in summary.contractors) == claims["granted"]
     assert 0.0 <= summary.claims_gini < 1.0
     assert summary.money["referral bonus paid"] == 25000  # c002 was referred by c001
     assert summary.books_balanced
-    assert all(c.ok for c in summary.checks) and len(summary.checks) >= 30
+    assert all(c.ok for c in summary.checks) and len(summary.checks) >= 40
+    assert_careless_caught_and_one_appeal_upheld(summary, plan)
+    console = Console(record=True, width=120, force_terminal=False)
+    print_summary(summary, console)
+    shown = console.export_text()
+    assert "careless-triage" in shown and "expected" in shown and "appealed: upheld" in shown
+    assert "Reconciled:" in shown
+
+
+def assert_careless_caught_and_one_appeal_upheld(summary: Summary, plan: MarketPlan) -> None:
+    careless = {p.id for p in plan.careless}
+    assert len(careless) == 3
+    caught = [s for s in summary.sanctions if s.contractor_id in careless]
+    assert {s.contractor_id for s in summary.sanctions} == careless  # and nobody careful
+    for s in caught:
+        assert s.careless and s.rule == "careless-triage" and s.action == "SUSPEND"
+        assert s.value < s.below == 50 and s.sample >= 3
+        assert s.evidence_count >= 3 and s.evidence
+        assert all(line.startswith("gold photo ") and "expected" in line for line in s.evidence)
+    [appeal] = summary.appeals
+    assert appeal.contractor_id in careless
+    assert (appeal.state, appeal.decided_by) == ("UPHELD", "CLIENT")
+    [appealed] = [s for s in caught if s.contractor_id == appeal.contractor_id]
+    assert appealed.state == "LIFTED"
+    assert all(s.state == "ACTIVE" for s in caught if s is not appealed)
+    by_name = {c.name: c for c in summary.checks}
+    for name in (
+        "careless contractors caught",
+        "appeals upheld",
+        "accepted by appeal = the appeal's acceptances",
+        "rejections given = submissions rejected + accepted by appeal",
+        "accepted submissions paid twice",
+        "books balanced (VerifyBooks)",
+    ):
+        assert by_name[name].ok, name
 
 
 async def test_runs_sharing_a_stack_reconcile_each_on_its_own(stack: Stack) -> None:
@@ -65,7 +107,7 @@ async def test_runs_sharing_a_stack_reconcile_each_on_its_own(stack: Stack) -> N
     )
 
     assert [s.problems for s in summaries] == [[], []]
-    assert [s.tasks_by_state for s in summaries] == [{"completed": 24}, {"completed": 24}]
+    assert [list(s.tasks_by_state) for s in summaries] == [["completed"], ["completed"]]
     assert summaries[0].run_id != summaries[1].run_id
 
 
@@ -114,6 +156,16 @@ def test_reviews_depend_on_the_seed_the_task_and_the_contractor_only() -> None:
     verdicts_b = [review(3, u, b.contractors[u.index % 8], "domain.law") for _, u in pairs]
     assert verdicts_a == verdicts_b
     assert set(verdicts_a) <= set(Verdict)
+
+
+def test_a_careless_contractor_escapes_the_rule_almost_never() -> None:
+    """demo_triage's argument: a random answer matches a key 1 time in 40; after 12 gold
+    answers the chance of not having been caught is about 2.3e-8."""
+    assert escape_probability(Fraction(1, 40), 12) < Fraction(1, 10**7)
+    assert escape_probability(Fraction(1, 40), 3) > Fraction(1, 1000)  # 3 are not enough
+    assert escape_probability(Fraction(1), 12) == 1  # the rule never touches the careful
+    # Two right of the first three (62.5 -> 63) is not below 50; one right (38) is.
+    assert escape_probability(Fraction(1, 2), 3) == Fraction(1, 2)
 
 
 def test_hourly_pay_and_fees_round_up_to_a_cent() -> None:
