@@ -18,6 +18,7 @@ import pytest
 from crewctl_golden import (
     admin_cases,
     contractor_cases,
+    dispute_cases,
     ops_cases,
     project_cases,
     quality_cases,
@@ -38,6 +39,7 @@ CASES: list[Case] = [
     *contractor_cases.CASES,
     *quality_cases.CASES,
     *sanction_cases.CASES,
+    *dispute_cases.CASES,
 ]
 
 

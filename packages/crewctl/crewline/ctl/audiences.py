@@ -13,11 +13,12 @@ CONTRACTOR = "a contractor's token"
 # What each audience's commands take, and the commands.
 _TAKES = {
     CLIENT: (
-        "a client's command (project, task, watch, submission, gold, quality): it takes a"
-        " client's API key"
+        "a client's command (project, task, watch, submission, gold, quality, dispute"
+        " resolve): it takes a client's API key"
     ),
     CONTRACTOR: (
-        "a contractor's command (offers, claim, appeal file): it takes a contractor's token"
+        "a contractor's command (offers, claim, appeal file, dispute file): it takes a"
+        " contractor's token"
     ),
 }
 

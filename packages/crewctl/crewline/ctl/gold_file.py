@@ -6,6 +6,12 @@ lines are read and checked here, and sent by ``crewline.ctl.gold``.
      "rules": {"severity": {"also_accepted": ["moderate"]}, "confidence": {"tolerance": 0.1}}}
 
 (one line in the file). Each problem names its line and its key.
+
+A correction file for ``crewctl dispute resolve --correct-file`` holds one corrected key
+as a JSON object, with the answer and rules of a gold file's line:
+
+    {"answer": {"severity": "severe", "confidence": 0.8},
+     "rules": {"severity": {"also_accepted": ["moderate"]}}}
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from crewline.ctl.errors import bad_lines
+from crewline.ctl.errors import CtlError, ExitCode, bad_lines
 
 MAX_KEY = 128
 LINE_KEYS = {
@@ -181,3 +187,34 @@ def batches(lines: Sequence[GoldLine], size: int, max_bytes: int) -> Iterator[li
         weight += cost
     if batch:
         yield batch
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A corrected gold key: its answer and how its fields are scored."""
+
+    answer: Mapping[str, Any]
+    also_accepted: dict[str, list[str]] = field(default_factory=dict)
+    tolerance: dict[str, float] = field(default_factory=dict)
+
+
+def read_correction(source: IO[str]) -> Correction:
+    """The corrected key in a correction file, or a usage error naming what is wrong
+    (then nothing is sent). Whether the key fits the project's answer spec is the
+    quality service's to say, as for a gold task's."""
+    try:
+        data = json.loads(source.read())
+        if not isinstance(data, dict):
+            raise ValueError("expected a JSON object with answer (and rules)")
+        for name in data:
+            if name not in ("answer", "rules"):
+                raise ValueError(f'unknown field "{name}"; the file takes answer, rules')
+        answer = data.get("answer")
+        if not isinstance(answer, dict) or not answer:
+            raise ValueError('"answer" must be an object of the answer spec\'s fields')
+        also, within = _rules(data["rules"] if data.get("rules") is not None else {})
+    except json.JSONDecodeError as err:
+        raise CtlError(f"{source.name}: not JSON ({err.msg})", exit_code=ExitCode.USAGE) from None
+    except ValueError as err:
+        raise CtlError(f"{source.name}: {err}", exit_code=ExitCode.USAGE) from None
+    return Correction(answer, also, within)

@@ -9,13 +9,14 @@ create|get|update|deactivate|token|revoke-token``, ``qualification type define|l
 ``payout list``, ``bonus list``, ``contractor list``, ``client list``,
 ``ledger verify``, ``deadletters``, ``deadline``, ``health`` (operators); ``project``
 (with ``apply -f FILE``), ``task`` (with ``submit --file JSONL``), ``watch``,
-``submission``, ``gold add|list``, ``quality policy get|set``, ``quality rules get|set``
-(clients); ``offers``, ``claim``, ``appeal file`` (contractors); ``appeal decide``
-(clients, operators); ``statement``, ``earnings``, ``scores``, ``sanctions``,
-``appeals``; ``completion``, ``help``. Every call carries ``authorization: Bearer
-<operator credential>``, except a client's (its API key) and a contractor's (its
-token); ``statement``, ``earnings``, ``scores``, ``sanctions``, ``appeals`` and
-``appeal decide`` are made as whoever the credential is. Settings are resolved in
+``submission``, ``gold add|list``, ``quality policy get|set``, ``quality rules get|set``,
+``dispute resolve`` (clients); ``offers``, ``claim``, ``appeal file``, ``dispute file``
+(contractors); ``appeal decide`` (clients, operators); ``statement``, ``earnings``,
+``scores``, ``sanctions``, ``appeals``, ``disputes``; ``completion``, ``help``. Every
+call carries ``authorization: Bearer <operator credential>``, except a client's (its
+API key) and a contractor's (its token); ``statement``, ``earnings``, ``scores``,
+``sanctions``, ``appeals``, ``disputes`` and ``appeal decide`` are made as whoever the
+credential is. Settings are resolved in
 ``crewline.ctl.config``; TLS comes from ``CREWLINE_TLS_*`` (``crewline.client.tls``).
 
 Exit codes:
@@ -48,6 +49,7 @@ from crewline.ctl.clients import client
 from crewline.ctl.contractors import contractor
 from crewline.ctl.deadletters import deadletters
 from crewline.ctl.deadlines import deadline
+from crewline.ctl.disputes import dispute, disputes
 from crewline.ctl.earnings import earnings
 from crewline.ctl.export import export as submission_export
 from crewline.ctl.gold import gold
@@ -97,7 +99,7 @@ Settings, first found wins: flag > environment > config file > default.
                credential; a contractor's token reads their own, a client's API
                key (its projects') or the operator credential --contractor's; with
                --contractor and a token in CREWLINE_CREDENTIAL, the operator's.
-               sanctions, appeals, appeal decide: --credential,
+               sanctions, appeals, appeal decide, disputes: --credential,
                CREWLINE_CREDENTIAL, else the operator credential; a contractor's
                token reads its own, a client's API key its projects' (--project).
   config file  --config; CREWCTL_CONFIG; ~/.config/crewline/crewctl.toml (TOML)
@@ -176,8 +178,8 @@ def cli(ctx: click.Context, /, as_json: bool, **given: str | None) -> None:
     """Operate Crewline. As an operator: clients and their API keys; contractors, their
     tokens, qualifications and blocks; payouts, the books, dead letters; health. As a
     client: projects, tasks, watch, review of submissions, gold tasks, quality policies
-    and rules, contractors' scores, sanctions and appeals. As a contractor: offers,
-    claims, earnings, scores, sanctions and appeals.
+    and rules, contractors' scores, sanctions, appeals and disputes of gold keys. As a
+    contractor: offers, claims, earnings, scores, sanctions, appeals and disputes.
 
     The options below may also be given after the command: `crewctl offers list --json`."""
     # A Wiring already in ctx.obj (tests) replaces the real environment and SDK clients.
@@ -213,6 +215,8 @@ cli.add_command(scores)
 cli.add_command(sanctions)
 cli.add_command(appeals)
 cli.add_command(appeal)
+cli.add_command(disputes)
+cli.add_command(dispute)
 cli.add_command(payout)
 cli.add_command(bonus)
 cli.add_command(ledger)

@@ -1,5 +1,5 @@
-"""``crewctl watch``: a client's task, claim and submission events, and the sanctions and
-appeals in its projects, live, one line each.
+"""``crewctl watch``: a client's task, claim and submission events, and the sanctions,
+appeals and disputes of gold keys in its projects, live, one line each.
 
 The SDK's Watch follows the stream across disconnects: when the connection is lost it
 waits a growing, jittered while and reconnects from the last event handed on, so nothing
@@ -45,6 +45,9 @@ _SHOWN: dict[str, tuple[str, ...]] = {
     ),
     "appeal_changed": (
         *("appeal.appeal_id", "appeal.contractor_id", "appeal.state", "appeal.decided_by"),
+    ),
+    "dispute_changed": (
+        *("dispute.dispute_id", "dispute.contractor_id", "dispute.task_id", "dispute.state"),
     ),
 }
 
@@ -136,8 +139,8 @@ def resume_hint(cursor: str, project_id: str) -> str:
 )
 @pass_state
 def watch(state: State, project_id: str, cursor: str, limit: int | None) -> None:
-    """Print the caller's task, claim and submission events, and the sanctions and
-    appeals in its projects, as they happen, in order.
+    """Print the caller's task, claim and submission events, and the sanctions, appeals
+    and disputes of gold keys in its projects, as they happen, in order.
 
     One line per event; with --json one JSON object per line,
     each with its cursor. When the dispatcher is unavailable it reconnects, waiting a

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from google.protobuf.descriptor import FieldDescriptor
 
 from crewline.ctl.pb import enum_word, field_word, money_record, timestamp_text
+from crewline.ctl.records.disputes import dispute_record
 from crewline.ctl.records.projects import pay_terms_record
 from crewline.ctl.records.sanctions import appeal_record, sanction_record
 from crewline.ctl.records.submissions import FlagRecord, flag_record
@@ -72,8 +73,8 @@ class WatchEventRecord(TypedDict):
     at: str | None
     task_id: str
     project_id: str
-    # task_changed, claim_granted, claim_extended, claim_ended, ..., sanction_changed and
-    # appeal_changed (quality control in the project: task_id empty)
+    # task_changed, claim_granted, claim_extended, claim_ended, ..., sanction_changed,
+    # appeal_changed and dispute_changed (quality control in the project: task_id empty)
     type: str
     event: dict[str, Any]  # the event's own fields (a task record for task_changed)
 
@@ -137,6 +138,7 @@ _RECORDS: dict[str, Any] = {
     "crewline.v1.Money": money_record,
     "crewline.v1.Sanction": sanction_record,
     "crewline.v1.Appeal": appeal_record,
+    "crewline.v1.Dispute": dispute_record,
 }
 
 
