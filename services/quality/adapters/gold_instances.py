@@ -186,6 +186,48 @@ async def latest_answers(
     return [r["correct"] for r in rows]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Answer:
+    """An answer to a gold task, as a correction of its key scores it again. answer_json
+    is None for an answer scored before answers were kept (migration 0004)."""
+
+    claim_id: str
+    contractor_id: str
+    project_id: str
+    client_id: str
+    answer_json: str | None
+    correct: bool
+
+
+async def answers_to(conn: asyncpg.Connection, gold_id: uuid.UUID) -> list[Answer]:
+    """Every answer ever given to the gold task, by anyone, voided ones too; locked."""
+    rows = await conn.fetch(
+        "SELECT a.claim_id, a.contractor_id, a.project_id, i.client_id, a.answer_json,"
+        " a.correct FROM gold_answers a JOIN gold_instances i USING (task_id)"
+        " WHERE a.gold_id = $1 ORDER BY a.submitted_at, a.claim_id FOR UPDATE OF a",
+        gold_id,
+    )
+    return [Answer(**r) for r in rows]
+
+
+async def rescored(conn: asyncpg.Connection, verdicts: dict[str, bool]) -> None:
+    """Store each answer's new verdict (by claim id)."""
+    await conn.execute(
+        "UPDATE gold_answers a SET correct = v.correct FROM unnest($1::text[], $2::bool[])"
+        " AS v (claim_id, correct) WHERE a.claim_id = v.claim_id",
+        list(verdicts),
+        list(verdicts.values()),
+    )
+
+
+async def verdicts(conn: asyncpg.Connection, claim_ids: list[str]) -> dict[str, bool]:
+    """Whether each of these answers counts as correct now, by claim id."""
+    rows = await conn.fetch(
+        "SELECT claim_id, correct FROM gold_answers WHERE claim_id = ANY($1::text[])", claim_ids
+    )
+    return {r["claim_id"]: r["correct"] for r in rows}
+
+
 PRUNE_DRAWS = (
     "WITH old AS (SELECT claim_id FROM gold_draws"
     " WHERE drawn_at < now() - make_interval(secs => $1)"

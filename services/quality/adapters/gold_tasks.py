@@ -58,7 +58,7 @@ async def add(
         [g.payload_json for g, _ in items],
         [g.payload_bytes for g, _ in items],
         [g.answer_json for g, _ in items],
-        [json.dumps(_rules_json(g.rules)) for g, _ in items],
+        [json.dumps(rules_to_json(g.rules)) for g, _ in items],
         [json.dumps(key_to_json(k)) for _, k in items],
     )
 
@@ -103,11 +103,59 @@ async def key_of(conn: asyncpg.Connection, gold_id: uuid.UUID) -> Key:
     return key_from_json(json.loads(raw))
 
 
-def _rules_json(rules: Sequence[FieldRule]) -> list[dict[str, Any]]:
+async def lock(conn: asyncpg.Connection, gold_id: uuid.UUID) -> None:
+    """Lock the gold task's row until the transaction ends: its disputes are resolved
+    one at a time (a correction resolves every open one)."""
+    await conn.execute("SELECT 1 FROM gold_tasks WHERE gold_id = $1 FOR UPDATE", gold_id)
+
+
+async def replace_key(
+    conn: asyncpg.Connection,
+    gold_id: uuid.UUID,
+    *,
+    answer_json: str,
+    rules: Sequence[FieldRule],
+    key: Key,
+    spec_version: int,
+    at: datetime,
+    dispute_id: uuid.UUID,
+) -> None:
+    """A corrected key replaces the gold task's; the one replaced is kept as a version,
+    with the dispute that replaced it. The task's fingerprint stays the client's first
+    request's, so that request sent again still returns it."""
+    await conn.execute(
+        "INSERT INTO gold_key_versions (gold_id, version, answer_json, rules, key,"
+        " spec_version, replaced_at, dispute_id) SELECT gold_id, key_version, answer_json,"
+        " rules, key, spec_version, $2, $3 FROM gold_tasks WHERE gold_id = $1",
+        gold_id,
+        at,
+        dispute_id,
+    )
+    await conn.execute(
+        "UPDATE gold_tasks SET answer_json = $2, rules = $3::json, key = $4::json,"
+        " spec_version = $5, key_version = key_version + 1 WHERE gold_id = $1",
+        gold_id,
+        answer_json,
+        json.dumps(rules_to_json(rules)),
+        json.dumps(key_to_json(key)),
+        spec_version,
+    )
+
+
+def rules_to_json(rules: Sequence[FieldRule]) -> list[dict[str, Any]]:
     return [
         {"field": r.field, "also_accepted": list(r.also_accepted), "tolerance": r.tolerance}
         for r in rules
     ]
+
+
+def rules_from_json(data: Sequence[Mapping[str, Any]]) -> tuple[FieldRule, ...]:
+    return tuple(
+        FieldRule(
+            field=r["field"], also_accepted=tuple(r["also_accepted"]), tolerance=r["tolerance"]
+        )
+        for r in data
+    )
 
 
 def _gold(row: asyncpg.Record) -> GoldTask:
@@ -119,12 +167,7 @@ def _gold(row: asyncpg.Record) -> GoldTask:
         payload_json=row["payload_json"],
         payload_bytes=row["payload_bytes"],
         answer_json=row["answer_json"],
-        rules=tuple(
-            FieldRule(
-                field=r["field"], also_accepted=tuple(r["also_accepted"]), tolerance=r["tolerance"]
-            )
-            for r in json.loads(row["rules"])
-        ),
+        rules=rules_from_json(json.loads(row["rules"])),
         key=key_from_json(json.loads(row["key"])),
         fingerprint=row["fingerprint"],
         created_at=row["created_at"],

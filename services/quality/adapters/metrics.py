@@ -1,5 +1,6 @@
 """The quality service's own metrics beside the kernel's: reviews learnt, scores moved,
-gold issued, gold answers scored, sanctions imposed and ended. No label holds an id."""
+gold issued, gold answers scored, sanctions imposed and ended, disputes filed and
+resolved. No label holds an id."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ GOLD_OUTCOMES = ("correct", "incorrect")
 # How a sanction ended: its clock ran out, an upheld appeal lifted it, or a notice ended
 # as it was given.
 SANCTION_ENDS = ("expired", "lifted", "at_once")
+# How a dispute of a gold key was resolved.
+DISPUTE_OUTCOMES = ("corrected", "dismissed")
 
 
 class QualityMetrics:
@@ -70,6 +73,20 @@ class QualityMetrics:
         )
         for how in SANCTION_ENDS:
             self.sanction_ends.labels(how)
+        self.disputes_filed = Counter(
+            f"{p}_disputes_filed_total",
+            "Disputes of gold keys filed by contractors (a retry under the same key counts once)",
+            registry=registry,
+        )
+        self.disputes_resolved = Counter(
+            f"{p}_disputes_resolved_total",
+            "Disputes of gold keys resolved, by outcome: corrected (every open dispute of"
+            " the gold task a correction resolves counts) or dismissed",
+            ["outcome"],
+            registry=registry,
+        )
+        for outcome in DISPUTE_OUTCOMES:
+            self.disputes_resolved.labels(outcome)
 
     def reviewed(self, kind: str) -> None:
         self.reviews.labels(kind).inc()
@@ -85,3 +102,6 @@ class QualityMetrics:
 
     def sanction_ended(self, how: str) -> None:
         self.sanction_ends.labels(how).inc()
+
+    def dispute_resolved(self, outcome: str) -> None:
+        self.disputes_resolved.labels(outcome).inc()

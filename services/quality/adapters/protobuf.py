@@ -7,6 +7,7 @@ Events are mapped as they are; the domain's records check them (a bad id is
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from crewline.protobuf import answer_spec_from_pb, from_timestamp, timestamp
@@ -27,6 +28,8 @@ _REVIEWED_BY = {
     events_pb2.ACCEPTED_BY_OVERRIDE: ReviewedBy.OVERRIDE,
     # An upheld appeal turns a rejection into an acceptance, as an override does.
     events_pb2.ACCEPTED_BY_APPEAL: ReviewedBy.OVERRIDE,
+    # So does a corrected gold key.
+    events_pb2.ACCEPTED_BY_KEY_CORRECTION: ReviewedBy.OVERRIDE,
 }
 _MEASURE_PB = {
     Measure.ACCEPTANCE_RATE: api.SCORE_MEASURE_ACCEPTANCE_RATE,
@@ -169,11 +172,16 @@ def gold_input(g: api.GoldTask) -> GoldInput:
         payload_json=g.payload_json if which == "payload_json" else None,
         payload_bytes=g.payload_bytes if which == "payload_bytes" else None,
         answer_json=g.answer_json,
-        rules=tuple(
-            FieldRule(field=r.field, also_accepted=tuple(r.also_accepted), tolerance=r.tolerance)
-            for r in g.rules
-        ),
+        rules=field_rules(g.rules),
         project_id=g.project_id,
+    )
+
+
+def field_rules(rules: Iterable[api.GoldFieldRule]) -> tuple[FieldRule, ...]:
+    """A key's rules as sent (AddGoldTasks, a corrected key)."""
+    return tuple(
+        FieldRule(field=r.field, also_accepted=tuple(r.also_accepted), tolerance=r.tolerance)
+        for r in rules
     )
 
 

@@ -123,6 +123,19 @@ async def get(
     return _sanction(row, evidence.get(sanction_id, ()))
 
 
+async def showing_gold(conn: asyncpg.Connection, gold_id: uuid.UUID) -> list[Sanction]:
+    """Every sanction not lifted whose evidence holds an answer to the gold task, oldest
+    first, with its evidence; locked (as ``get(for_update=True)``)."""
+    rows = await conn.fetch(
+        "SELECT * FROM sanctions s WHERE s.state <> 'lifted' AND EXISTS (SELECT 1"
+        " FROM sanction_evidence e WHERE e.sanction_id = s.sanction_id AND e.gold_id = $1)"
+        " ORDER BY s.imposed_at, s.sanction_id FOR UPDATE",
+        gold_id,
+    )
+    evidence = await _evidence(conn, [r["sanction_id"] for r in rows])
+    return [_sanction(r, evidence.get(r["sanction_id"], ())) for r in rows]
+
+
 async def find(conn: asyncpg.Connection, query: SanctionQuery) -> list[Sanction]:
     """The sanctions ``query`` selects, newest first, at most ``limit + 1``."""
     after = query.after

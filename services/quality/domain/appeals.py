@@ -252,7 +252,7 @@ class AppealQuery:
 def my_appeals(caller: Principal, *, page_size: int = 0, page_token: str = "") -> AppealQuery:
     if caller.kind is not Kind.CONTRACTOR:
         raise NotFound(f"{caller} has no appeals")
-    limit, after = _paging(page_size, page_token)
+    limit, after = queue_paging(page_size, page_token)
     return AppealQuery(
         contractor_id=caller.id,
         client_id=None,
@@ -273,7 +273,7 @@ def appeals(
 ) -> AppealQuery:
     """Clients name one of their projects (checked by the handler); operators may."""
     project = validate.identifier(project_id, field="project_id") if project_id else None
-    limit, after = _paging(page_size, page_token)
+    limit, after = queue_paging(page_size, page_token)
     if caller.kind is Kind.CLIENT and project is None:
         raise InvalidArgument("project_id", "is required")
     if caller.kind not in (Kind.CLIENT, Kind.OPERATOR):
@@ -297,7 +297,9 @@ def page_token(last: Appeal | None) -> str:
     return paging.encode_token(str(rank(last)), str(last.seq)) if last is not None else ""
 
 
-def _paging(size: int, token: str) -> tuple[int, tuple[int, int] | None]:
+def queue_paging(size: int, token: str) -> tuple[int, tuple[int, int] | None]:
+    """A queue's page size and where the page starts: (rank, seq) of the page before's
+    last item (disputes page the same way)."""
     limit = paging.page_size(size, default=PAGE, maximum=PAGE_MAX)
     if not token:
         return limit, None

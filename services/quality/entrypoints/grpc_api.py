@@ -16,7 +16,7 @@ from quality.adapters import protobuf as pb
 from quality.adapters import protobuf_rules as pbr
 from quality.deps import Deps
 from quality.domain import gold, issuing, queries, sanctions
-from quality.entrypoints import appeals_api
+from quality.entrypoints import appeals_api, disputes_api
 from quality.handlers import gold as gold_handlers
 from quality.handlers.sanctions import find_sanctions
 from quality.handlers.scores import find_scores
@@ -151,6 +151,26 @@ class QualityServicer(api_grpc.QualityServiceServicer):
     ) -> api.DecideAppealResponse:
         return await appeals_api.DecideAppeal(request, context, self._deps)
 
+    async def DisputeGoldKey(
+        self, request: api.DisputeGoldKeyRequest, context: grpc.aio.ServicerContext
+    ) -> api.DisputeGoldKeyResponse:
+        return await disputes_api.DisputeGoldKey(request, context, self._deps)
+
+    async def ListMyDisputes(
+        self, request: api.ListMyDisputesRequest, context: grpc.aio.ServicerContext
+    ) -> api.ListMyDisputesResponse:
+        return await disputes_api.ListMyDisputes(request, context, self._deps)
+
+    async def ListDisputes(
+        self, request: api.ListDisputesRequest, context: grpc.aio.ServicerContext
+    ) -> api.ListDisputesResponse:
+        return await disputes_api.ListDisputes(request, context, self._deps)
+
+    async def ResolveDispute(
+        self, request: api.ResolveDisputeRequest, context: grpc.aio.ServicerContext
+    ) -> api.ResolveDisputeResponse:
+        return await disputes_api.ResolveDispute(request, context, self._deps)
+
     def register(self, server: grpc.aio.Server) -> None:
         api_grpc.add_QualityServiceServicer_to_server(self, server)
 
@@ -174,8 +194,8 @@ POLICY = AccessPolicy.of(
         "ListMyAppeals": CONTRACTORS,
         "ListAppeals": CLIENTS | OPERATORS,
         "DecideAppeal": CLIENTS | OPERATORS,
-        # Disputes of gold keys: contractors dispute what they were shown; the client,
-        # who owns the key, corrects or dismisses.
+        # Disputes of gold keys (served from entrypoints/disputes_api.py): contractors
+        # dispute what they were shown; the client, who owns the key, corrects or dismisses.
         "DisputeGoldKey": CONTRACTORS,
         "ListMyDisputes": CONTRACTORS,
         "ListDisputes": CLIENTS | OPERATORS,

@@ -2,8 +2,9 @@
 them (``events``), keep the projects it measures in (``projects``), issue gold on
 contractors' claims and score their answers (``issuing``), manage gold and quality
 policies for clients (``gold``), impose and end the sanctions rules call for
-(``sanctions``), file and decide appeals (``appeals``), and show the scores
-(``scores``).
+(``sanctions``), file and decide appeals (``appeals``), file and resolve disputes of
+gold keys (``disputes``; a corrected key's consequences in ``corrections``), and show
+the scores (``scores``).
 
 The routing tables below answer "what reacts to X?" (events, and durable clocks by
 kind); gRPC methods map to handlers in ``entrypoints/grpc_api.py``.

@@ -38,7 +38,7 @@ from quality.domain.appeals import (
     not_found,
     page_token,
 )
-from quality.domain.sanctions import SanctionState
+from quality.domain.sanctions import Sanction, SanctionState
 from quality.handlers import sanctions as sanction_handlers
 from quality.handlers.issuing import recount_gold
 
@@ -179,6 +179,16 @@ async def _uphold(conn: asyncpg.Connection, appeal: Appeal, deps: Deps) -> tuple
     if sanction is None:  # not deleted, ever: nothing to undo if it were
         log.warning("appealed_sanction_missing", appeal_id=str(appeal.appeal_id))
         return ()
+    return await undo_sanction(conn, sanction, deps)
+
+
+async def undo_sanction(
+    conn: asyncpg.Connection, sanction: Sanction, deps: Deps
+) -> tuple[str, ...]:
+    """What an upheld appeal of a sanction and a sanction overturned by a corrected gold
+    key share: lifted if still in force (an ended one stays ended), the gold answers of
+    its evidence voided and gold accuracy recounted. The rejections to turn into
+    acceptances. ``sanction`` was read ``for_update`` in the caller's transaction."""
     if sanction.state is SanctionState.ACTIVE:
         sanction = await sanction_handlers.lift(conn, sanction, deps=deps)
     gold = [e.submission_id for e in sanction.evidence if e.kind == "gold"]

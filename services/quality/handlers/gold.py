@@ -68,13 +68,7 @@ def _new_keys(
     """Each new idempotency key's gold task and its key, checked against the spec."""
     if all(item.idempotency_key in earlier for item in cmd.gold):
         return {}
-    if project.answer_spec is None:
-        raise FailedPrecondition(
-            f"project {cmd.project_id} has no answer spec: a gold key is checked against one,"
-            " so give the project an answer_spec first",
-            reason="NO_ANSWER_SPEC",
-        )
-    checker = KeyChecker(project.answer_spec)
+    checker = key_checker(project)
     new: dict[str, tuple[GoldInput, Key]] = {}
     for i, item in enumerate(cmd.gold):
         if item.idempotency_key not in earlier and item.idempotency_key not in new:
@@ -83,6 +77,17 @@ def _new_keys(
                 checker.key(item.answer_json, item.rules, field=f"gold_tasks[{i}]"),
             )
     return new
+
+
+def key_checker(project: Project) -> KeyChecker:
+    """Keys for the project's current answer spec (AddGoldTasks, a corrected key)."""
+    if project.answer_spec is None:
+        raise FailedPrecondition(
+            f"project {project.project_id} has no answer spec: a gold key is checked against"
+            " one, so give the project an answer_spec first",
+            reason="NO_ANSWER_SPEC",
+        )
+    return KeyChecker(project.answer_spec)
 
 
 async def list_gold_tasks(query: GoldQuery, deps: Deps) -> tuple[list[GoldTask], str]:
