@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 
 from crewline.client import (
@@ -261,7 +261,5 @@ def mismatched(expected: Counter[str], found: dict[str, int]) -> int:
 
 
 def grouped(pairs: list[tuple[str, Submission]]) -> dict[str, int]:
-    names: defaultdict[str, int] = defaultdict(int)
-    for _, s in pairs:
-        names[str(s.status).lower()] += 1
-    return dict(names)
+    """Submissions by status, accepted and rejected first (0 when none)."""
+    return by_label(["accepted", "rejected"], (str(s.status).lower() for _, s in pairs))

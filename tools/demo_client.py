@@ -168,6 +168,8 @@ class SimulatedClient:
                     self.task_plans[t.task_id] = planned
                 self.extra.extend(batch)
                 self._tracker.add("published", len(published))
+                self._tracker.tasks += len(batch)
+                self._tracker.slots += len(batch)  # triage takes one piece of work a task
             await triage.wait_or_stop(self._stop, triage.STOCK_POLL)
 
     async def review_until_stopped(self) -> None:

@@ -166,7 +166,7 @@ class SimulatedContractor:
             self._journal.late[self.profile.id] += 1
             self._tracker.add("late")
             return
-        self._journal.pieces[claim.claim_id] = Piece(
+        piece = self._journal.pieces[claim.claim_id] = Piece(
             claim_id=claim.claim_id,
             contractor_id=self.profile.id,
             task_id=claim.task_id,
@@ -175,7 +175,7 @@ class SimulatedContractor:
             gold=project.triage and self._plan.gold_answer(claim.payload) is not None,
         )
         self._journal.handed_in[project.key] += 1
-        self._tracker.add("submitted")
+        self._tracker.add("gold answered" if piece.gold else "submitted")
 
     async def _heartbeat(self, claim_id: str, worked: int) -> None:
         try:

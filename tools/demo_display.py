@@ -53,7 +53,12 @@ class Tracker:
                 f"{c['granted']} granted, {c['lost race']} lost races,"
                 f" {c['released']} released, {c['abandoned']} abandoned",
             ),
-            ("handed in", c["submitted"], self.slots, f"{c['submitted']}/{self.slots} slots"),
+            (
+                "handed in",
+                c["submitted"],
+                self.slots,
+                f"{c['submitted']}/{self.slots} slots, {c['gold answered']} gold",
+            ),
             (
                 "reviewed",
                 c["accepted"] + c["rejected"],
@@ -68,6 +73,7 @@ class Tracker:
             f"{self.phase} | published {c['published']}/{self.tasks}"
             f" | claims {c['granted']} (lost {c['lost race']}, released {c['released']},"
             f" abandoned {c['abandoned']}) | handed in {c['submitted']}/{self.slots}"
+            f" (gold {c['gold answered']})"
             f" | accepted {c['accepted']}, rejected {c['rejected']}"
         )
 
