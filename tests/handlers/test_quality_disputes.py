@@ -11,6 +11,7 @@ work the correction makes right."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -428,3 +429,70 @@ async def test_logs_carry_ids_and_never_notes_answers_or_keys(
     text = repr(logs)
     for secret in ("Zanzibar", "Quixotic", "0.35", "watch", "benign", "refer", "severity"):
         assert secret not in text, secret
+
+
+async def test_lists_show_a_contractor_their_own_and_a_client_its_projects_queue(
+    quality_deps: Deps, clock: FakeClock
+) -> None:
+    s = await scene(quality_deps, clock)
+    first = await dispute(s.deps, s.g0["ann"][0])
+    clock.advance(timedelta(minutes=1))
+    second = await dispute(s.deps, s.other["ann"][0], key="k2")
+    clock.advance(timedelta(minutes=1))
+    carls = await dispute(s.deps, s.g0["carl"][0], caller=CARL)
+    await resolve(s.deps, second.dispute_id)  # dismissed
+
+    assert [d.dispute_id for d in await mine(s.deps)] == [second.dispute_id, first.dispute_id]
+    assert [d.dispute_id for d in await mine(s.deps, CARL)] == [carls.dispute_id]
+    assert all(d.gold_id == "" for d in await mine(s.deps))
+    pages, token = [], ""
+    while True:
+        request = api.ListDisputesRequest(project_id="p1", page_size=1, page_token=token)
+        page = await disputes_api.list_disputes(request, ACME, s.deps)
+        pages += [d.dispute_id for d in page.disputes]
+        if not (token := page.next_page_token):
+            break
+    # Open ones first, oldest first; then resolved.
+    assert pages == [first.dispute_id, carls.dispute_id, second.dispute_id]
+    only = await listed(s.deps, OPERATOR, state=api.DISPUTE_STATE_DISMISSED)
+    assert [d.dispute_id for d in only] == [second.dispute_id]
+    refusals = []
+    for caller, project in ((GLOBEX, "p1"), (ACME, "nope")):
+        with pytest.raises(NotFound) as err:
+            request = api.ListDisputesRequest(project_id=project)
+            await disputes_api.list_disputes(request, caller, s.deps)
+        refusals.append(err.value.message.replace(project, "?"))
+    assert refusals[0] == refusals[1]
+    with pytest.raises(InvalidArgument) as bad:
+        await disputes_api.list_disputes(api.ListDisputesRequest(), ACME, s.deps)
+    assert bad.value.field == "project_id"
+
+
+async def test_concurrent_filings_make_one_dispute(quality_deps: Deps, clock: FakeClock) -> None:
+    s = await scene(quality_deps, clock)
+    task = s.g0["ann"][0]
+    same = await asyncio.gather(dispute(s.deps, task), dispute(s.deps, task))
+    assert same[0] == same[1]
+    task = s.other["ann"][0]
+    outcomes = await asyncio.gather(
+        dispute(s.deps, task, key="k2"), dispute(s.deps, task, key="k3"), return_exceptions=True
+    )
+    assert sorted(type(o).__name__ for o in outcomes) == ["AlreadyExists", "Dispute"]
+    assert await s.deps.pool.fetchval("SELECT count(*) FROM disputes") == 2
+    assert len(await published(s.deps)) == 2
+
+
+async def test_concurrent_corrections_of_one_gold_task_correct_it_once(
+    quality_deps: Deps, clock: FakeClock
+) -> None:
+    s = await scene(quality_deps, clock)
+    anns = await dispute(s.deps, s.g0["ann"][0])
+    carls = await dispute(s.deps, s.g0["carl"][0], caller=CARL)
+    both = await asyncio.gather(
+        resolve(s.deps, anns.dispute_id, correct=BENIGN),
+        resolve(s.deps, carls.dispute_id, correct=BENIGN),
+    )
+    assert [d.state for d in both] == [api.DISPUTE_STATE_CORRECTED] * 2
+    assert both[0].accepted_submission_ids == both[1].accepted_submission_ids
+    assert await s.deps.pool.fetchval("SELECT count(*) FROM gold_key_versions") == 1
+    assert len(await published(s.deps)) == 4  # two filings, two resolutions
