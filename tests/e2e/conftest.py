@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from flow import running_stack
+from gold_flow import LiveOffers
 from harness import Stack
 from stack import ROOT, RUN_ID
 
@@ -28,3 +29,12 @@ async def stack(log_dir: Path) -> AsyncIterator[Stack]:
 @pytest.fixture
 def operator_credential(stack: Stack) -> str:
     return stack.operator_credential
+
+
+@pytest.fixture
+async def streams() -> AsyncIterator[list[LiveOffers]]:
+    """Live StreamOffers calls a test opens (``LiveOffers``), closed after it."""
+    opened: list[LiveOffers] = []
+    yield opened
+    for s in opened:
+        await s.close()

@@ -25,6 +25,7 @@ from crewline.v1 import client_admin_service_pb2 as client_admin
 from crewline.v1 import (
     client_admin_service_pb2_grpc,
     contractor_admin_service_pb2_grpc,
+    ledger_service_pb2,
     ledger_service_pb2_grpc,
     project_pb2,
     quality_service_pb2_grpc,
@@ -290,6 +291,18 @@ async def wait_balance(stack: Stack, account: str, amount: int) -> None:
         return await balance(stack, account) == amount
 
     await eventually(reached)
+
+
+async def verified(stack: Stack) -> ledger_service_pb2.VerifyBooksResponse:
+    """The ledger's books verified, with nothing unbalanced, unpaid or paid twice."""
+    report = await stack.ledger.VerifyBooks(
+        ledger_service_pb2.VerifyBooksRequest(), metadata=as_operator(stack)
+    )
+    assert report.balanced, report
+    assert report.unbalanced_transaction_count == 0
+    assert report.mismatched_balance_count == 0
+    assert report.unpaid_count == report.paid_twice_count == report.rejected_with_pay_count == 0
+    return report
 
 
 @contextlib.asynccontextmanager

@@ -33,6 +33,7 @@ from flow import (
     refused,
     tasks_in,
     unique,
+    verified,
     wait_balance,
     wait_offered,
 )
@@ -76,17 +77,6 @@ async def pending_review(stack: Stack, client: str, submission_id: str) -> None:
         return True
 
     await eventually(known)
-
-
-async def verified(stack: Stack) -> ledger_service_pb2.VerifyBooksResponse:
-    report = await stack.ledger.VerifyBooks(
-        ledger_service_pb2.VerifyBooksRequest(), metadata=as_operator(stack)
-    )
-    assert report.balanced, report
-    assert report.unbalanced_transaction_count == 0
-    assert report.mismatched_balance_count == 0
-    assert report.unpaid_count == report.paid_twice_count == report.rejected_with_pay_count == 0
-    return report
 
 
 async def reviewed_project(stack: Stack, client: str, **fields: object) -> str:
