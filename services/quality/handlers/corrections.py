@@ -1,5 +1,5 @@
 """A gold key corrected after a dispute, and everything that follows from it, in the
-transaction that resolves the dispute (docs/quality.md, "Disputes of gold keys").
+transaction that resolves the dispute.
 
 The corrected key replaces the gold task's (the old one is kept as a version); every
 answer ever given to the gold task is scored again; the sanctions that rested on an
@@ -59,16 +59,7 @@ async def correct(
     if changed:
         await gold.rescored(conn, changed)
     lifted, accepted, recounted = await _judge_again(conn, shown, deps)
-    for a in answers:
-        if a.claim_id in changed and (a.contractor_id, a.project_id) not in recounted:
-            recounted.add((a.contractor_id, a.project_id))
-            await recount_gold(
-                conn,
-                contractor_id=a.contractor_id,
-                project_id=a.project_id,
-                client_id=a.client_id,
-                deps=deps,
-            )
+    await _recount(conn, [a for a in answers if a.claim_id in changed], recounted, deps)
     now_right = [claim for claim, right in changed.items() if right]
     accepted = [*await disputes_db.rejected(conn, dispute.project_id, now_right), *accepted]
     log.info(
@@ -89,6 +80,23 @@ async def correct(
         )
         for d in await disputes_db.open_of_gold(conn, dispute.gold_id)
     ]
+
+
+async def _recount(
+    conn: asyncpg.Connection, moved: list[gold.Answer], recounted: set[tuple[str, str]], deps: Deps
+) -> None:
+    """Recount the gold accuracy of each contractor whose answers moved, unless undoing
+    a sanction of theirs recounted it already."""
+    for a in moved:
+        if (a.contractor_id, a.project_id) not in recounted:
+            recounted.add((a.contractor_id, a.project_id))
+            await recount_gold(
+                conn,
+                contractor_id=a.contractor_id,
+                project_id=a.project_id,
+                client_id=a.client_id,
+                deps=deps,
+            )
 
 
 async def _checked(
