@@ -20,13 +20,15 @@ from quality.settings import QualitySettings
 SERVICE = "quality"
 
 # Every event the quality service publishes, its topic and its key: a contractor's
-# score changes, gold, sanctions, appeals and disputes, in order, whichever project they are in.
+# score changes, gold, sanctions, appeals, disputes and exams, in order, whichever
+# project they are in.
 PUBLISHES: dict[type[Message], Route] = {
     events_pb2.ScoreChanged: Route(QUALITY_TOPIC, key=lambda e: e.contractor_id),
     events_pb2.GoldIssued: Route(QUALITY_TOPIC, key=lambda e: e.contractor_id),
     events_pb2.SanctionChanged: Route(QUALITY_TOPIC, key=lambda e: e.sanction.contractor_id),
     events_pb2.AppealChanged: Route(QUALITY_TOPIC, key=lambda e: e.appeal.contractor_id),
     events_pb2.DisputeChanged: Route(QUALITY_TOPIC, key=lambda e: e.dispute.contractor_id),
+    events_pb2.ExamAttemptChanged: Route(QUALITY_TOPIC, key=lambda e: e.attempt.contractor_id),
 }
 
 

@@ -200,5 +200,12 @@ POLICY = AccessPolicy.of(
         "ListMyDisputes": CONTRACTORS,
         "ListDisputes": CLIENTS | OPERATORS,
         "ResolveDispute": CLIENTS,
+        # Exams: the type's client or operators attach them; anyone reads them.
+        "SetExam": CLIENTS | OPERATORS,
+        "GetExam": CONTRACTORS | CLIENTS | OPERATORS,
+        "ListExams": CONTRACTORS | CLIENTS | OPERATORS,
+        "StartExam": CONTRACTORS,
+        "ListMyExamAttempts": CONTRACTORS,
+        "ListExamAttempts": CLIENTS | OPERATORS,
     },
 )
