@@ -85,6 +85,8 @@ MAPPED: list[tuple[type[Message], type[Any], dict[str, str], dict[str, str]]] = 
     (quality_api.FlagEvidence, r.FlagEvidence, {}, {}),
     (quality_api.Appeal, r.Appeal, {}, {}),
     (quality_api.Dispute, r.Dispute, {}, {}),
+    (quality_api.Exam, r.Exam, {}, {}),
+    (quality_api.ExamAttempt, r.ExamAttempt, {}, {}),
 ]
 # Messages read through another's from_pb (their fields land in that result).
 READ_INSIDE = {project_pb2.PerSubmissionPay, project_pb2.HourlyPay}
@@ -105,6 +107,9 @@ PAGES = [
     quality_api.ListAppealsResponse,
     quality_api.ListMyDisputesResponse,
     quality_api.ListDisputesResponse,
+    quality_api.ListExamsResponse,
+    quality_api.ListMyExamAttemptsResponse,
+    quality_api.ListExamAttemptsResponse,
 ]
 
 

@@ -1,7 +1,8 @@
 """``Client``: what a client system does, against the dispatcher's TaskService (and its
 own ledger account; from the quality service, contractors' scores in its projects, its
-gold tasks, its projects' quality policies and rules, and the sanctions, appeals and
-disputes of gold keys in them)."""
+gold tasks, its projects' quality policies and rules, the sanctions, appeals and
+disputes of gold keys in them, and the exams that grant the qualification types that
+name it)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from crewline.client import paging
 from crewline.client.build import Payload, answer_spec_message, enum_number, task, timestamp
 from crewline.client.config import CREDENTIAL_ENV, DEFAULT_TIMEOUT, Endpoints, credential_from
 from crewline.client.disputes import ResolveDisputes
+from crewline.client.exams import Exams
 from crewline.client.gold import QualityControl
 from crewline.client.ids import request_id_or_new
 from crewline.client.results import (
@@ -33,7 +35,7 @@ from crewline.v1 import project_pb2
 from crewline.v1 import task_service_pb2 as task_api
 
 
-class Client(Review, ContractorScores, QualityControl, Sanctions, ResolveDisputes):
+class Client(Review, ContractorScores, QualityControl, Sanctions, ResolveDisputes, Exams):
     """A client system's calls, authenticated by its API key.
 
     ``credential``: the API key (default ``CREWLINE_CREDENTIAL``); ``dispatcher``, ``ledger``

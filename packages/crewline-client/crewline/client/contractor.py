@@ -1,6 +1,6 @@
 """``Contractor``: what a contractor app does, against the matcher's WorkService (and its
-own ledger account and earnings, and its own scores, sanctions, appeals and disputes of
-gold keys from the quality service)."""
+own ledger account and earnings, and its own scores, sanctions, appeals, disputes of
+gold keys and exams from the quality service)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from crewline.client.base import LedgerReads
 from crewline.client.build import Result, enum_number, result_bytes
 from crewline.client.config import CREDENTIAL_ENV, DEFAULT_TIMEOUT, Endpoints, credential_from
 from crewline.client.disputes import MyDisputes
+from crewline.client.exams import MyExams
 from crewline.client.ids import request_id_or_new
 from crewline.client.offers import OfferStream
 from crewline.client.results import Claim, ClaimStatus, Earnings, Offer, Page, WorkSegment
@@ -27,7 +28,7 @@ from crewline.v1 import work_service_pb2 as work_api
 WORK = "crewline.v1.WorkService"
 
 
-class Contractor(LedgerReads, MyScores, MySanctions, MyDisputes):
+class Contractor(LedgerReads, MyScores, MySanctions, MyDisputes, MyExams):
     """A contractor's calls, authenticated by its token.
 
     ``credential``: the token (default ``CREWLINE_CREDENTIAL``); ``matcher``, ``ledger``

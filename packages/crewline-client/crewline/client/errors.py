@@ -4,12 +4,15 @@ Every refusal becomes a ``CrewlineError`` carrying the status ``code``, the
 machine-readable ``reason`` (the server's ``google.rpc.ErrorInfo.reason``, e.g.
 ``NO_FREE_SLOT``), the ``field`` an ``INVALID_ARGUMENT`` names, the server's
 ``message`` and the ``correlation_id`` to quote in a support request. The class says
-the code: ``except NotFound`` reads better than comparing codes.
+the code: ``except NotFound`` reads better than comparing codes. The ErrorInfo's other
+metadata is in ``metadata``, and the values a reason carries are read from it:
+``retake_after`` for EXAM_COOLDOWN.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import grpc
@@ -70,6 +73,12 @@ class CrewlineError(Exception):
         self.address = address
         # The gRPC error underneath, for what the fields above leave out.
         self.rpc_error = rpc_error
+
+    @property
+    def retake_after(self) -> datetime | None:
+        """For EXAM_COOLDOWN: when the exam may be taken again (the ErrorInfo's
+        ``retake_after``, an aware UTC datetime); None when the refusal names no time."""
+        return _instant(self.metadata.get("retake_after"))
 
     @property
     def code_name(self) -> str:
@@ -156,6 +165,16 @@ _BY_CODE: dict[grpc.StatusCode, type[CrewlineError]] = {
     )
     if cls.status is not None
 }
+
+
+def _instant(text: str | None) -> datetime | None:
+    """An ISO-8601 time from ErrorInfo metadata; None when absent or unreadable (a
+    refusal is still a refusal without it)."""
+    try:
+        at = datetime.fromisoformat((text or "").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def _trailing(err: Any, key: str) -> str | None:

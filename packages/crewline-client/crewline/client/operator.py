@@ -1,9 +1,9 @@
 """``Operator``: the platform's own calls: clients and keys (dispatcher), contractors,
 tokens, qualifications and blocks (matcher); from ``Listings``, the lists of contractors,
 clients and bonuses; from ``Upkeep``, payouts and verification (ledger), each service's
-dead letters and deadlines, and health; and, from ``ContractorScores``, ``Sanctions``
-and ``Disputes``, any contractor's scores, sanctions, appeals and disputes of gold keys
-(quality)."""
+dead letters and deadlines, and health; and, from ``ContractorScores``, ``Sanctions``,
+``Disputes`` and ``Exams``, any contractor's scores, sanctions, appeals and disputes of
+gold keys, and the exams that grant qualification types (quality)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from crewline.client.config import (
     credential_or_none,
 )
 from crewline.client.disputes import Disputes
+from crewline.client.exams import Exams
 from crewline.client.ids import request_id_or_new
 from crewline.client.listings import Listings
 from crewline.client.sanctions import Sanctions
@@ -29,7 +30,7 @@ from crewline.v1 import contractor_admin_service_pb2 as contractor_admin
 from crewline.v1 import project_pb2
 
 
-class Operator(Listings, ContractorScores, Sanctions, Disputes):
+class Operator(Listings, ContractorScores, Sanctions, Disputes, Exams):
     """The operator's calls, authenticated by the operator credential (default
     ``CREWLINE_OPERATOR_CREDENTIAL``). ``async with`` closes its channels.
 
@@ -183,9 +184,12 @@ class Operator(Listings, ContractorScores, Sanctions, Disputes):
         *,
         kind: project_pb2.QualificationKind.ValueType,
         description: str = "",
+        client_id: str = "",
     ) -> contractor_admin.QualificationType:
+        """The type, defined if new. ``client_id``: a client that may attach an exam
+        granting it (a SCORE type); empty: only operators may."""
         request = contractor_admin.DefineQualificationTypeRequest(
-            name=name, kind=kind, description=description
+            name=name, kind=kind, description=description, client_id=client_id
         )
         reply = await self._contractors(
             "DefineQualificationType", request, contractor_admin.DefineQualificationTypeResponse

@@ -221,6 +221,12 @@ class Client(_LedgerReads[aio_client.Client]):
     list_disputes_page = _call(_A.list_disputes_page)
     disputes = _iterate(_A.disputes)
     resolve_dispute = _call(_A.resolve_dispute)
+    exam = _call(_A.exam)
+    list_exams_page = _call(_A.list_exams_page)
+    exams = _iterate(_A.exams)
+    set_exam = _call(_A.set_exam)
+    list_exam_attempts_page = _call(_A.list_exam_attempts_page)
+    exam_attempts = _iterate(_A.exam_attempts)
 
 
 class Contractor(_LedgerReads[aio_contractor.Contractor]):
@@ -251,6 +257,12 @@ class Contractor(_LedgerReads[aio_contractor.Contractor]):
     dispute_gold_key = _call(_A.dispute_gold_key)
     my_disputes_page = _call(_A.my_disputes_page)
     my_disputes = _iterate(_A.my_disputes)
+    exam = _call(_A.exam)
+    list_exams_page = _call(_A.list_exams_page)
+    exams = _iterate(_A.exams)
+    start_exam = _call(_A.start_exam)
+    my_exam_attempts_page = _call(_A.my_exam_attempts_page)
+    my_exam_attempts = _iterate(_A.my_exam_attempts)
 
 
 class Operator(_LedgerReads[aio_operator.Operator]):
@@ -309,3 +321,9 @@ class Operator(_LedgerReads[aio_operator.Operator]):
     decide_appeal = _call(_A.decide_appeal)
     list_disputes_page = _call(_A.list_disputes_page)
     disputes = _iterate(_A.disputes)
+    exam = _call(_A.exam)
+    list_exams_page = _call(_A.list_exams_page)
+    exams = _iterate(_A.exams)
+    set_exam = _call(_A.set_exam)
+    list_exam_attempts_page = _call(_A.list_exam_attempts_page)
+    exam_attempts = _iterate(_A.exam_attempts)

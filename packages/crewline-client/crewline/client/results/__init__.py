@@ -26,6 +26,7 @@ from crewline.client.results.enums import (
     ClaimStatus,
     Comparator,
     DisputeState,
+    ExamAttemptState,
     FlagKind,
     PayoutStatus,
     PostingKind,
@@ -41,6 +42,7 @@ from crewline.client.results.enums import (
     TaskStatus,
     WithdrawalReason,
 )
+from crewline.client.results.exams import Exam, ExamAttempt
 from crewline.client.results.gold import GoldFieldRule, GoldTask, QualityPolicy
 from crewline.client.results.ledger import Balance, BooksCheck, StatementEntry, StatementPage
 from crewline.client.results.money import DECIMALS, Money, decimals, minor_units
@@ -99,6 +101,9 @@ __all__ = [
     "EarningsLine",
     "Evidence",
     "EvidenceItem",
+    "Exam",
+    "ExamAttempt",
+    "ExamAttemptState",
     "FlagEvidence",
     "FlagKind",
     "GoldEvidence",

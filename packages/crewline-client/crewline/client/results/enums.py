@@ -69,6 +69,7 @@ class AcceptedBy(ProtoEnum):
     OVERRIDE = "OVERRIDE"
     APPEAL = "APPEAL"
     KEY_CORRECTION = "KEY_CORRECTION"
+    EXAM = "EXAM"
 
 
 class ProjectState(ProtoEnum):
@@ -184,6 +185,12 @@ class DisputeState(ProtoEnum):
     DISMISSED = "DISMISSED"
 
 
+class ExamAttemptState(ProtoEnum):
+    IN_PROGRESS = "IN_PROGRESS"
+    PASSED = "PASSED"
+    FAILED = "FAILED"
+
+
 _PROTO: dict[type[ProtoEnum], EnumDescriptor] = {
     TaskStatus: task_api.TaskStatus.DESCRIPTOR,
     SubmissionStatus: task_api.SubmissionStatus.DESCRIPTOR,
@@ -205,5 +212,6 @@ _PROTO: dict[type[ProtoEnum], EnumDescriptor] = {
     AppealState: quality_api.AppealState.DESCRIPTOR,
     AppealDecider: quality_api.AppealDecider.DESCRIPTOR,
     DisputeState: quality_api.DisputeState.DESCRIPTOR,
+    ExamAttemptState: quality_api.ExamAttemptState.DESCRIPTOR,
 }
 ENUMS: tuple[type[ProtoEnum], ...] = tuple(_PROTO)
