@@ -65,6 +65,7 @@ def qualification_type_to_pb(qtype: QualificationType) -> admin_api.Qualificatio
         kind=kind_to_pb(qtype.kind),
         description=qtype.description,
         created_at=timestamp(qtype.created_at),
+        client_id=qtype.client_id or "",
     )
 
 

@@ -6,9 +6,12 @@ SCORE types, ``text_value`` for STRING types, neither for PRESENCE types.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
 
 from crewline.qualifications import Kind, Value
+from matcher.domain.exams import PassedExam
 from matcher.domain.qualifications import Change, Held, HistoryEntry, QualificationType
 
 
@@ -27,18 +30,20 @@ def _type(row: asyncpg.Record) -> QualificationType:
         kind=Kind(row["kind"]),
         description=row["description"],
         created_at=row["created_at"],
+        client_id=row["client_id"],
     )
 
 
 async def insert_type(conn: asyncpg.Connection, qtype: QualificationType) -> bool:
     """Store a new type; False when the name is taken (the caller reads that one)."""
     inserted = await conn.fetchval(
-        "INSERT INTO qualification_types (name, kind, description, created_at)"
-        " VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING RETURNING true",
+        "INSERT INTO qualification_types (name, kind, description, created_at, client_id)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO NOTHING RETURNING true",
         qtype.name,
         qtype.kind.value,
         qtype.description,
         qtype.created_at,
+        qtype.client_id,
     )
     return bool(inserted)
 
@@ -134,3 +139,17 @@ async def history_of(conn: asyncpg.Connection, contractor_id: str) -> list[Histo
         )
         for r in rows
     ]
+
+
+async def note_exam_grant(conn: asyncpg.Connection, exam: PassedExam, *, now: datetime) -> bool:
+    """Keep a passed attempt as granted; False when it was already (a redelivery)."""
+    inserted = await conn.fetchval(
+        "INSERT INTO exam_grants (attempt_id, contractor_id, qualification, score, granted_at)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (attempt_id) DO NOTHING RETURNING true",
+        exam.attempt_id,
+        exam.contractor_id,
+        exam.qualification,
+        exam.score,
+        now,
+    )
+    return bool(inserted)

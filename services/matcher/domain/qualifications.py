@@ -23,10 +23,11 @@ class DefineQualificationType:
     name: str
     kind: Kind
     description: str
+    client_id: str | None = None  # the client that may attach an exam granting it
 
 
 def define_qualification_type(
-    *, name: str, kind: Kind | None, description: str
+    *, name: str, kind: Kind | None, description: str, client_id: str = ""
 ) -> DefineQualificationType:
     # Quality measures are built in: the quality service measures them, no one defines them.
     name = grantable_name(name, field="name")
@@ -36,7 +37,24 @@ def define_qualification_type(
         name=name,
         kind=kind,
         description=validate.text(description, field="description", max_length=MAX_DESCRIPTION),
+        client_id=_exam_client(client_id, kind),
     )
+
+
+def _exam_client(client_id: str, kind: Kind) -> str | None:
+    """The client named by a type is the one that may attach an exam to it, and exams
+    grant only SCORE types: on any other kind the name could only mislead. Whether the
+    client exists is the dispatcher's to know (clients are its records), not the
+    matcher's: the format is checked here, the ownership where an exam is attached."""
+    if not client_id:
+        return None
+    client_id = validate.identifier(client_id, field="client_id")
+    if kind is not Kind.SCORE:
+        raise InvalidArgument(
+            "client_id",
+            f"names the client of an exam, which grants only score types, not {kind.value}",
+        )
+    return client_id
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -45,12 +63,22 @@ class QualificationType:
     kind: Kind
     description: str
     created_at: datetime
+    client_id: str | None = None  # None: only operators may attach an exam granting it
 
     def answers(self, cmd: DefineQualificationType) -> QualificationType:
-        """This type, when it is defined again with the same kind (the first description stays)."""
+        """This type, when it is defined again with the same kind and client (the first
+        description stays). Another client is refused, not ignored: the client decides
+        who may attach an exam, and an answer that quietly kept the first would let the
+        operator believe the second may."""
         if cmd.kind is not self.kind:
             raise AlreadyExists(
                 f"qualification type {self.name} exists as a {self.kind.value} type",
+                reason="QUALIFICATION_TYPE_EXISTS",
+            )
+        if cmd.client_id != self.client_id:
+            owner = f"client {self.client_id}" if self.client_id else "no client"
+            raise AlreadyExists(
+                f"qualification type {self.name} exists for {owner}",
                 reason="QUALIFICATION_TYPE_EXISTS",
             )
         return self
@@ -70,6 +98,7 @@ class GrantQualification:
     qualification: str
     score: int | None
     text: str | None
+    reason: str = ""  # the history entry's: an operator's grant has none
 
 
 def grant_qualification(
@@ -152,11 +181,11 @@ def granted(
             granted_at=now,
             updated_at=now,
         )
-        return new, new.entry(Change.GRANTED)
+        return new, new.entry(Change.GRANTED, reason=cmd.reason)
     if held.value == value:
         return held, None
     changed = replace(held, value=value, updated_at=now)
-    return changed, changed.entry(Change.UPDATED)
+    return changed, changed.entry(Change.UPDATED, reason=cmd.reason)
 
 
 def revoked(held: Held | None, cmd: RevokeQualification, *, now: datetime) -> HistoryEntry | None:

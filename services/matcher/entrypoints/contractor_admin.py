@@ -114,7 +114,10 @@ class ContractorAdminServicer(admin_grpc.ContractorAdminServiceServicer):
         self, request: admin_api.DefineQualificationTypeRequest, context: Context
     ) -> admin_api.DefineQualificationTypeResponse:
         cmd = qualifications.define_qualification_type(
-            name=request.name, kind=pb.kind_from_pb(request.kind), description=request.description
+            name=request.name,
+            kind=pb.kind_from_pb(request.kind),
+            description=request.description,
+            client_id=request.client_id,
         )
         qtype = await qualification_handlers.define_qualification_type(cmd, self._deps)
         return admin_api.DefineQualificationTypeResponse(

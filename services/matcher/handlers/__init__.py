@@ -13,7 +13,7 @@ from google.protobuf.message import Message
 from crewline.consumer import Handler
 from crewline.v1 import events_pb2
 from matcher.deps import Deps
-from matcher.handlers import claims, projects, scores, suspensions
+from matcher.handlers import claims, exams, projects, scores, suspensions
 
 
 def event_routes(deps: Deps) -> dict[type[Message], Handler]:
@@ -27,4 +27,5 @@ def event_routes(deps: Deps) -> dict[type[Message], Handler]:
         # crewline.quality.v1
         events_pb2.ScoreChanged: partial(scores.on_score_changed, deps=deps),
         events_pb2.SanctionChanged: partial(suspensions.on_sanction_changed, deps=deps),
+        events_pb2.ExamAttemptChanged: partial(exams.on_exam_attempt_changed, deps=deps),
     }

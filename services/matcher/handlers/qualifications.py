@@ -30,7 +30,11 @@ async def define_qualification_type(cmd: DefineQualificationType, deps: Deps) ->
     """Define a type, or return it when the same name and kind come again."""
     async with deps.pool.acquire() as conn, conn.transaction():
         qtype = QualificationType(
-            name=cmd.name, kind=cmd.kind, description=cmd.description, created_at=deps.clock.now()
+            name=cmd.name,
+            kind=cmd.kind,
+            description=cmd.description,
+            created_at=deps.clock.now(),
+            client_id=cmd.client_id,
         )
         if await repo.insert_type(conn, qtype):
             await deps.publisher.publish(conn, pb.qualification_type_defined(qtype))
@@ -57,13 +61,21 @@ async def grant_qualification(cmd: GrantQualification, deps: Deps) -> Held:
     bind_contextvars(contractor_id=cmd.contractor_id)
     async with deps.pool.acquire() as conn, conn.transaction():
         await existing(conn, cmd.contractor_id, lock="update")
-        qtype = await _type(conn, cmd.qualification)
-        before = await repo.get_held(conn, cmd.contractor_id, qtype.name)
-        held, entry = rules.granted(before, cmd, qtype=qtype, now=deps.clock.now())
-        if entry is not None:
-            await repo.save_held(conn, held)
-            await _record(conn, entry, deps)
-        return held
+        return await grant(conn, cmd, await _type(conn, cmd.qualification), deps)
+
+
+async def grant(
+    conn: asyncpg.Connection, cmd: GrantQualification, qtype: QualificationType, deps: Deps
+) -> Held:
+    """Every grant's path (an operator's, a passed exam's), in the caller's transaction,
+    the contractor's row locked by the caller: the value held, and when it changed a
+    history entry, QualificationChanged and the eligibility index refreshed."""
+    before = await repo.get_held(conn, cmd.contractor_id, qtype.name)
+    held, entry = rules.granted(before, cmd, qtype=qtype, now=deps.clock.now())
+    if entry is not None:
+        await repo.save_held(conn, held)
+        await _record(conn, entry, deps)
+    return held
 
 
 async def revoke_qualification(cmd: RevokeQualification, deps: Deps) -> None:
