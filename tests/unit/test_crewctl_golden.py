@@ -19,6 +19,7 @@ from crewctl_golden import (
     admin_cases,
     contractor_cases,
     dispute_cases,
+    exam_cases,
     ops_cases,
     project_cases,
     quality_cases,
@@ -40,6 +41,7 @@ CASES: list[Case] = [
     *quality_cases.CASES,
     *sanction_cases.CASES,
     *dispute_cases.CASES,
+    *exam_cases.CASES,
 ]
 
 

@@ -39,6 +39,7 @@ DERM: QualificationTypeRecord = {
     "name": "domain.dermatology",
     "kind": "score",
     "description": "",
+    "client_id": None,
     "created_at": AT,
 }
 HELD: QualificationRecord = {

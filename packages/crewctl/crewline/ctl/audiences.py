@@ -17,8 +17,8 @@ _TAKES = {
         " resolve): it takes a client's API key"
     ),
     CONTRACTOR: (
-        "a contractor's command (offers, claim, appeal file, dispute file): it takes a"
-        " contractor's token"
+        "a contractor's command (offers, claim, appeal file, dispute file, exam start): it"
+        " takes a contractor's token"
     ),
 }
 

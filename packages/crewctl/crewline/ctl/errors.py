@@ -108,6 +108,11 @@ _REASON_HINTS: dict[str, str] = {
     "AT_CLAIM_LIMIT": "submit or release a live claim first (`crewctl claim list --status active`)",
     "NOT_QUALIFIED": "the project requires qualifications you do not hold",
     "BLOCKED": "you are blocked from this project; an operator can lift it",
+    "EXAM_COOLDOWN": "the exam's retake cooldown since your last attempt has not ended yet",
+    "EXAM_UNAVAILABLE": (
+        "the exam's project has too few gold tasks to ask; its client or an operator adds"
+        " them (`crewctl gold add`)"
+    ),
 }
 
 

@@ -10,13 +10,14 @@ create|get|update|deactivate|token|revoke-token``, ``qualification type define|l
 ``ledger verify``, ``deadletters``, ``deadline``, ``health`` (operators); ``project``
 (with ``apply -f FILE``), ``task`` (with ``submit --file JSONL``), ``watch``,
 ``submission``, ``gold add|list``, ``quality policy get|set``, ``quality rules get|set``,
-``dispute resolve`` (clients); ``offers``, ``claim``, ``appeal file``, ``dispute file``
-(contractors); ``appeal decide`` (clients, operators); ``statement``, ``earnings``,
-``scores``, ``sanctions``, ``appeals``, ``disputes``; ``completion``, ``help``. Every
-call carries ``authorization: Bearer <operator credential>``, except a client's (its
-API key) and a contractor's (its token); ``statement``, ``earnings``, ``scores``,
-``sanctions``, ``appeals``, ``disputes`` and ``appeal decide`` are made as whoever the
-credential is. Settings are resolved in
+``dispute resolve`` (clients); ``offers``, ``claim``, ``appeal file``, ``dispute file``,
+``exam start`` (contractors); ``appeal decide``, ``exam set`` (clients, operators);
+``statement``, ``earnings``, ``scores``, ``sanctions``, ``appeals``, ``disputes``,
+``exams``, ``exam get|attempts``; ``completion``, ``help``. Every call carries
+``authorization: Bearer <operator credential>``, except a client's (its API key) and a
+contractor's (its token); ``statement``, ``earnings``, ``scores``, ``sanctions``,
+``appeals``, ``disputes``, ``appeal decide``, ``exams`` and ``exam set|get|attempts``
+are made as whoever the credential is. Settings are resolved in
 ``crewline.ctl.config``; TLS comes from ``CREWLINE_TLS_*`` (``crewline.client.tls``).
 
 Exit codes:
@@ -51,6 +52,7 @@ from crewline.ctl.deadletters import deadletters
 from crewline.ctl.deadlines import deadline
 from crewline.ctl.disputes import dispute, disputes
 from crewline.ctl.earnings import earnings
+from crewline.ctl.exams import exam, exams
 from crewline.ctl.export import export as submission_export
 from crewline.ctl.gold import gold
 from crewline.ctl.health import health
@@ -99,7 +101,7 @@ Settings, first found wins: flag > environment > config file > default.
                credential; a contractor's token reads their own, a client's API
                key (its projects') or the operator credential --contractor's; with
                --contractor and a token in CREWLINE_CREDENTIAL, the operator's.
-               sanctions, appeals, appeal decide, disputes: --credential,
+               sanctions, appeals, appeal decide, disputes, exams, exam: --credential,
                CREWLINE_CREDENTIAL, else the operator credential; a contractor's
                token reads its own, a client's API key its projects' (--project).
   config file  --config; CREWCTL_CONFIG; ~/.config/crewline/crewctl.toml (TOML)
@@ -178,8 +180,9 @@ def cli(ctx: click.Context, /, as_json: bool, **given: str | None) -> None:
     """Operate Crewline. As an operator: clients and their API keys; contractors, their
     tokens, qualifications and blocks; payouts, the books, dead letters; health. As a
     client: projects, tasks, watch, review of submissions, gold tasks, quality policies
-    and rules, contractors' scores, sanctions, appeals and disputes of gold keys. As a
-    contractor: offers, claims, earnings, scores, sanctions, appeals and disputes.
+    and rules, contractors' scores, sanctions, appeals, disputes of gold keys and exams.
+    As a contractor: offers, claims, earnings, scores, sanctions, appeals, disputes and
+    exams.
 
     The options below may also be given after the command: `crewctl offers list --json`."""
     # A Wiring already in ctx.obj (tests) replaces the real environment and SDK clients.
@@ -217,6 +220,8 @@ cli.add_command(appeals)
 cli.add_command(appeal)
 cli.add_command(disputes)
 cli.add_command(dispute)
+cli.add_command(exams)
+cli.add_command(exam)
 cli.add_command(payout)
 cli.add_command(bonus)
 cli.add_command(ledger)

@@ -18,7 +18,8 @@ from crewline.ctl.records.contractors import (
 
 
 def print_types(types: list[QualificationTypeRecord]) -> None:
-    print_rows("Qualification types", types, ("name", "kind", "description", "created_at"))
+    columns = ("name", "kind", "description", "client_id", "created_at")
+    print_rows("Qualification types", types, columns)
 
 
 def print_report(report: QualificationsReport) -> None:
@@ -53,6 +54,7 @@ def qualification_type() -> None:
         "crewctl qualification type define domain.dermatology --kind score"
         " --description 'Dermatology, 0-100'",
         "crewctl qualification type define locale --kind string",
+        "crewctl qualification type define acme.triage --kind score --client acme-labs",
     ),
 )
 @click.argument("name")
@@ -63,17 +65,26 @@ def qualification_type() -> None:
     help="score: 0-100; presence: held or not; string: a short text such as a locale.",
 )
 @click.option("--description", default="", help="Up to 500 characters.")
+@click.option(
+    "--client",
+    "client_id",
+    default="",
+    help="A client that may attach an exam granting it (a score type); default: operators only.",
+)
 @pass_state
-def define(state: State, name: str, kind: str, description: str) -> None:
+def define(state: State, name: str, kind: str, description: str, client_id: str) -> None:
     """Define the qualification type NAME (lower-case letters, digits, '.', '_', '-').
 
     Idempotent: the same name and kind return the same type. Projects may then require it.
+    With --client, that client may attach an exam that grants it (`crewctl exam set`);
+    types are platform-wide, so no client may otherwise.
     """
     with state.operator() as operator:
         defined = operator.define_qualification_type(
             name,
             kind=kind_number(kind),  # type: ignore[arg-type]  # an enum's number
             description=description,
+            client_id=client_id,
         )
     state.emit(qualification_type_record(defined), lambda t: print_record("Qualification type", t))
 

@@ -54,6 +54,7 @@ class QualificationTypeRecord(TypedDict):
     name: str
     kind: str  # score, presence or string
     description: str
+    client_id: str | None  # the client that may attach an exam granting it; None: operators
     created_at: str | None
 
 
@@ -153,6 +154,7 @@ def qualification_type_record(t: contractor_admin.QualificationType) -> Qualific
         "name": t.name,
         "kind": _kind(t),
         "description": t.description,
+        "client_id": t.client_id or None,
         "created_at": timestamp_text(t, "created_at"),
     }
 
