@@ -63,11 +63,14 @@ class GoldProject:
 
 
 async def gold_project(conn: asyncpg.Connection, project_id: str) -> GoldProject | None:
+    # A project with an exam has no hidden gold: its gold is the exam's questions, and
+    # issued as hidden gold it could be shown (as evidence) and retired.
     row = await conn.fetchrow(
         "SELECT p.client_id, p.state = 'active' AS active, p.task_lifetime_seconds,"
         " coalesce(q.gold_share_percent, $2) AS share,"
         " EXISTS (SELECT 1 FROM gold_tasks g WHERE g.project_id = p.project_id"
-        " AND g.retired_at IS NULL) AS has_gold"
+        " AND g.retired_at IS NULL)"
+        " AND NOT EXISTS (SELECT 1 FROM exams e WHERE e.project_id = p.project_id) AS has_gold"
         " FROM projects p LEFT JOIN quality_policies q USING (project_id)"
         " WHERE p.project_id = $1",
         project_id,

@@ -1,6 +1,6 @@
 """The quality service's own metrics beside the kernel's: reviews learnt, scores moved,
 gold issued, gold answers scored, sanctions imposed and ended, disputes filed and
-resolved. No label holds an id."""
+resolved, exam attempts started and ended. No label holds an id."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ GOLD_OUTCOMES = ("correct", "incorrect")
 SANCTION_ENDS = ("expired", "lifted", "at_once")
 # How a dispute of a gold key was resolved.
 DISPUTE_OUTCOMES = ("corrected", "dismissed")
+# How an exam attempt ended (domain/exams.py AttemptState, less in_progress).
+EXAM_OUTCOMES = ("passed", "failed")
 
 
 class QualityMetrics:
@@ -87,6 +89,20 @@ class QualityMetrics:
         )
         for outcome in DISPUTE_OUTCOMES:
             self.disputes_resolved.labels(outcome)
+        self.exam_attempts_started = Counter(
+            f"{p}_exam_attempts_started_total",
+            "Exam attempts started (StartExam returning one in progress counts nothing)",
+            registry=registry,
+        )
+        self.exam_attempts_ended = Counter(
+            f"{p}_exam_attempts_ended_total",
+            "Exam attempts graded, by outcome: passed or failed (at the last answer, or"
+            " at the time limit with the unanswered wrong)",
+            ["outcome"],
+            registry=registry,
+        )
+        for outcome in EXAM_OUTCOMES:
+            self.exam_attempts_ended.labels(outcome)
 
     def reviewed(self, kind: str) -> None:
         self.reviews.labels(kind).inc()
@@ -105,3 +121,9 @@ class QualityMetrics:
 
     def dispute_resolved(self, outcome: str) -> None:
         self.disputes_resolved.labels(outcome).inc()
+
+    def exam_started(self) -> None:
+        self.exam_attempts_started.inc()
+
+    def exam_ended(self, outcome: str) -> None:
+        self.exam_attempts_ended.labels(outcome).inc()

@@ -228,12 +228,7 @@ def start(
             metadata={"field": "qualification", "retake_after": when},
         )
     if available < exam.question_count:
-        raise FailedPrecondition(
-            f"qualification: the exam for {exam.qualification} cannot be taken now: its"
-            " project has too few gold tasks to ask",
-            reason=UNAVAILABLE,
-            metadata={"field": "qualification"},
-        )
+        raise unavailable(exam, "its project has too few gold tasks to ask")
     chosen = draw(available, exam.question_count, rng)
     attempt = Attempt(
         attempt_id=uuid.uuid4(),
@@ -251,6 +246,14 @@ def start(
         ends_by=now + exam.time_limit,
     )
     return attempt, chosen
+
+
+def unavailable(exam: Exam, why: str) -> FailedPrecondition:
+    return FailedPrecondition(
+        f"qualification: the exam for {exam.qualification} cannot be taken now: {why}",
+        reason=UNAVAILABLE,
+        metadata={"field": "qualification"},
+    )
 
 
 def draw(available: int, count: int, rng: RandomSource) -> list[int]:

@@ -16,7 +16,7 @@ from quality.adapters import protobuf as pb
 from quality.adapters import protobuf_rules as pbr
 from quality.deps import Deps
 from quality.domain import gold, issuing, queries, sanctions
-from quality.entrypoints import appeals_api, disputes_api
+from quality.entrypoints import appeals_api, disputes_api, exams_api
 from quality.handlers import gold as gold_handlers
 from quality.handlers.sanctions import find_sanctions
 from quality.handlers.scores import find_scores
@@ -170,6 +170,36 @@ class QualityServicer(api_grpc.QualityServiceServicer):
         self, request: api.ResolveDisputeRequest, context: grpc.aio.ServicerContext
     ) -> api.ResolveDisputeResponse:
         return await disputes_api.ResolveDispute(request, context, self._deps)
+
+    async def SetExam(
+        self, request: api.SetExamRequest, context: grpc.aio.ServicerContext
+    ) -> api.SetExamResponse:
+        return await exams_api.SetExam(request, context, self._deps)
+
+    async def GetExam(
+        self, request: api.GetExamRequest, context: grpc.aio.ServicerContext
+    ) -> api.GetExamResponse:
+        return await exams_api.GetExam(request, context, self._deps)
+
+    async def ListExams(
+        self, request: api.ListExamsRequest, context: grpc.aio.ServicerContext
+    ) -> api.ListExamsResponse:
+        return await exams_api.ListExams(request, context, self._deps)
+
+    async def StartExam(
+        self, request: api.StartExamRequest, context: grpc.aio.ServicerContext
+    ) -> api.StartExamResponse:
+        return await exams_api.StartExam(request, context, self._deps)
+
+    async def ListMyExamAttempts(
+        self, request: api.ListMyExamAttemptsRequest, context: grpc.aio.ServicerContext
+    ) -> api.ListMyExamAttemptsResponse:
+        return await exams_api.ListMyExamAttempts(request, context, self._deps)
+
+    async def ListExamAttempts(
+        self, request: api.ListExamAttemptsRequest, context: grpc.aio.ServicerContext
+    ) -> api.ListExamAttemptsResponse:
+        return await exams_api.ListExamAttempts(request, context, self._deps)
 
     def register(self, server: grpc.aio.Server) -> None:
         api_grpc.add_QualityServiceServicer_to_server(self, server)

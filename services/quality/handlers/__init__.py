@@ -3,7 +3,8 @@ them (``events``), keep the projects it measures in (``projects``), issue gold o
 contractors' claims and score their answers (``issuing``), manage gold and quality
 policies for clients (``gold``), impose and end the sanctions rules call for
 (``sanctions``), file and decide appeals (``appeals``), file and resolve disputes of
-gold keys (``disputes``; a corrected key's consequences in ``corrections``), and show
+gold keys (``disputes``; a corrected key's consequences in ``corrections``), attach,
+start and grade exams (``exams``; their answers routed there by ``issuing``), and show
 the scores (``scores``).
 
 The routing tables below answer "what reacts to X?" (events, and durable clocks by
@@ -18,12 +19,13 @@ from google.protobuf.message import Message
 
 from crewline.clock import DeadlineHandler
 from crewline.consumer import Handler
-from crewline.events import CLAIMS_TOPIC, PROJECTS_TOPIC, TASKS_TOPIC
+from crewline.events import CLAIMS_TOPIC, CONTRACTORS_TOPIC, PROJECTS_TOPIC, TASKS_TOPIC
 from crewline.v1 import events_pb2
 from quality.deps import Deps
-from quality.handlers import appeals, events, issuing, projects, sanctions
+from quality.handlers import appeals, events, exams, issuing, projects, sanctions
 
-TOPICS = (TASKS_TOPIC, PROJECTS_TOPIC, CLAIMS_TOPIC)
+# The contractors topic for its qualification types (exams attach to them) alone.
+TOPICS = (TASKS_TOPIC, PROJECTS_TOPIC, CLAIMS_TOPIC, CONTRACTORS_TOPIC)
 
 
 def event_routes(deps: Deps) -> dict[type[Message], Handler]:
@@ -38,6 +40,10 @@ def event_routes(deps: Deps) -> dict[type[Message], Handler]:
         events_pb2.ClaimGranted: partial(issuing.on_claim_granted, deps=deps),
         events_pb2.ClaimEnded: partial(issuing.on_claim_ended, deps=deps),
         events_pb2.WorkSubmitted: partial(issuing.on_work_submitted, deps=deps),
+        # crewline.contractors.v1
+        events_pb2.QualificationTypeDefined: partial(
+            exams.on_qualification_type_defined, deps=deps
+        ),
     }
 
 
@@ -46,4 +52,5 @@ def clock_handlers(deps: Deps) -> dict[str, DeadlineHandler]:
     return {
         sanctions.SANCTION_END: partial(sanctions.sanction_end, deps=deps),
         **appeals.deadline_routes(deps),
+        **exams.clock_routes(deps),
     }

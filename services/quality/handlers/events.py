@@ -14,6 +14,7 @@ import asyncpg
 from crewline.consumer import EventContext
 from crewline.log import get_logger
 from crewline.v1 import events_pb2
+from quality.adapters import exams as exam_questions
 from quality.adapters import protobuf as pb
 from quality.adapters import protobuf_rules as pbr
 from quality.adapters import scores, submissions
@@ -33,7 +34,10 @@ async def on_submission_accepted(
     *,
     deps: Deps,
 ) -> None:
-    """However it was accepted; an override replaces the submission's rejection."""
+    """However it was accepted; an override replaces the submission's rejection. An
+    exam's answer, accepted for being handed in, says nothing of the work: not counted."""
+    if event.accepted_by == events_pb2.ACCEPTED_BY_EXAM:
+        return
     await review(conn, pb.accepted(event, now=deps.clock.now()), deps, feedback=pb.feedback(event))
 
 
@@ -81,6 +85,8 @@ async def on_submission_flagged(
     """A time flag counts in the contractor's time-flag share, whether its submission's
     WorkSubmitted came before or comes after."""
     flag = pbr.flag_seen(event, now=deps.clock.now())
+    if await exam_questions.question(conn, flag.task_id) is not None:
+        return  # an exam's answer counts in no measure of the project
     await scores.lock_window(conn, flag.contractor_id, flag.project_id)
     if not await submissions.flagged(conn, flag):
         log.info("flag_already_known", submission_id=flag.submission_id)

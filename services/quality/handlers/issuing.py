@@ -4,6 +4,10 @@ each in the consumer's transaction (the kernel's inbox drops a redelivery; a cop
 another event id changes nothing either: a claim draws once (``gold_draws``), an
 answer is stored once per claim, and a claim is marked at most once).
 
+An exam's question is a task of its own kind: its claim draws no gold, and its answer
+goes to ``exams`` alone (never a gold answer, a submission in the time-flag share, or a
+sanction's evidence).
+
 Nothing here logs a key or a result, or labels a metric with an id.
 """
 
@@ -16,6 +20,7 @@ import asyncpg
 from crewline.consumer import EventContext
 from crewline.log import get_logger
 from crewline.v1 import events_pb2
+from quality.adapters import exams as exam_questions
 from quality.adapters import gold_instances as gold
 from quality.adapters import gold_tasks, scores, submissions
 from quality.adapters import protobuf as pb
@@ -24,7 +29,7 @@ from quality.domain.claims import ClaimStarted, WorkHandedIn
 from quality.domain.gold_keys import correct
 from quality.domain.issuing import GoldIssue, lapses_at, pick, wants_gold
 from quality.domain.scores import Measure
-from quality.handlers import sanctions
+from quality.handlers import exams, sanctions
 from quality.handlers.measures import rescore
 
 log = get_logger(__name__)
@@ -33,8 +38,11 @@ log = get_logger(__name__)
 async def on_claim_granted(
     conn: asyncpg.Connection, event: events_pb2.ClaimGranted, ctx: EventContext, *, deps: Deps
 ) -> None:
-    """A claim on gold marks it met; an ordinary claim may bring gold."""
+    """A claim on gold marks it met; an ordinary claim may bring gold; a claim on an
+    exam's question is noted, and brings none."""
     claim = pb.claim_started(event)
+    if await exam_questions.claimed(conn, claim.task_id, claim.claim_id):
+        return
     instance = await gold.claimed(conn, claim.task_id, claim.claim_id)
     if instance is None:
         await _draw(conn, claim, deps)
@@ -87,8 +95,12 @@ async def on_work_submitted(
     conn: asyncpg.Connection, event: events_pb2.WorkSubmitted, ctx: EventContext, *, deps: Deps
 ) -> None:
     """Every submission counts in the time-flag share; an answer to gold is scored, and
-    the contractor's gold accuracy recounted."""
+    the contractor's gold accuracy recounted. An exam's answer is the exam's alone."""
     work = pb.work_handed_in(event, now=deps.clock.now())
+    question = await exam_questions.question(conn, work.task_id)
+    if question is not None:
+        await exams.on_answer(conn, question, work, deps=deps)
+        return
     await scores.lock_window(conn, work.contractor_id, work.project_id)
     if await submissions.handed_in(conn, work):
         await sanctions.on_submissions(
