@@ -136,6 +136,13 @@ def test_a_retake_too_soon_says_when_it_may_start(as_contractor: Crewctl) -> Non
         in result.stderr
     )
     assert "retake cooldown" in result.stderr  # the reason's hint
+    # A time between whole seconds shows the next one: a retake then is not too soon.
+    precise = Refusal(
+        "FAILED_PRECONDITION", "retake later", "EXAM_COOLDOWN",
+        {"retake_after": "2026-01-09T03:04:05.250000Z"},
+    )  # fmt: skip
+    result = as_contractor.run("exam", "start", "domain.dermatology", StartExam=precise)
+    assert "You may take it again from 2026-01-09T03:04:06Z" in result.stderr
     # Without the time in the refusal's metadata, crewctl invents none.
     bare = Refusal("FAILED_PRECONDITION", "retake later", "EXAM_COOLDOWN")
     result = as_contractor.run("exam", "start", "domain.dermatology", StartExam=bare)

@@ -7,6 +7,7 @@ attempts (their token). Who is calling is told as for ``crewctl sanctions``
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import click
@@ -157,8 +158,6 @@ def set_(
     define --client`), or an operator, for any. Passing grants the qualification with
     the score (0-100) as its value. Attempts in progress keep the exam they started
     under. Ranges and the project's gold are the quality service's to check."""
-    from datetime import timedelta
-
     from crewline.client import sync
 
     with reader(state) as caller:
@@ -201,10 +200,16 @@ def start(state: State, qualification: str) -> None:
     except Exception as error:
         failure = refusal(error)
         if failure is not None and failure.reason == _COOLDOWN and failure.retake_after:
-            at = failure.retake_after.strftime("%Y-%m-%dT%H:%M:%SZ")
-            note(f"You may take it again from {at}: crewctl exam start {qualification}")
+            note(f"You may take it again from {_second_after(failure.retake_after)}:"
+                 f" crewctl exam start {qualification}")  # fmt: skip
         raise
     state.emit(attempt_record(started.raw), print_attempt)
+
+
+def _second_after(at: datetime) -> str:
+    """``at`` to the whole second, rounded up: a retake at the time shown is not too soon."""
+    whole = at.replace(microsecond=0)
+    return (whole if whole == at else whole + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @exam.command(
