@@ -62,7 +62,7 @@ SELECT GROUPING(project_id, week) AS level, project_id, week, reward_currency AS
        sum(reward_minor)::bigint AS paid, count(*) AS submissions,
        sum(claimed_seconds)::bigint AS claimed, sum(worked_seconds)::bigint AS tracked
 FROM (SELECT *, to_char(date_trunc('week', accepted_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS week
-      FROM submissions WHERE contractor_id = $1 AND accepted_at IS NOT NULL) s
+      FROM submissions WHERE contractor_id = $1 AND accepted_at IS NOT NULL AND NOT unpaid) s
 GROUP BY GROUPING SETS ((project_id, reward_currency), (week, reward_currency), (reward_currency))
 ORDER BY level, project_id, week, currency
 """
@@ -128,19 +128,22 @@ WITH pay AS (
     SELECT submission_id, count(*) AS n FROM journal_transactions
     WHERE kind = 'pay' GROUP BY submission_id
 )
-SELECT count(*) FILTER (WHERE s.accepted_at IS NOT NULL) AS accepted,
-       count(*) FILTER (WHERE s.accepted_at IS NOT NULL AND p.n = 1) AS paid_once,
-       count(*) FILTER (WHERE s.accepted_at IS NOT NULL AND p.n IS NULL) AS unpaid,
-       count(*) FILTER (WHERE s.accepted_at IS NOT NULL AND p.n > 1) AS paid_twice,
-       count(*) FILTER (WHERE s.accepted_at IS NULL AND p.n IS NOT NULL) AS rejected_with_pay
-FROM submissions s LEFT JOIN pay p USING (submission_id)
+SELECT count(*) FILTER (WHERE owed) AS accepted,
+       count(*) FILTER (WHERE owed AND p.n = 1) AS paid_once,
+       count(*) FILTER (WHERE owed AND p.n IS NULL) AS unpaid,
+       count(*) FILTER (WHERE owed AND p.n > 1) AS paid_twice,
+       count(*) FILTER (WHERE NOT owed AND p.n IS NOT NULL) AS rejected_with_pay
+FROM (SELECT submission_id, accepted_at IS NOT NULL AND NOT unpaid AS owed FROM submissions) s
+LEFT JOIN pay p USING (submission_id)
 """
 
 
 async def books_report(conn: asyncpg.Connection, *, now: datetime) -> BooksReport:
     """Recompute every balance from the journal, check every transaction sums to zero
     in each currency, and every accepted submission is paid exactly once (rejected and
-    not overridden: never). Run it in a REPEATABLE READ transaction."""
+    not overridden: never). An unpaid exam's accepted question is owed nothing: it is
+    not among the accepted work owed pay, and pay on it counts with the rejections'
+    (work owed no pay that has some). Run it in a REPEATABLE READ transaction."""
     journal = await conn.fetchrow(_JOURNAL, timeout=VERIFY_TIMEOUT)
     unbalanced = await conn.fetchval(_UNBALANCED, timeout=VERIFY_TIMEOUT)
     subs = await conn.fetchrow(_SUBMISSIONS, timeout=VERIFY_TIMEOUT)

@@ -139,6 +139,37 @@ async def accept(
     return bool(row["posted"]), row["referred_by"]
 
 
+async def accept_unpaid(conn: asyncpg.Connection, work: AcceptedWork) -> bool:
+    """Record an unpaid exam's accepted question, with a zero reward and no posting at
+    all; whether it was recorded now (False: accepted already; a rejection known before
+    is kept, as ``accept`` keeps it). It is not the contractor's first accepted work for
+    a referral: a free exam earns no one a referral bonus."""
+    recorded = await conn.fetchval(
+        "INSERT INTO submissions AS s"
+        " (submission_id, task_id, contractor_id, client_id, project_id, accepted_at,"
+        " accepted_by, reward_currency, reward_minor, worked_seconds, claimed_seconds, unpaid)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9, $10, true)"
+        " ON CONFLICT (submission_id) DO UPDATE SET"
+        " task_id = EXCLUDED.task_id, project_id = EXCLUDED.project_id,"
+        " accepted_at = EXCLUDED.accepted_at, accepted_by = EXCLUDED.accepted_by,"
+        " reward_currency = EXCLUDED.reward_currency, reward_minor = 0,"
+        " worked_seconds = EXCLUDED.worked_seconds,"
+        " claimed_seconds = EXCLUDED.claimed_seconds, unpaid = true"
+        " WHERE s.accepted_at IS NULL RETURNING true",
+        work.submission_id,
+        work.task_id,
+        work.contractor_id,
+        work.client_id,
+        work.project_id,
+        work.accepted_at,
+        work.accepted_by,
+        work.reward.currency,
+        work.worked_seconds,
+        work.claimed_seconds,
+    )
+    return bool(recorded)
+
+
 async def reject(conn: asyncpg.Connection, work: RejectedWork) -> None:
     """Record a rejection; an acceptance (an override) already known stays."""
     await conn.execute(

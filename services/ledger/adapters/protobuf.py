@@ -37,6 +37,7 @@ _ACCEPTED_BY = {
     events_pb2.ACCEPTED_BY_OVERRIDE: "override",
     events_pb2.ACCEPTED_BY_APPEAL: "appeal",
     events_pb2.ACCEPTED_BY_KEY_CORRECTION: "key_correction",
+    events_pb2.ACCEPTED_BY_EXAM: "exam",
 }
 _KIND_PB = {
     PostingKind.PAY: events_pb2.POSTING_KIND_PAY,
@@ -66,6 +67,7 @@ def accepted_work(e: events_pb2.SubmissionAccepted, *, now: datetime) -> Accepte
         worked_seconds=e.worked_seconds,
         granted_at=_at(e.granted_at, e.HasField("granted_at")),
         submitted_at=_at(e.submitted_at, e.HasField("submitted_at")),
+        unpaid=e.unpaid,
     )
 
 

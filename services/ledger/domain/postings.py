@@ -56,6 +56,9 @@ class AcceptedWork:
     worked_seconds: int
     granted_at: datetime | None
     submitted_at: datetime | None
+    # An unpaid exam's question: owed nothing, whatever the reward says (its reward is
+    # not checked, and it is recorded as zero: ``journal.accept_unpaid``).
+    unpaid: bool = False
 
     def __post_init__(self) -> None:
         _ids(
@@ -63,7 +66,8 @@ class AcceptedWork:
             contractor_id=self.contractor_id,
             client_id=self.client_id,
         )
-        checked_amount(self.reward, field="reward")
+        if not self.unpaid:
+            checked_amount(self.reward, field="reward")
         if self.worked_seconds < 0:
             raise InvalidArgument("worked_seconds", "must not be negative")
 

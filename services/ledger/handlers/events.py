@@ -41,9 +41,14 @@ async def on_submission_accepted(
     deps: Deps,
 ) -> None:
     """Pay accepted work once (however it was accepted, an override included), and the
-    referral when this is the contractor's first accepted work and someone referred them."""
+    referral when this is the contractor's first accepted work and someone referred them.
+    An unpaid exam's question is recorded as accepted, and nothing is posted."""
     now = deps.clock.now()
     work = pb.accepted_work(event, now=now)
+    if work.unpaid:
+        if not await journal.accept_unpaid(conn, work):
+            log.info("unpaid_work_already_recorded", submission_id=work.submission_id)
+        return
     txn = postings.pay(work, fee_bps=deps.settings.fee_bps, transaction_id=uuid.uuid4(), now=now)
     posted, referred_by = await journal.accept(
         conn, work, txn, _pay_posted(deps, txn, work.contractor_id)
