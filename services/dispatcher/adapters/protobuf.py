@@ -12,6 +12,7 @@ from crewline.protobuf import (
     COMPARATORS,
     answer_spec_from_pb,
     answer_spec_to_pb,
+    from_timestamp,
     pay_terms_to_pb,
     request_time,
     requirement_to_pb,
@@ -20,6 +21,7 @@ from crewline.protobuf import (
 from crewline.v1 import client_admin_service_pb2 as admin_api
 from crewline.v1 import events_pb2, project_pb2, task_service_pb2
 from dispatcher.domain.clients import Client, ListedClient
+from dispatcher.domain.exams import ExamQuestion, exam_question
 from dispatcher.domain.model import (
     ListTasks,
     SubmitTasks,
@@ -154,18 +156,27 @@ def task_published(task: Task) -> events_pb2.TaskPublished:
     return pb
 
 
-def gold_task_command(event: events_pb2.GoldIssued) -> SubmitTasks:
-    """The quality service's gold task, validated into a batch of one (errors name the
-    event's fields)."""
+def gold_task_command(event: events_pb2.GoldIssued) -> tuple[SubmitTasks, ExamQuestion | None]:
+    """The quality service's gold task, validated into a batch of one, and the exam's
+    question it is, if it is one (errors name the event's fields)."""
     which = event.WhichOneof("payload")
-    return gold_task(
+    ends_by = from_timestamp(event.ends_by) if event.HasField("ends_by") else None
+    question = exam_question(
+        task_id=event.task_id,
+        attempt_id=event.exam_attempt_id,
+        unpaid=event.unpaid,
+        ends_by=ends_by,
+    )
+    cmd = gold_task(
         task_id=event.task_id,
         project_id=event.project_id,
         client_id=event.client_id,
         contractor_id=event.contractor_id,
         payload_json=event.payload_json if which == "payload_json" else None,
         payload_bytes=event.payload_bytes if which == "payload_bytes" else None,
+        ends_by=ends_by if question is not None else None,
     )
+    return cmd, question
 
 
 def client_to_pb(client: Client) -> admin_api.Client:

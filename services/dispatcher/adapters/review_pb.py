@@ -32,6 +32,7 @@ _ACCEPTED_BY = {
     AcceptedBy.OVERRIDE: events_pb2.ACCEPTED_BY_OVERRIDE,
     AcceptedBy.APPEAL: events_pb2.ACCEPTED_BY_APPEAL,
     AcceptedBy.KEY_CORRECTION: events_pb2.ACCEPTED_BY_KEY_CORRECTION,
+    AcceptedBy.EXAM: events_pb2.ACCEPTED_BY_EXAM,
 }
 
 
@@ -165,6 +166,7 @@ def submission_accepted(sub: Submission) -> events_pb2.SubmissionAccepted:
         worked_seconds=sub.worked_seconds,
         submitted_at=timestamp(sub.submitted_at),
         feedback=sub.feedback or "",
+        unpaid=sub.unpaid,
     )
     if sub.pay_terms is not None:
         pb.pay_terms.CopyFrom(pay_terms_to_pb(sub.pay_terms))

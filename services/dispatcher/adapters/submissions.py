@@ -22,7 +22,7 @@ _COLUMNS = (
     " reward_minor, worked_seconds, granted_at, terms_basis, terms_rate_currency,"
     " terms_rate_minor, terms_max_paid_seconds, terms_version, terms_effective_at,"
     " submitted_at, auto_accept_at, reviewed_at, accepted_by, accepted_at, feedback,"
-    " rejected_at, revert_until, flags"
+    " rejected_at, revert_until, flags, unpaid"
 )
 
 
@@ -73,6 +73,7 @@ def _submission(row: asyncpg.Record) -> Submission:
         revert_until=row["revert_until"],
         result=row.get("result"),
         flags=tuple(TimeFlag.from_json(f) for f in json.loads(row["flags"])),
+        unpaid=row["unpaid"],
     )
 
 
@@ -82,9 +83,9 @@ async def insert(conn: asyncpg.Connection, sub: Submission) -> bool:
         "INSERT INTO submissions (submission_id, task_id, client_id, project_id,"
         " contractor_id, status, reward_currency, reward_minor, result, submitted_at,"
         " worked_seconds, granted_at, terms_basis, terms_rate_currency, terms_rate_minor,"
-        " terms_max_paid_seconds, terms_version, terms_effective_at, auto_accept_at, flags)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
-        " $17, $18, $19, $20::jsonb)"
+        " terms_max_paid_seconds, terms_version, terms_effective_at, auto_accept_at, flags,"
+        " unpaid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,"
+        " $16, $17, $18, $19, $20::jsonb, $21)"
         " ON CONFLICT (submission_id) DO NOTHING RETURNING true",
         sub.submission_id,
         sub.task_id,
@@ -101,6 +102,7 @@ async def insert(conn: asyncpg.Connection, sub: Submission) -> bool:
         *_terms_columns(sub.pay_terms),
         sub.auto_accept_at,
         json.dumps([f.to_json() for f in sub.flags]),
+        sub.unpaid,
     )
     return bool(inserted)
 

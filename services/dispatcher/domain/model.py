@@ -46,6 +46,9 @@ class TaskSpec:
     # it is offered to. A client's task has neither.
     task_id: uuid.UUID | None = None
     reserved_for: str = ""
+    # An exam's question's: when the attempt ends, the task's end of life (at least the
+    # dispatcher's minimum duration from its publication, ``Task.publish``).
+    ends_by: datetime | None = None
 
     def fingerprint(self, project_id: str) -> str:
         """What must match when the idempotency key is used again, in any batch."""
@@ -53,6 +56,8 @@ class TaskSpec:
         head: list[object] = [project_id, self.slots, self.priority, self.lifetime_seconds]
         if self.reserved_for:  # only then, so a client's tasks hash as they always did
             head.append(self.reserved_for)
+        if self.ends_by is not None:  # the event's own time: a redelivery hashes the same
+            head.append(self.ends_by.isoformat())
         digest.update(json.dumps(head).encode())
         if self.payload_json is not None:
             digest.update(b"\x00json\x00" + self.payload_json.encode())
@@ -109,10 +114,12 @@ def gold_task(
     contractor_id: str,
     payload_json: str | None,
     payload_bytes: bytes | None,
+    ends_by: datetime | None = None,
 ) -> SubmitTasks:
     """A gold task the quality service issued to one contractor, as a batch of one: the
     id it was given (a redelivery publishes nothing new), the project's slots, priority
-    and lifetime, offered to ``contractor_id`` only. Errors name the event's fields."""
+    and lifetime (an exam's question: until ``ends_by``), offered to ``contractor_id``
+    only. Errors name the event's fields."""
     given = validate.uuid_id(task_id, field="task_id")
     check_payload(payload_json, payload_bytes, field="")
     spec = TaskSpec(
@@ -121,6 +128,7 @@ def gold_task(
         payload_bytes=payload_bytes,
         task_id=given,
         reserved_for=validate.identifier(contractor_id, field="contractor_id"),
+        ends_by=ends_by,
     )
     return submit_tasks(client_id=client_id, project_id=project_id, tasks=[spec], field="task")
 

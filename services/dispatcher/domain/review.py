@@ -45,6 +45,7 @@ class AcceptedBy(enum.StrEnum):
     OVERRIDE = "override"  # the client accepted work it had rejected
     APPEAL = "appeal"  # an upheld appeal turned the rejection into an acceptance
     KEY_CORRECTION = "key_correction"  # a corrected gold key did
+    EXAM = "exam"  # an exam's question: accepted when handed in (the exam scores it)
 
 
 # The acceptances the quality service's rulings make of rejected work.
@@ -75,6 +76,7 @@ class Submission:
     revert_until: datetime | None = None
     result: bytes | None = None  # None when not loaded
     flags: tuple[TimeFlag, ...] = ()  # set when stored, never changed
+    unpaid: bool = False  # an unpaid exam's question: it earns nothing (reward zero)
 
     @property
     def cursor(self) -> PageCursor:
@@ -116,6 +118,22 @@ class Submission:
         """Stored while a review-everything sanction holds: no auto-accept time, so no
         clock is armed for it and it waits for its client, as flagged work does."""
         return replace(self, auto_accept_at=None)
+
+    def for_exam(self, *, unpaid: bool) -> Submission:
+        """Work on an exam's question, about to be stored: no auto-accept time (it is
+        accepted at once, ``accept_by_exam``), and, for an unpaid exam, a zero reward."""
+        if unpaid:
+            return replace(
+                self, auto_accept_at=None, unpaid=True, reward=Money(self.reward.currency, 0)
+            )
+        return replace(self, auto_accept_at=None)
+
+    def accept_by_exam(self, *, now: datetime) -> Submission:
+        """An exam's question is accepted when handed in: its client does not review it,
+        the exam scores it. Anything but pending work is returned as it is."""
+        if self.status is not SubmissionStatus.PENDING_REVIEW:
+            return self
+        return self._accepted(AcceptedBy.EXAM, feedback="", now=now)
 
     def accept_by_ruling(self, by: AcceptedBy, *, note: str, now: datetime) -> Submission:
         """The quality service ruled the rejection wrong (``by``: an upheld appeal, a

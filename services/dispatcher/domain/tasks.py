@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from crewline.errors import FailedPrecondition, InvalidArgument
 from crewline.paging import PageCursor
-from dispatcher.domain.projects import DAY, MAX_SLOTS, MAX_TASK_LIFETIME, Project
+from dispatcher.domain.projects import DAY, MAX_SLOTS, MAX_TASK_LIFETIME, MIN_SECONDS, Project
 
 if TYPE_CHECKING:
     from dispatcher.domain.model import TaskSpec
@@ -75,10 +75,25 @@ class Task:
 
     @classmethod
     def publish(
-        cls, spec: TaskSpec, *, project: Project, task_id: uuid.UUID, now: datetime
+        cls,
+        spec: TaskSpec,
+        *,
+        project: Project,
+        task_id: uuid.UUID,
+        now: datetime,
+        min_seconds: int = MIN_SECONDS,
     ) -> Task:
-        """A new task; what the spec leaves unset comes from its project."""
+        """A new task; what the spec leaves unset comes from its project. An exam's
+        question lives until its attempt ends, but at least ``min_seconds`` (the
+        dispatcher's minimum duration: an event late on its way still leaves time to
+        claim it) and at most the longest lifetime."""
         lifetime = spec.lifetime_seconds or project.task_lifetime_seconds
+        expires_at = now + timedelta(seconds=lifetime)
+        if spec.ends_by is not None:
+            expires_at = min(
+                max(spec.ends_by, now + timedelta(seconds=min_seconds)),
+                now + timedelta(seconds=MAX_TASK_LIFETIME),
+            )
         return cls(
             task_id=task_id,
             client_id=project.client_id,
@@ -90,7 +105,7 @@ class Task:
             payload_bytes=spec.payload_bytes,
             priority=project.priority if spec.priority is None else spec.priority,
             own_priority=spec.priority is not None,
-            expires_at=now + timedelta(seconds=lifetime),
+            expires_at=expires_at,
             claimed_count=0,
             live_claims=0,
             submitted_count=0,

@@ -18,20 +18,24 @@ from google.protobuf.message import Message
 from crewline import clock
 from crewline.consumer import EventContext
 from crewline.errors import PermanentEventError
-from crewline.log import bind_contextvars, new_correlation_id
+from crewline.log import bind_contextvars, get_logger, new_correlation_id
 from crewline.protobuf import from_timestamp, money_from_pb, pay_terms_from_pb
 from crewline.v1 import events_pb2
-from dispatcher.adapters import leases, lifecycle_pb, submissions
+from dispatcher.adapters import exam_questions, leases, lifecycle_pb, submissions
 from dispatcher.adapters import projects as repo_projects
 from dispatcher.adapters import repository as repo
 from dispatcher.adapters.lifecycle_pb import ClaimEvent
 from dispatcher.adapters.watch_log import Entry
 from dispatcher.deps import Deps
+from dispatcher.domain.exams import ExamQuestion
 from dispatcher.domain.leases import LEASE, Lease, LeaseState
 from dispatcher.domain.projects import DEFAULT_AUTO_ACCEPT
 from dispatcher.domain.review import AUTO_ACCEPT, Submission, SubmissionStatus
 from dispatcher.domain.tasks import Task
-from dispatcher.handlers import changes, sanctions, time_flags
+from dispatcher.domain.time_flags import Interval
+from dispatcher.handlers import changes, review, sanctions, time_flags
+
+log = get_logger(__name__)
 
 
 def _seen(name: ClaimEvent, event: Message, task: Task, *, at: datetime) -> Entry:
@@ -153,17 +157,13 @@ async def on_work_submitted(
     after the project's delay; work with time flags is stored with them, and waits for
     its review with no such clock, as does work made while a review-everything
     sanction holds its contractor in the project. A task reserved for the claim's
-    contractor ends with it (cancelled); the work is reviewed and paid as any."""
+    contractor ends with it (cancelled); the work is reviewed and paid as any, but an
+    exam's question's is accepted at once (``_accept_exam_work``)."""
     task = await _task(conn, event.task_id)
     claim_id = uuid.UUID(event.claim_id)
     now = deps.clock.now()
-    project = await repo_projects.get_project(conn, task.project_id)
-    delay = project.auto_accept_delay_seconds if project else DEFAULT_AUTO_ACCEPT
-    auto_accept_at = now + timedelta(seconds=delay)
-    sub = await _submission(conn, event, task, auto_accept_at=auto_accept_at)
-    segments = time_flags.tracked(event, sub)
-    sub = sub.flagged(await time_flags.assess(conn, sub, segments))
-    sub = await sanctions.held(conn, sub, now=now)
+    question = await exam_questions.get(conn, task.task_id)
+    sub, segments = await _stored(conn, event, task, question, now=now)
     if not await submissions.insert(conn, sub):
         return
     await time_flags.record(conn, sub, segments, deps)
@@ -173,11 +173,47 @@ async def on_work_submitted(
     else:  # a claim granted before the dispatcher kept leases: note it, done
         await leases.insert(conn, _submitted_lease(event, task))
     if sub.auto_accept_at is not None:
-        await clock.schedule(conn, kind=AUTO_ACCEPT, ref=event.claim_id, due_at=auto_accept_at)
+        await clock.schedule(conn, kind=AUTO_ACCEPT, ref=event.claim_id, due_at=sub.auto_accept_at)
     submitted = task.work_submitted(was_live=was_live, now=now)
     seen = _seen("work_submitted", event, submitted, at=now)
     over = submitted.ended_with_claim_of(event.contractor_id, submitted=True, now=now)
     await changes.record(conn, task, over, deps, events=[seen])
+    if question is not None:
+        await _accept_exam_work(conn, sub, question, deps)
+
+
+async def _stored(
+    conn: asyncpg.Connection,
+    event: events_pb2.WorkSubmitted,
+    task: Task,
+    question: ExamQuestion | None,
+    *,
+    now: datetime,
+) -> tuple[Submission, list[Interval]]:
+    """The submission as it is to be stored, and its tracked segments. An exam's
+    question's work has no auto-accept time and is neither flagged nor held for a
+    review-everything sanction: its client never reviews it, and time flags on it would
+    count in the quality service's rules as flags on the client's work."""
+    project = await repo_projects.get_project(conn, task.project_id)
+    delay = project.auto_accept_delay_seconds if project else DEFAULT_AUTO_ACCEPT
+    auto_accept_at = now + timedelta(seconds=delay)
+    sub = await _submission(conn, event, task, auto_accept_at=auto_accept_at)
+    segments = time_flags.tracked(event, sub)
+    if question is not None:
+        return sub.for_exam(unpaid=question.unpaid), segments
+    sub = sub.flagged(await time_flags.assess(conn, sub, segments))
+    return await sanctions.held(conn, sub, now=now), segments
+
+
+async def _accept_exam_work(
+    conn: asyncpg.Connection, sub: Submission, question: ExamQuestion, deps: Deps
+) -> None:
+    """Accept an exam's question's work as it is handed in, by the path every acceptance
+    takes (``store_acceptance``): SubmissionAccepted (``unpaid`` for an unpaid exam, which
+    the ledger records without pay), the task's counts, the client's Watch."""
+    accepted = sub.accept_by_exam(now=deps.clock.now())
+    await review.store_acceptance(conn, sub, accepted, deps)
+    log.info("exam_work_accepted", exam_attempt_id=question.attempt_id, unpaid=sub.unpaid)
 
 
 async def _submission(

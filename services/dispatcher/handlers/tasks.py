@@ -54,9 +54,15 @@ async def publish_tasks(conn: asyncpg.Connection, cmd: SubmitTasks, deps: Deps) 
         if len(earlier) < len(specs):
             raise closed_error(cmd.project_id)
         return cmd.answer({}, earlier)
-    now = deps.clock.now()
+    now, min_seconds = deps.clock.now(), deps.settings.min_duration_seconds
     planned = {
-        key: Task.publish(spec, project=project, task_id=spec.task_id or uuid.uuid4(), now=now)
+        key: Task.publish(
+            spec,
+            project=project,
+            task_id=spec.task_id or uuid.uuid4(),
+            now=now,
+            min_seconds=min_seconds,
+        )
         for key, spec in specs.items()
     }
     fingerprints = [spec.fingerprint(cmd.project_id) for spec in specs.values()]
