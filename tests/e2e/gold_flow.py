@@ -18,6 +18,7 @@ from flow import Metadata, unique
 from harness import Stack
 from stack import eventually
 
+REWARD_MINOR = 500  # what the project pays a submission
 WAIT = 60.0  # bounds a broken run only
 SPEC = project_pb2.AnswerSpec(
     fields=[
@@ -73,7 +74,7 @@ async def spec_project(stack: Stack, client: Metadata) -> str:
             instructions="Rate the rash.",
             pay_terms=project_pb2.PayTerms(
                 per_submission=project_pb2.PerSubmissionPay(
-                    reward=money_pb2.Money(currency_code="USD", amount_minor=500)
+                    reward=money_pb2.Money(currency_code="USD", amount_minor=REWARD_MINOR)
                 )
             ),
             assignments_per_task=1,

@@ -26,11 +26,19 @@ from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
 from flow import Metadata, as_client, as_contractor, balance, refused, unique, verified
-from gold_flow import WAIT, LiveOffers, add_gold, answer, claim, ordinary_tasks, spec_project
+from gold_flow import (
+    REWARD_MINOR,
+    WAIT,
+    LiveOffers,
+    add_gold,
+    answer,
+    claim,
+    ordinary_tasks,
+    spec_project,
+)
 from harness import ServiceProcess, Stack
 from stack import eventually
 
-REWARD = 500  # the gold flow's project pays 500 cents a submission
 DECISION_SECONDS = 4
 RULE = quality_api.QualityRule(
     rule_id="careless",
@@ -255,11 +263,11 @@ async def test_a_careless_contractor_is_suspended_with_evidence_and_an_unanswere
         await eventually(accepted_by_appeal, timeout=WAIT)
 
         async def paid() -> bool:
-            return await balance(stack, f"contractor:{worker_id}") == 2 * REWARD
+            return await balance(stack, f"contractor:{worker_id}") == 2 * REWARD_MINOR
 
         await eventually(paid, timeout=WAIT)
         await verified(stack)
-        assert await balance(stack, f"contractor:{worker_id}") == 2 * REWARD
+        assert await balance(stack, f"contractor:{worker_id}") == 2 * REWARD_MINOR
 
         # The client saw all of it in its Watch.
         async def watched_all() -> bool:
