@@ -4,10 +4,12 @@ client adds two gold tasks whose keys hold a number found nowhere else in this t
 (claim, read, heartbeat, then submit a valid answer that is not the key, or release)
 until they have met both golds among ordinary tasks of the same shape, while a second
 contractor probes the gold ids. Every answer either contractor gets (offer lists, stream
-messages, claims, refusals, ledger reads, scores) is recorded and searched, as text and
-as bytes, for the key, the gold's client-side names and the words gold and reserved; a
-gold offer or claim must have the populated fields (and terms) of an ordinary one at the
-same step, and a refusal about gold must read as one about an unknown id. Then the
+messages, claims, refusals, ledger reads, scores, sanctions, appeals, disputes, exams)
+is recorded and searched, as text and as bytes, for the key, the gold's client-side
+names and the words gold and reserved; a gold offer or claim must have the populated
+fields (and terms) of an ordinary one at the same step, and a refusal about gold (a
+claim by another, a dispute of a key never shown) must read as one about an ordinary or
+unknown id. Then the
 stack's logs, metrics and Kafka topics are searched for the key. Gold is told apart
 only from the client's side (GetTask: reserved_for, idempotency key gold/<task_id>).
 Every problem found is listed in one failure. No timing is asserted: waits are bounded
@@ -497,6 +499,7 @@ async def at_the_end(run: Run) -> None:
         await bob_probes_claim(run, run.claims[task_id])
     await ledger_reads(run, submitted)
     await score_reads(run, answered=len(submitted))
+    await due_process_reads(run)
 
 
 REVIEW_ACCEPTED = claim_pb2.REVIEW_STATE_ACCEPTED
@@ -544,6 +547,37 @@ async def score_reads(run: Run, *, answered: int) -> None:
     await eventually(counted, timeout=WAIT)
     request = quality_api.ListMyScoresRequest(page_size=1)
     await seen.call("ListMyScores", quality.ListMyScores(request, metadata=run.ann))
+
+
+async def due_process_reads(run: Run) -> None:
+    """Ann's sanctions, appeals, disputes and exams (none: no rule, nothing filed), and a
+    dispute of each task she worked: a key she was never shown is disputed as an ordinary
+    task's, so a dispute cannot tell gold from ordinary work."""
+    quality, seen, ann = run.stack.quality, run.seen, run.ann
+    await seen.call(
+        "ListMySanctions",
+        quality.ListMySanctions(quality_api.ListMySanctionsRequest(), metadata=ann),
+    )
+    await seen.call(
+        "ListMyAppeals", quality.ListMyAppeals(quality_api.ListMyAppealsRequest(), metadata=ann)
+    )
+    await seen.call(
+        "ListMyDisputes",
+        quality.ListMyDisputes(quality_api.ListMyDisputesRequest(), metadata=ann),
+    )
+    await seen.call(
+        "ListMyExamAttempts",
+        quality.ListMyExamAttempts(quality_api.ListMyExamAttemptsRequest(), metadata=ann),
+    )
+    await seen.call("ListExams", quality.ListExams(quality_api.ListExamsRequest(), metadata=ann))
+    for task_id in run.claims:
+        request = quality_api.DisputeGoldKeyRequest(
+            idempotency_key=unique("d"), task_id=task_id, note="the key looks wrong"
+        )
+        refused = await seen.refusal(
+            "DisputeGoldKey", quality.DisputeGoldKey(request, metadata=ann)
+        )
+        seen.refused["disputed", run.is_gold(task_id)].add(refused.shape(task_id))
 
 
 def stream_steps(run: Run, problems: list[str]) -> None:
@@ -608,6 +642,7 @@ REQUIRED_STEPS = (
     *("read released", "read submitted", "listed offer", "statement entry"),
     *("stream offered", "snapshot offered", "stream withdrawn WITHDRAWAL_REASON_CLAIMED_BY_YOU"),
     *("claimed again", "answer refused", "bob claims a task (open)", "bob's GetClaim of a claim"),
+    "disputed",
 )
 
 
