@@ -1,7 +1,7 @@
 """Run the benchmarks against the running stack and print a summary table.
 
 python -m bench [--only claims,contention,submit,fanout,memory,flat,deadlines,lifecycle,postings,
-    answers] [--no-profile]
+    answers,gold,scorewithdraw] [--no-profile]
 """
 
 from __future__ import annotations
@@ -10,7 +10,18 @@ import argparse
 import asyncio
 import time
 
-from bench import answers, claims, contention, deadlines, lifecycle, memory, postings, submit
+from bench import (
+    answers,
+    claims,
+    contention,
+    deadlines,
+    gold,
+    lifecycle,
+    memory,
+    postings,
+    scorewithdraw,
+    submit,
+)
 from bench.common import Stack, Summary
 
 PARTS = (
@@ -24,6 +35,8 @@ PARTS = (
     "lifecycle",
     "postings",
     "answers",
+    "gold",
+    "scorewithdraw",
 )
 SCALE = ("fanout", "memory", "flat")  # run together by bench.memory: one replica, one pool
 
@@ -48,6 +61,10 @@ async def main(parts: list[str], profile: bool) -> Summary:
             await postings.run(stack, summary)
         if "answers" in parts:
             await answers.run(stack, summary, profile=profile)
+        if "gold" in parts:
+            await gold.run(stack, summary, profile=profile)
+        if "scorewithdraw" in parts:
+            await scorewithdraw.run(stack, summary)
     finally:
         await stack.close()
     return summary

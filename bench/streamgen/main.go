@@ -1,5 +1,6 @@
 // streamgen holds many WorkService.StreamOffers streams for bench/fanout.py and records,
-// for each (stream, task), the CLOCK_MONOTONIC time its first offer arrived. That is the
+// for each (stream, task), the CLOCK_MONOTONIC time its first offer arrived, and for each
+// stream the time of its first withdrawal with reason NOT_ELIGIBLE (bench/scorewithdraw.py). That is the
 // clock Python's time.monotonic() reads, so the times compare with the submitting
 // process's.
 //
@@ -15,6 +16,10 @@
 //	stdin   {"wait": [task ids], "timeout": seconds}
 //	stdout  {"receipts": {task: [[index, ns], ...]}, "ended": {...}}
 //	        once every eligible stream has each task, or at the timeout
+//	stdin   {"withdrawals": [stream indexes], "timeout": seconds}
+//	stdout  {"withdrawn": {index: ns, ...}, "ended": {...}}
+//	        every stream's first NOT_ELIGIBLE withdrawal so far (any task), once each
+//	        stream listed has one, or at the timeout
 //	stdin   {"stop": true}  (or end of input)
 //	stdout  {"kinds": {kind: count}, "ended": {...}}, then exit
 //
@@ -68,14 +73,15 @@ type receipt [2]int64 // stream index, CLOCK_MONOTONIC ns
 
 // state is shared by the stream goroutines and the control loop.
 type state struct {
-	mu       sync.Mutex
-	receipts map[string][]receipt // task id -> first receipt on each stream
-	eligible map[string]int       // task id -> eligible streams that have it
-	kinds    map[string]int
-	ended    map[string]string // stream index -> why
-	settled  int               // streams whose snapshot ended or that ended
-	opened   int               // streams whose first snapshot ended
-	changed  chan struct{}     // closed and replaced on every change
+	mu        sync.Mutex
+	receipts  map[string][]receipt // task id -> first receipt on each stream
+	eligible  map[string]int       // task id -> eligible streams that have it
+	kinds     map[string]int
+	withdrawn map[string]int64  // stream index -> its first NOT_ELIGIBLE withdrawal, ns
+	ended     map[string]string // stream index -> why
+	settled   int               // streams whose snapshot ended or that ended
+	opened    int               // streams whose first snapshot ended
+	changed   chan struct{}     // closed and replaced on every change
 }
 
 func (s *state) notify() { // with s.mu held
@@ -102,6 +108,10 @@ type fields struct {
 	change    protowire.Number            // OfferChanges.changes (repeated OfferChange)
 	offered   protowire.Number            // OfferChange.offered (Offer)
 	taskID    protowire.Number            // Offer.task_id
+	withdrawn protowire.Number            // OfferChange.withdrawn (OfferWithdrawn)
+	reason    protowire.Number            // OfferWithdrawn.reason
+	// WithdrawalReason.WITHDRAWAL_REASON_NOT_ELIGIBLE's value
+	notEligible protoreflect.EnumNumber
 }
 
 func loadFields(p plan) (fields, error) {
@@ -129,10 +139,11 @@ func loadFields(p plan) (fields, error) {
 		return 0
 	}
 	f := fields{events: map[protowire.Number]string{}}
-	var resp, changes, change, offer protoreflect.MessageDescriptor
+	var resp, changes, change, offer, withdrawn protoreflect.MessageDescriptor
 	for name, into := range map[protoreflect.Name]*protoreflect.MessageDescriptor{
 		"StreamOffersRequest": &f.request, "StreamOffersResponse": &resp,
 		"OfferChanges": &changes, "OfferChange": &change, "Offer": &offer,
+		"OfferWithdrawn": &withdrawn,
 	} {
 		if *into, err = message(name); err != nil {
 			return fields{}, err
@@ -151,6 +162,13 @@ func loadFields(p plan) (fields, error) {
 	f.change = number(changes, "changes")
 	f.offered = number(change, "offered")
 	f.taskID = number(offer, "task_id")
+	f.withdrawn = number(change, "withdrawn")
+	f.reason = number(withdrawn, "reason")
+	reasons := files[0].Enums().ByName("WithdrawalReason")
+	if reasons == nil || reasons.Values().ByName("WITHDRAWAL_REASON_NOT_ELIGIBLE") == nil {
+		return fields{}, fmt.Errorf("%s: no WithdrawalReason.WITHDRAWAL_REASON_NOT_ELIGIBLE", p.Proto)
+	}
+	f.notEligible = reasons.Values().ByName("WITHDRAWAL_REASON_NOT_ELIGIBLE").Number()
 	return f, err
 }
 
@@ -195,18 +213,48 @@ func each(b []byte, num protowire.Number, fn func([]byte)) error {
 
 // scan returns the event's kind ("None" if unset) and the task ids of its offers.
 func (f fields) scan(b []byte) (kind string, offered []string, err error) {
+	kind, offered, _, err = f.scanAll(b)
+	return kind, offered, err
+}
+
+// isNotEligible says whether an OfferWithdrawn's reason is NOT_ELIGIBLE.
+func (f fields) isNotEligible(w []byte) (bool, error) {
+	for len(w) > 0 {
+		n, typ, size := protowire.ConsumeTag(w)
+		if size < 0 {
+			return false, protowire.ParseError(size)
+		}
+		w = w[size:]
+		if n == f.reason && typ == protowire.VarintType {
+			v, size := protowire.ConsumeVarint(w)
+			if size < 0 {
+				return false, protowire.ParseError(size)
+			}
+			return protoreflect.EnumNumber(v) == f.notEligible, nil
+		}
+		size = protowire.ConsumeFieldValue(n, typ, w)
+		if size < 0 {
+			return false, protowire.ParseError(size)
+		}
+		w = w[size:]
+	}
+	return false, nil
+}
+
+// scanAll is scan, and also counts the withdrawals with reason NOT_ELIGIBLE.
+func (f fields) scanAll(b []byte) (kind string, offered []string, notEligible int, err error) {
 	kind = "None"
 	var event []byte
 	var eventNum protowire.Number
 	for rest := b; len(rest) > 0; { // the oneof's last field on the wire wins
 		n, typ, size := protowire.ConsumeTag(rest)
 		if size < 0 {
-			return "", nil, protowire.ParseError(size)
+			return "", nil, 0, protowire.ParseError(size)
 		}
 		rest = rest[size:]
 		size = protowire.ConsumeFieldValue(n, typ, rest)
 		if size < 0 {
-			return "", nil, protowire.ParseError(size)
+			return "", nil, 0, protowire.ParseError(size)
 		}
 		if name, ok := f.events[n]; ok {
 			kind, eventNum = name, n
@@ -215,7 +263,7 @@ func (f fields) scan(b []byte) (kind string, offered []string, err error) {
 		rest = rest[size:]
 	}
 	if eventNum != f.changes {
-		return kind, nil, nil
+		return kind, nil, 0, nil
 	}
 	var inner error
 	keep := func(e error) {
@@ -227,11 +275,18 @@ func (f fields) scan(b []byte) (kind string, offered []string, err error) {
 		keep(each(change, f.offered, func(offer []byte) {
 			keep(each(offer, f.taskID, func(id []byte) { offered = append(offered, string(id)) }))
 		}))
+		keep(each(change, f.withdrawn, func(w []byte) {
+			yes, e := f.isNotEligible(w)
+			keep(e)
+			if yes {
+				notEligible++
+			}
+		}))
 	})
 	if err == nil {
 		err = inner
 	}
-	return kind, offered, err
+	return kind, offered, notEligible, err
 }
 
 func run(ctx context.Context, conn *grpc.ClientConn, f fields, request []byte, st stream, s *state) {
@@ -270,7 +325,7 @@ func run(ctx context.Context, conn *grpc.ClientConn, f fields, request []byte, s
 			return
 		}
 		at := monotonicNs()
-		kind, offered, err := f.scan(msg)
+		kind, offered, notEligible, err := f.scanAll(msg)
 		if err != nil {
 			end("malformed response: " + err.Error())
 			return
@@ -289,6 +344,10 @@ func run(ctx context.Context, conn *grpc.ClientConn, f fields, request []byte, s
 			if st.Eligible {
 				s.eligible[task]++
 			}
+		}
+		if _, ok := s.withdrawn[key]; notEligible > 0 && !ok {
+			s.withdrawn[key] = at
+			s.notify()
 		}
 		if kind == "snapshot_end" && !snapshotEnded {
 			snapshotEnded = true
@@ -369,11 +428,12 @@ func main() {
 		os.Exit(2)
 	}
 	s := &state{
-		receipts: map[string][]receipt{},
-		eligible: map[string]int{},
-		kinds:    map[string]int{},
-		ended:    map[string]string{},
-		changed:  make(chan struct{}),
+		receipts:  map[string][]receipt{},
+		eligible:  map[string]int{},
+		kinds:     map[string]int{},
+		withdrawn: map[string]int64{},
+		ended:     map[string]string{},
+		changed:   make(chan struct{}),
 	}
 	eligible := 0
 	for _, st := range p.Streams {
@@ -430,9 +490,10 @@ func main() {
 	in.Buffer(make([]byte, 1<<20), 64<<20)
 	for in.Scan() {
 		var order struct {
-			Wait    []string `json:"wait"`
-			Timeout float64  `json:"timeout"`
-			Stop    bool     `json:"stop"`
+			Wait        []string `json:"wait"`
+			Withdrawals []int    `json:"withdrawals"`
+			Timeout     float64  `json:"timeout"`
+			Stop        bool     `json:"stop"`
 		}
 		if err := json.Unmarshal(in.Bytes(), &order); err != nil {
 			fmt.Fprintln(os.Stderr, "order:", err)
@@ -442,6 +503,24 @@ func main() {
 			break
 		}
 		deadline := time.Now().Add(time.Duration(order.Timeout * float64(time.Second)))
+		if order.Withdrawals != nil {
+			waitFor(s, deadline, func() bool {
+				for _, index := range order.Withdrawals {
+					if _, ok := s.withdrawn[fmt.Sprint(index)]; !ok {
+						return false
+					}
+				}
+				return true
+			})
+			s.mu.Lock()
+			got := make(map[string]int64, len(s.withdrawn))
+			for k, v := range s.withdrawn {
+				got[k] = v
+			}
+			emit(out, map[string]any{"withdrawn": got, "ended": copyEnded(s)})
+			s.mu.Unlock()
+			continue
+		}
 		waitFor(s, deadline, func() bool {
 			for _, task := range order.Wait {
 				if s.eligible[task] < eligible {

@@ -79,3 +79,39 @@ func TestScanTruncatedOffer(t *testing.T) {
 		t.Fatal("no error")
 	}
 }
+
+// Withdrawals are counted only when their reason is NOT_ELIGIBLE.
+func TestScanNotEligible(t *testing.T) {
+	f, err := loadFields(plan{Proto: "crewline/v1/work_service.proto", ImportPath: "../../protos"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := f.request.ParentFile()
+	msg := func(name protoreflect.Name) *dynamicpb.Message {
+		return dynamicpb.NewMessage(file.Messages().ByName(name))
+	}
+	reasons := file.Enums().ByName("WithdrawalReason").Values()
+	changes := msg("OfferChanges")
+	list := changes.Mutable(changes.Descriptor().Fields().ByName("changes")).List()
+	for _, reason := range []protoreflect.Name{
+		"WITHDRAWAL_REASON_FILLED", "WITHDRAWAL_REASON_NOT_ELIGIBLE", "WITHDRAWAL_REASON_NOT_ELIGIBLE",
+	} {
+		w := msg("OfferWithdrawn")
+		w.Set(w.Descriptor().Fields().ByName("task_id"), protoreflect.ValueOfString("t"))
+		w.Set(w.Descriptor().Fields().ByName("reason"),
+			protoreflect.ValueOfEnum(reasons.ByName(reason).Number()))
+		change := msg("OfferChange")
+		change.Set(change.Descriptor().Fields().ByName("withdrawn"), protoreflect.ValueOfMessage(w))
+		list.Append(protoreflect.ValueOfMessage(change))
+	}
+	resp := msg("StreamOffersResponse")
+	resp.Set(resp.Descriptor().Fields().ByName("changes"), protoreflect.ValueOfMessage(changes))
+	b, err := proto.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kind, offered, notEligible, err := f.scanAll(b)
+	if err != nil || kind != "changes" || offered != nil || notEligible != 2 {
+		t.Fatalf("scanAll: %q %q %d %v", kind, offered, notEligible, err)
+	}
+}
