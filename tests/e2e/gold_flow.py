@@ -157,3 +157,58 @@ async def answer(stack: Stack, worker: Metadata, claim_id: str) -> None:
 
 def fields(message: Any) -> set[str]:
     return {f.name for f, _ in message.ListFields()}
+
+
+async def gold_answers(
+    stack: Stack,
+    worker: Metadata,
+    live: LiveOffers,
+    ordinary: set[str],
+    *,
+    gold_result: bytes = ANSWER,
+) -> tuple[list[str], list[str]]:
+    """Claim ordinary work, answering each, until two gold tasks came and were answered
+    with ``gold_result`` (by default wrongly): (ordinary claim ids, gold claim ids)."""
+    seen: set[str] = set()
+    while not ordinary <= seen:  # the matcher knows them all
+        offer = await live.offered()
+        assert offer is not None, "the ordinary tasks were not offered"
+        seen.add(offer.task_id)
+    done: list[str] = []
+    gold: list[str] = []
+    for task_id in sorted(ordinary):
+        granted = await claim(stack, worker, task_id)
+        await answer(stack, worker, granted.claim_id)
+        done.append(granted.claim_id)
+        offer = await live.offered(within=15.0)
+        while offer is not None and offer.task_id in ordinary:
+            offer = await live.offered(within=15.0)
+        if offer is None:
+            continue
+        gold_claim = await claim(stack, worker, offer.task_id)
+        await stack.work.SubmitWork(
+            work_api.SubmitWorkRequest(claim_id=gold_claim.claim_id, result=gold_result),
+            metadata=worker,
+        )
+        gold.append(gold_claim.claim_id)
+        if len(gold) == 2:
+            return done, gold
+    raise AssertionError(f"only {len(gold)} gold task(s) came")
+
+
+async def reject(stack: Stack, client: Metadata, submission_id: str) -> None:
+    async def pending() -> bool:
+        try:
+            await stack.tasks.RejectSubmission(
+                task_api.RejectSubmissionRequest(
+                    submission_id=submission_id, feedback="answers look random"
+                ),
+                metadata=client,
+            )
+        except grpc.aio.AioRpcError as err:
+            if err.code() == grpc.StatusCode.NOT_FOUND:  # the work is on its way
+                return False
+            raise
+        return True
+
+    await eventually(pending, timeout=WAIT)

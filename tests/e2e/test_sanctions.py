@@ -31,9 +31,10 @@ from gold_flow import (
     WAIT,
     LiveOffers,
     add_gold,
-    answer,
     claim,
+    gold_answers,
     ordinary_tasks,
+    reject,
     spec_project,
 )
 from harness import ServiceProcess, Stack
@@ -85,53 +86,6 @@ class Watched:
         await asyncio.gather(self._reader, return_exceptions=True)
 
 
-async def careless_gold_answers(
-    stack: Stack, worker: Metadata, live: LiveOffers, ordinary: set[str]
-) -> tuple[list[str], list[str]]:
-    """Claim ordinary work, answering each, until two gold tasks came and were answered
-    wrongly: (ordinary claim ids, gold claim ids)."""
-    seen: set[str] = set()
-    while not ordinary <= seen:  # the matcher knows them all
-        offer = await live.offered()
-        assert offer is not None, "the ordinary tasks were not offered"
-        seen.add(offer.task_id)
-    done: list[str] = []
-    gold: list[str] = []
-    for task_id in sorted(ordinary):
-        granted = await claim(stack, worker, task_id)
-        await answer(stack, worker, granted.claim_id)
-        done.append(granted.claim_id)
-        offer = await live.offered(within=15.0)
-        while offer is not None and offer.task_id in ordinary:
-            offer = await live.offered(within=15.0)
-        if offer is None:
-            continue
-        gold_claim = await claim(stack, worker, offer.task_id)
-        await answer(stack, worker, gold_claim.claim_id)  # "mild": the key says severe
-        gold.append(gold_claim.claim_id)
-        if len(gold) == 2:
-            return done, gold
-    raise AssertionError(f"only {len(gold)} gold task(s) came")
-
-
-async def reject(stack: Stack, client: Metadata, submission_id: str) -> None:
-    async def pending() -> bool:
-        try:
-            await stack.tasks.RejectSubmission(
-                task_api.RejectSubmissionRequest(
-                    submission_id=submission_id, feedback="answers look random"
-                ),
-                metadata=client,
-            )
-        except grpc.aio.AioRpcError as err:
-            if err.code() == grpc.StatusCode.NOT_FOUND:  # the work is on its way
-                return False
-            raise
-        return True
-
-    await eventually(pending, timeout=WAIT)
-
-
 async def offered_tasks(stack: Stack, worker: Metadata, project_id: str) -> set[str]:
     reply = await stack.work.ListOffers(
         work_api.ListOffersRequest(project_id=project_id), metadata=worker
@@ -156,7 +110,7 @@ async def test_a_careless_contractor_is_suspended_with_evidence_and_an_unanswere
         )
         streams.append(live)
         ordinary = await ordinary_tasks(stack, client, project_id, 6)
-        done, gold = await careless_gold_answers(stack, worker, live, ordinary)
+        done, gold = await gold_answers(stack, worker, live, ordinary)
         for submission_id in (done[0], gold[0]):
             await reject(stack, client, submission_id)
 
