@@ -108,6 +108,8 @@ def lifecycle(value: events_pb2.TaskLifecycle.ValueType) -> TaskLifecycle:
 
 
 def claim_to_pb(claim: Claim, payload: Payload | None = None, instructions: str = "") -> api.Claim:
+    """An unpaid claim (an unpaid exam's question) says so, and shows neither pay terms
+    nor what it earned: nothing, in no currency its contractor is paid in."""
     pb = api.Claim(
         claim_id=str(claim.claim_id),
         task_id=str(claim.task_id),
@@ -116,12 +118,15 @@ def claim_to_pb(claim: Claim, payload: Payload | None = None, instructions: str 
         granted_at=timestamp(claim.granted_at),
         project_id=claim.project_id,
         project_title=claim.project_title,
-        pay_terms=pay_terms_to_pb(claim.terms),
         instructions=instructions,
         deadline_at=timestamp(claim.deadline_at),
         max_deadline_at=timestamp(claim.max_deadline_at),
         worked_seconds=claim.worked_seconds,
     )
+    if claim.unpaid:
+        pb.unpaid = True
+    else:
+        pb.pay_terms.CopyFrom(pay_terms_to_pb(claim.terms))
     if payload is not None and payload.json is not None:
         pb.payload_json = payload.json
     elif payload is not None and payload.data is not None:
@@ -133,7 +138,8 @@ def claim_to_pb(claim: Claim, payload: Payload | None = None, instructions: str 
     if claim.cut is not None:
         pb.cut = _END_REASON[claim.cut]
     if claim.submitted_at is not None:
-        pb.earned.CopyFrom(money_to_pb(claim.earned))
+        if not claim.unpaid:
+            pb.earned.CopyFrom(money_to_pb(claim.earned))
         pb.segments.extend(segment_to_pb(s) for s in claim.segments)
     if claim.review is not None:
         pb.review = _REVIEW[claim.review]
@@ -172,17 +178,21 @@ def _offered(offer: Offer) -> api.OfferChange:
 @functools.lru_cache(maxsize=4096)
 def offer_to_pb(offer: Offer) -> api.Offer:
     """Cached: one new task is offered to thousands of streams as the same ``Offer``.
-    Callers copy the message into theirs and never change it."""
+    Callers copy the message into theirs and never change it. An unpaid offer (an unpaid
+    exam's question) says so and shows no pay terms."""
     pb = api.Offer(
         task_id=str(offer.task_id),
         project_id=offer.project_id,
         title=offer.title,
         instructions=offer.instructions,
-        pay_terms=pay_terms_to_pb(offer.terms),
         free_slots=offer.free_slots,
         priority=offer.priority,
         published_at=timestamp(offer.published_at),
     )
+    if offer.unpaid:
+        pb.unpaid = True
+    else:
+        pb.pay_terms.CopyFrom(pay_terms_to_pb(offer.terms))
     if offer.expires_at is not None:
         pb.expires_at.CopyFrom(timestamp(offer.expires_at))
     if offer.answer_spec is not None:  # no spec: the field is left out
@@ -214,6 +224,9 @@ def project_terms(project: project_pb2.Project) -> ProjectTerms:
 
 
 def claim_granted(claim: Claim) -> events_pb2.ClaimGranted:
+    """``pay_terms``: the project's terms the claim was granted under, unpaid work's too
+    (the event is built before the grant reads the task; the dispatcher knows unpaid work
+    by its own record, and no consumer pays from this event)."""
     return events_pb2.ClaimGranted(
         claim_id=str(claim.claim_id),
         task_id=str(claim.task_id),
@@ -270,7 +283,9 @@ def claim_settled(claim: Claim, amount: Money) -> events_pb2.ClaimSettled:
 
 
 def work_submitted(claim: Claim, result: bytes) -> events_pb2.WorkSubmitted:
-    """``reward`` is what the work earns when accepted (the frozen terms, the time worked)."""
+    """``reward`` is what the work earns when accepted (the frozen terms, the time worked):
+    zero for unpaid work, as the dispatcher records it. ``pay_terms`` are the frozen
+    terms, as ClaimGranted's."""
     assert claim.submitted_at is not None
     return events_pb2.WorkSubmitted(
         claim_id=str(claim.claim_id),

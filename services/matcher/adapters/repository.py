@@ -52,13 +52,16 @@ def _claim(row: asyncpg.Record) -> Claim:
         reviewed_at=row["reviewed_at"],
         project_title=row["project_title"] or "",
         answer_spec_version=row["answer_spec_version"],
+        unpaid=row["unpaid"],
     )
 
 
 # A claim's row and its project's current title, read in the same statement (the
 # subquery locks nothing, so a FOR UPDATE still locks only the claim).
 _TITLE = "(SELECT p.title FROM projects p WHERE p.project_id = c.project_id) AS project_title"
-_CLAIM_COLUMNS = f"c.*, {_TITLE}"
+# Whether the claim's task is unpaid work (0013: kept with the task, never changed).
+_UNPAID = "(SELECT t.unpaid FROM open_tasks t WHERE t.task_id = c.task_id) AS unpaid"
+_CLAIM_COLUMNS = f"c.*, {_TITLE}, {_UNPAID}"
 
 
 def _project_lock_key(project_id: str) -> str:
@@ -154,13 +157,15 @@ async def add_open_task(
     published_at: datetime,
     expires_at: datetime | None,
     reserved_for: str | None = None,
+    unpaid: bool = False,
 ) -> bool:
     """Add a task's slots to the pool; False when it is already there (a redelivery).
-    ``reserved_for``: the one contractor it is offered to (a gold task)."""
+    ``reserved_for``: the one contractor it is offered to (a gold task); ``unpaid``:
+    work that is not paid (an unpaid exam's question)."""
     added = await conn.fetchval(
         "INSERT INTO open_tasks (task_id, client_id, project_id, slots, free_slots, priority,"
-        " own_priority, payload_json, payload_bytes, published_at, expires_at, reserved_for)"
-        " VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11)"
+        " own_priority, payload_json, payload_bytes, published_at, expires_at, reserved_for,"
+        " unpaid) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         " ON CONFLICT (task_id) DO NOTHING RETURNING true",
         task_id,
         client_id,
@@ -173,6 +178,7 @@ async def add_open_task(
         published_at,
         expires_at,
         reserved_for,
+        unpaid,
     )
     return bool(added)
 
@@ -218,9 +224,12 @@ _CLAIM_ARGS = ", ".join(f"${i}" for i in range(1, 16))
 
 async def claim(conn: asyncpg.Connection, request: ClaimRequest) -> asyncpg.Record:
     """Every check, the grant and its event in one statement (the claim_task() SQL
-    function), committed on its own: one round trip, which also reads the project's title."""
+    function), committed on its own: one round trip, which also reads the project's title
+    and whether the task is unpaid."""
     row = await conn.fetchrow(
-        f"SELECT c.*, {_TITLE} FROM claim_task({_CLAIM_ARGS}) c", *request.arguments()
+        f"SELECT c.*, {_TITLE}, (SELECT t.unpaid FROM open_tasks t WHERE t.task_id = $2)"
+        f" AS unpaid FROM claim_task({_CLAIM_ARGS}) c",
+        *request.arguments(),
     )
     assert row is not None, "claim_task() always returns one row"
     return row
@@ -233,8 +242,10 @@ async def claim_many(
     (claim_tasks(): group commit); their rows, in the same order."""
     columns = list(zip(*(r.arguments() for r in requests), strict=True))
     rows: list[asyncpg.Record] = await conn.fetch(
-        f"SELECT c.*, {_TITLE} FROM claim_tasks($1::uuid[], $2::uuid[], $3::text[], $4::text[],"
-        " $5::timestamptz[], $6::text[], $7::bigint[], $8::uuid[], $9::text[], $10::bytea[],"
+        f"SELECT c.*, {_TITLE}, (SELECT t.unpaid FROM open_tasks t"
+        " WHERE t.task_id = ($2::uuid[])[c.ord]) AS unpaid"
+        " FROM claim_tasks($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[],"
+        " $6::text[], $7::bigint[], $8::uuid[], $9::text[], $10::bytea[],"
         " $11::bytea[], $12::text[], $13::integer[], $14::timestamptz[], $15::timestamptz[]) c"
         " ORDER BY c.ord",
         *columns,
@@ -247,7 +258,8 @@ async def claim_with_work(
     conn: asyncpg.Connection, claim_id: uuid.UUID
 ) -> tuple[Claim, Payload, str] | None:
     row = await conn.fetchrow(
-        "SELECT c.*, t.payload_json, t.payload_bytes, p.instructions, p.title AS project_title"
+        "SELECT c.*, t.payload_json, t.payload_bytes, t.unpaid, p.instructions,"
+        " p.title AS project_title"
         " FROM claims c"
         " JOIN open_tasks t ON t.task_id = c.task_id"
         " LEFT JOIN projects p ON p.project_id = c.project_id WHERE c.claim_id = $1",
@@ -427,7 +439,7 @@ async def list_claims(conn: asyncpg.Connection, query: ListClaims, *, limit: int
 _OFFER_COLUMNS = (
     "t.task_id, t.project_id, t.free_slots, t.priority, t.published_at, t.expires_at,"
     " p.title, p.instructions, p.terms_version, p.terms_basis, p.rate_currency, p.rate_minor,"
-    " p.max_paid_seconds, p.answer_spec_version, t.reserved_for"
+    " p.max_paid_seconds, p.answer_spec_version, t.reserved_for, t.unpaid"
 )
 # Offered only while the task is live and its project active; the partial index
 # open_tasks_offered holds exactly the live tasks with free slots. A reserved task only
@@ -447,6 +459,7 @@ def _offer(row: asyncpg.Record) -> Offer:
         expires_at=row["expires_at"],
         answer_spec_version=row["answer_spec_version"],
         reserved_for=row["reserved_for"],
+        unpaid=row["unpaid"],
     )
 
 

@@ -60,21 +60,28 @@ class Claim:
     # no spec, or not attached); the version alone says which it is.
     answer_spec_version: int = 0
     answer_spec: AnswerSpec | None = field(default=None, compare=False)
+    # Its task is an unpaid exam's question: ``terms`` are the project's as granted
+    # (ClaimGranted and WorkSubmitted carry them), but the work earns nothing under them
+    # and the contractor is shown no pay terms. Read from the task, which never changes it.
+    unpaid: bool = False
 
     @property
     def earned(self) -> Money:
         """What the submitted work earns once accepted, under the frozen terms: hourly,
-        the rate x min(time worked, the cap), never today's rate."""
+        the rate x min(time worked, the cap), never today's rate; unpaid work nothing."""
         assert self.submitted_at is not None, "only submitted work earns"
+        if self.unpaid:
+            return Money(self.terms.rate.currency, 0)
         return self.terms.earned(self.worked_seconds)
 
     @property
     def settlement(self) -> Money | None:
         """What the contractor is owed for a claim the client cut short that ended with no
         work: on hourly terms, the time last reported (capped, rounded up to a minor
-        unit); nothing when none was reported, or on per-submission terms."""
+        unit); nothing when none was reported, on per-submission terms, or for unpaid work."""
         if (
-            self.status is not ClaimStatus.ENDED
+            self.unpaid
+            or self.status is not ClaimStatus.ENDED
             or self.cut is None
             or self.terms.basis is not Basis.HOURLY
             or self.worked_seconds <= 0

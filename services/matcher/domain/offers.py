@@ -67,6 +67,9 @@ class Offer:
     # The one contractor a reserved (gold) task is offered to; None for any other task.
     # Never shown: to its contractor the offer is as any other (adapters/protobuf).
     reserved_for: str | None = None
+    # An unpaid exam's question: shown as unpaid, with no pay terms (``terms`` are the
+    # project's, which it does not pay).
+    unpaid: bool = False
 
     def offered_to(self, contractor_id: str) -> bool:
         return self.reserved_for is None or self.reserved_for == contractor_id

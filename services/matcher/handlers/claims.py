@@ -120,7 +120,9 @@ async def claim_task(cmd: ClaimTask, deps: Deps) -> Granted:
             payload = Payload(json=row["payload_json"], data=row["payload_bytes"])
             deps.metrics.claimed("granted")
             # The revision checked fixes the spec version the claim was stored with (0008).
-            titled = replace(claim, project_title=row["project_title"] or "")
+            titled = replace(
+                claim, project_title=row["project_title"] or "", unpaid=bool(row["unpaid"])
+            )
             shown = await deps.answer_specs.shown(deps.pool, titled)
             return Granted(shown, payload, row["instructions"], row["free_slots"])
         if outcome != "EXISTING":
@@ -249,7 +251,8 @@ async def on_task_published(
     conn: asyncpg.Connection, event: events_pb2.TaskPublished, ctx: EventContext, *, deps: Deps
 ) -> None:
     """A new task: its slots join the pool and it is offered to every eligible stream;
-    a reserved one (a gold task) to its contractor's only, if they are eligible."""
+    a reserved one (a gold task) to its contractor's only, if they are eligible. An
+    unpaid one (an unpaid exam's question) is offered and claimed as unpaid."""
     which = event.WhichOneof("payload")
     added = await repo.add_open_task(
         conn,
@@ -266,6 +269,7 @@ async def on_task_published(
         published_at=from_timestamp(event.published_at),
         expires_at=from_timestamp(event.expires_at) if event.HasField("expires_at") else None,
         reserved_for=event.reserved_for or None,
+        unpaid=event.unpaid,
     )
     if added:
         await offer_signals.tasks_opened(conn, [event.task_id])
