@@ -271,7 +271,7 @@ async def test_only_the_projects_client_resolves_and_errors_name_their_field(
     [
         ('{"severity": "urgent"}', [], "correct.answer_json.severity"),
         ('{"colour": "red"}', [], "correct.answer_json.colour"),
-        ('{"notes": "spreading"}', [], "correct.answer_json.notes"),
+        ('{"notes": "' + "x" * 201 + '"}', [], "correct.answer_json.notes"),  # over 200
         ("{}", [], "correct.answer_json"),
         ("[1", [], "correct.answer_json"),
         ("", [], "correct.answer_json"),

@@ -80,7 +80,7 @@ async def test_a_key_used_before_returns_its_gold_task_after_the_spec_changed(
         (item(1, '{"severity": "urgent"}'), "gold_tasks[1].answer_json.severity"),
         (item(1, '{"confidence": 2}'), "gold_tasks[1].answer_json.confidence"),
         (item(1, '{"colour": "red"}'), "gold_tasks[1].answer_json.colour"),
-        (item(1, '{"notes": "a rash"}'), "gold_tasks[1].answer_json.notes"),
+        (item(1, '{"notes": "' + "x" * 201 + '"}'), "gold_tasks[1].answer_json.notes"),
         (item(1, "{}"), "gold_tasks[1].answer_json"),
         (
             item(1, '{"severity": "refer"}', FieldRule(field="signs")),

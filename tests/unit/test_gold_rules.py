@@ -23,9 +23,11 @@ from quality.domain.gold_keys import (
     FieldRule,
     KeyChecker,
     KeyedField,
+    KeyKind,
     correct,
     key_from_json,
     key_to_json,
+    needs_review,
 )
 from quality.domain.issuing import (
     LAPSE_GRACE,
@@ -148,6 +150,41 @@ def test_a_key_round_trips_through_its_stored_form() -> None:
     assert back["severity"].also_accepted == ("watch",)  # each label once
 
 
+# Text and rubric fields: the reviewer's to judge
+
+
+def test_text_and_rubric_keys_are_kept_for_the_reviewer_and_need_review() -> None:
+    k = key('{"severity": "refer", "notes": "a rash", "quality": {"focus": 4}}')
+    assert (k["notes"].kind, k["notes"].value) == (KeyKind.TEXT, "a rash")
+    assert (k["quality"].kind, k["quality"].value) == (KeyKind.RUBRIC, {"focus": 4})
+    assert needs_review(k) and not needs_review(key('{"severity": "refer"}'))
+    assert key_from_json(key_to_json(k)) == k
+    # Only the automatic fields are scored here; the review judges the others.
+    assert correct(k, b'{"severity": "refer", "notes": "other words", "quality": {"focus": 1}}')
+    assert correct(k, b'{"severity": "refer"}')
+    assert not correct(k, b'{"severity": "watch", "notes": "a rash", "quality": {"focus": 4}}')
+    only_text = key('{"notes": "a rash"}')
+    assert needs_review(only_text) and correct(only_text, b'{"notes": "anything"}')
+    assert not correct(only_text, b"not json")
+
+
+@pytest.mark.parametrize(
+    ("rule", "field", "words"),
+    [
+        (FieldRule(field="notes", tolerance=0.5), "rules[0].tolerance", "'notes' is a text field"),
+        (
+            FieldRule(field="quality", also_accepted=("refer",)),
+            "rules[0].also_accepted",
+            "'quality' is a rubric field",
+        ),
+    ],
+)
+def test_a_text_or_rubric_field_takes_no_rule(rule: FieldRule, field: str, words: str) -> None:
+    err = refusal('{"notes": "a rash", "quality": {"focus": 4}}', rule)
+    assert err.field == f"gold_tasks[0].{field}"
+    assert words in err.problem
+
+
 # Checking a key against the spec
 
 
@@ -160,17 +197,14 @@ def test_a_key_may_leave_required_fields_out() -> None:
     [
         ("not json", "gold_tasks[0].answer_json", "must be a JSON object"),
         ("[1]", "gold_tasks[0].answer_json", "must be a JSON object"),
-        ("{}", "gold_tasks[0].answer_json", "at least one choice or number field"),
+        ("{}", "gold_tasks[0].answer_json", "at least one field"),
         ('{"severity": "urgent"}', "gold_tasks[0].answer_json.severity", "not one of"),
         ('{"colour": "red"}', "gold_tasks[0].answer_json.colour", "not in the answer spec"),
         ('{"confidence": 0.33}', "gold_tasks[0].answer_json.confidence", "steps"),
-        ('{"notes": "a rash"}', "gold_tasks[0].answer_json.notes", "text field"),
-        ('{"quality": {"focus": 3}}', "gold_tasks[0].answer_json.quality", "rubric field"),
-        (
-            '{"severity": "refer", "notes": "x" }',
-            "gold_tasks[0].answer_json.notes",
-            "not scored from a key yet",
-        ),
+        ('{"notes": 3}', "gold_tasks[0].answer_json.notes", "string"),
+        ('{"notes": "' + "x" * 201 + '"}', "gold_tasks[0].answer_json.notes", "200"),
+        ('{"quality": {"focus": 3.5}}', "gold_tasks[0].answer_json.quality.focus", "steps"),
+        ('{"quality": {}}', "gold_tasks[0].answer_json.quality.focus", "required"),
     ],
 )
 def test_a_key_that_does_not_fit_is_refused_naming_its_field(

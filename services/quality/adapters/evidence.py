@@ -14,7 +14,7 @@ SELECT a.claim_id AS submission_id, a.task_id, a.submitted_at, a.submitted_at AS
     a.gold_id, a.correct, a.answer_json, g.answer_json AS expected_json,
     g.payload_json, g.payload_bytes
 FROM gold_answers a JOIN gold_tasks g USING (gold_id)
-WHERE a.contractor_id = $1 AND a.project_id = $2 AND NOT a.voided
+WHERE a.contractor_id = $1 AND a.project_id = $2 AND NOT a.voided AND NOT a.pending
 ORDER BY a.submitted_at DESC, a.claim_id DESC LIMIT $3
 """
 # A review's place is its first review's time; it shows when the work was handed in

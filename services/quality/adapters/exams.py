@@ -85,9 +85,11 @@ async def gold_ids(conn: asyncpg.Connection, project_id: str) -> list[uuid.UUID]
 
 
 async def payloads(conn: asyncpg.Connection, ids: Sequence[uuid.UUID]) -> list[asyncpg.Record]:
-    """The payloads of these gold tasks, in this order (never their keys)."""
+    """The payloads of these gold tasks, in this order, and whether each needs review
+    (never their keys)."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT g.gold_id, g.payload_json, g.payload_bytes FROM unnest($1::uuid[])"
+        "SELECT g.gold_id, g.payload_json, g.payload_bytes, g.needs_review"
+        " FROM unnest($1::uuid[])"
         " WITH ORDINALITY AS i (gold_id, n) JOIN gold_tasks g USING (gold_id) ORDER BY i.n",
         list(ids),
     )
@@ -155,10 +157,12 @@ async def insert_attempt(
         attempt.started_at,
         attempt.ends_by,
     )
+    # Whether a question needs review is its key's when the attempt starts.
     await conn.execute(
-        "INSERT INTO exam_questions (task_id, attempt_id, position, gold_id)"
-        " SELECT q.task_id, $1, q.n, q.gold_id"
-        " FROM unnest($2::text[], $3::uuid[]) WITH ORDINALITY AS q (task_id, gold_id, n)",
+        "INSERT INTO exam_questions (task_id, attempt_id, position, gold_id, needs_review)"
+        " SELECT q.task_id, $1, q.n, q.gold_id, g.needs_review"
+        " FROM unnest($2::text[], $3::uuid[]) WITH ORDINALITY AS q (task_id, gold_id, n)"
+        " JOIN gold_tasks g USING (gold_id)",
         attempt.attempt_id,
         list(attempt.task_ids),
         list(gold),
@@ -172,12 +176,13 @@ class Question:
     attempt_id: uuid.UUID
     gold_id: uuid.UUID
     answered: bool
+    needs_review: bool = False  # its key holds text or rubric fields: the review judges
 
 
 async def question(conn: asyncpg.Connection, task_id: str) -> Question | None:
     """The exam question ``task_id`` is; None for any other task."""
     row = await conn.fetchrow(
-        "SELECT task_id, attempt_id, gold_id, correct IS NOT NULL AS answered"
+        "SELECT task_id, attempt_id, gold_id, correct IS NOT NULL AS answered, needs_review"
         " FROM exam_questions WHERE task_id = $1",
         task_id,
     )
@@ -210,10 +215,43 @@ async def answer(
     return saved is not None
 
 
+async def reviewed(conn: asyncpg.Connection, task_id: str, *, accepted: bool) -> bool:
+    """Note the review of a question that needs one (before or after its answer is
+    heard of): acceptance is final, as for any review. False when it needs none or
+    nothing changed (a redelivery, a rejection after the override)."""
+    found = await conn.fetchval(
+        "UPDATE exam_questions SET review_accepted = coalesce(review_accepted, false) OR $2"
+        " WHERE task_id = $1 AND needs_review AND review_accepted IS DISTINCT FROM"
+        " (coalesce(review_accepted, false) OR $2) RETURNING 1",
+        task_id,
+        accepted,
+    )
+    return found is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Progress:
+    answered: int  # questions answered in time
+    pending: int  # of which waiting for their review (text or rubric fields to judge)
+
+
+async def progress(conn: asyncpg.Connection, attempt_id: uuid.UUID) -> Progress:
+    row = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE correct IS NOT NULL) AS answered,"
+        " count(*) FILTER (WHERE correct IS NOT NULL AND needs_review"
+        " AND review_accepted IS NULL) AS pending FROM exam_questions WHERE attempt_id = $1",
+        attempt_id,
+    )
+    return Progress(answered=row["answered"], pending=row["pending"])
+
+
 async def correct_count(conn: asyncpg.Connection, attempt_id: uuid.UUID) -> int:
+    """Questions answered right: the automatic fields, and the review's acceptance where
+    the key holds text or rubric fields (one rejected, or never reviewed, is wrong)."""
     return int(
         await conn.fetchval(
-            "SELECT count(*) FROM exam_questions WHERE attempt_id = $1 AND correct",
+            "SELECT count(*) FROM exam_questions WHERE attempt_id = $1 AND correct"
+            " AND (NOT needs_review OR coalesce(review_accepted, false))",
             attempt_id,
         )
     )

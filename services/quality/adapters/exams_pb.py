@@ -75,10 +75,16 @@ def attempt_changed(attempt: Attempt) -> events_pb2.ExamAttemptChanged:
 
 
 def question_issued(
-    attempt: Attempt, task_id: str, *, payload_json: str | None, payload_bytes: bytes | None
+    attempt: Attempt,
+    task_id: str,
+    *,
+    payload_json: str | None,
+    payload_bytes: bytes | None,
+    needs_review: bool = False,
 ) -> events_pb2.GoldIssued:
     """One question as the task the dispatcher reserves for the contractor until the
-    attempt ends."""
+    attempt ends; ``needs_review``: its key holds a text or rubric field, so its work
+    waits for the client's review instead of being accepted when handed in."""
     event = events_pb2.GoldIssued(
         task_id=task_id,
         project_id=attempt.project_id,
@@ -88,6 +94,7 @@ def question_issued(
         exam_attempt_id=str(attempt.attempt_id),
         unpaid=not attempt.paid,
         ends_by=timestamp(attempt.ends_by),
+        needs_review=needs_review,
     )
     if payload_json is not None:
         event.payload_json = payload_json

@@ -123,9 +123,10 @@ async def unmet(conn: asyncpg.Connection, contractor_id: str, project_id: str) -
 async def unmet_at(
     conn: asyncpg.Connection, contractor_id: str, project_id: str, index: int
 ) -> asyncpg.Record:
-    """The ``index``-th gold task not met: its id and payload."""
+    """The ``index``-th gold task not met: its id, payload and whether it needs review."""
     return await conn.fetchrow(
-        f"SELECT g.gold_id, g.payload_json, g.payload_bytes {_UNMET} ORDER BY g.seq OFFSET $3"
+        f"SELECT g.gold_id, g.payload_json, g.payload_bytes, g.needs_review {_UNMET}"
+        " ORDER BY g.seq OFFSET $3"
         " LIMIT 1",
         contractor_id,
         project_id,
@@ -155,12 +156,16 @@ async def record_answer(
     correct: bool,
     at: datetime,
     answer_json: str,
+    needs_review: bool = False,
+    review_accepted: bool | None = None,
 ) -> bool:
     """Store the answer (shown only as a sanction's evidence) and whether it was right;
-    False when this claim's was already stored."""
+    False when this claim's was already stored. An answer that ``needs_review`` and has
+    no ``review_accepted`` yet is pending: it counts nowhere until ``reviewed``."""
     saved = await conn.fetchval(
         "INSERT INTO gold_answers (claim_id, task_id, gold_id, contractor_id, project_id,"
-        " correct, submitted_at, answer_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        " correct, submitted_at, answer_json, needs_review, review_accepted)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
         " ON CONFLICT (claim_id) DO NOTHING RETURNING 1",
         claim_id,
         instance.task_id,
@@ -170,18 +175,46 @@ async def record_answer(
         correct,
         at,
         answer_json,
+        needs_review,
+        review_accepted,
     )
     return saved is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reviewed:
+    """A gold answer that needed review, as its review left it."""
+
+    claim_id: str
+    gold_id: uuid.UUID
+    answer_json: str
+    review_accepted: bool
+
+
+async def reviewed(conn: asyncpg.Connection, claim_id: str, *, accepted: bool) -> Reviewed | None:
+    """Note the review of the answer of this claim, if it needed one: acceptance is final
+    (an override turns a rejection into one; a rejection after it changes nothing). The
+    answer as reviewed; None when it needs no review, is not known yet, or nothing
+    changed (a redelivery)."""
+    row = await conn.fetchrow(
+        "UPDATE gold_answers SET review_accepted = coalesce(review_accepted, false) OR $2"
+        " WHERE claim_id = $1 AND needs_review AND review_accepted IS DISTINCT FROM"
+        " (coalesce(review_accepted, false) OR $2)"
+        " RETURNING claim_id, gold_id, answer_json, review_accepted",
+        claim_id,
+        accepted,
+    )
+    return Reviewed(**row) if row is not None else None
 
 
 async def latest_answers(
     conn: asyncpg.Connection, contractor_id: str, project_id: str, *, limit: int
 ) -> list[bool]:
     """The contractor's latest ``limit`` gold answers in the project, newest first; a
-    voided one (an upheld appeal's) does not count."""
+    voided one (an upheld appeal's) does not count, nor one pending its review."""
     rows = await conn.fetch(
         "SELECT correct FROM gold_answers WHERE contractor_id = $1 AND project_id = $2"
-        " AND NOT voided ORDER BY submitted_at DESC, claim_id DESC LIMIT $3",
+        " AND NOT voided AND NOT pending ORDER BY submitted_at DESC, claim_id DESC LIMIT $3",
         contractor_id,
         project_id,
         limit,
@@ -200,13 +233,14 @@ class Answer:
     client_id: str
     answer_json: str | None
     correct: bool
+    review_accepted: bool | None = None  # a reviewed answer's review; None: none (yet)
 
 
 async def answers_to(conn: asyncpg.Connection, gold_id: uuid.UUID) -> list[Answer]:
     """Every answer ever given to the gold task, by anyone, voided ones too; locked."""
     rows = await conn.fetch(
         "SELECT a.claim_id, a.contractor_id, a.project_id, i.client_id, a.answer_json,"
-        " a.correct FROM gold_answers a JOIN gold_instances i USING (task_id)"
+        " a.correct, a.review_accepted FROM gold_answers a JOIN gold_instances i USING (task_id)"
         " WHERE a.gold_id = $1 ORDER BY a.submitted_at, a.claim_id FOR UPDATE OF a",
         gold_id,
     )

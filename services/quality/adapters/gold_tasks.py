@@ -12,26 +12,30 @@ from typing import Any
 import asyncpg
 
 from quality.domain.gold import GoldInput, GoldQuery, GoldTask
-from quality.domain.gold_keys import FieldRule, Key, key_from_json, key_to_json
+from quality.domain.gold_keys import FieldRule, Key, key_from_json, key_to_json, needs_review
 
 # Rows of one request, each new key once (ON CONFLICT: a key used before, or by a
 # request committing at the same time, keeps its first gold task).
 _INSERT = """
 INSERT INTO gold_tasks (gold_id, project_id, client_id, idempotency_key, fingerprint,
-    payload_json, payload_bytes, answer_json, rules, key, spec_version, created_at)
+    payload_json, payload_bytes, answer_json, rules, key, spec_version, created_at,
+    needs_review)
 SELECT g.gold_id, $1, $2, g.idempotency_key, g.fingerprint, g.payload_json,
-    g.payload_bytes, g.answer_json, g.rules::json, g.key::json, $3, $4
+    g.payload_bytes, g.answer_json, g.rules::json, g.key::json, $3, $4, g.needs_review
 FROM unnest($5::uuid[], $6::text[], $7::text[], $8::text[], $9::bytea[], $10::text[],
-    $11::text[], $12::text[]) WITH ORDINALITY
+    $11::text[], $12::text[], $13::bool[]) WITH ORDINALITY
     AS g (gold_id, idempotency_key, fingerprint, payload_json, payload_bytes, answer_json,
-          rules, key, n)
+          rules, key, needs_review, n)
 ORDER BY g.n
 ON CONFLICT (project_id, idempotency_key) DO NOTHING
 """
 
+# An answer waiting for its review (a text or rubric field to judge) is not counted yet.
 _COLUMNS = """g.*,
-    (SELECT count(*) FROM gold_answers a WHERE a.gold_id = g.gold_id) AS answered,
-    (SELECT count(*) FROM gold_answers a WHERE a.gold_id = g.gold_id AND a.correct) AS correct
+    (SELECT count(*) FROM gold_answers a WHERE a.gold_id = g.gold_id AND NOT a.pending)
+        AS answered,
+    (SELECT count(*) FROM gold_answers a WHERE a.gold_id = g.gold_id AND NOT a.pending
+        AND a.correct) AS correct
 """
 
 
@@ -60,6 +64,7 @@ async def add(
         [g.answer_json for g, _ in items],
         [json.dumps(rules_to_json(g.rules)) for g, _ in items],
         [json.dumps(key_to_json(k)) for _, k in items],
+        [needs_review(k) for _, k in items],
     )
 
 
@@ -133,12 +138,14 @@ async def replace_key(
     )
     await conn.execute(
         "UPDATE gold_tasks SET answer_json = $2, rules = $3::json, key = $4::json,"
-        " spec_version = $5, key_version = key_version + 1 WHERE gold_id = $1",
+        " spec_version = $5, key_version = key_version + 1, needs_review = $6"
+        " WHERE gold_id = $1",
         gold_id,
         answer_json,
         json.dumps(rules_to_json(rules)),
         json.dumps(key_to_json(key)),
         spec_version,
+        needs_review(key),
     )
 
 

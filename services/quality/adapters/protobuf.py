@@ -157,6 +157,7 @@ def gold_issued(issue: GoldIssue) -> events_pb2.GoldIssued:
         client_id=issue.client_id,
         contractor_id=issue.contractor_id,
         issued_at=timestamp(issue.issued_at),
+        needs_review=issue.needs_review,
     )
     if issue.payload_json is not None:
         event.payload_json = issue.payload_json

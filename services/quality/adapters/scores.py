@@ -62,6 +62,15 @@ async def record(conn: asyncpg.Connection, outcome: ReviewOutcome, *, feedback: 
     return changed is not None
 
 
+async def review_of(conn: asyncpg.Connection, submission_id: str) -> bool | None:
+    """Whether the submission was accepted (as merged: acceptance is final); None when
+    no review of it is known."""
+    found: bool | None = await conn.fetchval(
+        "SELECT accepted FROM reviewed_submissions WHERE submission_id = $1", submission_id
+    )
+    return found
+
+
 async def latest(
     conn: asyncpg.Connection, contractor_id: str, project_id: str, *, limit: int
 ) -> list[bool]:

@@ -2,7 +2,9 @@
 
 A key is a JSON object that fits the project's answer spec, except that it may leave
 any field out: a field left out is not scored. Choice and number fields are scored
-here; text and rubric fields need a reviewer's judgement and cannot be keyed yet.
+here; text and rubric fields (a model answer, the expected criterion scores) are
+judged by the client's reviewer, who compares the work with the key: a key holding one
+``needs_review``, and ``correct`` scores only its automatic fields.
 
 - single choice: the key's label, or one of the rule's ``also_accepted`` labels;
 - multiple choice: the same set of labels as the key's (in any order);
@@ -10,8 +12,10 @@ here; text and rubric fields need a reviewer's judgement and cannot be keyed yet
   decimal as the numbers were written (0.95 is within 0.1 of 0.85, which binary floats
   would deny by a hair).
 
-An answer is correct when every keyed field is. A key holds its fields' kinds as the
-spec had them when it was added, so a later spec version does not change how it scores.
+An answer is correct when every keyed field is (a text or rubric field: when its
+reviewer accepted the work, which the caller combines with ``correct``). A key holds
+its fields' kinds as the spec had them when it was added, so a later spec version does
+not change how it scores.
 """
 
 from __future__ import annotations
@@ -44,6 +48,12 @@ class KeyKind(enum.StrEnum):
     CHOICE = "choice"  # one label
     CHOICES = "choices"  # a set of labels
     NUMBER = "number"
+    TEXT = "text"  # a model answer, for the reviewer to compare with
+    RUBRIC = "rubric"  # the expected criterion scores, likewise
+
+
+# Judged by a person (the client's review), not by ``KeyedField.scores``.
+REVIEWED_KINDS = frozenset({KeyKind.TEXT, KeyKind.RUBRIC})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,7 +64,8 @@ class KeyedField:
     tolerance: float = 0.0
 
     def scores(self, answer: Any) -> bool:
-        """Whether ``answer`` (the result's value of this field) is correct."""
+        """Whether ``answer`` (the result's value of this field) is correct; a text or
+        rubric field is not scored here (``needs_review``)."""
         match self.kind:
             case KeyKind.CHOICE:
                 return isinstance(answer, str) and (
@@ -70,21 +81,33 @@ class KeyedField:
                 if not _number(answer):
                     return False
                 return abs(_decimal(answer) - _decimal(self.value)) <= _decimal(self.tolerance)
+            case KeyKind.TEXT | KeyKind.RUBRIC:
+                raise ValueError(f"a {self.kind} field is judged by a reviewer, not scored")
 
 
 Key = Mapping[str, KeyedField]
 
 
+def needs_review(key: Key) -> bool:
+    """Whether the key holds a text or rubric field, which the client's review judges."""
+    return any(k.kind in REVIEWED_KINDS for k in key.values())
+
+
 def correct(key: Key, result: bytes) -> bool:
-    """Whether a result answers every keyed field correctly. A result that is not a JSON
-    object (its project's spec removed, say) is simply not correct."""
+    """Whether a result answers every automatically scored field of the key correctly
+    (text and rubric fields are the reviewer's: ``needs_review``). A result that is not
+    a JSON object (its project's spec removed, say) is simply not correct."""
     try:
         answer = json.loads(result.decode("utf-8"), parse_constant=_refuse)
     except (UnicodeDecodeError, ValueError, RecursionError):
         return False
     if not isinstance(answer, dict):
         return False
-    return all(name in answer and k.scores(answer[name]) for name, k in key.items())
+    return all(
+        name in answer and k.scores(answer[name])
+        for name, k in key.items()
+        if k.kind not in REVIEWED_KINDS
+    )
 
 
 class KeyChecker:
@@ -106,7 +129,7 @@ class KeyChecker:
             raise InvalidArgument(where, f"must be at most {MAX_KEY_BYTES} bytes of UTF-8")
         answer = self._checker.check(answer_json.encode(), field=where)
         if not answer:
-            raise InvalidArgument(where, "must hold at least one choice or number field to score")
+            raise InvalidArgument(where, "must hold at least one field to score")
         key = {name: self._keyed(name, value, field=where) for name, value in answer.items()}
         seen: dict[str, int] = {}
         for j, rule in enumerate(rules):
@@ -133,13 +156,10 @@ class KeyChecker:
                 return KeyedField(kind=KeyKind.CHOICES, value=value)
             case Scale():
                 return KeyedField(kind=KeyKind.NUMBER, value=value)
-            case Text() | Rubric():
-                what = "text" if isinstance(spec_field.kind, Text) else "rubric"
-                raise InvalidArgument(
-                    f"{field}.{name}",
-                    f"is a {what} field: text and rubric answers need a reviewer and are not"
-                    " scored from a key yet; leave it out of the key",
-                )
+            case Text():
+                return KeyedField(kind=KeyKind.TEXT, value=value)  # the model answer
+            case Rubric():
+                return KeyedField(kind=KeyKind.RUBRIC, value=value)  # criterion scores
         raise ValueError(f"field {name!r} has no kind")
 
     def _ruled(self, keyed: KeyedField, rule: FieldRule, *, field: str) -> KeyedField:
@@ -181,6 +201,8 @@ def _kind_name(kind: KeyKind) -> str:
         KeyKind.CHOICE: "single-choice",
         KeyKind.CHOICES: "multiple-choice",
         KeyKind.NUMBER: "number",
+        KeyKind.TEXT: "text",
+        KeyKind.RUBRIC: "rubric",
     }[kind]
 
 

@@ -141,3 +141,4 @@ class GoldIssue:
     payload_bytes: bytes | None
     issued_at: datetime
     lapses_at: datetime
+    needs_review: bool = False  # its key holds a text or rubric field: the review judges

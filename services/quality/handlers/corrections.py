@@ -55,7 +55,9 @@ async def correct(
         at=now,
         dispute_id=dispute.dispute_id,
     )
-    changed = rescored(key, ((a.claim_id, a.answer_json, a.correct) for a in answers))
+    # An answer whose review rejected it stays wrong whatever the key's other fields.
+    scorable = [a for a in answers if a.review_accepted is not False]
+    changed = rescored(key, ((a.claim_id, a.answer_json, a.correct) for a in scorable))
     if changed:
         await gold.rescored(conn, changed)
     lifted, accepted, recounted = await _judge_again(conn, shown, deps)

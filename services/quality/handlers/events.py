@@ -21,7 +21,8 @@ from quality.adapters import scores, submissions
 from quality.deps import Deps
 from quality.domain.reviews import ReviewOutcome
 from quality.domain.scores import Measure
-from quality.handlers import sanctions
+from quality.handlers import exams, sanctions
+from quality.handlers.issuing import judge_reviewed
 from quality.handlers.measures import rescore
 
 log = get_logger(__name__)
@@ -35,10 +36,14 @@ async def on_submission_accepted(
     deps: Deps,
 ) -> None:
     """However it was accepted; an override replaces the submission's rejection. An
-    exam's answer, accepted for being handed in, says nothing of the work: not counted."""
+    exam's answer, accepted for being handed in, says nothing of the work: not counted;
+    one the client reviewed (its key has text or rubric fields) judges the answer, and
+    counts in no measure either."""
     if event.accepted_by == events_pb2.ACCEPTED_BY_EXAM:
         return
-    await review(conn, pb.accepted(event, now=deps.clock.now()), deps, feedback=pb.feedback(event))
+    outcome = pb.accepted(event, now=deps.clock.now())
+    if not await _exam_review(conn, outcome, deps):
+        await review(conn, outcome, deps, feedback=pb.feedback(event))
 
 
 async def on_submission_rejected(
@@ -48,14 +53,26 @@ async def on_submission_rejected(
     *,
     deps: Deps,
 ) -> None:
-    await review(conn, pb.rejected(event, now=deps.clock.now()), deps, feedback=pb.feedback(event))
+    outcome = pb.rejected(event, now=deps.clock.now())
+    if not await _exam_review(conn, outcome, deps):
+        await review(conn, outcome, deps, feedback=pb.feedback(event))
+
+
+async def _exam_review(conn: asyncpg.Connection, outcome: ReviewOutcome, deps: Deps) -> bool:
+    """Whether the review is of an exam's question (judged by ``exams.on_review``)."""
+    question = await exam_questions.question(conn, outcome.task_id)
+    if question is None:
+        return False
+    await exams.on_review(conn, question, outcome, deps=deps)
+    return True
 
 
 async def review(
     conn: asyncpg.Connection, outcome: ReviewOutcome, deps: Deps, *, feedback: str = ""
 ) -> None:
     """Record the outcome and recount the contractor's acceptance rate in the project
-    (which evaluates the project's rules on it)."""
+    (which evaluates the project's rules on it); a review of gold work whose key holds
+    text or rubric fields also judges its answer (``issuing.judge_reviewed``)."""
     await scores.lock_window(conn, outcome.contractor_id, outcome.project_id)
     if not await scores.record(conn, outcome, feedback=feedback):
         log.info("review_already_known", submission_id=outcome.submission_id)
@@ -73,6 +90,7 @@ async def review(
         client_id=outcome.client_id,
         deps=deps,
     )
+    await judge_reviewed(conn, outcome, deps)
 
 
 async def on_submission_flagged(

@@ -34,6 +34,7 @@ from quality.domain.exam_queries import AttemptQuery, ExamQuery
 from quality.domain.exams import EXAM_END, Attempt, AttemptState, Exam, SetExam, StartExam
 from quality.domain.gold_keys import correct
 from quality.domain.projects import ProjectState
+from quality.domain.reviews import ReviewOutcome
 
 log = get_logger(__name__)
 
@@ -116,8 +117,13 @@ async def start_exam(cmd: StartExam, deps: Deps) -> Attempt:
         ref = str(attempt.attempt_id)
         await clock.schedule(conn, kind=EXAM_END, ref=ref, due_at=attempt.ends_by)
         for task_id, row in zip(attempt.task_ids, await db.payloads(conn, asked), strict=True):
-            text, raw = row["payload_json"], row["payload_bytes"]
-            event = exams_pb.question_issued(attempt, task_id, payload_json=text, payload_bytes=raw)
+            event = exams_pb.question_issued(
+                attempt,
+                task_id,
+                payload_json=row["payload_json"],
+                payload_bytes=row["payload_bytes"],
+                needs_review=row["needs_review"],
+            )
             await deps.publisher.publish(conn, event)
         await deps.publisher.publish(conn, exams_pb.attempt_changed(attempt))
     deps.metrics.exam_started()
@@ -147,8 +153,10 @@ async def list_attempts(query: AttemptQuery, deps: Deps) -> tuple[list[Attempt],
 async def on_answer(
     conn: asyncpg.Connection, question: db.Question, work: WorkHandedIn, *, deps: Deps
 ) -> None:
-    """Score an exam question's answer; the last one grades the attempt. An answer from
-    someone else, after the attempt ended or after its time, counts nothing."""
+    """Score an exam question's answer (its automatic fields: text and rubric fields
+    wait for the client's review, ``on_review``); the last one judged grades the
+    attempt. An answer from someone else, after the attempt ended or after its time,
+    counts nothing."""
     attempt = await db.get_attempt(conn, question.attempt_id, for_update=True)
     if attempt is None or attempt.contractor_id != work.contractor_id:
         log.warning("exam_answer_by_another", task_id=work.task_id)
@@ -162,16 +170,54 @@ async def on_answer(
     ):
         log.info("exam_answer_already_known", task_id=work.task_id)
         return
-    if attempt.answered + 1 >= attempt.question_count:
-        await _grade(conn, attempt.attempt_id, at=work.submitted_at, deps=deps)
+    await _grade_if_judged(conn, attempt, at=work.submitted_at, deps=deps)
+
+
+async def on_review(
+    conn: asyncpg.Connection, question: db.Question, outcome: ReviewOutcome, *, deps: Deps
+) -> None:
+    """The client reviewed the work on an exam's question. One whose key holds text or
+    rubric fields is judged by it (accepted: right if its automatic fields are;
+    rejected: wrong), and the last judgement grades the attempt, also after its time
+    limit (the answer was handed in before it). Any other review, and any review once
+    the attempt is graded, changes nothing: an attempt is graded once. Exam work counts
+    in no measure, the acceptance rate included."""
+    if not question.needs_review:
+        return
+    attempt = await db.get_attempt(conn, question.attempt_id, for_update=True)
+    if attempt is None or attempt.state is not AttemptState.IN_PROGRESS:
+        log.info("exam_review_after_grading", task_id=question.task_id)
+        return
+    if not await db.reviewed(conn, question.task_id, accepted=outcome.accepted):
+        return
+    await _grade_if_judged(conn, attempt, at=outcome.reviewed_at, deps=deps)
+
+
+async def _grade_if_judged(
+    conn: asyncpg.Connection, attempt: Attempt, *, at: datetime, deps: Deps
+) -> None:
+    """Grade the attempt (locked by the caller) once no answer waits for its review and
+    every question is answered or the time is up (the unanswered then wrong)."""
+    progress = await db.progress(conn, attempt.attempt_id)
+    if progress.pending:
+        return
+    if progress.answered >= attempt.question_count:
+        await _grade(conn, attempt.attempt_id, at=at, deps=deps)
+    elif deps.clock.now() >= attempt.ends_by:  # the clock found reviews still to come
+        await _grade(conn, attempt.attempt_id, at=max(at, attempt.ends_by), deps=deps)
 
 
 async def exam_end(conn: asyncpg.Connection, deadline: Deadline, *, deps: Deps) -> None:
     """The attempt's time is up: graded with the unanswered wrong. One graded at its
     last answer changes nothing (the clock is left to fire rather than cancelled from
-    the answer's transaction, which would wait on the clock's own lock)."""
+    the answer's transaction, which would wait on the clock's own lock). One with
+    answers handed in in time and still waiting for their review is graded by the last
+    review (``on_review``): the time limit is the contractor's, not the reviewer's."""
     attempt = await db.get_attempt(conn, uuid.UUID(deadline.ref), for_update=True)
     if attempt is None or attempt.state is not AttemptState.IN_PROGRESS:
+        return
+    if (await db.progress(conn, attempt.attempt_id)).pending:
+        log.info("exam_waits_for_review", attempt_id=str(attempt.attempt_id))
         return
     await _grade(conn, attempt.attempt_id, at=attempt.ends_by, deps=deps)
 

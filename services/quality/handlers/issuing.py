@@ -26,8 +26,9 @@ from quality.adapters import gold_tasks, scores, submissions
 from quality.adapters import protobuf as pb
 from quality.deps import Deps
 from quality.domain.claims import ClaimStarted, WorkHandedIn
-from quality.domain.gold_keys import correct
+from quality.domain.gold_keys import correct, needs_review
 from quality.domain.issuing import GoldIssue, lapses_at, pick, wants_gold
+from quality.domain.reviews import ReviewOutcome
 from quality.domain.scores import Measure
 from quality.handlers import exams, sanctions
 from quality.handlers.measures import rescore
@@ -76,6 +77,7 @@ async def _draw(conn: asyncpg.Connection, claim: ClaimStarted, deps: Deps) -> No
         payload_bytes=chosen["payload_bytes"],
         issued_at=now,
         lapses_at=lapses_at(now, project.task_lifetime_seconds),
+        needs_review=chosen["needs_review"],
     )
     await gold.issue(conn, issue)
     await deps.publisher.publish(conn, pb.gold_issued(issue))
@@ -122,25 +124,58 @@ async def on_work_submitted(
 async def _score(
     conn: asyncpg.Connection, instance: gold.Instance, work: WorkHandedIn, deps: Deps
 ) -> None:
+    """Score the automatic fields; a key with text or rubric fields leaves the answer
+    pending until its submission's review judges them (``judge_reviewed``), unless that
+    review came first."""
     await scores.lock_window(conn, instance.contractor_id, instance.project_id)
-    right = correct(await gold_tasks.key_of(conn, instance.gold_id), work.result)
+    key = await gold_tasks.key_of(conn, instance.gold_id)
+    right = correct(key, work.result)
+    review = needs_review(key)
+    verdict = await scores.review_of(conn, work.claim_id) if review else None
     answer = work.result.decode("utf-8", errors="replace")  # shown only as evidence
     if not await gold.record_answer(
         conn,
         instance,
         claim_id=work.claim_id,
-        correct=right,
+        correct=right and verdict is not False,
         at=work.submitted_at,
         answer_json=answer,
+        needs_review=review,
+        review_accepted=verdict,
     ):
         log.info("gold_answer_already_known", task_id=instance.task_id)
         return
-    deps.metrics.gold_answered(right)
+    if review and verdict is None:
+        log.info("gold_answer_pending_review", task_id=instance.task_id)
+        return  # counts nowhere until reviewed
+    deps.metrics.gold_answered(right and verdict is not False)
     await recount_gold(
         conn,
         contractor_id=instance.contractor_id,
         project_id=instance.project_id,
         client_id=instance.client_id,
+        deps=deps,
+    )
+
+
+async def judge_reviewed(conn: asyncpg.Connection, outcome: ReviewOutcome, deps: Deps) -> None:
+    """A review of gold work whose key holds text or rubric fields judges them: the
+    answer is right when its automatic fields are and the work was accepted (an
+    override, an upheld appeal: accepted, final). The gold accuracy is recounted. A
+    review of any other work, or of an answer not heard of yet, changes nothing here
+    (``_score`` reads the review when the answer comes)."""
+    found = await gold.reviewed(conn, outcome.submission_id, accepted=outcome.accepted)
+    if found is None:
+        return
+    key = await gold_tasks.key_of(conn, found.gold_id)
+    right = found.review_accepted and correct(key, found.answer_json.encode())
+    await gold.rescored(conn, {found.claim_id: right})
+    deps.metrics.gold_answered(right)
+    await recount_gold(
+        conn,
+        contractor_id=outcome.contractor_id,
+        project_id=outcome.project_id,
+        client_id=outcome.client_id,
         deps=deps,
     )
 
