@@ -19,9 +19,11 @@ class Offer:
     """A task the contractor may claim now.
 
     ``task_id``, ``project_id``, the project's ``title`` and ``instructions``;
-    ``pay_terms``: what a claim granted now would be paid; ``free_slots``; ``priority``
-    (0-100, higher first); ``published_at``, ``expires_at``; ``answer_spec``: the shape
-    of a result a claim granted now would take (None: any bytes).
+    ``pay_terms``: what a claim granted now would be paid (None for unpaid work);
+    ``unpaid``: the work is not paid (an unpaid exam's question); ``free_slots``;
+    ``priority`` (0-100, higher first); ``published_at``, ``expires_at``; ``answer_spec``:
+    the shape of a result a claim granted now would take (None: any bytes). ``pay``:
+    what it pays, in words (``unpaid`` for unpaid work).
     """
 
     task_id: str
@@ -34,6 +36,7 @@ class Offer:
     published_at: datetime | None
     expires_at: datetime | None
     answer_spec: AnswerSpec | None = None
+    unpaid: bool = False
     raw: work_api.Offer = field(default_factory=work_api.Offer, repr=False, compare=False)
 
     @classmethod
@@ -49,13 +52,18 @@ class Offer:
             published_at=time_of(message, "published_at"),
             expires_at=time_of(message, "expires_at"),
             answer_spec=answer_spec_of(message),
+            unpaid=message.unpaid,
             raw=message,
         )
 
+    @property
+    def pay(self) -> str:
+        """What the work pays, in words: its terms, ``unpaid``, or ``no pay terms``."""
+        return pay_words(self.pay_terms, unpaid=self.unpaid)
+
     def __str__(self) -> str:
-        terms = self.pay_terms or "no pay terms"
         return (
-            f"offer {self.task_id} {self.title!r}: {terms}, {self.free_slots} free slots,"
+            f"offer {self.task_id} {self.title!r}: {self.pay}, {self.free_slots} free slots,"
             f" expires {when(self.expires_at)}"
         )
 
@@ -72,6 +80,8 @@ class Claim:
     matcher does not know the project), ``contractor_id``; the work: ``payload`` (JSON
     text as str, opaque bytes as bytes) and ``instructions``; ``pay_terms`` and
     ``answer_spec`` (the shape of the result; None: any bytes), frozen when granted;
+    ``unpaid``: the work is not paid (an unpaid exam's question: ``pay_terms`` and
+    ``earned`` are then None; ``pay`` says ``unpaid``);
     ``status`` (ACTIVE, SUBMITTED, ENDED); the lease: ``granted_at``, ``deadline_at``
     (moved by heartbeats), ``max_deadline_at`` (no heartbeat moves it further);
     ``worked_seconds`` as last reported, and ``segments`` as submitted; ``cut``: set
@@ -102,6 +112,7 @@ class Claim:
     feedback: str
     earned: Money | None
     answer_spec: AnswerSpec | None = None
+    unpaid: bool = False
     raw: work_api.Claim = field(default_factory=work_api.Claim, repr=False, compare=False)
 
     @property
@@ -133,8 +144,14 @@ class Claim:
             feedback=message.feedback,
             earned=money_of(message, "earned"),
             answer_spec=answer_spec_of(message),
+            unpaid=message.unpaid,
             raw=message,
         )
+
+    @property
+    def pay(self) -> str:
+        """What the work pays, in words: its frozen terms, ``unpaid``, or ``no pay terms``."""
+        return pay_words(self.pay_terms, unpaid=self.unpaid)
 
     def __str__(self) -> str:
         return f"claim {self.claim_id} on {self.task_id}: {self._state()}"
@@ -144,7 +161,8 @@ class Claim:
             cut = f", cut ({self.cut})" if self.cut else ""
             return f"ACTIVE until {when(self.deadline_at)}{cut}"
         if self.status is ClaimStatus.SUBMITTED:
-            pay = f", earned {self.earned}" if self.review is ReviewState.ACCEPTED else ""
+            accepted = self.review is ReviewState.ACCEPTED
+            pay = ", unpaid" if self.unpaid else f", earned {self.earned}" if accepted else ""
             return f"SUBMITTED, review {self.review or 'UNKNOWN'}{pay}"
         if self.status is ClaimStatus.ENDED:
             return f"ENDED ({self.end_reason or 'UNKNOWN'}) at {when(self.ended_at)}"
@@ -152,3 +170,10 @@ class Claim:
 
     def __repr__(self) -> str:
         return brief(self, "claim_id", "task_id", "status", "review", "end_reason")
+
+
+def pay_words(terms: PayTerms | None, *, unpaid: bool) -> str:
+    """Pay terms in words; ``unpaid`` for unpaid work, which shows none."""
+    if unpaid:
+        return "unpaid"
+    return str(terms) if terms is not None else "no pay terms"
