@@ -23,6 +23,8 @@ from crewctl_golden.records import (
     STATEMENT,
     SUBMITTED_CLAIM,
     TASK_ID,
+    UNPAID_CLAIM,
+    UNPAID_OFFER,
 )
 
 as_contractor = partial(case, caller="contractor")
@@ -36,6 +38,12 @@ OFFERS = [
         "offers list",
         f"--project {PROJECT_ID} --page-size 2",
         ListOffers={"offers": [OFFER, HOURLY_OFFER], "next_page_token": "p2"},
+    ),
+    as_contractor(
+        "offers_list_unpaid",
+        "offers list",
+        "",
+        ListOffers={"offers": [UNPAID_OFFER, OFFER]},
     ),
     as_contractor(
         "offers_list_all",
@@ -121,6 +129,7 @@ CLAIMS = [
     ),
     as_contractor("claim_create_no_credential", "claim create", TASK_ID, caller="none", fails=True),
     as_contractor("claim_get", "claim get", CLAIM_ID, GetClaim={"claim": SUBMITTED_CLAIM}),
+    as_contractor("claim_get_unpaid", "claim get", CLAIM_ID, GetClaim={"claim": UNPAID_CLAIM}),
     as_contractor(
         "claim_get_unknown", "claim get", "nope", fails=True, GetClaim=missing("claim nope")
     ),

@@ -223,6 +223,18 @@ OFFER: dict[str, Any] = {
     "expires_at": LATER,
 }
 HOURLY_OFFER = {**OFFER, "task_id": "1a2b3c4d-0000-4000-8000-000000000001", "pay_terms": HOURLY}
+# An unpaid exam's question: it says so and shows no pay terms.
+UNPAID_OFFER = {
+    **{k: v for k, v in OFFER.items() if k != "pay_terms"},
+    "task_id": "1a2b3c4d-0000-4000-8000-000000000002",
+    "unpaid": True,
+}
+UNPAID_CLAIM = {
+    **{k: v for k, v in CLAIM.items() if k != "pay_terms"},
+    "status": "CLAIM_STATUS_SUBMITTED",
+    "review": "REVIEW_STATE_ACCEPTED",
+    "unpaid": True,
+}
 
 CLIENT = {"client_id": "acme-labs", "display_name": "Acme Labs", "created_at": AT}
 KEY = {"key_id": "3f9c2a7d1b", "client_id": "acme-labs", "created_at": AT}

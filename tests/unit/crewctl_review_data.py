@@ -64,6 +64,7 @@ CLAIM: ClaimRecord = {
     "end_reason": "submitted",
     "ended_at": AT,
     "pay_terms": TERMS,
+    "unpaid": False,
     "answer_spec": None,
     "instructions": "",
     "payload_json": None,

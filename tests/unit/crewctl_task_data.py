@@ -61,6 +61,7 @@ CLAIM: ClaimRecord = {
     "end_reason": None,
     "ended_at": None,
     "pay_terms": TERMS,
+    "unpaid": False,
     "answer_spec": None,
     "instructions": "Rate the lesion.",
     "payload_json": '{"image": "lesion-17.png"}',

@@ -34,14 +34,24 @@ CLAIM_STATUSES = ("active", "submitted", "ended")
 _ID = "01JA2B3C4D5E6F7G8H9J0KMNPQ"
 
 
+def pay_terms_text(claim: ClaimRecord) -> str | None:
+    """The claim's frozen terms in words; ``unpaid`` for an unpaid exam's question."""
+    if claim.get("unpaid"):
+        return "unpaid (the work is not paid)"
+    terms = claim["pay_terms"]
+    return describe_terms(terms) if terms is not None else None
+
+
 def print_claim(claim: ClaimRecord) -> None:
     shown: dict[str, object] = dict(claim)
-    shown["pay_terms"] = describe_terms(claim["pay_terms"])
+    shown["pay_terms"] = pay_terms_text(claim)
     shown["payload_json"] = shorten(claim["payload_json"])
     shown["payload_base64"] = shorten(claim["payload_base64"])
     shown["instructions"] = shorten(claim["instructions"])
     shown["earned"] = money_text(claim.get("earned"))
     shown["pending"] = pending_text(claim.get("pending"))
+    if claim.get("unpaid") and claim["review"] in ("accepted", "pending"):
+        shown["earned"] = "nothing: unpaid"
     segments = claim.get("segments") or []
     shown["segments"] = (
         "; ".join(f"{s['started_at']} to {s['ended_at']}" for s in segments[:5])

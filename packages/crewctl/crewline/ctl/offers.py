@@ -23,7 +23,10 @@ _PROJECT = "6f1c2a4e-8b1d-4f7e-9a51-3d2b7c9e0f12"
 
 
 def pay_text(offer: OfferRecord) -> str:
+    """``12.50 USD``, ``30.00 USD/h``; ``unpaid`` for an unpaid exam's question."""
     terms = offer["pay_terms"]
+    if offer.get("unpaid") or terms is None:
+        return "unpaid" if offer.get("unpaid") else "-"
     amount = format_money(terms["amount_minor"], terms["currency"])
     return f"{amount}/h" if terms["basis"] == "hourly" else amount
 

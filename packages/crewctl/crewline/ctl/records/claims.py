@@ -45,7 +45,8 @@ class ClaimRecord(TypedDict):
     cut: str | None
     end_reason: str | None
     ended_at: str | None
-    pay_terms: PayTermsRecord
+    pay_terms: PayTermsRecord | None  # None: none shown (unpaid work)
+    unpaid: bool  # an unpaid exam's question: the work is not paid
     # The shape of the result, frozen when the claim was granted; None: any bytes.
     answer_spec: AnswerSpecRecord | None
     instructions: str
@@ -73,7 +74,8 @@ class OfferRecord(TypedDict):
     project_id: str
     title: str
     instructions: str
-    pay_terms: PayTermsRecord
+    pay_terms: PayTermsRecord | None  # None: none shown (unpaid work)
+    unpaid: bool  # an unpaid exam's question: the work is not paid
     answer_spec: AnswerSpecRecord | None  # the shape of a result a claim granted now takes
     free_slots: int
     priority: int
@@ -98,6 +100,11 @@ class OfferEvent(TypedDict):
     offers: int  # snapshot_end: how many offers the snapshot held
 
 
+def shown_terms(pb: work_api.Offer | work_api.Claim) -> PayTermsRecord | None:
+    """The message's pay terms; None when it shows none (unpaid work shows none)."""
+    return pay_terms_record(pb.pay_terms) if pb.HasField("pay_terms") else None
+
+
 def offer_record(pb: work_api.Offer) -> OfferRecord:
     """An Offer message as a record."""
     return {
@@ -105,7 +112,8 @@ def offer_record(pb: work_api.Offer) -> OfferRecord:
         "project_id": pb.project_id,
         "title": pb.title,
         "instructions": pb.instructions,
-        "pay_terms": pay_terms_record(pb.pay_terms),
+        "pay_terms": shown_terms(pb),
+        "unpaid": pb.unpaid,
         "answer_spec": answer_spec_of(pb),
         "free_slots": pb.free_slots,
         "priority": pb.priority,
@@ -171,7 +179,8 @@ def claim_record(pb: work_api.Claim) -> ClaimRecord:
         "cut": field_word(pb, "cut"),
         "end_reason": field_word(pb, "end_reason"),
         "ended_at": timestamp_text(pb, "ended_at"),
-        "pay_terms": pay_terms_record(pb.pay_terms),
+        "pay_terms": shown_terms(pb),
+        "unpaid": pb.unpaid,
         "answer_spec": answer_spec_of(pb),
         "instructions": pb.instructions,
         "payload_json": payload_json,
