@@ -13,6 +13,13 @@ from chaos.checks.claims import claims_end_once
 from chaos.checks.common import Verdict
 from chaos.checks.delivery import dead_letters, deadlines_once, watch
 from chaos.checks.money import balances, books, paid_once
+from chaos.checks.quality import (
+    appeals_paid,
+    gold_hidden,
+    one_sanction,
+    sanction_evidence,
+    suspended_no_claims,
+)
 from chaos.checks.tasks import slots, tasks_once
 from chaos.checks.writes import no_lost_writes
 from chaos.model import Op, State
@@ -32,6 +39,11 @@ INVARIANTS: dict[str, Invariant] = {
     "watch": watch,
     "dead_letters": dead_letters,
     "no_lost_writes": no_lost_writes,
+    "sanction_evidence": sanction_evidence,
+    "one_sanction": one_sanction,
+    "appeals_paid": appeals_paid,
+    "gold_hidden": gold_hidden,
+    "suspended_no_claims": suspended_no_claims,
 }
 SHOWN_IDS = 20  # of a failure's ids; the rest are counted
 

@@ -42,6 +42,15 @@ Outcome = Literal["ok", "fail", "info"]
 #   bonus                args: client_id, submission_id, idempotency_key, amount_minor
 #                                                         value: bonus_id
 #   payout               args: batch_id, threshold_minor (operator)
+#   add_gold_tasks       args: client_id, project_id, keys [idempotency keys], answers
+#                              [each key's answer_json], tolerance {field: tolerance}
+#                                                         value: gold_ids [in key order]
+#   set_quality_policy   args: client_id, project_id, gold_share_percent, rules [rule ids]
+#   file_appeal          args: contractor_id, sanction_id, idempotency_key
+#                                                         value: appeal_id
+#   decide_appeal        args: client_id, appeal_id, uphold
+# A claim in a project with gold also keeps, in its value, the payload it showed
+# (``payload``): what the contractor was shown, searched for gold keys.
 OP_NAMES = (
     "create_client",
     "create_contractor",
@@ -60,6 +69,10 @@ OP_NAMES = (
     "accept",
     "reject",
     "bonus",
+    "add_gold_tasks",
+    "set_quality_policy",
+    "file_appeal",
+    "decide_appeal",
 )
 
 
@@ -112,6 +125,7 @@ class TaskRow:
     slots: int
     accepted_count: int
     rejected_count: int
+    reserved_for: str | None = None  # a gold task issued to one contractor (else None)
 
 
 @dataclass(kw_only=True)
@@ -210,6 +224,79 @@ class WatchedEvent:
 
 
 @dataclass(kw_only=True)
+class GoldRow:
+    """A gold task as the quality service holds it (``gold_tasks``): its key's text."""
+
+    gold_id: str
+    project_id: str
+    client_id: str
+    idempotency_key: str
+    answer_json: str
+
+
+@dataclass(kw_only=True)
+class EvidenceRow:
+    """One item a sanction rests on (``sanction_evidence``)."""
+
+    kind: str  # gold | review | flag
+    task_id: str
+    submission_id: str
+    gold_id: str | None
+    correct: bool | None
+    answer_json: str | None
+    expected_json: str | None
+
+
+@dataclass(kw_only=True)
+class SanctionRow:
+    """A sanction as the quality service holds it (``sanctions``), with the rule as it
+    was when it acted and its evidence, in order (newest first)."""
+
+    sanction_id: str
+    contractor_id: str
+    project_id: str
+    rule_id: str
+    measure: str  # gold_accuracy | acceptance_rate | time_flag_share
+    below: int | None
+    above: int | None
+    min_sample: int
+    action: str  # suspend | review_all | notify
+    measured_value: int
+    sample: int
+    state: str  # active | ended | lifted
+    imposed_at: float
+    ended_at: float | None
+    evidence: list[EvidenceRow] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class AppealRow:
+    """An appeal as the quality service holds it (``appeals``)."""
+
+    appeal_id: str
+    contractor_id: str
+    project_id: str
+    sanction_id: str | None
+    submission_id: str | None
+    state: str  # pending | upheld | denied
+    decided_by: str | None  # client | operator | deadline
+    decided_at: float | None
+    accepted_submission_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class BlockRow:
+    """A block the matcher holds for a suspension (``blocks``, id ``sanction:<id>``), with
+    the matcher's own times: when it applied the sanction, and when it lifted it."""
+
+    block_id: str
+    contractor_id: str
+    project_id: str | None
+    blocked_at: float
+    lifted_at: float | None
+
+
+@dataclass(kw_only=True)
 class BooksFigures:
     """VerifyBooks' answer."""
 
@@ -251,6 +338,14 @@ class State:
     unsent_outbox: dict[str, int] = field(default_factory=dict)  # service -> count
     # contractor id -> who referred them (the matcher's record)
     referrals: dict[str, str] = field(default_factory=dict)
+    # Quality control: gold keys, sanctions with their evidence, appeals (the quality
+    # service's), the matcher's blocks for suspensions, and per service the outbox rows
+    # (its events on Kafka) holding any gold key's text.
+    gold: list[GoldRow] = field(default_factory=list)
+    sanctions: list[SanctionRow] = field(default_factory=list)
+    appeals: list[AppealRow] = field(default_factory=list)
+    sanction_blocks: list[BlockRow] = field(default_factory=list)
+    key_hits: dict[str, int] = field(default_factory=dict)
 
 
 # --- JSON ---------------------------------------------------------------------------------
@@ -296,9 +391,16 @@ def read_state(path: Path) -> State:
         "bonuses": BonusRow,
         "postings": Posting,
         "deadlines": DeadlineRow,
+        "gold": GoldRow,
+        "appeals": AppealRow,
+        "sanction_blocks": BlockRow,
     }
     for name, cls in rows.items():
         data[name] = [_build(cls, r) for r in data.get(name, [])]
+    data["sanctions"] = [
+        _build(SanctionRow, {**r, "evidence": [_build(EvidenceRow, e) for e in r["evidence"]]})
+        for r in data.get("sanctions", [])
+    ]
     for name in ("watched_live", "watch_replay"):
         data[name] = {
             c: [_build(WatchedEvent, e) for e in evs] for c, evs in data.get(name, {}).items()

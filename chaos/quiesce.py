@@ -25,11 +25,15 @@ CHECKS = {
         "SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL",
     ),
     "deadlines due, not fired": (
-        ("dispatcher",),
+        ("dispatcher", "quality"),
         "SELECT count(*) FROM deadlines WHERE fired_at IS NULL AND dead_at IS NULL"
         " AND due_at <= now()",
     ),
     "live claims": (("matcher",), "SELECT count(*) FROM claims WHERE status = 'active'"),
+    "appeals not yet decided": (
+        ("quality",),
+        "SELECT count(*) FROM appeals WHERE state = 'pending'",
+    ),
     "work waiting for review": (
         ("dispatcher",),
         "SELECT count(*) FROM submissions WHERE status = 'pending_review'",

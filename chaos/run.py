@@ -79,7 +79,9 @@ async def _run(stack: ChaosStack, options: Options) -> int:
             for cid, share in zip(market.clients, shares, strict=True)
         ]
         actors += [
-            group.create_task(ExpertActor(xid, sdk, history, seed, stop).run())
+            group.create_task(
+                ExpertActor(xid, sdk, history, seed, stop, market.gold_projects).run()
+            )
             for xid, sdk in market.contractors.items()
         ]
         faults = group.create_task(nemesis.run())
@@ -102,7 +104,7 @@ async def _run(stack: ChaosStack, options: Options) -> int:
         for w in watching:
             w.cancel()
     state = await collect(
-        dsns={s: stack.dsn(s) for s in ("dispatcher", "matcher", "ledger")},
+        dsns={s: stack.dsn(s) for s in ("dispatcher", "matcher", "ledger", "quality")},
         operator=market.operator,
         clients={**market.clients, "canary": market.canary_client},
         watched_live={cid: w.seen for cid, w in watchers.items()},

@@ -8,9 +8,10 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from chaos import planting
+from chaos import planting, planting_qc
 from chaos.checker import INVARIANTS
-from chaos.model import BooksFigures, ClaimRow, Op, State
+from chaos.checks.quality import BLOCK_MARGIN
+from chaos.model import AppealRow, BooksFigures, ClaimRow, Op, State
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,82 @@ def _lost_claim(ops: list[Op], state: State) -> None:
     state.claims.remove(planting.granted_claim(ops, state))
 
 
+def _misjudged_gold(ops: list[Op], state: State) -> None:
+    item = planting_qc.gold_judged(ops, state)
+    item.correct = not item.correct
+
+
+def _second_active(ops: list[Op], state: State) -> None:
+    held = planting_qc.active_sanction(ops, state)
+    twin = replace(held, sanction_id=planting.made_up("sanction"))
+    state.sanctions.append(twin)
+    for block in [b for b in state.sanction_blocks if b.block_id == f"sanction:{held.sanction_id}"]:
+        state.sanction_blocks.append(replace(block, block_id=f"sanction:{twin.sanction_id}"))
+
+
+def _upheld_not_lifted(ops: list[Op], state: State) -> None:
+    held = planting_qc.active_sanction(ops, state)
+    state.appeals.append(
+        AppealRow(
+            appeal_id=planting.made_up("appeal"),
+            contractor_id=held.contractor_id,
+            project_id=held.project_id,
+            sanction_id=held.sanction_id,
+            submission_id=None,
+            state="upheld",
+            decided_by="deadline",
+            decided_at=state.taken_at,
+        )
+    )
+
+
+def _key_shown(ops: list[Op], state: State) -> None:
+    if not state.gold:
+        planting_qc.plant_sanction(ops, state)
+    key = state.gold[0].answer_json
+    shown = next((o for o in ops if o.f == "claim" and o.process.startswith("contractor:")), None)
+    if shown is None:
+        shown = planting.record(ops, "claim", {"contractor_id": planting.made_up("contractor")})
+        shown.process = "contractor:selftest"
+    shown.value["payload"] = '{"q":' + key + "}"  # a payload that carries the key as it is
+
+
+def _claim_while_blocked(ops: list[Op], state: State) -> None:
+    """A claim (granted, then released, each an ok call) on a task of its own in the
+    suspended project, granted inside the block's window."""
+    block = planting_qc.sanction_block(ops, state)
+    task = planting.plant_task(ops, state)
+    task.project_id = block.project_id or task.project_id
+    ops[-1].args["project_id"] = task.project_id  # the SubmitTasks that made it
+    granted = block.blocked_at + BLOCK_MARGIN + 0.5
+    if block.lifted_at is not None and block.lifted_at <= granted:
+        block.lifted_at = granted + 1
+    claim = ClaimRow(
+        claim_id=planting.made_up("claim"),
+        task_id=task.task_id,
+        contractor_id=block.contractor_id,
+        request_id=planting.made_up("request"),
+        status="ended",
+        end_reason="released",
+        cut=None,
+        granted_at=granted,
+        ended_at=granted + 0.1,
+        worked_seconds=0,
+        terms_basis="per_submission",
+        rate_minor=1,
+        max_paid_seconds=0,
+    )
+    state.claims.append(claim)
+    mine = {"contractor_id": claim.contractor_id}
+    planting.record(
+        ops,
+        "claim",
+        {**mine, "task_id": task.task_id, "request_id": claim.request_id},
+        {"claim_id": claim.claim_id},
+    )
+    planting.record(ops, "release", {**mine, "claim_id": claim.claim_id})
+
+
 PLANTERS = (
     Planter("tasks_once", "a task row twice", _duplicate_task),
     Planter("slots", "slots + 1 claims held at once", _claims_beyond_slots),
@@ -105,6 +182,13 @@ PLANTERS = (
     Planter("watch", "a Watch replay without its first event", _watch_gap),
     Planter("dead_letters", "an open dead letter in the ledger", _open_dead_letter),
     Planter("no_lost_writes", "an ok ClaimTask's claim gone", _lost_claim),
+    Planter("sanction_evidence", "a gold verdict its key contradicts", _misjudged_gold),
+    Planter("one_sanction", "a second ACTIVE sanction of the same rule", _second_active),
+    Planter("appeals_paid", "an upheld appeal whose sanction still holds", _upheld_not_lifted),
+    Planter("gold_hidden", "a gold key in a payload a claim showed", _key_shown),
+    Planter(
+        "suspended_no_claims", "a claim granted while its suspension blocked", _claim_while_blocked
+    ),
 )
 
 

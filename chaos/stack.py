@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCAL = ROOT / "deploy" / "local"
 SERVICES = ("dispatcher", "matcher", "ledger", "quality")
 PROCESSES = 2
+APPEAL_DECISION_SECONDS = 8
 SCRIPT_LIMIT = 300.0  # seconds for one script call (a Kafka restart takes about 15)
 
 
@@ -74,6 +75,9 @@ class ChaosStack:
             "CREWLINE_LEDGER_FEE_BPS": str(self.fee_bps),
             # A killed or paused process's drain is not waited for long.
             "CREWLINE_SHUTDOWN_GRACE_SECONDS": "2",
+            # Appeals nobody decides are upheld by the quality service's clock within the
+            # run, so that the deadline decides some of them (chaos.qc).
+            "CREWLINE_QUALITY_APPEAL_DECISION_SECONDS": str(APPEAL_DECISION_SECONDS),
         }
         for i, service in enumerate(SERVICES):
             env[f"CREWLINE_{service.upper()}_GRPC_ADDR"] = p.grpc_of(service)

@@ -24,13 +24,14 @@ from chaos.model import (
     TaskRow,
     WatchedEvent,
 )
+from chaos.state_quality import key_hits, read_blocks, read_quality
 from crewline.client import Client, Operator
 from crewline.client.results.ledger import BooksCheck
 from crewline.events import CLAIMS_TOPIC, TASKS_TOPIC
 from crewline.paging import decode_token, encode_token
 from crewline.v1 import task_service_pb2
 
-SERVICES = ("dispatcher", "matcher", "ledger")
+SERVICES = ("dispatcher", "matcher", "ledger", "quality")
 CURRENCY = "USD"
 WATCH_START = encode_token("w", "0")  # the cursor before a client's first Watch event
 
@@ -68,8 +69,12 @@ async def collect(
         await _read_dispatcher(db["dispatcher"], state)
         await _read_matcher(db["matcher"], state)
         await _read_ledger(db["ledger"], state)
+        await read_quality(db["quality"], state)
+        await read_blocks(db["matcher"], state)
+        keys = sorted({g.answer_json for g in state.gold})
         for service, conn in db.items():
             await _read_kernel(conn, service, state)
+            state.key_hits[service] = await key_hits(conn, keys)
     state.books = books_figures(await operator.verify_books())
     for client_id, client in clients.items():
         last = state.watch_heads.get(client_id, 0)
@@ -131,7 +136,7 @@ async def _read_dispatcher(conn: asyncpg.Connection, state: State) -> None:
     state.projects = [ProjectRow(**dict(r)) for r in rows]
     rows = await conn.fetch(
         "SELECT task_id::text, client_id, project_id, idempotency_key, status, slots,"
-        " accepted_count, rejected_count FROM tasks"
+        " accepted_count, rejected_count, reserved_for FROM tasks"
     )
     state.tasks = [TaskRow(**dict(r)) for r in rows]
     rows = await conn.fetch(

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
+from chaos import qc
 from chaos.history import Answer, History
 from chaos.model import WatchedEvent
 from chaos.state import WATCH_START, watched_event
@@ -53,6 +54,7 @@ T = TypeVar("T")
 
 CLAIM_TIMEOUT = 10  # seconds: a lease left to lapse ends this long after its last heartbeat
 AUTO_ACCEPT = 2  # seconds, in the projects nobody reviews
+GOLD_AUTO_ACCEPT = 5  # seconds, in the gold project: its client reviews first, nearly always
 SHORT_LIFETIME = 3  # seconds: tasks that may well expire before anyone finishes them
 LONG_LIFETIME = 24 * 3600
 RETRIES = 8  # asking again after an indefinite answer; then the run goes on without it
@@ -94,6 +96,12 @@ KINDS = (
         terms=hourly(usd(7200), max_paid_seconds=60),
         auto_accept_seconds=AUTO_ACCEPT,
     ),
+    ProjectKind(
+        key=qc.KIND,
+        share=0.25,
+        terms=per_submission(usd(100)),
+        auto_accept_seconds=GOLD_AUTO_ACCEPT,
+    ),
 )
 PAUSE_AT, RESUME_AT, CLOSE_AT = 0.3, 0.5, 0.6  # progress (ended tasks / all tasks)
 
@@ -114,11 +122,12 @@ class Progress:
     planned: int
     submitted: int = 0
     status: dict[str, str] = field(default_factory=dict)  # task id -> last status seen
+    ours: set[str] = field(default_factory=set)  # the tasks the clients published (not gold)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def ended(self) -> int:
-        return sum(1 for s in self.status.values() if s in ENDED)
+        return sum(1 for t in self.ours if self.status.get(t) in ENDED)
 
     @property
     def fraction(self) -> float:
@@ -171,6 +180,7 @@ class Market:
     canary_client: Client
     canary_contractor: Contractor
     canary_project: str
+    gold_projects: frozenset[str] = frozenset()  # the projects with gold and a rule
 
     async def close(self) -> None:
         for sdk in [*self.clients.values(), *self.contractors.values()]:
@@ -259,9 +269,11 @@ async def setup(
                     auto_accept_delay_seconds=kind.auto_accept_seconds,
                     task_lifetime_seconds=LONG_LIFETIME,
                     request_id=request_id,
+                    answer_spec=qc.SPEC if kind.key == qc.KIND else None,
                 ),
             )
             projects[client_id][kind.key] = made.project_id
+        await qc.equip(must, client_id, client, projects[client_id][qc.KIND])
     canary = await must(
         "create_project",
         {"client_id": "canary", "request_id": "canary"},
@@ -282,6 +294,7 @@ async def setup(
         canary_client=canary_client,
         canary_contractor=contractors.pop("canary"),
         canary_project=canary.project_id,
+        gold_projects=frozenset(p[qc.KIND] for p in projects.values()),
     )
 
 
@@ -318,10 +331,15 @@ class LabActor:
         self.published = 0
 
     async def run(self) -> None:
+        quality = qc.QualityClient(
+            self.id, self.sdk, self.projects[qc.KIND], partial(retried, self.history)
+        )
         async with asyncio.TaskGroup() as group:
             group.create_task(self._publish())
             group.create_task(self._review())
             group.create_task(self._lifecycle())
+            group.create_task(quality.review(self.stop))
+            group.create_task(quality.decide(self.stop))
 
     def _unfinished(self) -> int:
         """Tasks not ended, outside the projects held paused."""
@@ -371,6 +389,7 @@ class LabActor:
             if (tasks := published_now.result) is not None:
                 ids = [t.task_id for t in tasks]
                 self.mine.update((task_id, kind.key) for task_id in ids)
+                self.progress.ours.update(ids)
                 self.published += len(ids)
                 self.progress.submitted += len(ids)
                 if self.rng.random() < 0.1:
@@ -491,11 +510,15 @@ class ExpertActor:
         history: History,
         seed: int,
         stop: asyncio.Event,
+        gold_projects: frozenset[str] = frozenset(),
     ) -> None:
         self.id, self.sdk, self.history, self.stop = contractor_id, sdk, history, stop
         self.rng = random.Random(f"{seed}/{contractor_id}")
         self.process = f"contractor:{contractor_id}"
         self.claims = 0
+        self.gold_projects = gold_projects
+        self.appealed: set[str] = set()  # sanctions looked at (appealed or let be)
+        self.next_look = 0.0
 
     async def run(self) -> None:
         while not self.stop.is_set():
@@ -507,20 +530,40 @@ class ExpertActor:
             if not page.items:
                 await asyncio.sleep(0.2)
                 continue
-            offer = self.rng.choice(page.items[:5])
+            # Work in a project with gold first, so that gold (issued after a claim
+            # there) is met often enough for its rule to act.
+            gold = [o for o in page.items if o.project_id in self.gold_projects]
+            offer = gold[0] if gold else self.rng.choice(page.items[:5])
             hourly = offer.pay_terms is not None and offer.pay_terms.rate is not None
-            await self._take(offer.task_id, hourly=hourly)
+            await self._take(offer.task_id, hourly=hourly, graded=bool(gold))
+            await self._look_at_sanctions()
 
-    async def _take(self, task_id: str, *, hourly: bool) -> None:
+    async def _look_at_sanctions(self) -> None:
+        """A careless contractor looks at their sanctions every few seconds, and appeals."""
+        loop = asyncio.get_running_loop()
+        if not qc.careless(self.id) or loop.time() < self.next_look:
+            return
+        self.next_look = loop.time() + 2.0
+        await qc.appeal_sanctions(self.id, self.sdk, partial(retried, self.history), self.appealed)
+
+    async def _take(self, task_id: str, *, hourly: bool, graded: bool = False) -> None:
         self.claims += 1
         request_id = f"{self.id}-c{self.claims}"
+
+        def shown(c: Any) -> dict[str, Any]:
+            # What a claim in a gold project showed, kept to search for gold keys.
+            kept = {"claim_id": c.claim_id}
+            if graded:
+                kept["payload"] = c.payload if isinstance(c.payload, str) else repr(c.payload)
+            return kept
+
         granted = await retried(
             self.history,
             self.process,
             "claim",
             {"contractor_id": self.id, "task_id": task_id, "request_id": request_id},
             lambda: self.sdk.claim(task_id, request_id=request_id),
-            lambda c: {"claim_id": c.claim_id},
+            shown,
         )
         if granted.result is None:
             return
@@ -534,9 +577,9 @@ class ExpertActor:
         elif roll < 0.14:
             self.history.note(self.process, "abandon", args)
         else:
-            await self._work(claim_id, hourly=hourly)
+            await self._work(claim_id, hourly=hourly, graded=graded)
 
-    async def _work(self, claim_id: str, *, hourly: bool) -> None:
+    async def _work(self, claim_id: str, *, hourly: bool, graded: bool = False) -> None:
         """Per-submission work is quick; hourly work reports its time as it goes. Work cut
         short (the heartbeat refused because the client paused, closed or cancelled) is
         handed in as it stands, or given back half the time: on hourly terms that is
@@ -565,7 +608,9 @@ class ExpertActor:
                     break
         else:
             await asyncio.sleep(self.rng.uniform(0, 0.2))
-        result = f'{{"claim": "{claim_id}", "by": "{self.id}"}}'
+        result: str | dict[str, Any] = f'{{"claim": "{claim_id}", "by": "{self.id}"}}'
+        if graded:
+            result = qc.answer(self.id)
         await retried(
             self.history,
             self.process,

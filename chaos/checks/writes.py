@@ -52,10 +52,13 @@ def _acknowledged(history: Ops, state: State) -> list[Rule]:
         return (sub.status, sub.accepted_by) if sub else ("missing", None)
 
     def rejection_stands(op: Op) -> bool:
-        # A rejection stands unless the client overrode it (an accept after it).
+        # A rejection stands unless the client overrode it (an accept after it), or an
+        # upheld appeal turned it into an acceptance (which appeals_paid judges).
         overridden = status_of(op) == ("accepted", "override")
-        return status_of(op)[0] == "rejected" or (
-            overridden and arg(op, "submission_id") in accept_calls
+        return (
+            status_of(op)[0] == "rejected"
+            or status_of(op) == ("accepted", "appeal")
+            or (overridden and arg(op, "submission_id") in accept_calls)
         )
 
     def bonus_booked(op: Op) -> bool:
@@ -115,10 +118,15 @@ def _tasks_caused(history: Ops, state: State) -> Iterator[Cause]:
     }
     cancelled = set(history.on("cancel_task", "task_id"))
     closed = set(history.on("close_project", "project_id"))
+    with_gold = set(history.on("add_gold_tasks", "project_id"))
     for t in state.tasks:
-        yield (t.client_id, t.idempotency_key) in keys, f"task {t.task_id}"
+        if t.reserved_for:  # gold issued to one contractor: the quality service's
+            yield t.project_id in with_gold, f"gold task {t.task_id}"
+        else:
+            yield (t.client_id, t.idempotency_key) in keys, f"task {t.task_id}"
         if t.status == "cancelled":
-            caused = t.task_id in cancelled or t.project_id in closed
+            # Gold ends with its contractor's claim on it: the dispatcher cancels it then.
+            caused = t.task_id in cancelled or t.project_id in closed or bool(t.reserved_for)
             yield caused, f"cancellation of task {t.task_id}"
 
 
@@ -131,10 +139,13 @@ def _claims_caused(history: Ops, state: State) -> Iterator[Cause]:
     submitted = set(history.on("submit", "claim_id"))
     accepted = set(history.on("accept", "submission_id"))
     rejected = set(history.on("reject", "submission_id"))
+    appealed = set(history.on("file_appeal", "contractor_id"))
     for s in state.submissions:
         yield s.submission_id in submitted, f"submission {s.submission_id}"
         if s.accepted_by in ("client", "override"):
             yield s.submission_id in accepted, f"acceptance of {s.submission_id}"
+        if s.accepted_by == "appeal":
+            yield s.contractor_id in appealed, f"acceptance by appeal of {s.submission_id}"
         if s.status == "rejected" or s.accepted_by == "override":
             yield s.submission_id in rejected, f"rejection of {s.submission_id}"
 
