@@ -140,7 +140,9 @@ def list_tasks_query(req: task_service_pb2.ListTasksRequest, *, client_id: str) 
     )
 
 
-def task_published(task: Task) -> events_pb2.TaskPublished:
+def task_published(task: Task, *, unpaid: bool = False) -> events_pb2.TaskPublished:
+    """``unpaid``: an unpaid exam's question (its spec's, as the task keeps no such
+    field: only its announcement needs it)."""
     pb = events_pb2.TaskPublished(
         task_id=str(task.task_id),
         client_id=task.client_id,
@@ -151,6 +153,7 @@ def task_published(task: Task) -> events_pb2.TaskPublished:
         own_priority=task.own_priority,
         expires_at=timestamp(task.expires_at),
         reserved_for=task.reserved_for,
+        unpaid=unpaid,
     )
     _set_payload(pb, task)
     return pb
@@ -175,6 +178,7 @@ def gold_task_command(event: events_pb2.GoldIssued) -> tuple[SubmitTasks, ExamQu
         payload_json=event.payload_json if which == "payload_json" else None,
         payload_bytes=event.payload_bytes if which == "payload_bytes" else None,
         ends_by=ends_by if question is not None else None,
+        unpaid=question is not None and question.unpaid,
     )
     return cmd, question
 

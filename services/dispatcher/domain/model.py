@@ -49,6 +49,8 @@ class TaskSpec:
     # An exam's question's: when the attempt ends, the task's end of life (at least the
     # dispatcher's minimum duration from its publication, ``Task.publish``).
     ends_by: datetime | None = None
+    # An unpaid exam's question: TaskPublished says so, for the contractor to be told.
+    unpaid: bool = False
 
     def fingerprint(self, project_id: str) -> str:
         """What must match when the idempotency key is used again, in any batch."""
@@ -115,6 +117,7 @@ def gold_task(
     payload_json: str | None,
     payload_bytes: bytes | None,
     ends_by: datetime | None = None,
+    unpaid: bool = False,
 ) -> SubmitTasks:
     """A gold task the quality service issued to one contractor, as a batch of one: the
     id it was given (a redelivery publishes nothing new), the project's slots, priority
@@ -129,6 +132,7 @@ def gold_task(
         task_id=given,
         reserved_for=validate.identifier(contractor_id, field="contractor_id"),
         ends_by=ends_by,
+        unpaid=unpaid,
     )
     return submit_tasks(client_id=client_id, project_id=project_id, tasks=[spec], field="task")
 

@@ -21,7 +21,7 @@ from crewline.errors import PermanentEventError
 from crewline.log import bind_contextvars, get_logger, new_correlation_id
 from crewline.protobuf import from_timestamp, money_from_pb, pay_terms_from_pb
 from crewline.v1 import events_pb2
-from dispatcher.adapters import exam_questions, leases, lifecycle_pb, submissions
+from dispatcher.adapters import exam_questions, leases, lifecycle_pb, review_holds, submissions
 from dispatcher.adapters import projects as repo_projects
 from dispatcher.adapters import repository as repo
 from dispatcher.adapters.lifecycle_pb import ClaimEvent
@@ -158,12 +158,15 @@ async def on_work_submitted(
     its review with no such clock, as does work made while a review-everything
     sanction holds its contractor in the project. A task reserved for the claim's
     contractor ends with it (cancelled); the work is reviewed and paid as any, but an
-    exam's question's is accepted at once (``_accept_exam_work``)."""
+    exam's question's is accepted at once (``_accept_exam_work``). Gold whose key holds
+    text or rubric fields waits for its review with no such clock, an exam's question
+    too (not accepted at once): the review's verdict judges those fields."""
     task = await _task(conn, event.task_id)
     claim_id = uuid.UUID(event.claim_id)
     now = deps.clock.now()
     question = await exam_questions.get(conn, task.task_id)
-    sub, segments = await _stored(conn, event, task, question, now=now)
+    reviewed = await review_holds.needs_review(conn, task.task_id)
+    sub, segments = await _stored(conn, event, task, question, reviewed=reviewed, now=now)
     if not await submissions.insert(conn, sub):
         return
     await time_flags.record(conn, sub, segments, deps)
@@ -178,8 +181,10 @@ async def on_work_submitted(
     seen = _seen("work_submitted", event, submitted, at=now)
     over = submitted.ended_with_claim_of(event.contractor_id, submitted=True, now=now)
     await changes.record(conn, task, over, deps, events=[seen])
-    if question is not None:
+    if question is not None and not reviewed:
         await _accept_exam_work(conn, sub, question, deps)
+    elif question is not None:
+        log.info("exam_work_awaits_review", exam_attempt_id=question.attempt_id)
 
 
 async def _stored(
@@ -188,12 +193,16 @@ async def _stored(
     task: Task,
     question: ExamQuestion | None,
     *,
+    reviewed: bool,
     now: datetime,
 ) -> tuple[Submission, list[Interval]]:
     """The submission as it is to be stored, and its tracked segments. An exam's
     question's work has no auto-accept time and is neither flagged nor held for a
-    review-everything sanction: its client never reviews it, and time flags on it would
-    count in the quality service's rules as flags on the client's work."""
+    review-everything sanction: it is accepted at once, or (``reviewed``) its client
+    reviews it for the exam alone, and time flags on it would count in the quality
+    service's rules as flags on the client's work. Work that is ``reviewed`` (its key
+    holds text or rubric fields) has no auto-accept time: accepted unjudged, its answer
+    could never be judged."""
     project = await repo_projects.get_project(conn, task.project_id)
     delay = project.auto_accept_delay_seconds if project else DEFAULT_AUTO_ACCEPT
     auto_accept_at = now + timedelta(seconds=delay)
@@ -202,7 +211,8 @@ async def _stored(
     if question is not None:
         return sub.for_exam(unpaid=question.unpaid), segments
     sub = sub.flagged(await time_flags.assess(conn, sub, segments))
-    return await sanctions.held(conn, sub, now=now), segments
+    sub = await sanctions.held(conn, sub, now=now)
+    return (sub.held_for_review() if reviewed else sub), segments
 
 
 async def _accept_exam_work(

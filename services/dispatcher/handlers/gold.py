@@ -3,7 +3,9 @@ a task of its project, the way a client's SubmitTasks publishes one, but reserve
 the one contractor it was issued to. The matcher offers it to them alone; it ends when
 their claim on it ends (``Task.ended_with_claim_of``, in ``claims``). An exam's question
 (``domain/exams``) lives until its attempt ends and is noted as the question it is, so
-its work is accepted when handed in (``claims.on_work_submitted``)."""
+its work is accepted when handed in (``claims.on_work_submitted``). Gold whose key holds
+text or rubric fields (``needs_review``), an exam's question too, is noted so that its
+work waits for the client's review, whose verdict judges those fields."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from crewline.consumer import EventContext
 from crewline.errors import FailedPrecondition, NotFound
 from crewline.log import bind_contextvars, get_logger
 from crewline.v1 import events_pb2
-from dispatcher.adapters import exam_questions
+from dispatcher.adapters import exam_questions, review_holds
 from dispatcher.adapters import protobuf as pb
 from dispatcher.deps import Deps
 from dispatcher.handlers import tasks
@@ -42,9 +44,12 @@ async def on_gold_issued(
         return
     if question is not None:
         await exam_questions.insert(conn, question)
+    if event.needs_review:
+        await review_holds.hold(conn, task.task_id)
     log.info(
         "gold_task_published",
         contractor_id=task.reserved_for,
         slots=task.slots,
         exam_attempt_id=question.attempt_id if question else None,
+        needs_review=event.needs_review,
     )

@@ -77,7 +77,11 @@ async def publish_tasks(conn: asyncpg.Connection, cmd: SubmitTasks, deps: Deps) 
         keys=[key for key, task in planned.items() if task.task_id not in inserted],
     )
     tasks = cmd.answer(planned, earlier)  # refuses a reused key: the rollback undoes all
-    new = [pb.task_published(t) for t in planned.values() if t.task_id in inserted]
+    new = [
+        pb.task_published(t, unpaid=specs[key].unpaid)
+        for key, t in planned.items()
+        if t.task_id in inserted
+    ]
     await deps.publisher.publish_many(conn, new)
     return tasks
 
