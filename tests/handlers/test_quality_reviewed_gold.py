@@ -28,7 +28,7 @@ from gold_support import (
     submitted,
 )
 from google.protobuf.duration_pb2 import Duration
-from sanction_support import ANN, fire_clocks
+from sanction_support import ANN, fire_clocks, mine, rule_input, set_rules
 
 from crewline.answers import AnswerField, AnswerSpec, Choice, Criterion, Rubric, Scale, Text
 from crewline.errors import InvalidArgument
@@ -295,3 +295,19 @@ async def test_grading_waits_past_the_time_limit_for_answers_handed_in_before_it
     assert await graded(deps) == []
     await deliver(deps, accepted(claim, reviewed[0], clock))
     assert await graded(deps) == [(api.EXAM_ATTEMPT_STATE_FAILED, 33)]  # 1 of 3
+
+
+async def test_a_pending_answer_is_no_sanctions_evidence_until_reviewed(
+    quality_deps: Deps, clock: FakeClock
+) -> None:
+    deps = await text_project(quality_deps, TEXT_KEY, '{"severity": "refer"}')
+    await set_rules(deps, rule_input(below=50, min_sample=1))
+    pending = await answer_gold(deps, clock, WRONG)  # its choice wrong: wrong, once reviewed
+    await answer_gold(deps, clock, WRONG)  # choice only: 25, the rule acts
+    [sanction] = await mine(deps)
+    assert [e.task_id for e in sanction.evidence] != [pending[1]]
+    assert len(sanction.evidence) == 1 and sanction.sample == 1
+    retired = await deps.pool.fetchval(
+        "SELECT count(*) FROM gold_tasks WHERE retired_at IS NOT NULL"
+    )
+    assert retired == 1  # the gold shown as evidence; the pending one's not
