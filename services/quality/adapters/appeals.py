@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from quality.adapters import queues
 from quality.domain.appeals import (
     Appeal,
     AppealQuery,
@@ -25,18 +26,6 @@ INSERT INTO appeals (appeal_id, contractor_id, idempotency_key, project_id, clie
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT DO NOTHING
 RETURNING seq
-"""
-
-# A queue: pending first, oldest first; then decided, newest first. (rank, key) grows
-# along it, so a page starts after the last one's.
-_RANK = "(a.state <> 'pending')::int"
-_KEY = "CASE WHEN a.state = 'pending' THEN a.seq ELSE -a.seq END"
-_FIND = """
-SELECT a.* FROM appeals a
-WHERE ($1::text IS NULL OR a.contractor_id = $1)
-  AND ($2::text IS NULL OR a.client_id = $2)
-  AND ($3::text IS NULL OR a.project_id = $3)
-  AND ($4::text IS NULL OR a.state = $4)
 """
 
 
@@ -147,24 +136,7 @@ async def void_gold(conn: asyncpg.Connection, contractor_id: str, claim_ids: Seq
 
 async def find(conn: asyncpg.Connection, query: AppealQuery) -> list[Appeal]:
     """A page of the appeals ``query`` selects, at most ``limit + 1``."""
-    rank, key = query.after or (None, None)
-    if query.queue:
-        after = f" AND ($5::int IS NULL OR ({_RANK}, {_KEY}) > ($5::int, $6::bigint))"
-        order = f" ORDER BY {_RANK}, {_KEY}"
-        key = key if rank == 0 or key is None else -key
-    else:  # a contractor's own: newest first
-        after = " AND ($5::int IS NULL OR a.seq < $6::bigint)"
-        order = " ORDER BY a.seq DESC"
-    rows = await conn.fetch(
-        _FIND + after + order + " LIMIT $7",
-        query.contractor_id,
-        query.client_id,
-        query.project_id,
-        query.state.value if query.state is not None else None,
-        rank,
-        key,
-        query.limit + 1,
-    )
+    rows = await queues.find(conn, query, table="appeals", undecided=AppealState.PENDING)
     return [_appeal(r) for r in rows]
 
 

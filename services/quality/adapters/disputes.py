@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from quality.adapters import queues
 from quality.adapters.gold_tasks import rules_from_json, rules_to_json
 from quality.domain.disputes import Correction, Dispute, DisputeQuery, DisputeState, Target
 
@@ -29,17 +30,6 @@ SELECT i.task_id, i.gold_id, i.project_id, i.client_id FROM gold_instances i
 WHERE i.task_id = $1 AND i.contractor_id = $2 AND EXISTS (
     SELECT 1 FROM sanction_evidence e JOIN sanctions s USING (sanction_id)
     WHERE e.task_id = i.task_id AND e.kind = 'gold' AND s.contractor_id = $2)
-"""
-
-# A queue: open first, oldest first; then resolved, newest first (as appeals).
-_RANK = "(d.state <> 'open')::int"
-_KEY = "CASE WHEN d.state = 'open' THEN d.seq ELSE -d.seq END"
-_FIND = """
-SELECT d.* FROM disputes d
-WHERE ($1::text IS NULL OR d.contractor_id = $1)
-  AND ($2::text IS NULL OR d.client_id = $2)
-  AND ($3::text IS NULL OR d.project_id = $3)
-  AND ($4::text IS NULL OR d.state = $4)
 """
 
 
@@ -140,24 +130,7 @@ async def rejected(
 
 async def find(conn: asyncpg.Connection, query: DisputeQuery) -> list[Dispute]:
     """A page of the disputes ``query`` selects, at most ``limit + 1``."""
-    rank, key = query.after or (None, None)
-    if query.queue:
-        after = f" AND ($5::int IS NULL OR ({_RANK}, {_KEY}) > ($5::int, $6::bigint))"
-        order = f" ORDER BY {_RANK}, {_KEY}"
-        key = key if rank == 0 or key is None else -key
-    else:  # a contractor's own: newest first
-        after = " AND ($5::int IS NULL OR d.seq < $6::bigint)"
-        order = " ORDER BY d.seq DESC"
-    rows = await conn.fetch(
-        _FIND + after + order + " LIMIT $7",
-        query.contractor_id,
-        query.client_id,
-        query.project_id,
-        query.state.value if query.state is not None else None,
-        rank,
-        key,
-        query.limit + 1,
-    )
+    rows = await queues.find(conn, query, table="disputes", undecided=DisputeState.OPEN)
     return [_dispute(r) for r in rows]
 
 

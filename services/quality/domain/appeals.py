@@ -18,11 +18,12 @@ from datetime import datetime, timedelta
 from crewline import paging, validate
 from crewline.auth.principal import Kind, Principal
 from crewline.errors import FailedPrecondition, InvalidArgument, NotFound
+from quality.domain import queues
+from quality.domain.queues import QueueQuery
+from quality.domain.queues import queue_paging as queue_paging  # disputes' tests read it here
 
 MAX_TEXT = 2000
 MAX_NOTE = 2000
-PAGE = 20
-PAGE_MAX = 100
 APPEAL_DEADLINE = "appeal_deadline"  # the durable clock's kind; its ref is the appeal id
 WINDOW_CLOSED = "APPEAL_WINDOW_CLOSED"
 ALREADY_DECIDED = "APPEAL_ALREADY_DECIDED"
@@ -231,36 +232,13 @@ def decide_appeal(caller: Principal, *, appeal_id: str, uphold: bool, note: str)
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class AppealQuery:
-    """A page of appeals. A contractor's own: newest first. A client's or operator's:
-    pending ones first, oldest first (the queue to decide), then decided, newest first.
-    A filter None lets all through."""
-
-    contractor_id: str | None
-    client_id: str | None
-    project_id: str | None
-    state: AppealState | None
-    limit: int
-    after: tuple[int, int] | None  # (rank, seq) of the page before's last appeal
-
-    @property
-    def queue(self) -> bool:
-        return self.contractor_id is None
+# A contractor's own appeals, newest first; a client's or operator's: pending ones
+# first, oldest first (the queue to decide), then decided, newest first.
+AppealQuery = QueueQuery[AppealState]
 
 
 def my_appeals(caller: Principal, *, page_size: int = 0, page_token: str = "") -> AppealQuery:
-    if caller.kind is not Kind.CONTRACTOR:
-        raise NotFound(f"{caller} has no appeals")
-    limit, after = queue_paging(page_size, page_token)
-    return AppealQuery(
-        contractor_id=caller.id,
-        client_id=None,
-        project_id=None,
-        state=None,
-        limit=limit,
-        after=after,
-    )
+    return queues.own(caller, noun="appeals", page_size=page_size, page_token=page_token)
 
 
 def appeals(
@@ -272,19 +250,8 @@ def appeals(
     page_token: str = "",
 ) -> AppealQuery:
     """Clients name one of their projects (checked by the handler); operators may."""
-    project = validate.identifier(project_id, field="project_id") if project_id else None
-    limit, after = queue_paging(page_size, page_token)
-    if caller.kind is Kind.CLIENT and project is None:
-        raise InvalidArgument("project_id", "is required")
-    if caller.kind not in (Kind.CLIENT, Kind.OPERATOR):
-        raise NotFound(f"project {project_id} not found")
-    return AppealQuery(
-        contractor_id=None,
-        client_id=caller.id if caller.kind is Kind.CLIENT else None,
-        project_id=project,
-        state=state,
-        limit=limit,
-        after=after,
+    return queues.of_project(
+        caller, project_id=project_id, state=state, page_size=page_size, page_token=page_token
     )
 
 
@@ -295,18 +262,6 @@ def rank(appeal: Appeal) -> int:
 
 def page_token(last: Appeal | None) -> str:
     return paging.encode_token(str(rank(last)), str(last.seq)) if last is not None else ""
-
-
-def queue_paging(size: int, token: str) -> tuple[int, tuple[int, int] | None]:
-    """A queue's page size and where the page starts: (rank, seq) of the page before's
-    last item (disputes page the same way)."""
-    limit = paging.page_size(size, default=PAGE, maximum=PAGE_MAX)
-    if not token:
-        return limit, None
-    first, seq = paging.decode_token(token, parts=2)
-    if first not in ("0", "1"):
-        raise paging.not_ours()
-    return limit, (int(first), paging.token_uint(seq))
 
 
 def required_text(value: str, *, field: str, max_length: int) -> str:

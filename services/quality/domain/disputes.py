@@ -21,8 +21,10 @@ from datetime import datetime
 from crewline import paging, validate
 from crewline.auth.principal import Kind, Principal
 from crewline.errors import FailedPrecondition, InvalidArgument, NotFound
-from quality.domain.appeals import queue_paging, required_text
+from quality.domain import queues
+from quality.domain.appeals import required_text
 from quality.domain.gold_keys import FieldRule, check_rule
+from quality.domain.queues import QueueQuery
 
 MAX_NOTE = 2000
 ALREADY_RESOLVED = "DISPUTE_ALREADY_RESOLVED"
@@ -218,35 +220,13 @@ def resolve_dispute(
     )
 
 
-@dataclass(frozen=True, kw_only=True)
-class DisputeQuery:
-    """A page of disputes: a contractor's own newest first; a client's or operator's
-    open ones first, oldest first (the queue to resolve), then resolved, newest first."""
-
-    contractor_id: str | None
-    client_id: str | None
-    project_id: str | None
-    state: DisputeState | None
-    limit: int
-    after: tuple[int, int] | None  # (rank, seq) of the page before's last dispute
-
-    @property
-    def queue(self) -> bool:
-        return self.contractor_id is None
+# A contractor's own disputes, newest first; a client's or operator's: open ones first,
+# oldest first (the queue to resolve), then resolved, newest first.
+DisputeQuery = QueueQuery[DisputeState]
 
 
 def my_disputes(caller: Principal, *, page_size: int = 0, page_token: str = "") -> DisputeQuery:
-    if caller.kind is not Kind.CONTRACTOR:
-        raise NotFound(f"{caller} has no disputes")
-    limit, after = queue_paging(page_size, page_token)
-    return DisputeQuery(
-        contractor_id=caller.id,
-        client_id=None,
-        project_id=None,
-        state=None,
-        limit=limit,
-        after=after,
-    )
+    return queues.own(caller, noun="disputes", page_size=page_size, page_token=page_token)
 
 
 def disputes(
@@ -258,19 +238,8 @@ def disputes(
     page_token: str = "",
 ) -> DisputeQuery:
     """Clients name one of their projects (checked by the handler); operators may."""
-    project = validate.identifier(project_id, field="project_id") if project_id else None
-    limit, after = queue_paging(page_size, page_token)
-    if caller.kind is Kind.CLIENT and project is None:
-        raise InvalidArgument("project_id", "is required")
-    if caller.kind not in (Kind.CLIENT, Kind.OPERATOR):
-        raise NotFound(f"project {project_id} not found")
-    return DisputeQuery(
-        contractor_id=None,
-        client_id=caller.id if caller.kind is Kind.CLIENT else None,
-        project_id=project,
-        state=state,
-        limit=limit,
-        after=after,
+    return queues.of_project(
+        caller, project_id=project_id, state=state, page_size=page_size, page_token=page_token
     )
 
 

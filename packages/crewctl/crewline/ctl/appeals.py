@@ -15,6 +15,7 @@ from crewline.ctl.errors import CtlError, ExitCode, refusal, unreachable
 from crewline.ctl.output import note, print_record, print_rows
 from crewline.ctl.pages import Paging, paging_options, print_more
 from crewline.ctl.params import new_request_id
+from crewline.ctl.queues import list_queue
 from crewline.ctl.records.sanctions import (
     APPEAL_STATES,
     AppealPage,
@@ -22,7 +23,7 @@ from crewline.ctl.records.sanctions import (
     appeal_page,
     appeal_record,
 )
-from crewline.ctl.sanctions import NAME_THE_PROJECT, reader, refuse_for_contractor
+from crewline.ctl.sanctions import reader
 
 _ID = "6f1c2a4e-8b1d-4f7e-9a51-3d2b7c9e0f12"
 _SANCTION = "9c4d2e1f-3a5b-4c6d-8e7f-0a1b2c3d4e5f"
@@ -78,28 +79,24 @@ def appeals(state: State, project_id: str, state_: str | None, paging: Paging) -
     An appeal still pending at its decide_by is upheld. Decide one with `crewctl appeal
     decide APPEAL_ID --uphold|--deny`.
     """
-    from crewline.client import sync
     from crewline.client.results import AppealState
     from crewline.v1 import quality_service_pb2 as quality_api
 
-    with reader(state) as caller:
-        mine = isinstance(caller, sync.Contractor)
-        if mine:
-            refuse_for_contractor("appeals", {"--project": project_id, "--state": state_})
-        elif isinstance(caller, sync.Client) and not project_id:
-            raise CtlError(NAME_THE_PROJECT.format(what="appeals"), exit_code=ExitCode.USAGE)
-
-        def read(size: int, token: str) -> AppealPage:
-            if isinstance(caller, sync.Contractor):
-                return appeal_page(caller.my_appeals_page(page_size=size, page_token=token))
-            chosen = AppealState(state_.upper()) if state_ else quality_api.APPEAL_STATE_UNSPECIFIED
-            found = caller.list_appeals_page(
-                project_id, state=chosen, page_size=size, page_token=token
-            )
-            return appeal_page(found)
-
-        page = paging.read(read, "appeals")
-    state.emit(page, lambda shown: print_appeals(shown, mine))
+    chosen = AppealState(state_.upper()) if state_ else quality_api.APPEAL_STATE_UNSPECIFIED
+    list_queue(
+        state,
+        paging,
+        what="appeals",
+        project_id=project_id,
+        state_=state_,
+        own=lambda me, size, token: appeal_page(
+            me.my_appeals_page(page_size=size, page_token=token)
+        ),
+        of_project=lambda caller, size, token: appeal_page(
+            caller.list_appeals_page(project_id, state=chosen, page_size=size, page_token=token)
+        ),
+        show=print_appeals,
+    )
 
 
 @click.group(

@@ -13,11 +13,12 @@ from typing import IO, Any
 import click
 
 from crewline.ctl.app import State, example, pass_state
-from crewline.ctl.errors import CtlError, ExitCode, refusal, unreachable
+from crewline.ctl.errors import refusal, unreachable
 from crewline.ctl.gold_file import read_correction
 from crewline.ctl.output import note, print_record, print_rows
 from crewline.ctl.pages import Paging, paging_options, print_more
 from crewline.ctl.params import new_request_id
+from crewline.ctl.queues import list_queue
 from crewline.ctl.records.disputes import (
     DISPUTE_STATES,
     DisputePage,
@@ -25,7 +26,6 @@ from crewline.ctl.records.disputes import (
     dispute_page,
     dispute_record,
 )
-from crewline.ctl.sanctions import NAME_THE_PROJECT, reader, refuse_for_contractor
 
 _ID = "6f1c2a4e-8b1d-4f7e-9a51-3d2b7c9e0f12"
 _TASK = "0e6f5a4b-3c2d-4e1f-8a9b-7c6d5e4f3a2b"
@@ -71,27 +71,23 @@ def disputes(state: State, project_id: str, state_: str | None, paging: Paging) 
     A client resolves one with `crewctl dispute resolve DISPUTE_ID --correct-file KEY.json`
     or `--dismiss`.
     """
-    from crewline.client import sync
     from crewline.client.results import DisputeState
 
-    with reader(state) as caller:
-        mine = isinstance(caller, sync.Contractor)
-        if mine:
-            refuse_for_contractor("disputes", {"--project": project_id, "--state": state_})
-        elif isinstance(caller, sync.Client) and not project_id:
-            raise CtlError(NAME_THE_PROJECT.format(what="disputes"), exit_code=ExitCode.USAGE)
-
-        def read(size: int, token: str) -> DisputePage:
-            if isinstance(caller, sync.Contractor):
-                return dispute_page(caller.my_disputes_page(page_size=size, page_token=token))
-            chosen = DisputeState(state_.upper()) if state_ else None
-            found = caller.list_disputes_page(
-                project_id, state=chosen, page_size=size, page_token=token
-            )
-            return dispute_page(found)
-
-        page = paging.read(read, "disputes")
-    state.emit(page, lambda shown: print_disputes(shown, mine))
+    chosen = DisputeState(state_.upper()) if state_ else None
+    list_queue(
+        state,
+        paging,
+        what="disputes",
+        project_id=project_id,
+        state_=state_,
+        own=lambda me, size, token: dispute_page(
+            me.my_disputes_page(page_size=size, page_token=token)
+        ),
+        of_project=lambda caller, size, token: dispute_page(
+            caller.list_disputes_page(project_id, state=chosen, page_size=size, page_token=token)
+        ),
+        show=print_disputes,
+    )
 
 
 @click.group(
