@@ -212,3 +212,20 @@ async def reject(stack: Stack, client: Metadata, submission_id: str) -> None:
         return True
 
     await eventually(pending, timeout=WAIT)
+
+
+async def reviews_counted(stack: Stack, worker: Metadata, project_id: str, count: int) -> None:
+    """Once the quality service has counted ``count`` reviews of the worker's work in the
+    project (it learns them from the dispatcher's events): a rejection can be appealed,
+    and a ruling finds it, only then."""
+
+    async def counted() -> bool:
+        reply = await stack.quality.ListMyScores(
+            quality_api.ListMyScoresRequest(project_id=project_id), metadata=worker
+        )
+        return any(
+            s.measure == quality_api.SCORE_MEASURE_ACCEPTANCE_RATE and s.reviewed == count
+            for s in reply.scores
+        )
+
+    await eventually(counted, timeout=WAIT)

@@ -26,6 +26,7 @@ from gold_flow import (
     gold_answers,
     ordinary_tasks,
     reject,
+    reviews_counted,
     spec_project,
 )
 from harness import Stack
@@ -91,6 +92,7 @@ async def test_a_corrected_key_lifts_the_sanction_it_caused_pays_and_rescores_ev
     await eventually(careful_scored, timeout=WAIT)
     gold = await works_through_gold(stack, client, careless, project_id, streams)
     await reject(stack, client, gold[0])
+    await reviews_counted(stack, careless, project_id, 1)
 
     sanctions: list[quality_api.Sanction] = []
 

@@ -35,6 +35,7 @@ from gold_flow import (
     gold_answers,
     ordinary_tasks,
     reject,
+    reviews_counted,
     spec_project,
 )
 from harness import ServiceProcess, Stack
@@ -113,6 +114,7 @@ async def test_a_careless_contractor_is_suspended_with_evidence_and_an_unanswere
         done, gold = await gold_answers(stack, worker, live, ordinary)
         for submission_id in (done[0], gold[0]):
             await reject(stack, client, submission_id)
+        await reviews_counted(stack, worker, project_id, 2)
 
         # Caught, with the evidence: both gold tasks, their answers and the key.
         sanctions: list[quality_api.Sanction] = []

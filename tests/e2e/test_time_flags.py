@@ -16,7 +16,16 @@ from crewline.v1 import events_pb2
 from crewline.v1 import task_service_pb2 as task_api
 from crewline.v1 import work_service_pb2 as work_api
 
-from flow import as_client, as_contractor, claim, new_project, tasks_in, unique, wait_offered
+from flow import (
+    Metadata,
+    as_client,
+    as_contractor,
+    claim,
+    new_project,
+    tasks_in,
+    unique,
+    wait_offered,
+)
 from harness import Stack
 from stack import eventually
 
@@ -30,6 +39,19 @@ async def hand_in(stack: Stack, worker: str, claim_id: str, seconds: int) -> Non
         work_api.SubmitWorkRequest(claim_id=claim_id, result=b"4/5", worked_seconds=seconds),
         metadata=await as_contractor(stack, worker),
     )
+
+
+async def stored(stack: Stack, md: Metadata, submission_id: str) -> task_api.Submission | None:
+    """The submission, once the dispatcher has it."""
+    try:
+        reply = await stack.tasks.GetSubmission(
+            task_api.GetSubmissionRequest(submission_id=submission_id), metadata=md
+        )
+    except grpc.aio.AioRpcError as err:
+        if err.code() == grpc.StatusCode.NOT_FOUND:  # on its way
+            return None
+        raise
+    return reply.submission
 
 
 async def test_fast_work_is_flagged_with_its_numbers_and_waits_for_its_reviewer(
@@ -58,26 +80,21 @@ async def test_fast_work_is_flagged_with_its_numbers_and_waits_for_its_reviewer(
     await eventually(all_stored, timeout=WAIT)
     fast_claim, later_claim = claims[SAMPLES], claims[SAMPLES + 1]
     await hand_in(stack, workers[SAMPLES], fast_claim, 1)
+
+    async def fast_stored() -> bool:  # judged on the 20, before the later one is in
+        return await stored(stack, md, fast_claim) is not None
+
+    await eventually(fast_stored, timeout=WAIT)
     await hand_in(stack, workers[SAMPLES + 1], later_claim, USUAL)
 
     # Work handed in after the fast one is auto-accepted: the delay has passed for both.
     async def later_auto_accepted() -> bool:
-        try:
-            reply = await stack.tasks.GetSubmission(
-                task_api.GetSubmissionRequest(submission_id=later_claim), metadata=md
-            )
-        except grpc.aio.AioRpcError as err:
-            if err.code() == grpc.StatusCode.NOT_FOUND:  # not stored yet
-                return False
-            raise
-        return reply.submission.accepted_by == events_pb2.ACCEPTED_BY_AUTO_ACCEPT
+        later = await stored(stack, md, later_claim)
+        return later is not None and later.accepted_by == events_pb2.ACCEPTED_BY_AUTO_ACCEPT
 
     await eventually(later_auto_accepted, timeout=WAIT)
-    fast = (
-        await stack.tasks.GetSubmission(
-            task_api.GetSubmissionRequest(submission_id=fast_claim), metadata=md
-        )
-    ).submission
+    fast = await stored(stack, md, fast_claim)
+    assert fast is not None
     assert fast.status == task_api.SUBMISSION_STATUS_PENDING_REVIEW
     assert not fast.HasField("auto_accept_at")
     [flag] = fast.flags
