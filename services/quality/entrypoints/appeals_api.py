@@ -1,45 +1,17 @@
 """Appeals over gRPC: parse, call a handler, map back.
 
-``QualityServicer`` delegates its four appeal methods here with its deps; each RPC is
-a thin function over one taking the caller as a ``Principal`` (which tests call), so
-the access policy's edge and ``principal_of`` stay in one place.
+``QualityServicer`` delegates its four appeal methods here with the caller, as a
+``Principal`` taken from the call's context, and its deps (tests call them so too).
 """
 
 from __future__ import annotations
 
-import grpc
-
 from crewline.auth.principal import Principal
-from crewline.edge import principal_of
 from crewline.v1 import quality_service_pb2 as api
 from quality.adapters import appeals_pb
 from quality.deps import Deps
 from quality.domain import appeals
 from quality.handlers import appeals as handlers
-
-
-async def FileAppeal(
-    request: api.FileAppealRequest, context: grpc.aio.ServicerContext, deps: Deps
-) -> api.FileAppealResponse:
-    return await file_appeal(request, principal_of(context), deps)
-
-
-async def ListMyAppeals(
-    request: api.ListMyAppealsRequest, context: grpc.aio.ServicerContext, deps: Deps
-) -> api.ListMyAppealsResponse:
-    return await list_my_appeals(request, principal_of(context), deps)
-
-
-async def ListAppeals(
-    request: api.ListAppealsRequest, context: grpc.aio.ServicerContext, deps: Deps
-) -> api.ListAppealsResponse:
-    return await list_appeals(request, principal_of(context), deps)
-
-
-async def DecideAppeal(
-    request: api.DecideAppealRequest, context: grpc.aio.ServicerContext, deps: Deps
-) -> api.DecideAppealResponse:
-    return await decide_appeal(request, principal_of(context), deps)
 
 
 async def file_appeal(

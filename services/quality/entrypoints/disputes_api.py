@@ -1,46 +1,19 @@
 """Disputes of gold keys over gRPC: parse, call a handler, map back.
 
-``QualityServicer`` delegates its four dispute methods here with its deps; each RPC is
-a thin function over one taking the caller as a ``Principal`` (which tests call), as
-``appeals_api`` does. The gold task a dispute names is shown to the project's client
-and operators (ResolveDispute, ListDisputes), never to the contractor.
+``QualityServicer`` delegates its four dispute methods here with the caller, as a
+``Principal`` taken from the call's context, and its deps, as ``appeals_api`` does. The
+gold task a dispute names is shown to the project's client and operators (ResolveDispute,
+ListDisputes), never to the contractor.
 """
 
 from __future__ import annotations
 
-import grpc
-
 from crewline.auth.principal import Principal
-from crewline.edge import principal_of
 from crewline.v1 import quality_service_pb2 as api
 from quality.adapters import disputes_pb
 from quality.deps import Deps
 from quality.domain import disputes
 from quality.handlers import disputes as handlers
-
-
-async def DisputeGoldKey(
-    request: api.DisputeGoldKeyRequest, context: grpc.aio.ServicerContext, deps: Deps
-) -> api.DisputeGoldKeyResponse:
-    return await dispute_gold_key(request, principal_of(context), deps)
-
-
-async def ListMyDisputes(
-    request: api.ListMyDisputesRequest, context: grpc.aio.ServicerContext, deps: Deps
-) -> api.ListMyDisputesResponse:
-    return await list_my_disputes(request, principal_of(context), deps)
-
-
-async def ListDisputes(
-    request: api.ListDisputesRequest, context: grpc.aio.ServicerContext, deps: Deps
-) -> api.ListDisputesResponse:
-    return await list_disputes(request, principal_of(context), deps)
-
-
-async def ResolveDispute(
-    request: api.ResolveDisputeRequest, context: grpc.aio.ServicerContext, deps: Deps
-) -> api.ResolveDisputeResponse:
-    return await resolve_dispute(request, principal_of(context), deps)
 
 
 async def dispute_gold_key(

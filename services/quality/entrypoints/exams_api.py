@@ -1,58 +1,18 @@
 """Exams over gRPC: parse, call a handler, map back.
 
-``QualityServicer`` delegates its six exam methods here with its deps; each RPC is a
-thin function over one taking the caller as a ``Principal`` (which tests call), so the
-access policy's edge and ``principal_of`` stay in one place.
+``QualityServicer`` delegates its six exam methods here with the caller, as a
+``Principal`` taken from the call's context, and its deps (tests call them so too).
 """
 
 from __future__ import annotations
 
-import grpc
-
 from crewline.auth.principal import Principal
-from crewline.edge import principal_of
 from crewline.qualifications import type_name
 from crewline.v1 import quality_service_pb2 as api
 from quality.adapters import exams_pb
 from quality.deps import Deps
 from quality.domain import exam_queries, exams
 from quality.handlers import exams as handlers
-
-
-async def SetExam(
-    request: api.SetExamRequest, context: grpc.aio.ServicerContext, deps: Deps
-) -> api.SetExamResponse:
-    return await set_exam(request, principal_of(context), deps)
-
-
-async def GetExam(
-    request: api.GetExamRequest, context: grpc.aio.ServicerContext, deps: Deps
-) -> api.GetExamResponse:
-    return await get_exam(request, principal_of(context), deps)
-
-
-async def ListExams(
-    request: api.ListExamsRequest, context: grpc.aio.ServicerContext, deps: Deps
-) -> api.ListExamsResponse:
-    return await list_exams(request, principal_of(context), deps)
-
-
-async def StartExam(
-    request: api.StartExamRequest, context: grpc.aio.ServicerContext, deps: Deps
-) -> api.StartExamResponse:
-    return await start_exam(request, principal_of(context), deps)
-
-
-async def ListMyExamAttempts(
-    request: api.ListMyExamAttemptsRequest, context: grpc.aio.ServicerContext, deps: Deps
-) -> api.ListMyExamAttemptsResponse:
-    return await list_my_attempts(request, principal_of(context), deps)
-
-
-async def ListExamAttempts(
-    request: api.ListExamAttemptsRequest, context: grpc.aio.ServicerContext, deps: Deps
-) -> api.ListExamAttemptsResponse:
-    return await list_attempts(request, principal_of(context), deps)
 
 
 async def set_exam(

@@ -134,72 +134,72 @@ class QualityServicer(api_grpc.QualityServiceServicer):
     async def FileAppeal(
         self, request: api.FileAppealRequest, context: grpc.aio.ServicerContext
     ) -> api.FileAppealResponse:
-        return await appeals_api.FileAppeal(request, context, self._deps)
+        return await appeals_api.file_appeal(request, principal_of(context), self._deps)
 
     async def ListMyAppeals(
         self, request: api.ListMyAppealsRequest, context: grpc.aio.ServicerContext
     ) -> api.ListMyAppealsResponse:
-        return await appeals_api.ListMyAppeals(request, context, self._deps)
+        return await appeals_api.list_my_appeals(request, principal_of(context), self._deps)
 
     async def ListAppeals(
         self, request: api.ListAppealsRequest, context: grpc.aio.ServicerContext
     ) -> api.ListAppealsResponse:
-        return await appeals_api.ListAppeals(request, context, self._deps)
+        return await appeals_api.list_appeals(request, principal_of(context), self._deps)
 
     async def DecideAppeal(
         self, request: api.DecideAppealRequest, context: grpc.aio.ServicerContext
     ) -> api.DecideAppealResponse:
-        return await appeals_api.DecideAppeal(request, context, self._deps)
+        return await appeals_api.decide_appeal(request, principal_of(context), self._deps)
 
     async def DisputeGoldKey(
         self, request: api.DisputeGoldKeyRequest, context: grpc.aio.ServicerContext
     ) -> api.DisputeGoldKeyResponse:
-        return await disputes_api.DisputeGoldKey(request, context, self._deps)
+        return await disputes_api.dispute_gold_key(request, principal_of(context), self._deps)
 
     async def ListMyDisputes(
         self, request: api.ListMyDisputesRequest, context: grpc.aio.ServicerContext
     ) -> api.ListMyDisputesResponse:
-        return await disputes_api.ListMyDisputes(request, context, self._deps)
+        return await disputes_api.list_my_disputes(request, principal_of(context), self._deps)
 
     async def ListDisputes(
         self, request: api.ListDisputesRequest, context: grpc.aio.ServicerContext
     ) -> api.ListDisputesResponse:
-        return await disputes_api.ListDisputes(request, context, self._deps)
+        return await disputes_api.list_disputes(request, principal_of(context), self._deps)
 
     async def ResolveDispute(
         self, request: api.ResolveDisputeRequest, context: grpc.aio.ServicerContext
     ) -> api.ResolveDisputeResponse:
-        return await disputes_api.ResolveDispute(request, context, self._deps)
+        return await disputes_api.resolve_dispute(request, principal_of(context), self._deps)
 
     async def SetExam(
         self, request: api.SetExamRequest, context: grpc.aio.ServicerContext
     ) -> api.SetExamResponse:
-        return await exams_api.SetExam(request, context, self._deps)
+        return await exams_api.set_exam(request, principal_of(context), self._deps)
 
     async def GetExam(
         self, request: api.GetExamRequest, context: grpc.aio.ServicerContext
     ) -> api.GetExamResponse:
-        return await exams_api.GetExam(request, context, self._deps)
+        return await exams_api.get_exam(request, principal_of(context), self._deps)
 
     async def ListExams(
         self, request: api.ListExamsRequest, context: grpc.aio.ServicerContext
     ) -> api.ListExamsResponse:
-        return await exams_api.ListExams(request, context, self._deps)
+        return await exams_api.list_exams(request, principal_of(context), self._deps)
 
     async def StartExam(
         self, request: api.StartExamRequest, context: grpc.aio.ServicerContext
     ) -> api.StartExamResponse:
-        return await exams_api.StartExam(request, context, self._deps)
+        return await exams_api.start_exam(request, principal_of(context), self._deps)
 
     async def ListMyExamAttempts(
         self, request: api.ListMyExamAttemptsRequest, context: grpc.aio.ServicerContext
     ) -> api.ListMyExamAttemptsResponse:
-        return await exams_api.ListMyExamAttempts(request, context, self._deps)
+        return await exams_api.list_my_attempts(request, principal_of(context), self._deps)
 
     async def ListExamAttempts(
         self, request: api.ListExamAttemptsRequest, context: grpc.aio.ServicerContext
     ) -> api.ListExamAttemptsResponse:
-        return await exams_api.ListExamAttempts(request, context, self._deps)
+        return await exams_api.list_attempts(request, principal_of(context), self._deps)
 
     def register(self, server: grpc.aio.Server) -> None:
         api_grpc.add_QualityServiceServicer_to_server(self, server)

@@ -20,10 +20,10 @@ import asyncpg
 
 from crewline import clock
 from crewline.clock import Deadline, DeadlineHandler
-from crewline.errors import Aborted, AlreadyExists, NotFound
+from crewline.errors import Aborted, AlreadyExists
 from crewline.log import get_logger
 from crewline.paging import split_page
-from quality.adapters import appeals, appeals_pb, projects, sanctions
+from quality.adapters import appeals, appeals_pb, sanctions
 from quality.deps import Deps
 from quality.domain.appeals import (
     APPEAL_DEADLINE,
@@ -41,6 +41,7 @@ from quality.domain.appeals import (
 from quality.domain.sanctions import Sanction, SanctionState
 from quality.handlers import sanctions as sanction_handlers
 from quality.handlers.issuing import recount_gold
+from quality.handlers.projects import own_project
 
 log = get_logger(__name__)
 
@@ -213,9 +214,7 @@ async def list_appeals(query: AppealQuery, deps: Deps) -> tuple[list[Appeal], st
     must be the caller's (any, for an operator), else it is NOT_FOUND as an unknown one."""
     async with deps.pool.acquire() as conn:
         if query.project_id is not None:
-            project = await projects.get(conn, query.project_id, client_id=query.client_id)
-            if project is None:
-                raise NotFound(f"project {query.project_id} not found")
+            await own_project(conn, query.project_id, query.client_id)
         found = await appeals.find(conn, query)
     page, last = split_page(found, query.limit)
     return page, page_token(last)

@@ -15,11 +15,11 @@ from dataclasses import replace
 
 import asyncpg
 
-from crewline.errors import Aborted, AlreadyExists, NotFound
+from crewline.errors import Aborted, AlreadyExists
 from crewline.log import get_logger
 from crewline.paging import split_page
 from quality.adapters import disputes as disputes_db
-from quality.adapters import disputes_pb, gold_tasks, projects
+from quality.adapters import disputes_pb, gold_tasks
 from quality.deps import Deps
 from quality.domain.disputes import (
     Dispute,
@@ -32,6 +32,7 @@ from quality.domain.disputes import (
     task_not_found,
 )
 from quality.handlers import corrections
+from quality.handlers.projects import own_project
 
 log = get_logger(__name__)
 
@@ -126,9 +127,7 @@ async def list_disputes(query: DisputeQuery, deps: Deps) -> tuple[list[Dispute],
     must be the caller's (any, for an operator), else it is NOT_FOUND as an unknown one."""
     async with deps.pool.acquire() as conn:
         if query.project_id is not None:
-            project = await projects.get(conn, query.project_id, client_id=query.client_id)
-            if project is None:
-                raise NotFound(f"project {query.project_id} not found")
+            await own_project(conn, query.project_id, query.client_id)
         found = await disputes_db.find(conn, query)
     page, last = split_page(found, query.limit)
     return page, page_token(last)

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import asyncpg
 
-from crewline.errors import FailedPrecondition, InvalidArgument, NotFound
+from crewline.errors import FailedPrecondition, InvalidArgument
 from crewline.log import get_logger
 from crewline.paging import split_page
 from quality.adapters import gold_tasks, projects, rules
@@ -22,6 +22,7 @@ from quality.domain.gold import AddGold, GoldInput, GoldQuery, GoldTask, Project
 from quality.domain.gold_keys import Key, KeyChecker
 from quality.domain.issuing import QualityPolicy, SetPolicy
 from quality.domain.projects import Project
+from quality.handlers.projects import own_project
 
 log = get_logger(__name__)
 
@@ -33,7 +34,7 @@ async def add_gold_tasks(cmd: AddGold, deps: Deps) -> list[GoldTask]:
     checked against the project's current answer spec."""
     keys = list(dict.fromkeys(item.idempotency_key for item in cmd.gold))
     async with deps.pool.acquire() as conn, conn.transaction():
-        project = await _own_project(conn, cmd.project_id, cmd.client_id)
+        project = await own_project(conn, cmd.project_id, cmd.client_id)
         earlier = await gold_tasks.by_keys(conn, cmd.project_id, keys)
         _same_as_before(cmd, earlier)
         new = _new_keys(cmd, project, earlier)
@@ -93,7 +94,7 @@ def key_checker(project: Project) -> KeyChecker:
 async def list_gold_tasks(query: GoldQuery, deps: Deps) -> tuple[list[GoldTask], str]:
     """A page of the project's gold tasks and the next page's token ("" after the last)."""
     async with deps.pool.acquire() as conn:
-        await _own_project(conn, query.project_id, query.client_id)
+        await own_project(conn, query.project_id, query.client_id)
         found = await gold_tasks.find(conn, query)
     page, last = split_page(found, query.limit)
     return page, gold.page_token(last)
@@ -101,14 +102,14 @@ async def list_gold_tasks(query: GoldQuery, deps: Deps) -> tuple[list[GoldTask],
 
 async def get_policy(ref: ProjectRef, deps: Deps) -> QualityPolicy:
     async with deps.pool.acquire() as conn:
-        await _own_project(conn, ref.project_id, ref.client_id)
+        await own_project(conn, ref.project_id, ref.client_id)
         return await _policy(conn, ref.project_id)
 
 
 async def set_policy(cmd: SetPolicy, deps: Deps) -> QualityPolicy:
     """The command was checked whole before this: nothing is stored from a bad one."""
     async with deps.pool.acquire() as conn, conn.transaction():
-        await _own_project(conn, cmd.project_id, cmd.client_id)
+        await own_project(conn, cmd.project_id, cmd.client_id)
         if cmd.set_share:
             await rules.set_share(conn, cmd.project_id, cmd.gold_share_percent, at=deps.clock.now())
         if cmd.rules is not None:
@@ -126,11 +127,3 @@ async def set_policy(cmd: SetPolicy, deps: Deps) -> QualityPolicy:
 async def _policy(conn: asyncpg.Connection, project_id: str) -> QualityPolicy:
     policy = await projects.policy(conn, project_id)
     return replace(policy, rules=await rules.of_project(conn, project_id))
-
-
-async def _own_project(conn: asyncpg.Connection, project_id: str, client_id: str | None) -> Project:
-    """The project, if ``client_id`` owns it (None: anyone's, for an operator)."""
-    project = await projects.get(conn, project_id, client_id=client_id)
-    if project is None:
-        raise NotFound(f"project {project_id} not found")
-    return project

@@ -20,10 +20,9 @@ import asyncpg
 
 from crewline import clock
 from crewline.clock import Deadline
-from crewline.errors import NotFound
 from crewline.log import get_logger
 from crewline.paging import split_page
-from quality.adapters import evidence, gold_tasks, projects
+from quality.adapters import evidence, gold_tasks
 from quality.adapters import protobuf_rules as pbr
 from quality.adapters import rules as rules_db
 from quality.adapters import sanctions as sanctions_db
@@ -43,6 +42,7 @@ from quality.domain.sanctions import (
     retired_gold,
 )
 from quality.domain.scores import Score
+from quality.handlers.projects import own_project
 
 log = get_logger(__name__)
 
@@ -185,8 +185,7 @@ async def find_sanctions(query: SanctionQuery, deps: Deps) -> tuple[list[Sanctio
     async with deps.pool.acquire() as conn:
         if query.client_id is not None:
             assert query.project_id is not None  # the domain requires it of clients
-            if await projects.get(conn, query.project_id, client_id=query.client_id) is None:
-                raise NotFound(f"project {query.project_id} not found")
+            await own_project(conn, query.project_id, query.client_id)
         found = await sanctions_db.find(conn, query)
     page, last = split_page(found, query.limit)
     return page, page_token(last)
